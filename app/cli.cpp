@@ -1,0 +1,102 @@
+#include "app/cli.h"
+
+#include "app/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdlib>
+
+namespace studio::app {
+
+namespace {
+
+bool haveDisplay()
+{
+    auto set = [](const char *name) {
+        const char *v = std::getenv(name);
+        return v && *v;
+    };
+    return set("DISPLAY") || set("WAYLAND_DISPLAY") || set("QT_QPA_PLATFORM");
+}
+
+} // namespace
+
+int runCommandLine(int argc, char **argv)
+{
+    CLI::App app{"Clickstream Studio: produce, aggregate, persist and monitor clickstream events "
+                 "on Kafka.\nWithout a subcommand it opens the desktop application (or runs "
+                 "headless when there is no display).",
+                 "clickstream-studio"};
+    app.set_version_flag("--version", std::string("clickstream-studio ") + STUDIO_VERSION);
+    app.require_subcommand(0, 1);
+
+    ProduceCommand gui;
+    addConnectionOptions(app, gui.connection);
+
+    BrokerCommand broker;
+    auto *brokerCmd = app.add_subcommand(
+        "broker", "Run an embedded Kafka broker until interrupted; prints its bootstrap address "
+                  "on the first line of stdout.");
+    brokerCmd->add_option("--brokers", broker.brokers, "number of brokers")
+        ->check(CLI::Range(1, 32))->capture_default_str();
+    brokerCmd->add_option("--partitions", broker.partitions, "partitions per topic")
+        ->check(CLI::Range(1, 1000))->capture_default_str();
+    brokerCmd->add_option("--topic", broker.topics, "topic to create (repeatable)")
+        ->capture_default_str();
+
+    ProduceCommand produce;
+    auto *produceCmd = app.add_subcommand(
+        "produce", "Produce events to Kafka at a target rate, printing a status line each second "
+                   "and a summary at the end.");
+    addConnectionOptions(*produceCmd, produce.connection);
+    addProducerOptions(*produceCmd, produce.producer);
+    addGeneratorOptions(*produceCmd, produce.generator);
+
+    ProduceCommand headless;
+    headless.producer.settings.ratePerSecond = 1000;
+    auto *headlessCmd = app.add_subcommand(
+        "headless", "Run the engine without a GUI: the embedded broker (unless --broker names a "
+                    "cluster) and a producer, until interrupted or --duration.");
+    addConnectionOptions(*headlessCmd, headless.connection);
+    addProducerOptions(*headlessCmd, headless.producer);
+    addGeneratorOptions(*headlessCmd, headless.generator);
+
+    GenerateCommand generate;
+    auto *generateCmd = app.add_subcommand(
+        "generate", "Write N events as JSON Lines in virtual time (timestamps spaced as if "
+                    "produced at --rps from --start), without Kafka.");
+    generateCmd->add_option("--count", generate.count, "number of events")
+        ->required()->check(CLI::Range(1LL, 1'000'000'000'000LL));
+    generateCmd->add_option("--rps", generate.rps, "virtual events per second")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    generateCmd->add_option("--start", generate.start,
+                            "time of the first event, ISO-8601 UTC (default: now)");
+    generateCmd->add_option("--out", generate.out, "output file (default: stdout)");
+    addGeneratorOptions(*generateCmd, generate.generator);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    }
+
+    if (*brokerCmd)
+        return runBroker(broker);
+    if (*produceCmd)
+        return runProduce(produce, false);
+    if (*headlessCmd)
+        return runProduce(headless, true);
+    if (*generateCmd)
+        return runGenerate(generate);
+    if (!haveDisplay()) {
+        fmt::print(stderr, "no display found (DISPLAY and WAYLAND_DISPLAY are unset): running "
+                           "headless instead of the GUI. `clickstream-studio headless --help` "
+                           "lists its options.\n");
+        gui.producer.settings.ratePerSecond = 1000;
+        return runProduce(gui, true);
+    }
+    return runGui(argc, argv, gui);
+}
+
+} // namespace studio::app

@@ -1,0 +1,309 @@
+#include "app/commands.h"
+
+#include "app/signals.h"
+#include "core/embeddedbroker.h"
+#include "core/filereplaysource.h"
+#include "core/mirrorsource.h"
+#include "core/producerpool.h"
+#include "core/timeutil.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace studio::app {
+
+namespace {
+
+constexpr int kUsageError = 2;
+constexpr int kRuntimeError = 1;
+constexpr int kDeliveryFailures = 3;
+
+std::string grouped(std::uint64_t v)
+{
+    std::string digits = std::to_string(v);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+int usageError(const std::string &message)
+{
+    fmt::print(stderr, "error: {}\n", message);
+    return kUsageError;
+}
+
+struct Totals
+{
+    std::uint64_t produced = 0, acked = 0, failed = 0, inFlight = 0, shortfall = 0;
+    double rate = 0, target = 0;
+    bool keepingUp = true, anyRunning = false;
+    std::string limitedBy, lastError;
+};
+
+Totals totalsOf(const core::ProducerPool &pool)
+{
+    Totals t;
+    for (const int id : pool.ids()) {
+        const core::ProducerStats s = pool.find(id)->stats();
+        t.produced += s.produced;
+        t.acked += s.acked;
+        t.failed += s.failed;
+        t.inFlight += s.inFlight;
+        t.shortfall += s.shortfall;
+        t.rate += s.achievedRate;
+        t.target += s.targetRate;
+        t.keepingUp = t.keepingUp && s.keepingUp;
+        t.anyRunning = t.anyRunning || s.state == core::ProducerState::Running
+                       || s.state == core::ProducerState::Paused;
+        if (!s.keepingUp)
+            t.limitedBy = s.limitedBy;
+        if (!s.lastError.empty())
+            t.lastError = s.lastError;
+    }
+    return t;
+}
+
+std::unique_ptr<core::EventSource> makeSource(const ProduceCommand &c, int index,
+                                              std::string *error)
+{
+    const ProducerOptions &p = c.producer;
+    if (!p.replayFile.empty())
+        return core::FileReplaySource::open(p.replayFile, p.loop, error);
+    if (!p.mirrorFrom.empty()) {
+        core::ClusterConfig from;
+        from.name = "mirror source";
+        from.bootstrap = p.mirrorFrom;
+        return core::MirrorSource::open(from, p.mirrorTopic, "clickstream-studio-mirror", error);
+    }
+    core::GeneratorConfig config = c.generator.config;
+    config.seed += static_cast<std::uint64_t>(index); // distinct event ids per producer
+    return std::make_unique<core::GeneratorSource>(config);
+}
+
+} // namespace
+
+int runBroker(const BrokerCommand &command)
+{
+    core::EmbeddedBroker broker;
+    core::EmbeddedBroker::Options options;
+    options.brokers = command.brokers;
+    options.partitions = command.partitions;
+    options.topics = command.topics;
+    std::string error;
+    installStopSignals();
+    if (!broker.start(options, &error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    // The bootstrap is the first line of stdout, so scripts can read it and go on.
+    fmt::print("{}\n", broker.bootstrap());
+    std::fflush(stdout);
+    std::string topics;
+    for (const auto &t : options.topics)
+        topics += (topics.empty() ? "" : ", ") + t;
+    fmt::print(stderr,
+               "embedded Kafka broker (librdkafka mock cluster): {} broker(s), topic(s) {} with "
+               "{} partitions each, at {}. Ctrl-C stops it; its data lives in memory only.\n",
+               options.brokers, topics, options.partitions, broker.bootstrap());
+    while (sleepUnlessStopped(3600)) {
+    }
+    fmt::print(stderr, "embedded broker stopped\n");
+    return 0;
+}
+
+int runGenerate(GenerateCommand &command)
+{
+    if (std::string e = finishGeneratorOptions(command.generator); !e.empty())
+        return usageError(e);
+    if (command.count < 1)
+        return usageError("--count must be at least 1");
+    if (!(command.rps > 0) || !std::isfinite(command.rps))
+        return usageError("--rps must be a positive number of events per second");
+    std::int64_t start = core::wallClockMs();
+    if (!command.start.empty()) {
+        const auto parsed = core::parseIsoMs(command.start);
+        if (!parsed)
+            return usageError("--start must be an ISO-8601 UTC time like 2026-01-01T00:00:00.000Z, "
+                              "got '" + command.start + "'");
+        start = *parsed;
+    }
+    std::FILE *out = stdout;
+    const bool toFile = !command.out.empty() && command.out != "-";
+    if (toFile) {
+        out = std::fopen(command.out.c_str(), "wb");
+        if (!out) {
+            fmt::print(stderr, "error: cannot write '{}': {}\n", command.out, std::strerror(errno));
+            return kRuntimeError;
+        }
+    }
+    core::EventGenerator generator(command.generator.config);
+    core::RecordBatch batch;
+    std::string chunk;
+    const double msPerEvent = 1000.0 / command.rps;
+    bool ok = true;
+    for (long long i = 0; i < command.count && ok; ++i) {
+        const auto ts = start + static_cast<std::int64_t>(std::floor(static_cast<double>(i) * msPerEvent));
+        generator.next(ts, batch);
+        if (batch.size() == 4096 || i + 1 == command.count) {
+            chunk.clear();
+            for (std::size_t r = 0; r < batch.size(); ++r) {
+                chunk.append(batch.value(r));
+                chunk.push_back('\n');
+            }
+            ok = std::fwrite(chunk.data(), 1, chunk.size(), out) == chunk.size();
+            batch.clear();
+        }
+    }
+    ok = std::fflush(out) == 0 && ok;
+    if (toFile)
+        ok = std::fclose(out) == 0 && ok;
+    if (!ok) {
+        fmt::print(stderr, "error: writing {} failed: {}\n", toFile ? command.out : "stdout",
+                   std::strerror(errno));
+        return kRuntimeError;
+    }
+    if (toFile)
+        fmt::print(stderr, "wrote {} events to {} ({} to {})\n", grouped(command.count),
+                   command.out, core::formatIsoMs(start),
+                   core::formatIsoMs(start + static_cast<std::int64_t>(
+                                                 static_cast<double>(command.count - 1) * msPerEvent)));
+    return 0;
+}
+
+int runProduce(ProduceCommand &c, bool headless)
+{
+    ConnectionOptions &conn = c.connection;
+    ProducerOptions &p = c.producer;
+    if (std::string e = refuseSecretArguments(conn); !e.empty())
+        return usageError(e);
+    if (std::string e = finishGeneratorOptions(c.generator); !e.empty())
+        return usageError(e);
+    if (!p.replayFile.empty() && !p.mirrorFrom.empty())
+        return usageError("--replay and --mirror-from are alternatives: give one");
+    if (!p.mirrorFrom.empty() && p.mirrorTopic.empty())
+        return usageError("--mirror-from needs --mirror-topic");
+    if (p.loop && p.replayFile.empty())
+        return usageError("--loop goes with --replay");
+    if (p.producers > 1 && (!p.replayFile.empty() || !p.mirrorFrom.empty()))
+        return usageError("--producers above 1 is for generated events only");
+    if (std::string e = p.settings.validate(); !e.empty())
+        return usageError(e);
+
+    core::EmbeddedBroker broker;
+    core::ClusterConfig cluster;
+    std::string error;
+    if (conn.embedded()) {
+        core::EmbeddedBroker::Options options;
+        options.brokers = conn.embeddedBrokers;
+        options.partitions = conn.embeddedPartitions;
+        options.topics = {p.settings.topic};
+        if (!broker.start(options, &error)) {
+            fmt::print(stderr, "error: {}\n", error);
+            return kRuntimeError;
+        }
+        cluster = broker.clusterConfig();
+        fmt::print(stderr, "embedded broker at {} (in this process, gone when it exits)\n",
+                   broker.bootstrap());
+    } else if (std::string e = buildClusterConfig(conn, cluster); !e.empty()) {
+        return usageError(e);
+    }
+
+    installStopSignals();
+    core::ProducerPool pool;
+    for (int i = 0; i < p.producers; ++i) {
+        core::ProducerSettings settings = p.settings;
+        settings.name = "producer-" + std::to_string(i + 1);
+        settings.ratePerSecond = p.settings.ratePerSecond / p.producers;
+        auto source = makeSource(c, i, &error);
+        if (!source) {
+            fmt::print(stderr, "error: {}\n", error);
+            return kRuntimeError;
+        }
+        auto producer = std::make_unique<core::KafkaProducer>(cluster, settings, std::move(source));
+        if (!producer->start(&error)) {
+            fmt::print(stderr, "error: {}\n", error);
+            return kRuntimeError;
+        }
+        pool.add(std::move(producer));
+    }
+    const std::string what = pool.find(pool.ids().front())->sourceDescription();
+    fmt::print(stderr, "{}producing {} to '{}' on {} at {} events/s{}{}\n",
+               headless ? "Clickstream Studio headless: " : "", what, p.settings.topic,
+               cluster.describe(), grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
+               p.producers > 1 ? fmt::format(" over {} producers", p.producers) : "",
+               p.durationSeconds > 0 ? fmt::format(" for {} s", p.durationSeconds)
+                                     : std::string(", Ctrl-C to stop"));
+
+    std::FILE *statusOut = p.json ? stderr : stdout;
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    double nextStatus = 1.0;
+    for (;;) {
+        const double now = elapsed();
+        double wait = nextStatus - now;
+        if (p.durationSeconds > 0)
+            wait = std::min(wait, p.durationSeconds - now);
+        if (wait > 0 && !sleepUnlessStopped(std::min(wait, 0.25)))
+            break;
+        const Totals t = totalsOf(pool);
+        if (elapsed() >= nextStatus) {
+            std::string line = fmt::format(
+                "[{:6.1f}s] {:>9} ev/s (target {}) | produced {} acked {} failed {} in flight {}",
+                elapsed(), grouped(static_cast<std::uint64_t>(t.rate)),
+                grouped(static_cast<std::uint64_t>(t.target)), grouped(t.produced),
+                grouped(t.acked), grouped(t.failed), grouped(t.inFlight));
+            if (!t.keepingUp)
+                line += fmt::format(" | BEHIND target, limited by {}", t.limitedBy);
+            if (!t.lastError.empty())
+                line += " | " + t.lastError;
+            fmt::print(statusOut, "{}\n", line);
+            std::fflush(statusOut);
+            nextStatus += 1.0;
+        }
+        if ((p.durationSeconds > 0 && elapsed() >= p.durationSeconds) || !t.anyRunning)
+            break;
+    }
+    const double seconds = elapsed();
+    if (stopRequested())
+        fmt::print(stderr, "stopping: waiting for in-flight deliveries...\n");
+    pool.stopAll();
+    const Totals t = totalsOf(pool);
+
+    // What the brokers hold: on a fresh embedded topic this equals acked.
+    std::int64_t highWatermarks = -1;
+    if (auto conf = core::makeKafkaConf(cluster, {}, &error)) {
+        if (auto client = core::createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error)) {
+            if (auto w = core::queryTopicWatermarks(client.get(), p.settings.topic, 5000, &error))
+                highWatermarks = core::sumHighWatermarks(*w);
+        }
+    }
+    const double achieved = seconds > 0 ? static_cast<double>(t.produced) / seconds : 0;
+    fmt::print(stderr,
+               "done: produced {} acked {} failed {} in {:.1f} s ({} events/s, target {}){}\n",
+               grouped(t.produced), grouped(t.acked), grouped(t.failed), seconds,
+               grouped(static_cast<std::uint64_t>(achieved)),
+               grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
+               t.shortfall > 0 ? fmt::format("; {} events behind schedule were not sent",
+                                             grouped(t.shortfall))
+                               : std::string());
+    if (!t.lastError.empty() && t.failed > 0)
+        fmt::print(stderr, "last error: {}\n", t.lastError);
+    if (p.json) {
+        fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"in_flight\":{},\"seconds\":{:.3f},"
+                   "\"achieved_rps\":{:.1f},\"target_rps\":{},\"shortfall\":{},"
+                   "\"topic_high_watermark_sum\":{},\"producers\":{},\"broker\":\"{}\"}}\n",
+                   t.produced, t.acked, t.failed, t.inFlight, seconds, achieved,
+                   p.settings.ratePerSecond, t.shortfall, highWatermarks, p.producers,
+                   conn.embedded() ? "embedded" : "cluster");
+    }
+    std::fflush(stdout);
+    return t.failed > 0 ? kDeliveryFailures : 0;
+}
+
+} // namespace studio::app

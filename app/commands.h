@@ -1,0 +1,40 @@
+#pragma once
+
+#include "app/options.h"
+
+#include <string>
+#include <vector>
+
+namespace studio::app {
+
+struct BrokerCommand
+{
+    int brokers = 3;
+    int partitions = 12;
+    std::vector<std::string> topics{"clickstream"};
+};
+
+struct GenerateCommand
+{
+    long long count = 0;
+    double rps = 1000;
+    std::string start; // ISO-8601; empty = now
+    std::string out;   // empty or "-" = stdout
+    GeneratorOptions generator;
+};
+
+struct ProduceCommand
+{
+    ConnectionOptions connection;
+    GeneratorOptions generator;
+    ProducerOptions producer;
+};
+
+/// Each returns the process exit code; messages for people go to stderr, data to stdout.
+int runBroker(const BrokerCommand &command);
+int runGenerate(GenerateCommand &command);
+/// `headless` reuses this: with `headless` set it says so and defaults to running until stopped.
+int runProduce(ProduceCommand &command, bool headless);
+int runGui(int argc, char **argv, ProduceCommand &command);
+
+} // namespace studio::app

@@ -1,0 +1,214 @@
+#include "app/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <termios.h>
+#include <unistd.h>
+
+namespace studio::app {
+
+namespace {
+
+constexpr const char *kSecretRefusal =
+    "passwords are never taken from the command line, where shell history and `ps` would keep "
+    "them: set CLICKSTREAM_SASL_PASSWORD (or CLICKSTREAM_SSL_KEY_PASSWORD), or run in a terminal "
+    "to be prompted";
+
+bool parseWeights(const std::string &text, std::size_t count, double *out)
+{
+    std::stringstream in(text);
+    std::string item;
+    std::size_t n = 0;
+    while (std::getline(in, item, ',')) {
+        if (n >= count)
+            return false;
+        try {
+            std::size_t used = 0;
+            out[n] = std::stod(item, &used);
+            if (used != item.size())
+                return false;
+        } catch (const std::exception &) {
+            return false;
+        }
+        ++n;
+    }
+    return n == count;
+}
+
+std::string promptSecret(const std::string &what)
+{
+    if (!::isatty(STDIN_FILENO))
+        return {};
+    std::fprintf(stderr, "%s: ", what.c_str());
+    std::fflush(stderr);
+    termios old{};
+    const bool haveTermios = ::tcgetattr(STDIN_FILENO, &old) == 0;
+    if (haveTermios) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string secret;
+    std::getline(std::cin, secret);
+    if (haveTermios)
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fprintf(stderr, "\n");
+    return secret;
+}
+
+std::string secretFromEnvOrPrompt(const char *env, const std::string &prompt)
+{
+    if (const char *value = std::getenv(env); value && *value)
+        return value;
+    return promptSecret(prompt);
+}
+
+} // namespace
+
+void addConnectionOptions(CLI::App &app, ConnectionOptions &o)
+{
+    app.add_option("--broker", o.broker,
+                   "'embedded' for an in-process broker, or a real cluster's HOST:PORT,...")
+        ->capture_default_str();
+    app.add_option("--embedded-brokers", o.embeddedBrokers, "brokers of the embedded cluster")
+        ->check(CLI::Range(1, 32))
+        ->capture_default_str();
+    app.add_option("--embedded-partitions", o.embeddedPartitions,
+                   "partitions of the topic on the embedded cluster")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    app.add_option("--security-protocol", o.securityProtocol,
+                   "plaintext, ssl, sasl_plaintext or sasl_ssl")
+        ->capture_default_str();
+    app.add_option("--sasl-mechanism", o.saslMechanism, "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+        ->capture_default_str();
+    app.add_option("--sasl-username", o.saslUsername,
+                   "SASL user; the password comes from CLICKSTREAM_SASL_PASSWORD or a prompt");
+    app.add_option("--ssl-ca", o.sslCa, "CA certificate file (PEM) for TLS");
+    app.add_option("--ssl-cert", o.sslCertificate, "client certificate file (PEM) for mutual TLS");
+    app.add_option("--ssl-key", o.sslKey,
+                   "client key file (PEM); its password comes from CLICKSTREAM_SSL_KEY_PASSWORD");
+    app.add_flag("--no-verify-hostname", o.noVerifyHostname,
+                 "do not check the broker's host name against its certificate");
+    // Accepted only to refuse them with a clear message instead of "unknown option".
+    for (const char *name : {"--sasl-password", "--password", "--ssl-key-password"})
+        app.add_option(name, o.rejectedSecret)->group("");
+}
+
+void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
+{
+    auto &c = o.config;
+    const std::string group = "Generator";
+    app.add_option("--seed", c.seed, "random seed: same seed, same events")
+        ->capture_default_str()->group(group);
+    app.add_option("--users", c.users, "number of users")->capture_default_str()->group(group);
+    app.add_option("--products", c.products, "number of products")
+        ->capture_default_str()->group(group);
+    app.add_option("--hot-product", c.hotProduct, "the high-interest product")
+        ->capture_default_str()->group(group);
+    app.add_option("--hot-share", c.hotShare, "share of all events for the hot product (0..1)")
+        ->capture_default_str()->group(group);
+    app.add_option("--hot-mix", o.hotMix, "hot product's view,add_to_cart,purchase weights")
+        ->capture_default_str()->group(group);
+    app.add_option("--mix", o.mix, "page_view,click,add_to_cart,purchase weights of other events")
+        ->capture_default_str()->group(group);
+    app.add_option("--duplicates", c.duplicateFraction, "fraction of re-sent duplicates (0..1)")
+        ->capture_default_str()->group(group);
+    app.add_option("--late", c.lateFraction, "fraction of late events (0..1)")
+        ->capture_default_str()->group(group);
+    app.add_option("--late-by-ms", c.lateByMs, "how far in the past late events lie")
+        ->capture_default_str()->group(group);
+    app.add_option("--malformed", c.malformedFraction, "fraction of malformed payloads (0..1)")
+        ->capture_default_str()->group(group);
+    app.add_option("--session-events", c.meanSessionEvents, "mean events per session")
+        ->capture_default_str()->group(group);
+}
+
+void addProducerOptions(CLI::App &app, ProducerOptions &o)
+{
+    auto &s = o.settings;
+    app.add_option("--topic", s.topic, "topic to produce to")->capture_default_str();
+    app.add_option("--rps", s.ratePerSecond, "target rate in events/s (1 to 1000000)")
+        ->check(CLI::Range(1.0, core::ProducerSettings::kMaxRate))
+        ->capture_default_str();
+    app.add_option("--duration", o.durationSeconds, "seconds to produce (0: until Ctrl-C)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--producers", o.producers, "producers running at once, sharing the rate")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--compression", s.compression, "none, gzip, snappy, lz4 or zstd")
+        ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}))
+        ->capture_default_str();
+    app.add_option("--linger-ms", s.lingerMs, "producer linger (ms)")
+        ->check(CLI::Range(0, 60000))
+        ->capture_default_str();
+    app.add_option("--batch-size", s.batchSizeBytes, "producer batch size (bytes)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--batch-messages", s.batchNumMessages, "most messages per batch")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    app.add_option("--replay", o.replayFile, "replay this JSON Lines file instead of generating")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--loop", o.loop, "with --replay: start over at the end of the file");
+    app.add_option("--mirror-from", o.mirrorFrom,
+                   "mirror a topic of this cluster (HOST:PORT,..., plaintext) instead of "
+                   "generating");
+    app.add_option("--mirror-topic", o.mirrorTopic, "with --mirror-from: the topic to copy");
+    app.add_flag("--json", o.json, "print the final summary as one JSON object on stdout");
+}
+
+std::string finishGeneratorOptions(GeneratorOptions &o)
+{
+    double mix[4];
+    if (!parseWeights(o.mix, 4, mix))
+        return "--mix needs four comma-separated weights (page_view,click,add_to_cart,purchase), "
+               "got '" + o.mix + "'";
+    double hot[3];
+    if (!parseWeights(o.hotMix, 3, hot))
+        return "--hot-mix needs three comma-separated weights (view,add_to_cart,purchase), got '"
+               + o.hotMix + "'";
+    o.config.mix = {mix[0], mix[1], mix[2], mix[3]};
+    o.config.hotMix = {hot[0], 0.0, hot[1], hot[2]};
+    return o.config.validate();
+}
+
+std::string refuseSecretArguments(const ConnectionOptions &o)
+{
+    return o.rejectedSecret.empty() ? std::string() : std::string(kSecretRefusal);
+}
+
+std::string buildClusterConfig(const ConnectionOptions &o, core::ClusterConfig &out)
+{
+    if (std::string e = refuseSecretArguments(o); !e.empty())
+        return e;
+    const auto protocol = core::parseSecurityProtocol(o.securityProtocol);
+    if (!protocol)
+        return "--security-protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '"
+               + o.securityProtocol + "'";
+    out = {};
+    out.name = o.broker;
+    out.bootstrap = o.broker;
+    out.security = *protocol;
+    out.saslMechanism = o.saslMechanism;
+    out.saslUsername = o.saslUsername;
+    out.sslCaLocation = o.sslCa;
+    out.sslCertificateLocation = o.sslCertificate;
+    out.sslKeyLocation = o.sslKey;
+    out.sslVerifyHostname = !o.noVerifyHostname;
+    if (out.usesSasl() && !out.saslUsername.empty())
+        out.saslPassword = secretFromEnvOrPrompt(core::kSaslPasswordEnv,
+                                                 "SASL password for " + out.saslUsername);
+    if (out.usesTls() && !out.sslKeyLocation.empty())
+        out.sslKeyPassword = secretFromEnvOrPrompt(core::kSslKeyPasswordEnv,
+                                                   "password of " + out.sslKeyLocation
+                                                       + " (empty if none)");
+    return out.validate();
+}
+
+} // namespace studio::app

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "core/clusterconfig.h"
+#include "core/generator.h"
+#include "core/producer.h"
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace studio::app {
+
+/// Which Kafka to use: "embedded" (an in-process broker) or a bootstrap list, with the security
+/// options of a real cluster. Secrets never come from here: see resolveSecrets().
+struct ConnectionOptions
+{
+    std::string broker = "embedded";
+    int embeddedBrokers = 3;
+    int embeddedPartitions = 12;
+    std::string securityProtocol = "plaintext";
+    std::string saslMechanism = "PLAIN";
+    std::string saslUsername;
+    std::string sslCa;
+    std::string sslCertificate;
+    std::string sslKey;
+    bool noVerifyHostname = false;
+    std::string rejectedSecret; // set when a password was passed on the command line
+
+    bool embedded() const { return broker == "embedded"; }
+};
+
+/// The generator's knobs as command-line text (mixes are comma-separated weights).
+struct GeneratorOptions
+{
+    core::GeneratorConfig config;
+    std::string mix = "70,18,8,4";
+    std::string hotMix = "95,4,1";
+};
+
+struct ProducerOptions
+{
+    core::ProducerSettings settings;
+    double durationSeconds = 0;
+    int producers = 1;
+    std::string replayFile;
+    bool loop = false;
+    std::string mirrorFrom;
+    std::string mirrorTopic;
+    bool json = false;
+};
+
+void addConnectionOptions(CLI::App &app, ConnectionOptions &options);
+void addGeneratorOptions(CLI::App &app, GeneratorOptions &options);
+void addProducerOptions(CLI::App &app, ProducerOptions &options);
+
+/// Parses the mixes into `options.config` and validates it; empty or an error message.
+std::string finishGeneratorOptions(GeneratorOptions &options);
+
+/// The refusal message when a password was given as an argument, else empty.
+std::string refuseSecretArguments(const ConnectionOptions &options);
+
+/// A ClusterConfig for a real cluster from the options, secrets read from the environment
+/// (CLICKSTREAM_SASL_PASSWORD, CLICKSTREAM_SSL_KEY_PASSWORD) or, on a terminal, a prompt without
+/// echo. Empty message on success.
+std::string buildClusterConfig(const ConnectionOptions &options, core::ClusterConfig &out);
+
+} // namespace studio::app

@@ -1,0 +1,48 @@
+#include "app/signals.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+namespace studio::app {
+
+namespace {
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void onStopSignal(int)
+{
+    g_stop.store(true);
+}
+} // namespace
+
+void installStopSignals()
+{
+    struct sigaction action = {};
+    action.sa_handler = onStopSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+bool stopRequested()
+{
+    return g_stop.load();
+}
+
+bool sleepUnlessStopped(double seconds)
+{
+    using namespace std::chrono;
+    const auto until = steady_clock::now() + duration_cast<steady_clock::duration>(
+                                                  duration<double>(seconds));
+    while (steady_clock::now() < until) {
+        if (g_stop.load())
+            return false;
+        std::this_thread::sleep_for(std::min<steady_clock::duration>(
+            milliseconds(20), until - steady_clock::now()));
+    }
+    return !g_stop.load();
+}
+
+} // namespace studio::app

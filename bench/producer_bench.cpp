@@ -1,0 +1,204 @@
+// Producer benchmark: generated events/s, produced-and-acked events/s of our producer to the
+// embedded broker, and the ratio to librdkafka's raw produce rate of pre-made payloads measured
+// in the same run on the same kind of broker.
+//
+//   bench_producer [--events N] [--brokers B] [--partitions P] [--seconds S]
+
+#include "core/embeddedbroker.h"
+#include "core/generator.h"
+#include "core/kafkaclient.h"
+#include "core/producer.h"
+#include "core/timeutil.h"
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace studio::core;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args
+{
+    long events = 3'000'000;
+    int brokers = 3;
+    int partitions = 12;
+    double seconds = 10;
+};
+
+double since(Clock::time_point t)
+{
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The same producer properties KafkaProducer uses, so the peer differs only in the event source.
+Properties producerProperties()
+{
+    return {{"enable.idempotence", "true"},         {"acks", "all"},
+            {"partitioner", "murmur2_random"},      {"compression.codec", "lz4"},
+            {"linger.ms", "5"},                     {"batch.size", "1000000"},
+            {"batch.num.messages", "10000"},        {"queue.buffering.max.messages", "1000000"},
+            {"queue.buffering.max.kbytes", "1048576"}};
+}
+
+double generatorRate(long events)
+{
+    EventGenerator generator;
+    RecordBatch batch;
+    std::size_t bytes = 0;
+    const auto t0 = Clock::now();
+    const std::int64_t now = wallClockMs();
+    for (long i = 0; i < events; ++i) {
+        generator.next(now, batch);
+        if (batch.size() == 5000) {
+            bytes += batch.bytes();
+            batch.clear();
+        }
+    }
+    const double s = since(t0);
+    fmt::print("  generator only:             {:>12.0f} events/s  ({:.0f} bytes/event)\n",
+               events / s, static_cast<double>(bytes) / static_cast<double>(events));
+    return events / s;
+}
+
+std::atomic<long> g_rawAcked{0};
+std::atomic<long> g_rawFailed{0};
+
+void rawDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void *)
+{
+    (msg->err ? g_rawFailed : g_rawAcked).fetch_add(1, std::memory_order_relaxed);
+}
+
+double rawRate(const Args &args)
+{
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.brokers = args.brokers;
+    options.partitions = args.partitions;
+    if (!broker.start(options, &error)) {
+        fmt::print(stderr, "broker: {}\n", error);
+        std::exit(1);
+    }
+    // Pre-made payloads: 100,000 generated events, cycled.
+    EventGenerator generator;
+    RecordBatch payloads;
+    for (int i = 0; i < 100'000; ++i)
+        generator.next(wallClockMs(), payloads);
+
+    KafkaConf conf = makeKafkaConf(broker.clusterConfig(), producerProperties(), &error);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), rawDelivery);
+    KafkaHandle rk = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
+    rd_kafka_topic_t *topic = rd_kafka_topic_new(rk.get(), "clickstream", nullptr);
+    g_rawAcked = 0;
+    g_rawFailed = 0;
+    const auto t0 = Clock::now();
+    for (long i = 0; i < args.events; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i) % payloads.size();
+        const auto key = payloads.key(k);
+        const auto value = payloads.value(k);
+        while (rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
+                                 RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
+                                 RD_KAFKA_V_END)
+               == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk.get(), 1);
+        if ((i & 1023) == 0)
+            rd_kafka_poll(rk.get(), 0);
+    }
+    rd_kafka_flush(rk.get(), 60'000);
+    const double s = since(t0);
+    rd_kafka_topic_destroy(topic);
+    fmt::print("  raw librdkafka, pre-made:   {:>12.0f} events/s acked  ({} acked, {} failed)\n",
+               static_cast<double>(g_rawAcked.load()) / s, g_rawAcked.load(), g_rawFailed.load());
+    return static_cast<double>(g_rawAcked.load()) / s;
+}
+
+struct RunResult
+{
+    double ackedRate;
+    ProducerStats stats;
+    double seconds;
+};
+
+// Our producer, generator source, at `rate` (0 = unlimited) until `events` were produced or
+// `seconds` passed; then stop (which flushes) and count what was acked.
+RunResult ourRate(const Args &args, double rate, long events, double seconds)
+{
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.brokers = args.brokers;
+    options.partitions = args.partitions;
+    if (!broker.start(options, &error)) {
+        fmt::print(stderr, "broker: {}\n", error);
+        std::exit(1);
+    }
+    ProducerSettings settings;
+    settings.ratePerSecond = rate;
+    KafkaProducer producer(broker.clusterConfig(), settings,
+                           std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    const auto t0 = Clock::now();
+    if (!producer.start(&error)) {
+        fmt::print(stderr, "producer: {}\n", error);
+        std::exit(1);
+    }
+    while (since(t0) < seconds && (events <= 0 || static_cast<long>(producer.stats().produced) < events))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const double producing = since(t0);
+    producer.stop(std::chrono::seconds(60));
+    const double s = since(t0);
+    const ProducerStats st = producer.stats();
+    (void)producing;
+    return {static_cast<double>(st.acked) / s, st, s};
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    Args args;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--events")
+            args.events = std::stol(argv[i + 1]);
+        else if (flag == "--brokers")
+            args.brokers = std::stoi(argv[i + 1]);
+        else if (flag == "--partitions")
+            args.partitions = std::stoi(argv[i + 1]);
+        else if (flag == "--seconds")
+            args.seconds = std::stod(argv[i + 1]);
+        else {
+            fmt::print(stderr, "usage: bench_producer [--events N] [--brokers B] [--partitions P] "
+                               "[--seconds S]\n");
+            return 2;
+        }
+    }
+    fmt::print("producer benchmark: embedded broker ({} brokers, {} partitions), lz4, linger 5 ms, "
+               "idempotent, acks=all, {} events, {} hardware threads\n",
+               args.brokers, args.partitions, args.events, std::thread::hardware_concurrency());
+    const double gen = generatorRate(args.events);
+    const double raw = rawRate(args);
+    const RunResult max = ourRate(args, 0, args.events, 120);
+    fmt::print("  clickstream producer, max:  {:>12.0f} events/s acked  ({} acked, {} failed)\n",
+               max.ackedRate, max.stats.acked, max.stats.failed);
+    const RunResult paced = ourRate(args, 1'000'000, 0, args.seconds);
+    fmt::print("  clickstream producer @1M/s: {:>12.0f} events/s acked over {:.1f} s ({} acked, "
+               "{} failed, {} behind schedule)\n",
+               paced.ackedRate, paced.seconds, paced.stats.acked, paced.stats.failed,
+               paced.stats.shortfall);
+    const double ratio = max.ackedRate / raw;
+    fmt::print("\nratio producer/raw = {:.2f} (target >= 0.70): {}\n", ratio,
+               ratio >= 0.70 ? "met" : "NOT met");
+    fmt::print("acked events/s = {:.0f} (target >= 1,000,000): {}\n", max.ackedRate,
+               max.ackedRate >= 1'000'000 ? "met" : "NOT met");
+    fmt::print("generator headroom = {:.1f}x the 1M/s target\n", gen / 1'000'000);
+    return 0;
+}

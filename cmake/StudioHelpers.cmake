@@ -1,0 +1,51 @@
+# One small helper per target kind (after Qt Creator's add_qtc_library/add_qtc_test): every target
+# gets C++20 without extensions, the same warnings, an alias and the Qt hygiene defines.
+
+function(studio_apply_defaults target)
+    set_target_properties(${target} PROPERTIES
+        CXX_STANDARD 20
+        CXX_STANDARD_REQUIRED ON
+        CXX_EXTENSIONS OFF)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    target_compile_definitions(${target} PRIVATE
+        QT_NO_CAST_FROM_ASCII
+        QT_NO_CAST_TO_ASCII
+        QT_NO_FOREACH
+        QT_NO_KEYWORDS
+        QT_USE_QSTRINGBUILDER
+        QT_NO_URL_CAST_FROM_STRING
+        QT_STRICT_ITERATORS)
+endfunction()
+
+# studio_add_library(<name> SOURCES ... [PUBLIC_LINK ...] [PRIVATE_LINK ...])
+function(studio_add_library name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_LINK;PRIVATE_LINK" ${ARGN})
+    add_library(${name} STATIC ${ARG_SOURCES})
+    add_library(Studio::${name} ALIAS ${name})
+    studio_apply_defaults(${name})
+    target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
+    target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_LINK} PRIVATE ${ARG_PRIVATE_LINK})
+endfunction()
+
+# studio_add_executable(<name> SOURCES ... [LINK ...])
+function(studio_add_executable name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;LINK" ${ARGN})
+    add_executable(${name} ${ARG_SOURCES})
+    studio_apply_defaults(${name})
+    target_link_libraries(${name} PRIVATE ${ARG_LINK})
+endfunction()
+
+# studio_add_test(<name> SOURCES ... [LINK ...] [LABELS ...] [TIMEOUT s])
+# A Catch2 test binary registered with ctest, one ctest entry per test case.
+function(studio_add_test name)
+    cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})
+    if(NOT ARG_TIMEOUT)
+        set(ARG_TIMEOUT 120)
+    endif()
+    add_executable(${name} ${ARG_SOURCES})
+    studio_apply_defaults(${name})
+    target_link_libraries(${name} PRIVATE studio_catch_main ${ARG_LINK})
+    catch_discover_tests(${name}
+        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+        DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,105 @@
+#include "core/kafkaclient.h"
+
+namespace studio::core {
+
+void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
+{
+    if (rk)
+        rd_kafka_destroy(rk);
+}
+
+KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,
+                        std::string *error)
+{
+    KafkaConf conf(rd_kafka_conf_new());
+    char errstr[512];
+    auto set = [&](const std::string &key, const std::string &value) {
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr)
+            != RD_KAFKA_CONF_OK) {
+            if (error)
+                *error = "Kafka setting '" + key + "' rejected: " + errstr;
+            return false;
+        }
+        return true;
+    };
+    // Connection closes by idle brokers are routine; they are not worth a log line each.
+    if (!set("log.connection.close", "false"))
+        return nullptr;
+    for (const auto &[key, value] : cluster.clientProperties()) {
+        if (!set(key, value))
+            return nullptr;
+    }
+    for (const auto &[key, value] : overrides) {
+        if (!set(key, value))
+            return nullptr;
+    }
+    return conf;
+}
+
+KafkaHandle createKafkaClient(rd_kafka_type_t type, KafkaConf conf, std::string *error)
+{
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+    if (!rk) {
+        if (error)
+            *error = std::string("cannot create Kafka client: ") + errstr;
+        return nullptr;
+    }
+    (void)conf.release(); // rd_kafka_new took ownership
+    return KafkaHandle(rk);
+}
+
+std::optional<std::vector<PartitionWatermarks>>
+queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs,
+                     std::string *error)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(client, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t *md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(client, 0, rkt, &md, timeoutMs);
+    rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (error)
+            *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
+        return std::nullopt;
+    }
+    std::vector<PartitionWatermarks> out;
+    std::string failure;
+    for (int t = 0; t < md->topic_cnt; ++t) {
+        const rd_kafka_metadata_topic &mt = md->topics[t];
+        if (topic != mt.topic)
+            continue;
+        if (mt.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failure = "topic '" + topic + "': " + rd_kafka_err2str(mt.err);
+            break;
+        }
+        for (int p = 0; p < mt.partition_cnt; ++p) {
+            PartitionWatermarks w;
+            w.partition = mt.partitions[p].id;
+            const rd_kafka_resp_err_t werr = rd_kafka_query_watermark_offsets(
+                client, topic.c_str(), w.partition, &w.low, &w.high, timeoutMs);
+            if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                failure = "watermarks of " + topic + "[" + std::to_string(w.partition)
+                          + "]: " + rd_kafka_err2str(werr);
+                break;
+            }
+            out.push_back(w);
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (!failure.empty() || out.empty()) {
+        if (error)
+            *error = failure.empty() ? "topic '" + topic + "' has no partitions" : failure;
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::int64_t sumHighWatermarks(const std::vector<PartitionWatermarks> &partitions)
+{
+    std::int64_t sum = 0;
+    for (const auto &p : partitions)
+        sum += p.high;
+    return sum;
+}
+
+} // namespace studio::core

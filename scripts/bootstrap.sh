@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, running and testing Clickstream Studio needs.
+# Idempotent, and silent when everything is already there. Run as root (or with sudo available).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config git
+  # Qt 6 (Widgets, Charts, Network, Test) and what Charts needs
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev qt6-qpa-plugins
+  fonts-dejavu-core
+  # engine libraries
+  librdkafka-dev libsimdjson-dev libpqxx-dev libhiredis-dev qtkeychain-qt6-dev libcli11-dev
+  libfmt-dev
+  # tests: Catch2, servers started by the test script, a virtual display, a Kafka CLI peer
+  catch2 postgresql redis-server xvfb xauth x11-apps kcat
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "bootstrap: run as root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "bootstrap: done" >&2
