@@ -35,10 +35,15 @@ function(studio_add_executable name)
     target_link_libraries(${name} PRIVATE ${ARG_LINK})
 endfunction()
 
-# studio_add_test(<name> SOURCES ... [LINK ...] [LABELS ...] [TIMEOUT s])
-# A Catch2 test binary registered with ctest, one ctest entry per test case.
+# studio_add_test(<name> SOURCES ... [LINK ...] [LABELS ...] [TIMEOUT s] [RUN_SERIAL])
+# A Catch2 test binary registered with ctest, one ctest entry per test case. RUN_SERIAL keeps
+# timing-sensitive cases (rates measured in real time) from sharing the cores with other tests.
 function(studio_add_test name)
-    cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})
+    cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})
+    set(serial FALSE)
+    if(ARG_RUN_SERIAL)
+        set(serial TRUE)
+    endif()
     if(NOT ARG_TIMEOUT)
         set(ARG_TIMEOUT 120)
     endif()
@@ -46,6 +51,6 @@ function(studio_add_test name)
     studio_apply_defaults(${name})
     target_link_libraries(${name} PRIVATE studio_catch_main ${ARG_LINK})
     catch_discover_tests(${name}
-        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${serial}
         DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,6 +1,48 @@
 #include "core/kafkaclient.h"
 
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
 namespace studio::core {
+
+namespace {
+
+// A broker that is down makes librdkafka repeat itself every few hundred milliseconds, on every
+// connection: keep one line per facility per ten seconds and say how many were held back.
+void stderrLog(int level, const char *facility, const char *message)
+{
+    static std::mutex mutex;
+    static std::map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> recent;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex);
+    auto &[last, held] = recent[facility];
+    if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(10)) {
+        ++held;
+        return;
+    }
+    std::fprintf(stderr, "kafka %s%s: %s", level <= 3 ? "error " : "", facility, message);
+    if (held > 0)
+        std::fprintf(stderr, " (and %d similar in the last 10 s)", held);
+    std::fputc('\n', stderr);
+    last = now;
+    held = 0;
+}
+
+KafkaLogHandler g_logHandler = &stderrLog;
+
+void forwardLog(const rd_kafka_t *, int level, const char *facility, const char *message)
+{
+    g_logHandler(level, facility, message);
+}
+
+} // namespace
+
+void setKafkaLogHandler(KafkaLogHandler handler)
+{
+    g_logHandler = handler ? handler : &stderrLog;
+}
 
 void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
 {
@@ -25,6 +67,7 @@ KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &override
     // Connection closes by idle brokers are routine; they are not worth a log line each.
     if (!set("log.connection.close", "false"))
         return nullptr;
+    rd_kafka_conf_set_log_cb(conf.get(), &forwardLog);
     for (const auto &[key, value] : cluster.clientProperties()) {
         if (!set(key, value))
             return nullptr;

@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@ struct KafkaConfDeleter
 using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
+
+/// Receives librdkafka's log lines (level as syslog: 3 error, 4 warning, ...). Set once at start-up,
+/// before any client exists; the default writes to stderr. Called from librdkafka's threads.
+using KafkaLogHandler = void (*)(int level, const char *facility, const char *message);
+void setKafkaLogHandler(KafkaLogHandler handler);
 
 /// A conf with the cluster's properties, then `overrides` (later wins). On a bad property returns
 /// null and a message naming the property (never its value, which may be a secret).

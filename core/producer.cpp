@@ -117,6 +117,7 @@ bool KafkaProducer::start(std::string *error)
     if (!conf)
         return fail(std::move(e));
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaProducer::onDelivery);
+    rd_kafka_conf_set_error_cb(conf.get(), &KafkaProducer::onError);
     rd_kafka_conf_set_opaque(conf.get(), this);
     m_client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &e);
     if (!m_client)
@@ -212,6 +213,14 @@ void KafkaProducer::onDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void
         else
             self->setError("undelivered events were given up at stop");
     }
+}
+
+void KafkaProducer::onError(rd_kafka_t *, int err, const char *reason, void *opaque)
+{
+    // Client-level trouble (all brokers down, authentication failed), kept as the last error.
+    static_cast<KafkaProducer *>(opaque)->setError(
+        std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
+        + reason);
 }
 
 void KafkaProducer::setError(std::string message)

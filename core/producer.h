@@ -96,6 +96,7 @@ private:
     void setError(std::string message);
     void finishClient(std::chrono::milliseconds flushTimeout);
     static void onDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
+    static void onError(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
     const ClusterConfig m_cluster;
     const ProducerSettings m_settings;

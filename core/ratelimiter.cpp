@@ -38,10 +38,11 @@ std::uint64_t RateLimiter::due(Clock::time_point now)
     // At least one event of slack, so very low rates are never "behind" by rounding.
     const double allowed = std::max(1.0, m_rate * std::chrono::duration<double>(m_maxBacklog).count());
     if (backlog > allowed) {
-        const double forgiven = backlog - allowed;
+        // Whole events only, so the shortfall counts exactly what the schedule lost.
+        const double forgiven = std::floor(backlog - allowed);
         m_shortfall += static_cast<std::uint64_t>(forgiven);
         m_baseCount -= forgiven;
-        return static_cast<std::uint64_t>(allowed);
+        return static_cast<std::uint64_t>(backlog - forgiven);
     }
     return backlog >= 1.0 ? static_cast<std::uint64_t>(backlog) : 0;
 }

@@ -1,0 +1,245 @@
+#include "core/embeddedbroker.h"
+#include "core/generator.h"
+#include "core/kafkaclient.h"
+#include "core/producer.h"
+#include "core/producerpool.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+using namespace studio::core;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+EmbeddedBroker &startBroker(EmbeddedBroker &broker, std::vector<std::string> topics = {"clickstream"},
+                            int partitions = 6)
+{
+    EmbeddedBroker::Options options;
+    options.partitions = partitions;
+    options.topics = std::move(topics);
+    std::string error;
+    INFO(error);
+    REQUIRE(broker.start(options, &error));
+    return broker;
+}
+
+std::int64_t highWatermarkSum(const ClusterConfig &cluster, const std::string &topic)
+{
+    std::string error;
+    auto client = createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(cluster, {}, &error), &error);
+    REQUIRE(client);
+    auto w = queryTopicWatermarks(client.get(), topic, 5000, &error);
+    INFO(error);
+    REQUIRE(w);
+    return sumHighWatermarks(*w);
+}
+
+std::unique_ptr<KafkaProducer> makeProducer(const EmbeddedBroker &broker, double rate,
+                                            std::string topic = "clickstream", std::uint64_t seed = 42)
+{
+    ProducerSettings settings;
+    settings.ratePerSecond = rate;
+    settings.topic = std::move(topic);
+    GeneratorConfig config;
+    config.seed = seed;
+    return std::make_unique<KafkaProducer>(broker.clusterConfig(), settings,
+                                           std::make_unique<GeneratorSource>(config));
+}
+
+void requireExactAccounting(const ProducerStats &s)
+{
+    INFO("produced " << s.produced << " acked " << s.acked << " failed " << s.failed
+                     << " in flight " << s.inFlight);
+    REQUIRE(s.produced == s.acked + s.failed);
+    REQUIRE(s.inFlight == 0);
+}
+
+// A source that can deliver only `perCall` records every millisecond.
+class SlowSource final : public EventSource
+{
+public:
+    explicit SlowSource(std::size_t perCall) : m_perCall(perCall) {}
+    std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override
+    {
+        std::this_thread::sleep_for(1ms);
+        const std::size_t n = std::min(max, m_perCall);
+        for (std::size_t i = 0; i < n; ++i)
+            m_generator.next(nowMs, out);
+        return n;
+    }
+    std::string describe() const override { return "slow"; }
+
+private:
+    std::size_t m_perCall;
+    EventGenerator m_generator;
+};
+
+} // namespace
+
+TEST_CASE("delivery accounting is exact against the embedded broker", "[producer][broker]")
+{
+    EmbeddedBroker broker;
+    startBroker(broker);
+    auto producer = makeProducer(broker, 20'000);
+    std::string error;
+    REQUIRE(producer->start(&error));
+    std::this_thread::sleep_for(2s);
+    producer->stop();
+    const ProducerStats s = producer->stats();
+    requireExactAccounting(s);
+    CHECK(s.failed == 0);
+    CHECK(s.state == ProducerState::Stopped);
+    CHECK(static_cast<double>(s.acked) == Approx(40'000).epsilon(0.05));
+    // What the brokers hold is exactly what was acknowledged: nothing lost, nothing doubled.
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clickstream") == static_cast<std::int64_t>(s.acked));
+}
+
+TEST_CASE("several producers run at once and are paused and stopped independently",
+          "[producer][broker]")
+{
+    EmbeddedBroker broker;
+    startBroker(broker, {"clicks-a", "clicks-b"});
+    ProducerPool pool;
+    const int a = pool.add(makeProducer(broker, 1000, "clicks-a", 1));
+    const int b = pool.add(makeProducer(broker, 2000, "clicks-a", 2));
+    const int c = pool.add(makeProducer(broker, 4000, "clicks-b", 3));
+    std::string error;
+    for (int id : pool.ids())
+        REQUIRE(pool.find(id)->start(&error));
+    std::this_thread::sleep_for(1s);
+
+    pool.find(b)->pause();
+    std::this_thread::sleep_for(100ms);
+    CHECK(pool.find(b)->stats().state == ProducerState::Paused);
+    const std::uint64_t bPaused = pool.find(b)->stats().produced;
+    const std::uint64_t aBefore = pool.find(a)->stats().produced;
+    pool.find(c)->stop();
+    const std::uint64_t cStopped = pool.find(c)->stats().produced;
+    std::this_thread::sleep_for(1s);
+    CHECK(pool.find(b)->stats().produced == bPaused);
+    CHECK(pool.find(c)->stats().produced == cStopped);
+    CHECK(pool.find(c)->stats().state == ProducerState::Stopped);
+    CHECK(pool.find(a)->stats().produced > aBefore + 700);
+
+    pool.find(b)->resume();
+    std::this_thread::sleep_for(1s);
+    // Resumed without a burst for the paused second: about one second's worth more.
+    const double resumed = static_cast<double>(pool.find(b)->stats().produced - bPaused);
+    CHECK(resumed == Approx(2000).epsilon(0.15));
+
+    pool.stopAll();
+    std::uint64_t ackedA = 0, ackedB = 0;
+    for (int id : pool.ids()) {
+        const ProducerStats s = pool.find(id)->stats();
+        requireExactAccounting(s);
+        CHECK(s.failed == 0);
+        (pool.find(id)->settings().topic == "clicks-a" ? ackedA : ackedB) += s.acked;
+    }
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-a") == static_cast<std::int64_t>(ackedA));
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-b") == static_cast<std::int64_t>(ackedB));
+    CHECK(pool.remove(a));
+    CHECK_FALSE(pool.remove(a));
+    CHECK(pool.size() == 2);
+}
+
+TEST_CASE("the rate can be changed while running and is held within 1%", "[producer][broker][rate]")
+{
+    EmbeddedBroker broker;
+    startBroker(broker, {"clickstream"}, 12);
+    auto producer = makeProducer(broker, 2000);
+    std::string error;
+    REQUIRE(producer->start(&error));
+    std::this_thread::sleep_for(1s);
+    producer->setRate(50'000);
+    std::this_thread::sleep_for(500ms); // let the change settle
+    const auto t0 = Clock::now();
+    const std::uint64_t p0 = producer->stats().produced;
+    std::this_thread::sleep_for(5s);
+    const std::uint64_t p1 = producer->stats().produced;
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double rate = static_cast<double>(p1 - p0) / seconds;
+    INFO("achieved " << rate << " events/s over " << seconds << " s");
+    CHECK(rate == Approx(50'000).epsilon(0.01));
+    const ProducerStats s = producer->stats();
+    CHECK(s.keepingUp);
+    CHECK(s.achievedRate10s > 20'000);
+    CHECK(s.targetRate == 50'000);
+    producer->stop();
+    requireExactAccounting(producer->stats());
+    CHECK(producer->stats().failed == 0);
+}
+
+TEST_CASE("a producer that cannot reach its rate says so and why", "[producer][broker][rate]")
+{
+    EmbeddedBroker broker;
+    startBroker(broker);
+    ProducerSettings settings;
+    settings.ratePerSecond = 500'000;
+    KafkaProducer producer(broker.clusterConfig(), settings, std::make_unique<SlowSource>(50));
+    std::string error;
+    REQUIRE(producer.start(&error));
+    std::this_thread::sleep_for(2500ms);
+    const ProducerStats s = producer.stats();
+    CHECK_FALSE(s.keepingUp);
+    CHECK(s.limitedBy == "source");
+    CHECK(s.shortfall > 100'000);
+    CHECK(s.achievedRate < 100'000);
+    producer.stop();
+    requireExactAccounting(producer.stats());
+}
+
+TEST_CASE("deliveries to a dead broker are counted as failed, nothing goes missing",
+          "[producer][broker]")
+{
+    EmbeddedBroker broker;
+    startBroker(broker);
+    for (int id = 1; id <= broker.options().brokers; ++id)
+        broker.setBrokerDown(id, true);
+    ProducerSettings settings;
+    settings.ratePerSecond = 1000;
+    settings.deliveryTimeoutMs = 1500;
+    KafkaProducer producer(broker.clusterConfig(), settings,
+                           std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    std::string error;
+    REQUIRE(producer.start(&error)); // a dead broker is not a start error
+    std::this_thread::sleep_for(1s);
+    producer.stop(3s);
+    const ProducerStats s = producer.stats();
+    requireExactAccounting(s);
+    CHECK(s.produced > 500);
+    CHECK(s.acked == 0);
+    CHECK(s.failed == s.produced);
+    CHECK_FALSE(s.lastError.empty());
+}
+
+TEST_CASE("unusable producer settings are refused at start with a reason", "[producer]")
+{
+    ClusterConfig cluster;
+    cluster.bootstrap = "127.0.0.1:9";
+    auto tryStart = [&](ProducerSettings settings, ClusterConfig c) {
+        KafkaProducer p(c, settings, std::make_unique<GeneratorSource>(GeneratorConfig{}));
+        std::string error;
+        CHECK_FALSE(p.start(&error));
+        CHECK(p.stats().state == ProducerState::Failed);
+        return error;
+    };
+    ProducerSettings s;
+    s.ratePerSecond = 2'000'000;
+    CHECK(tryStart(s, cluster).find("rate") != std::string::npos);
+    s = {};
+    s.compression = "brotli";
+    CHECK(tryStart(s, cluster).find("compression") != std::string::npos);
+    s = {};
+    s.topic.clear();
+    CHECK(tryStart(s, cluster).find("topic") != std::string::npos);
+    ClusterConfig bad = cluster;
+    bad.bootstrap = "nowhere";
+    CHECK(tryStart({}, bad).find("bootstrap") != std::string::npos);
+    s = {};
+    s.extra = {{"no.such.property", "1"}};
+    CHECK(tryStart(s, cluster).find("no.such.property") != std::string::npos);
+}
