@@ -2,7 +2,10 @@
 // embedded broker, and the ratio to librdkafka's raw produce rate of pre-made payloads measured
 // in the same run on the same kind of broker.
 //
-//   bench_producer [--events N] [--brokers B] [--partitions P] [--seconds S]
+//   bench_producer [--events N] [--brokers B] [--partitions P] [--seconds S] [--repeat K]
+//
+// The raw and our max-rate runs alternate K times (default 3) on fresh brokers; the medians are
+// compared, so a passing hiccup on a shared machine does not decide the ratio.
 
 #include "core/embeddedbroker.h"
 #include "core/generator.h"
@@ -12,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -30,6 +34,7 @@ struct Args
     int brokers = 3;
     int partitions = 12;
     double seconds = 10;
+    int repeat = 3;
 };
 
 double since(Clock::time_point t)
@@ -123,7 +128,8 @@ double rawRate(const Args &args)
 
 struct RunResult
 {
-    double ackedRate;
+    double ackedRate;       // acked / (producing + final flush)
+    double producedRate;    // produced / producing time
     ProducerStats stats;
     double seconds;
 };
@@ -153,11 +159,11 @@ RunResult ourRate(const Args &args, double rate, long events, double seconds)
     while (since(t0) < seconds && (events <= 0 || static_cast<long>(producer.stats().produced) < events))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const double producing = since(t0);
+    const std::uint64_t produced = producer.stats().produced;
     producer.stop(std::chrono::seconds(60));
     const double s = since(t0);
     const ProducerStats st = producer.stats();
-    (void)producing;
-    return {static_cast<double>(st.acked) / s, st, s};
+    return {static_cast<double>(st.acked) / s, static_cast<double>(produced) / producing, st, s};
 }
 
 } // namespace
@@ -175,9 +181,11 @@ int main(int argc, char **argv)
             args.partitions = std::stoi(argv[i + 1]);
         else if (flag == "--seconds")
             args.seconds = std::stod(argv[i + 1]);
+        else if (flag == "--repeat")
+            args.repeat = std::max(1, std::stoi(argv[i + 1]));
         else {
             fmt::print(stderr, "usage: bench_producer [--events N] [--brokers B] [--partitions P] "
-                               "[--seconds S]\n");
+                               "[--seconds S] [--repeat K]\n");
             return 2;
         }
     }
@@ -185,20 +193,32 @@ int main(int argc, char **argv)
                "idempotent, acks=all, {} events, {} hardware threads\n",
                args.brokers, args.partitions, args.events, std::thread::hardware_concurrency());
     const double gen = generatorRate(args.events);
-    const double raw = rawRate(args);
-    const RunResult max = ourRate(args, 0, args.events, 120);
-    fmt::print("  clickstream producer, max:  {:>12.0f} events/s acked  ({} acked, {} failed)\n",
-               max.ackedRate, max.stats.acked, max.stats.failed);
+    std::vector<double> raws, ours;
+    for (int r = 0; r < args.repeat; ++r) {
+        raws.push_back(rawRate(args));
+        const RunResult max = ourRate(args, 0, args.events, 120);
+        fmt::print("  clickstream producer, max:  {:>12.0f} events/s acked  ({} acked, {} failed)\n",
+                   max.ackedRate, max.stats.acked, max.stats.failed);
+        ours.push_back(max.ackedRate);
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    const double raw = median(raws);
+    const double best = median(ours);
+    fmt::print("  medians of {}: raw {:.0f}, ours {:.0f} events/s acked\n", args.repeat, raw, best);
     const RunResult paced = ourRate(args, 1'000'000, 0, args.seconds);
     fmt::print("  clickstream producer @1M/s: {:>12.0f} events/s acked over {:.1f} s ({} acked, "
-               "{} failed, {} behind schedule)\n",
+               "{} failed, {} behind schedule); paced at {:.0f} events/s ({:+.2f}% of target)\n",
                paced.ackedRate, paced.seconds, paced.stats.acked, paced.stats.failed,
-               paced.stats.shortfall);
-    const double ratio = max.ackedRate / raw;
+               paced.stats.shortfall, paced.producedRate,
+               (paced.producedRate / 1'000'000 - 1) * 100);
+    const double ratio = best / raw;
     fmt::print("\nratio producer/raw = {:.2f} (target >= 0.70): {}\n", ratio,
                ratio >= 0.70 ? "met" : "NOT met");
-    fmt::print("acked events/s = {:.0f} (target >= 1,000,000): {}\n", max.ackedRate,
-               max.ackedRate >= 1'000'000 ? "met" : "NOT met");
+    fmt::print("acked events/s = {:.0f} (target >= 1,000,000): {}\n", best,
+               best >= 1'000'000 ? "met" : "NOT met");
     fmt::print("generator headroom = {:.1f}x the 1M/s target\n", gen / 1'000'000);
     return 0;
 }

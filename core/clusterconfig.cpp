@@ -137,7 +137,8 @@ std::vector<std::pair<std::string, std::string>> ClusterConfig::clientProperties
 
 std::string ClusterConfig::describe() const
 {
-    std::string s = name + " (" + bootstrap + ", " + std::string(toString(security));
+    std::string s = (name.empty() || name == bootstrap ? std::string() : name + " ") + "("
+                    + bootstrap + ", " + std::string(toString(security));
     if (usesSasl())
         s += ", " + upper(saslMechanism) + " as " + saslUsername
              + (saslPassword.empty() ? ", no password" : ", password set");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -82,22 +83,12 @@ std::uint8_t pickWeighted(Random &rng, const std::array<Weighted, N> &table)
     return static_cast<std::uint8_t>(N - 1);
 }
 
-void appendJsonString(std::string &out, std::string_view s)
+// Every string the generator writes is built from fixed tables and ids checked by validate()
+// (letters, digits, '_', '-', '.'), so none needs JSON escaping.
+void appendQuoted(std::string &out, std::string_view s)
 {
     out.push_back('"');
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", u);
-            out.append(buf);
-        } else {
-            out.push_back(c);
-        }
-    }
+    out.append(s);
     out.push_back('"');
 }
 
@@ -162,6 +153,11 @@ std::string GeneratorConfig::validate() const
         return "products must be between 1 and 1000000";
     if (hotProduct.empty() && hotShare > 0)
         return "a hot product id is needed when its share is above 0";
+    if (hotProduct.size() > 64
+        || !std::all_of(hotProduct.begin(), hotProduct.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+           }))
+        return "the hot product id may use only letters, digits, '_', '-' and '.' (at most 64)";
     if (!fraction(hotShare))
         return "hot-product share must be between 0 and 1";
     if (!mixValid(mix))
@@ -469,7 +465,7 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     b.push_back('_');
     appendHex(b, m_generated, 10);
     b.append(R"(","event_type":)");
-    appendJsonString(b, is(MalformedKind::UnknownEventType) ? std::string_view("hover")
+    appendQuoted(b, is(MalformedKind::UnknownEventType) ? std::string_view("hover")
                                                             : kEventTypes[emit.type]);
     b.append(R"(,"ts":)");
     if (is(MalformedKind::WrongType)) {
@@ -488,10 +484,10 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     }
     if (!is(MalformedKind::MissingField)) {
         b.append(R"(,"user_id":)");
-        appendJsonString(b, user.id);
+        appendQuoted(b, user.id);
     }
     b.append(R"(,"session_id":)");
-    appendJsonString(b, user.sessionId);
+    appendQuoted(b, user.sessionId);
     b.append(R"(,"page":")");
     b.append(emit.page);
     const Product *product = emit.product >= 0
@@ -504,16 +500,16 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     b.push_back('"');
     if (product) {
         b.append(R"(,"product_id":)");
-        appendJsonString(b, product->id);
+        appendQuoted(b, product->id);
         b.append(R"(,"product_category":)");
-        appendJsonString(b, product->category);
+        appendQuoted(b, product->category);
         b.append(R"(,"price":)");
         appendCents(b, product->priceCents);
     } else {
         b.append(R"(,"product_id":null,"product_category":null,"price":null)");
     }
     b.append(R"(,"referrer":)");
-    appendJsonString(b, kReferrers[user.referrer].value);
+    appendQuoted(b, kReferrers[user.referrer].value);
     b.append(R"(,"country":")");
     b.append(kCountries[user.country].value);
     b.append(R"(","device_type":")");

@@ -231,6 +231,7 @@ void KafkaProducer::setError(std::string message)
 
 void KafkaProducer::produceBatch(const RecordBatch &batch)
 {
+    std::uint64_t accepted = 0; // published once per batch: one atomic add, not one per event
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const std::string_view key = batch.key(i);
         const std::string_view value = batch.value(i);
@@ -243,12 +244,15 @@ void KafkaProducer::produceBatch(const RecordBatch &batch)
                 RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
                 RD_KAFKA_V_TIMESTAMP(batch.timestampMs(i)), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                m_produced.fetch_add(1, std::memory_order_relaxed);
+                ++accepted;
                 break;
             }
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 // Back-pressure from the brokers: serve delivery reports until there is room.
                 m_queueFullWaits.fetch_add(1, std::memory_order_relaxed);
+                // Publish before polling: the reports served now may be for this batch's events.
+                m_produced.fetch_add(accepted, std::memory_order_relaxed);
+                accepted = 0;
                 rd_kafka_poll(m_client.get(), 2);
                 if (m_stopRequested.load(std::memory_order_relaxed)) {
                     // Not handed to Kafka; still counted so produced = acked + failed holds for
@@ -265,6 +269,7 @@ void KafkaProducer::produceBatch(const RecordBatch &batch)
             break;
         }
     }
+    m_produced.fetch_add(accepted, std::memory_order_relaxed);
 }
 
 void KafkaProducer::sample(Clock::time_point now)
