@@ -90,7 +90,7 @@ int runCommandLine(int argc, char **argv)
     if (*generateCmd)
         return runGenerate(generate);
     if (!haveDisplay()) {
-        fmt::print(stderr, "no display found (DISPLAY and WAYLAND_DISPLAY are unset): running "
+        fmt::print(stderr, "no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are unset): running "
                            "headless instead of the GUI. `clickstream-studio headless --help` "
                            "lists its options.\n");
         gui.producer.settings.ratePerSecond = 1000;

@@ -194,6 +194,8 @@ int runProduce(ProduceCommand &c, bool headless)
     if (std::string e = p.settings.validate(); !e.empty())
         return usageError(e);
 
+    // Before anything slow starts, so an early Ctrl-C still ends with a summary.
+    installStopSignals();
     core::EmbeddedBroker broker;
     core::ClusterConfig cluster;
     std::string error;
@@ -213,7 +215,6 @@ int runProduce(ProduceCommand &c, bool headless)
         return usageError(e);
     }
 
-    installStopSignals();
     core::ProducerPool pool;
     for (int i = 0; i < p.producers; ++i) {
         core::ProducerSettings settings = p.settings;
@@ -277,9 +278,10 @@ int runProduce(ProduceCommand &c, bool headless)
 
     // What the brokers hold: on a fresh embedded topic this equals acked.
     std::int64_t highWatermarks = -1;
-    if (auto conf = core::makeKafkaConf(cluster, {}, &error)) {
+    auto conf = t.acked > 0 ? core::makeKafkaConf(cluster, {}, &error) : nullptr;
+    if (conf) {
         if (auto client = core::createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error)) {
-            if (auto w = core::queryTopicWatermarks(client.get(), p.settings.topic, 5000, &error))
+            if (auto w = core::queryTopicWatermarks(client.get(), p.settings.topic, 3000, &error))
                 highWatermarks = core::sumHighWatermarks(*w);
         }
     }

@@ -35,11 +35,16 @@ function(studio_add_executable name)
     target_link_libraries(${name} PRIVATE ${ARG_LINK})
 endfunction()
 
-# studio_add_test(<name> SOURCES ... [LINK ...] [LABELS ...] [TIMEOUT s] [RUN_SERIAL])
+# studio_add_test(<name> SOURCES ... [LINK ...] [LABELS ...] [TIMEOUT s] [RUN_SERIAL] [QT_MAIN])
 # A Catch2 test binary registered with ctest, one ctest entry per test case. RUN_SERIAL keeps
 # timing-sensitive cases (rates measured in real time) from sharing the cores with other tests.
+# QT_MAIN runs the cases inside one QApplication (offscreen unless QT_QPA_PLATFORM says otherwise).
 function(studio_add_test name)
-    cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})
+    cmake_parse_arguments(ARG "RUN_SERIAL;QT_MAIN" "TIMEOUT" "SOURCES;LINK;LABELS" ${ARGN})
+    set(main studio_catch_main)
+    if(ARG_QT_MAIN)
+        set(main studio_catch_qt_main)
+    endif()
     set(serial FALSE)
     if(ARG_RUN_SERIAL)
         set(serial TRUE)
@@ -49,7 +54,7 @@ function(studio_add_test name)
     endif()
     add_executable(${name} ${ARG_SOURCES})
     studio_apply_defaults(${name})
-    target_link_libraries(${name} PRIVATE studio_catch_main ${ARG_LINK})
+    target_link_libraries(${name} PRIVATE ${main} ${ARG_LINK})
     catch_discover_tests(${name}
         PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${serial}
         DISCOVERY_TIMEOUT 60)

@@ -7,23 +7,8 @@
 #include <QListWidget>
 #include <QStatusBar>
 
-namespace {
-
-QApplication &app()
-{
-    static int argc = 1;
-    static char name[] = "test_ui";
-    static char *argv[] = {name, nullptr};
-    qputenv("QT_QPA_PLATFORM", "offscreen");
-    static QApplication instance(argc, argv);
-    return instance;
-}
-
-} // namespace
-
 TEST_CASE("the main window shows the navigation and the broker in use", "[ui]")
 {
-    app();
     studio::ui::MainWindow window(QStringLiteral("embedded (127.0.0.1:1234)"));
     window.show();
     QApplication::processEvents();
