@@ -75,6 +75,24 @@ int runCommandLine(int argc, char **argv)
     generateCmd->add_option("--out", generate.out, "output file (default: stdout)");
     addGeneratorOptions(*generateCmd, generate.generator);
 
+    AggregateCommand aggregate;
+    auto *aggregateCmd = app.add_subcommand(
+        "aggregate", "Aggregate a JSON Lines file (as `generate` writes it) into page, geo, session "
+                     "and product-funnel CSV reports, in event time with a watermark.");
+    aggregateCmd->add_option("--input", aggregate.input, "JSON Lines file of events")
+        ->required()->check(CLI::ExistingFile);
+    aggregateCmd->add_option("--out", aggregate.outDir, "directory for the CSV reports")->required();
+    aggregateCmd->add_option("--page-window", aggregate.pageWindow, "page and funnel window")
+        ->capture_default_str();
+    aggregateCmd->add_option("--geo-window", aggregate.geoWindow, "geo window")
+        ->capture_default_str();
+    aggregateCmd->add_option("--session-gap", aggregate.sessionGap, "inactivity that ends a session")
+        ->capture_default_str();
+    aggregateCmd->add_option("--watermark-delay", aggregate.watermarkDelay,
+                             "how far behind the newest event time the watermark trails")
+        ->capture_default_str();
+    aggregateCmd->add_flag("--json", aggregate.json, "print the summary as one JSON object on stdout");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -89,6 +107,8 @@ int runCommandLine(int argc, char **argv)
         return runProduce(headless, true);
     if (*generateCmd)
         return runGenerate(generate);
+    if (*aggregateCmd)
+        return runAggregate(aggregate);
     if (!haveDisplay()) {
         fmt::print(stderr, "no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are unset): running "
                            "headless instead of the GUI. `clickstream-studio headless --help` "

@@ -30,11 +30,23 @@ struct ProduceCommand
     ProducerOptions producer;
 };
 
+struct AggregateCommand
+{
+    std::string input;
+    std::string outDir;
+    std::string pageWindow = "60s";
+    std::string geoWindow = "300s";
+    std::string sessionGap = "1800s";
+    std::string watermarkDelay = "10s";
+    bool json = false;
+};
+
 /// Each returns the process exit code; messages for people go to stderr, data to stdout.
 int runBroker(const BrokerCommand &command);
 int runGenerate(GenerateCommand &command);
 /// `headless` reuses this: with `headless` set it says so and defaults to running until stopped.
 int runProduce(ProduceCommand &command, bool headless);
+int runAggregate(const AggregateCommand &command);
 int runGui(int argc, char **argv, ProduceCommand &command);
 
 } // namespace studio::app

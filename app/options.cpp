@@ -178,6 +178,30 @@ std::string finishGeneratorOptions(GeneratorOptions &o)
     return o.config.validate();
 }
 
+std::optional<std::int64_t> parseDurationMs(const std::string &text)
+{
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception &) {
+        return std::nullopt;
+    }
+    const std::string unit = text.substr(used);
+    double factor = 0;
+    if (unit.empty() || unit == "s")
+        factor = 1000;
+    else if (unit == "ms")
+        factor = 1;
+    else if (unit == "m" || unit == "min")
+        factor = 60'000;
+    else if (unit == "h")
+        factor = 3'600'000;
+    if (factor == 0 || !(value >= 0) || value * factor > 1e15)
+        return std::nullopt;
+    return static_cast<std::int64_t>(value * factor + 0.5);
+}
+
 std::string refuseSecretArguments(const ConnectionOptions &o)
 {
     return o.rejectedSecret.empty() ? std::string() : std::string(kSecretRefusal);

@@ -4,6 +4,8 @@
 #include "core/generator.h"
 #include "core/producer.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace CLI {
@@ -57,6 +59,9 @@ void addProducerOptions(CLI::App &app, ProducerOptions &options);
 
 /// Parses the mixes into `options.config` and validates it; empty or an error message.
 std::string finishGeneratorOptions(GeneratorOptions &options);
+
+/// "250ms", "60s", "5m", "1h" or a plain number of seconds, as milliseconds; nullopt if malformed.
+std::optional<std::int64_t> parseDurationMs(const std::string &text);
 
 /// The refusal message when a password was given as an argument, else empty.
 std::string refuseSecretArguments(const ConnectionOptions &options);

@@ -429,7 +429,9 @@ void EventGenerator::next(std::int64_t timestampMs, RecordBatch &out)
         out.add(m_lastKey, m_lastValue, m_lastTimestamp);
         return;
     }
-    const bool late = roll >= dupEnd && roll < lateEnd;
+    // Late only once an on-time event exists, so every injected late event is late to the
+    // aggregator's watermark too (and the counts can be checked exactly).
+    const bool late = roll >= dupEnd && roll < lateEnd && !m_lastValue.empty();
     const bool malformed = roll >= lateEnd && roll < badEnd;
     const std::int64_t eventTime = late ? timestampMs - m_config.lateByMs : timestampMs;
 
@@ -445,7 +447,7 @@ void EventGenerator::next(std::int64_t timestampMs, RecordBatch &out)
                                 : MalformedKind::Count;
     const std::size_t recordStart = out.buffer().size();
     writeEvent(user, emit, eventTime, out, kind, malformed);
-    if (!malformed) {
+    if (!malformed && !late) { // duplicates re-send on-time events only
         m_lastKey = user.id;
         m_lastValue.assign(out.buffer(), recordStart + user.id.size(), std::string::npos);
         m_lastTimestamp = eventTime;

@@ -11,7 +11,7 @@ PACKAGES=(
   fonts-dejavu-core
   # engine libraries
   librdkafka-dev libsimdjson-dev libpqxx-dev libhiredis-dev qtkeychain-qt6-dev libcli11-dev
-  libfmt-dev
+  libfmt-dev libabsl-dev
   # tests: Catch2, servers started by the test script, a virtual display, a Kafka CLI peer
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
 )

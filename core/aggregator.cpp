@@ -1,0 +1,521 @@
+#include "core/aggregator.h"
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+
+namespace studio::core {
+
+namespace {
+
+// Debian's abseil has its own string_view type for heterogeneous lookups.
+absl::string_view av(std::string_view s)
+{
+    return {s.data(), s.size()};
+}
+
+std::int64_t floorDiv(std::int64_t a, std::int64_t b)
+{
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+std::int64_t windowStart(std::int64_t ts, std::int64_t size)
+{
+    return floorDiv(ts, size) * size;
+}
+
+/// Strings seen in events mapped to small dense ids, so per-window state is a vector, not a map.
+class Interner
+{
+public:
+    std::uint32_t id(std::string_view s)
+    {
+        if (auto it = m_ids.find(av(s)); it != m_ids.end())
+            return it->second;
+        const auto id = static_cast<std::uint32_t>(m_names.size());
+        m_names.emplace_back(s);
+        m_ids.emplace(m_names.back(), id);
+        return id;
+    }
+    const std::string &name(std::uint32_t id) const { return m_names[id]; }
+    std::size_t size() const { return m_names.size(); }
+
+private:
+    absl::flat_hash_map<std::string, std::uint32_t> m_ids;
+    std::deque<std::string> m_names; // stable addresses
+};
+
+struct PageAgg
+{
+    std::uint64_t views = 0, clicks = 0, carts = 0, purchases = 0;
+    std::int64_t revenue = 0;
+    HyperLogLog users, sessions;
+    bool used = false;
+    explicit PageAgg(int log2m = HyperLogLog::kDefaultLog2m) : users(log2m), sessions(log2m) {}
+};
+
+struct FunnelAgg
+{
+    std::uint64_t views = 0, carts = 0, purchases = 0;
+    bool used = false;
+};
+
+struct GeoAgg
+{
+    std::uint64_t events = 0;
+    bool used = false;
+};
+
+/// Open tumbling windows of one kind: start -> per-key aggregates indexed by interned id.
+template <class Agg>
+class Windows
+{
+public:
+    Windows(std::int64_t size, Agg prototype) : m_size(size), m_prototype(std::move(prototype)) {}
+
+    Agg &at(std::int64_t ts, std::uint32_t id)
+    {
+        const std::int64_t start = windowStart(ts, m_size);
+        if (!m_last || start != m_lastStart) {
+            m_last = &m_open[start];
+            m_lastStart = start;
+        }
+        if (id >= m_last->size())
+            m_last->resize(id + 1, m_prototype);
+        return (*m_last)[id];
+    }
+
+    std::int64_t size() const { return m_size; }
+    std::map<std::int64_t, std::vector<Agg>> &open() { return m_open; }
+    const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
+
+    /// Removes and returns (start, aggregates) of every window whose end is at or before `until`.
+    template <class Fn>
+    void takeFinal(std::int64_t until, Fn &&fn)
+    {
+        while (!m_open.empty() && m_open.begin()->first + m_size <= until) {
+            auto node = m_open.extract(m_open.begin());
+            if (m_last == &node.mapped())
+                m_last = nullptr;
+            fn(node.key(), node.mapped());
+        }
+    }
+
+private:
+    std::int64_t m_size;
+    Agg m_prototype;
+    std::map<std::int64_t, std::vector<Agg>> m_open;
+    std::vector<Agg> *m_last = nullptr;
+    std::int64_t m_lastStart = 0;
+};
+
+struct OpenSession
+{
+    std::int64_t start = 0, end = 0;
+    std::uint64_t events = 0;
+    std::int64_t revenue = 0;
+    bool converted = false;
+    std::vector<std::uint32_t> pages; // distinct page ids; sessions are short, a scan is fastest
+};
+
+} // namespace
+
+struct Aggregator::State
+{
+    explicit State(const AggregatorConfig &c)
+        : pageWindows(c.pageWindowMs, PageAgg(c.hllLog2m))
+        , funnelWindows(c.funnelWindowMs, FunnelAgg{})
+        , geoWindows(c.geoWindowMs, GeoAgg{})
+    {}
+
+    Interner pages, products, countries, browsers, devices;
+    absl::flat_hash_map<std::uint64_t, std::uint32_t> geoIds;
+    std::vector<std::array<std::uint32_t, 3>> geoKeys;
+    Windows<PageAgg> pageWindows;
+    Windows<FunnelAgg> funnelWindows;
+    Windows<GeoAgg> geoWindows;
+    absl::flat_hash_map<std::string, OpenSession> sessions;
+    absl::flat_hash_set<std::uint64_t> seen;
+    std::deque<std::pair<std::int64_t, std::uint64_t>> seenOrder;
+    std::int64_t lastSessionSweep = kNoWatermark;
+    AggregateCounters counters;
+
+    std::deque<std::vector<PageRow>> recentPages;
+    std::deque<std::vector<GeoRow>> recentGeo;
+    std::deque<std::vector<FunnelRow>> recentFunnel;
+    std::deque<SessionRow> recentSessions;
+    std::vector<SessionRow> pendingSessions; // closed by a later event, not yet handed out
+
+    std::uint32_t geoId(std::uint32_t country, std::uint32_t browser, std::uint32_t device)
+    {
+        const std::uint64_t key = (std::uint64_t(country) << 42) | (std::uint64_t(browser) << 21)
+                                  | device;
+        auto [it, inserted] = geoIds.try_emplace(key, static_cast<std::uint32_t>(geoKeys.size()));
+        if (inserted)
+            geoKeys.push_back({country, browser, device});
+        return it->second;
+    }
+};
+
+std::string AggregatorConfig::validate() const
+{
+    if (pageWindowMs < 1000 || geoWindowMs < 1000 || funnelWindowMs < 1000)
+        return "windows must be at least 1 s long";
+    if (sessionGapMs < 1000)
+        return "the session gap must be at least 1 s";
+    if (watermarkDelayMs < 0)
+        return "the watermark delay must not be negative";
+    if (hotViewShare < 0 || hotViewShare > 1 || hotMaxConversion < 0 || hotMaxConversion > 1)
+        return "hot-product thresholds must be between 0 and 1";
+    if (maxEventBytes < 64)
+        return "the event size limit must be at least 64 bytes";
+    return {};
+}
+
+Aggregator::Aggregator(AggregatorConfig config, AggregateSink *sink)
+    : m_config(std::move(config))
+    , m_sink(sink)
+    , m_parser(m_config.maxEventBytes)
+    , m_state(std::make_unique<State>(m_config))
+{}
+
+Aggregator::~Aggregator() = default;
+
+IngestResult Aggregator::ingest(std::string_view payload)
+{
+    FinalResults final;
+    IngestResult result;
+    {
+        std::lock_guard lock(m_mutex);
+        result = ingestLocked(payload);
+        collectFinal(final, false);
+    }
+    emit(std::move(final));
+    return result;
+}
+
+void Aggregator::ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes)
+{
+    FinalResults final;
+    {
+        std::lock_guard lock(m_mutex);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const IngestResult r = ingestLocked(batch.value(i));
+            if (outcomes)
+                outcomes->push_back(r);
+        }
+        collectFinal(final, false);
+    }
+    emit(std::move(final));
+}
+
+void Aggregator::flush()
+{
+    FinalResults final;
+    {
+        std::lock_guard lock(m_mutex);
+        collectFinal(final, true);
+    }
+    emit(std::move(final));
+}
+
+void Aggregator::emit(FinalResults &&results)
+{
+    if (m_sink && !results.empty())
+        m_sink->onFinal(std::move(results));
+}
+
+IngestResult Aggregator::ingestLocked(std::string_view payload)
+{
+    State &s = *m_state;
+    AggregateCounters &c = s.counters;
+    ++c.read;
+    ParsedEvent e;
+    if (const auto reason = m_parser.parse(payload, e)) {
+        ++c.invalid;
+        ++c.invalidByReason[static_cast<std::size_t>(*reason)];
+        return {Outcome::Invalid, *reason};
+    }
+    if (c.watermarkMs != kNoWatermark && e.timestampMs < c.watermarkMs) {
+        ++c.late;
+        return {Outcome::Late, {}};
+    }
+    const std::uint64_t idHash = murmurHash64(e.eventId);
+    if (!s.seen.insert(idHash).second) {
+        ++c.duplicates;
+        return {Outcome::Duplicate, {}};
+    }
+    s.seenOrder.emplace_back(e.timestampMs, idHash);
+    ++c.valid;
+    if (e.timestampMs > c.maxEventTimeMs) {
+        c.maxEventTimeMs = e.timestampMs;
+        c.watermarkMs = e.timestampMs - m_config.watermarkDelayMs;
+    }
+
+    const std::int64_t ts = e.timestampMs;
+    const std::uint32_t pageId = s.pages.id(e.page);
+    const std::uint64_t userHash = murmurHash64(e.userId);
+    const std::uint64_t sessionHash = murmurHash64(e.sessionId);
+    const std::int64_t revenue = e.type == EventType::Purchase ? e.priceCents : 0;
+
+    PageAgg &page = s.pageWindows.at(ts, pageId);
+    page.used = true;
+    switch (e.type) {
+    case EventType::PageView:
+        ++page.views;
+        break;
+    case EventType::Click:
+        ++page.clicks;
+        break;
+    case EventType::AddToCart:
+        ++page.carts;
+        break;
+    case EventType::Purchase:
+        ++page.purchases;
+        page.revenue += revenue;
+        break;
+    }
+    page.users.addHash(userHash);
+    page.sessions.addHash(sessionHash);
+
+    const std::uint32_t geo = s.geoId(s.countries.id(e.country), s.browsers.id(e.browser),
+                                      s.devices.id(e.deviceType));
+    GeoAgg &g = s.geoWindows.at(ts, geo);
+    g.used = true;
+    ++g.events;
+
+    if (e.hasProduct) {
+        FunnelAgg &f = s.funnelWindows.at(ts, s.products.id(e.productId));
+        f.used = true;
+        f.views += e.type == EventType::PageView;
+        f.carts += e.type == EventType::AddToCart;
+        f.purchases += e.type == EventType::Purchase;
+    }
+
+    // Sessions: the same session while the gap to its last event is under sessionGapMs.
+    auto it = s.sessions.find(av(e.userId));
+    if (it == s.sessions.end()) {
+        it = s.sessions.try_emplace(std::string(e.userId)).first;
+        it->second.start = it->second.end = ts;
+    } else if (ts - it->second.end >= m_config.sessionGapMs
+               || it->second.start - ts >= m_config.sessionGapMs) {
+        // The gap passed before the watermark did (or time ran backwards past it): close it here.
+        const OpenSession &old = it->second;
+        SessionRow row{std::string(e.userId), old.start, old.end, old.events,
+                       static_cast<std::uint32_t>(old.pages.size()), old.revenue, old.converted};
+        s.recentSessions.push_front(row);
+        s.pendingSessions.push_back(std::move(row));
+        it->second = OpenSession{};
+        it->second.start = it->second.end = ts;
+    }
+    OpenSession &session = it->second;
+    ++session.events;
+    session.start = std::min(session.start, ts);
+    session.end = std::max(session.end, ts);
+    session.revenue += revenue;
+    session.converted = session.converted || e.type == EventType::Purchase;
+    if (std::find(session.pages.begin(), session.pages.end(), pageId) == session.pages.end())
+        session.pages.push_back(pageId);
+    return {Outcome::Accepted, {}};
+}
+
+namespace {
+
+PageRow pageRow(const std::string &name, std::int64_t start, std::int64_t size, const PageAgg &a,
+                bool final)
+{
+    return {start,   start + size, name,      a.views,           a.clicks,
+            a.carts, a.purchases,  a.revenue, a.users.estimate(), a.sessions.estimate(), final};
+}
+
+void funnelRows(const Interner &products, std::int64_t start, std::int64_t size,
+                const std::vector<FunnelAgg> &aggs, const AggregatorConfig &config, bool final,
+                std::vector<FunnelRow> &out)
+{
+    std::uint64_t totalViews = 0;
+    for (const FunnelAgg &a : aggs)
+        totalViews += a.views;
+    for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+        const FunnelAgg &a = aggs[id];
+        if (!a.used)
+            continue;
+        const double share = totalViews ? double(a.views) / double(totalViews) : 0.0;
+        const double conversion = a.views ? double(a.purchases) / double(a.views) : 0.0;
+        const bool flagged = a.views > 0 && share >= config.hotViewShare
+                             && conversion <= config.hotMaxConversion;
+        out.push_back({start, start + size, products.name(id), a.views, a.carts, a.purchases,
+                       flagged, final});
+    }
+}
+
+GeoRow geoRow(const Interner &countries, const Interner &browsers, const Interner &devices,
+              const std::array<std::uint32_t, 3> &key, std::int64_t start, std::int64_t size,
+              const GeoAgg &a, bool final)
+{
+    return {start,          start + size, countries.name(key[0]), browsers.name(key[1]),
+            devices.name(key[2]), a.events, final};
+}
+
+SessionRow sessionRow(const std::string &user, const OpenSession &o)
+{
+    return {user, o.start, o.end, o.events, static_cast<std::uint32_t>(o.pages.size()), o.revenue,
+            o.converted};
+}
+
+template <class T>
+void keepLast(std::deque<T> &d, std::size_t n)
+{
+    while (d.size() > n)
+        d.pop_front();
+}
+
+} // namespace
+
+void Aggregator::collectFinal(FinalResults &out, bool everything)
+{
+    State &s = *m_state;
+    AggregateCounters &c = s.counters;
+    const std::int64_t until = everything ? INT64_MAX : c.watermarkMs;
+
+    if (until != kNoWatermark) {
+        s.pageWindows.takeFinal(until, [&](std::int64_t start, std::vector<PageAgg> &aggs) {
+            std::vector<PageRow> rows;
+            for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                PageAgg &a = aggs[id];
+                if (!a.used)
+                    continue;
+                PageFinal f{pageRow(s.pages.name(id), start, m_config.pageWindowMs, a, true),
+                            std::move(a.users), std::move(a.sessions)};
+                rows.push_back(f.row);
+                out.pages.push_back(std::move(f));
+            }
+            s.recentPages.push_back(std::move(rows));
+            keepLast(s.recentPages, m_config.recentWindowsKept);
+            ++c.windowsFinalized;
+        });
+        s.geoWindows.takeFinal(until, [&](std::int64_t start, std::vector<GeoAgg> &aggs) {
+            std::vector<GeoRow> rows;
+            for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                if (aggs[id].used)
+                    rows.push_back(geoRow(s.countries, s.browsers, s.devices, s.geoKeys[id], start,
+                                          m_config.geoWindowMs, aggs[id], true));
+            }
+            out.geo.insert(out.geo.end(), rows.begin(), rows.end());
+            s.recentGeo.push_back(std::move(rows));
+            keepLast(s.recentGeo, m_config.recentWindowsKept);
+            ++c.windowsFinalized;
+        });
+        s.funnelWindows.takeFinal(until, [&](std::int64_t start, std::vector<FunnelAgg> &aggs) {
+            std::vector<FunnelRow> rows;
+            funnelRows(s.products, start, m_config.funnelWindowMs, aggs, m_config, true, rows);
+            out.funnel.insert(out.funnel.end(), rows.begin(), rows.end());
+            s.recentFunnel.push_back(std::move(rows));
+            keepLast(s.recentFunnel, m_config.recentWindowsKept);
+            ++c.windowsFinalized;
+        });
+
+        // Sessions whose gap the watermark has passed can take no more events. Sweeping costs a
+        // pass over the open sessions, so it runs once per second of event time at most.
+        if (everything || s.lastSessionSweep == kNoWatermark || until - s.lastSessionSweep >= 1000) {
+            s.lastSessionSweep = until;
+            for (auto it = s.sessions.begin(); it != s.sessions.end();) {
+                if (everything || it->second.end + m_config.sessionGapMs <= until) {
+                    s.pendingSessions.push_back(sessionRow(it->first, it->second));
+                    s.recentSessions.push_front(s.pendingSessions.back());
+                    s.sessions.erase(it++);
+                } else {
+                    ++it;
+                }
+            }
+        }
+        // Anything older than the watermark is late anyway: its id need not be remembered.
+        while (!s.seenOrder.empty() && s.seenOrder.front().first < c.watermarkMs) {
+            s.seen.erase(s.seenOrder.front().second);
+            s.seenOrder.pop_front();
+        }
+    }
+    c.sessionsClosed += s.pendingSessions.size();
+    out.sessions.insert(out.sessions.end(), std::make_move_iterator(s.pendingSessions.begin()),
+                        std::make_move_iterator(s.pendingSessions.end()));
+    s.pendingSessions.clear();
+    while (s.recentSessions.size() > m_config.recentSessionsKept)
+        s.recentSessions.pop_back();
+
+    c.openWindows = s.pageWindows.open().size() + s.geoWindows.open().size()
+                    + s.funnelWindows.open().size();
+    c.openSessions = s.sessions.size();
+    c.dedupeEntries = s.seen.size();
+    std::uint64_t bytes = s.seen.capacity() * 9 + s.seenOrder.size() * 16
+                          + s.sessions.capacity() * (sizeof(OpenSession) + 40);
+    for (const auto &[start, aggs] : s.pageWindows.open()) {
+        for (const PageAgg &a : aggs)
+            bytes += sizeof(PageAgg) + a.users.memoryBytes() + a.sessions.memoryBytes();
+    }
+    for (const auto &[start, aggs] : s.funnelWindows.open())
+        bytes += aggs.size() * sizeof(FunnelAgg);
+    for (const auto &[start, aggs] : s.geoWindows.open())
+        bytes += aggs.size() * sizeof(GeoAgg);
+    c.stateBytes = bytes;
+}
+
+AggregateCounters Aggregator::counters() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_state->counters;
+}
+
+AggregatorSnapshot Aggregator::snapshot() const
+{
+    std::lock_guard lock(m_mutex);
+    const State &s = *m_state;
+    AggregatorSnapshot snap;
+    snap.counters = s.counters;
+    for (const auto &rows : s.recentPages)
+        snap.pages.insert(snap.pages.end(), rows.begin(), rows.end());
+    for (const auto &[start, aggs] : s.pageWindows.open()) {
+        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+            if (aggs[id].used)
+                snap.pages.push_back(
+                    pageRow(s.pages.name(id), start, m_config.pageWindowMs, aggs[id], false));
+        }
+    }
+    for (const auto &rows : s.recentGeo)
+        snap.geo.insert(snap.geo.end(), rows.begin(), rows.end());
+    for (const auto &[start, aggs] : s.geoWindows.open()) {
+        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+            if (aggs[id].used)
+                snap.geo.push_back(geoRow(s.countries, s.browsers, s.devices, s.geoKeys[id], start,
+                                          m_config.geoWindowMs, aggs[id], false));
+        }
+    }
+    for (const auto &rows : s.recentFunnel)
+        snap.funnel.insert(snap.funnel.end(), rows.begin(), rows.end());
+    for (const auto &[start, aggs] : s.funnelWindows.open())
+        funnelRows(s.products, start, m_config.funnelWindowMs, aggs, m_config, false, snap.funnel);
+    snap.recentSessions.assign(s.recentSessions.begin(), s.recentSessions.end());
+
+    // Top pages of the latest page window.
+    if (!snap.pages.empty()) {
+        const std::int64_t latest = std::max_element(snap.pages.begin(), snap.pages.end(),
+                                                     [](const PageRow &a, const PageRow &b) {
+                                                         return a.windowStart < b.windowStart;
+                                                     })
+                                        ->windowStart;
+        for (const PageRow &r : snap.pages) {
+            if (r.windowStart == latest)
+                snap.topPages.push_back(r);
+        }
+        std::sort(snap.topPages.begin(), snap.topPages.end(),
+                  [](const PageRow &a, const PageRow &b) {
+                      return a.views != b.views ? a.views > b.views : a.page < b.page;
+                  });
+        if (snap.topPages.size() > m_config.topPages)
+            snap.topPages.resize(m_config.topPages);
+    }
+    return snap;
+}
+
+} // namespace studio::core
