@@ -24,10 +24,28 @@ inline std::uint64_t fmix64(std::uint64_t k)
     return k;
 }
 
+// Open addressing with linear probing; false if `hash` was there already.
+bool insertExplicit(std::vector<std::uint64_t> &table, std::uint64_t hash)
+{
+    const std::size_t mask = table.size() - 1;
+    std::size_t slot = (hash >> 32) & mask; // the high bits: the low ones pick registers
+    while (table[slot] != 0 && table[slot] != hash)
+        slot = (slot + 1) & mask;
+    if (table[slot] == hash)
+        return false;
+    table[slot] = hash;
+    return true;
+}
+
 } // namespace
 
-// Austin Appleby's MurmurHash3_x64_128 (public domain), returning h1.
 std::uint64_t murmurHash64(std::string_view data, std::uint32_t seed)
+{
+    return murmurHash128(data, seed).first;
+}
+
+// Austin Appleby's MurmurHash3_x64_128 (public domain).
+std::pair<std::uint64_t, std::uint64_t> murmurHash128(std::string_view data, std::uint32_t seed)
 {
     const auto *bytes = reinterpret_cast<const std::uint8_t *>(data.data());
     const std::size_t len = data.size();
@@ -97,20 +115,72 @@ std::uint64_t murmurHash64(std::string_view data, std::uint32_t seed)
     h1 = fmix64(h1);
     h2 = fmix64(h2);
     h1 += h2;
-    return h1;
+    h2 += h1;
+    return {h1, h2};
 }
 
 HyperLogLog::HyperLogLog(int log2m)
     : m_log2m(std::clamp(log2m, 4, 18))
 {}
 
+std::vector<std::uint64_t> HyperLogLog::explicitHashes() const
+{
+    std::vector<std::uint64_t> out;
+    if (!isExplicit())
+        return out;
+    if (m_hasZero)
+        out.push_back(0);
+    for (const std::uint64_t h : m_table) {
+        if (h != 0)
+            out.push_back(h);
+    }
+    return out;
+}
+
 void HyperLogLog::addHash(std::uint64_t hash)
 {
-    if (m_registers.empty()) {
-        m_registers.assign(std::size_t{1} << m_log2m, 0);
-        m_inverseSum = static_cast<double>(m_registers.size());
-        m_zeros = static_cast<std::uint32_t>(m_registers.size());
+    if (!m_registers.empty()) {
+        addToRegisters(hash);
+        return;
     }
+    if (hash == 0) {
+        m_explicitCount += !m_hasZero;
+        m_hasZero = true;
+    } else {
+        if (m_table.empty())
+            m_table.assign(16, 0);
+        if (!insertExplicit(m_table, hash))
+            return;
+        ++m_explicitCount;
+        if (m_explicitCount * 2 > m_table.size() && m_explicitCount <= kExplicitMax) {
+            // Grow (at most to 2 * kExplicitMax slots): small sketches stay small.
+            std::vector<std::uint64_t> bigger(m_table.size() * 2, 0);
+            for (const std::uint64_t h : m_table) {
+                if (h != 0)
+                    insertExplicit(bigger, h);
+            }
+            m_table.swap(bigger);
+        }
+    }
+    if (m_explicitCount > kExplicitMax)
+        promote();
+}
+
+void HyperLogLog::promote()
+{
+    const std::vector<std::uint64_t> hashes = explicitHashes();
+    m_registers.assign(std::size_t{1} << m_log2m, 0);
+    m_inverseSum = static_cast<double>(m_registers.size());
+    m_zeros = static_cast<std::uint32_t>(m_registers.size());
+    for (const std::uint64_t h : hashes)
+        addToRegisters(h);
+    std::vector<std::uint64_t>().swap(m_table);
+    m_explicitCount = 0;
+    m_hasZero = false;
+}
+
+void HyperLogLog::addToRegisters(std::uint64_t hash)
+{
     const std::size_t index = hash & ((std::uint64_t{1} << m_log2m) - 1);
     const std::uint64_t rest = hash >> m_log2m;
     // 1-based position of the lowest set bit; all-zero rest gets the largest possible value.
@@ -126,12 +196,15 @@ void HyperLogLog::addHash(std::uint64_t hash)
 
 void HyperLogLog::merge(const HyperLogLog &other)
 {
-    if (other.m_registers.empty() || other.m_log2m != m_log2m)
+    if (other.empty() || other.m_log2m != m_log2m)
         return;
-    if (m_registers.empty()) {
-        *this = other;
+    if (other.isExplicit()) {
+        for (const std::uint64_t h : other.explicitHashes())
+            addHash(h);
         return;
     }
+    if (isExplicit())
+        promote();
     m_inverseSum = 0;
     m_zeros = 0;
     for (std::size_t i = 0; i < m_registers.size(); ++i) {
@@ -144,7 +217,7 @@ void HyperLogLog::merge(const HyperLogLog &other)
 double HyperLogLog::estimate() const
 {
     if (m_registers.empty())
-        return 0;
+        return m_explicitCount;
     const double m = static_cast<double>(m_registers.size());
     const double sum = m_inverseSum;
     const double zeros = m_zeros;

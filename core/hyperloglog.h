@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace studio::core {
@@ -9,15 +10,20 @@ namespace studio::core {
 /// MurmurHash3 x64-128 (seed 0), its first 64 bits: the hash postgresql-hll's hll_hash_* use, so
 /// sketches built here follow that extension's register layout.
 std::uint64_t murmurHash64(std::string_view data, std::uint32_t seed = 0);
+/// Both halves (h1, h2) of MurmurHash3 x64-128.
+std::pair<std::uint64_t, std::uint64_t> murmurHash128(std::string_view data, std::uint32_t seed);
 
 /// A HyperLogLog distinct counter with 2^log2m registers (default 2^14: about 0.8% standard
-/// error). Registers follow postgresql-hll: the low log2m bits of the hash pick the register, the
-/// position of the lowest set bit of the rest (1-based) is its value. Registers are allocated on
-/// the first add, so an empty sketch costs nothing; estimate() is O(1). Not thread-safe.
+/// error). Like postgresql-hll it starts EXPLICIT: up to kExplicitMax distinct hashes are kept
+/// exactly (so small counts are exact, not within a few units), then it turns into registers:
+/// the low log2m bits of the hash pick the register, the position of the lowest set bit of the
+/// rest (1-based) is its value. An empty sketch costs nothing; estimate() is O(1).
+/// Not thread-safe.
 class HyperLogLog
 {
 public:
     static constexpr int kDefaultLog2m = 14;
+    static constexpr std::size_t kExplicitMax = 512;
 
     explicit HyperLogLog(int log2m = kDefaultLog2m);
 
@@ -28,12 +34,27 @@ public:
     double estimate() const;
 
     int log2m() const { return m_log2m; }
-    bool empty() const { return m_registers.empty(); }
+    bool empty() const { return m_registers.empty() && m_explicitCount == 0; }
+    bool isExplicit() const { return m_registers.empty(); }
+    /// The distinct hashes while explicit (unordered), else empty.
+    std::vector<std::uint64_t> explicitHashes() const;
+    /// The registers once dense, else empty.
     const std::vector<std::uint8_t> &registers() const { return m_registers; }
-    std::size_t memoryBytes() const { return m_registers.capacity(); }
+    std::size_t memoryBytes() const
+    {
+        return m_registers.capacity() + m_table.capacity() * sizeof(std::uint64_t);
+    }
 
 private:
+    void addToRegisters(std::uint64_t hash);
+    void promote();
+
     int m_log2m;
+    // Explicit mode: open addressing, growing to 2 * kExplicitMax slots; 0 marks an empty slot (a hash
+    // of 0 is remembered by m_hasZero).
+    std::vector<std::uint64_t> m_table;
+    std::uint32_t m_explicitCount = 0;
+    bool m_hasZero = false;
     std::vector<std::uint8_t> m_registers;
     // Kept up to date on every register change, so estimate() is O(1) (snapshots take it often).
     double m_inverseSum = 0;

@@ -1,0 +1,440 @@
+// The aggregation core against a brute-force oracle written here, independent of core's code:
+// its own JSON reading (simdjson DOM), its own time parsing (timegm), plain std::map grouping,
+// exact distinct counts, and sessions from each user's sorted events.
+#include "core/aggregator.h"
+#include "core/csvreport.h"
+#include "core/generator.h"
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+#include <unordered_set>
+
+using namespace studio::core;
+
+namespace {
+
+constexpr std::int64_t kStart = 1767225600000LL; // 2026-01-01T00:00:00Z
+
+struct Ev
+{
+    std::string id, type, user, session, page, product, country, browser, device;
+    std::int64_t ts = 0;
+    std::int64_t cents = 0;
+};
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" as the generator writes it.
+std::int64_t oracleTime(const std::string &s)
+{
+    std::tm tm{};
+    int ms = 0;
+    REQUIRE(std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms)
+            == 7);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// Reads the valid events of a stream; invalid ones (by the oracle's own checks) are skipped.
+std::vector<Ev> oracleRead(const std::vector<std::string> &lines)
+{
+    simdjson::dom::parser parser;
+    std::vector<Ev> out;
+    for (const auto &line : lines) {
+        simdjson::dom::element doc;
+        if (parser.parse(line).get(doc))
+            continue;
+        Ev e;
+        std::string_view v;
+        auto str = [&](const char *k, std::string &into) {
+            if (doc[k].get(v))
+                return false;
+            into = std::string(v);
+            return true;
+        };
+        std::string ts;
+        if (!str("event_id", e.id) || !str("event_type", e.type) || !str("ts", ts)
+            || !str("user_id", e.user) || !str("session_id", e.session) || !str("page", e.page)
+            || !str("country", e.country) || !str("browser", e.browser)
+            || !str("device_type", e.device))
+            continue;
+        if (ts.size() != 24 || ts[4] != '-' || ts.substr(5, 2) == "02" && ts.substr(8, 2) == "30")
+            continue;
+        e.ts = oracleTime(ts);
+        str("product_id", e.product);
+        double price = 0;
+        if (doc["price"].get(price) == simdjson::SUCCESS)
+            e.cents = std::llround(price * 100);
+        if (e.type != "page_view" && e.type != "click" && e.type != "add_to_cart"
+            && e.type != "purchase")
+            continue;
+        out.push_back(e);
+    }
+    return out;
+}
+
+struct Oracle
+{
+    struct Page
+    {
+        std::uint64_t views = 0, clicks = 0, carts = 0, purchases = 0;
+        std::int64_t revenue = 0;
+        std::set<std::string> users, sessions;
+    };
+    struct Funnel
+    {
+        std::uint64_t views = 0, carts = 0, purchases = 0;
+    };
+    std::map<std::pair<std::int64_t, std::string>, Page> pages;
+    std::map<std::tuple<std::int64_t, std::string, std::string, std::string>, std::uint64_t> geo;
+    std::map<std::pair<std::int64_t, std::string>, Funnel> funnel;
+    std::set<std::pair<std::int64_t, std::string>> flagged;
+    std::vector<SessionRow> sessions;
+};
+
+Oracle oracleAggregate(std::vector<Ev> events, const AggregatorConfig &c)
+{
+    // Dedupe by event id, first one wins.
+    std::unordered_set<std::string> seen;
+    std::vector<Ev> unique;
+    for (auto &e : events) {
+        if (seen.insert(e.id).second)
+            unique.push_back(std::move(e));
+    }
+    Oracle o;
+    auto win = [](std::int64_t ts, std::int64_t size) { return ts - ((ts % size) + size) % size; };
+    std::map<std::string, std::vector<const Ev *>> byUser;
+    for (const Ev &e : unique) {
+        auto &p = o.pages[{win(e.ts, c.pageWindowMs), e.page}];
+        p.views += e.type == "page_view";
+        p.clicks += e.type == "click";
+        p.carts += e.type == "add_to_cart";
+        if (e.type == "purchase") {
+            ++p.purchases;
+            p.revenue += e.cents;
+        }
+        p.users.insert(e.user);
+        p.sessions.insert(e.session);
+        ++o.geo[{win(e.ts, c.geoWindowMs), e.country, e.browser, e.device}];
+        if (!e.product.empty()) {
+            auto &f = o.funnel[{win(e.ts, c.funnelWindowMs), e.product}];
+            f.views += e.type == "page_view";
+            f.carts += e.type == "add_to_cart";
+            f.purchases += e.type == "purchase";
+        }
+        byUser[e.user].push_back(&e);
+    }
+    std::map<std::int64_t, std::uint64_t> viewsPerWindow;
+    for (const auto &[key, f] : o.funnel)
+        viewsPerWindow[key.first] += f.views;
+    for (const auto &[key, f] : o.funnel) {
+        const double share = double(f.views) / double(viewsPerWindow[key.first]);
+        if (f.views > 0 && share >= c.hotViewShare
+            && double(f.purchases) / double(f.views) <= c.hotMaxConversion)
+            o.flagged.insert(key);
+    }
+    for (auto &[user, evs] : byUser) {
+        std::stable_sort(evs.begin(), evs.end(),
+                         [](const Ev *a, const Ev *b) { return a->ts < b->ts; });
+        SessionRow cur;
+        std::set<std::string> pages;
+        for (const Ev *e : evs) {
+            if (cur.events > 0 && e->ts - cur.end >= c.sessionGapMs) {
+                cur.distinctPages = static_cast<std::uint32_t>(pages.size());
+                o.sessions.push_back(cur);
+                cur = {};
+                pages.clear();
+            }
+            if (cur.events == 0) {
+                cur.userId = user;
+                cur.start = e->ts;
+            }
+            cur.end = e->ts;
+            ++cur.events;
+            pages.insert(e->page);
+            if (e->type == "purchase") {
+                cur.revenueCents += e->cents;
+                cur.converted = true;
+            }
+        }
+        cur.distinctPages = static_cast<std::uint32_t>(pages.size());
+        o.sessions.push_back(cur);
+    }
+    return o;
+}
+
+std::vector<std::string> generateLines(GeneratorConfig config, int n, double rps)
+{
+    EventGenerator generator(std::move(config));
+    RecordBatch batch;
+    for (int i = 0; i < n; ++i)
+        generator.next(kStart + static_cast<std::int64_t>(std::floor(i * 1000.0 / rps)), batch);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        out.emplace_back(batch.value(i));
+    return out;
+}
+
+CsvReportCollector runCore(const std::vector<std::string> &lines, const AggregatorConfig &config,
+                           AggregateCounters *counters = nullptr)
+{
+    CsvReportCollector reports;
+    Aggregator aggregator(config, &reports);
+    RecordBatch batch;
+    for (const auto &line : lines) {
+        batch.add({}, line);
+        if (batch.size() == 1000) {
+            aggregator.ingestBatch(batch);
+            batch.clear();
+        }
+    }
+    aggregator.ingestBatch(batch);
+    aggregator.flush();
+    if (counters)
+        *counters = aggregator.counters();
+    return reports;
+}
+
+void compare(const CsvReportCollector &core, const Oracle &o)
+{
+    REQUIRE(core.pages().size() == o.pages.size());
+    for (const PageRow &r : core.pages()) {
+        INFO(r.page << " @ " << r.windowStart);
+        const auto it = o.pages.find({r.windowStart, r.page});
+        REQUIRE(it != o.pages.end());
+        const auto &p = it->second;
+        CHECK(r.final);
+        CHECK(r.views == p.views);
+        CHECK(r.clicks == p.clicks);
+        CHECK(r.addToCart == p.carts);
+        CHECK(r.purchases == p.purchases);
+        CHECK(r.revenueCents == p.revenue);
+        CHECK(std::abs(r.uniqueUsers - double(p.users.size())) <= 0.02 * p.users.size() + 0.5);
+        CHECK(std::abs(r.uniqueSessions - double(p.sessions.size()))
+              <= 0.02 * p.sessions.size() + 0.5);
+    }
+    REQUIRE(core.geo().size() == o.geo.size());
+    for (const GeoRow &r : core.geo()) {
+        const auto it = o.geo.find({r.windowStart, r.country, r.browser, r.deviceType});
+        REQUIRE(it != o.geo.end());
+        CHECK(r.events == it->second);
+    }
+    REQUIRE(core.funnel().size() == o.funnel.size());
+    for (const FunnelRow &r : core.funnel()) {
+        INFO(r.productId << " @ " << r.windowStart);
+        const auto it = o.funnel.find({r.windowStart, r.productId});
+        REQUIRE(it != o.funnel.end());
+        CHECK(r.views == it->second.views);
+        CHECK(r.addToCart == it->second.carts);
+        CHECK(r.purchases == it->second.purchases);
+        CHECK(r.hotLowConversion == (o.flagged.count({r.windowStart, r.productId}) == 1));
+    }
+    auto key = [](const SessionRow &s) { return std::tie(s.userId, s.start); };
+    auto coreSessions = core.sessions();
+    auto oracleSessions = o.sessions;
+    std::sort(coreSessions.begin(), coreSessions.end(),
+              [&](const auto &a, const auto &b) { return key(a) < key(b); });
+    std::sort(oracleSessions.begin(), oracleSessions.end(),
+              [&](const auto &a, const auto &b) { return key(a) < key(b); });
+    REQUIRE(coreSessions.size() == oracleSessions.size());
+    for (std::size_t i = 0; i < coreSessions.size(); ++i) {
+        const SessionRow &a = coreSessions[i], &b = oracleSessions[i];
+        INFO(a.userId << " session at " << a.start);
+        CHECK(a.userId == b.userId);
+        CHECK(a.start == b.start);
+        CHECK(a.end == b.end);
+        CHECK(a.events == b.events);
+        CHECK(a.distinctPages == b.distinctPages);
+        CHECK(a.revenueCents == b.revenueCents);
+        CHECK(a.converted == b.converted);
+    }
+}
+
+AggregatorConfig testConfig()
+{
+    AggregatorConfig c;
+    c.sessionGapMs = 2000; // short, so users' sessions split within the test stream
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("every count equals a brute-force recomputation from the events", "[aggregator]")
+{
+    GeneratorConfig g;
+    g.users = 200;
+    const auto lines = generateLines(g, 120'000, 300); // 400 s: 7 page windows, 2 geo windows
+    const AggregatorConfig c = testConfig();
+    AggregateCounters counters;
+    const auto core = runCore(lines, c, &counters);
+    const Oracle o = oracleAggregate(oracleRead(lines), c);
+    compare(core, o);
+    CHECK(counters.read == 120'000);
+    CHECK(counters.valid == 120'000);
+    CHECK(counters.invalid + counters.duplicates + counters.late == 0);
+    CHECK(core.sessions().size() > 1000); // the gap really split sessions
+    CHECK(o.flagged.size() >= 6);         // prod_0042 in every minute
+    for (const auto &key : o.flagged)
+        CHECK(key.second == "prod_0042");
+    CHECK(counters.openWindows == 0);
+    CHECK(counters.openSessions == 0);
+}
+
+TEST_CASE("duplicates change nothing: results equal those of the stream without them",
+          "[aggregator]")
+{
+    GeneratorConfig g;
+    g.users = 300;
+    g.duplicateFraction = 0.05;
+    const auto withDuplicates = generateLines(g, 60'000, 400);
+    std::vector<std::string> without;
+    std::unordered_set<std::string> ids;
+    simdjson::dom::parser parser;
+    for (const auto &line : withDuplicates) {
+        std::string_view id;
+        REQUIRE(parser.parse(line)["event_id"].get(id) == simdjson::SUCCESS);
+        if (ids.insert(std::string(id)).second)
+            without.push_back(line);
+    }
+    REQUIRE(without.size() < withDuplicates.size() - 2000);
+    const AggregatorConfig c = testConfig();
+    AggregateCounters a, b;
+    const auto withReports = runCore(withDuplicates, c, &a);
+    const auto withoutReports = runCore(without, c, &b);
+    CHECK(a.duplicates == withDuplicates.size() - without.size());
+    CHECK(b.duplicates == 0);
+    CHECK(a.valid == b.valid);
+    compare(withReports, oracleAggregate(oracleRead(without), c));
+    compare(withoutReports, oracleAggregate(oracleRead(without), c));
+}
+
+TEST_CASE("late and invalid counters match the injected numbers exactly", "[aggregator]")
+{
+    GeneratorConfig g;
+    g.lateFraction = 0.02;
+    g.malformedFraction = 0.03;
+    g.lateByMs = 60'000;
+    const int n = 100'000;
+    const double rps = 500;
+    const auto lines = generateLines(g, n, rps);
+    // Injected, as the oracle sees them: malformed = unreadable or invalid to the oracle; late =
+    // event time a minute before the time the line was written at.
+    const auto valid = oracleRead(lines);
+    std::uint64_t late = 0;
+    simdjson::dom::parser parser;
+    for (int i = 0; i < n; ++i) {
+        simdjson::dom::element doc;
+        std::string_view ts;
+        if (parser.parse(lines[i]).get(doc) || doc["ts"].get(ts) || ts.size() != 24)
+            continue;
+        if (oracleTime(std::string(ts)) < kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
+            ++late;
+    }
+    REQUIRE(late > 1500);
+    AggregateCounters counters;
+    const auto core = runCore(lines, testConfig(), &counters);
+    CHECK(counters.read == std::uint64_t(n));
+    CHECK(counters.invalid == n - valid.size());
+    CHECK(counters.late == late);
+    CHECK(counters.valid == valid.size() - late);
+    std::uint64_t byReason = 0;
+    for (auto r : counters.invalidByReason)
+        byReason += r;
+    CHECK(byReason == counters.invalid);
+    // Late events were not merged: results equal the oracle over on-time events only.
+    std::vector<std::string> onTimeLines;
+    for (int i = 0; i < n; ++i) {
+        simdjson::dom::element doc;
+        std::string_view ts;
+        if (parser.parse(lines[i]).get(doc) || doc["ts"].get(ts) || ts.size() != 24)
+            continue;
+        if (oracleTime(std::string(ts)) >= kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
+            onTimeLines.push_back(lines[i]);
+    }
+    compare(core, oracleAggregate(oracleRead(onTimeLines), testConfig()));
+}
+
+TEST_CASE("windows become final as the watermark passes and state stays bounded", "[aggregator]")
+{
+    struct Sink : AggregateSink
+    {
+        std::vector<std::int64_t> pageWindowsClosed;
+        void onFinal(FinalResults &&r) override
+        {
+            for (const auto &p : r.pages)
+                if (pageWindowsClosed.empty() || pageWindowsClosed.back() != p.row.windowStart)
+                    pageWindowsClosed.push_back(p.row.windowStart);
+        }
+    } sink;
+    AggregatorConfig c;
+    c.watermarkDelayMs = 5000;
+    Aggregator aggregator(c, &sink);
+    EventGenerator generator;
+    RecordBatch batch;
+    std::uint64_t maxDedupe = 0, maxBytes = 0;
+    for (int minute = 0; minute < 20; ++minute) {
+        for (int i = 0; i < 6000; ++i) // 100 events/s for a minute
+            generator.next(kStart + minute * 60'000 + i * 10, batch);
+        aggregator.ingestBatch(batch);
+        batch.clear();
+        const auto counters = aggregator.counters();
+        maxDedupe = std::max(maxDedupe, counters.dedupeEntries);
+        maxBytes = std::max(maxBytes, counters.stateBytes);
+        // At most the current minute and the one the watermark has not yet passed are open.
+        CHECK(counters.openWindows <= 2 + 2 + 2);
+        if (minute >= 1)
+            CHECK(sink.pageWindowsClosed.size() >= static_cast<std::size_t>(minute));
+    }
+    // The dedupe memory holds the watermark horizon (5 s of 100 events/s plus a minute's batch),
+    // not all 120,000 ids.
+    CHECK(maxDedupe < 7000);
+    const auto snapshot = aggregator.snapshot();
+    CHECK(snapshot.counters.watermarkMs == kStart + 19 * 60'000 + 5999 * 10 - 5000);
+    CHECK_FALSE(snapshot.topPages.empty());
+    CHECK(snapshot.topPages.size() <= c.topPages);
+    for (std::size_t i = 1; i < snapshot.topPages.size(); ++i)
+        CHECK(snapshot.topPages[i - 1].views >= snapshot.topPages[i].views);
+    aggregator.flush();
+    CHECK(aggregator.counters().openWindows == 0);
+    CHECK(aggregator.counters().openSessions == 0);
+    CHECK(sink.pageWindowsClosed.size() == 20);
+}
+
+TEST_CASE("snapshots are consistent while another thread ingests", "[aggregator][threads]")
+{
+    Aggregator aggregator;
+    std::atomic<bool> done{false};
+    std::thread ingest([&] {
+        EventGenerator generator;
+        RecordBatch batch;
+        for (int b = 0; b < 200; ++b) {
+            batch.clear();
+            for (int i = 0; i < 1000; ++i)
+                generator.next(kStart + (b * 1000 + i) * 2, batch);
+            aggregator.ingestBatch(batch);
+        }
+        done = true;
+    });
+    int snapshots = 0;
+    while (!done) {
+        const auto s = aggregator.snapshot();
+        const auto &c = s.counters;
+        CHECK(c.read == c.valid + c.invalid + c.duplicates + c.late);
+        CHECK(c.read % 1000 == 0); // a batch is applied whole
+        std::uint64_t viewsInRows = 0;
+        for (const auto &row : s.pages)
+            viewsInRows += row.views + row.clicks + row.addToCart + row.purchases;
+        CHECK(viewsInRows == c.valid); // every accepted event is in exactly one page row
+        ++snapshots;
+    }
+    ingest.join();
+    CHECK(snapshots > 0);
+}
