@@ -17,26 +17,7 @@ namespace studio::app {
 int runAggregate(const AggregateCommand &command)
 {
     core::AggregatorConfig config;
-    const struct
-    {
-        const char *flag;
-        const std::string &text;
-        std::int64_t &into;
-    } durations[] = {{"--page-window", command.pageWindow, config.pageWindowMs},
-                     {"--geo-window", command.geoWindow, config.geoWindowMs},
-                     {"--session-gap", command.sessionGap, config.sessionGapMs},
-                     {"--watermark-delay", command.watermarkDelay, config.watermarkDelayMs}};
-    for (const auto &d : durations) {
-        const auto ms = parseDurationMs(d.text);
-        if (!ms) {
-            fmt::print(stderr, "error: {} takes a duration like 250ms, 60s, 5m or 1h; got '{}'\n",
-                       d.flag, d.text);
-            return 2;
-        }
-        d.into = *ms;
-    }
-    config.funnelWindowMs = config.pageWindowMs;
-    if (std::string e = config.validate(); !e.empty()) {
+    if (std::string e = finishAggregatorOptions(command.aggregator, config); !e.empty()) {
         fmt::print(stderr, "error: {}\n", e);
         return 2;
     }

@@ -53,14 +53,30 @@ int runCommandLine(int argc, char **argv)
     addProducerOptions(*produceCmd, produce.producer);
     addGeneratorOptions(*produceCmd, produce.generator);
 
-    ProduceCommand headless;
-    headless.producer.settings.ratePerSecond = 1000;
-    auto *headlessCmd = app.add_subcommand(
-        "headless", "Run the engine without a GUI: the embedded broker (unless --broker names a "
-                    "cluster) and a producer, until interrupted or --duration.");
-    addConnectionOptions(*headlessCmd, headless.connection);
-    addProducerOptions(*headlessCmd, headless.producer);
-    addGeneratorOptions(*headlessCmd, headless.generator);
+    // `run` and its alias `headless`: producer and aggregator together, the same engine as the GUI.
+    RunCommand run;
+    run.produce.producer.settings.ratePerSecond = 1000;
+    auto addRunOptions = [](CLI::App &cmd, RunCommand &r) {
+        addConnectionOptions(cmd, r.produce.connection);
+        addProducerOptions(cmd, r.produce.producer);
+        addGeneratorOptions(cmd, r.produce.generator);
+        addAggregatorOptions(cmd, r.aggregator);
+        cmd.add_option("--group", r.groupId, "consumer group of the aggregator")
+            ->capture_default_str();
+        cmd.add_option("--report-dir", r.reportDir,
+                       "write page, geo, session and funnel CSV reports here at the end");
+        cmd.add_option("--drain-timeout", r.drainSeconds,
+                       "seconds to wait at the end for the aggregator to catch up")
+            ->capture_default_str();
+    };
+    auto *runCmd = app.add_subcommand(
+        "run", "Producer and aggregator together on the embedded broker (or --broker): one status "
+               "line per second, CSV reports and a summary at the end.");
+    addRunOptions(*runCmd, run);
+    runCmd->add_flag("--headless", run.headless, "no GUI (the default when there is no display)");
+    RunCommand headless = run;
+    auto *headlessCmd = app.add_subcommand("headless", "Same as `run --headless`.");
+    addRunOptions(*headlessCmd, headless);
 
     GenerateCommand generate;
     auto *generateCmd = app.add_subcommand(
@@ -82,15 +98,7 @@ int runCommandLine(int argc, char **argv)
     aggregateCmd->add_option("--input", aggregate.input, "JSON Lines file of events")
         ->required()->check(CLI::ExistingFile);
     aggregateCmd->add_option("--out", aggregate.outDir, "directory for the CSV reports")->required();
-    aggregateCmd->add_option("--page-window", aggregate.pageWindow, "page and funnel window")
-        ->capture_default_str();
-    aggregateCmd->add_option("--geo-window", aggregate.geoWindow, "geo window")
-        ->capture_default_str();
-    aggregateCmd->add_option("--session-gap", aggregate.sessionGap, "inactivity that ends a session")
-        ->capture_default_str();
-    aggregateCmd->add_option("--watermark-delay", aggregate.watermarkDelay,
-                             "how far behind the newest event time the watermark trails")
-        ->capture_default_str();
+    addAggregatorOptions(*aggregateCmd, aggregate.aggregator);
     aggregateCmd->add_flag("--json", aggregate.json, "print the summary as one JSON object on stdout");
 
     try {
@@ -104,17 +112,23 @@ int runCommandLine(int argc, char **argv)
     if (*produceCmd)
         return runProduce(produce, false);
     if (*headlessCmd)
-        return runProduce(headless, true);
+        return runPipeline(headless);
+    if (*runCmd) {
+        if (run.headless || !haveDisplay())
+            return runPipeline(run);
+        return runGui(argc, argv, run.produce);
+    }
     if (*generateCmd)
         return runGenerate(generate);
     if (*aggregateCmd)
         return runAggregate(aggregate);
     if (!haveDisplay()) {
-        fmt::print(stderr, "no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are unset): running "
-                           "headless instead of the GUI. `clickstream-studio headless --help` "
-                           "lists its options.\n");
-        gui.producer.settings.ratePerSecond = 1000;
-        return runProduce(gui, true);
+        RunCommand fallback;
+        fallback.produce = gui;
+        fallback.produce.producer.settings.ratePerSecond = 1000;
+        return runPipeline(fallback, "no display found (DISPLAY, WAYLAND_DISPLAY and "
+                                     "QT_QPA_PLATFORM are unset): running headless instead of "
+                                     "the GUI. `clickstream-studio run --help` lists its options.");
     }
     return runGui(argc, argv, gui);
 }

@@ -1,5 +1,6 @@
 #include "app/commands.h"
 
+#include "app/engine.h"
 #include "app/signals.h"
 #include "core/embeddedbroker.h"
 #include "core/filereplaysource.h"
@@ -17,12 +18,6 @@
 
 namespace studio::app {
 
-namespace {
-
-constexpr int kUsageError = 2;
-constexpr int kRuntimeError = 1;
-constexpr int kDeliveryFailures = 3;
-
 std::string grouped(std::uint64_t v)
 {
     std::string digits = std::to_string(v);
@@ -36,14 +31,6 @@ int usageError(const std::string &message)
     fmt::print(stderr, "error: {}\n", message);
     return kUsageError;
 }
-
-struct Totals
-{
-    std::uint64_t produced = 0, acked = 0, failed = 0, inFlight = 0, shortfall = 0;
-    double rate = 0, target = 0;
-    bool keepingUp = true, anyRunning = false;
-    std::string limitedBy, lastError;
-};
 
 Totals totalsOf(const core::ProducerPool &pool)
 {
@@ -67,6 +54,8 @@ Totals totalsOf(const core::ProducerPool &pool)
     }
     return t;
 }
+
+namespace {
 
 std::unique_ptr<core::EventSource> makeSource(const ProduceCommand &c, int index,
                                               std::string *error)
@@ -175,7 +164,7 @@ int runGenerate(GenerateCommand &command)
     return 0;
 }
 
-int runProduce(ProduceCommand &c, bool headless)
+std::optional<int> startEngine(ProduceCommand &c, Engine &engine)
 {
     ConnectionOptions &conn = c.connection;
     ProducerOptions &p = c.producer;
@@ -196,26 +185,29 @@ int runProduce(ProduceCommand &c, bool headless)
 
     // Before anything slow starts, so an early Ctrl-C still ends with a summary.
     installStopSignals();
-    core::EmbeddedBroker broker;
-    core::ClusterConfig cluster;
     std::string error;
     if (conn.embedded()) {
         core::EmbeddedBroker::Options options;
         options.brokers = conn.embeddedBrokers;
         options.partitions = conn.embeddedPartitions;
         options.topics = {p.settings.topic};
-        if (!broker.start(options, &error)) {
+        if (!engine.broker.start(options, &error)) {
             fmt::print(stderr, "error: {}\n", error);
             return kRuntimeError;
         }
-        cluster = broker.clusterConfig();
+        engine.cluster = engine.broker.clusterConfig();
         fmt::print(stderr, "embedded broker at {} (in this process, gone when it exits)\n",
-                   broker.bootstrap());
-    } else if (std::string e = buildClusterConfig(conn, cluster); !e.empty()) {
+                   engine.broker.bootstrap());
+    } else if (std::string e = buildClusterConfig(conn, engine.cluster); !e.empty()) {
         return usageError(e);
     }
+    return std::nullopt;
+}
 
-    core::ProducerPool pool;
+std::optional<int> startProducers(ProduceCommand &c, Engine &engine)
+{
+    const ProducerOptions &p = c.producer;
+    std::string error;
     for (int i = 0; i < p.producers; ++i) {
         core::ProducerSettings settings = p.settings;
         settings.name = "producer-" + std::to_string(i + 1);
@@ -225,13 +217,29 @@ int runProduce(ProduceCommand &c, bool headless)
             fmt::print(stderr, "error: {}\n", error);
             return kRuntimeError;
         }
-        auto producer = std::make_unique<core::KafkaProducer>(cluster, settings, std::move(source));
+        auto producer = std::make_unique<core::KafkaProducer>(engine.cluster, settings,
+                                                              std::move(source));
         if (!producer->start(&error)) {
             fmt::print(stderr, "error: {}\n", error);
             return kRuntimeError;
         }
-        pool.add(std::move(producer));
+        engine.pool.add(std::move(producer));
     }
+    return std::nullopt;
+}
+
+int runProduce(ProduceCommand &c, bool headless)
+{
+    Engine engine;
+    if (auto code = startEngine(c, engine))
+        return *code;
+    if (auto code = startProducers(c, engine))
+        return *code;
+    const ConnectionOptions &conn = c.connection;
+    const ProducerOptions &p = c.producer;
+    const core::ClusterConfig &cluster = engine.cluster;
+    core::ProducerPool &pool = engine.pool;
+    std::string error;
     const std::string what = pool.find(pool.ids().front())->sourceDescription();
     fmt::print(stderr, "{}producing {} to '{}' on {} at {} events/s{}{}\n",
                headless ? "Clickstream Studio headless: " : "", what, p.settings.topic,

@@ -34,11 +34,19 @@ struct AggregateCommand
 {
     std::string input;
     std::string outDir;
-    std::string pageWindow = "60s";
-    std::string geoWindow = "300s";
-    std::string sessionGap = "1800s";
-    std::string watermarkDelay = "10s";
+    AggregatorOptions aggregator;
     bool json = false;
+};
+
+/// Producer and aggregator together on one broker (the headless mode).
+struct RunCommand
+{
+    ProduceCommand produce;
+    AggregatorOptions aggregator;
+    std::string groupId = "clickstream-studio";
+    std::string reportDir;
+    double drainSeconds = 60;
+    bool headless = false;
 };
 
 /// Each returns the process exit code; messages for people go to stderr, data to stdout.
@@ -47,6 +55,8 @@ int runGenerate(GenerateCommand &command);
 /// `headless` reuses this: with `headless` set it says so and defaults to running until stopped.
 int runProduce(ProduceCommand &command, bool headless);
 int runAggregate(const AggregateCommand &command);
+/// `announce` says why it runs headless (no display), if it does for that reason.
+int runPipeline(RunCommand &command, const std::string &announce = {});
 int runGui(int argc, char **argv, ProduceCommand &command);
 
 } // namespace studio::app

@@ -202,6 +202,41 @@ std::optional<std::int64_t> parseDurationMs(const std::string &text)
     return static_cast<std::int64_t>(value * factor + 0.5);
 }
 
+void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
+{
+    const std::string group = "Aggregation";
+    app.add_option("--page-window", o.pageWindow, "page and product-funnel window (e.g. 60s, 5m)")
+        ->capture_default_str()->group(group);
+    app.add_option("--geo-window", o.geoWindow, "geo window")->capture_default_str()->group(group);
+    app.add_option("--session-gap", o.sessionGap, "inactivity that ends a session")
+        ->capture_default_str()->group(group);
+    app.add_option("--watermark-delay", o.watermarkDelay,
+                   "how far the watermark trails the newest event time")
+        ->capture_default_str()->group(group);
+}
+
+std::string finishAggregatorOptions(const AggregatorOptions &o, core::AggregatorConfig &config)
+{
+    const struct
+    {
+        const char *flag;
+        const std::string &text;
+        std::int64_t &into;
+    } durations[] = {{"--page-window", o.pageWindow, config.pageWindowMs},
+                     {"--geo-window", o.geoWindow, config.geoWindowMs},
+                     {"--session-gap", o.sessionGap, config.sessionGapMs},
+                     {"--watermark-delay", o.watermarkDelay, config.watermarkDelayMs}};
+    for (const auto &d : durations) {
+        const auto ms = parseDurationMs(d.text);
+        if (!ms)
+            return std::string(d.flag) + " takes a duration like 250ms, 60s, 5m or 1h; got '"
+                   + d.text + "'";
+        d.into = *ms;
+    }
+    config.funnelWindowMs = config.pageWindowMs;
+    return config.validate();
+}
+
 std::string refuseSecretArguments(const ConnectionOptions &o)
 {
     return o.rejectedSecret.empty() ? std::string() : std::string(kSecretRefusal);

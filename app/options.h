@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/aggregator.h"
 #include "core/clusterconfig.h"
 #include "core/generator.h"
 #include "core/producer.h"
@@ -52,6 +53,19 @@ struct ProducerOptions
     std::string mirrorTopic;
     bool json = false;
 };
+
+/// The aggregator's windows as command-line durations.
+struct AggregatorOptions
+{
+    std::string pageWindow = "60s";
+    std::string geoWindow = "300s";
+    std::string sessionGap = "1800s";
+    std::string watermarkDelay = "10s";
+};
+
+void addAggregatorOptions(CLI::App &app, AggregatorOptions &options);
+/// Fills `config` from the options; empty or an error message.
+std::string finishAggregatorOptions(const AggregatorOptions &options, core::AggregatorConfig &config);
 
 void addConnectionOptions(CLI::App &app, ConnectionOptions &options);
 void addGeneratorOptions(CLI::App &app, GeneratorOptions &options);

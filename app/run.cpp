@@ -1,0 +1,161 @@
+#include "app/commands.h"
+
+#include "app/engine.h"
+#include "app/signals.h"
+#include "core/csvreport.h"
+#include "core/pipeline.h"
+#include "core/timeutil.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <thread>
+
+namespace studio::app {
+
+namespace {
+
+constexpr int kNotDrained = 4;
+
+std::string clock(std::int64_t ms)
+{
+    return ms == core::kNoWatermark ? std::string("-") : core::formatIsoMs(ms).substr(11, 12);
+}
+
+} // namespace
+
+int runPipeline(RunCommand &r, const std::string &announce)
+{
+    core::AggregatorConfig config;
+    if (std::string e = finishAggregatorOptions(r.aggregator, config); !e.empty())
+        return usageError(e);
+    Engine engine;
+    if (auto code = startEngine(r.produce, engine))
+        return *code;
+
+    core::CsvReportCollector reports;
+    core::Aggregator aggregator(config, &reports);
+    core::PipelineSettings settings;
+    settings.topic = r.produce.producer.settings.topic;
+    settings.groupId = r.groupId;
+    core::AggregatorPipeline pipeline(engine.cluster, settings, aggregator);
+    std::string error;
+    if (!pipeline.start(&error)) {
+        fmt::print(stderr, "error: aggregator: {}\n", error);
+        return kRuntimeError;
+    }
+    if (auto code = startProducers(r.produce, engine))
+        return *code;
+
+    const auto &p = r.produce.producer;
+    if (!announce.empty())
+        fmt::print(stderr, "{}\n", announce);
+    fmt::print(stderr,
+               "Clickstream Studio headless: producing {} events/s to '{}' on {}, aggregating in "
+               "group '{}' (dead letters to '{}'){}\n",
+               grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)), settings.topic,
+               engine.cluster.describe(), settings.groupId, settings.dlqTopic(),
+               p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
+                                     : std::string(", Ctrl-C to stop"));
+
+    const bool json = r.produce.producer.json;
+    std::FILE *statusOut = json ? stderr : stdout;
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    auto status = [&](const char *phase) {
+        const Totals t = totalsOf(engine.pool);
+        const core::PipelineStats ps = pipeline.stats();
+        const core::AggregateCounters c = aggregator.counters();
+        std::string line = fmt::format(
+            "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} | watermark {} | valid {} "
+            "dup {} late {} invalid {} | dead letters {}",
+            elapsed(), phase, grouped(static_cast<std::uint64_t>(t.rate)),
+            grouped(static_cast<std::uint64_t>(ps.consumedRate)),
+            ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
+            clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates), grouped(c.late),
+            grouped(c.invalid), grouped(ps.deadLettered));
+        if (!t.keepingUp)
+            line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
+        if (!ps.lastError.empty())
+            line += " | " + ps.lastError;
+        fmt::print(statusOut, "{}\n", line);
+        std::fflush(statusOut);
+    };
+
+    double nextStatus = 1.0;
+    for (;;) {
+        double wait = nextStatus - elapsed();
+        if (p.durationSeconds > 0)
+            wait = std::min(wait, p.durationSeconds - elapsed());
+        if (wait > 0 && !sleepUnlessStopped(std::min(wait, 0.25)))
+            break;
+        if (elapsed() >= nextStatus) {
+            status("");
+            nextStatus += 1.0;
+        }
+        if (p.durationSeconds > 0 && elapsed() >= p.durationSeconds)
+            break;
+        if (!totalsOf(engine.pool).anyRunning)
+            break; // a replay played once
+    }
+    const double producing = elapsed();
+    engine.pool.stopAll();
+    const Totals t = totalsOf(engine.pool);
+
+    // Drain: everything acknowledged is consumed and the lag is back to zero.
+    bool drained = false;
+    const auto drainStart = Clock::now();
+    double nextDrainStatus = elapsed() + 1.0;
+    while (!drained) {
+        const core::PipelineStats ps = pipeline.stats();
+        drained = ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
+        if (drained)
+            break;
+        if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds
+            || (stopRequested() && std::chrono::duration<double>(Clock::now() - drainStart).count() > 5))
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (elapsed() >= nextDrainStatus) {
+            status(" draining:");
+            nextDrainStatus += 1.0;
+        }
+    }
+    pipeline.stop();
+    const core::PipelineStats ps = pipeline.stats();
+    aggregator.flush();
+    const core::AggregateCounters c = aggregator.counters();
+    if (!r.reportDir.empty() && !reports.write(r.reportDir, &error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    const double seconds = elapsed();
+    fmt::print(stderr,
+               "done: produced {} acked {} failed {} in {:.1f} s ({} events/s) | consumed {}, lag "
+               "{}{} | valid {}, duplicates {}, late {}, invalid {}, dead letters {} | {} page "
+               "rows, {} sessions{}\n",
+               grouped(t.produced), grouped(t.acked), grouped(t.failed), producing,
+               grouped(static_cast<std::uint64_t>(producing > 0 ? t.produced / producing : 0)),
+               grouped(ps.consumed), ps.lagMessages, drained ? "" : " (NOT drained)",
+               grouped(c.valid), grouped(c.duplicates), grouped(c.late), grouped(c.invalid),
+               grouped(ps.deadLettered), reports.pages().size(), reports.sessions().size(),
+               r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
+    if (json) {
+        fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
+                   "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"
+                   "\"dead_lettered\":{},\"dead_letter_failed\":{},\"page_rows\":{},"
+                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
+                   "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"report_dir\":\"{}\"}}\n",
+                   t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
+                   drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
+                   ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
+                   reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
+                   seconds, producing, producing > 0 ? t.produced / producing : 0.0, r.reportDir);
+        std::fflush(stdout);
+    }
+    if (t.failed > 0)
+        return kDeliveryFailures;
+    return drained ? 0 : kNotDrained;
+}
+
+} // namespace studio::app

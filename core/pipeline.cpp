@@ -1,0 +1,369 @@
+#include "core/pipeline.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace studio::core {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+AggregatorPipeline::AggregatorPipeline(ClusterConfig cluster, PipelineSettings settings,
+                                       Aggregator &aggregator)
+    : m_cluster(std::move(cluster))
+    , m_settings(std::move(settings))
+    , m_aggregator(aggregator)
+{}
+
+AggregatorPipeline::~AggregatorPipeline()
+{
+    stop();
+}
+
+bool AggregatorPipeline::start(std::string *error)
+{
+    if (m_thread.joinable())
+        return true;
+    auto fail = [&](std::string message) {
+        setError(message);
+        m_state = PipelineState::Failed;
+        if (error)
+            *error = std::move(message);
+        m_consumer.reset();
+        m_deadLetters.reset();
+        return false;
+    };
+    if (std::string e = m_cluster.validate(); !e.empty())
+        return fail(e);
+    if (m_settings.topic.empty() || m_settings.groupId.empty())
+        return fail("the aggregator needs a topic and a consumer group");
+
+    Properties props = {{"group.id", m_settings.groupId},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", m_settings.autoOffsetReset},
+                        {"fetch.wait.max.ms", std::to_string(m_settings.fetchWaitMaxMs)},
+                        {"enable.partition.eof", "false"}};
+    props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
+    std::string e;
+    KafkaConf conf = makeKafkaConf(m_cluster, props, &e);
+    if (!conf)
+        return fail(e);
+    rd_kafka_conf_set_error_cb(conf.get(), &AggregatorPipeline::onError);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &AggregatorPipeline::onRebalance);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    m_consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
+    if (!m_consumer)
+        return fail(e);
+    rd_kafka_poll_set_consumer(m_consumer.get());
+
+    if (m_settings.deadLetters) {
+        KafkaConf dlq = makeKafkaConf(m_cluster,
+                                      {{"acks", "all"},
+                                       {"enable.idempotence", "true"},
+                                       {"linger.ms", "20"},
+                                       {"compression.codec", "lz4"}},
+                                      &e);
+        if (!dlq)
+            return fail(e);
+        rd_kafka_conf_set_dr_msg_cb(dlq.get(), &AggregatorPipeline::onDeadLetterDelivery);
+        rd_kafka_conf_set_opaque(dlq.get(), this);
+        m_deadLetters = createKafkaClient(RD_KAFKA_PRODUCER, std::move(dlq), &e);
+        if (!m_deadLetters)
+            return fail(e);
+    }
+
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, m_settings.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_consumer.get(), topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return fail("cannot subscribe to '" + m_settings.topic + "': " + rd_kafka_err2str(err));
+    m_queue = rd_kafka_queue_get_consumer(m_consumer.get());
+    m_dlqTopic = m_settings.dlqTopic();
+    m_stop = false;
+    m_state = m_paused ? PipelineState::Paused : PipelineState::Running;
+    m_thread = std::thread([this] { run(); });
+    return true;
+}
+
+void AggregatorPipeline::pause()
+{
+    m_paused = true;
+    if (m_state == PipelineState::Running)
+        m_state = PipelineState::Paused;
+}
+
+void AggregatorPipeline::resume()
+{
+    m_paused = false;
+    if (m_state == PipelineState::Paused)
+        m_state = PipelineState::Running;
+}
+
+void AggregatorPipeline::stop()
+{
+    m_stop = true;
+    if (m_thread.joinable())
+        m_thread.join();
+    if (m_queue) {
+        rd_kafka_queue_destroy(m_queue);
+        m_queue = nullptr;
+    }
+    if (m_consumer) {
+        rd_kafka_consumer_close(m_consumer.get());
+        m_consumer.reset();
+    }
+    if (m_deadLetters) {
+        rd_kafka_flush(m_deadLetters.get(), 10'000);
+        m_deadLetters.reset();
+    }
+    if (m_state != PipelineState::Failed)
+        m_state = PipelineState::Stopped;
+}
+
+void AggregatorPipeline::setError(std::string message)
+{
+    std::lock_guard lock(m_mutex);
+    m_lastError = std::move(message);
+}
+
+void AggregatorPipeline::onError(rd_kafka_t *, int err, const char *reason, void *opaque)
+{
+    static_cast<AggregatorPipeline *>(opaque)->setError(
+        std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
+        + reason);
+}
+
+void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    auto *self = static_cast<AggregatorPipeline *>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        // Where the group left off, so lag is right before the first fetch returns anything.
+        if (rd_kafka_committed(rk, partitions, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int i = 0; i < partitions->cnt; ++i) {
+                const rd_kafka_topic_partition_t &tp = partitions->elems[i];
+                if (tp.offset < 0 || self->m_settings.topic != tp.topic)
+                    continue;
+                const auto p = static_cast<std::size_t>(tp.partition);
+                if (p >= self->m_nextOffsets.size())
+                    self->m_nextOffsets.resize(p + 1, -1);
+                self->m_nextOffsets[p] = std::max(self->m_nextOffsets[p], tp.offset);
+            }
+        }
+        rd_kafka_assign(rk, partitions);
+    } else {
+        // Before another member takes these partitions: commit what was applied, so it starts
+        // after it rather than counting it again.
+        self->commitApplied();
+        rd_kafka_assign(rk, nullptr);
+    }
+}
+
+void AggregatorPipeline::onDeadLetterDelivery(rd_kafka_t *, const rd_kafka_message_t *msg,
+                                              void *opaque)
+{
+    auto *self = static_cast<AggregatorPipeline *>(opaque);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        self->m_deadLetterAcked.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        self->m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
+        self->setError(std::string("dead-letter delivery failed: ") + rd_kafka_err2str(msg->err));
+    }
+}
+
+void AggregatorPipeline::run()
+{
+    std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
+    m_nextOffsets.clear();
+    auto lastCommit = Clock::now();
+    auto lastLag = Clock::time_point{};
+    bool pausedPartitions = false;
+    while (!m_stop.load(std::memory_order_relaxed)) {
+        const bool paused = m_paused.load(std::memory_order_relaxed);
+        if (paused != pausedPartitions) {
+            // Paused partitions keep the group membership (the consume call below still runs).
+            rd_kafka_topic_partition_list_t *assigned = nullptr;
+            if (rd_kafka_assignment(m_consumer.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (paused)
+                    rd_kafka_pause_partitions(m_consumer.get(), assigned);
+                else
+                    rd_kafka_resume_partitions(m_consumer.get(), assigned);
+                rd_kafka_topic_partition_list_destroy(assigned);
+            }
+            pausedPartitions = paused;
+        }
+        const ssize_t n = rd_kafka_consume_batch_queue(m_queue, 100, messages.data(),
+                                                       messages.size());
+        if (n > 0)
+            applyBatch(messages.data(), static_cast<std::size_t>(n));
+        if (m_deadLetters)
+            rd_kafka_poll(m_deadLetters.get(), 0);
+        const auto now = Clock::now();
+        if (now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
+            refreshLag(pausedPartitions);
+            lastLag = now;
+        }
+        if (now - lastCommit >= std::chrono::milliseconds(m_settings.commitIntervalMs)) {
+            commitApplied();
+            lastCommit = now;
+        }
+    }
+    commitApplied();
+    refreshLag(false);
+}
+
+void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t count)
+{
+    m_batch.clear();
+    m_outcomes.clear();
+    m_records.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        rd_kafka_message_t *m = messages[i];
+        if (m->err) {
+            setError(std::string("consume: ") + rd_kafka_message_errstr(m));
+            continue;
+        }
+        m_batch.add({}, std::string_view(static_cast<const char *>(m->payload),
+                                         m->payload ? m->len : 0));
+        m_records.push_back(m);
+    }
+    m_aggregator.ingestBatch(m_batch, &m_outcomes);
+    m_consumed.fetch_add(m_records.size(), std::memory_order_relaxed);
+
+    for (std::size_t i = 0; i < m_records.size(); ++i) {
+        const rd_kafka_message_t *m = m_records[i];
+        const IngestResult &r = m_outcomes[i];
+        if (m_deadLetters && (r.outcome == Outcome::Invalid || r.outcome == Outcome::Late))
+            sendDeadLetter(m, r.outcome == Outcome::Late ? std::string_view("late")
+                                                         : toString(r.reason));
+        const auto p = static_cast<std::size_t>(m->partition);
+        if (p >= m_nextOffsets.size())
+            m_nextOffsets.resize(p + 1, -1);
+        m_nextOffsets[p] = std::max(m_nextOffsets[p], m->offset + 1);
+        m_uncommitted = true;
+    }
+    for (std::size_t i = 0; i < count; ++i)
+        rd_kafka_message_destroy(messages[i]);
+}
+
+void AggregatorPipeline::sendDeadLetter(const rd_kafka_message_t *m, std::string_view reason)
+{
+    const std::string partition = std::to_string(m->partition);
+    const std::string offset = std::to_string(m->offset);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_resp_err_t err;
+    int tries = 0;
+    do {
+        err = rd_kafka_producev(
+            m_deadLetters.get(), RD_KAFKA_V_TOPIC(m_dlqTopic.c_str()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+            RD_KAFKA_V_VALUE(m->payload, m->payload ? m->len : 0),
+            RD_KAFKA_V_HEADER("reason", reason.data(), static_cast<ssize_t>(reason.size())),
+            RD_KAFKA_V_HEADER("source.topic", topic, -1),
+            RD_KAFKA_V_HEADER("source.partition", partition.data(),
+                              static_cast<ssize_t>(partition.size())),
+            RD_KAFKA_V_HEADER("source.offset", offset.data(), static_cast<ssize_t>(offset.size())),
+            RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(m_deadLetters.get(), 10);
+    } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && ++tries < 500);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        m_deadLettered.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
+        setError(std::string("dead letter not sent: ") + rd_kafka_err2str(err));
+    }
+}
+
+void AggregatorPipeline::commitApplied()
+{
+    if (!m_uncommitted || !m_consumer)
+        return;
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(
+        static_cast<int>(m_nextOffsets.size()));
+    for (std::size_t p = 0; p < m_nextOffsets.size(); ++p) {
+        if (m_nextOffsets[p] >= 0)
+            rd_kafka_topic_partition_list_add(offsets, m_settings.topic.c_str(),
+                                              static_cast<std::int32_t>(p))
+                ->offset = m_nextOffsets[p];
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_commit(m_consumer.get(), offsets, 0);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        m_uncommitted = false;
+        m_commits.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        setError(std::string("offset commit failed: ") + rd_kafka_err2str(err));
+    }
+}
+
+void AggregatorPipeline::refreshLag(bool paused)
+{
+    rd_kafka_topic_partition_list_t *assigned = nullptr;
+    if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(m_consumer.get(), assigned);
+    std::int64_t lag = 0;
+    bool known = assigned->cnt > 0;
+    for (int i = 0; i < assigned->cnt; ++i) {
+        const rd_kafka_topic_partition_t &tp = assigned->elems[i];
+        std::int64_t low = -1, high = -1;
+        if (paused) {
+            // No fetches while paused, so the cached watermarks would stand still: ask.
+            rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low,
+                                             &high, 500);
+        } else {
+            // Cached from fetch responses: no broker round trip, safe to call often.
+            rd_kafka_get_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high);
+        }
+        if (high < 0) {
+            known = false;
+            continue;
+        }
+        std::int64_t applied = -1;
+        const auto p = static_cast<std::size_t>(tp.partition);
+        if (p < m_nextOffsets.size())
+            applied = m_nextOffsets[p];
+        if (applied < 0)
+            applied = tp.offset >= 0 ? tp.offset : low;
+        lag += std::max<std::int64_t>(0, high - applied);
+    }
+    const int count = assigned->cnt;
+    rd_kafka_topic_partition_list_destroy(assigned);
+
+    std::lock_guard lock(m_mutex);
+    m_assigned = count;
+    m_lag = known ? lag : -1;
+    const auto now = Clock::now();
+    m_samples.emplace_back(now, m_consumed.load());
+    while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
+        m_samples.pop_front();
+}
+
+PipelineStats AggregatorPipeline::stats() const
+{
+    PipelineStats s;
+    s.state = m_state.load();
+    s.consumed = m_consumed.load();
+    s.deadLettered = m_deadLettered.load();
+    s.deadLetterAcked = m_deadLetterAcked.load();
+    s.deadLetterFailed = m_deadLetterFailed.load();
+    s.commits = m_commits.load();
+    std::lock_guard lock(m_mutex);
+    s.lastError = m_lastError;
+    s.lagMessages = m_lag;
+    s.assignedPartitions = m_assigned;
+    if (m_samples.size() >= 2) {
+        const double dt = std::chrono::duration<double>(m_samples.back().first
+                                                        - m_samples.front().first)
+                              .count();
+        if (dt > 0)
+            s.consumedRate = double(m_samples.back().second - m_samples.front().second) / dt;
+    }
+    return s;
+}
+
+} // namespace studio::core

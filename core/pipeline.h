@@ -1,0 +1,116 @@
+#pragma once
+
+#include "core/aggregator.h"
+#include "core/clusterconfig.h"
+#include "core/kafkaclient.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace studio::core {
+
+struct PipelineSettings
+{
+    std::string topic = "clickstream";
+    std::string groupId = "clickstream-studio";
+    bool deadLetters = true;       ///< invalid and late events go to `<topic>.dlq`
+    std::string deadLetterTopic;   ///< empty: topic + ".dlq"
+    int fetchWaitMaxMs = 10;       ///< low, for a short produce-to-window latency
+    std::size_t maxBatch = 4096;
+    int commitIntervalMs = 1000;
+    std::string autoOffsetReset = "earliest";
+    Properties extra;
+
+    std::string dlqTopic() const { return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic; }
+};
+
+enum class PipelineState { Stopped, Running, Paused, Failed };
+
+struct PipelineStats
+{
+    PipelineState state = PipelineState::Stopped;
+    std::uint64_t consumed = 0;
+    double consumedRate = 0;       ///< messages/s over the last second
+    std::int64_t lagMessages = -1; ///< sum over assigned partitions; -1 while unknown
+    int assignedPartitions = 0;
+    std::uint64_t deadLettered = 0;    ///< handed to the dead-letter producer
+    std::uint64_t deadLetterAcked = 0;
+    std::uint64_t deadLetterFailed = 0;
+    std::uint64_t commits = 0;
+    std::string lastError;
+};
+
+/// The Kafka side of the aggregator: a consumer-group member on its own thread that fetches
+/// batches, feeds them to the Aggregator, sends invalid and late events to the dead-letter topic
+/// with the reason in a "reason" header (and the source topic/partition/offset), and commits
+/// offsets manually. Offsets are committed only after their batch has been applied and its final
+/// results handed to the aggregator's sink; the persistence layer will move commits behind its
+/// own durable writes. Public methods are thread-safe.
+class AggregatorPipeline
+{
+public:
+    AggregatorPipeline(ClusterConfig cluster, PipelineSettings settings, Aggregator &aggregator);
+    ~AggregatorPipeline();
+    AggregatorPipeline(const AggregatorPipeline &) = delete;
+    AggregatorPipeline &operator=(const AggregatorPipeline &) = delete;
+
+    bool start(std::string *error);
+    /// Stops consuming (no more fetches; lag then grows), keeping the group membership.
+    void pause();
+    void resume();
+    /// Commits what was applied, leaves the group and waits for dead letters in flight.
+    void stop();
+
+    PipelineStats stats() const;
+    const PipelineSettings &settings() const { return m_settings; }
+
+private:
+    void run();
+    void applyBatch(rd_kafka_message_t **messages, std::size_t count);
+    void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
+    void refreshLag(bool paused);
+    void commitApplied();
+    void setError(std::string message);
+    static void onDeadLetterDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
+    static void onError(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+    static void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *partitions, void *opaque);
+
+    const ClusterConfig m_cluster;
+    const PipelineSettings m_settings;
+    Aggregator &m_aggregator;
+
+    KafkaHandle m_consumer;
+    KafkaHandle m_deadLetters;
+    rd_kafka_queue_t *m_queue = nullptr;
+    std::thread m_thread;
+    std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_paused{false};
+    std::atomic<PipelineState> m_state{PipelineState::Stopped};
+    std::atomic<std::uint64_t> m_consumed{0};
+    std::atomic<std::uint64_t> m_deadLettered{0};
+    std::atomic<std::uint64_t> m_deadLetterAcked{0};
+    std::atomic<std::uint64_t> m_deadLetterFailed{0};
+    std::atomic<std::uint64_t> m_commits{0};
+
+    // Consumer thread only.
+    RecordBatch m_batch;
+    std::vector<IngestResult> m_outcomes;
+    std::vector<const rd_kafka_message_t *> m_records;
+    std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
+    bool m_uncommitted = false;
+    std::string m_dlqTopic;
+
+    mutable std::mutex m_mutex; // guards what follows
+    std::string m_lastError;
+    std::int64_t m_lag = -1;
+    int m_assigned = 0;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
+};
+
+} // namespace studio::core
