@@ -138,8 +138,12 @@ struct Aggregator::State
     Windows<FunnelAgg> funnelWindows;
     Windows<GeoAgg> geoWindows;
     absl::flat_hash_map<std::string, OpenSession> sessions;
-    absl::flat_hash_set<std::uint64_t> seen;
-    std::deque<std::pair<std::int64_t, std::uint64_t>> seenOrder;
+    // Dedupe: event-id hashes in one set per second of event time. A re-sent event carries its
+    // original time, so only its own second is searched, and a second the watermark has passed
+    // is dropped whole (no erase per id, no expiry queue).
+    std::map<std::int64_t, absl::flat_hash_set<std::uint64_t>> seen;
+    absl::flat_hash_set<std::uint64_t> *seenLast = nullptr;
+    std::int64_t seenLastSecond = INT64_MIN;
     std::int64_t lastSessionSweep = kNoWatermark;
     AggregateCounters counters;
 
@@ -243,12 +247,15 @@ IngestResult Aggregator::ingestLocked(std::string_view payload)
         ++c.late;
         return {Outcome::Late, {}};
     }
-    const std::uint64_t idHash = murmurHash64(e.eventId);
-    if (!s.seen.insert(idHash).second) {
+    const std::int64_t second = floorDiv(e.timestampMs, 1000);
+    if (!s.seenLast || second != s.seenLastSecond) {
+        s.seenLast = &s.seen[second];
+        s.seenLastSecond = second;
+    }
+    if (!s.seenLast->insert(murmurHash64(e.eventId)).second) {
         ++c.duplicates;
         return {Outcome::Duplicate, {}};
     }
-    s.seenOrder.emplace_back(e.timestampMs, idHash);
     ++c.valid;
     if (e.timestampMs > c.maxEventTimeMs) {
         c.maxEventTimeMs = e.timestampMs;
@@ -432,9 +439,10 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             }
         }
         // Anything older than the watermark is late anyway: its id need not be remembered.
-        while (!s.seenOrder.empty() && s.seenOrder.front().first < c.watermarkMs) {
-            s.seen.erase(s.seenOrder.front().second);
-            s.seenOrder.pop_front();
+        while (!s.seen.empty() && (s.seen.begin()->first + 1) * 1000 <= c.watermarkMs) {
+            if (&s.seen.begin()->second == s.seenLast)
+                s.seenLast = nullptr;
+            s.seen.erase(s.seen.begin());
         }
     }
     c.sessionsClosed += s.pendingSessions.size();
@@ -447,8 +455,13 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     c.openWindows = s.pageWindows.open().size() + s.geoWindows.open().size()
                     + s.funnelWindows.open().size();
     c.openSessions = s.sessions.size();
-    c.dedupeEntries = s.seen.size();
-    std::uint64_t bytes = s.seen.capacity() * 9 + s.seenOrder.size() * 16
+    std::uint64_t dedupeEntries = 0, dedupeSlots = 0;
+    for (const auto &[second, ids] : s.seen) {
+        dedupeEntries += ids.size();
+        dedupeSlots += ids.capacity();
+    }
+    c.dedupeEntries = dedupeEntries;
+    std::uint64_t bytes = dedupeSlots * 9
                           + s.sessions.capacity() * (sizeof(OpenSession) + 40);
     for (const auto &[start, aggs] : s.pageWindows.open()) {
         for (const PageAgg &a : aggs)

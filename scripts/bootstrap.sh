@@ -14,6 +14,8 @@ PACKAGES=(
   libfmt-dev libabsl-dev
   # tests: Catch2, servers started by the test script, a virtual display, a Kafka CLI peer
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
+  # the parser fuzz test: clang++ with the libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()
