@@ -19,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -882,4 +883,99 @@ TEST_CASE("without a display the app runs headless until SIGTERM", "[cli][headle
     CHECK(r.exitCode == 0);
     CHECK(contains(r.err, "done: produced"));
     CHECK(contains(r.err, "consumed")); // the aggregator ran too: the same engine as the GUI
+}
+
+namespace {
+
+// A field of a flat JSON summary line, read with simdjson.
+std::int64_t jsonInt(const std::string &line, const char *key)
+{
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(line).get(doc))
+        return -1;
+    std::int64_t v = -1;
+    if (doc[key].get(v) == simdjson::SUCCESS)
+        return v;
+    std::uint64_t u = 0;
+    if (doc[key].get(u) == simdjson::SUCCESS)
+        return static_cast<std::int64_t>(u);
+    bool b = false;
+    if (doc[key].get(b) == simdjson::SUCCESS)
+        return b ? 1 : 0;
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][aggregate]")
+{
+    TempDir dir;
+    const std::string file = (dir.path / "events.jsonl").string();
+    const std::string out = (dir.path / "reports").string();
+    const Result g = studio({"generate", "--count", "20000", "--rps", "100", "--start",
+                             "2026-01-01T00:00:00.000Z", "--malformed", "0.02", "--late", "0.01",
+                             "--duplicates", "0.03", "--out", file},
+                            20);
+    REQUIRE(g.exitCode == 0);
+    const Result r = studio({"aggregate", "--input", file, "--out", out, "--json"}, 60);
+    INFO(r.describe());
+    REQUIRE(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    CHECK(jsonInt(summary, "events_in") == 20000);
+    CHECK(jsonInt(summary, "invalid") > 200);
+    CHECK(jsonInt(summary, "late") > 100);
+    CHECK(jsonInt(summary, "duplicates") > 300);
+    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late")
+              + jsonInt(summary, "duplicates")
+          == 20000);
+    const std::map<std::string, std::string> headers = {
+        {"page_metrics.csv", "window_start,window_end,page,views,clicks,add_to_cart,purchases,"
+                             "revenue,unique_users,unique_sessions"},
+        {"geo_metrics.csv", "window_start,window_end,country,browser,device_type,events"},
+        {"sessions.csv", "user_id,session_start,session_end,events,distinct_pages,revenue,converted"},
+        {"product_funnel.csv", "window_start,window_end,product_id,views,add_to_cart,purchases,"
+                               "hot_low_conversion"}};
+    for (const auto &[name, header] : headers) {
+        const auto lines = splitLines(readFile(out + "/" + name));
+        INFO(name);
+        REQUIRE(lines.size() > 1);
+        std::string first = lines.front();
+        if (!first.empty() && first.back() == '\r')
+            first.pop_back();
+        CHECK(first == header);
+    }
+    // 200 s of events: four page windows (the last one partly), the first one starting at --start.
+    const auto pages = splitLines(readFile(out + "/page_metrics.csv"));
+    CHECK(pages[1].rfind("2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,", 0) == 0);
+
+    const Result bad = studio({"aggregate", "--input", file, "--out", out, "--page-window", "soon"});
+    CHECK(bad.exitCode != 0);
+    CHECK(bad.err.find("--page-window") != std::string::npos);
+}
+
+TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cli][run]")
+{
+    TempDir dir;
+    const std::string out = (dir.path / "reports").string();
+    const Result r = studio({"run", "--headless", "--rps", "5000", "--duration", "3", "--malformed",
+                             "0.01", "--report-dir", out, "--json"},
+                            90);
+    INFO(r.describe());
+    REQUIRE_FALSE(r.timedOut);
+    CHECK(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    const auto produced = jsonInt(summary, "produced");
+    CHECK(produced > 13'000);
+    CHECK(jsonInt(summary, "acked") == produced);
+    CHECK(jsonInt(summary, "consumed") == produced); // drained: every event reached the aggregator
+    CHECK(jsonInt(summary, "lag") == 0);
+    CHECK(jsonInt(summary, "drained") == 1);
+    CHECK(jsonInt(summary, "invalid") > 50);
+    CHECK(jsonInt(summary, "dead_lettered") == jsonInt(summary, "invalid") + jsonInt(summary, "late"));
+    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late")
+              + jsonInt(summary, "duplicates")
+          == produced);
+    for (const char *name : {"page_metrics.csv", "geo_metrics.csv", "sessions.csv", "product_funnel.csv"})
+        CHECK(splitLines(readFile(out + "/" + std::string(name))).size() > 1);
 }
