@@ -6,6 +6,8 @@
 #include "core/pipeline.h"
 #include "core/producer.h"
 
+#include "kafkatestsupport.h"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -16,23 +18,10 @@
 #include <unistd.h>
 
 using namespace studio::core;
+using namespace studio::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempFile
-{
-    std::string path;
-    TempFile()
-    {
-        char name[] = "/tmp/studio-pipeline-XXXXXX";
-        const int fd = mkstemp(name);
-        REQUIRE(fd >= 0);
-        close(fd);
-        path = name;
-    }
-    ~TempFile() { std::remove(path.c_str()); }
-};
 
 // Events within a fifth of a second of event time (so partitions consumed in any interleaving
 // see the same watermark), with late (a minute old) and malformed ones injected.
@@ -53,17 +42,6 @@ std::vector<std::string> writeEvents(const std::string &path, int n)
         out << lines.back() << '\n';
     }
     return lines;
-}
-
-bool waitFor(const std::function<bool()> &condition, std::chrono::seconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
 }
 
 void produceFile(const EmbeddedBroker &broker, const std::string &path, std::uint64_t expected)

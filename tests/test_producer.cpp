@@ -4,12 +4,15 @@
 #include "core/producer.h"
 #include "core/producerpool.h"
 
+#include "kafkatestsupport.h"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <thread>
 
 using namespace studio::core;
+using namespace studio::test;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -25,17 +28,6 @@ EmbeddedBroker &startBroker(EmbeddedBroker &broker, std::vector<std::string> top
     INFO(error);
     REQUIRE(broker.start(options, &error));
     return broker;
-}
-
-std::int64_t highWatermarkSum(const ClusterConfig &cluster, const std::string &topic)
-{
-    std::string error;
-    auto client = createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(cluster, {}, &error), &error);
-    REQUIRE(client);
-    auto w = queryTopicWatermarks(client.get(), topic, 5000, &error);
-    INFO(error);
-    REQUIRE(w);
-    return sumHighWatermarks(*w);
 }
 
 std::unique_ptr<KafkaProducer> makeProducer(const EmbeddedBroker &broker, double rate,

@@ -5,6 +5,8 @@
 #include "core/mirrorsource.h"
 #include "core/producer.h"
 
+#include "kafkatestsupport.h"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -15,23 +17,10 @@
 #include <unistd.h>
 
 using namespace studio::core;
+using namespace studio::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempFile
-{
-    std::string path;
-    TempFile()
-    {
-        char name[] = "/tmp/studio-replay-XXXXXX";
-        const int fd = mkstemp(name);
-        REQUIRE(fd >= 0);
-        close(fd);
-        path = name;
-    }
-    ~TempFile() { std::remove(path.c_str()); }
-};
 
 // Writes `n` generated events (with some malformed ones) as JSON Lines; returns the lines.
 std::vector<std::string> writeEvents(const std::string &path, int n, double malformed = 0)
@@ -51,17 +40,6 @@ std::vector<std::string> writeEvents(const std::string &path, int n, double malf
             out << "\n\r\n"; // blank lines are skipped
     }
     return lines;
-}
-
-std::int64_t highWatermarkSum(const ClusterConfig &cluster, const std::string &topic)
-{
-    std::string error;
-    auto client = createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(cluster, {}, &error), &error);
-    REQUIRE(client);
-    auto w = queryTopicWatermarks(client.get(), topic, 5000, &error);
-    INFO(error);
-    REQUIRE(w);
-    return sumHighWatermarks(*w);
 }
 
 } // namespace
