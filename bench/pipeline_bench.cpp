@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -56,7 +57,10 @@ double plainConsume(const EmbeddedBroker &broker, long events)
                               {{"group.id", "bench-plain-" + std::to_string(++g_plainRuns)},
                                {"auto.offset.reset", "earliest"},
                                {"enable.auto.commit", "false"},
-                               {"fetch.wait.max.ms", "10"}},
+                               {"fetch.wait.max.ms", "10"},
+                               {"queued.min.messages", "1000000"},
+                               {"queued.max.messages.kbytes", "262144"},
+                               {"fetch.error.backoff.ms", "10"}},
                               &e);
     auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
     rd_kafka_poll_set_consumer(consumer.get());

@@ -22,6 +22,7 @@ struct PipelineSettings
     std::string deadLetterTopic;   ///< empty: topic + ".dlq"
     int fetchWaitMaxMs = 10;       ///< low, for a short produce-to-window latency
     std::size_t maxBatch = 4096;
+    int prefetchMegabytes = 256;   ///< most fetched-but-unprocessed data held in memory
     int commitIntervalMs = 1000;
     std::string autoOffsetReset = "earliest";
     Properties extra;
