@@ -114,12 +114,15 @@ private:
 
 struct OpenSession
 {
+    std::string user;
     std::int64_t start = 0, end = 0;
     std::uint64_t events = 0;
     std::int64_t revenue = 0;
     bool converted = false;
     std::vector<std::uint32_t> pages; // distinct page ids; sessions are short, a scan is fastest
 };
+
+SessionRow sessionRow(const OpenSession &o);
 
 } // namespace
 
@@ -132,12 +135,15 @@ struct Aggregator::State
     {}
 
     Interner pages, products, countries, browsers, devices;
-    absl::flat_hash_map<std::uint64_t, std::uint32_t> geoIds;
+    Interner geoTriples;
+    std::string geoScratch;
     std::vector<std::array<std::uint32_t, 3>> geoKeys;
     Windows<PageAgg> pageWindows;
     Windows<FunnelAgg> funnelWindows;
     Windows<GeoAgg> geoWindows;
-    absl::flat_hash_map<std::string, OpenSession> sessions;
+    // Keyed by the user id's 64-bit MurmurHash3 (computed anyway for the sketches): no string
+    // hashing or comparing per event; a collision of two ids is a 2^-64 event.
+    absl::flat_hash_map<std::uint64_t, OpenSession> sessions;
     // Dedupe: event-id hashes in one set per second of event time. A re-sent event carries its
     // original time, so only its own second is searched, and a second the watermark has passed
     // is dropped whole (no erase per id, no expiry queue).
@@ -153,14 +159,19 @@ struct Aggregator::State
     std::deque<SessionRow> recentSessions;
     std::vector<SessionRow> pendingSessions; // closed by a later event, not yet handed out
 
-    std::uint32_t geoId(std::uint32_t country, std::uint32_t browser, std::uint32_t device)
+    // One lookup for the (country, browser, device) triple instead of one per part.
+    std::uint32_t geoId(std::string_view country, std::string_view browser,
+                        std::string_view device)
     {
-        const std::uint64_t key = (std::uint64_t(country) << 42) | (std::uint64_t(browser) << 21)
-                                  | device;
-        auto [it, inserted] = geoIds.try_emplace(key, static_cast<std::uint32_t>(geoKeys.size()));
-        if (inserted)
-            geoKeys.push_back({country, browser, device});
-        return it->second;
+        geoScratch.assign(country);
+        geoScratch.push_back('\x1f');
+        geoScratch.append(browser);
+        geoScratch.push_back('\x1f');
+        geoScratch.append(device);
+        const std::uint32_t id = geoTriples.id(geoScratch);
+        if (id == geoKeys.size())
+            geoKeys.push_back({countries.id(country), browsers.id(browser), devices.id(device)});
+        return id;
     }
 };
 
@@ -288,8 +299,7 @@ IngestResult Aggregator::ingestLocked(std::string_view payload)
     page.users.addHash(userHash);
     page.sessions.addHash(sessionHash);
 
-    const std::uint32_t geo = s.geoId(s.countries.id(e.country), s.browsers.id(e.browser),
-                                      s.devices.id(e.deviceType));
+    const std::uint32_t geo = s.geoId(e.country, e.browser, e.deviceType);
     GeoAgg &g = s.geoWindows.at(ts, geo);
     g.used = true;
     ++g.events;
@@ -303,19 +313,21 @@ IngestResult Aggregator::ingestLocked(std::string_view payload)
     }
 
     // Sessions: the same session while the gap to its last event is under sessionGapMs.
-    auto it = s.sessions.find(av(e.userId));
+    auto it = s.sessions.find(userHash);
     if (it == s.sessions.end()) {
-        it = s.sessions.try_emplace(std::string(e.userId)).first;
+        it = s.sessions.try_emplace(userHash).first;
+        it->second.user.assign(e.userId);
         it->second.start = it->second.end = ts;
     } else if (ts - it->second.end >= m_config.sessionGapMs
                || it->second.start - ts >= m_config.sessionGapMs) {
         // The gap passed before the watermark did (or time ran backwards past it): close it here.
         const OpenSession &old = it->second;
-        SessionRow row{std::string(e.userId), old.start, old.end, old.events,
-                       static_cast<std::uint32_t>(old.pages.size()), old.revenue, old.converted};
+        SessionRow row = sessionRow(old);
         s.recentSessions.push_front(row);
         s.pendingSessions.push_back(std::move(row));
+        std::string user = std::move(it->second.user);
         it->second = OpenSession{};
+        it->second.user = std::move(user);
         it->second.start = it->second.end = ts;
     }
     OpenSession &session = it->second;
@@ -366,9 +378,9 @@ GeoRow geoRow(const Interner &countries, const Interner &browsers, const Interne
             devices.name(key[2]), a.events, final};
 }
 
-SessionRow sessionRow(const std::string &user, const OpenSession &o)
+SessionRow sessionRow(const OpenSession &o)
 {
-    return {user, o.start, o.end, o.events, static_cast<std::uint32_t>(o.pages.size()), o.revenue,
+    return {o.user, o.start, o.end, o.events, static_cast<std::uint32_t>(o.pages.size()), o.revenue,
             o.converted};
 }
 
@@ -430,7 +442,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             s.lastSessionSweep = until;
             for (auto it = s.sessions.begin(); it != s.sessions.end();) {
                 if (everything || it->second.end + m_config.sessionGapMs <= until) {
-                    s.pendingSessions.push_back(sessionRow(it->first, it->second));
+                    s.pendingSessions.push_back(sessionRow(it->second));
                     s.recentSessions.push_front(s.pendingSessions.back());
                     s.sessions.erase(it++);
                 } else {

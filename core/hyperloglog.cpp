@@ -1,6 +1,7 @@
 #include "core/hyperloglog.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -23,6 +24,14 @@ inline std::uint64_t fmix64(std::uint64_t k)
     k ^= k >> 33;
     return k;
 }
+
+// 2^-k for every register value, so updates need no ldexp.
+const std::array<double, 66> kInversePowers = [] {
+    std::array<double, 66> t{};
+    for (std::size_t k = 0; k < t.size(); ++k)
+        t[k] = std::ldexp(1.0, -static_cast<int>(k));
+    return t;
+}();
 
 // Open addressing with linear probing; false if `hash` was there already.
 bool insertExplicit(std::vector<std::uint64_t> &table, std::uint64_t hash)
@@ -188,7 +197,7 @@ void HyperLogLog::addToRegisters(std::uint64_t hash)
                                                          : std::countr_zero(rest) + 1);
     const std::uint8_t old = m_registers[index];
     if (rho > old) {
-        m_inverseSum += std::ldexp(1.0, -rho) - std::ldexp(1.0, -old);
+        m_inverseSum += kInversePowers[rho] - kInversePowers[old];
         m_zeros -= old == 0;
         m_registers[index] = rho;
     }
