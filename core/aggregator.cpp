@@ -43,6 +43,25 @@ public:
     const std::string &name(std::uint32_t id) const { return m_names[id]; }
     std::size_t size() const { return m_names.size(); }
 
+    static constexpr std::uint32_t kDropped = UINT32_MAX;
+    /// Keeps the names whose `keep` flag is set, renumbered densely in their old order; returns
+    /// old id -> new id (kDropped for the others).
+    std::vector<std::uint32_t> compact(const std::vector<char> &keep)
+    {
+        std::vector<std::uint32_t> remap(m_names.size(), kDropped);
+        std::deque<std::string> names;
+        m_ids.clear();
+        for (std::size_t old = 0; old < m_names.size(); ++old) {
+            if (old < keep.size() && keep[old]) {
+                remap[old] = static_cast<std::uint32_t>(names.size());
+                names.push_back(std::move(m_names[old]));
+                m_ids.emplace(names.back(), remap[old]);
+            }
+        }
+        m_names.swap(names);
+        return remap;
+    }
+
 private:
     absl::flat_hash_map<std::string, std::uint32_t> m_ids;
     std::deque<std::string> m_names; // stable addresses
@@ -89,6 +108,32 @@ public:
     }
 
     std::int64_t size() const { return m_size; }
+
+    /// Flags every id some open window uses.
+    void markUsed(std::vector<char> &keep) const
+    {
+        for (const auto &[start, aggs] : m_open) {
+            if (keep.size() < aggs.size())
+                keep.resize(aggs.size(), 0);
+            for (std::size_t id = 0; id < aggs.size(); ++id)
+                keep[id] = keep[id] || aggs[id].used;
+        }
+    }
+
+    /// Renumbers the per-window vectors after an Interner::compact that kept every used id.
+    void remap(const std::vector<std::uint32_t> &map, std::size_t newCount)
+    {
+        for (auto &[start, aggs] : m_open) {
+            std::vector<Agg> moved(newCount, m_prototype);
+            for (std::size_t old = 0; old < aggs.size(); ++old) {
+                if (aggs[old].used)
+                    moved[map[old]] = std::move(aggs[old]);
+            }
+            aggs.swap(moved);
+        }
+        m_last = nullptr;
+    }
+
     std::map<std::int64_t, std::vector<Agg>> &open() { return m_open; }
     const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
 
@@ -134,10 +179,11 @@ struct Aggregator::State
         , geoWindows(c.geoWindowMs, GeoAgg{})
     {}
 
-    Interner pages, products, countries, browsers, devices;
+    Interner pages, products;
     Interner geoTriples;
     std::string geoScratch;
-    std::vector<std::array<std::uint32_t, 3>> geoKeys;
+    std::vector<std::array<std::string, 3>> geoKeys; // country, browser, device of a geo id
+    std::size_t compactAt = 4096; // interned names at which unused ones are dropped
     Windows<PageAgg> pageWindows;
     Windows<FunnelAgg> funnelWindows;
     Windows<GeoAgg> geoWindows;
@@ -159,6 +205,43 @@ struct Aggregator::State
     std::deque<SessionRow> recentSessions;
     std::vector<SessionRow> pendingSessions; // closed by a later event, not yet handed out
 
+    // Names seen once stay interned only while an open window or session uses them, so state
+    // grows with the open keys, not with every page or product ever seen.
+    void compactNames()
+    {
+        if (pages.size() + products.size() + geoKeys.size() < compactAt)
+            return;
+        std::vector<char> keepPages(pages.size(), 0);
+        pageWindows.markUsed(keepPages);
+        for (const auto &[user, session] : sessions) {
+            for (const std::uint32_t id : session.pages)
+                keepPages[id] = 1;
+        }
+        const auto pageMap = pages.compact(keepPages);
+        pageWindows.remap(pageMap, pages.size());
+        for (auto &[user, session] : sessions) {
+            for (std::uint32_t &id : session.pages)
+                id = pageMap[id];
+        }
+
+        std::vector<char> keepProducts(products.size(), 0);
+        funnelWindows.markUsed(keepProducts);
+        const auto productMap = products.compact(keepProducts);
+        funnelWindows.remap(productMap, products.size());
+
+        std::vector<char> keepGeo(geoTriples.size(), 0);
+        geoWindows.markUsed(keepGeo);
+        const auto geoMap = geoTriples.compact(keepGeo);
+        geoWindows.remap(geoMap, geoTriples.size());
+        std::vector<std::array<std::string, 3>> keys(geoTriples.size());
+        for (std::size_t old = 0; old < geoMap.size(); ++old) {
+            if (geoMap[old] != Interner::kDropped)
+                keys[geoMap[old]] = std::move(geoKeys[old]);
+        }
+        geoKeys.swap(keys);
+        compactAt = std::max<std::size_t>(4096, 2 * (pages.size() + products.size() + geoKeys.size()));
+    }
+
     // One lookup for the (country, browser, device) triple instead of one per part.
     std::uint32_t geoId(std::string_view country, std::string_view browser,
                         std::string_view device)
@@ -170,7 +253,7 @@ struct Aggregator::State
         geoScratch.append(device);
         const std::uint32_t id = geoTriples.id(geoScratch);
         if (id == geoKeys.size())
-            geoKeys.push_back({countries.id(country), browsers.id(browser), devices.id(device)});
+            geoKeys.push_back({std::string(country), std::string(browser), std::string(device)});
         return id;
     }
 };
@@ -370,12 +453,10 @@ void funnelRows(const Interner &products, std::int64_t start, std::int64_t size,
     }
 }
 
-GeoRow geoRow(const Interner &countries, const Interner &browsers, const Interner &devices,
-              const std::array<std::uint32_t, 3> &key, std::int64_t start, std::int64_t size,
+GeoRow geoRow(const std::array<std::string, 3> &key, std::int64_t start, std::int64_t size,
               const GeoAgg &a, bool final)
 {
-    return {start,          start + size, countries.name(key[0]), browsers.name(key[1]),
-            devices.name(key[2]), a.events, final};
+    return {start, start + size, key[0], key[1], key[2], a.events, final};
 }
 
 SessionRow sessionRow(const OpenSession &o)
@@ -419,7 +500,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             std::vector<GeoRow> rows;
             for (std::uint32_t id = 0; id < aggs.size(); ++id) {
                 if (aggs[id].used)
-                    rows.push_back(geoRow(s.countries, s.browsers, s.devices, s.geoKeys[id], start,
+                    rows.push_back(geoRow(s.geoKeys[id], start,
                                           m_config.geoWindowMs, aggs[id], true));
             }
             out.geo.insert(out.geo.end(), rows.begin(), rows.end());
@@ -450,6 +531,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 }
             }
         }
+        s.compactNames();
         // Anything older than the watermark is late anyway: its id need not be remembered.
         while (!s.seen.empty() && (s.seen.begin()->first + 1) * 1000 <= c.watermarkMs) {
             if (&s.seen.begin()->second == s.seenLast)
@@ -467,6 +549,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     c.openWindows = s.pageWindows.open().size() + s.geoWindows.open().size()
                     + s.funnelWindows.open().size();
     c.openSessions = s.sessions.size();
+    c.internedNames = s.pages.size() + s.products.size() + s.geoKeys.size();
     std::uint64_t dedupeEntries = 0, dedupeSlots = 0;
     for (const auto &[second, ids] : s.seen) {
         dedupeEntries += ids.size();
@@ -512,7 +595,7 @@ AggregatorSnapshot Aggregator::snapshot() const
     for (const auto &[start, aggs] : s.geoWindows.open()) {
         for (std::uint32_t id = 0; id < aggs.size(); ++id) {
             if (aggs[id].used)
-                snap.geo.push_back(geoRow(s.countries, s.browsers, s.devices, s.geoKeys[id], start,
+                snap.geo.push_back(geoRow(s.geoKeys[id], start,
                                           m_config.geoWindowMs, aggs[id], false));
         }
     }
