@@ -301,7 +301,7 @@ void Aggregator::ingestBatch(const RecordBatch &batch, std::vector<IngestResult>
     {
         std::lock_guard lock(m_mutex);
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            const IngestResult r = ingestLocked(batch.value(i));
+            const IngestResult r = ingestLocked(batch.value(i), batch.bytesAfterValue(i));
             if (outcomes)
                 outcomes->push_back(r);
         }
@@ -326,13 +326,13 @@ void Aggregator::emit(FinalResults &&results)
         m_sink->onFinal(std::move(results));
 }
 
-IngestResult Aggregator::ingestLocked(std::string_view payload)
+IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t readableAfter)
 {
     State &s = *m_state;
     AggregateCounters &c = s.counters;
     ++c.read;
     ParsedEvent e;
-    if (const auto reason = m_parser.parse(payload, e)) {
+    if (const auto reason = m_parser.parse(payload, e, readableAfter)) {
         ++c.invalid;
         ++c.invalidByReason[static_cast<std::size_t>(*reason)];
         return {Outcome::Invalid, *reason};

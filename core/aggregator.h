@@ -79,7 +79,7 @@ public:
 
 private:
     struct State;
-    IngestResult ingestLocked(std::string_view payload);
+    IngestResult ingestLocked(std::string_view payload, std::size_t readableAfter = 0);
     void collectFinal(FinalResults &out, bool everything);
     void emit(FinalResults &&results);
 

@@ -205,21 +205,30 @@ EventParser::EventParser(std::size_t maxBytes)
 
 EventParser::~EventParser() = default;
 
-std::optional<InvalidReason> EventParser::parse(std::string_view payload, ParsedEvent &out)
+const std::size_t EventParser::kPaddingNeeded = simdjson::SIMDJSON_PADDING;
+
+std::optional<InvalidReason> EventParser::parse(std::string_view payload, ParsedEvent &out,
+                                                std::size_t readableAfter)
 {
     using namespace simdjson;
     if (payload.size() > m_maxBytes)
         return InvalidReason::Oversize;
 
-    std::string &buf = m_impl->buffer;
-    if (buf.size() < payload.size() + SIMDJSON_PADDING)
-        buf.resize(payload.size() + SIMDJSON_PADDING);
-    std::memcpy(buf.data(), payload.data(), payload.size());
-    std::memset(buf.data() + payload.size(), 0, SIMDJSON_PADDING);
+    const char *input = payload.data();
+    std::size_t capacity = payload.size() + readableAfter;
+    if (readableAfter < SIMDJSON_PADDING) {
+        std::string &buf = m_impl->buffer;
+        if (buf.size() < payload.size() + SIMDJSON_PADDING)
+            buf.resize(payload.size() + SIMDJSON_PADDING);
+        std::memcpy(buf.data(), payload.data(), payload.size());
+        std::memset(buf.data() + payload.size(), 0, SIMDJSON_PADDING);
+        input = buf.data();
+        capacity = buf.size();
+    }
 
     ondemand::document doc;
     // simdjson's first stage validates UTF-8 over the whole payload, keys and unknown fields too.
-    if (const error_code e = m_impl->parser.iterate(buf.data(), payload.size(), buf.size()).get(doc))
+    if (const error_code e = m_impl->parser.iterate(input, payload.size(), capacity).get(doc))
         return e == UTF8_ERROR || !validate_utf8(payload.data(), payload.size())
                    ? InvalidReason::NotUtf8 // it may stop at another error first
                    : InvalidReason::BadJson;

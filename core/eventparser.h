@@ -55,8 +55,13 @@ public:
     EventParser(const EventParser &) = delete;
     EventParser &operator=(const EventParser &) = delete;
 
-    /// nullopt and `out` filled when valid, else the reason it is not.
-    std::optional<InvalidReason> parse(std::string_view payload, ParsedEvent &out);
+    /// nullopt and `out` filled when valid, else the reason it is not. When at least
+    /// kPaddingNeeded bytes after the payload are readable memory (say, the rest of a batch
+    /// buffer), pass their count as `readableAfter`: the payload is then parsed where it is,
+    /// without a copy (simdjson reads past the end, but what it finds there does not matter).
+    std::optional<InvalidReason> parse(std::string_view payload, ParsedEvent &out,
+                                       std::size_t readableAfter = 0);
+    static const std::size_t kPaddingNeeded;
 
     std::size_t maxBytes() const { return m_maxBytes; }
 

@@ -55,6 +55,11 @@ public:
         return {m_data.data() + m_entries[i].valueOffset, m_entries[i].valueLength};
     }
     std::int64_t timestampMs(std::size_t i) const { return m_entries[i].timestampMs; }
+    /// Bytes of the buffer readable after value(i): the records that follow it.
+    std::size_t bytesAfterValue(std::size_t i) const
+    {
+        return m_data.size() - m_entries[i].valueOffset - m_entries[i].valueLength;
+    }
 
 private:
     struct Entry

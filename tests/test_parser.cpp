@@ -3,6 +3,8 @@
 // garbage, and reuse of one parser across events.
 
 #include "core/eventparser.h"
+#include "core/generator.h"
+#include "core/recordbatch.h"
 
 #include <catch2/catch.hpp>
 
@@ -929,4 +931,41 @@ TEST_CASE("parser: Every reason has a name", "[parser]")
         CHECK(toString(static_cast<InvalidReason>(i)) != "unknown");
     CHECK(toString(InvalidReason::BadJson) == "bad_json");
     CHECK(toString(InvalidReason::NotUtf8) == "not_utf8");
+}
+
+TEST_CASE("parser: Parsing in place gives the same verdicts whatever follows the payload",
+          "[parser][inplace]")
+{
+    // What follows the payload in a batch buffer is other records: JSON-looking bytes that would
+    // complete a truncated event if the parser read them as part of it.
+    EventParser copying, inPlace;
+    const std::vector<std::string> followers = {std::string(80, ' '), std::string(80, '\0'),
+                                                "\"}" + std::string(78, '}'),
+                                                ",\"x\":1}" + std::string(73, 'z')};
+    studio::core::GeneratorConfig config;
+    config.malformedFraction = 0.5;
+    studio::core::EventGenerator generator(config);
+    studio::core::RecordBatch events;
+    for (int i = 0; i < 400; ++i)
+        generator.next(1767225600000LL + i, events);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const std::string payload(events.value(i));
+        for (const std::string &after : followers) {
+            for (const std::size_t cut : {payload.size(), payload.size() / 2, payload.size() - 1}) {
+                const std::string buffer = payload.substr(0, cut) + after;
+                ParsedEvent a, b;
+                const auto ra = copying.parse(std::string_view(buffer.data(), cut), a);
+                const auto rb = inPlace.parse(std::string_view(buffer.data(), cut), b,
+                                              buffer.size() - cut);
+                INFO(payload.substr(0, cut));
+                REQUIRE(ra == rb);
+                if (!ra) {
+                    CHECK(a.eventId == b.eventId);
+                    CHECK(a.timestampMs == b.timestampMs);
+                    CHECK(a.page == b.page);
+                    CHECK(a.priceCents == b.priceCents);
+                }
+            }
+        }
+    }
 }
