@@ -2,15 +2,13 @@
 
 #include "core/aggregator.h"
 #include "core/csvreport.h"
+#include "core/filereplaysource.h"
 #include "core/timeutil.h"
 
 #include <fmt/core.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 namespace studio::app {
 
@@ -21,43 +19,31 @@ int runAggregate(const AggregateCommand &command)
         fmt::print(stderr, "error: {}\n", e);
         return 2;
     }
-    std::FILE *in = std::fopen(command.input.c_str(), "rb");
-    if (!in) {
-        fmt::print(stderr, "error: cannot read '{}': {}\n", command.input, std::strerror(errno));
+    std::string error;
+    auto input = core::FileReplaySource::open(command.input, false, &error,
+                                              core::FileReplaySource::Keys::None);
+    if (!input) {
+        fmt::print(stderr, "error: {}\n", error);
         return 1;
     }
 
     core::CsvReportCollector reports;
     core::Aggregator aggregator(config, &reports);
     core::RecordBatch batch;
-    char *line = nullptr;
-    std::size_t capacity = 0;
-    ssize_t n = 0;
     const auto t0 = std::chrono::steady_clock::now();
-    while ((n = ::getline(&line, &capacity, in)) >= 0) {
-        std::size_t length = static_cast<std::size_t>(n);
-        while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
-            --length;
-        if (length == 0)
-            continue;
-        batch.add({}, std::string_view(line, length));
-        if (batch.size() == 4096) {
-            aggregator.ingestBatch(batch);
-            batch.clear();
-        }
+    while (!input->atEnd()) {
+        batch.clear();
+        input->fill(batch, 4096, 0);
+        aggregator.ingestBatch(batch);
     }
-    const bool readError = std::ferror(in) != 0;
-    std::free(line);
-    std::fclose(in);
-    aggregator.ingestBatch(batch);
+    const std::string readError = input->lastError();
     aggregator.flush();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (readError) {
-        fmt::print(stderr, "error: reading '{}' failed\n", command.input);
+    if (!readError.empty()) {
+        fmt::print(stderr, "error: {}\n", readError);
         return 1;
     }
-    std::string error;
     if (!reports.write(command.outDir, &error)) {
         fmt::print(stderr, "error: {}\n", error);
         return 1;

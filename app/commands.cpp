@@ -249,22 +249,13 @@ int runProduce(ProduceCommand &c, bool headless)
                                      : std::string(", Ctrl-C to stop"));
 
     std::FILE *statusOut = p.json ? stderr : stdout;
-    using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
-    double nextStatus = 1.0;
-    for (;;) {
-        const double now = elapsed();
-        double wait = nextStatus - now;
-        if (p.durationSeconds > 0)
-            wait = std::min(wait, p.durationSeconds - now);
-        if (wait > 0 && !sleepUnlessStopped(std::min(wait, 0.25)))
-            break;
-        const Totals t = totalsOf(pool);
-        if (elapsed() >= nextStatus) {
+    const double seconds = runTicking(
+        p.durationSeconds,
+        [&](double elapsed) {
+            const Totals t = totalsOf(pool);
             std::string line = fmt::format(
                 "[{:6.1f}s] {:>9} ev/s (target {}) | produced {} acked {} failed {} in flight {}",
-                elapsed(), grouped(static_cast<std::uint64_t>(t.rate)),
+                elapsed, grouped(static_cast<std::uint64_t>(t.rate)),
                 grouped(static_cast<std::uint64_t>(t.target)), grouped(t.produced),
                 grouped(t.acked), grouped(t.failed), grouped(t.inFlight));
             if (!t.keepingUp)
@@ -273,12 +264,8 @@ int runProduce(ProduceCommand &c, bool headless)
                 line += " | " + t.lastError;
             fmt::print(statusOut, "{}\n", line);
             std::fflush(statusOut);
-            nextStatus += 1.0;
-        }
-        if ((p.durationSeconds > 0 && elapsed() >= p.durationSeconds) || !t.anyRunning)
-            break;
-    }
-    const double seconds = elapsed();
+        },
+        [&] { return !totalsOf(pool).anyRunning; });
     if (stopRequested())
         fmt::print(stderr, "stopping: waiting for in-flight deliveries...\n");
     pool.stopAll();

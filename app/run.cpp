@@ -83,23 +83,10 @@ int runPipeline(RunCommand &r, const std::string &announce)
         std::fflush(statusOut);
     };
 
-    double nextStatus = 1.0;
-    for (;;) {
-        double wait = nextStatus - elapsed();
-        if (p.durationSeconds > 0)
-            wait = std::min(wait, p.durationSeconds - elapsed());
-        if (wait > 0 && !sleepUnlessStopped(std::min(wait, 0.25)))
-            break;
-        if (elapsed() >= nextStatus) {
-            status("");
-            nextStatus += 1.0;
-        }
-        if (p.durationSeconds > 0 && elapsed() >= p.durationSeconds)
-            break;
-        if (!totalsOf(engine.pool).anyRunning)
-            break; // a replay played once
-    }
-    const double producing = elapsed();
+    // Until the duration, Ctrl-C, or a replay played once.
+    const double producing = runTicking(
+        p.durationSeconds, [&](double) { status(""); },
+        [&] { return !totalsOf(engine.pool).anyRunning; });
     engine.pool.stopAll();
     const Totals t = totalsOf(engine.pool);
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -43,6 +44,29 @@ bool sleepUnlessStopped(double seconds)
             milliseconds(20), until - steady_clock::now()));
     }
     return !g_stop.load();
+}
+
+double runTicking(double durationSeconds, const std::function<void(double)> &tick,
+                  const std::function<bool()> &finished)
+{
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    double nextTick = 1.0;
+    for (;;) {
+        double wait = nextTick - elapsed();
+        if (durationSeconds > 0)
+            wait = std::min(wait, durationSeconds - elapsed());
+        if (wait > 0 && !sleepUnlessStopped(std::min(wait, 0.25)))
+            break;
+        if (elapsed() >= nextTick) {
+            tick(elapsed());
+            nextTick += 1.0;
+        }
+        if ((durationSeconds > 0 && elapsed() >= durationSeconds) || finished())
+            break;
+    }
+    return elapsed();
 }
 
 } // namespace studio::app

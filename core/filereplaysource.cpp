@@ -14,7 +14,7 @@ struct FileReplaySource::KeyParser
 };
 
 std::unique_ptr<FileReplaySource> FileReplaySource::open(const std::string &path, bool loop,
-                                                         std::string *error)
+                                                         std::string *error, Keys keys)
 {
     std::FILE *file = std::fopen(path.c_str(), "rb");
     if (!file) {
@@ -22,12 +22,13 @@ std::unique_ptr<FileReplaySource> FileReplaySource::open(const std::string &path
             *error = "cannot read '" + path + "': " + std::strerror(errno);
         return nullptr;
     }
-    return std::unique_ptr<FileReplaySource>(new FileReplaySource(path, loop, file));
+    return std::unique_ptr<FileReplaySource>(new FileReplaySource(path, loop, file, keys));
 }
 
-FileReplaySource::FileReplaySource(std::string path, bool loop, std::FILE *file)
+FileReplaySource::FileReplaySource(std::string path, bool loop, std::FILE *file, Keys keys)
     : m_path(std::move(path))
     , m_loop(loop)
+    , m_keys(keys)
     , m_file(file)
     , m_parser(std::make_unique<KeyParser>())
 {}
@@ -79,7 +80,8 @@ std::size_t FileReplaySource::fill(RecordBatch &out, std::size_t max, std::int64
         if (length == 0)
             continue;
         m_sawRecordThisPass = true;
-        out.add(keyOf(m_line, length), std::string_view(m_line, length), 0);
+        out.add(m_keys == Keys::None ? std::string() : keyOf(m_line, length),
+                std::string_view(m_line, length), 0);
         ++added;
     }
     return added;

@@ -14,9 +14,12 @@ namespace studio::core {
 class FileReplaySource final : public EventSource
 {
 public:
-    /// Opens `path`; null with a message if it cannot be read.
+    enum class Keys { FromUserId, None };
+    /// Opens `path`; null with a message if it cannot be read. Keys::None leaves every key empty
+    /// and skips reading user_id (for readers that need the values only).
     static std::unique_ptr<FileReplaySource> open(const std::string &path, bool loop,
-                                                  std::string *error);
+                                                  std::string *error,
+                                                  Keys keys = Keys::FromUserId);
     ~FileReplaySource() override;
 
     std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override;
@@ -27,11 +30,12 @@ public:
     std::uint64_t loopsCompleted() const { return m_loops; }
 
 private:
-    FileReplaySource(std::string path, bool loop, std::FILE *file);
+    FileReplaySource(std::string path, bool loop, std::FILE *file, Keys keys);
     std::string keyOf(const char *line, std::size_t length);
 
     std::string m_path;
     bool m_loop;
+    Keys m_keys;
     std::FILE *m_file;
     char *m_line = nullptr;
     std::size_t m_lineCapacity = 0;
