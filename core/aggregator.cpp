@@ -557,7 +557,9 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     }
     c.dedupeEntries = dedupeEntries;
     std::uint64_t bytes = dedupeSlots * 9
-                          + s.sessions.capacity() * (sizeof(OpenSession) + 40);
+                          // slot (hash key, session, control byte); each session's page list is
+                          // left out: counting it would walk every open session per batch
+                          + s.sessions.capacity() * (sizeof(std::uint64_t) + sizeof(OpenSession) + 1);
     for (const auto &[start, aggs] : s.pageWindows.open()) {
         for (const PageAgg &a : aggs)
             bytes += sizeof(PageAgg) + a.users.memoryBytes() + a.sessions.memoryBytes();

@@ -50,6 +50,12 @@ void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
         rd_kafka_destroy(rk);
 }
 
+std::string kafkaErrorText(int err, const char *reason)
+{
+    return std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
+           + reason;
+}
+
 KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,
                         std::string *error)
 {

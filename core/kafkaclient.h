@@ -34,6 +34,9 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 using KafkaLogHandler = void (*)(int level, const char *facility, const char *message);
 void setKafkaLogHandler(KafkaLogHandler handler);
 
+/// "Kafka: <error name>: <reason>", the text for a client-level error callback.
+std::string kafkaErrorText(int err, const char *reason);
+
 /// A conf with the cluster's properties, then `overrides` (later wins). On a bad property returns
 /// null and a message naming the property (never its value, which may be a secret).
 KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,

@@ -138,9 +138,7 @@ void AggregatorPipeline::setError(std::string message)
 
 void AggregatorPipeline::onError(rd_kafka_t *, int err, const char *reason, void *opaque)
 {
-    static_cast<AggregatorPipeline *>(opaque)->setError(
-        std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
-        + reason);
+    static_cast<AggregatorPipeline *>(opaque)->setError(kafkaErrorText(err, reason));
 }
 
 void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,

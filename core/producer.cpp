@@ -218,9 +218,7 @@ void KafkaProducer::onDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void
 void KafkaProducer::onError(rd_kafka_t *, int err, const char *reason, void *opaque)
 {
     // Client-level trouble (all brokers down, authentication failed), kept as the last error.
-    static_cast<KafkaProducer *>(opaque)->setError(
-        std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
-        + reason);
+    static_cast<KafkaProducer *>(opaque)->setError(kafkaErrorText(err, reason));
 }
 
 void KafkaProducer::setError(std::string message)
