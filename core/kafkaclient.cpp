@@ -143,6 +143,40 @@ queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs
     return out;
 }
 
+bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &partitions,
+                     int timeoutMs, std::string *error)
+{
+    if (partitions.empty())
+        return true;
+    // ListOffsets with the logical timestamps -2 (earliest) and -1 (latest) answers the
+    // watermarks; librdkafka groups the partitions by leader, one request each.
+    for (const std::int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+        for (const auto &p : partitions)
+            rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = which;
+        const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list, timeoutMs);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_topic_partition_list_destroy(list);
+            if (error)
+                *error = std::string("watermarks: ") + rd_kafka_err2str(err);
+            return false;
+        }
+        // The list keeps the order it was built in.
+        for (int i = 0; i < list->cnt; ++i) {
+            auto &p = partitions[static_cast<std::size_t>(i)];
+            const rd_kafka_topic_partition_t &e = list->elems[i];
+            if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                p.error = e.err;
+                continue;
+            }
+            (which == RD_KAFKA_OFFSET_BEGINNING ? p.low : p.high) = e.offset;
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+    return true;
+}
+
 std::int64_t sumHighWatermarks(const std::vector<PartitionWatermarks> &partitions)
 {
     std::int64_t sum = 0;

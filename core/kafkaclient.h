@@ -58,6 +58,24 @@ std::optional<std::vector<PartitionWatermarks>>
 queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs,
                      std::string *error);
 
+struct TopicPartitionWatermarks
+{
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t low = -1;  ///< -1 when the broker did not answer for this partition
+    std::int64_t high = -1;
+    int error = 0;          ///< rd_kafka_resp_err_t of this partition's answer
+};
+
+/// Low and high watermarks of many partitions at once: two ListOffsets requests per partition
+/// leader (earliest, latest) instead of one round trip per partition, so thousands of partitions
+/// cost a few requests. Fills `partitions` in place (topic and partition set by the caller).
+/// Returns false with a message when the whole request failed (then nothing is filled); a
+/// partition-level failure only sets that entry's `error`. Blocks up to ~2 x `timeoutMs`: call it
+/// from a worker thread.
+bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &partitions,
+                     int timeoutMs, std::string *error);
+
 /// Sum of the high watermarks: the number of messages ever appended to the topic.
 std::int64_t sumHighWatermarks(const std::vector<PartitionWatermarks> &partitions);
 

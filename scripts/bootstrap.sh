@@ -11,9 +11,11 @@ PACKAGES=(
   fonts-dejavu-core
   # engine libraries
   librdkafka-dev libsimdjson-dev libpqxx-dev libhiredis-dev qtkeychain-qt6-dev libcli11-dev
-  libfmt-dev libabsl-dev
+  libfmt-dev libabsl-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests: Catch2, servers started by the test script, a virtual display, a Kafka CLI peer
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
+  # monitoring tests: promtool and a real Prometheus server scraping /metrics
+  prometheus
   # the parser fuzz test: clang++ with the libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
 )

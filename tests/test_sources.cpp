@@ -180,3 +180,46 @@ TEST_CASE("a topic of another cluster is mirrored record for record", "[sources]
     rd_kafka_consumer_close(consumer.get());
     CHECK(seen == expected);
 }
+
+TEST_CASE("watermarks of many partitions in one call equal the per-partition answers",
+          "[kafka][broker]")
+{
+    TempFile file;
+    writeEvents(file.path, 3000);
+    EmbeddedBroker broker;
+    std::string error;
+    REQUIRE(broker.start({}, &error));
+    REQUIRE(broker.createTopic("other", 5, &error));
+    ProducerSettings settings;
+    settings.ratePerSecond = 0;
+    KafkaProducer producer(broker.clusterConfig(), settings,
+                           FileReplaySource::open(file.path, false, &error));
+    REQUIRE(producer.start(&error));
+    REQUIRE(producer.waitFinished(20s));
+    producer.stop();
+
+    auto client = createKafkaClient(RD_KAFKA_PRODUCER,
+                                    makeKafkaConf(broker.clusterConfig(), {}, &error), &error);
+    REQUIRE(client);
+    auto single = queryTopicWatermarks(client.get(), "clickstream", 5000, &error);
+    REQUIRE(single);
+    std::vector<TopicPartitionWatermarks> many;
+    for (const auto &w : *single)
+        many.push_back({"clickstream", w.partition});
+    for (int p = 0; p < 5; ++p)
+        many.push_back({"other", p});
+    REQUIRE(queryWatermarks(client.get(), many, 5000, &error));
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < single->size(); ++i) {
+        CHECK(many[i].error == 0);
+        CHECK(many[i].low == (*single)[i].low);
+        CHECK(many[i].high == (*single)[i].high);
+        sum += many[i].high;
+    }
+    CHECK(sum == 3000);
+    for (std::size_t i = single->size(); i < many.size(); ++i) {
+        CHECK(many[i].error == 0);
+        CHECK(many[i].low == 0);
+        CHECK(many[i].high == 0);
+    }
+}

@@ -1,0 +1,5 @@
+#include "app/metricsserver.h"
+
+namespace studio::app {
+
+} // namespace studio::app

@@ -1,0 +1,5 @@
+#pragma once
+
+namespace studio::app {
+
+} // namespace studio::app

@@ -1,0 +1,5 @@
+#include "core/alerts.h"
+
+namespace studio::core {
+
+} // namespace studio::core

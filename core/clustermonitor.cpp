@@ -1,0 +1,5 @@
+#include "core/clustermonitor.h"
+
+namespace studio::core {
+
+} // namespace studio::core

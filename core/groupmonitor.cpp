@@ -1,0 +1,5 @@
+#include "core/groupmonitor.h"
+
+namespace studio::core {
+
+} // namespace studio::core

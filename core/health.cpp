@@ -1,0 +1,5 @@
+#include "core/health.h"
+
+namespace studio::core {
+
+} // namespace studio::core

@@ -1,0 +1,5 @@
+#pragma once
+
+namespace studio::core {
+
+} // namespace studio::core

@@ -1,0 +1,5 @@
+#include "core/lagstatus.h"
+
+namespace studio::core {
+
+} // namespace studio::core

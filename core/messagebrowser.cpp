@@ -1,0 +1,5 @@
+#include "core/messagebrowser.h"
+
+namespace studio::core {
+
+} // namespace studio::core

@@ -1,0 +1,5 @@
+#include "core/prometheus.h"
+
+namespace studio::core {
+
+} // namespace studio::core

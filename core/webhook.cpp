@@ -1,0 +1,5 @@
+#include "core/webhook.h"
+
+namespace studio::core {
+
+} // namespace studio::core
