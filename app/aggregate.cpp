@@ -1,5 +1,7 @@
 #include "app/commands.h"
 
+#include "app/metricsserver.h"
+
 #include "core/aggregator.h"
 #include "core/csvreport.h"
 #include "core/filereplaysource.h"
@@ -20,6 +22,11 @@ int runAggregate(const AggregateCommand &command)
         return 2;
     }
     std::string error;
+    MetricsEndpoint endpoint;
+    if (!endpoint.start(command.metrics, &error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return 2;
+    }
     auto input = core::FileReplaySource::open(command.input, false, &error,
                                               core::FileReplaySource::Keys::None);
     if (!input) {
@@ -29,6 +36,7 @@ int runAggregate(const AggregateCommand &command)
 
     core::CsvReportCollector reports;
     core::Aggregator aggregator(config, &reports);
+    const auto metrics = registerAggregatorMetrics(endpoint.registry(), aggregator);
     core::RecordBatch batch;
     const auto t0 = std::chrono::steady_clock::now();
     while (!input->atEnd()) {

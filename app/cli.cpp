@@ -33,6 +33,7 @@ int runCommandLine(int argc, char **argv)
 
     ProduceCommand gui;
     addConnectionOptions(app, gui.connection);
+    addMetricsOptions(app, gui.metrics);
 
     BrokerCommand broker;
     auto *brokerCmd = app.add_subcommand(
@@ -52,6 +53,7 @@ int runCommandLine(int argc, char **argv)
     addConnectionOptions(*produceCmd, produce.connection);
     addProducerOptions(*produceCmd, produce.producer);
     addGeneratorOptions(*produceCmd, produce.generator);
+    addMetricsOptions(*produceCmd, produce.metrics);
 
     // `run` and its alias `headless`: producer and aggregator together, the same engine as the GUI.
     RunCommand run;
@@ -61,6 +63,7 @@ int runCommandLine(int argc, char **argv)
         addProducerOptions(cmd, r.produce.producer);
         addGeneratorOptions(cmd, r.produce.generator);
         addAggregatorOptions(cmd, r.aggregator);
+        addMetricsOptions(cmd, r.produce.metrics);
         cmd.add_option("--group", r.groupId, "consumer group of the aggregator")
             ->capture_default_str();
         cmd.add_option("--report-dir", r.reportDir,
@@ -99,6 +102,7 @@ int runCommandLine(int argc, char **argv)
         ->required()->check(CLI::ExistingFile);
     aggregateCmd->add_option("--out", aggregate.outDir, "directory for the CSV reports")->required();
     addAggregatorOptions(*aggregateCmd, aggregate.aggregator);
+    addMetricsOptions(*aggregateCmd, aggregate.metrics);
     aggregateCmd->add_flag("--json", aggregate.json, "print the summary as one JSON object on stdout");
 
     try {

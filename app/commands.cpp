@@ -182,10 +182,13 @@ std::optional<int> startEngine(ProduceCommand &c, Engine &engine)
         return usageError("--producers above 1 is for generated events only");
     if (std::string e = p.settings.validate(); !e.empty())
         return usageError(e);
+    // Before the broker, so a port in use is reported at once.
+    std::string error;
+    if (!engine.metrics.start(c.metrics, &error))
+        return usageError(error);
 
     // Before anything slow starts, so an early Ctrl-C still ends with a summary.
     installStopSignals();
-    std::string error;
     if (conn.embedded()) {
         core::EmbeddedBroker::Options options;
         options.brokers = conn.embeddedBrokers;
@@ -235,6 +238,7 @@ int runProduce(ProduceCommand &c, bool headless)
         return *code;
     if (auto code = startProducers(c, engine))
         return *code;
+    const auto metrics = registerEngineMetrics(engine.metrics.registry(), {&engine.pool});
     const ConnectionOptions &conn = c.connection;
     const ProducerOptions &p = c.producer;
     const core::ClusterConfig &cluster = engine.cluster;

@@ -28,6 +28,7 @@ struct ProduceCommand
     ConnectionOptions connection;
     GeneratorOptions generator;
     ProducerOptions producer;
+    MetricsOptions metrics;
 };
 
 struct AggregateCommand
@@ -35,6 +36,7 @@ struct AggregateCommand
     std::string input;
     std::string outDir;
     AggregatorOptions aggregator;
+    MetricsOptions metrics;
     bool json = false;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app/commands.h"
+#include "app/metricsserver.h"
 #include "core/embeddedbroker.h"
 #include "core/producerpool.h"
 
@@ -15,16 +16,20 @@ inline constexpr int kRuntimeError = 1;
 inline constexpr int kDeliveryFailures = 3;
 
 /// What a command runs on: the embedded broker (when chosen) or a real cluster, and producers.
-/// Members are destroyed in reverse order: producers first, then the broker.
+/// Members are destroyed in reverse order: producers first, then the broker, then the /metrics
+/// endpoint (whose collectors of engine objects are registrations held by the command, declared
+/// after the engine so they go first).
 struct Engine
 {
+    MetricsEndpoint metrics;
     core::EmbeddedBroker broker;
     core::ClusterConfig cluster;
     core::ProducerPool pool;
 };
 
-/// Checks the options, installs the stop signals and connects (starting the embedded broker when
-/// chosen). An exit code when the command cannot go on, having said why on stderr.
+/// Checks the options, starts the /metrics endpoint when asked for, installs the stop signals and
+/// connects (starting the embedded broker when chosen). An exit code when the command cannot go
+/// on, having said why on stderr.
 std::optional<int> startEngine(ProduceCommand &command, Engine &engine);
 /// Starts the producers the options ask for into engine.pool.
 std::optional<int> startProducers(ProduceCommand &command, Engine &engine);

@@ -1,5 +1,7 @@
 #include "app/commands.h"
 
+#include "app/metricsserver.h"
+
 #include "core/embeddedbroker.h"
 #include "ui/mainwindow.h"
 
@@ -11,6 +13,13 @@ namespace studio::app {
 
 int runGui(int argc, char **argv, ProduceCommand &command)
 {
+    // Outlives the window and everything it owns; their collectors go into metrics.registry().
+    MetricsEndpoint metrics;
+    std::string metricsError;
+    if (!metrics.start(command.metrics, &metricsError)) {
+        fmt::print(stderr, "error: {}\n", metricsError);
+        return 2;
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));

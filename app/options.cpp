@@ -202,6 +202,22 @@ std::optional<std::int64_t> parseDurationMs(const std::string &text)
     return static_cast<std::int64_t>(value * factor + 0.5);
 }
 
+void addMetricsOptions(CLI::App &app, MetricsOptions &o)
+{
+    const std::string group = "Monitoring";
+    auto *port = app.add_option("--metrics-port", o.port,
+                                "serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any "
+                                "free port; default: no endpoint)")
+                     ->check(CLI::Range(0, 65535))
+                     ->group(group);
+    app.add_option("--metrics-address", o.address,
+                   "address the metrics endpoint listens on (an IP address; 0.0.0.0 or :: for "
+                   "every interface)")
+        ->needs(port)
+        ->capture_default_str()
+        ->group(group);
+}
+
 void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
 {
     const std::string group = "Aggregation";

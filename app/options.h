@@ -63,6 +63,17 @@ struct AggregatorOptions
     std::string watermarkDelay = "10s";
 };
 
+/// The /metrics endpoint: off unless a port is given; loopback unless an address is given.
+struct MetricsOptions
+{
+    int port = -1; ///< -1: no endpoint; 0: any free port
+    std::string address = "127.0.0.1";
+
+    bool enabled() const { return port >= 0; }
+};
+
+void addMetricsOptions(CLI::App &app, MetricsOptions &options);
+
 void addAggregatorOptions(CLI::App &app, AggregatorOptions &options);
 /// Fills `config` from the options; empty or an error message.
 std::string finishAggregatorOptions(const AggregatorOptions &options, core::AggregatorConfig &config);

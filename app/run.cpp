@@ -39,6 +39,9 @@ int runPipeline(RunCommand &r, const std::string &announce)
     settings.topic = r.produce.producer.settings.topic;
     settings.groupId = r.groupId;
     core::AggregatorPipeline pipeline(engine.cluster, settings, aggregator);
+    // Declared after what they read, so they are removed (waiting for a scrape) before it goes.
+    const auto metrics =
+        registerEngineMetrics(engine.metrics.registry(), {&engine.pool, &pipeline, &aggregator});
     std::string error;
     if (!pipeline.start(&error)) {
         fmt::print(stderr, "error: aggregator: {}\n", error);
