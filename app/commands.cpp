@@ -35,8 +35,8 @@ int usageError(const std::string &message)
 Totals totalsOf(const core::ProducerPool &pool)
 {
     Totals t;
-    for (const int id : pool.ids()) {
-        const core::ProducerStats s = pool.find(id)->stats();
+    for (const auto &[id, producer] : pool.entries()) {
+        const core::ProducerStats s = producer->stats();
         t.produced += s.produced;
         t.acked += s.acked;
         t.failed += s.failed;

@@ -367,10 +367,7 @@ MetricsRegistration registerProducerMetrics(core::MetricsRegistry &registry,
 
         std::map<int, ProducerCounts> now;
         double inFlight = 0, target = 0, achieved = 0;
-        for (const int id : pool.ids()) {
-            const core::KafkaProducer *producer = pool.find(id);
-            if (!producer)
-                continue; // removed meanwhile
+        for (const auto &[id, producer] : pool.entries()) {
             const core::ProducerStats s = producer->stats();
             const ProducerCounts c{static_cast<double>(s.produced), static_cast<double>(s.acked),
                                    static_cast<double>(s.failed), static_cast<double>(s.shortfall)};

@@ -33,14 +33,20 @@ bool ProducerPool::remove(int id)
     return true;
 }
 
-KafkaProducer *ProducerPool::find(int id) const
+std::shared_ptr<KafkaProducer> ProducerPool::find(int id) const
 {
     std::lock_guard lock(m_mutex);
     for (const auto &[pid, producer] : m_producers) {
         if (pid == id)
-            return producer.get();
+            return producer;
     }
     return nullptr;
+}
+
+std::vector<std::pair<int, std::shared_ptr<KafkaProducer>>> ProducerPool::entries() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_producers;
 }
 
 std::vector<int> ProducerPool::ids() const

@@ -20,8 +20,11 @@ public:
     int add(std::unique_ptr<KafkaProducer> producer);
     /// Stops and removes a producer; false if there is no such id.
     bool remove(int id);
-    /// The producer with `id`, or null. The pointer stays valid until remove(id).
-    KafkaProducer *find(int id) const;
+    /// The producer with `id`, or null. The shared pointer keeps it alive even if another thread
+    /// removes it meanwhile (a scrape or a GUI refresh never reads a freed producer).
+    std::shared_ptr<KafkaProducer> find(int id) const;
+    /// Every producer with its id, in the order they were added (same lifetime guarantee).
+    std::vector<std::pair<int, std::shared_ptr<KafkaProducer>>> entries() const;
     std::vector<int> ids() const;
     std::size_t size() const;
 
