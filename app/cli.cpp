@@ -34,6 +34,7 @@ int runCommandLine(int argc, char **argv)
     ProduceCommand gui;
     addConnectionOptions(app, gui.connection);
     addMetricsOptions(app, gui.metrics);
+    addMonitoringOptions(app, gui.monitoring);
 
     BrokerCommand broker;
     auto *brokerCmd = app.add_subcommand(
@@ -64,6 +65,7 @@ int runCommandLine(int argc, char **argv)
         addGeneratorOptions(cmd, r.produce.generator);
         addAggregatorOptions(cmd, r.aggregator);
         addMetricsOptions(cmd, r.produce.metrics);
+        addMonitoringOptions(cmd, r.produce.monitoring);
         cmd.add_option("--group", r.groupId, "consumer group of the aggregator")
             ->capture_default_str();
         cmd.add_option("--report-dir", r.reportDir,

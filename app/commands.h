@@ -29,6 +29,7 @@ struct ProduceCommand
     GeneratorOptions generator;
     ProducerOptions producer;
     MetricsOptions metrics;
+    MonitoringOptions monitoring; ///< used by `run`/`headless` and the GUI
 };
 
 struct AggregateCommand

@@ -3,11 +3,15 @@
 #include "app/metricsserver.h"
 
 #include "core/embeddedbroker.h"
+#include "core/monitor.h"
+#include "core/prometheus.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 
 #include <fmt/core.h>
+
+#include <optional>
 
 namespace studio::app {
 
@@ -18,6 +22,11 @@ int runGui(int argc, char **argv, ProduceCommand &command)
     std::string metricsError;
     if (!metrics.start(command.metrics, &metricsError)) {
         fmt::print(stderr, "error: {}\n", metricsError);
+        return 2;
+    }
+    core::MonitorSettings monitorSettings;
+    if (std::string e = buildMonitorSettings(command.monitoring, monitorSettings); !e.empty()) {
+        fmt::print(stderr, "error: {}\n", e);
         return 2;
     }
     QApplication app(argc, argv);
@@ -42,6 +51,27 @@ int runGui(int argc, char **argv, ProduceCommand &command)
         }
     } else {
         brokerText = QString::fromStdString(command.connection.broker);
+    }
+    // Monitoring runs on its own threads from the start; /metrics serves it.
+    std::optional<core::Monitor> monitor;
+    std::optional<MetricsRegistration> monitorMetrics;
+    if (broker.isRunning() || !command.connection.embedded()) {
+        if (broker.isRunning()) {
+            monitorSettings.cluster = broker.clusterConfig();
+            monitorSettings.embedded = &broker;
+        } else if (std::string e = buildClusterConfig(command.connection, monitorSettings.cluster);
+                   !e.empty()) {
+            fmt::print(stderr, "error: {}\n", e);
+            return 2;
+        }
+        monitor.emplace(monitorSettings);
+        std::string error;
+        if (!monitor->start(&error)) {
+            fmt::print(stderr, "error: monitoring: {}\n", error);
+            return 2;
+        }
+        monitorMetrics = metrics.registry().add(
+            "monitor", [&m = *monitor](core::MetricsText &t) { m.collectMetrics(t); });
     }
     ui::MainWindow window(brokerText);
     window.show();

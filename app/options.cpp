@@ -218,6 +218,92 @@ void addMetricsOptions(CLI::App &app, MetricsOptions &o)
         ->group(group);
 }
 
+void addMonitoringOptions(CLI::App &app, MonitoringOptions &o)
+{
+    const std::string group = "Monitoring";
+    app.add_option("--postgres", o.postgres,
+                   "PostgreSQL to watch (health probe, alert history), as a libpq conninfo "
+                   "(\"host=... dbname=... user=...\") or postgresql:// URL without a password; "
+                   "the password comes from CLICKSTREAM_PG_PASSWORD or PGPASSWORD")
+        ->group(group);
+    app.add_option("--redis", o.redis,
+                   "Redis to watch, HOST[:PORT]; the password comes from CLICKSTREAM_REDIS_PASSWORD")
+        ->group(group);
+    app.add_option("--redis-user", o.redisUser, "Redis ACL user (default: the default user)")
+        ->group(group);
+    app.add_option("--alert-rules", o.alertRules,
+                   "alert rules file (JSON); read at start when it exists, else the built-in rules")
+        ->group(group);
+    app.add_option("--webhook", o.webhook,
+                   "POST firing and resolved alerts to this URL (Alertmanager webhook format)")
+        ->group(group);
+    for (const char *name : {"--postgres-password", "--pg-password", "--redis-password"})
+        app.add_option(name, o.rejectedSecret)->group("");
+}
+
+std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettings &out)
+{
+    if (!o.rejectedSecret.empty())
+        return "passwords are never taken from the command line, where shell history and `ps` "
+               "would keep them: set CLICKSTREAM_PG_PASSWORD or CLICKSTREAM_REDIS_PASSWORD";
+    auto env = [](const char *name) {
+        const char *v = std::getenv(name);
+        return v ? std::string(v) : std::string();
+    };
+    if (!o.postgres.empty()) {
+        const std::string &c = o.postgres;
+        const bool url = c.rfind("postgresql://", 0) == 0 || c.rfind("postgres://", 0) == 0;
+        bool hasPassword = c.find("password") != std::string::npos;
+        if (url) {
+            const auto at = c.find('@');
+            const auto colon = c.find(':', c.find("://") + 3);
+            hasPassword = hasPassword || (at != std::string::npos && colon < at);
+        }
+        if (hasPassword)
+            return "--postgres must not contain a password (shell history and `ps` would keep "
+                   "it): set CLICKSTREAM_PG_PASSWORD instead";
+        core::PostgresTarget target;
+        target.conninfo = c;
+        target.password = env("CLICKSTREAM_PG_PASSWORD");
+        out.postgres = std::move(target);
+    }
+    if (!o.redis.empty()) {
+        core::RedisTarget target;
+        std::string hostPort = o.redis;
+        if (hostPort.rfind("redis://", 0) == 0)
+            hostPort = hostPort.substr(8);
+        if (hostPort.find('@') != std::string::npos)
+            return "--redis takes HOST[:PORT] without credentials: set --redis-user and "
+                   "CLICKSTREAM_REDIS_PASSWORD";
+        const auto colon = hostPort.rfind(':');
+        target.host = hostPort.substr(0, colon);
+        if (colon != std::string::npos) {
+            try {
+                std::size_t used = 0;
+                target.port = std::stoi(hostPort.substr(colon + 1), &used);
+                if (used != hostPort.size() - colon - 1 || target.port < 1 || target.port > 65535)
+                    throw std::out_of_range("port");
+            } catch (const std::exception &) {
+                return "--redis: bad port in '" + o.redis + "' (expected HOST[:PORT])";
+            }
+        }
+        if (target.host.empty())
+            return "--redis: no host in '" + o.redis + "' (expected HOST[:PORT])";
+        target.user = o.redisUser;
+        target.password = env("CLICKSTREAM_REDIS_PASSWORD");
+        out.redis = std::move(target);
+    }
+    out.alertRulesPath = o.alertRules;
+    if (!o.webhook.empty()) {
+        core::WebhookSettings w;
+        w.url = o.webhook;
+        if (std::string e = w.validate(); !e.empty())
+            return "--webhook: " + e;
+        out.webhook = std::move(w);
+    }
+    return {};
+}
+
 void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
 {
     const std::string group = "Aggregation";

@@ -3,6 +3,7 @@
 #include "core/aggregator.h"
 #include "core/clusterconfig.h"
 #include "core/generator.h"
+#include "core/monitor.h"
 #include "core/producer.h"
 
 #include <cstdint>
@@ -73,6 +74,22 @@ struct MetricsOptions
 };
 
 void addMetricsOptions(CLI::App &app, MetricsOptions &options);
+
+/// What the monitor watches besides Kafka, and where alerts go. Passwords never come from here:
+/// CLICKSTREAM_PG_PASSWORD (or libpq's own PGPASSWORD / ~/.pgpass) and CLICKSTREAM_REDIS_PASSWORD.
+struct MonitoringOptions
+{
+    std::string postgres;   ///< libpq conninfo or postgresql:// URL, without a password
+    std::string redis;      ///< host[:port]
+    std::string redisUser;  ///< ACL user (Redis 6+); empty: the default user
+    std::string alertRules; ///< JSON rules file; loaded when it exists, else the defaults
+    std::string webhook;    ///< Alertmanager-compatible webhook URL for firing/resolved alerts
+    std::string rejectedSecret;
+};
+void addMonitoringOptions(CLI::App &app, MonitoringOptions &options);
+/// Fills `out` (targets with their passwords from the environment, rules path, webhook); empty
+/// or an error message. A password inside --postgres is refused.
+std::string buildMonitorSettings(const MonitoringOptions &options, core::MonitorSettings &out);
 
 void addAggregatorOptions(CLI::App &app, AggregatorOptions &options);
 /// Fills `config` from the options; empty or an error message.

@@ -3,6 +3,8 @@
 #include "app/engine.h"
 #include "app/signals.h"
 #include "core/csvreport.h"
+#include "core/monitor.h"
+#include "core/prometheus.h"
 #include "core/pipeline.h"
 #include "core/timeutil.h"
 
@@ -29,6 +31,9 @@ int runPipeline(RunCommand &r, const std::string &announce)
     core::AggregatorConfig config;
     if (std::string e = finishAggregatorOptions(r.aggregator, config); !e.empty())
         return usageError(e);
+    core::MonitorSettings monitorSettings;
+    if (std::string e = buildMonitorSettings(r.produce.monitoring, monitorSettings); !e.empty())
+        return usageError(e);
     Engine engine;
     if (auto code = startEngine(r.produce, engine))
         return *code;
@@ -49,6 +54,20 @@ int runPipeline(RunCommand &r, const std::string &announce)
     }
     if (auto code = startProducers(r.produce, engine))
         return *code;
+
+    // Cluster view, group lag and status, health probes and alert rules, over the same engine.
+    monitorSettings.cluster = engine.cluster;
+    monitorSettings.embedded = engine.broker.isRunning() ? &engine.broker : nullptr;
+    core::Monitor monitor(monitorSettings);
+    monitor.watchPipeline(&pipeline, &aggregator);
+    monitor.watchProducers(&engine.pool);
+    if (!monitor.start(&error)) {
+        fmt::print(stderr, "error: monitoring: {}\n", error);
+        return kUsageError;
+    }
+    const auto monitorMetrics = engine.metrics.registry().add(
+        "monitor", [&monitor](core::MetricsText &t) { monitor.collectMetrics(t); });
+    std::size_t alertsSeen = 0; // history entries already printed
 
     const auto &p = r.produce.producer;
     if (!announce.empty())
@@ -82,7 +101,27 @@ int runPipeline(RunCommand &r, const std::string &announce)
             line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
         if (!ps.lastError.empty())
             line += " | " + ps.lastError;
+        if (auto g = monitor.groups().snapshot()) {
+            for (const auto &group : g->groups) {
+                if (group.groupId == settings.groupId)
+                    line += fmt::format(" | lag status {}", core::lagStatusName(group.status));
+            }
+        }
+        const core::MonitorStatus ms = monitor.status();
+        if (ms.firing > 0)
+            line += fmt::format(" | ALERTS FIRING {}", ms.firing);
         fmt::print(statusOut, "{}\n", line);
+        // Alert transitions since the last line, one line each.
+        const auto history = monitor.alerts().history();
+        if (history.size() < alertsSeen)
+            alertsSeen = 0;
+        for (std::size_t i = alertsSeen; i < history.size(); ++i) {
+            const core::AlertTransition &tr = history[i];
+            if (tr.alert.state == core::AlertState::Pending || tr.notifies())
+                fmt::print(statusOut, "alert {}: {} ({}) {}\n", core::toString(tr.alert.state),
+                           tr.alert.rule, core::toString(tr.alert.severity), tr.alert.summary);
+        }
+        alertsSeen = history.size();
         std::fflush(statusOut);
     };
 
@@ -111,6 +150,9 @@ int runPipeline(RunCommand &r, const std::string &announce)
             nextDrainStatus += 1.0;
         }
     }
+    const core::MonitorStatus monitorStatus = monitor.status();
+    monitor.stop();
+    monitor.watchPipeline(nullptr, nullptr);
     pipeline.stop();
     const core::PipelineStats ps = pipeline.stats();
     aggregator.flush();
@@ -135,12 +177,14 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"
                    "\"dead_lettered\":{},\"dead_letter_failed\":{},\"page_rows\":{},"
                    "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
-                   "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"report_dir\":\"{}\"}}\n",
+                   "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
+                   "\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
-                   seconds, producing, producing > 0 ? t.produced / producing : 0.0, r.reportDir);
+                   seconds, producing, producing > 0 ? t.produced / producing : 0.0,
+                   monitorStatus.firing, r.reportDir);
         std::fflush(stdout);
     }
     if (t.failed > 0)

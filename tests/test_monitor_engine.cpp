@@ -1,0 +1,245 @@
+// The monitoring facade end to end: the app's own pipeline and producer on the embedded broker,
+// signals from group lag and health feeding the alert rules, a loopback webhook receiving the
+// notifications, and the Prometheus families it adds.
+#include "core/aggregator.h"
+#include "core/embeddedbroker.h"
+#include "core/generator.h"
+#include "core/monitor.h"
+#include "core/pipeline.h"
+#include "core/producer.h"
+#include "core/producerpool.h"
+#include "core/prometheus.h"
+
+#include "kafkatestsupport.h"
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+#include <thread>
+
+using namespace studio::core;
+using namespace studio::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Collects the bodies POSTed to it, on 127.0.0.1 and a free port.
+class WebhookReceiver
+{
+public:
+    WebhookReceiver()
+    {
+        m_server.Post("/hook", [this](const httplib::Request &req, httplib::Response &res) {
+            std::lock_guard lock(m_mutex);
+            m_bodies.push_back(nlohmann::json::parse(req.body));
+            res.status = 200;
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        REQUIRE(m_port > 0);
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+    }
+    ~WebhookReceiver()
+    {
+        m_server.stop();
+        m_thread.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/hook"; }
+    std::vector<nlohmann::json> bodies() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_bodies;
+    }
+    bool received(const std::string &status, const std::string &alertname) const
+    {
+        for (const auto &b : bodies()) {
+            for (const auto &a : b["alerts"]) {
+                if (a["status"] == status && a["labels"]["alertname"] == alertname)
+                    return true;
+            }
+        }
+        return false;
+    }
+
+private:
+    httplib::Server m_server;
+    int m_port = 0;
+    std::thread m_thread;
+    mutable std::mutex m_mutex;
+    std::vector<nlohmann::json> m_bodies;
+};
+
+std::optional<Alert> activeAlert(const Monitor &monitor, const std::string &rule)
+{
+    for (const Alert &a : monitor.alerts().active()) {
+        if (a.rule == rule)
+            return a;
+    }
+    return std::nullopt;
+}
+
+bool hasSignal(const std::vector<Signal> &signals, const std::string &name,
+               const std::string &label, const std::string &value)
+{
+    for (const Signal &s : signals) {
+        if (s.name != name)
+            continue;
+        for (const auto &[k, v] : s.labels) {
+            if (k == label && v == value)
+                return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("a paused aggregator fires the lag-status alert, the webhook hears it, and it resolves",
+          "[monitor][broker]")
+{
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.partitions = 4;
+    REQUIRE(broker.start(options, &error));
+
+    Aggregator aggregator;
+    PipelineSettings settings;
+    settings.commitIntervalMs = 200;
+    settings.extra = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+    AggregatorPipeline pipeline(broker.clusterConfig(), settings, aggregator);
+    REQUIRE(pipeline.start(&error));
+
+    ProducerPool pool;
+    ProducerSettings producerSettings;
+    producerSettings.ratePerSecond = 3000;
+    const int producerId = pool.add(std::make_unique<KafkaProducer>(
+        broker.clusterConfig(), producerSettings,
+        std::make_unique<GeneratorSource>(GeneratorConfig{})));
+    REQUIRE(pool.find(producerId)->start(&error));
+
+    WebhookReceiver receiver;
+    MonitorSettings ms;
+    ms.cluster = broker.clusterConfig();
+    ms.embedded = &broker;
+    ms.tickMs = 200;
+    ms.healthInterval = 500ms;
+    ms.groupOptions.refreshIntervalMs = 300;
+    ms.groupOptions.windowSize = 5;
+    ms.clusterOptions.refreshIntervalMs = 500;
+    WebhookSettings webhook;
+    webhook.url = receiver.url();
+    ms.webhook = webhook;
+    Monitor monitor(ms);
+    AlertRule lagRule;
+    lagRule.name = "LagNotOk";
+    lagRule.signal = kSignalLagStatusOk;
+    lagRule.comparison = Comparison::Equal;
+    lagRule.threshold = 0;
+    lagRule.forSeconds = 1;
+    lagRule.severity = Severity::Warning;
+    lagRule.summary = "group {group} lag status not OK";
+    REQUIRE(monitor.alerts().setRules({lagRule}, &error));
+    monitor.watchPipeline(&pipeline, &aggregator);
+    monitor.watchProducers(&pool);
+    REQUIRE(monitor.start(&error));
+
+    // Consuming: every service answers, the group is OK, no alert.
+    REQUIRE(waitFor(
+        [&] {
+            const auto h = monitor.health().snapshot();
+            const ServiceHealth *kafka = h->find("kafka");
+            const ServiceHealth *producer = h->find("producer-" + std::to_string(producerId));
+            const ServiceHealth *agg = h->find("aggregator");
+            return kafka && producer && agg && kafka->current.state == ServiceState::Up
+                   && producer->current.state == ServiceState::Up
+                   && agg->current.state == ServiceState::Up;
+        },
+        60s));
+    REQUIRE(waitFor(
+        [&] {
+            const auto g = monitor.groups().snapshot();
+            return !g->groups.empty() && g->groups[0].status == LagStatus::Ok;
+        },
+        60s));
+    CHECK_FALSE(activeAlert(monitor, "LagNotOk"));
+    const auto signals = monitor.lastSignals();
+    CHECK(hasSignal(signals, kSignalServiceUp, "service", "kafka"));
+    CHECK(hasSignal(signals, kSignalLagStatusOk, "group", "clickstream-studio"));
+    CHECK(hasSignal(signals, kSignalDeadLetterRate, "topic", "clickstream"));
+    // The redis and postgresql services are "not configured": no signal, so no alert.
+    CHECK_FALSE(hasSignal(signals, kSignalServiceUp, "service", "redis"));
+    {
+        const auto h = monitor.health().snapshot();
+        REQUIRE(h->find("redis"));
+        CHECK(h->find("redis")->current.state == ServiceState::NotConfigured);
+    }
+
+    // Paused: lag grows, the status leaves OK, the alert goes pending then firing.
+    pipeline.pause();
+    REQUIRE(waitFor(
+        [&] {
+            const auto a = activeAlert(monitor, "LagNotOk");
+            return a && a->state == AlertState::Firing;
+        },
+        60s));
+    REQUIRE(waitFor([&] { return receiver.received("firing", "LagNotOk"); }, 30s));
+    {
+        const auto h = monitor.health().snapshot();
+        CHECK(h->find("aggregator")->current.state != ServiceState::Up);
+    }
+    MetricsText text;
+    monitor.collectMetrics(text);
+    CHECK(text.errors().empty());
+    const std::string metrics = text.str();
+    CHECK_THAT(metrics, Catch::Contains("clickstream_alerts{alertname=\"LagNotOk\""));
+    CHECK_THAT(metrics, Catch::Contains("clickstream_alerts_firing 1"));
+    CHECK_THAT(metrics, Catch::Contains("clickstream_consumer_group_lag_messages{group="));
+    CHECK_THAT(metrics, Catch::Contains("clickstream_service_up{service=\"kafka\""));
+    CHECK_THAT(metrics, Catch::Contains("clickstream_kafka_topic_messages{topic=\"clickstream\"}"));
+
+    // Resumed: caught up, OK again, the alert resolves and the webhook hears that too.
+    pipeline.resume();
+    REQUIRE(waitFor([&] { return !activeAlert(monitor, "LagNotOk"); }, 90s));
+    REQUIRE(waitFor([&] { return receiver.received("resolved", "LagNotOk"); }, 30s));
+    const MonitorStatus status = monitor.status();
+    REQUIRE(status.webhook);
+    CHECK(status.webhook->sent >= 2);
+    CHECK(status.webhook->failed == 0);
+
+    // A removed producer loses its probe.
+    pool.remove(producerId);
+    REQUIRE(waitFor(
+        [&] {
+            return monitor.health().snapshot()->find("producer-" + std::to_string(producerId))
+                   == nullptr;
+        },
+        10s));
+
+    monitor.stop();
+    monitor.watchPipeline(nullptr, nullptr);
+    pipeline.stop();
+}
+
+TEST_CASE("a bad alert rules file stops the monitor from starting with its name in the message",
+          "[monitor]")
+{
+    TempFile rules;
+    {
+        std::FILE *f = std::fopen(rules.path.c_str(), "w");
+        REQUIRE(f);
+        std::fputs("{\"version\":1,\"rules\":[{\"name\":\"x\",\"signal\":\"service_up\","
+                   "\"comparison\":\"~\",\"threshold\":0,\"for\":1,\"severity\":\"info\"}]}",
+                   f);
+        std::fclose(f);
+    }
+    MonitorSettings ms;
+    ms.cluster.name = "nowhere";
+    ms.cluster.bootstrap = "127.0.0.1:1";
+    ms.alertRulesPath = rules.path;
+    Monitor monitor(ms);
+    std::string error;
+    CHECK_FALSE(monitor.start(&error));
+    CHECK_THAT(error, Catch::Contains(rules.path));
+}
