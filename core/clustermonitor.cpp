@@ -250,8 +250,12 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     const int left = msLeft(deadline);
     if (!marks.empty() && left < 2 * kMinRequestMs)
         return fail("unreachable: metadata took the whole request timeout");
-    if (!queryWatermarks(rk, marks, left / 2, &why))
-        return fail("unreachable: " + why);
+    if (!queryWatermarks(rk, marks, left / 2, &why)) {
+        // A client-side ("Local: ...": timed out, transport, all brokers down) failure is
+        // "unreachable"; a broker that answered with an error ("Broker: ...") is not.
+        const bool answered = why.find("Broker: ") != std::string::npos;
+        return fail((answered ? "refresh failed: " : "unreachable: ") + why);
+    }
     const auto measuredAt = Clock::now();
     snap->watermarksMs =
         std::chrono::duration<double, std::milli>(measuredAt - watermarksFrom).count();

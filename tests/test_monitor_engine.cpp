@@ -8,12 +8,15 @@
 #include "core/pipeline.h"
 #include "core/producer.h"
 #include "core/producerpool.h"
+#include "core/clustermonitor.h"
+#include "core/health.h"
 #include "core/prometheus.h"
 
 #include "kafkatestsupport.h"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <nlohmann/json.hpp>
 
 #include <mutex>
@@ -242,4 +245,76 @@ TEST_CASE("a bad alert rules file stops the monitor from starting with its name 
     std::string error;
     CHECK_FALSE(monitor.start(&error));
     CHECK_THAT(error, Catch::Contains(rules.path));
+}
+
+TEST_CASE("Kafka health follows injected broker latency and recovers when it goes", "[monitor][broker]")
+{
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.partitions = 4;
+    REQUIRE(broker.start(options, &error));
+    HealthMonitor health;
+    REQUIRE(health.addProbe(std::shared_ptr<Probe>(makeKafkaProbe("kafka", broker.clusterConfig())),
+                            1000ms, &error));
+    health.start(300ms);
+    auto kafka = [&] { return health.snapshot()->find("kafka")->current; };
+    REQUIRE(waitFor([&] { return kafka().state == ServiceState::Up; }, 30s));
+
+    // Every broker answers 2.5 s late: the 1 s probe reports down ("timed out"), nothing hangs.
+    for (int id = 1; id <= options.brokers; ++id)
+        REQUIRE(rd_kafka_mock_broker_set_rtt(broker.mockCluster(), id, 2500) == 0);
+    REQUIRE(waitFor([&] { return kafka().state == ServiceState::Down; }, 30s));
+    INFO(kafka().error);
+    CHECK_FALSE(kafka().error.empty());
+
+    for (int id = 1; id <= options.brokers; ++id)
+        REQUIRE(rd_kafka_mock_broker_set_rtt(broker.mockCluster(), id, 0) == 0);
+    REQUIRE(waitFor([&] { return kafka().state == ServiceState::Up; }, 60s));
+    health.stop();
+}
+
+TEST_CASE("injected ListOffsets errors show on the partitions of the cluster view, then clear",
+          "[monitor][broker]")
+{
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.partitions = 4;
+    REQUIRE(broker.start(options, &error));
+    ClusterMonitorOptions co;
+    co.refreshIntervalMs = 200;
+    co.requestTimeoutMs = 2000;
+    ClusterMonitor cluster(broker.clusterConfig(), &broker, co);
+    REQUIRE(cluster.refreshNow(&error));
+    auto partitionErrors = [&] {
+        int n = 0;
+        const auto snap = cluster.snapshot();
+        if (const TopicInfo *t = snap->findTopic("clickstream")) {
+            for (const auto &p : t->partitions)
+                n += p.error != 0;
+        }
+        return n;
+    };
+    CHECK(partitionErrors() == 0);
+    // ListOffsets (API key 2) answers "topic authorization failed" a few times.
+    constexpr std::int16_t kListOffsets = 2;
+    rd_kafka_mock_push_request_errors(broker.mockCluster(), kListOffsets, 6,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    const bool refreshed = cluster.refreshNow(&error);
+    INFO("refresh: " << refreshed << " " << error << " snapshot error: " << cluster.snapshot()->error);
+    if (refreshed)
+        CHECK(partitionErrors() > 0); // answered per partition
+    else
+        CHECK_THAT(cluster.snapshot()->error, Catch::Contains("refresh failed: ")
+                                                  && Catch::Contains("authorization"));
+    // The errors are used up: the next refreshes are clean again.
+    REQUIRE(cluster.start(&error));
+    REQUIRE(waitFor([&] { return cluster.snapshot()->ok && partitionErrors() == 0; }, 30s));
+    cluster.stop();
 }
