@@ -107,6 +107,69 @@ int runCommandLine(int argc, char **argv)
     addMetricsOptions(*aggregateCmd, aggregate.metrics);
     aggregateCmd->add_flag("--json", aggregate.json, "print the summary as one JSON object on stdout");
 
+    TopicsCommand topics;
+    auto *topicsCmd = app.add_subcommand(
+        "topics", "Brokers and topics of a running cluster (with --topic: its partitions, "
+                  "leaders, replicas, ISR, watermarks and rates).");
+    addConnectionOptions(*topicsCmd, topics.connection);
+    topicsCmd->add_option("--topic", topics.topic, "show this topic's partitions");
+    topicsCmd->add_option("--create", topics.create, "create this topic first");
+    topicsCmd->add_option("--partitions", topics.partitions, "partitions of the created topic")
+        ->check(CLI::Range(1, 100000))->capture_default_str();
+    topicsCmd->add_option("--replication-factor", topics.replicationFactor,
+                          "replication factor of the created topic")
+        ->check(CLI::Range(1, 32))->capture_default_str();
+    topicsCmd->add_flag("--json", topics.json, "one JSON object on stdout");
+
+    MessagesCommand messages;
+    auto *messagesCmd = app.add_subcommand(
+        "messages", "Read, search or follow a topic's messages without joining any consumer "
+                    "group (default: the last 10 of each partition).");
+    addConnectionOptions(*messagesCmd, messages.connection);
+    messagesCmd->add_option("--topic", messages.topic, "topic")->capture_default_str();
+    messagesCmd->add_option("--partition", messages.partition, "only this partition")
+        ->check(CLI::NonNegativeNumber);
+    messagesCmd->add_option("--offset", messages.offset, "read from this offset")
+        ->check(CLI::NonNegativeNumber);
+    messagesCmd->add_option("--last", messages.last, "read the last N of each partition")
+        ->check(CLI::NonNegativeNumber);
+    messagesCmd->add_option("--since", messages.since,
+                            "read from the first message at or after this ISO-8601 UTC time");
+    messagesCmd->add_option("--search", messages.search,
+                            "find this text in keys, values and headers (newest first)");
+    messagesCmd->add_flag("--case-sensitive", messages.caseSensitive, "search case-sensitively");
+    messagesCmd->add_option("--max", messages.max,
+                            "most messages per partition to read, or matches to show")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))->capture_default_str();
+    messagesCmd->add_option("--scan", messages.scan,
+                            "search: newest messages scanned per partition")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))->capture_default_str();
+    messagesCmd->add_flag("--follow,-f", messages.follow, "then show new messages until Ctrl-C");
+    messagesCmd->add_flag("--json", messages.json, "one JSON object per message");
+    messagesCmd->add_flag("--pretty", messages.pretty, "pretty-print JSON values");
+    messagesCmd->add_option("--timeout", messages.timeoutSeconds, "seconds a read may take")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+
+    GroupsCommand groups;
+    auto *groupsCmd = app.add_subcommand(
+        "groups", "A consumer group's committed offsets, lag (messages and seconds) and "
+                  "Burrow-style status (OK, WARN, STALL, STOP, REWIND), watched for a while.");
+    addConnectionOptions(*groupsCmd, groups.connection);
+    groupsCmd->add_option("--group", groups.group, "consumer group")->capture_default_str();
+    groupsCmd->add_option("--topic", groups.topics, "topic the group reads (repeatable)")
+        ->capture_default_str();
+    groupsCmd->add_option("--seconds", groups.seconds, "how long to watch before reporting")
+        ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+    groupsCmd->add_flag("--json", groups.json, "one JSON object on stdout");
+
+    AlertRulesCommand alertRules;
+    auto *alertRulesCmd = app.add_subcommand(
+        "alert-rules", "Print the built-in alert rules as JSON (a starting point for "
+                       "--alert-rules), write them to a file, or check a rules file.");
+    alertRulesCmd->add_option("--out", alertRules.out, "write the built-in rules to this file");
+    alertRulesCmd->add_option("--check", alertRules.check, "validate this rules file")
+        ->check(CLI::ExistingFile);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -128,6 +191,14 @@ int runCommandLine(int argc, char **argv)
         return runGenerate(generate);
     if (*aggregateCmd)
         return runAggregate(aggregate);
+    if (*topicsCmd)
+        return runTopics(topics);
+    if (*messagesCmd)
+        return runMessages(messages);
+    if (*groupsCmd)
+        return runGroups(groups);
+    if (*alertRulesCmd)
+        return runAlertRules(alertRules);
     if (!haveDisplay()) {
         RunCommand fallback;
         fallback.produce = gui;

@@ -52,6 +52,50 @@ struct RunCommand
     bool headless = false;
 };
 
+/// `topics`: brokers, topics and (with a topic) its partitions; optionally creates one first.
+struct TopicsCommand
+{
+    ConnectionOptions connection;
+    std::string topic;
+    std::string create;
+    int partitions = 12;
+    int replicationFactor = 1;
+    bool json = false;
+};
+/// `messages`: read, search or follow a topic without joining any consumer group.
+struct MessagesCommand
+{
+    ConnectionOptions connection;
+    std::string topic = "clickstream";
+    int partition = -1;
+    long long offset = -1;
+    long long last = -1;
+    std::string since;
+    std::string search;
+    bool caseSensitive = false;
+    std::size_t max = 100;    ///< messages per partition (reads) or matches (search)
+    std::size_t scan = 10'000; ///< search: newest messages scanned per partition
+    bool follow = false;
+    bool json = false;
+    bool pretty = false;
+    double timeoutSeconds = 10;
+};
+/// `groups`: a consumer group's lag per partition and its Burrow-style status.
+struct GroupsCommand
+{
+    ConnectionOptions connection;
+    std::string group = "clickstream-studio";
+    std::vector<std::string> topics{"clickstream"};
+    double seconds = 6;
+    bool json = false;
+};
+/// `alert-rules`: print or write the built-in rules, or check a rules file.
+struct AlertRulesCommand
+{
+    std::string out;
+    std::string check;
+};
+
 /// Each returns the process exit code; messages for people go to stderr, data to stdout.
 int runBroker(const BrokerCommand &command);
 int runGenerate(GenerateCommand &command);
@@ -60,6 +104,10 @@ int runProduce(ProduceCommand &command, bool headless);
 int runAggregate(const AggregateCommand &command);
 /// `announce` says why it runs headless (no display), if it does for that reason.
 int runPipeline(RunCommand &command, const std::string &announce = {});
+int runTopics(const TopicsCommand &command);
+int runMessages(const MessagesCommand &command);
+int runGroups(const GroupsCommand &command);
+int runAlertRules(const AlertRulesCommand &command);
 int runGui(int argc, char **argv, ProduceCommand &command);
 
 } // namespace studio::app

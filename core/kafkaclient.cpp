@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 namespace studio::core {
 
@@ -34,6 +35,10 @@ KafkaLogHandler g_logHandler = &stderrLog;
 
 void forwardLog(const rd_kafka_t *, int level, const char *facility, const char *message)
 {
+    // Old brokers and the embedded one cannot honour allow.auto.create.topics=false; our readers
+    // look topics up in the full topic list first, so the warning says nothing actionable.
+    if (std::string_view(facility) == "AUTOCREATE")
+        return;
     g_logHandler(level, facility, message);
 }
 

@@ -615,7 +615,8 @@ TEST_CASE("SASL without a password and without a terminal is refused", "[cli][ar
 
 TEST_CASE("help of every subcommand exits 0 with usage", "[cli][help]")
 {
-    for (const std::string sub : {"", "broker", "produce", "generate", "headless"}) {
+    for (const std::string sub : {"", "broker", "produce", "generate", "headless", "topics",
+                                  "messages", "groups", "alert-rules"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
@@ -978,4 +979,103 @@ TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cl
           == produced);
     for (const char *name : {"page_metrics.csv", "geo_metrics.csv", "sessions.csv", "product_funnel.csv"})
         CHECK(splitLines(readFile(out + "/" + std::string(name))).size() > 1);
+}
+
+TEST_CASE("topics, messages, groups and alert-rules inspect a running broker from a shell",
+          "[cli][monitor][broker]")
+{
+    Child broker({kStudio, "broker", "--partitions", "3"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    const Result p = studio({"produce", "--broker", bootstrap, "--rps", "3000", "--duration", "1",
+                             "--json"},
+                            30);
+    INFO(p.describe());
+    REQUIRE(p.exitCode == 0);
+    const auto acked = jsonInt(lastLine(p.out), "acked");
+    REQUIRE(acked > 2000);
+
+    simdjson::dom::parser parser;
+    {
+        const Result t = studio({"topics", "--broker", bootstrap, "--json"}, 30);
+        INFO(t.describe());
+        REQUIRE(t.exitCode == 0);
+        simdjson::dom::element doc;
+        REQUIRE(parser.parse(lastLine(t.out)).get(doc) == simdjson::SUCCESS);
+        CHECK(doc["brokers"].get_array().size() == 3);
+        bool found = false;
+        for (auto topic : doc["topics"].get_array()) {
+            if (std::string_view(topic["name"]) != "clickstream")
+                continue;
+            found = true;
+            CHECK(topic["partitions"].get_array().size() == 3);
+            CHECK(std::int64_t(topic["messages"]) == acked);
+        }
+        CHECK(found);
+    }
+    {
+        const Result t = studio({"topics", "--broker", bootstrap, "--topic", "clickstream"}, 30);
+        INFO(t.describe());
+        CHECK(t.exitCode == 0);
+        CHECK(contains(t.out, "topic clickstream: 3 partitions"));
+        CHECK(contains(t.out, "LEADER"));
+    }
+    std::string eventId;
+    {
+        const Result m = studio({"messages", "--broker", bootstrap, "--last", "2", "--json"}, 30);
+        INFO(m.describe());
+        REQUIRE(m.exitCode == 0);
+        const auto lines = splitLines(m.out);
+        CHECK(lines.size() == 6); // the last 2 of each of 3 partitions
+        for (const auto &line : lines) {
+            simdjson::dom::element doc;
+            REQUIRE(parser.parse(line).get(doc) == simdjson::SUCCESS);
+            CHECK(std::string_view(doc["topic"]) == "clickstream");
+            Event ev;
+            CHECK(checkEvent(parser, std::string(std::string_view(doc["value"])), ev) == "");
+            eventId = ev.eventId;
+        }
+    }
+    {
+        // The id of one event is in exactly one message: search finds it, newest first.
+        const Result s = studio({"messages", "--broker", bootstrap, "--search", eventId,
+                                 "--json"},
+                                30);
+        INFO(s.describe());
+        CHECK(s.exitCode == 0);
+        CHECK(splitLines(s.out).size() == 1);
+        CHECK(contains(s.out, eventId));
+        CHECK(contains(s.err, "1 match(es)"));
+    }
+    {
+        // Nobody consumed: the group has committed nothing, and browsing did not commit either.
+        const Result g = studio({"groups", "--broker", bootstrap, "--seconds", "2", "--json"}, 30);
+        INFO(g.describe());
+        CHECK(g.exitCode == 0);
+        CHECK(contains(g.out, "\"group\":\"clickstream-studio\""));
+        CHECK_FALSE(contains(g.out, "\"committed\":1"));
+    }
+    {
+        const Result r = studio({"topics"}, 15);
+        CHECK(r.exitCode == 2);
+        CHECK(contains(r.err, "give --broker"));
+    }
+    REQUIRE(broker.sendSignal(SIGTERM));
+    CHECK(broker.finish(10).exitCode == 0);
+
+    TempDir dir;
+    const std::string rules = (dir.path / "rules.json").string();
+    CHECK(studio({"alert-rules", "--out", rules}, 15).exitCode == 0);
+    const Result ok = studio({"alert-rules", "--check", rules}, 15);
+    CHECK(ok.exitCode == 0);
+    CHECK(contains(ok.out, "5 rule(s), valid"));
+    {
+        std::ofstream bad(rules);
+        bad << "{\"version\":1,\"rules\":[{\"name\":\"x\",\"signal\":\"service_up\","
+               "\"comparison\":\"~\",\"threshold\":0,\"for\":1,\"severity\":\"info\"}]}";
+    }
+    const Result broken = studio({"alert-rules", "--check", rules}, 15);
+    INFO(broken.describe());
+    CHECK(broken.exitCode == 2);
+    CHECK(contains(broken.err, "comparison"));
 }

@@ -1,0 +1,343 @@
+// `topics`, `messages`, `groups` and `alert-rules`: the monitoring engine from a shell, for
+// servers and CI (what AKHQ's pages and Burrow's HTTP answers give, as text or JSON lines).
+#include "app/commands.h"
+
+#include "app/engine.h"
+#include "app/signals.h"
+#include "core/alerts.h"
+#include "core/clustermonitor.h"
+#include "core/groupmonitor.h"
+#include "core/messagebrowser.h"
+#include "core/timeutil.h"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace studio::app {
+
+namespace {
+
+using nlohmann::json;
+
+/// These commands look at a running cluster; an in-process broker would be empty.
+std::optional<int> clusterFor(const ConnectionOptions &connection, core::ClusterConfig &out)
+{
+    if (connection.embedded())
+        return usageError("this command looks at a running cluster: give --broker HOST:PORT,... "
+                          "(for the embedded broker, the address `clickstream-studio broker` "
+                          "prints on its first line)");
+    if (std::string e = buildClusterConfig(connection, out); !e.empty())
+        return usageError(e);
+    return std::nullopt;
+}
+
+std::string joinIds(const std::vector<std::int32_t> &ids)
+{
+    std::string s;
+    for (const auto id : ids)
+        s += (s.empty() ? "" : ",") + std::to_string(id);
+    return s;
+}
+
+std::string timeText(std::int64_t ms)
+{
+    return ms < 0 ? std::string("-") : core::formatIsoMs(ms);
+}
+
+json messageJson(const core::BrowsedMessage &m)
+{
+    json headers = json::array();
+    for (const auto &[k, v] : m.headers)
+        headers.push_back({{"name", k}, {"value", v}});
+    return {{"topic", m.topic},     {"partition", m.partition},
+            {"offset", m.offset},   {"timestamp", timeText(m.timestampMs)},
+            {"key", m.key},         {"value", m.value},
+            {"headers", headers}};
+}
+
+void printMessage(const core::BrowsedMessage &m, const MessagesCommand &c)
+{
+    if (c.json) {
+        // Not valid UTF-8 (a binary payload) is replaced, not fatal.
+        fmt::print("{}\n", messageJson(m).dump(-1, ' ', false, json::error_handler_t::replace));
+        return;
+    }
+    std::string headers;
+    for (const auto &[k, v] : m.headers)
+        headers += fmt::format(" {}={}", k, v);
+    fmt::print("{}[{}]@{} {} key={}{}\n{}\n", m.topic, m.partition, m.offset,
+               timeText(m.timestampMs), m.key, headers,
+               c.pretty ? core::prettyJson(m.value) : m.value);
+}
+
+} // namespace
+
+int runTopics(const TopicsCommand &c)
+{
+    core::ClusterConfig cluster;
+    if (auto code = clusterFor(c.connection, cluster))
+        return *code;
+    core::ClusterMonitor monitor(cluster);
+    std::string error;
+    if (!c.create.empty()) {
+        if (!monitor.createTopic(c.create, c.partitions, c.replicationFactor, &error)) {
+            fmt::print(stderr, "error: create topic '{}': {}\n", c.create, error);
+            return kRuntimeError;
+        }
+        fmt::print(stderr, "created topic '{}' ({} partitions, replication factor {})\n",
+                   c.create, c.partitions, c.replicationFactor);
+    }
+    // Two refreshes a second apart, so the rates are measured, not guessed.
+    if (!monitor.refreshNow(&error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (!monitor.refreshNow(&error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    const auto snap = monitor.snapshot();
+    const std::string only = c.topic.empty() ? c.create : c.topic;
+    if (!only.empty() && !snap->findTopic(only)) {
+        fmt::print(stderr, "error: no topic '{}' on {}\n", only, cluster.describe());
+        return kRuntimeError;
+    }
+    if (c.json) {
+        json brokers = json::array();
+        for (const auto &b : snap->brokers)
+            brokers.push_back({{"id", b.id}, {"host", b.host}, {"port", b.port}});
+        json topics = json::array();
+        for (const auto &t : snap->topics) {
+            if (!only.empty() && t.name != only)
+                continue;
+            json parts = json::array();
+            for (const auto &p : t.partitions)
+                parts.push_back({{"partition", p.partition}, {"leader", p.leader},
+                                 {"replicas", p.replicas}, {"isr", p.isr}, {"low", p.low},
+                                 {"high", p.high}, {"messages", p.messages}, {"rate", p.rate},
+                                 {"error", p.error}});
+            topics.push_back({{"name", t.name}, {"internal", t.internal},
+                              {"messages", t.messages}, {"rate", t.rate}, {"partitions", parts}});
+        }
+        fmt::print("{}\n", json{{"brokers", brokers}, {"topics", topics},
+                                {"refresh_ms", snap->refreshMs}}
+                               .dump());
+        return 0;
+    }
+    fmt::print("{} broker(s):", snap->brokers.size());
+    for (const auto &b : snap->brokers)
+        fmt::print(" {}={}:{}", b.id, b.host, b.port);
+    fmt::print("\n");
+    if (only.empty()) {
+        fmt::print("{:<40} {:>10} {:>14} {:>12}\n", "TOPIC", "PARTITIONS", "MESSAGES", "MSG/S");
+        for (const auto &t : snap->topics)
+            fmt::print("{:<40} {:>10} {:>14} {:>12.0f}\n", t.name, t.partitions.size(),
+                       grouped(static_cast<std::uint64_t>(t.messages)), t.rate);
+        return 0;
+    }
+    const core::TopicInfo &t = *snap->findTopic(only);
+    fmt::print("topic {}: {} partitions, {} messages, {:.0f} msg/s\n", t.name, t.partitions.size(),
+               grouped(static_cast<std::uint64_t>(t.messages)), t.rate);
+    fmt::print("{:>9} {:>6} {:>12} {:>12} {:>12} {:>12} {:>10}\n", "PARTITION", "LEADER",
+               "REPLICAS", "ISR", "LOW", "HIGH", "MSG/S");
+    for (const auto &p : t.partitions)
+        fmt::print("{:>9} {:>6} {:>12} {:>12} {:>12} {:>12} {:>10.0f}{}\n", p.partition, p.leader,
+                   joinIds(p.replicas), joinIds(p.isr), p.low, p.high, p.rate,
+                   p.error ? std::string("  error: ") + rd_kafka_err2str(
+                                                            static_cast<rd_kafka_resp_err_t>(p.error))
+                           : std::string());
+    return 0;
+}
+
+int runMessages(const MessagesCommand &c)
+{
+    core::ClusterConfig cluster;
+    if (auto code = clusterFor(c.connection, cluster))
+        return *code;
+    const int modes = (c.offset >= 0) + (c.last >= 0) + !c.since.empty() + !c.search.empty();
+    if (modes > 1)
+        return usageError("--offset, --last, --since and --search are alternatives: give one");
+    if (c.follow && !c.search.empty())
+        return usageError("--follow shows new messages; it does not go with --search");
+    core::MessageBrowser browser(cluster);
+    const auto timeout = std::chrono::milliseconds(static_cast<long long>(c.timeoutSeconds * 1000));
+
+    if (!c.search.empty()) {
+        core::SearchOptions o;
+        o.needle = c.search;
+        o.caseSensitive = c.caseSensitive;
+        o.partition = c.partition;
+        o.maxPerPartition = c.scan;
+        o.maxMatches = c.max;
+        const core::SearchResult r = browser.search(c.topic, o, timeout);
+        if (!r.ok) {
+            fmt::print(stderr, "error: {}\n", r.error);
+            return kRuntimeError;
+        }
+        for (const auto &m : r.matches)
+            printMessage(m.message, c);
+        fmt::print(stderr, "{} match(es) in {} message(s) scanned{}{}{}\n", r.matches.size(),
+                   grouped(r.scanned),
+                   r.boundHit ? fmt::format(" (the newest {} of each partition; --scan N for more)",
+                                            grouped(c.scan))
+                              : std::string(),
+                   r.matchesCapped ? " (stopped at --max)" : "",
+                   r.timedOut ? " (timed out: partial)" : "");
+        return 0;
+    }
+
+    core::BrowseResult r;
+    std::map<std::int32_t, std::int64_t> next; // where --follow goes on
+    if (!c.since.empty()) {
+        const auto ms = core::parseIsoMs(c.since);
+        if (!ms)
+            return usageError("--since wants an ISO-8601 UTC time like 2026-01-01T00:00:00.000Z, "
+                              "got '" + c.since + "'");
+        r = browser.readFromTimestamp(c.topic, c.partition, *ms, c.max, timeout);
+    } else if (c.offset >= 0) {
+        r = browser.readFromOffset(c.topic, c.partition, c.offset, c.max, timeout);
+    } else if (c.last >= 0 || !c.follow) {
+        r = browser.readLast(c.topic, c.partition, c.last >= 0 ? std::size_t(c.last) : 10, timeout);
+    } else {
+        r.ok = true; // --follow alone: only what comes next
+    }
+    if (!r.ok) {
+        fmt::print(stderr, "error: {}\n", r.error);
+        return kRuntimeError;
+    }
+    for (const auto &m : r.messages) {
+        printMessage(m, c);
+        next[m.partition] = std::max(next[m.partition], m.offset + 1);
+    }
+    if (r.timedOut)
+        fmt::print(stderr, "timed out after {} s: partial result\n", c.timeoutSeconds);
+    std::fflush(stdout);
+    if (!c.follow)
+        return 0;
+
+    installStopSignals();
+    std::string error;
+    if (!browser.startTail(c.topic, {}, &error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    fmt::print(stderr, "following {} (Ctrl-C to stop)\n", c.topic);
+    std::uint64_t seq = 0;
+    std::string lastError;
+    runTicking(
+        0,
+        [&](double) {
+            const core::TailStatus st = browser.tailStatus();
+            if (st.error != lastError && !st.error.empty())
+                fmt::print(stderr, "tail: {}\n", st.error);
+            lastError = st.error;
+        },
+        [&] {
+            const core::TailRead read = browser.tailAfter(seq, 10'000);
+            if (read.missed > 0)
+                fmt::print(stderr, "({} message(s) came faster than shown and were skipped)\n",
+                           read.missed);
+            for (const auto &m : read.messages) {
+                if (c.partition < 0 || m.partition == c.partition)
+                    printMessage(m, c);
+            }
+            if (!read.messages.empty())
+                std::fflush(stdout);
+            seq = std::max(seq, read.lastSeq);
+            return false;
+        });
+    browser.stopTail();
+    return 0;
+}
+
+int runGroups(const GroupsCommand &c)
+{
+    core::ClusterConfig cluster;
+    if (auto code = clusterFor(c.connection, cluster))
+        return *code;
+    core::GroupMonitorOptions o;
+    o.refreshIntervalMs = 500;
+    core::GroupMonitor monitor(cluster, false, o);
+    monitor.watchGroup(c.group, c.topics);
+    std::string error;
+    if (!monitor.start(&error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    installStopSignals();
+    // Burrow's rules need a window of samples: watch for a while, then report.
+    runTicking(c.seconds, [](double) {}, [] { return false; });
+    const auto snap = monitor.snapshot();
+    monitor.stop();
+    if (!snap->error.empty())
+        fmt::print(stderr, "warning: {}\n", snap->error);
+    const core::GroupLag *g = nullptr;
+    for (const auto &group : snap->groups)
+        if (group.groupId == c.group)
+            g = &group;
+    if (!g) {
+        fmt::print(stderr, "error: no data for group '{}'\n", c.group);
+        return kRuntimeError;
+    }
+    if (c.json) {
+        json parts = json::array();
+        for (const auto &p : g->partitions)
+            parts.push_back({{"topic", p.topic}, {"partition", p.partition},
+                             {"committed", p.committed}, {"high", p.high}, {"lag", p.lag},
+                             {"lag_seconds", p.lagSeconds},
+                             {"status", core::lagStatusName(p.status)}});
+        fmt::print("{}\n",
+                   json{{"group", g->groupId}, {"status", core::lagStatusName(g->status)},
+                        {"reason", g->reason}, {"lag", g->totalLag},
+                        {"lag_seconds", g->lagSeconds},
+                        {"lag_seconds_method", core::lagSecondsMethodName(g->lagSecondsMethod)},
+                        {"error", g->error}, {"partitions", parts}}
+                       .dump());
+        return 0;
+    }
+    fmt::print("group {}: {} | lag {} messages, {} | {}\n", g->groupId,
+               core::lagStatusName(g->status), g->totalLag,
+               g->lagSeconds < 0 ? std::string("lag seconds unknown")
+                                 : fmt::format("{:.1f} s behind ({})", g->lagSeconds,
+                                               core::lagSecondsMethodName(g->lagSecondsMethod)),
+               g->reason.empty() ? g->error : g->reason);
+    fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9} {:>7}\n", "TOPIC", "PARTITION",
+               "COMMITTED", "HIGH", "LAG", "LAG S", "STATUS");
+    for (const auto &p : g->partitions)
+        fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9.1f} {:>7}\n", p.topic, p.partition,
+                   p.committed, p.high, p.lag, p.lagSeconds, core::lagStatusName(p.status));
+    return 0;
+}
+
+int runAlertRules(const AlertRulesCommand &c)
+{
+    if (!c.check.empty()) {
+        std::string error;
+        const auto rules = core::loadAlertRules(c.check, &error);
+        if (!rules) {
+            fmt::print(stderr, "error: {}\n", error);
+            return kUsageError;
+        }
+        fmt::print("{}: {} rule(s), valid\n", c.check, rules->size());
+        return 0;
+    }
+    const std::string text = core::alertRulesToJson(core::defaultAlertRules());
+    if (c.out.empty()) {
+        fmt::print("{}", text);
+        return 0;
+    }
+    std::string error;
+    if (!core::saveAlertRules(c.out, core::defaultAlertRules(), &error)) {
+        fmt::print(stderr, "error: {}\n", error);
+        return kRuntimeError;
+    }
+    fmt::print(stderr, "wrote the built-in alert rules to {}\n", c.out);
+    return 0;
+}
+
+} // namespace studio::app
