@@ -452,6 +452,23 @@ void MessageBrowser::Tail::run()
     running = false;
 }
 
+namespace {
+
+// The start of every one-shot read: a group-less consumer and the partitions' watermarks. Null
+// (with result.error set) when either fails.
+Consumer openRead(const ClusterConfig &cluster, const std::string &topic, std::int32_t partition,
+                  Clock::time_point deadline, std::vector<TopicPartitionWatermarks> &marks,
+                  BrowseResult &result)
+{
+    Consumer consumer = makeConsumer(cluster, true, &result.error);
+    if (!consumer
+        || !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
+        return nullptr;
+    return consumer;
+}
+
+} // namespace
+
 MessageBrowser::MessageBrowser(ClusterConfig cluster, std::size_t tailCapacity)
     : m_cluster(std::move(cluster))
     , m_tailCapacity(std::max<std::size_t>(tailCapacity, 1))
@@ -469,10 +486,9 @@ BrowseResult MessageBrowser::readFromOffset(const std::string &topic, std::int32
 {
     const auto deadline = Clock::now() + timeout;
     BrowseResult result;
-    Consumer consumer = makeConsumer(m_cluster, true, &result.error);
     std::vector<TopicPartitionWatermarks> marks;
-    if (!consumer ||
-        !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
+    Consumer consumer = openRead(m_cluster, topic, partition, deadline, marks, result);
+    if (!consumer)
         return result;
     std::vector<Range> ranges;
     for (const auto &w : marks) {
@@ -490,10 +506,9 @@ BrowseResult MessageBrowser::readLast(const std::string &topic, std::int32_t par
 {
     const auto deadline = Clock::now() + timeout;
     BrowseResult result;
-    Consumer consumer = makeConsumer(m_cluster, true, &result.error);
     std::vector<TopicPartitionWatermarks> marks;
-    if (!consumer ||
-        !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
+    Consumer consumer = openRead(m_cluster, topic, partition, deadline, marks, result);
+    if (!consumer)
         return result;
     std::vector<Range> ranges;
     for (const auto &w : marks) {
@@ -530,10 +545,9 @@ BrowseResult MessageBrowser::readFromTimestamp(const std::string &topic, std::in
 {
     const auto deadline = Clock::now() + timeout;
     BrowseResult result;
-    Consumer consumer = makeConsumer(m_cluster, true, &result.error);
     std::vector<TopicPartitionWatermarks> marks;
-    if (!consumer ||
-        !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
+    Consumer consumer = openRead(m_cluster, topic, partition, deadline, marks, result);
+    if (!consumer)
         return result;
     std::vector<Range> ranges;
     for (const auto &w : marks) {
