@@ -223,11 +223,12 @@ void addMonitoringOptions(CLI::App &app, MonitoringOptions &o)
     const std::string group = "Monitoring";
     app.add_option("--postgres", o.postgres,
                    "PostgreSQL to watch (health probe, alert history), as a libpq conninfo "
-                   "(\"host=... dbname=... user=...\") or postgresql:// URL without a password; "
-                   "the password comes from CLICKSTREAM_PG_PASSWORD or PGPASSWORD")
+                   "(\"host=... dbname=... user=...\") or postgresql:// URI without a password; "
+                   "the password comes from PGPASSWORD, ~/.pgpass or CLICKSTREAM_PG_PASSWORD")
         ->group(group);
     app.add_option("--redis", o.redis,
-                   "Redis to watch, HOST[:PORT]; the password comes from CLICKSTREAM_REDIS_PASSWORD")
+                   "Redis to watch, redis://HOST[:PORT][/DB] (or HOST[:PORT]); the password comes "
+                   "from REDISCLI_AUTH or CLICKSTREAM_REDIS_PASSWORD")
         ->group(group);
     app.add_option("--redis-user", o.redisUser, "Redis ACL user (default: the default user)")
         ->group(group);
@@ -245,7 +246,7 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
 {
     if (!o.rejectedSecret.empty())
         return "passwords are never taken from the command line, where shell history and `ps` "
-               "would keep them: set CLICKSTREAM_PG_PASSWORD or CLICKSTREAM_REDIS_PASSWORD";
+               "would keep them: set PGPASSWORD (or use ~/.pgpass) and REDISCLI_AUTH";
     auto env = [](const char *name) {
         const char *v = std::getenv(name);
         return v ? std::string(v) : std::string();
@@ -261,7 +262,7 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
         }
         if (hasPassword)
             return "--postgres must not contain a password (shell history and `ps` would keep "
-                   "it): set CLICKSTREAM_PG_PASSWORD instead";
+                   "it): set PGPASSWORD or use ~/.pgpass instead";
         core::PostgresTarget target;
         target.conninfo = c;
         target.password = env("CLICKSTREAM_PG_PASSWORD");
@@ -269,28 +270,51 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
     }
     if (!o.redis.empty()) {
         core::RedisTarget target;
-        std::string hostPort = o.redis;
-        if (hostPort.rfind("redis://", 0) == 0)
-            hostPort = hostPort.substr(8);
-        if (hostPort.find('@') != std::string::npos)
-            return "--redis takes HOST[:PORT] without credentials: set --redis-user and "
-                   "CLICKSTREAM_REDIS_PASSWORD";
-        const auto colon = hostPort.rfind(':');
-        target.host = hostPort.substr(0, colon);
+        std::string rest = o.redis;
+        if (rest.rfind("redis://", 0) == 0)
+            rest = rest.substr(8);
+        const auto at = rest.find('@');
+        std::string user;
+        if (at != std::string::npos) {
+            user = rest.substr(0, at);
+            rest = rest.substr(at + 1);
+            if (user.find(':') != std::string::npos)
+                return "--redis must not contain a password (shell history and `ps` would keep "
+                       "it): set REDISCLI_AUTH or CLICKSTREAM_REDIS_PASSWORD instead";
+        }
+        int db = 0;
+        if (const auto slash = rest.find('/'); slash != std::string::npos) {
+            const std::string dbText = rest.substr(slash + 1);
+            rest = rest.substr(0, slash);
+            try {
+                std::size_t used = 0;
+                db = dbText.empty() ? 0 : std::stoi(dbText, &used);
+                if ((!dbText.empty() && used != dbText.size()) || db < 0)
+                    throw std::out_of_range("db");
+            } catch (const std::exception &) {
+                return "--redis: bad database number in '" + o.redis
+                       + "' (expected redis://HOST[:PORT][/DB])";
+            }
+        }
+        const auto colon = rest.rfind(':');
+        target.host = rest.substr(0, colon);
         if (colon != std::string::npos) {
             try {
                 std::size_t used = 0;
-                target.port = std::stoi(hostPort.substr(colon + 1), &used);
-                if (used != hostPort.size() - colon - 1 || target.port < 1 || target.port > 65535)
+                target.port = std::stoi(rest.substr(colon + 1), &used);
+                if (used != rest.size() - colon - 1 || target.port < 1 || target.port > 65535)
                     throw std::out_of_range("port");
             } catch (const std::exception &) {
-                return "--redis: bad port in '" + o.redis + "' (expected HOST[:PORT])";
+                return "--redis: bad port in '" + o.redis + "' (expected redis://HOST[:PORT][/DB])";
             }
         }
         if (target.host.empty())
-            return "--redis: no host in '" + o.redis + "' (expected HOST[:PORT])";
-        target.user = o.redisUser;
-        target.password = env("CLICKSTREAM_REDIS_PASSWORD");
+            return "--redis: no host in '" + o.redis + "' (expected redis://HOST[:PORT][/DB])";
+        target.user = o.redisUser.empty() ? user : o.redisUser;
+        target.password = env("REDISCLI_AUTH");
+        if (target.password.empty())
+            target.password = env("CLICKSTREAM_REDIS_PASSWORD");
+        (void)db; // the feature store selects it (persistence); health needs no database
         out.redis = std::move(target);
     }
     out.alertRulesPath = o.alertRules;

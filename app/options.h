@@ -76,11 +76,12 @@ struct MetricsOptions
 void addMetricsOptions(CLI::App &app, MetricsOptions &options);
 
 /// What the monitor watches besides Kafka, and where alerts go. Passwords never come from here:
-/// CLICKSTREAM_PG_PASSWORD (or libpq's own PGPASSWORD / ~/.pgpass) and CLICKSTREAM_REDIS_PASSWORD.
+/// libpq's PGPASSWORD / ~/.pgpass (or CLICKSTREAM_PG_PASSWORD) and REDISCLI_AUTH (or
+/// CLICKSTREAM_REDIS_PASSWORD).
 struct MonitoringOptions
 {
     std::string postgres;   ///< libpq conninfo or postgresql:// URL, without a password
-    std::string redis;      ///< host[:port]
+    std::string redis;      ///< redis://host[:port][/db] or host[:port]
     std::string redisUser;  ///< ACL user (Redis 6+); empty: the default user
     std::string alertRules; ///< JSON rules file; loaded when it exists, else the defaults
     std::string webhook;    ///< Alertmanager-compatible webhook URL for firing/resolved alerts

@@ -597,6 +597,31 @@ TEST_CASE("passwords on the command line are refused and never echoed", "[cli][a
     }
 }
 
+TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and never echoed",
+          "[cli][args][secrets]")
+{
+    const std::string secret = "Hunter2-Sekrit-x9";
+    const std::vector<std::vector<std::string>> cases = {
+        {"--postgres", "postgresql://alice:" + secret + "@127.0.0.1:5432/studio"},
+        {"--postgres", "host=127.0.0.1 user=alice password=" + secret},
+        {"--redis", "redis://alice:" + secret + "@127.0.0.1:6379/0"},
+        {"--postgres-password", secret},
+        {"--redis-password", secret},
+    };
+    for (const auto &c : cases) {
+        const Result r = studio({"run", "--headless", "--duration", "1", c[0], c[1]}, 15, kNoSecrets);
+        INFO(c[0] << " " << c[1] << "\n" << r.describe());
+        CHECK_FALSE(r.timedOut);
+        CHECK(r.exitCode == 2);
+        CHECK(contains(r.err, "password"));
+        CHECK_FALSE(contains(r.err, secret));
+        CHECK_FALSE(contains(r.out, secret));
+    }
+    const Result bad = studio({"run", "--headless", "--duration", "1", "--redis", "host:notaport"}, 15);
+    CHECK(bad.exitCode == 2);
+    CHECK(contains(bad.err, "bad port"));
+}
+
 TEST_CASE("SASL without a password and without a terminal is refused", "[cli][args][secrets]")
 {
     // stdin is /dev/null (not a terminal), so there is no prompt; the environment has no
