@@ -170,6 +170,9 @@ int runCommandLine(int argc, char **argv)
     alertRulesCmd->add_option("--check", alertRules.check, "validate this rules file")
         ->check(CLI::ExistingFile);
 
+    ReportCommand report;
+    auto *reportCmd = addReportCommand(app, report);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -199,6 +202,8 @@ int runCommandLine(int argc, char **argv)
         return runGroups(groups);
     if (*alertRulesCmd)
         return runAlertRules(alertRules);
+    if (*reportCmd)
+        return runReport(report);
     if (!haveDisplay()) {
         RunCommand fallback;
         fallback.produce = gui;

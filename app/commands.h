@@ -95,6 +95,19 @@ struct AlertRulesCommand
     std::string out;
     std::string check;
 };
+/// `report`: one aggregate table over a time range as CSV, from PostgreSQL.
+struct ReportCommand
+{
+    std::string table;
+    std::string from; ///< ISO-8601 UTC; empty = no lower bound
+    std::string to;   ///< exclusive; empty = no upper bound
+    std::string out;  ///< file, or "-" for stdout
+    std::string postgres;
+    double timeoutSeconds = 10;
+    std::string rejectedSecret; ///< set when a password was passed on the command line
+};
+/// Registers the `report` subcommand on `app` (app/reportcommand.cpp).
+CLI::App *addReportCommand(CLI::App &app, ReportCommand &command);
 
 /// Each returns the process exit code; messages for people go to stderr, data to stdout.
 int runBroker(const BrokerCommand &command);
@@ -108,6 +121,7 @@ int runTopics(const TopicsCommand &command);
 int runMessages(const MessagesCommand &command);
 int runGroups(const GroupsCommand &command);
 int runAlertRules(const AlertRulesCommand &command);
+int runReport(const ReportCommand &command);
 int runGui(int argc, char **argv, ProduceCommand &command);
 
 } // namespace studio::app

@@ -50,6 +50,7 @@ struct RedisTarget
     int port = 6379;
     std::string user;
     std::string password; ///< held in memory only, never printed
+    int db = 0;           ///< SELECTed after AUTH (the RedisStore; the probe ignores it)
 };
 
 /// A PostgreSQL server: a libpq connection string ("host=.. port=.. dbname=.. user=.." or a

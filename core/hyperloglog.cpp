@@ -237,4 +237,155 @@ double HyperLogLog::estimate() const
     return raw;
 }
 
+// ---- postgresql-hll storage format, schema version 1 --------------------------------------------
+// Byte 0: schema version (high nibble) and type (low nibble: 0 undefined, 1 EMPTY, 2 EXPLICIT,
+// 3 SPARSE, 4 FULL); byte 1: (regwidth - 1) << 5 | log2m; byte 2: sparse-enabled bit (0x40) and the
+// explicit cutoff c (the set turns into registers past 2^(c-1) values; 0 none, 63 auto). Then the
+// data: EXPLICIT 8-byte big-endian signed values in ascending order, SPARSE bit-packed
+// (index, value) words, FULL bit-packed registers; bits packed from the top of each byte down.
+
+namespace {
+
+// postgresql-hll's default register width. Its hll_cardinality overflows (NaN) past the linear
+// counting range with 6-bit registers, so ours are written in 5 bits, values above 31 clamped to
+// 31 as that extension clamps them: such a value needs 31 trailing zero bits (p = 2^-31).
+constexpr int kHllRegWidth = 5;
+constexpr std::uint8_t kHllMaxRegister = (1u << kHllRegWidth) - 1;
+
+void setHllError(std::string *error, std::string message)
+{
+    if (error)
+        *error = "HyperLogLog bytes: " + std::move(message);
+}
+
+std::uint64_t readBits(std::string_view data, std::size_t bitOffset, int width)
+{
+    std::uint64_t value = 0;
+    for (int i = 0; i < width; ++i) {
+        const std::size_t bit = bitOffset + static_cast<std::size_t>(i);
+        const auto byte = static_cast<std::uint8_t>(data[bit / 8]);
+        value = (value << 1) | ((byte >> (7 - bit % 8)) & 1u);
+    }
+    return value;
+}
+
+} // namespace
+
+std::string HyperLogLog::toHllBytes() const
+{
+    const int type = empty() ? 1 : isExplicit() ? 2 : 4;
+    int cutoff = 1;
+    while ((std::size_t{1} << (cutoff - 1)) < kExplicitMax)
+        ++cutoff;
+    std::string out;
+    out.push_back(static_cast<char>(0x10 | type));
+    out.push_back(static_cast<char>(((kHllRegWidth - 1) << 5) | m_log2m));
+    out.push_back(static_cast<char>(cutoff)); // SPARSE off
+    if (type == 2) {
+        std::vector<std::uint64_t> hashes = explicitHashes();
+        std::sort(hashes.begin(), hashes.end(), [](std::uint64_t a, std::uint64_t b) {
+            return static_cast<std::int64_t>(a) < static_cast<std::int64_t>(b);
+        });
+        for (const std::uint64_t h : hashes) {
+            for (int shift = 56; shift >= 0; shift -= 8)
+                out.push_back(static_cast<char>((h >> shift) & 0xff));
+        }
+    } else if (type == 4) {
+        const std::size_t bits = m_registers.size() * kHllRegWidth;
+        const std::size_t base = out.size();
+        out.resize(base + (bits + 7) / 8, '\0');
+        std::size_t bit = 0;
+        for (const std::uint8_t value : m_registers) {
+            const std::uint8_t reg = std::min(value, kHllMaxRegister);
+            for (int i = kHllRegWidth - 1; i >= 0; --i, ++bit) {
+                if ((reg >> i) & 1u)
+                    out[base + bit / 8] = static_cast<char>(
+                        static_cast<std::uint8_t>(out[base + bit / 8]) | (0x80u >> (bit % 8)));
+            }
+        }
+    }
+    return out;
+}
+
+std::optional<HyperLogLog> HyperLogLog::fromHllBytes(std::string_view bytes, std::string *error)
+{
+    if (bytes.size() < 3)
+        return setHllError(error, "shorter than the 3 header bytes"), std::nullopt;
+    const auto version = static_cast<std::uint8_t>(bytes[0]) >> 4;
+    const auto type = static_cast<std::uint8_t>(bytes[0]) & 0x0f;
+    const int regWidth = (static_cast<std::uint8_t>(bytes[1]) >> 5) + 1;
+    const int log2m = static_cast<std::uint8_t>(bytes[1]) & 0x1f;
+    if (version != 1)
+        return setHllError(error, "schema version " + std::to_string(version)
+                                      + " is not supported (only 1)"),
+               std::nullopt;
+    if (log2m < 4 || log2m > 18)
+        return setHllError(error, "log2m " + std::to_string(log2m) + " is outside 4..18"),
+               std::nullopt;
+    const std::string_view data = bytes.substr(3);
+    HyperLogLog hll(log2m);
+    const std::size_t m = std::size_t{1} << log2m;
+    const auto maxValue = static_cast<std::uint8_t>(64 - log2m + 1);
+    auto setRegisters = [&](auto &&forEach) {
+        hll.m_registers.assign(m, 0);
+        forEach([&](std::size_t index, std::uint64_t value) {
+            hll.m_registers[index] = std::max(hll.m_registers[index],
+                                              static_cast<std::uint8_t>(std::min<std::uint64_t>(
+                                                  value, maxValue)));
+        });
+        hll.m_inverseSum = 0;
+        hll.m_zeros = 0;
+        for (const std::uint8_t r : hll.m_registers) {
+            hll.m_inverseSum += kInversePowers[r];
+            hll.m_zeros += r == 0;
+        }
+    };
+    switch (type) {
+    case 1:
+        if (!data.empty())
+            return setHllError(error, "an EMPTY sketch with data bytes"), std::nullopt;
+        return hll;
+    case 2:
+        if (data.size() % 8 != 0)
+            return setHllError(error, "EXPLICIT data is not a whole number of 8-byte values"),
+                   std::nullopt;
+        for (std::size_t at = 0; at < data.size(); at += 8) {
+            std::uint64_t h = 0;
+            for (std::size_t i = 0; i < 8; ++i)
+                h = (h << 8) | static_cast<std::uint8_t>(data[at + i]);
+            hll.addHash(h);
+        }
+        return hll;
+    case 3: {
+        const int wordBits = log2m + regWidth;
+        const std::size_t words = data.size() * 8 / static_cast<std::size_t>(wordBits);
+        // Padding is less than one byte, so no full word fits in it.
+        if ((data.size() * 8) % static_cast<std::size_t>(wordBits) >= 8)
+            return setHllError(error, "SPARSE data has a partial word"), std::nullopt;
+        setRegisters([&](auto &&set) {
+            for (std::size_t w = 0; w < words; ++w) {
+                const std::uint64_t word = readBits(data, w * wordBits, wordBits);
+                set(static_cast<std::size_t>(word >> regWidth), word & ((1u << regWidth) - 1));
+            }
+        });
+        return hll;
+    }
+    case 4:
+        if (data.size() != (m * static_cast<std::size_t>(regWidth) + 7) / 8)
+            return setHllError(error, "FULL data has " + std::to_string(data.size())
+                                          + " bytes, expected "
+                                          + std::to_string((m * regWidth + 7) / 8)),
+                   std::nullopt;
+        setRegisters([&](auto &&set) {
+            for (std::size_t i = 0; i < m; ++i)
+                set(i, readBits(data, i * static_cast<std::size_t>(regWidth), regWidth));
+        });
+        return hll;
+    default:
+        return setHllError(error, type == 0 ? "the sketch is UNDEFINED"
+                                            : "unknown type " + std::to_string(type)),
+               std::nullopt;
+    }
+}
+
 } // namespace studio::core

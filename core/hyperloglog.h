@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -29,6 +31,15 @@ public:
 
     void addHash(std::uint64_t hash);
     void add(std::string_view value) { addHash(murmurHash64(value)); }
+    /// Asks the CPU for the memory addHash(hash) will touch first, without changing anything, so
+    /// a caller can overlap that cache miss with other work.
+    void prefetch(std::uint64_t hash) const
+    {
+        if (!m_registers.empty())
+            __builtin_prefetch(m_registers.data() + (hash & ((std::uint64_t{1} << m_log2m) - 1)));
+        else if (!m_table.empty())
+            __builtin_prefetch(m_table.data() + ((hash >> 32) & (m_table.size() - 1)));
+    }
     /// Register-wise maximum; both must have the same log2m.
     void merge(const HyperLogLog &other);
     double estimate() const;
@@ -44,6 +55,18 @@ public:
     {
         return m_registers.capacity() + m_table.capacity() * sizeof(std::uint64_t);
     }
+
+    /// The sketch in postgresql-hll's storage format, schema version 1 (EMPTY, EXPLICIT = sorted
+    /// signed 64-bit hashes, or FULL = 5-bit registers, values above 31 clamped as that extension
+    /// does), with this log2m, an explicit cutoff of kExplicitMax and SPARSE off: the bytes cast
+    /// to its `hll` type, equal to hll_add_agg(hll_hash_text(v), log2m, 5, 512, 0) of the same
+    /// values, so hll_union_agg can merge sketches inside PostgreSQL.
+    std::string toHllBytes() const;
+    /// Reads that format back (EMPTY, EXPLICIT, SPARSE or FULL; register width 1 to 8). nullopt
+    /// with a message for anything else: an undefined sketch, another schema version, a log2m
+    /// outside 4..18, or a length that does not match.
+    static std::optional<HyperLogLog> fromHllBytes(std::string_view bytes,
+                                                   std::string *error = nullptr);
 
 private:
     void addToRegisters(std::uint64_t hash);
