@@ -1,9 +1,12 @@
 #include "core/aggregator.h"
 
+#include "core/interner.h"
+
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 
@@ -11,11 +14,10 @@ namespace studio::core {
 
 namespace {
 
-// Debian's abseil has its own string_view type for heterogeneous lookups.
-absl::string_view av(std::string_view s)
-{
-    return {s.data(), s.size()};
-}
+using internal::fastHash;
+using internal::Interner;
+using internal::PageSet;
+using internal::PremixedHash;
 
 std::int64_t floorDiv(std::int64_t a, std::int64_t b)
 {
@@ -26,46 +28,6 @@ std::int64_t windowStart(std::int64_t ts, std::int64_t size)
 {
     return floorDiv(ts, size) * size;
 }
-
-/// Strings seen in events mapped to small dense ids, so per-window state is a vector, not a map.
-class Interner
-{
-public:
-    std::uint32_t id(std::string_view s)
-    {
-        if (auto it = m_ids.find(av(s)); it != m_ids.end())
-            return it->second;
-        const auto id = static_cast<std::uint32_t>(m_names.size());
-        m_names.emplace_back(s);
-        m_ids.emplace(m_names.back(), id);
-        return id;
-    }
-    const std::string &name(std::uint32_t id) const { return m_names[id]; }
-    std::size_t size() const { return m_names.size(); }
-
-    static constexpr std::uint32_t kDropped = UINT32_MAX;
-    /// Keeps the names whose `keep` flag is set, renumbered densely in their old order; returns
-    /// old id -> new id (kDropped for the others).
-    std::vector<std::uint32_t> compact(const std::vector<char> &keep)
-    {
-        std::vector<std::uint32_t> remap(m_names.size(), kDropped);
-        std::deque<std::string> names;
-        m_ids.clear();
-        for (std::size_t old = 0; old < m_names.size(); ++old) {
-            if (old < keep.size() && keep[old]) {
-                remap[old] = static_cast<std::uint32_t>(names.size());
-                names.push_back(std::move(m_names[old]));
-                m_ids.emplace(names.back(), remap[old]);
-            }
-        }
-        m_names.swap(names);
-        return remap;
-    }
-
-private:
-    absl::flat_hash_map<std::string, std::uint32_t> m_ids;
-    std::deque<std::string> m_names; // stable addresses
-};
 
 struct PageAgg
 {
@@ -97,10 +59,10 @@ public:
 
     Agg &at(std::int64_t ts, std::uint32_t id)
     {
-        const std::int64_t start = windowStart(ts, m_size);
-        if (!m_last || start != m_lastStart) {
-            m_last = &m_open[start];
-            m_lastStart = start;
+        // Events mostly fall into the window of the one before: no division, no map search.
+        if (!m_last || ts < m_lastStart || ts - m_lastStart >= m_size) [[unlikely]] {
+            m_lastStart = windowStart(ts, m_size);
+            m_last = &m_open[m_lastStart];
         }
         if (id >= m_last->size())
             m_last->resize(id + 1, m_prototype);
@@ -164,7 +126,7 @@ struct OpenSession
     std::uint64_t events = 0;
     std::int64_t revenue = 0;
     bool converted = false;
-    std::vector<std::uint32_t> pages; // distinct page ids; sessions are short, a scan is fastest
+    PageSet pages;
 };
 
 SessionRow sessionRow(const OpenSession &o);
@@ -179,10 +141,8 @@ struct Aggregator::State
         , geoWindows(c.geoWindowMs, GeoAgg{})
     {}
 
-    Interner pages, products;
-    Interner geoTriples;
-    std::string geoScratch;
-    std::vector<std::array<std::string, 3>> geoKeys; // country, browser, device of a geo id
+    Interner<1> pages, products;
+    Interner<3> geoKeys; // country, browser, device
     std::size_t compactAt = 4096; // interned names at which unused ones are dropped
     Windows<PageAgg> pageWindows;
     Windows<FunnelAgg> funnelWindows;
@@ -190,14 +150,15 @@ struct Aggregator::State
     // Keyed by the user id's 64-bit MurmurHash3 (computed anyway for the sketches): no string
     // hashing or comparing per event; a collision of two ids is a 2^-64 event.
     absl::flat_hash_map<std::uint64_t, OpenSession> sessions;
-    // Dedupe: event-id hashes in one set per second of event time. A re-sent event carries its
-    // original time, so only its own second is searched, and a second the watermark has passed
-    // is dropped whole (no erase per id, no expiry queue).
-    std::map<std::int64_t, absl::flat_hash_set<std::uint64_t>> seen;
-    absl::flat_hash_set<std::uint64_t> *seenLast = nullptr;
+    // Dedupe: event-id hashes (fastHash) in one set per second of event time. A re-sent event
+    // carries its original time, so only its own second is searched, and a second the watermark
+    // has passed is dropped whole (no erase per id, no expiry queue).
+    std::map<std::int64_t, absl::flat_hash_set<std::uint64_t, PremixedHash>> seen;
+    absl::flat_hash_set<std::uint64_t, PremixedHash> *seenLast = nullptr;
     std::int64_t seenLastSecond = INT64_MIN;
     std::int64_t lastSessionSweep = kNoWatermark;
     AggregateCounters counters;
+    ParsedEvent event; // the event being ingested
 
     std::deque<std::vector<PageRow>> recentPages;
     std::deque<std::vector<GeoRow>> recentGeo;
@@ -214,31 +175,22 @@ struct Aggregator::State
         std::vector<char> keepPages(pages.size(), 0);
         pageWindows.markUsed(keepPages);
         for (const auto &[user, session] : sessions) {
-            for (const std::uint32_t id : session.pages)
-                keepPages[id] = 1;
+            session.pages.forEach([&](std::uint32_t id) { keepPages[id] = 1; });
         }
         const auto pageMap = pages.compact(keepPages);
         pageWindows.remap(pageMap, pages.size());
-        for (auto &[user, session] : sessions) {
-            for (std::uint32_t &id : session.pages)
-                id = pageMap[id];
-        }
+        for (auto &[user, session] : sessions)
+            session.pages.remap(pageMap);
 
         std::vector<char> keepProducts(products.size(), 0);
         funnelWindows.markUsed(keepProducts);
         const auto productMap = products.compact(keepProducts);
         funnelWindows.remap(productMap, products.size());
 
-        std::vector<char> keepGeo(geoTriples.size(), 0);
+        std::vector<char> keepGeo(geoKeys.size(), 0);
         geoWindows.markUsed(keepGeo);
-        const auto geoMap = geoTriples.compact(keepGeo);
-        geoWindows.remap(geoMap, geoTriples.size());
-        std::vector<std::array<std::string, 3>> keys(geoTriples.size());
-        for (std::size_t old = 0; old < geoMap.size(); ++old) {
-            if (geoMap[old] != Interner::kDropped)
-                keys[geoMap[old]] = std::move(geoKeys[old]);
-        }
-        geoKeys.swap(keys);
+        const auto geoMap = geoKeys.compact(keepGeo);
+        geoWindows.remap(geoMap, geoKeys.size());
         compactAt = std::max<std::size_t>(4096, 2 * (pages.size() + products.size() + geoKeys.size()));
     }
 
@@ -246,15 +198,7 @@ struct Aggregator::State
     std::uint32_t geoId(std::string_view country, std::string_view browser,
                         std::string_view device)
     {
-        geoScratch.assign(country);
-        geoScratch.push_back('\x1f');
-        geoScratch.append(browser);
-        geoScratch.push_back('\x1f');
-        geoScratch.append(device);
-        const std::uint32_t id = geoTriples.id(geoScratch);
-        if (id == geoKeys.size())
-            geoKeys.push_back({std::string(country), std::string(browser), std::string(device)});
-        return id;
+        return geoKeys.id({country, browser, device});
     }
 };
 
@@ -331,7 +275,7 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
     State &s = *m_state;
     AggregateCounters &c = s.counters;
     ++c.read;
-    ParsedEvent e;
+    ParsedEvent &e = s.event; // reused: a fresh one per event costs a 180-byte clear
     if (const auto reason = m_parser.parse(payload, e, readableAfter)) {
         ++c.invalid;
         ++c.invalidByReason[static_cast<std::size_t>(*reason)];
@@ -342,11 +286,24 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
         return {Outcome::Late, {}};
     }
     const std::int64_t second = floorDiv(e.timestampMs, 1000);
-    if (!s.seenLast || second != s.seenLastSecond) {
-        s.seenLast = &s.seen[second];
+    if (!s.seenLast || second != s.seenLastSecond) [[unlikely]] {
+        // A new second is sized like the one before: growing a set of 100,000 ids step by step
+        // rehashes them all about twice.
+        const std::size_t expected = s.seenLast ? s.seenLast->size() : 0;
+        const auto [it, added] = s.seen.try_emplace(second);
+        if (added)
+            it->second.reserve(expected);
+        s.seenLast = &it->second;
         s.seenLastSecond = second;
     }
-    if (!s.seenLast->insert(murmurHash64(e.eventId)).second) {
+    // The dedupe set and the sessions are large and touched at random: their memory is asked
+    // for now and used after the hashing, so the cache misses overlap with it.
+    const std::uint64_t idHash = fastHash(e.eventId);
+    s.seenLast->prefetch(idHash);
+    const std::uint64_t userHash = murmurHash64(e.userId);
+    s.sessions.prefetch(userHash);
+    const std::uint64_t sessionHash = murmurHash64(e.sessionId);
+    if (!s.seenLast->insert(idHash).second) {
         ++c.duplicates;
         return {Outcome::Duplicate, {}};
     }
@@ -358,8 +315,6 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
 
     const std::int64_t ts = e.timestampMs;
     const std::uint32_t pageId = s.pages.id(e.page);
-    const std::uint64_t userHash = murmurHash64(e.userId);
-    const std::uint64_t sessionHash = murmurHash64(e.sessionId);
     const std::int64_t revenue = e.type == EventType::Purchase ? e.priceCents : 0;
 
     PageAgg &page = s.pageWindows.at(ts, pageId);
@@ -379,8 +334,9 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
         page.revenue += revenue;
         break;
     }
-    page.users.addHash(userHash);
-    page.sessions.addHash(sessionHash);
+    // The sketches' slots are random places in kilobytes of memory: asked for here, written last.
+    page.users.prefetch(userHash);
+    page.sessions.prefetch(sessionHash);
 
     const std::uint32_t geo = s.geoId(e.country, e.browser, e.deviceType);
     GeoAgg &g = s.geoWindows.at(ts, geo);
@@ -419,8 +375,10 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
     session.end = std::max(session.end, ts);
     session.revenue += revenue;
     session.converted = session.converted || e.type == EventType::Purchase;
-    if (std::find(session.pages.begin(), session.pages.end(), pageId) == session.pages.end())
-        session.pages.push_back(pageId);
+    session.pages.insert(pageId);
+
+    page.users.addHash(userHash);
+    page.sessions.addHash(sessionHash);
     return {Outcome::Accepted, {}};
 }
 
@@ -433,7 +391,7 @@ PageRow pageRow(const std::string &name, std::int64_t start, std::int64_t size, 
             a.carts, a.purchases,  a.revenue, a.users.estimate(), a.sessions.estimate(), final};
 }
 
-void funnelRows(const Interner &products, std::int64_t start, std::int64_t size,
+void funnelRows(const Interner<1> &products, std::int64_t start, std::int64_t size,
                 const std::vector<FunnelAgg> &aggs, const AggregatorConfig &config, bool final,
                 std::vector<FunnelRow> &out)
 {
@@ -500,7 +458,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             std::vector<GeoRow> rows;
             for (std::uint32_t id = 0; id < aggs.size(); ++id) {
                 if (aggs[id].used)
-                    rows.push_back(geoRow(s.geoKeys[id], start,
+                    rows.push_back(geoRow(s.geoKeys.key(id), start,
                                           m_config.geoWindowMs, aggs[id], true));
             }
             out.geo.insert(out.geo.end(), rows.begin(), rows.end());
@@ -597,7 +555,7 @@ AggregatorSnapshot Aggregator::snapshot() const
     for (const auto &[start, aggs] : s.geoWindows.open()) {
         for (std::uint32_t id = 0; id < aggs.size(); ++id) {
             if (aggs[id].used)
-                snap.geo.push_back(geoRow(s.geoKeys[id], start,
+                snap.geo.push_back(geoRow(s.geoKeys.key(id), start,
                                           m_config.geoWindowMs, aggs[id], false));
         }
     }

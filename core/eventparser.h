@@ -24,7 +24,9 @@ inline constexpr std::size_t kInvalidReasonCount = static_cast<std::size_t>(Inva
 std::string_view toString(InvalidReason reason);
 std::string_view toString(EventType type);
 
-/// One validated event. The views point into the parser and stay valid until its next parse().
+/// One validated event. The views stay valid until the parser's next parse(): they point into the
+/// parser's own memory, or, for a payload parsed in place (see parse()), partly into the payload,
+/// which must then stay too.
 struct ParsedEvent
 {
     std::string_view eventId;

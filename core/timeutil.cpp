@@ -1,6 +1,7 @@
 #include "core/timeutil.h"
 
 #include <chrono>
+#include <cstring>
 
 namespace studio::core {
 
@@ -100,18 +101,42 @@ std::string formatIsoMs(std::int64_t ms)
     return s;
 }
 
-std::optional<std::int64_t> parseIsoMs(std::string_view s)
+namespace {
+
+// "YYYY-MM-DD" at the start of `s` (at least 20 characters long): its day number since the epoch,
+// or nullopt for a malformed or impossible date.
+std::optional<std::int64_t> parseIsoDate(std::string_view s)
 {
-    unsigned y, mo, d, h, mi, sec;
-    if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-'
-        || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h)
-        || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+    unsigned y, mo, d;
+    if (!digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-'
+        || !digits(s, 8, 2, d))
         return std::nullopt;
     static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+    if (mo < 1 || mo > 12 || d < 1)
         return std::nullopt;
     if (d > kDays[mo - 1] + ((mo == 2 && isLeap(y)) ? 1 : 0))
         return std::nullopt;
+    return daysFromCivil(y, mo, d);
+}
+
+inline unsigned digitAt(std::string_view s, std::size_t i)
+{
+    return static_cast<unsigned>(static_cast<unsigned char>(s[i])) - '0'; // >= 10 if no digit
+}
+
+// What follows the date in `s` (at least 20 characters long): "THH:MM:SS[.fff]Z" or with
+// "+00:00"; milliseconds into the day, or -1 when malformed.
+std::int64_t parseIsoTimeOfDay(std::string_view s)
+{
+    if ((s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+        return -1;
+    const unsigned h1 = digitAt(s, 11), h2 = digitAt(s, 12), m1 = digitAt(s, 14),
+                   m2 = digitAt(s, 15), s1 = digitAt(s, 17), s2 = digitAt(s, 18);
+    if (h1 > 9 || h2 > 9 || m1 > 9 || m2 > 9 || s1 > 9 || s2 > 9)
+        return -1;
+    const unsigned h = h1 * 10 + h2, mi = m1 * 10 + m2, sec = s1 * 10 + s2;
+    if (h > 23 || mi > 59 || sec > 59)
+        return -1;
     std::size_t pos = 19;
     unsigned milli = 0;
     if (s[pos] == '.') {
@@ -124,15 +149,48 @@ std::optional<std::int64_t> parseIsoMs(std::string_view s)
             ++pos;
         }
         if (n == 0 || n > 9)
-            return std::nullopt;
+            return -1;
         for (; n < 3; ++n)
             milli *= 10;
     }
     const std::string_view zone = s.substr(pos);
     if (zone != "Z" && zone != "z" && zone != "+00:00")
+        return -1;
+    return (static_cast<std::int64_t>(h) * 60 + mi) * 60'000 + static_cast<std::int64_t>(sec) * 1000
+           + milli;
+}
+
+constexpr std::int64_t kMsPerDay = 86'400'000;
+
+} // namespace
+
+std::optional<std::int64_t> parseIsoMs(std::string_view s)
+{
+    if (s.size() < 20)
         return std::nullopt;
-    const std::int64_t days = daysFromCivil(y, mo, d);
-    return ((days * 24 + h) * 60 + mi) * 60'000 + static_cast<std::int64_t>(sec) * 1000 + milli;
+    const auto days = parseIsoDate(s);
+    const std::int64_t time = parseIsoTimeOfDay(s);
+    if (!days || time < 0)
+        return std::nullopt;
+    return *days * kMsPerDay + time;
+}
+
+std::optional<std::int64_t> IsoTimeParser::parse(std::string_view s)
+{
+    if (s.size() < 20)
+        return std::nullopt;
+    if (!m_haveDate || std::memcmp(s.data(), m_date, sizeof m_date) != 0) [[unlikely]] {
+        const auto days = parseIsoDate(s);
+        if (!days)
+            return std::nullopt; // not remembered: only valid dates are
+        std::memcpy(m_date, s.data(), sizeof m_date);
+        m_days = *days;
+        m_haveDate = true;
+    }
+    const std::int64_t time = parseIsoTimeOfDay(s);
+    if (time < 0)
+        return std::nullopt;
+    return m_days * kMsPerDay + time;
 }
 
 } // namespace studio::core

@@ -23,4 +23,18 @@ std::string formatIsoMs(std::int64_t ms);
 /// gives nullopt.
 std::optional<std::int64_t> parseIsoMs(std::string_view text);
 
+/// parseIsoMs with a memory of the last valid date it read ("YYYY-MM-DD" and its day number), so
+/// a stream of times from the same day skips the calendar checks and arithmetic. Gives exactly
+/// what parseIsoMs gives for every input. Not thread-safe: one per thread (say, per parser).
+class IsoTimeParser
+{
+public:
+    std::optional<std::int64_t> parse(std::string_view text);
+
+private:
+    char m_date[10] = {};
+    std::int64_t m_days = 0;
+    bool m_haveDate = false;
+};
+
 } // namespace studio::core

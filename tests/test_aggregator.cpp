@@ -479,3 +479,75 @@ TEST_CASE("names of closed windows are dropped and results stay exact", "[aggreg
     CHECK(maxInterned < 12'000); // not the 26,000+ names seen
     compare(reports, oracleAggregate(oracleRead(lines), c));
 }
+
+TEST_CASE("long sessions count each distinct page once, across name compaction",
+          "[aggregator][sessions]")
+{
+    // Three users who never pause: one revisits 40 pages, one walks 600 pages (page ids far
+    // beyond the first 128, so the set grows into its table) and back, one sees a new page on
+    // every event. Passers-by stay 3 s on pages of their own: once their windows and sessions
+    // close, those names are dropped and the long sessions' page ids renumbered, again and again.
+    std::vector<std::string> lines;
+    int i = 0;
+    auto add = [&](const std::string &user, const std::string &page) {
+        const std::int64_t ts = kStart + std::int64_t(i) * 40;
+        lines.push_back("{\"event_id\":\"e" + std::to_string(i++)
+                        + "\",\"event_type\":\"page_view\",\"ts\":\"" + formatIsoMs(ts)
+                        + "\",\"user_id\":\"" + user + "\",\"session_id\":\"s_" + user
+                        + "\",\"page\":\"" + page
+                        + "\",\"product_id\":null,\"product_category\":null,\"price\":null,"
+                          "\"referrer\":\"direct\",\"country\":\"DE\",\"device_type\":\"mobile\","
+                          "\"browser\":\"Firefox\"}");
+    };
+    for (int round = 0; round < 9000; ++round) {
+        add("revisits", "/r/" + std::to_string(round % 40));
+        const int walk = round % 1200 < 600 ? round % 1200 : 1199 - round % 1200;
+        add("walker", "/w/" + std::to_string(walk));
+        add("explorer", "/e/" + std::to_string(round));
+        add("passer_" + std::to_string(round / 20), "/t/" + std::to_string(round));
+    }
+    AggregatorConfig c = testConfig();
+    c.sessionGapMs = 60'000;
+    CsvReportCollector reports;
+    Aggregator aggregator(c, &reports);
+    RecordBatch batch;
+    std::uint64_t maxInterned = 0;
+    for (const auto &line : lines) {
+        batch.add({}, line);
+        if (batch.size() == 1000) {
+            aggregator.ingestBatch(batch);
+            batch.clear();
+            maxInterned = std::max(maxInterned, aggregator.counters().internedNames);
+        }
+    }
+    aggregator.ingestBatch(batch);
+    aggregator.flush();
+    CHECK(maxInterned < 15'000); // of 18,640 names: passers-by's pages were dropped on the way
+    compare(reports, oracleAggregate(oracleRead(lines), c));
+    std::map<std::string, std::uint32_t> distinct;
+    for (const SessionRow &s : reports.sessions())
+        distinct[s.userId] = s.distinctPages;
+    CHECK(distinct["revisits"] == 40);
+    CHECK(distinct["walker"] == 600);
+    CHECK(distinct["explorer"] == 9000);
+}
+
+TEST_CASE("geo keys whose parts differ are apart even when their concatenations agree",
+          "[aggregator][geo]")
+{
+    // (country "A\x1f" "B", browser "C") and (country "A", browser "B\x1f" "C") once shared a key.
+    std::vector<std::string> lines;
+    const char *parts[][2] = {{R"(A\u001fB)", "C"}, {"A", R"(B\u001fC)"}, {"A", R"(B\u001fC)"}};
+    for (int i = 0; i < 3; ++i) {
+        lines.push_back("{\"event_id\":\"g" + std::to_string(i) + "\",\"event_type\":\"click\","
+                        "\"ts\":\"" + formatIsoMs(kStart + i) + "\",\"user_id\":\"u\","
+                        "\"session_id\":\"s\",\"page\":\"/\",\"product_id\":null,"
+                        "\"product_category\":null,\"price\":null,\"referrer\":\"direct\","
+                        "\"country\":\"" + parts[i][0] + "\",\"device_type\":\"tablet\","
+                        "\"browser\":\"" + parts[i][1] + "\"}");
+    }
+    const AggregatorConfig c = testConfig();
+    const CsvReportCollector reports = runCore(lines, c);
+    compare(reports, oracleAggregate(oracleRead(lines), c));
+    REQUIRE(reports.geo().size() == 2);
+}

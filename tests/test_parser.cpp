@@ -969,3 +969,92 @@ TEST_CASE("parser: Parsing in place gives the same verdicts whatever follows the
         }
     }
 }
+
+TEST_CASE("parser: Strings come back whole or decoded wherever a backslash stands",
+          "[parser][valid][strings]")
+{
+    // Strings without escapes are read where they stand, others are unescaped: lengths across
+    // the 8- and 16-byte steps of the backslash scan, one escape at every position, in place with
+    // backslashes and quotes right after the payload, and whitespace after the closing quote.
+    EventParser parser, inPlace;
+    ParsedEvent e;
+    const std::string tail(80, '\\');
+    for (std::size_t length = 0; length <= 70; ++length) {
+        std::string plain;
+        for (std::size_t i = 0; i < length; ++i)
+            plain += static_cast<char>('a' + i % 26);
+        for (const char *key : {"page", "product_id", "browser"}) {
+            INFO(key << " of length " << length);
+            const std::string payload = event(key, '"' + plain + '"');
+            REQUIRE(verdict(parser, payload, e) == "ok");
+            const std::string buffer = payload + "\"" + tail;
+            REQUIRE_FALSE(inPlace.parse(std::string_view(buffer.data(), payload.size()), e,
+                                        buffer.size() - payload.size()));
+            const std::string_view got = key == "page"s        ? e.page
+                                         : key == "product_id"s ? e.productId
+                                                                 : e.browser;
+            CHECK(got == plain);
+        }
+        for (std::size_t at = 0; at <= length; ++at) {
+            for (const auto &[escape, decoded] : {std::pair{"\\\""s, "\""s}, {"\\\\"s, "\\"s},
+                                                  {"\\n"s, "\n"s}, {"\\u0041"s, "A"s}}) {
+                const std::string raw = plain.substr(0, at) + escape + plain.substr(at);
+                INFO("page " << raw);
+                REQUIRE(verdict(parser, event("page", '"' + raw + '"'), e) == "ok");
+                CHECK(e.page == plain.substr(0, at) + decoded + plain.substr(at));
+            }
+        }
+    }
+    REQUIRE(verdict(parser, R"({"page" : "/a"  ,)" + kFull.substr(1), e) == "ok");
+    CHECK(e.page == "/product/prod_0027"); // the last of a repeated key wins
+    REQUIRE(verdict(parser, render(with(fullEvent(), "page", "\"/a\" \t\r\n ")), e) == "ok");
+    CHECK(e.page == "/a");
+    REQUIRE(verdict(parser, render(with(fullEvent(), "browser", "\"x\"\n")), e) == "ok");
+    CHECK(e.browser == "x");
+}
+
+TEST_CASE("parser: One parser follows payloads whose field order and keys change",
+          "[parser][valid][order]")
+{
+    // The parser first tries the key seen at the same position in the previous payload: keys
+    // that share a prefix with a schema key, or extend one, must never be taken for it.
+    EventParser parser;
+    ParsedEvent e;
+    const Fields canonical = fullEvent();
+    Fields reversed = canonical;
+    std::reverse(reversed.begin(), reversed.end());
+    Fields lookalikes;
+    for (const auto &[key, value] : canonical) {
+        lookalikes.emplace_back(key + "x", R"("wrong")");
+        lookalikes.emplace_back(key.substr(0, key.size() - 1), R"("wrong")");
+        lookalikes.emplace_back(key, value);
+    }
+    Fields escaped = canonical;
+    escaped[0].first = "event\\u005fid";
+    escaped[12].first = "b\\u0072owser";
+    for (int round = 0; round < 3; ++round) {
+        for (const Fields &fields : {canonical, reversed, lookalikes, canonical, escaped}) {
+            const std::string text = render(fields);
+            INFO(text);
+            REQUIRE(verdict(parser, text, e) == "ok");
+            CHECK(e.eventId == "evt_89025cc1_0000000002");
+            CHECK(e.type == EventType::Purchase);
+            CHECK(e.timestampMs == kNewYear2026 + 123);
+            CHECK(e.userId == "user_0327");
+            CHECK(e.sessionId == "sess_89025cc1_0000000001");
+            CHECK(e.page == "/product/prod_0027");
+            CHECK(e.productId == "prod_0027");
+            CHECK(e.productCategory == "Home & Kitchen");
+            CHECK(e.priceCents == 42799);
+            CHECK(e.referrer == "https://www.google.com/");
+            CHECK(e.country == "BR");
+            CHECK(e.deviceType == "desktop");
+            CHECK(e.browser == "Chrome");
+        }
+        // A field missing where the previous payload had it.
+        CHECK(verdict(parser, render(without(canonical, "ts")), e)
+              == name(InvalidReason::MissingField));
+        CHECK(verdict(parser, render(with(canonical, "page", "7")), e)
+              == name(InvalidReason::WrongType));
+    }
+}
