@@ -68,6 +68,20 @@ int runCommandLine(int argc, char **argv)
         addMonitoringOptions(cmd, r.produce.monitoring);
         cmd.add_option("--group", r.groupId, "consumer group of the aggregator")
             ->capture_default_str();
+        cmd.add_option("--shard", r.shard,
+                       "this instance's name for its partial aggregates in PostgreSQL (stable "
+                       "across restarts; one per instance when several share the group)")
+            ->capture_default_str();
+        cmd.add_option("--checkpoint-ms", r.checkpointMs,
+                       "with --postgres/--redis: how often results, open state and offsets are "
+                       "stored together (ms)")
+            ->check(CLI::Range(20, 600'000))
+            ->capture_default_str();
+        cmd.add_option("--session-timeout", r.sessionTimeoutSeconds,
+                       "consumer group session timeout (s): how soon a crashed instance's "
+                       "partitions move to another")
+            ->check(CLI::Range(6.0, 300.0))
+            ->capture_default_str();
         cmd.add_option("--report-dir", r.reportDir,
                        "write page, geo, session and funnel CSV reports here at the end");
         cmd.add_option("--drain-timeout", r.drainSeconds,

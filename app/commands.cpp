@@ -233,6 +233,8 @@ std::optional<int> startProducers(ProduceCommand &c, Engine &engine)
 
 int runProduce(ProduceCommand &c, bool headless)
 {
+    if (c.producer.producers < 1)
+        return usageError("--producers 0 aggregates only: it goes with run/headless, not produce");
     Engine engine;
     if (auto code = startEngine(c, engine))
         return *code;

@@ -47,6 +47,9 @@ struct RunCommand
     ProduceCommand produce;
     AggregatorOptions aggregator;
     std::string groupId = "clickstream-studio";
+    std::string shard = "main"; ///< this instance's key for its partial aggregates
+    int checkpointMs = 2000;    ///< durable mode: checkpoint period
+    double sessionTimeoutSeconds = 10; ///< consumer group session timeout
     std::string reportDir;
     double drainSeconds = 60;
     bool headless = false;

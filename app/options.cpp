@@ -138,8 +138,10 @@ void addProducerOptions(CLI::App &app, ProducerOptions &o)
     app.add_option("--duration", o.durationSeconds, "seconds to produce (0: until Ctrl-C)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    app.add_option("--producers", o.producers, "producers running at once, sharing the rate")
-        ->check(CLI::Range(1, 64))
+    app.add_option("--producers", o.producers,
+                   "producers running at once, sharing the rate (0 with run/headless: aggregate "
+                   "only)")
+        ->check(CLI::Range(0, 64))
         ->capture_default_str();
     app.add_option("--compression", s.compression, "none, gzip, snappy, lz4 or zstd")
         ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}))
@@ -314,7 +316,7 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
         target.password = env("REDISCLI_AUTH");
         if (target.password.empty())
             target.password = env("CLICKSTREAM_REDIS_PASSWORD");
-        (void)db; // the feature store selects it (persistence); health needs no database
+        target.db = db;
         out.redis = std::move(target);
     }
     out.alertRulesPath = o.alertRules;

@@ -3,6 +3,8 @@
 #include "app/engine.h"
 #include "app/signals.h"
 #include "core/csvreport.h"
+#include "core/finalscollector.h"
+#include "core/sinkworker.h"
 #include "core/monitor.h"
 #include "core/prometheus.h"
 #include "core/pipeline.h"
@@ -39,10 +41,35 @@ int runPipeline(RunCommand &r, const std::string &announce)
         return *code;
 
     core::CsvReportCollector reports;
-    core::Aggregator aggregator(config, &reports);
+    // Persistence: with --postgres or --redis the results go to the sinks, checkpointed with the
+    // offsets they cover (durable mode); the CSV reports still get every final row.
+    const bool durable = monitorSettings.postgres || monitorSettings.redis;
+    core::FinalsCollector finals(&reports);
+    std::unique_ptr<core::SinkWorker> sinks;
+    if (durable) {
+        core::SinkSettings ss;
+        ss.postgres = monitorSettings.postgres;
+        ss.redis = monitorSettings.redis;
+        ss.shard = r.shard;
+        ss.groupId = r.groupId;
+        sinks = std::make_unique<core::SinkWorker>(std::move(ss));
+        sinks->start(); // connects in the background: a server that is down is retried
+    }
+    core::Aggregator aggregator(config, durable ? static_cast<core::AggregateSink *>(&finals)
+                                                : &reports);
     core::PipelineSettings settings;
     settings.topic = r.produce.producer.settings.topic;
     settings.groupId = r.groupId;
+    settings.extra = {
+        {"session.timeout.ms", std::to_string(static_cast<int>(r.sessionTimeoutSeconds * 1000))},
+        {"heartbeat.interval.ms",
+         std::to_string(std::max(500, static_cast<int>(r.sessionTimeoutSeconds * 1000 / 6)))}};
+    settings.checkpointIntervalMs = r.checkpointMs;
+    if (durable) {
+        settings.sinks = sinks.get();
+        settings.finals = &finals;
+        settings.shard = r.shard;
+    }
     core::AggregatorPipeline pipeline(engine.cluster, settings, aggregator);
     // Declared after what they read, so they are removed (waiting for a scrape) before it goes.
     const auto metrics =
@@ -73,10 +100,20 @@ int runPipeline(RunCommand &r, const std::string &announce)
     if (!announce.empty())
         fmt::print(stderr, "{}\n", announce);
     fmt::print(stderr,
-               "Clickstream Studio headless: producing {} events/s to '{}' on {}, aggregating in "
-               "group '{}' (dead letters to '{}'){}\n",
-               grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)), settings.topic,
+               "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
+               "letters to '{}'){}{}\n",
+               p.producers > 0 ? fmt::format("producing {} events/s to",
+                                             grouped(static_cast<std::uint64_t>(
+                                                 p.settings.ratePerSecond)))
+                               : std::string("reading"),
+               settings.topic,
                engine.cluster.describe(), settings.groupId, settings.dlqTopic(),
+               durable ? fmt::format(", results to {}{}{}",
+                                     monitorSettings.postgres ? "PostgreSQL" : "",
+                                     monitorSettings.postgres && monitorSettings.redis ? " and "
+                                                                                       : "",
+                                     monitorSettings.redis ? "Redis" : "")
+                       : std::string(),
                p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
                                      : std::string(", Ctrl-C to stop"));
 
@@ -107,6 +144,25 @@ int runPipeline(RunCommand &r, const std::string &announce)
                     line += fmt::format(" | lag status {}", core::lagStatusName(group.status));
             }
         }
+        if (sinks) {
+            const core::AggregatorSnapshot snap = aggregator.snapshot();
+            core::RedisBatch live;
+            live.pages = snap.pages;
+            live.funnel = snap.funnel;
+            sinks->submitLive(std::move(live));
+            for (const auto &[name, st] : {std::pair{"postgresql", sinks->postgresStatus()},
+                                           std::pair{"redis", sinks->redisStatus()}}) {
+                if (st.state == core::ServiceState::NotConfigured)
+                    continue;
+                line += fmt::format(" | {} {} {} rows{}", name, core::toString(st.state),
+                                    grouped(st.writtenRows),
+                                    st.bufferedRows ? fmt::format(", {} buffered",
+                                                                  grouped(st.bufferedRows))
+                                                    : std::string());
+            }
+            if (ps.backPressure)
+                line += " | PAUSED: sinks behind";
+        }
         const core::MonitorStatus ms = monitor.status();
         if (ms.firing > 0)
             line += fmt::format(" | ALERTS FIRING {}", ms.firing);
@@ -128,7 +184,7 @@ int runPipeline(RunCommand &r, const std::string &announce)
     // Until the duration, Ctrl-C, or a replay played once.
     const double producing = runTicking(
         p.durationSeconds, [&](double) { status(""); },
-        [&] { return !totalsOf(engine.pool).anyRunning; });
+        [&] { return p.producers > 0 && !totalsOf(engine.pool).anyRunning; });
     engine.pool.stopAll();
     const Totals t = totalsOf(engine.pool);
 
@@ -153,10 +209,30 @@ int runPipeline(RunCommand &r, const std::string &announce)
     const core::MonitorStatus monitorStatus = monitor.status();
     monitor.stop();
     monitor.watchPipeline(nullptr, nullptr);
-    pipeline.stop();
+    pipeline.stop(); // in durable mode its last checkpoint holds the open state, before the flush
     const core::PipelineStats ps = pipeline.stats();
     aggregator.flush();
     const core::AggregateCounters c = aggregator.counters();
+    bool sinksWritten = true;
+    if (sinks) {
+        // What the flush made final goes to the sinks too (rows only: the stored checkpoint
+        // keeps the state from before the flush, so a later run continues these windows and
+        // rewrites their rows with the full counts).
+        core::SinkBatch last;
+        last.shard = r.shard;
+        last.results = finals.take();
+        sinks->submit(std::move(last));
+        sinksWritten = sinks->flush(std::chrono::milliseconds(
+            static_cast<long long>(std::max(5.0, r.drainSeconds) * 1000)));
+        if (!sinksWritten)
+            fmt::print(stderr,
+                       "warning: the sinks did not write everything in time ({}); what is "
+                       "missing was not committed and is read again by the next run\n",
+                       sinks->postgresStatus().lastError.empty()
+                           ? sinks->redisStatus().lastError
+                           : sinks->postgresStatus().lastError);
+        sinks->stop(std::chrono::seconds(2));
+    }
     if (!r.reportDir.empty() && !reports.write(r.reportDir, &error)) {
         fmt::print(stderr, "error: {}\n", error);
         return kRuntimeError;
@@ -178,17 +254,23 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    "\"dead_lettered\":{},\"dead_letter_failed\":{},\"page_rows\":{},"
                    "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
                    "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
-                   "\"report_dir\":\"{}\"}}\n",
+                   "\"checkpoints\":{},\"restored\":{},\"postgres_rows\":{},\"redis_rows\":{},"
+                   "\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
                    seconds, producing, producing > 0 ? t.produced / producing : 0.0,
-                   monitorStatus.firing, r.reportDir);
+                   monitorStatus.firing, ps.checkpoints, ps.restored ? "true" : "false",
+                   sinks ? sinks->postgresStatus().writtenRows : 0,
+                   sinks ? sinks->redisStatus().writtenRows : 0, sinksWritten ? "true" : "false",
+                   r.reportDir);
         std::fflush(stdout);
     }
     if (t.failed > 0)
         return kDeliveryFailures;
+    if (!sinksWritten)
+        return kRuntimeError;
     return drained ? 0 : kNotDrained;
 }
 

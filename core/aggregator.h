@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace studio::core {
@@ -72,6 +73,14 @@ public:
     void ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes = nullptr);
     /// End of input: every open window and session becomes final.
     void flush();
+
+    /// The open state (windows with their sketches, sessions, the dedupe horizon, counters and
+    /// watermark) as bytes, for a checkpoint stored with the offsets it covers. Thread-safe.
+    std::string saveState() const;
+    /// Replaces the open state with one saved by saveState() under the same window, gap and
+    /// watermark settings; false with a message (and the state unchanged) otherwise. Call it
+    /// before ingesting.
+    bool restoreState(std::string_view bytes, std::string *error);
 
     AggregatorSnapshot snapshot() const;
     AggregateCounters counters() const;

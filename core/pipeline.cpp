@@ -1,6 +1,10 @@
 #include "core/pipeline.h"
 
+#include "core/finalscollector.h"
+#include "core/sinkworker.h"
+
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 namespace studio::core {
@@ -81,18 +85,87 @@ bool AggregatorPipeline::start(std::string *error)
             return fail(e);
     }
 
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, m_settings.topic.c_str(), RD_KAFKA_PARTITION_UA);
-    const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return fail("cannot subscribe to '" + m_settings.topic + "': " + rd_kafka_err2str(err));
+    if (m_settings.sinks && !m_settings.finals)
+        return fail("durable mode needs the aggregator's FinalsCollector");
+    if (!m_settings.sinks) {
+        if (std::string why = subscribe(); !why.empty())
+            return fail(why);
+    }
     m_queue = rd_kafka_queue_get_consumer(m_consumer.get());
     m_dlqTopic = m_settings.dlqTopic();
     m_stop = false;
     m_state = m_paused ? PipelineState::Paused : PipelineState::Running;
     m_thread = std::thread([this] { run(); });
     return true;
+}
+
+std::string AggregatorPipeline::subscribe()
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, m_settings.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_consumer.get(), topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return "cannot subscribe to '" + m_settings.topic + "': " + rd_kafka_err2str(err);
+    return {};
+}
+
+bool AggregatorPipeline::loadResumePoint()
+{
+    std::optional<Checkpoint> checkpoint;
+    std::vector<KafkaOffset> offsets;
+    std::string why;
+    if (!m_settings.sinks->loadResumePoint(m_settings.groupId, m_settings.topic, m_settings.shard,
+                                           &checkpoint, &offsets, &why)) {
+        setError("waiting for the resume point: " + why);
+        return false;
+    }
+    if (checkpoint) {
+        if (!m_aggregator.restoreState(checkpoint->state, &why)) {
+            setError("stored checkpoint unusable, not resuming from it: " + why);
+            return false;
+        }
+        offsets = checkpoint->offsets;
+        m_restored = true;
+    }
+    for (const KafkaOffset &o : offsets) {
+        if (o.topic != m_settings.topic || o.partition < 0)
+            continue;
+        const auto p = static_cast<std::size_t>(o.partition);
+        if (p >= m_resumeOffsets.size())
+            m_resumeOffsets.resize(p + 1, -1);
+        m_resumeOffsets[p] = o.nextOffset;
+    }
+    return true;
+}
+
+std::vector<KafkaOffset> AggregatorPipeline::appliedOffsets() const
+{
+    std::vector<KafkaOffset> out;
+    const std::size_t n = std::max(m_nextOffsets.size(), m_resumeOffsets.size());
+    for (std::size_t p = 0; p < n; ++p) {
+        // What this run consumed, else where the checkpoint left the partition. (Consumed wins
+        // even when lower: the stored offset may have been out of range and reset.)
+        std::int64_t next = p < m_nextOffsets.size() ? m_nextOffsets[p] : -1;
+        if (next < 0 && p < m_resumeOffsets.size())
+            next = m_resumeOffsets[p];
+        if (next >= 0)
+            out.push_back({m_settings.topic, static_cast<std::int32_t>(p), next});
+    }
+    return out;
+}
+
+void AggregatorPipeline::checkpoint()
+{
+    SinkBatch batch;
+    batch.shard = m_settings.shard;
+    batch.groupId = m_settings.groupId;
+    batch.offsets = appliedOffsets();
+    batch.checkpoint = m_aggregator.saveState();
+    batch.results = m_settings.finals->take();
+    m_settings.sinks->submit(std::move(batch));
+    m_checkpoints.fetch_add(1, std::memory_order_relaxed);
+    m_uncommitted = true; // what the sinks make durable is committed to Kafka later
 }
 
 void AggregatorPipeline::pause()
@@ -158,6 +231,13 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 self->m_nextOffsets[p] = std::max(self->m_nextOffsets[p], tp.offset);
             }
         }
+        for (int i = 0; i < partitions->cnt; ++i) {
+            rd_kafka_topic_partition_t &tp = partitions->elems[i];
+            const auto p = static_cast<std::size_t>(tp.partition);
+            if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size()
+                && self->m_resumeOffsets[p] >= 0)
+                tp.offset = self->m_resumeOffsets[p]; // the checkpoint's, not the group's
+        }
         rd_kafka_assign(rk, partitions);
     } else {
         // Before another member takes these partitions: commit what was applied, so it starts
@@ -183,11 +263,34 @@ void AggregatorPipeline::run()
 {
     std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
     m_nextOffsets.clear();
+    if (m_settings.sinks) {
+        // Where the last durable checkpoint left off, before any fetch; until PostgreSQL answers
+        // nothing is consumed (so nothing can be counted twice), retrying every second.
+        while (!m_stop.load() && !loadResumePoint()) {
+            for (int i = 0; i < 10 && !m_stop.load(); ++i)
+                std::this_thread::sleep_for(100ms);
+        }
+        if (m_stop.load())
+            return;
+        if (std::string why = subscribe(); !why.empty()) {
+            setError(why);
+            m_state = PipelineState::Failed;
+            return;
+        }
+        std::lock_guard lock(m_mutex);
+        m_lastError.clear();
+    }
     auto lastCommit = Clock::now();
+    auto lastCheckpoint = Clock::now();
     auto lastLag = Clock::time_point{};
     bool pausedPartitions = false;
     while (!m_stop.load(std::memory_order_relaxed)) {
-        const bool paused = m_paused.load(std::memory_order_relaxed);
+        bool backPressure = false;
+        if (m_settings.sinks) {
+            backPressure = m_settings.sinks->backPressure();
+            m_backPressure.store(backPressure, std::memory_order_relaxed);
+        }
+        const bool paused = m_paused.load(std::memory_order_relaxed) || backPressure;
         if (paused != pausedPartitions) {
             // Paused partitions keep the group membership (the consume call below still runs).
             rd_kafka_topic_partition_list_t *assigned = nullptr;
@@ -211,11 +314,18 @@ void AggregatorPipeline::run()
             refreshLag(pausedPartitions);
             lastLag = now;
         }
+        if (m_settings.sinks
+            && now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs)) {
+            checkpoint();
+            lastCheckpoint = now;
+        }
         if (now - lastCommit >= std::chrono::milliseconds(m_settings.commitIntervalMs)) {
             commitApplied();
             lastCommit = now;
         }
     }
+    if (m_settings.sinks)
+        checkpoint(); // the state as it is now, before the caller flushes anything
     commitApplied();
     refreshLag(false);
 }
@@ -288,18 +398,37 @@ void AggregatorPipeline::commitApplied()
 {
     if (!m_uncommitted || !m_consumer)
         return;
-    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(
-        static_cast<int>(m_nextOffsets.size()));
-    for (std::size_t p = 0; p < m_nextOffsets.size(); ++p) {
-        if (m_nextOffsets[p] >= 0)
-            rd_kafka_topic_partition_list_add(offsets, m_settings.topic.c_str(),
-                                              static_cast<std::int32_t>(p))
-                ->offset = m_nextOffsets[p];
+    std::vector<KafkaOffset> next =
+        m_settings.sinks ? m_settings.sinks->durableOffsets().offsets : appliedOffsets();
+    if (m_settings.sinks) {
+        // Only for partitions this member holds: a commit from a member the group does not know
+        // (still joining) is refused, and librdkafka answers that by rejoining, which would
+        // restart the join every time.
+        rd_kafka_topic_partition_list_t *assigned = nullptr;
+        if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        std::vector<KafkaOffset> held;
+        for (const KafkaOffset &o : next) {
+            if (rd_kafka_topic_partition_list_find(assigned, o.topic.c_str(), o.partition))
+                held.push_back(o);
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+        next.swap(held);
+        if (next.empty())
+            return; // nothing durable yet, or nothing assigned
+    }
+    rd_kafka_topic_partition_list_t *offsets =
+        rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+    for (const KafkaOffset &o : next) {
+        if (o.topic == m_settings.topic && o.nextOffset >= 0)
+            rd_kafka_topic_partition_list_add(offsets, o.topic.c_str(), o.partition)->offset =
+                o.nextOffset;
     }
     const rd_kafka_resp_err_t err = rd_kafka_commit(m_consumer.get(), offsets, 0);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        m_uncommitted = false;
+        // In durable mode more may become durable later: keep committing what the sinks store.
+        m_uncommitted = m_settings.sinks != nullptr;
         m_commits.fetch_add(1, std::memory_order_relaxed);
     } else {
         setError(std::string("offset commit failed: ") + rd_kafka_err2str(err));
@@ -358,6 +487,9 @@ PipelineStats AggregatorPipeline::stats() const
     s.deadLetterAcked = m_deadLetterAcked.load();
     s.deadLetterFailed = m_deadLetterFailed.load();
     s.commits = m_commits.load();
+    s.checkpoints = m_checkpoints.load();
+    s.backPressure = m_backPressure.load();
+    s.restored = m_restored.load();
     std::lock_guard lock(m_mutex);
     s.lastError = m_lastError;
     s.lagMessages = m_lag;

@@ -3,6 +3,7 @@
 #include "core/aggregator.h"
 #include "core/clusterconfig.h"
 #include "core/kafkaclient.h"
+#include "core/sinkbatch.h"
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +14,9 @@
 #include <thread>
 
 namespace studio::core {
+
+class FinalsCollector;
+class SinkWorker;
 
 struct PipelineSettings
 {
@@ -26,6 +30,17 @@ struct PipelineSettings
     int commitIntervalMs = 1000;
     std::string autoOffsetReset = "earliest";
     Properties extra;
+
+    /// Durable mode (persistence): with `sinks` set, every checkpointIntervalMs the pipeline hands
+    /// the sinks one batch with the finals collected since the last one (`finals` must be the
+    /// aggregator's sink), the aggregator's open state and the offsets both cover; PostgreSQL
+    /// stores them in one transaction. Kafka commits then follow what the sinks made durable,
+    /// consumption pauses while the sinks push back, and a start resumes from the stored
+    /// checkpoint and offsets (consuming waits, retrying, until PostgreSQL answers).
+    SinkWorker *sinks = nullptr;
+    FinalsCollector *finals = nullptr;
+    std::string shard = "main";
+    int checkpointIntervalMs = 2000;
 
     std::string dlqTopic() const { return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic; }
 };
@@ -43,6 +58,9 @@ struct PipelineStats
     std::uint64_t deadLetterAcked = 0;
     std::uint64_t deadLetterFailed = 0;
     std::uint64_t commits = 0;
+    std::uint64_t checkpoints = 0;  ///< durable mode: batches handed to the sinks
+    bool backPressure = false;      ///< durable mode: paused because the sinks are behind
+    bool restored = false;          ///< durable mode: resumed from a stored checkpoint
     std::string lastError;
 };
 
@@ -50,8 +68,8 @@ struct PipelineStats
 /// batches, feeds them to the Aggregator, sends invalid and late events to the dead-letter topic
 /// with the reason in a "reason" header (and the source topic/partition/offset), and commits
 /// offsets manually. Offsets are committed only after their batch has been applied and its final
-/// results handed to the aggregator's sink; the persistence layer will move commits behind its
-/// own durable writes. Public methods are thread-safe.
+/// results handed to the aggregator's sink; in durable mode (PipelineSettings::sinks) only once
+/// the sinks have stored them with a checkpoint of the open state. Public methods are thread-safe.
 class AggregatorPipeline
 {
 public:
@@ -76,6 +94,10 @@ private:
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
     void refreshLag(bool paused);
     void commitApplied();
+    std::string subscribe();
+    bool loadResumePoint();
+    void checkpoint();
+    std::vector<KafkaOffset> appliedOffsets() const;
     void setError(std::string message);
     static void onDeadLetterDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
     static void onError(rd_kafka_t *rk, int err, const char *reason, void *opaque);
@@ -98,6 +120,10 @@ private:
     std::atomic<std::uint64_t> m_deadLetterAcked{0};
     std::atomic<std::uint64_t> m_deadLetterFailed{0};
     std::atomic<std::uint64_t> m_commits{0};
+    std::atomic<std::uint64_t> m_checkpoints{0};
+    std::atomic<bool> m_backPressure{false};
+    std::atomic<bool> m_restored{false};
+    std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
 
     // Consumer thread only.
     RecordBatch m_batch;

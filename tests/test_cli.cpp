@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "serversupport.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +27,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -298,7 +301,7 @@ Result run(const std::vector<std::string> &argv, double timeoutSeconds, const En
 }
 
 /// Runs the studio executable with these arguments.
-Result studio(std::vector<std::string> args, double timeoutSeconds = 20,
+Result runStudio(std::vector<std::string> args, double timeoutSeconds = 20,
               const EnvChange &env = {})
 {
     args.insert(args.begin(), kStudio);
@@ -565,7 +568,7 @@ TEST_CASE("bad arguments exit non-zero with a message on stderr", "[cli][args]")
         std::string cmd;
         for (const auto &a : c.args)
             cmd += " " + a;
-        const Result r = studio(c.args, 15, kNoSecrets);
+        const Result r = runStudio(c.args, 15, kNoSecrets);
         INFO("clickstream-studio" << cmd << "\n" << r.describe());
         CHECK(r.started);
         CHECK_FALSE(r.timedOut);
@@ -583,7 +586,7 @@ TEST_CASE("passwords on the command line are refused and never echoed", "[cli][a
     const std::string secret = "Hunter2-Sekrit-x9";
     for (const std::string option : {"--sasl-password", "--password", "--ssl-key-password"}) {
         for (const std::string &value : {std::string("x"), secret}) {
-            const Result r = studio({"produce", option, value}, 15, kNoSecrets);
+            const Result r = runStudio({"produce", option, value}, 15, kNoSecrets);
             INFO("produce " << option << " " << value << "\n" << r.describe());
             CHECK_FALSE(r.timedOut);
             CHECK(r.exited);
@@ -609,7 +612,7 @@ TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and n
         {"--redis-password", secret},
     };
     for (const auto &c : cases) {
-        const Result r = studio({"run", "--headless", "--duration", "1", c[0], c[1]}, 15, kNoSecrets);
+        const Result r = runStudio({"run", "--headless", "--duration", "1", c[0], c[1]}, 15, kNoSecrets);
         INFO(c[0] << " " << c[1] << "\n" << r.describe());
         CHECK_FALSE(r.timedOut);
         CHECK(r.exitCode == 2);
@@ -617,7 +620,7 @@ TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and n
         CHECK_FALSE(contains(r.err, secret));
         CHECK_FALSE(contains(r.out, secret));
     }
-    const Result bad = studio({"run", "--headless", "--duration", "1", "--redis", "host:notaport"}, 15);
+    const Result bad = runStudio({"run", "--headless", "--duration", "1", "--redis", "host:notaport"}, 15);
     CHECK(bad.exitCode == 2);
     CHECK(contains(bad.err, "bad port"));
 }
@@ -626,7 +629,7 @@ TEST_CASE("SASL without a password and without a terminal is refused", "[cli][ar
 {
     // stdin is /dev/null (not a terminal), so there is no prompt; the environment has no
     // CLICKSTREAM_SASL_PASSWORD. Without the refusal it would try 127.0.0.1:9 forever.
-    const Result r = studio({"produce", "--security-protocol", "sasl_ssl", "--broker",
+    const Result r = runStudio({"produce", "--security-protocol", "sasl_ssl", "--broker",
                              "127.0.0.1:9", "--sasl-username", "u"},
                             15, kNoSecrets);
     INFO(r.describe());
@@ -646,7 +649,7 @@ TEST_CASE("help of every subcommand exits 0 with usage", "[cli][help]")
         if (!sub.empty())
             args.push_back(sub);
         args.push_back("--help");
-        const Result r = studio(args, 15);
+        const Result r = runStudio(args, 15);
         INFO("clickstream-studio " << sub << " --help\n" << r.describe());
         CHECK_FALSE(r.timedOut);
         CHECK(r.exited);
@@ -669,18 +672,18 @@ TEST_CASE("generate is deterministic and well-formed and spaced in virtual time"
 {
     const std::vector<std::string> args = {"generate", "--count", "1000", "--seed", "7", "--start",
                                            "2026-01-01T00:00:00.000Z", "--rps", "100"};
-    const Result a = studio(args, 20);
+    const Result a = runStudio(args, 20);
     INFO(a.describe());
     REQUIRE_FALSE(a.timedOut);
     REQUIRE(a.exitCode == 0);
 
-    const Result b = studio(args, 20);
+    const Result b = runStudio(args, 20);
     REQUIRE(b.exitCode == 0);
     CHECK(a.out == b.out);
 
     std::vector<std::string> otherSeed = args;
     otherSeed[4] = "8";
-    const Result c = studio(otherSeed, 20);
+    const Result c = runStudio(otherSeed, 20);
     REQUIRE(c.exitCode == 0);
     CHECK(c.out != a.out);
 
@@ -727,7 +730,7 @@ TEST_CASE("generate is deterministic and well-formed and spaced in virtual time"
         std::vector<std::string> toFile = args;
         toFile.push_back("--out");
         toFile.push_back(file.string());
-        const Result f = studio(toFile, 20);
+        const Result f = runStudio(toFile, 20);
         INFO(f.describe());
         REQUIRE(f.exitCode == 0);
         CHECK(f.out.empty());
@@ -738,7 +741,7 @@ TEST_CASE("generate is deterministic and well-formed and spaced in virtual time"
 TEST_CASE("produce on the embedded broker delivers every event at the target rate",
           "[cli][produce][broker]")
 {
-    const Result r = studio({"produce", "--rps", "2000", "--duration", "2", "--json"}, 30);
+    const Result r = runStudio({"produce", "--rps", "2000", "--duration", "2", "--json"}, 30);
     INFO(r.describe());
     REQUIRE_FALSE(r.timedOut);
     CHECK(r.exited);
@@ -784,7 +787,7 @@ TEST_CASE("broker and produce as two processes and read back with kcat", "[cli][
         CHECK(isDigits(h.substr(colon + 1)));
     }
 
-    const Result p = studio({"produce", "--broker", bootstrap, "--rps", "5000", "--duration", "2",
+    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "5000", "--duration", "2",
                              "--json"},
                             30);
     {
@@ -840,14 +843,14 @@ TEST_CASE("produce with replay plays a file once or loops it", "[cli][produce][r
     TempDir dir;
     REQUIRE(!dir.path.empty());
     const std::string file = (dir.path / "events.jsonl").string();
-    const Result g = studio({"generate", "--count", "500", "--out", file}, 20);
+    const Result g = runStudio({"generate", "--count", "500", "--out", file}, 20);
     INFO(g.describe());
     REQUIRE(g.exitCode == 0);
     REQUIRE(splitLines(readFile(file)).size() == 500);
 
     SECTION("once: stops when the file is played, well before --duration")
     {
-        const Result r = studio({"produce", "--replay", file, "--rps", "1000", "--duration", "10",
+        const Result r = runStudio({"produce", "--replay", file, "--rps", "1000", "--duration", "10",
                                  "--json"},
                                 30);
         INFO(r.describe());
@@ -865,7 +868,7 @@ TEST_CASE("produce with replay plays a file once or loops it", "[cli][produce][r
     }
     SECTION("--loop: starts over until --duration")
     {
-        const Result r = studio({"produce", "--replay", file, "--loop", "--rps", "1000",
+        const Result r = runStudio({"produce", "--replay", file, "--loop", "--rps", "1000",
                                  "--duration", "2", "--json"},
                                 30);
         INFO(r.describe());
@@ -939,12 +942,12 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     TempDir dir;
     const std::string file = (dir.path / "events.jsonl").string();
     const std::string out = (dir.path / "reports").string();
-    const Result g = studio({"generate", "--count", "20000", "--rps", "100", "--start",
+    const Result g = runStudio({"generate", "--count", "20000", "--rps", "100", "--start",
                              "2026-01-01T00:00:00.000Z", "--malformed", "0.02", "--late", "0.01",
                              "--duplicates", "0.03", "--out", file},
                             20);
     REQUIRE(g.exitCode == 0);
-    const Result r = studio({"aggregate", "--input", file, "--out", out, "--json"}, 60);
+    const Result r = runStudio({"aggregate", "--input", file, "--out", out, "--json"}, 60);
     INFO(r.describe());
     REQUIRE(r.exitCode == 0);
     const std::string summary = lastLine(r.out);
@@ -975,7 +978,7 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     const auto pages = splitLines(readFile(out + "/page_metrics.csv"));
     CHECK(pages[1].rfind("2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,", 0) == 0);
 
-    const Result bad = studio({"aggregate", "--input", file, "--out", out, "--page-window", "soon"});
+    const Result bad = runStudio({"aggregate", "--input", file, "--out", out, "--page-window", "soon"});
     CHECK(bad.exitCode != 0);
     CHECK(bad.err.find("--page-window") != std::string::npos);
 }
@@ -984,7 +987,7 @@ TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cl
 {
     TempDir dir;
     const std::string out = (dir.path / "reports").string();
-    const Result r = studio({"run", "--headless", "--rps", "5000", "--duration", "3", "--malformed",
+    const Result r = runStudio({"run", "--headless", "--rps", "5000", "--duration", "3", "--malformed",
                              "0.01", "--report-dir", out, "--json"},
                             90);
     INFO(r.describe());
@@ -1012,7 +1015,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     Child broker({kStudio, "broker", "--partitions", "3"});
     std::string bootstrap;
     REQUIRE(broker.firstStdoutLine(20, bootstrap));
-    const Result p = studio({"produce", "--broker", bootstrap, "--rps", "3000", "--duration", "1",
+    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "3000", "--duration", "1",
                              "--json"},
                             30);
     INFO(p.describe());
@@ -1022,7 +1025,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
 
     simdjson::dom::parser parser;
     {
-        const Result t = studio({"topics", "--broker", bootstrap, "--json"}, 30);
+        const Result t = runStudio({"topics", "--broker", bootstrap, "--json"}, 30);
         INFO(t.describe());
         REQUIRE(t.exitCode == 0);
         simdjson::dom::element doc;
@@ -1039,7 +1042,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
         CHECK(found);
     }
     {
-        const Result t = studio({"topics", "--broker", bootstrap, "--topic", "clickstream"}, 30);
+        const Result t = runStudio({"topics", "--broker", bootstrap, "--topic", "clickstream"}, 30);
         INFO(t.describe());
         CHECK(t.exitCode == 0);
         CHECK(contains(t.out, "topic clickstream: 3 partitions"));
@@ -1047,7 +1050,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     std::string eventId;
     {
-        const Result m = studio({"messages", "--broker", bootstrap, "--last", "2", "--json"}, 30);
+        const Result m = runStudio({"messages", "--broker", bootstrap, "--last", "2", "--json"}, 30);
         INFO(m.describe());
         REQUIRE(m.exitCode == 0);
         const auto lines = splitLines(m.out);
@@ -1063,7 +1066,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     {
         // The id of one event is in exactly one message: search finds it, newest first.
-        const Result s = studio({"messages", "--broker", bootstrap, "--search", eventId,
+        const Result s = runStudio({"messages", "--broker", bootstrap, "--search", eventId,
                                  "--json"},
                                 30);
         INFO(s.describe());
@@ -1074,14 +1077,14 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     {
         // Nobody consumed: the group has committed nothing, and browsing did not commit either.
-        const Result g = studio({"groups", "--broker", bootstrap, "--seconds", "2", "--json"}, 30);
+        const Result g = runStudio({"groups", "--broker", bootstrap, "--seconds", "2", "--json"}, 30);
         INFO(g.describe());
         CHECK(g.exitCode == 0);
         CHECK(contains(g.out, "\"group\":\"clickstream-studio\""));
         CHECK_FALSE(contains(g.out, "\"committed\":1"));
     }
     {
-        const Result r = studio({"topics"}, 15);
+        const Result r = runStudio({"topics"}, 15);
         CHECK(r.exitCode == 2);
         CHECK(contains(r.err, "give --broker"));
     }
@@ -1090,8 +1093,8 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
 
     TempDir dir;
     const std::string rules = (dir.path / "rules.json").string();
-    CHECK(studio({"alert-rules", "--out", rules}, 15).exitCode == 0);
-    const Result ok = studio({"alert-rules", "--check", rules}, 15);
+    CHECK(runStudio({"alert-rules", "--out", rules}, 15).exitCode == 0);
+    const Result ok = runStudio({"alert-rules", "--check", rules}, 15);
     CHECK(ok.exitCode == 0);
     CHECK(contains(ok.out, "5 rule(s), valid"));
     {
@@ -1099,8 +1102,107 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
         bad << "{\"version\":1,\"rules\":[{\"name\":\"x\",\"signal\":\"service_up\","
                "\"comparison\":\"~\",\"threshold\":0,\"for\":1,\"severity\":\"info\"}]}";
     }
-    const Result broken = studio({"alert-rules", "--check", rules}, 15);
+    const Result broken = runStudio({"alert-rules", "--check", rules}, 15);
     INFO(broken.describe());
     CHECK(broken.exitCode == 2);
     CHECK(contains(broken.err, "comparison"));
+}
+
+namespace {
+
+// The aggregate tables of `database`, by natural key (surrogate dimension keys left out: they
+// are numbered in arrival order, which differs between runs).
+std::string tablesOf(studio::test::PostgresServer &pg, const std::string &database)
+{
+    std::string error;
+    const auto out = pg.psql(
+        "SELECT 'p', window_start, page, shard, views, clicks, add_to_cart, purchases, revenue, "
+        "unique_users, unique_sessions, md5(users_hll), md5(sessions_hll) FROM page_metrics "
+        "ORDER BY 2, 3, 4;"
+        "SELECT 'g', window_start, country, browser, device_type, shard, events FROM geo_metrics "
+        "ORDER BY 2, 3, 4, 5, 6;"
+        "SELECT 's', user_id, session_start, session_end, shard, events, distinct_pages, revenue, "
+        "converted FROM sessions ORDER BY 2, 3, 5;"
+        "SELECT 'f', window_start, product_id, shard, views, add_to_cart, purchases, "
+        "hot_low_conversion FROM product_funnel ORDER BY 2, 3, 4;",
+        &error, database);
+    INFO(error);
+    REQUIRE(out);
+    return *out;
+}
+
+} // namespace
+
+TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal one clean run",
+          "[cli][persistence][servers]")
+{
+    using studio::test::PostgresServer;
+    std::string why;
+    if (!PostgresServer::available(&why))
+        FAIL("PostgreSQL is needed: " << why);
+    PostgresServer pg;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(pg.psql("CREATE DATABASE ref OWNER studio; CREATE DATABASE killed OWNER studio;",
+                    &error, "postgres"));
+    auto uri = [&](const std::string &db) {
+        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
+    };
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+
+    Child broker({kStudio, "broker", "--partitions", "12"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    // The same input for both: 90,000 events (duplicates and malformed ones included; no late
+    // injection, whose verdict depends on how partitions interleave).
+    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration",
+                             "3", "--seed", "11", "--late", "0", "--duplicates", "0.01",
+                             "--malformed", "0.005", "--json"},
+                            60);
+    INFO(p.describe());
+    REQUIRE(p.exitCode == 0);
+    const auto acked = jsonInt(lastLine(p.out), "acked");
+    REQUIRE(acked > 60'000);
+
+    auto aggregate = [&](const std::string &db, const std::string &duration) {
+        return std::vector<std::string>{"headless", "--broker", bootstrap,
+                                        "--producers", "0",   "--group",  db,
+                                        "--postgres", uri(db), "--checkpoint-ms", "50",
+                                        "--session-timeout", "6", "--duration", duration,
+                                        "--json"};
+    };
+    const Result ref = runStudio(aggregate("ref", "4"), 120, env);
+    {
+        INFO(ref.describe());
+        REQUIRE(ref.exitCode == 0);
+        CHECK(jsonInt(lastLine(ref.out), "consumed") == acked);
+    }
+
+    // Five SIGKILLs at pseudo-random moments (group join, consuming, checkpointing, idle).
+    std::uint64_t seed = 12345;
+    for (int i = 0; i < 5; ++i) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double at = 3.0 + double(seed >> 40) / double(1ULL << 24) * 3.5; // 3.0 .. 6.5 s
+        std::vector<std::string> argv = aggregate("killed", "120");
+        argv.insert(argv.begin(), kStudio);
+        Child victim(argv, env);
+        REQUIRE(victim.started());
+        std::this_thread::sleep_for(std::chrono::duration<double>(at));
+        REQUIRE(victim.sendSignal(SIGKILL));
+        const Result k = victim.finish(10);
+        INFO("kill " << i << " at " << at << " s\n" << k.describe());
+        CHECK(k.signal == SIGKILL);
+    }
+    const Result last = runStudio(aggregate("killed", "4"), 120, env);
+    INFO(last.describe());
+    REQUIRE(last.exitCode == 0);
+    CHECK(contains(lastLine(last.out), "\"restored\":true"));
+
+    const std::string expected = tablesOf(pg, "ref");
+    const std::string actual = tablesOf(pg, "killed");
+    CHECK(std::count(expected.begin(), expected.end(), '\n') > 500);
+    CHECK(actual == expected);
+
+    REQUIRE(broker.sendSignal(SIGTERM));
+    broker.finish(10);
 }
