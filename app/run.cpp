@@ -156,9 +156,11 @@ int runPipeline(RunCommand &r, const std::string &announce)
                     continue;
                 line += fmt::format(" | {} {} {} rows{}", name, core::toString(st.state),
                                     grouped(st.writtenRows),
-                                    st.bufferedRows ? fmt::format(", {} buffered",
-                                                                  grouped(st.bufferedRows))
-                                                    : std::string());
+                                    st.bufferedBatches || st.bufferedRows
+                                        ? fmt::format(", {} rows in {} batches buffered",
+                                                      grouped(st.bufferedRows),
+                                                      grouped(st.bufferedBatches))
+                                        : std::string());
             }
             if (ps.backPressure)
                 line += " | PAUSED: sinks behind";

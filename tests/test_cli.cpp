@@ -1206,3 +1206,93 @@ TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal 
     REQUIRE(broker.sendSignal(SIGTERM));
     broker.finish(10);
 }
+
+namespace {
+
+// Every key of a Redis database with its contents, sorted (hashes and sorted sets).
+std::string redisContents(int port, int db)
+{
+    const std::string cli = "redis-cli -p " + std::to_string(port) + " -n " + std::to_string(db);
+    const Result r = run({"/bin/bash", "-c",
+                          "for k in $(" + cli + " --scan | sort); do echo \"== $k\"; "
+                          "if [ \"$(" + cli + " type \"$k\")\" = hash ]; then " + cli
+                              + " hgetall \"$k\" | paste - - | sort; else " + cli
+                              + " zrange \"$k\" 0 -1 withscores | paste - - | sort; fi; done"},
+                         60);
+    INFO(r.describe());
+    REQUIRE(r.exitCode == 0);
+    return r.out;
+}
+
+} // namespace
+
+TEST_CASE("PostgreSQL and Redis down for 20 s mid-run: nothing lost, both back up, tables complete",
+          "[cli][persistence][servers][outage]")
+{
+    using studio::test::PostgresServer;
+    using studio::test::RedisServer;
+    PostgresServer pg;
+    RedisServer redis;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(redis.start(&error));
+    REQUIRE(pg.psql("CREATE DATABASE ref OWNER studio; CREATE DATABASE outage OWNER studio;",
+                    &error, "postgres"));
+    auto uri = [&](const std::string &db) {
+        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
+    };
+    auto redisUri = [&](int db) {
+        return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + std::to_string(db);
+    };
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+
+    Child broker({kStudio, "broker", "--partitions", "12"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    auto aggregate = [&](const std::string &db, int redisDb, const std::string &duration) {
+        return std::vector<std::string>{kStudio, "headless", "--broker", bootstrap,
+                                        "--producers", "0", "--group", db, "--postgres", uri(db),
+                                        "--redis", redisUri(redisDb), "--checkpoint-ms", "200",
+                                        "--watermark-delay", "120s", "--session-timeout", "6",
+                                        "--duration", duration, "--drain-timeout", "60"};
+    };
+
+    // Events keep coming for 36 s while the aggregator runs; both servers go away for 20 s.
+    Child outage(aggregate("outage", 2, "40"), env);
+    Child producer({kStudio, "produce", "--broker", bootstrap, "--rps", "2000", "--duration", "36",
+                    "--seed", "5", "--late", "0", "--json"});
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+    pg.stop();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    redis.stop();
+    std::this_thread::sleep_for(std::chrono::seconds(18));
+    REQUIRE(pg.start(&error));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    REQUIRE(redis.start(&error));
+    const Result produced = producer.finish(60);
+    INFO(produced.describe());
+    REQUIRE(produced.exitCode == 0);
+    const Result out = outage.finish(120);
+    INFO(out.describe());
+    REQUIRE(out.exitCode == 0);
+    // It said so while they were away, and recovered.
+    CHECK(contains(out.out, "postgresql down"));
+    CHECK(contains(out.out, "redis down"));
+    CHECK(contains(out.out, "buffered"));
+    CHECK(contains(lastLine(out.out), "postgresql up"));
+
+    // The same events, read in one go by a second group, with the servers up all the time.
+    std::vector<std::string> refArgs = aggregate("ref", 1, "4");
+    refArgs.erase(refArgs.begin());
+    const Result ref = runStudio(refArgs, 120, env);
+    INFO(ref.describe());
+    REQUIRE(ref.exitCode == 0);
+
+    const std::string expected = tablesOf(pg, "ref");
+    CHECK(std::count(expected.begin(), expected.end(), '\n') > 500);
+    CHECK(tablesOf(pg, "outage") == expected);
+    CHECK(redisContents(redis.port(), 2) == redisContents(redis.port(), 1));
+
+    REQUIRE(broker.sendSignal(SIGTERM));
+    broker.finish(10);
+}
