@@ -1,5 +1,7 @@
 #include "app/metricsserver.h"
 
+#include "core/sinkworker.h"
+
 #include "core/aggregator.h"
 #include "core/pipeline.h"
 #include "core/producerpool.h"
@@ -460,6 +462,41 @@ MetricsRegistration registerPipelineMetrics(core::MetricsRegistry &registry,
                    "State of the aggregator's consumer (1 for the "
                    "current)",
                    l, "state", {"stopped", "running", "paused", "failed"}, toString(s.state));
+    });
+}
+
+MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
+                                        const core::SinkWorker &sinks)
+{
+    return registry.add("sinks", [&sinks](core::MetricsText &t) {
+        static const std::vector<std::string_view> states = {
+            core::toString(core::ServiceState::Unknown), core::toString(core::ServiceState::Up),
+            core::toString(core::ServiceState::Degraded), core::toString(core::ServiceState::Down),
+            core::toString(core::ServiceState::NotConfigured)};
+        for (const auto &[name, st] : {std::pair{"postgresql", sinks.postgresStatus()},
+                                       std::pair{"redis", sinks.redisStatus()}}) {
+            const core::MetricLabels l{{"sink", name}};
+            t.stateSet("clickstream_sink_state", "state of each result sink", l, "state", states,
+                       core::toString(st.state));
+            if (st.state == core::ServiceState::NotConfigured)
+                continue;
+            t.gauge("clickstream_sink_up", "1 when the sink is connected and writing", l,
+                    st.state == core::ServiceState::Up ? 1 : 0);
+            t.gauge("clickstream_sink_buffered_rows",
+                    "result rows waiting for the sink (not yet written, so not yet committed)", l,
+                    double(st.bufferedRows));
+            t.gauge("clickstream_sink_buffered_batches", "checkpoint batches waiting", l,
+                    double(st.bufferedBatches));
+            t.counter("clickstream_sink_written_rows_total", "result rows the sink stored", l,
+                      double(st.writtenRows));
+            t.counter("clickstream_sink_writes_total",
+                      "transactions (PostgreSQL) or pipelined writes (Redis)", l,
+                      double(st.writes));
+            t.counter("clickstream_sink_failures_total", "failed connects, writes and pings", l,
+                      double(st.failures));
+            t.gauge("clickstream_sink_write_latency_seconds", "duration of the last write", l,
+                    st.lastWriteLatencyMs / 1000.0);
+        }
     });
 }
 

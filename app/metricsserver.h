@@ -8,6 +8,7 @@
 #include <vector>
 
 namespace studio::core {
+class SinkWorker;
 class Aggregator;
 class AggregatorPipeline;
 class ProducerPool;
@@ -80,6 +81,10 @@ using MetricsRegistration = core::MetricsRegistry::Registration;
 /// The aggregator: events read, valid, invalid by reason, duplicates, late, watermark, state.
 [[nodiscard]] MetricsRegistration registerAggregatorMetrics(core::MetricsRegistry &registry,
                                                             const core::Aggregator &aggregator);
+
+/// State, buffered rows, written rows, failures and write latency of the result sinks (label sink).
+[[nodiscard]] MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
+                                                      const core::SinkWorker &sinks);
 
 /// What the engine of a command has (null: not there).
 struct EngineMetricSources

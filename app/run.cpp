@@ -1,6 +1,7 @@
 #include "app/commands.h"
 
 #include "app/engine.h"
+#include "app/metricsserver.h"
 #include "app/signals.h"
 #include "core/csvreport.h"
 #include "core/finalscollector.h"
@@ -13,6 +14,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 namespace studio::app {
@@ -92,6 +94,9 @@ int runPipeline(RunCommand &r, const std::string &announce)
         fmt::print(stderr, "error: monitoring: {}\n", error);
         return kUsageError;
     }
+    std::optional<MetricsRegistration> sinkMetrics;
+    if (sinks)
+        sinkMetrics = registerSinkMetrics(engine.metrics.registry(), *sinks);
     const auto monitorMetrics = engine.metrics.registry().add(
         "monitor", [&monitor](core::MetricsText &t) { monitor.collectMetrics(t); });
     std::size_t alertsSeen = 0; // history entries already printed
