@@ -176,6 +176,20 @@ int runCommandLine(int argc, char **argv)
         ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
     groupsCmd->add_flag("--json", groups.json, "one JSON object on stdout");
 
+    CheckCommand check;
+    auto *checkCmd = app.add_subcommand(
+        "check", "Self-check: create a fresh topic, produce N events from a fixed seed, "
+                 "aggregate them, and verify that PostgreSQL, Redis and the CSV reports hold "
+                 "exactly the expected totals; PASS/FAIL per step, non-zero exit on a failure.");
+    addConnectionOptions(*checkCmd, check.connection);
+    addMonitoringOptions(*checkCmd, check.monitoring);
+    checkCmd->add_option("--count", check.count, "events to produce")
+        ->check(CLI::Range(1LL, 10'000'000LL))->capture_default_str();
+    checkCmd->add_option("--timeout", check.timeoutSeconds, "seconds the aggregation may take")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    checkCmd->add_option("--report-dir", check.reportDir,
+                         "where the CSV reports go (default: a temporary directory)");
+
     AlertRulesCommand alertRules;
     auto *alertRulesCmd = app.add_subcommand(
         "alert-rules", "Print the built-in alert rules as JSON (a starting point for "
@@ -216,6 +230,8 @@ int runCommandLine(int argc, char **argv)
         return runGroups(groups);
     if (*alertRulesCmd)
         return runAlertRules(alertRules);
+    if (*checkCmd)
+        return runCheck(check);
     if (*reportCmd)
         return runReport(report);
     if (!haveDisplay()) {

@@ -92,6 +92,16 @@ struct GroupsCommand
     double seconds = 6;
     bool json = false;
 };
+/// `check`: fresh topic, N events from a fixed seed, aggregated through the sinks, totals
+/// verified in PostgreSQL, Redis and the CSV reports.
+struct CheckCommand
+{
+    ConnectionOptions connection;
+    MonitoringOptions monitoring; ///< --postgres, --redis
+    long long count = 10'000;
+    double timeoutSeconds = 120;
+    std::string reportDir;
+};
 /// `alert-rules`: print or write the built-in rules, or check a rules file.
 struct AlertRulesCommand
 {
@@ -124,6 +134,7 @@ int runTopics(const TopicsCommand &command);
 int runMessages(const MessagesCommand &command);
 int runGroups(const GroupsCommand &command);
 int runAlertRules(const AlertRulesCommand &command);
+int runCheck(CheckCommand &command);
 int runReport(const ReportCommand &command);
 int runGui(int argc, char **argv, ProduceCommand &command);
 

@@ -644,7 +644,7 @@ TEST_CASE("SASL without a password and without a terminal is refused", "[cli][ar
 TEST_CASE("help of every subcommand exits 0 with usage", "[cli][help]")
 {
     for (const std::string sub : {"", "broker", "produce", "generate", "headless", "topics",
-                                  "messages", "groups", "alert-rules"}) {
+                                  "messages", "groups", "alert-rules", "check", "report"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
@@ -1295,4 +1295,39 @@ TEST_CASE("PostgreSQL and Redis down for 20 s mid-run: nothing lost, both back u
 
     REQUIRE(broker.sendSignal(SIGTERM));
     broker.finish(10);
+}
+
+TEST_CASE("check produces, aggregates and finds the exact totals in PostgreSQL, Redis and CSV",
+          "[cli][persistence][servers][check]")
+{
+    using studio::test::PostgresServer;
+    using studio::test::RedisServer;
+    PostgresServer pg;
+    RedisServer redis;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(redis.start(&error));
+    const std::string uri = "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/"
+                            + pg.database();
+    const std::string redisUri = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+    const Result ok = runStudio({"check", "--postgres", uri, "--redis", redisUri, "--count", "20000"},
+                                120, env);
+    INFO(ok.describe());
+    CHECK(ok.exitCode == 0);
+    for (const char *step : {"broker", "topic", "produce", "aggregate", "sinks", "csv",
+                             "postgresql", "redis"})
+        CHECK(contains(ok.out, std::string("[PASS] ") + step));
+    CHECK_FALSE(contains(ok.out, "[FAIL]"));
+    CHECK(contains(ok.out, "check passed"));
+
+    // A wrong password: the PostgreSQL steps fail, naming the sink; the command says so.
+    const EnvChange wrong{{}, {{"PGPASSWORD", "not-the-password"}}};
+    const Result bad = runStudio({"check", "--postgres", uri, "--count", "1000", "--timeout", "8"},
+                                 120, wrong);
+    INFO(bad.describe());
+    CHECK(bad.exitCode != 0);
+    CHECK(contains(bad.out, "[FAIL] postgresql: PostgreSQL"));
+    CHECK_FALSE(contains(bad.out + bad.err, "not-the-password"));
+    CHECK(contains(bad.out, "check FAILED"));
 }

@@ -1,0 +1,316 @@
+// `check`: what seed 001's Airflow DAG did (create a topic, produce, run the job, verify the
+// stores), as one command that prints each step with PASS or FAIL.
+#include "app/commands.h"
+
+#include "app/engine.h"
+#include "core/aggregator.h"
+#include "core/clustermonitor.h"
+#include "core/csvreport.h"
+#include "core/embeddedbroker.h"
+#include "core/filereplaysource.h"
+#include "core/finalscollector.h"
+#include "core/generator.h"
+#include "core/pipeline.h"
+#include "core/producer.h"
+#include "core/sinkworker.h"
+
+#include <fmt/core.h>
+#include <hiredis/hiredis.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace studio::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t nowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class Steps
+{
+public:
+    bool step(const std::string &name, bool ok, const std::string &detail)
+    {
+        fmt::print("[{}] {}: {}\n", ok ? "PASS" : "FAIL", name, detail);
+        std::fflush(stdout);
+        m_failed = m_failed || !ok;
+        return ok;
+    }
+    bool failed() const { return m_failed; }
+
+private:
+    bool m_failed = false;
+};
+
+// Sum of one column of a CSV report (no quoting in numeric columns).
+std::uint64_t sumCsvColumn(const std::string &path, const std::string &column)
+{
+    std::ifstream in(path);
+    std::string header, line;
+    std::getline(in, header);
+    if (!header.empty() && header.back() == '\r') // RFC 4180 lines end in CRLF
+        header.pop_back();
+    std::size_t index = 0, pos = 0;
+    for (std::size_t i = 0;; ++i) {
+        const auto comma = header.find(',', pos);
+        if (header.substr(pos, comma - pos) == column) {
+            index = i;
+            break;
+        }
+        if (comma == std::string::npos)
+            return 0;
+        pos = comma + 1;
+    }
+    std::uint64_t sum = 0;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        // Cells before ours may be quoted with commas inside: count fields from the right.
+        std::vector<std::string> cells;
+        std::string cell;
+        bool quoted = false;
+        for (char c : line) {
+            if (c == '"')
+                quoted = !quoted;
+            else if (c == ',' && !quoted) {
+                cells.push_back(cell);
+                cell.clear();
+            } else
+                cell += c;
+        }
+        cells.push_back(cell);
+        if (index < cells.size())
+            sum += std::strtoull(cells[index].c_str(), nullptr, 10);
+    }
+    return sum;
+}
+
+} // namespace
+
+int runCheck(CheckCommand &c)
+{
+    core::MonitorSettings targets;
+    if (std::string e = buildMonitorSettings(c.monitoring, targets); !e.empty())
+        return usageError(e);
+    if (std::string e = refuseSecretArguments(c.connection); !e.empty())
+        return usageError(e);
+    Steps steps;
+    const std::int64_t stamp = nowMs();
+    const std::string name = "clickstream-check-" + std::to_string(stamp);
+
+    // 1. The cluster and a fresh topic.
+    core::EmbeddedBroker broker;
+    core::ClusterConfig cluster;
+    std::string error;
+    if (c.connection.embedded()) {
+        core::EmbeddedBroker::Options options;
+        options.topics = {};
+        const bool started = broker.start(options, &error);
+        if (!steps.step("broker", started,
+                        started ? "embedded broker at " + broker.bootstrap() : error))
+            return kRuntimeError;
+        cluster = broker.clusterConfig();
+    } else if (std::string e = buildClusterConfig(c.connection, cluster); !e.empty()) {
+        return usageError(e);
+    }
+    {
+        core::ClusterMonitor monitor(cluster, c.connection.embedded() ? &broker : nullptr);
+        const bool ok = monitor.createTopic(name, 4, 1, &error);
+        if (!steps.step("topic", ok, ok ? "created " + name + " (4 partitions)" : error))
+            return kRuntimeError;
+    }
+
+    // 2. N events from a fixed seed, produced once.
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+    std::filesystem::create_directories(dir);
+    const std::string input = (dir / "events.jsonl").string();
+    {
+        core::GeneratorConfig g;
+        g.seed = 2026;
+        core::EventGenerator generator(g);
+        core::RecordBatch batch;
+        std::ofstream out(input);
+        for (long long i = 0; i < c.count; ++i) {
+            batch.clear();
+            generator.next(stamp + i / 10, batch); // 10,000 events per second of event time
+            for (std::size_t k = 0; k < batch.size(); ++k)
+                out << batch.value(k) << '\n';
+        }
+    }
+    {
+        core::ProducerSettings ps;
+        ps.topic = name;
+        ps.ratePerSecond = 0;
+        core::KafkaProducer producer(cluster, ps, core::FileReplaySource::open(input, false, &error));
+        const bool started = producer.start(&error);
+        const bool finished = started && producer.waitFinished(std::chrono::seconds(120));
+        producer.stop();
+        const core::ProducerStats s = producer.stats();
+        if (!steps.step("produce", finished && s.acked == std::uint64_t(c.count) && s.failed == 0,
+                        fmt::format("{} events from seed 2026: {} acked, {} failed{}",
+                                    grouped(std::uint64_t(c.count)), grouped(s.acked),
+                                    grouped(s.failed), error.empty() ? "" : " (" + error + ")")))
+            return kRuntimeError;
+    }
+
+    // 3. Aggregate them through the sinks.
+    core::CsvReportCollector reports;
+    core::FinalsCollector finals(&reports);
+    core::Aggregator aggregator({}, &finals);
+    std::unique_ptr<core::SinkWorker> sinks;
+    const std::string redisPrefix = name + ":";
+    if (targets.postgres || targets.redis) {
+        core::SinkSettings ss;
+        ss.postgres = targets.postgres;
+        ss.redis = targets.redis;
+        ss.redisOptions.keyPrefix = redisPrefix;
+        ss.shard = name;
+        ss.groupId = name;
+        sinks = std::make_unique<core::SinkWorker>(std::move(ss));
+        sinks->start();
+    }
+    core::PipelineSettings settings;
+    settings.topic = name;
+    settings.groupId = name;
+    settings.deadLetters = false;
+    settings.shard = name;
+    settings.sinks = sinks.get();
+    settings.finals = sinks ? &finals : nullptr;
+    {
+        core::Aggregator *target = &aggregator;
+        core::AggregatorPipeline pipeline(cluster, settings, *target);
+        bool consumed = pipeline.start(&error);
+        const auto deadline = Clock::now() + std::chrono::duration<double>(c.timeoutSeconds);
+        while (consumed && pipeline.stats().consumed < std::uint64_t(c.count)
+               && Clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        consumed = consumed && pipeline.stats().consumed == std::uint64_t(c.count);
+        if (!consumed && error.empty())
+            error = pipeline.stats().lastError;
+        pipeline.stop();
+        aggregator.flush();
+        const core::AggregateCounters counters = aggregator.counters();
+        steps.step("aggregate", consumed && counters.valid == std::uint64_t(c.count),
+                   fmt::format("consumed {}, valid {}, invalid {}{}",
+                               grouped(pipeline.stats().consumed), grouped(counters.valid),
+                               grouped(counters.invalid),
+                               error.empty() ? "" : " (" + error + ")"));
+    }
+    if (sinks) {
+        core::SinkBatch last;
+        last.shard = name;
+        last.results = finals.take();
+        sinks->submit(std::move(last));
+        const auto flushFor = std::chrono::milliseconds(
+            static_cast<long long>(std::min(60.0, c.timeoutSeconds) * 1000));
+        const bool written = sinks->flush(flushFor);
+        const core::SinkStatus pg = sinks->postgresStatus(), rd = sinks->redisStatus();
+        steps.step("sinks", written,
+                   written ? "everything written"
+                           : "not everything written in time: "
+                                 + (pg.lastError.empty() ? rd.lastError : pg.lastError));
+        sinks->stop(std::chrono::seconds(2));
+    }
+
+    // 4. Verify the stores against the expected totals (every event counts once per table).
+    const std::uint64_t expected = std::uint64_t(c.count);
+    const std::string reportDir = c.reportDir.empty() ? (dir / "reports").string() : c.reportDir;
+    if (reports.write(reportDir, &error)) {
+        const std::uint64_t geo = sumCsvColumn(reportDir + "/geo_metrics.csv", "events");
+        const std::uint64_t sessions = sumCsvColumn(reportDir + "/sessions.csv", "events");
+        steps.step("csv", geo == expected && sessions == expected,
+                   fmt::format("geo_metrics.csv events {}, sessions.csv events {}, expected {} "
+                               "(in {})",
+                               grouped(geo), grouped(sessions), grouped(expected), reportDir));
+    } else {
+        steps.step("csv", false, error);
+    }
+    if (targets.postgres) {
+        try {
+            pqxx::connection db(targets.postgres->connectionString(5));
+            pqxx::nontransaction tx(db);
+            auto sum = [&](const char *sql) {
+                const pqxx::row r = tx.exec_params1(sql, name);
+                return r[0].is_null() ? std::uint64_t(0) : r[0].as<std::uint64_t>();
+            };
+            const std::uint64_t geo = sum("SELECT sum(events) FROM geo_metrics WHERE shard = $1");
+            const std::uint64_t sessions =
+                sum("SELECT sum(events) FROM sessions WHERE shard = $1");
+            const std::uint64_t pages = sum("SELECT sum(views + clicks + add_to_cart + purchases) "
+                                            "FROM page_metrics WHERE shard = $1");
+            steps.step("postgresql",
+                       geo == expected && sessions == expected && pages == expected,
+                       fmt::format("shard {}: geo_metrics {}, sessions {}, page_metrics {}, "
+                                   "expected {} each",
+                                   name, grouped(geo), grouped(sessions), grouped(pages),
+                                   grouped(expected)));
+        } catch (const std::exception &e) {
+            steps.step("postgresql", false,
+                       std::string("PostgreSQL at ") + targets.postgres->describe() + ": "
+                           + e.what());
+        }
+    }
+    if (targets.redis) {
+        const core::RedisTarget &t = *targets.redis;
+        redisContext *ctx = redisConnect(t.host.c_str(), t.port);
+        std::uint64_t total = 0;
+        std::string why;
+        auto command = [&](std::vector<std::string> args) -> redisReply * {
+            std::vector<const char *> argv;
+            std::vector<size_t> lens;
+            for (const auto &a : args) {
+                argv.push_back(a.data());
+                lens.push_back(a.size());
+            }
+            return static_cast<redisReply *>(
+                redisCommandArgv(ctx, int(argv.size()), argv.data(), lens.data()));
+        };
+        if (!ctx || ctx->err) {
+            why = ctx ? ctx->errstr : "out of memory";
+        } else {
+            std::vector<redisReply *> setup;
+            if (!t.password.empty())
+                setup.push_back(t.user.empty() ? command({"AUTH", t.password})
+                                               : command({"AUTH", t.user, t.password}));
+            setup.push_back(command({"SELECT", std::to_string(t.db)}));
+            for (redisReply *r : setup) {
+                if (!r || r->type == REDIS_REPLY_ERROR)
+                    why = r ? std::string(r->str, r->len) : "no answer";
+                if (r)
+                    freeReplyObject(r);
+            }
+            redisReply *keys = why.empty() ? command({"KEYS", redisPrefix + "click_count:*"})
+                                           : nullptr;
+            for (std::size_t i = 0; keys && i < keys->elements; ++i) {
+                redisReply *values = command(
+                    {"HVALS", std::string(keys->element[i]->str, keys->element[i]->len)});
+                for (std::size_t v = 0; values && v < values->elements; ++v)
+                    total += std::strtoull(values->element[v]->str, nullptr, 10);
+                if (values)
+                    freeReplyObject(values);
+            }
+            if (keys)
+                freeReplyObject(keys);
+        }
+        if (ctx)
+            redisFree(ctx);
+        steps.step("redis", why.empty() && total == expected,
+                   why.empty() ? fmt::format("{}click_count:* sum {}, expected {}", redisPrefix,
+                                             grouped(total), grouped(expected))
+                               : "Redis " + t.host + ":" + std::to_string(t.port) + ": " + why);
+    }
+    fmt::print("{}\n", steps.failed() ? "check FAILED" : "check passed");
+    return steps.failed() ? kRuntimeError : 0;
+}
+
+} // namespace studio::app
