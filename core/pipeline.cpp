@@ -235,8 +235,15 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_topic_partition_t &tp = partitions->elems[i];
             const auto p = static_cast<std::size_t>(tp.partition);
             if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size()
-                && self->m_resumeOffsets[p] >= 0)
+                && self->m_resumeOffsets[p] >= 0) {
                 tp.offset = self->m_resumeOffsets[p]; // the checkpoint's, not the group's
+                // Where consumption starts, for the lag too: Kafka's committed offset may trail
+                // the checkpoint (commits follow it), and a partition with nothing new would
+                // otherwise show that difference as lag forever.
+                if (p >= self->m_nextOffsets.size())
+                    self->m_nextOffsets.resize(p + 1, -1);
+                self->m_nextOffsets[p] = self->m_resumeOffsets[p];
+            }
         }
         rd_kafka_assign(rk, partitions);
     } else {
