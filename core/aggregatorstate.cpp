@@ -126,6 +126,52 @@ bool readSketch(Reader &r, HyperLogLog &into, std::string *error)
     return true;
 }
 
+// Open windows of one kind: start, the number of keys in use, then writeRow(id, agg) for each.
+template <class Agg, class WriteRow>
+void writeWindows(Writer &w, const internal::Windows<Agg> &windows, WriteRow &&writeRow)
+{
+    w.u64(windows.open().size());
+    for (const auto &[start, aggs] : windows.open()) {
+        w.i64(start);
+        std::uint64_t used = 0;
+        for (const auto &a : aggs)
+            used += a.used;
+        w.u64(used);
+        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+            if (aggs[id].used)
+                writeRow(id, aggs[id]);
+        }
+    }
+}
+
+// The reverse of writeWindows: readRow(start) reads one row into that window; false (with the
+// kind named in `error`) on damaged input.
+template <class ReadRow>
+bool readWindows(Reader &r, std::size_t minRowBytes, const char *kind, ReadRow &&readRow,
+                 std::string &error)
+{
+    std::uint64_t windows = 0, n = 0;
+    if (!r.count(windows, 16)) {
+        error = std::string("truncated ") + kind + " windows";
+        return false;
+    }
+    for (std::uint64_t w = 0; w < windows; ++w) {
+        std::int64_t start = 0;
+        if (!r.i64(start) || !r.count(n, minRowBytes)) {
+            error = std::string("truncated ") + kind + " window";
+            return false;
+        }
+        for (std::uint64_t i = 0; i < n; ++i) {
+            if (!readRow(start)) {
+                if (error.empty())
+                    error = std::string("truncated ") + kind + " row";
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 std::string Aggregator::saveState() const
@@ -147,56 +193,25 @@ std::string Aggregator::saveState() const
     w.i64(c.watermarkMs);
     w.i64(s.lastSessionSweep);
 
-    w.u64(s.pageWindows.open().size());
-    for (const auto &[start, aggs] : s.pageWindows.open()) {
-        w.i64(start);
-        std::uint64_t used = 0;
-        for (const auto &a : aggs)
-            used += a.used;
-        w.u64(used);
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            const internal::PageAgg &a = aggs[id];
-            if (!a.used)
-                continue;
-            w.str(s.pages.name(id));
-            for (const std::uint64_t v : {a.views, a.clicks, a.carts, a.purchases})
-                w.u64(v);
-            w.i64(a.revenue);
-            writeSketch(w, a.users);
-            writeSketch(w, a.sessions);
-        }
-    }
-    w.u64(s.funnelWindows.open().size());
-    for (const auto &[start, aggs] : s.funnelWindows.open()) {
-        w.i64(start);
-        std::uint64_t used = 0;
-        for (const auto &a : aggs)
-            used += a.used;
-        w.u64(used);
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            if (!aggs[id].used)
-                continue;
-            w.str(s.products.name(id));
-            w.u64(aggs[id].views);
-            w.u64(aggs[id].carts);
-            w.u64(aggs[id].purchases);
-        }
-    }
-    w.u64(s.geoWindows.open().size());
-    for (const auto &[start, aggs] : s.geoWindows.open()) {
-        w.i64(start);
-        std::uint64_t used = 0;
-        for (const auto &a : aggs)
-            used += a.used;
-        w.u64(used);
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            if (!aggs[id].used)
-                continue;
-            for (const std::string &part : s.geoKeys.key(id))
-                w.str(part);
-            w.u64(aggs[id].events);
-        }
-    }
+    writeWindows(w, s.pageWindows, [&](std::uint32_t id, const internal::PageAgg &a) {
+        w.str(s.pages.name(id));
+        for (const std::uint64_t v : {a.views, a.clicks, a.carts, a.purchases})
+            w.u64(v);
+        w.i64(a.revenue);
+        writeSketch(w, a.users);
+        writeSketch(w, a.sessions);
+    });
+    writeWindows(w, s.funnelWindows, [&](std::uint32_t id, const internal::FunnelAgg &a) {
+        w.str(s.products.name(id));
+        w.u64(a.views);
+        w.u64(a.carts);
+        w.u64(a.purchases);
+    });
+    writeWindows(w, s.geoWindows, [&](std::uint32_t id, const internal::GeoAgg &a) {
+        for (const std::string &part : s.geoKeys.key(id))
+            w.str(part);
+        w.u64(a.events);
+    });
 
     w.u64(s.sessions.size());
     for (const auto &[hash, o] : s.sessions) {
@@ -274,57 +289,44 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error)
         return fail("truncated counters");
 
     std::string why;
-    std::uint64_t windows = 0, n = 0;
-    if (!r.count(windows, 16))
-        return fail("truncated page windows");
-    for (std::uint64_t w = 0; w < windows; ++w) {
-        std::int64_t start = 0;
-        if (!r.i64(start) || !r.count(n, 56))
-            return fail("truncated page window");
-        for (std::uint64_t i = 0; i < n; ++i) {
-            std::string_view name;
-            if (!r.str(name))
-                return fail("truncated page row");
-            internal::PageAgg &a = s.pageWindows.at(start, s.pages.id(name));
-            a.used = true;
-            if (!r.u64(a.views) || !r.u64(a.clicks) || !r.u64(a.carts) || !r.u64(a.purchases)
-                || !r.i64(a.revenue) || !readSketch(r, a.users, &why)
-                || !readSketch(r, a.sessions, &why))
-                return fail("page row: " + (why.empty() ? std::string("truncated") : why));
-        }
-    }
-    if (!r.count(windows, 16))
-        return fail("truncated funnel windows");
-    for (std::uint64_t w = 0; w < windows; ++w) {
-        std::int64_t start = 0;
-        if (!r.i64(start) || !r.count(n, 32))
-            return fail("truncated funnel window");
-        for (std::uint64_t i = 0; i < n; ++i) {
-            std::string_view name;
-            if (!r.str(name))
-                return fail("truncated funnel row");
-            internal::FunnelAgg &a = s.funnelWindows.at(start, s.products.id(name));
-            a.used = true;
-            if (!r.u64(a.views) || !r.u64(a.carts) || !r.u64(a.purchases))
-                return fail("truncated funnel row");
-        }
-    }
-    if (!r.count(windows, 16))
-        return fail("truncated geo windows");
-    for (std::uint64_t w = 0; w < windows; ++w) {
-        std::int64_t start = 0;
-        if (!r.i64(start) || !r.count(n, 32))
-            return fail("truncated geo window");
-        for (std::uint64_t i = 0; i < n; ++i) {
-            std::array<std::string_view, 3> parts;
-            if (!r.str(parts[0]) || !r.str(parts[1]) || !r.str(parts[2]))
-                return fail("truncated geo row");
-            internal::GeoAgg &a = s.geoWindows.at(start, s.geoKeys.id(parts));
-            a.used = true;
-            if (!r.u64(a.events))
-                return fail("truncated geo row");
-        }
-    }
+    const bool windowsOk =
+        readWindows(
+            r, 56, "page",
+            [&](std::int64_t start) {
+                std::string_view name;
+                if (!r.str(name))
+                    return false;
+                internal::PageAgg &a = s.pageWindows.at(start, s.pages.id(name));
+                a.used = true;
+                return r.u64(a.views) && r.u64(a.clicks) && r.u64(a.carts) && r.u64(a.purchases)
+                       && r.i64(a.revenue) && readSketch(r, a.users, &why)
+                       && readSketch(r, a.sessions, &why);
+            },
+            why)
+        && readWindows(
+            r, 32, "funnel",
+            [&](std::int64_t start) {
+                std::string_view name;
+                if (!r.str(name))
+                    return false;
+                internal::FunnelAgg &a = s.funnelWindows.at(start, s.products.id(name));
+                a.used = true;
+                return r.u64(a.views) && r.u64(a.carts) && r.u64(a.purchases);
+            },
+            why)
+        && readWindows(
+            r, 32, "geo",
+            [&](std::int64_t start) {
+                std::array<std::string_view, 3> parts;
+                if (!r.str(parts[0]) || !r.str(parts[1]) || !r.str(parts[2]))
+                    return false;
+                internal::GeoAgg &a = s.geoWindows.at(start, s.geoKeys.id(parts));
+                a.used = true;
+                return r.u64(a.events);
+            },
+            why);
+    if (!windowsOk)
+        return fail(why);
 
     std::uint64_t sessions = 0;
     if (!r.count(sessions, 64))
