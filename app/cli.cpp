@@ -82,6 +82,9 @@ int runCommandLine(int argc, char **argv)
                        "partitions move to another")
             ->check(CLI::Range(6.0, 300.0))
             ->capture_default_str();
+        cmd.add_flag("--archive-raw", r.archiveRaw,
+                     "with --postgres: also archive every accepted event in raw_events (COPY, "
+                     "same transaction as the results; off by default)");
         cmd.add_option("--report-dir", r.reportDir,
                        "write page, geo, session and funnel CSV reports here at the end");
         cmd.add_option("--drain-timeout", r.drainSeconds,

@@ -50,6 +50,7 @@ struct RunCommand
     std::string shard = "main"; ///< this instance's key for its partial aggregates
     int checkpointMs = 2000;    ///< durable mode: checkpoint period
     double sessionTimeoutSeconds = 10; ///< consumer group session timeout
+    bool archiveRaw = false; ///< with --postgres: every accepted event also goes to raw_events
     std::string reportDir;
     double drainSeconds = 60;
     bool headless = false;

@@ -38,6 +38,8 @@ int runPipeline(RunCommand &r, const std::string &announce)
     core::MonitorSettings monitorSettings;
     if (std::string e = buildMonitorSettings(r.produce.monitoring, monitorSettings); !e.empty())
         return usageError(e);
+    if (r.archiveRaw && !monitorSettings.postgres)
+        return usageError("--archive-raw needs --postgres (the archive is the raw_events table)");
     Engine engine;
     if (auto code = startEngine(r.produce, engine))
         return *code;
@@ -51,6 +53,7 @@ int runPipeline(RunCommand &r, const std::string &announce)
     if (durable) {
         core::SinkSettings ss;
         ss.postgres = monitorSettings.postgres;
+        ss.postgresOptions.rawArchive = r.archiveRaw;
         ss.redis = monitorSettings.redis;
         ss.shard = r.shard;
         ss.groupId = r.groupId;
@@ -71,6 +74,7 @@ int runPipeline(RunCommand &r, const std::string &announce)
         settings.sinks = sinks.get();
         settings.finals = &finals;
         settings.shard = r.shard;
+        settings.archiveRaw = r.archiveRaw;
     }
     core::AggregatorPipeline pipeline(engine.cluster, settings, aggregator);
     // Declared after what they read, so they are removed (waiting for a scrape) before it goes.
@@ -166,6 +170,8 @@ int runPipeline(RunCommand &r, const std::string &announce)
                                                       grouped(st.bufferedRows),
                                                       grouped(st.bufferedBatches))
                                         : std::string());
+                if (st.state != core::ServiceState::Up && !st.lastError.empty())
+                    line += fmt::format(" ({})", st.lastError);
             }
             if (ps.backPressure)
                 line += " | PAUSED: sinks behind";

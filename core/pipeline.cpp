@@ -87,6 +87,8 @@ bool AggregatorPipeline::start(std::string *error)
 
     if (m_settings.sinks && !m_settings.finals)
         return fail("durable mode needs the aggregator's FinalsCollector");
+    if (m_settings.sinks && m_settings.archiveRaw)
+        m_rawParser = std::make_unique<EventParser>();
     if (!m_settings.sinks) {
         if (std::string why = subscribe(); !why.empty())
             return fail(why);
@@ -155,17 +157,31 @@ std::vector<KafkaOffset> AggregatorPipeline::appliedOffsets() const
     return out;
 }
 
-void AggregatorPipeline::checkpoint()
+void AggregatorPipeline::checkpoint(bool force)
 {
     SinkBatch batch;
     batch.shard = m_settings.shard;
     batch.groupId = m_settings.groupId;
-    batch.offsets = appliedOffsets();
-    batch.checkpoint = m_aggregator.saveState();
+    // The open state goes with the offsets it covers. While the previous one is not stored yet (a
+    // large state, a slow or absent server) this batch carries the finals only: a newer state
+    // would just replace the queued one, and serializing it costs the ingest thread. So the state
+    // cadence stretches to what PostgreSQL can store, while final rows keep flowing.
+    const bool withState = force || m_stateSequence <= m_settings.sinks->durableSequence();
+    if (withState) {
+        batch.offsets = appliedOffsets();
+        batch.checkpoint = m_aggregator.saveState();
+    }
     batch.results = m_settings.finals->take();
-    m_settings.sinks->submit(std::move(batch));
-    m_checkpoints.fetch_add(1, std::memory_order_relaxed);
-    m_uncommitted = true; // what the sinks make durable is committed to Kafka later
+    batch.rawEvents = std::move(m_rawPending);
+    m_rawPending.clear();
+    const std::uint64_t sequence = m_settings.sinks->submit(std::move(batch));
+    if (withState) {
+        m_stateSequence = sequence;
+        m_checkpoints.fetch_add(1, std::memory_order_relaxed);
+        m_uncommitted = true; // what the sinks make durable is committed to Kafka later
+    } else {
+        m_finalsOnly.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 void AggregatorPipeline::pause()
@@ -332,7 +348,7 @@ void AggregatorPipeline::run()
         }
     }
     if (m_settings.sinks)
-        checkpoint(); // the state as it is now, before the caller flushes anything
+        checkpoint(true); // the state as it is now, before the caller flushes anything
     commitApplied();
     refreshLag(false);
 }
@@ -366,9 +382,23 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
             m_nextOffsets.resize(p + 1, -1);
         m_nextOffsets[p] = std::max(m_nextOffsets[p], m->offset + 1);
         m_uncommitted = true;
+        if (m_rawParser && r.outcome == Outcome::Accepted)
+            archive(m);
     }
     for (std::size_t i = 0; i < count; ++i)
         rd_kafka_message_destroy(messages[i]);
+}
+
+void AggregatorPipeline::archive(const rd_kafka_message_t *m)
+{
+    const std::string_view payload(static_cast<const char *>(m->payload), m->payload ? m->len : 0);
+    // The aggregator accepted it, so it parses; a payload that somehow does not is skipped.
+    if (m_rawParser->parse(payload, m_rawEvent))
+        return;
+    RawEvent &raw = m_rawPending.emplace_back(RawEvent::from(m_rawEvent));
+    raw.topic = m_settings.topic;
+    raw.partition = m->partition;
+    raw.offset = m->offset;
 }
 
 void AggregatorPipeline::sendDeadLetter(const rd_kafka_message_t *m, std::string_view reason)
@@ -495,6 +525,7 @@ PipelineStats AggregatorPipeline::stats() const
     s.deadLetterFailed = m_deadLetterFailed.load();
     s.commits = m_commits.load();
     s.checkpoints = m_checkpoints.load();
+    s.finalsOnlyBatches = m_finalsOnly.load();
     s.backPressure = m_backPressure.load();
     s.restored = m_restored.load();
     std::lock_guard lock(m_mutex);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,6 +42,10 @@ struct PipelineSettings
     FinalsCollector *finals = nullptr;
     std::string shard = "main";
     int checkpointIntervalMs = 2000;
+    /// Durable mode: also hand every accepted event (not duplicate, late or invalid) to the sinks
+    /// with its Kafka coordinates, in the same checkpoint batch (PostgreSQL's raw archive, which
+    /// the sink writes only with PostgresStoreOptions::rawArchive). Costs a second parse.
+    bool archiveRaw = false;
 
     std::string dlqTopic() const { return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic; }
 };
@@ -58,7 +63,9 @@ struct PipelineStats
     std::uint64_t deadLetterAcked = 0;
     std::uint64_t deadLetterFailed = 0;
     std::uint64_t commits = 0;
-    std::uint64_t checkpoints = 0;  ///< durable mode: batches handed to the sinks
+    std::uint64_t checkpoints = 0;  ///< durable mode: batches with the open state and offsets
+    /// Durable mode: batches with final rows only, sent while the previous state was not stored
+    std::uint64_t finalsOnlyBatches = 0;
     bool backPressure = false;      ///< durable mode: paused because the sinks are behind
     bool restored = false;          ///< durable mode: resumed from a stored checkpoint
     std::string lastError;
@@ -92,11 +99,12 @@ private:
     void run();
     void applyBatch(rd_kafka_message_t **messages, std::size_t count);
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
+    void archive(const rd_kafka_message_t *message);
     void refreshLag(bool paused);
     void commitApplied();
     std::string subscribe();
     bool loadResumePoint();
-    void checkpoint();
+    void checkpoint(bool force = false);
     std::vector<KafkaOffset> appliedOffsets() const;
     void setError(std::string message);
     static void onDeadLetterDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
@@ -121,6 +129,8 @@ private:
     std::atomic<std::uint64_t> m_deadLetterFailed{0};
     std::atomic<std::uint64_t> m_commits{0};
     std::atomic<std::uint64_t> m_checkpoints{0};
+    std::atomic<std::uint64_t> m_finalsOnly{0};
+    std::uint64_t m_stateSequence = 0; // consumer thread: SinkWorker sequence of the last state
     std::atomic<bool> m_backPressure{false};
     std::atomic<bool> m_restored{false};
     std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
@@ -130,6 +140,9 @@ private:
     std::vector<IngestResult> m_outcomes;
     std::vector<const rd_kafka_message_t *> m_records;
     std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
+    std::unique_ptr<EventParser> m_rawParser;  // archiveRaw only
+    ParsedEvent m_rawEvent;
+    std::vector<RawEvent> m_rawPending;        // accepted since the last checkpoint
     bool m_uncommitted = false;
     std::string m_dlqTopic;
 

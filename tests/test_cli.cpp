@@ -1168,14 +1168,18 @@ TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal 
         return std::vector<std::string>{"headless", "--broker", bootstrap,
                                         "--producers", "0",   "--group",  db,
                                         "--postgres", uri(db), "--checkpoint-ms", "200",
+                                        "--archive-raw",
                                         "--session-timeout", "6", "--duration", duration,
                                         "--drain-timeout", "150", "--json"};
     };
     const Result ref = runStudio(aggregate("ref", "4"), 240, env);
+    std::int64_t valid = 0;
     {
         INFO(ref.describe());
         REQUIRE(ref.exitCode == 0);
         CHECK(jsonInt(lastLine(ref.out), "consumed") == acked);
+        valid = jsonInt(lastLine(ref.out), "valid");
+        CHECK(valid > 50'000);
     }
 
     // Five SIGKILLs at pseudo-random moments (group join, consuming, checkpointing, idle).
@@ -1205,6 +1209,22 @@ TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal 
     const std::string actual = tablesOf(pg, "killed");
     CHECK(std::count(expected.begin(), expected.end(), '\n') > 500);
     CHECK(actual == expected);
+
+    // The raw archive (--archive-raw): every accepted event exactly once, with its Kafka
+    // coordinates, whether the aggregator was killed or not.
+    auto rawArchive = [&](const std::string &db) {
+        const auto out = pg.psql(
+            "SELECT count(*), count(DISTINCT event_id), md5(string_agg(concat_ws('|', event_id, "
+            "event_type, ts, user_id, session_id, page, product_id, price, country, "
+            "kafka_partition, kafka_offset), ',' ORDER BY event_id)) FROM raw_events;",
+            &error, db);
+        INFO(error);
+        REQUIRE(out);
+        return *out;
+    };
+    const std::string rawRef = rawArchive("ref");
+    CHECK(rawRef.rfind(std::to_string(valid) + "|" + std::to_string(valid) + "|", 0) == 0);
+    CHECK(rawArchive("killed") == rawRef);
 
     REQUIRE(broker.sendSignal(SIGTERM));
     broker.finish(10);
@@ -1333,4 +1353,95 @@ TEST_CASE("check produces, aggregates and finds the exact totals in PostgreSQL, 
     CHECK(contains(bad.out, "[FAIL] postgresql: PostgreSQL"));
     CHECK_FALSE(contains(bad.out + bad.err, "not-the-password"));
     CHECK(contains(bad.out, "check FAILED"));
+}
+
+TEST_CASE("a sink with a wrong password, an unreachable host or no permission is named, and the "
+          "rest of the pipeline keeps running",
+          "[cli][persistence][servers]")
+{
+    using studio::test::PostgresServer;
+    using studio::test::RedisServer;
+    std::string why;
+    if (!PostgresServer::available(&why))
+        FAIL("PostgreSQL is needed: " << why);
+    PostgresServer pg;
+    RedisServer::Options redisOptions;
+    redisOptions.password = "redis-secret-4242";
+    RedisServer redis(redisOptions);
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(redis.start(&error));
+    // A database that the role `outsider` (a valid login) may not connect to.
+    REQUIRE(pg.psql("CREATE DATABASE good OWNER studio; CREATE DATABASE closed OWNER studio; "
+                    "REVOKE CONNECT ON DATABASE closed FROM PUBLIC; "
+                    "CREATE ROLE outsider LOGIN PASSWORD 'outsider-pw-77';",
+                    &error, "postgres"));
+    auto uri = [&](const std::string &user, int port, const std::string &db) {
+        return "postgresql://" + user + "@127.0.0.1:" + std::to_string(port) + "/" + db;
+    };
+    const std::string redisUri = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
+
+    Child broker({kStudio, "broker", "--partitions", "4"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    auto headless = [&](const std::string &postgres, const std::string &group) {
+        return std::vector<std::string>{"headless", "--broker", bootstrap, "--rps", "2000",
+                                        "--group", group, "--postgres", postgres,
+                                        "--redis", redisUri, "--duration", "5",
+                                        "--drain-timeout", "4", "--json"};
+    };
+    struct Case
+    {
+        std::string name, postgres, pgPassword, redisPassword, expected;
+        bool aggregates;
+    };
+    const std::vector<Case> cases = {
+        {"wrong PostgreSQL password", uri("studio", pg.port(), "good"), "wrong-pw-31337",
+         redisOptions.password, "password", false},
+        {"PostgreSQL unreachable", uri("studio", 1, "good"), pg.password(),
+         redisOptions.password, "unreachable", false},
+        {"no permission on the database", uri("outsider", pg.port(), "closed"), "outsider-pw-77",
+         redisOptions.password, "permission", false},
+        {"wrong Redis password", uri("studio", pg.port(), "good"), pg.password(),
+         "wrong-redis-pw-5150", "password", true},
+    };
+    for (const Case &c : cases) {
+        INFO(c.name);
+        const EnvChange env{{"PGPASSFILE"},
+                            {{"PGPASSWORD", c.pgPassword},
+                             {"CLICKSTREAM_REDIS_PASSWORD", c.redisPassword}}};
+        const Result r = runStudio(headless(c.postgres, "g-" + std::to_string(&c - cases.data())),
+                                   90, env);
+        INFO(r.describe());
+        // No crash: the process ends by itself, with an exit code, after its duration.
+        REQUIRE(r.exited);
+        CHECK(r.signal == 0);
+        // The sink is named with the reason, in the status lines, and no password is printed.
+        const std::string sink = c.aggregates ? "Redis" : "PostgreSQL";
+        bool named = false;
+        for (const std::string &line : splitLines(r.err))
+            named = named || (contains(line, sink) && contains(line, c.expected));
+        CHECK(named);
+        CHECK_FALSE(contains(r.out + r.err, c.pgPassword));
+        CHECK_FALSE(contains(r.out + r.err, c.redisPassword));
+        // The producers kept producing the whole time.
+        const std::string summary = lastLine(r.out);
+        CHECK(jsonInt(summary, "acked") > 5'000);
+        CHECK(jsonInt(summary, "failed") == 0);
+        if (c.aggregates) {
+            // PostgreSQL is the record: with Redis down everything is aggregated and stored.
+            // (The topic also holds the earlier cases' events: this group reads them all.)
+            CHECK(jsonInt(summary, "consumed") >= jsonInt(summary, "acked"));
+            CHECK(jsonInt(summary, "lag") == 0);
+            CHECK(jsonInt(summary, "postgres_rows") > 0);
+            CHECK(r.exitCode == 1); // Redis never got its rows
+        } else {
+            // Without its record the aggregator waits (resuming without the stored state would
+            // rewrite rows with partial counts) and says why; nothing is committed or lost.
+            CHECK(r.exitCode != 0);
+            CHECK(contains(r.err, "waiting for the resume point"));
+        }
+    }
+    REQUIRE(broker.sendSignal(SIGTERM));
+    broker.finish(10);
 }
