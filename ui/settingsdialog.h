@@ -94,3 +94,5 @@ private:
 };
 
 } // namespace studio::ui
+
+Q_DECLARE_METATYPE(studio::ui::SinkConfiguration)
