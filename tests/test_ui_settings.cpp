@@ -431,3 +431,24 @@ TEST_CASE("Kafka connection test fails fast and names the broker", "[ui][setting
     const core::ConnectionTestResult invalid = core::testKafka(cluster, 2s);
     CHECK_FALSE(invalid.ok); // no username: refused before any network
 }
+
+TEST_CASE("Redis URIs parse as the CLI reads them", "[ui][settings]")
+{
+    std::string error;
+    auto t = core::parseRedisUri("redis://writer@cache.local:6380/3", &error);
+    REQUIRE(t);
+    CHECK(t->host == "cache.local");
+    CHECK(t->port == 6380);
+    CHECK(t->db == 3);
+    CHECK(t->user == "writer");
+    CHECK(t->password.empty());
+    t = core::parseRedisUri("127.0.0.1", &error);
+    REQUIRE(t);
+    CHECK(t->port == 6379);
+    CHECK_FALSE(core::parseRedisUri("redis://u:secret@h", &error));
+    CHECK(error == core::kRedisUriHasPassword);
+    CHECK_FALSE(core::parseRedisUri("redis://h:0", &error));
+    CHECK(error.find("bad port") == 0);
+    CHECK_FALSE(core::parseRedisUri("redis://h/-1", &error));
+    CHECK(error.find("bad database number") == 0);
+}
