@@ -120,6 +120,10 @@ TEST_CASE("Reports page exports in-memory results as RFC 4180 CSV", "[ui][report
     CHECK(model->index(0, 2).data().toString() == QStringLiteral("/search?q=a,b \"c\""));
     CHECK(model->index(1, 2).data().toString() == QStringLiteral("=cmd|' /C calc'!A0"));
     CHECK(model->index(2, 7).data().toString() == QStringLiteral("-2.50"));
+    if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        reports.resize(1000, 600);
+        reports.grab().save(dir + QStringLiteral("/reports-page.png"));
+    }
 
     QTemporaryDir dir;
     SECTION("every column")

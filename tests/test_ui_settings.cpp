@@ -156,6 +156,8 @@ TEST_CASE("SecretStore without a keychain service keeps secrets for the session"
         for (const QLabel *label : dialog.findChildren<QLabel *>())
             shown = shown || (label->isVisible() && label->text() == store.statusMessage());
         CHECK(shown);
+        if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty())
+            dialog.grab().save(dir + QStringLiteral("/settings-dialog.png"));
 
         // Type the passwords as a user would, then OK.
         QLineEdit *pgUri = nullptr;

@@ -220,13 +220,13 @@ void ReportsPage::refresh()
 {
     const Request r = request();
     m_status->setText(tr("Loading %1…").arg(QString::fromUtf8(core::toString(r.table))));
-    ++m_loadsRunning;
+    const quint64 seq = ++m_previewSeq;
     auto *watcher = new QFutureWatcher<Outcome>(this);
-    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher] {
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, seq] {
         Outcome o = watcher->result();
         watcher->deleteLater();
-        if (--m_loadsRunning > 0)
-            return; // a newer preview is on its way
+        if (seq != m_previewSeq)
+            return; // a newer preview was asked for meanwhile
         const QString message = QString::fromStdString(o.message);
         if (o.ok) {
             m_preview = std::move(o.report);

@@ -85,7 +85,7 @@ private:
     QPushButton *m_export = nullptr;
     QLabel *m_source = nullptr;
     QLabel *m_status = nullptr;
-    int m_loadsRunning = 0;
+    quint64 m_previewSeq = 0; // the newest preview asked for; older answers are dropped
 };
 
 } // namespace studio::ui

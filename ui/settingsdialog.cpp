@@ -124,6 +124,8 @@ QWidget *SettingsDialog::makeKafkaSection()
     form->addRow(m_kafkaTest, m_kafkaResult);
     row->addLayout(form, 2);
 
+    m_profileWidgets = {name, bootstrap, m_mechanism, username, m_kafkaPassword, tls, caFile,
+                        browse, m_kafkaTest, remove};
     m_mapper = new QDataWidgetMapper(this);
     m_mapper->setModel(m_profiles);
     m_mapper->setSubmitPolicy(QDataWidgetMapper::AutoSubmit);
@@ -222,11 +224,8 @@ void SettingsDialog::showProfile(int row)
     m_currentRow = row;
     const bool valid = row >= 0;
     m_mapper->setCurrentIndex(row);
-    for (QWidget *w : m_mapper->findChildren<QWidget *>())
+    for (QWidget *w : std::as_const(m_profileWidgets))
         w->setEnabled(valid);
-    m_mechanism->setEnabled(valid);
-    m_kafkaPassword->setEnabled(valid);
-    m_kafkaTest->setEnabled(valid);
     m_kafkaResult->clear();
     if (!valid) {
         m_kafkaPassword->clear();

@@ -4,6 +4,7 @@
 
 #include <QDialog>
 #include <QHash>
+#include <QList>
 #include <QSet>
 #include <QString>
 
@@ -71,6 +72,7 @@ private:
     ConnectionProfiles *m_profiles;
     SecretStore *m_secrets;
     QDataWidgetMapper *m_mapper = nullptr;
+    QList<QWidget *> m_profileWidgets; // the form of the selected profile
     QListView *m_profileList = nullptr;
     QComboBox *m_mechanism = nullptr;
     QLineEdit *m_kafkaPassword = nullptr;
