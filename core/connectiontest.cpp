@@ -96,7 +96,7 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
         return {false, where + ": the metadata lists no brokers", latency};
     return {true,
             where + ": " + std::to_string(count) + (count == 1 ? " broker (" : " brokers (")
-                + brokers + "), " + std::to_string(topics) + " topics",
+                + brokers + "), " + std::to_string(topics) + (topics == 1 ? " topic" : " topics"),
             latency};
 }
 

@@ -3,6 +3,7 @@
 #include "serversupport.h"
 
 #include "core/connectiontest.h"
+#include "core/embeddedbroker.h"
 #include "ui/connectionprofiles.h"
 #include "ui/secretstore.h"
 #include "ui/settingsdialog.h"
@@ -432,6 +433,17 @@ TEST_CASE("Kafka connection test fails fast and names the broker", "[ui][setting
     cluster.saslMechanism = "SCRAM-SHA-256";
     const core::ConnectionTestResult invalid = core::testKafka(cluster, 2s);
     CHECK_FALSE(invalid.ok); // no username: refused before any network
+
+    core::EmbeddedBroker broker;
+    core::EmbeddedBroker::Options options;
+    options.brokers = 2;
+    std::string error;
+    REQUIRE(broker.start(options, &error));
+    const core::ConnectionTestResult up = core::testKafka(broker.clusterConfig(), 5s);
+    INFO(up.message);
+    CHECK(up.ok);
+    CHECK(up.message.find("Kafka at " + broker.bootstrap() + ": 2 brokers (") == 0);
+    CHECK(up.message.find("), 1 topic") != std::string::npos);
 }
 
 TEST_CASE("Redis URIs parse as the CLI reads them", "[ui][settings]")
