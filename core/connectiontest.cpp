@@ -45,8 +45,8 @@ void onKafkaError(rd_kafka_t *, int err, const char *reason, void *opaque)
 ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::milliseconds timeout)
 {
     const auto start = Clock::now();
-    const std::string where = "Kafka at " + (cluster.bootstrap.empty() ? "(no bootstrap)"
-                                                                        : cluster.bootstrap);
+    const std::string where =
+        "Kafka at " + (cluster.bootstrap.empty() ? "(no bootstrap)" : cluster.bootstrap);
     if (std::string e = cluster.validate(); !e.empty())
         return make(false, where + ": " + e, start);
     std::string error;
@@ -65,18 +65,18 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
     if (!client)
         return make(false, where + ": " + error, start);
     const rd_kafka_metadata_t *metadata = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(client.get(), 0, nullptr, &metadata,
-                                                      static_cast<int>(timeout.count()));
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(client.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         std::string last;
         {
             std::lock_guard lock(errors.mutex);
             last = errors.last;
         }
-        std::string why = err == RD_KAFKA_RESP_ERR__TIMED_OUT
-                              ? "no broker answered within " + std::to_string(timeout.count())
-                                    + " ms"
-                              : std::string("metadata request failed: ") + rd_kafka_err2str(err);
+        std::string why =
+            err == RD_KAFKA_RESP_ERR__TIMED_OUT
+                ? "no broker answered within " + std::to_string(timeout.count()) + " ms"
+                : std::string("metadata request failed: ") + rd_kafka_err2str(err);
         if (!last.empty())
             why += " (" + last + ")";
         const double latency = msSince(start);
@@ -85,8 +85,8 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
     }
     std::string brokers;
     for (int i = 0; i < metadata->broker_cnt; ++i)
-        brokers += (i ? ", " : "") + std::string(metadata->brokers[i].host) + ":"
-                   + std::to_string(metadata->brokers[i].port);
+        brokers += (i ? ", " : "") + std::string(metadata->brokers[i].host) + ":" +
+                   std::to_string(metadata->brokers[i].port);
     const int count = metadata->broker_cnt;
     const int topics = metadata->topic_cnt;
     rd_kafka_metadata_destroy(metadata);
@@ -95,8 +95,8 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
     if (count == 0)
         return {false, where + ": the metadata lists no brokers", latency};
     return {true,
-            where + ": " + std::to_string(count) + (count == 1 ? " broker (" : " brokers (")
-                + brokers + "), " + std::to_string(topics) + (topics == 1 ? " topic" : " topics"),
+            where + ": " + std::to_string(count) + (count == 1 ? " broker (" : " brokers (") +
+                brokers + "), " + std::to_string(topics) + (topics == 1 ? " topic" : " topics"),
             latency};
 }
 
@@ -105,8 +105,8 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
 {
     const auto start = Clock::now();
     PostgresTarget target{conninfo, password};
-    const std::string where = "PostgreSQL at " + (conninfo.empty() ? std::string("(libpq defaults)")
-                                                                    : target.describe());
+    const std::string where =
+        "PostgreSQL at " + (conninfo.empty() ? std::string("(libpq defaults)") : target.describe());
     const int seconds = std::max<int>(2, static_cast<int>((timeout.count() + 999) / 1000));
     std::unique_ptr<pqxx::connection> c;
     try {
@@ -114,8 +114,8 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
     } catch (const std::exception &e) {
         const std::string text = pgdetail::redact(pgdetail::oneLine(e.what()), password);
         return make(false,
-                    where + ": " + pgdetail::classifyConnectError(text, target, seconds) + " ("
-                        + text + ")",
+                    where + ": " + pgdetail::classifyConnectError(text, target, seconds) + " (" +
+                        text + ")",
                     start);
     }
     try {
@@ -125,8 +125,8 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
         const std::string version = tx.exec1("SHOW server_version")[0].as<std::string>();
         int schema = 0;
         if (!tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>())
-            schema = tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
-                         .as<int>();
+            schema =
+                tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
         const double latency = msSince(start);
         const int latest = latestSchemaVersion();
         std::string message = where + ": PostgreSQL " + version + ", ";
@@ -134,12 +134,11 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
             message += "no schema yet (created on first use)";
         else if (schema > latest)
             return {false,
-                    message + "schema version " + std::to_string(schema)
-                        + " is newer than this app knows (" + std::to_string(latest) + ")",
+                    message + "schema version " + std::to_string(schema) +
+                        " is newer than this app knows (" + std::to_string(latest) + ")",
                     latency};
         else
-            message += "schema version " + std::to_string(schema) + " of "
-                       + std::to_string(latest);
+            message += "schema version " + std::to_string(schema) + " of " + std::to_string(latest);
         return {true, message, latency};
     } catch (const std::exception &e) {
         std::string text = pgdetail::redact(pgdetail::oneLine(e.what()), password);

@@ -18,8 +18,8 @@ namespace {
 std::string money(std::int64_t cents)
 {
     const bool negative = cents < 0;
-    const std::uint64_t v = negative ? 0 - static_cast<std::uint64_t>(cents)
-                                     : static_cast<std::uint64_t>(cents);
+    const std::uint64_t v =
+        negative ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
     std::string s = std::to_string(v / 100) + '.';
     s += static_cast<char>('0' + (v % 100) / 10);
     s += static_cast<char>('0' + v % 10);
@@ -48,8 +48,8 @@ ReportData empty(ReportTable table)
     r.textColumn.assign(r.columns.size(), false);
     for (std::size_t i = 0; i < r.columns.size(); ++i) {
         const std::string &c = r.columns[i];
-        r.textColumn[i] = c == "page" || c == "country" || c == "browser" || c == "device_type"
-                          || c == "user_id" || c == "product_id";
+        r.textColumn[i] = c == "page" || c == "country" || c == "browser" || c == "device_type" ||
+                          c == "user_id" || c == "product_id";
     }
     return r;
 }
@@ -64,16 +64,15 @@ ReportData fromPages(std::vector<PageRow> rows)
         out.rows.push_back({formatIsoMs(r.windowStart), formatIsoMs(r.windowEnd), r.page,
                             std::to_string(r.views), std::to_string(r.clicks),
                             std::to_string(r.addToCart), std::to_string(r.purchases),
-                            money(r.revenueCents), count(r.uniqueUsers),
-                            count(r.uniqueSessions)});
+                            money(r.revenueCents), count(r.uniqueUsers), count(r.uniqueSessions)});
     return out;
 }
 
 ReportData fromGeo(std::vector<GeoRow> rows)
 {
     std::sort(rows.begin(), rows.end(), [](const GeoRow &a, const GeoRow &b) {
-        return std::tie(a.windowStart, a.country, a.browser, a.deviceType)
-               < std::tie(b.windowStart, b.country, b.browser, b.deviceType);
+        return std::tie(a.windowStart, a.country, a.browser, a.deviceType) <
+               std::tie(b.windowStart, b.country, b.browser, b.deviceType);
     });
     ReportData out = empty(ReportTable::GeoMetrics);
     for (const GeoRow &r : rows)
@@ -125,16 +124,16 @@ std::vector<std::string> reportColumns(ReportTable table)
 {
     switch (table) {
     case ReportTable::PageMetrics:
-        return {"window_start", "window_end", "page", "views", "clicks", "add_to_cart",
-                "purchases", "revenue", "unique_users", "unique_sessions"};
+        return {"window_start", "window_end", "page",    "views",        "clicks",
+                "add_to_cart",  "purchases",  "revenue", "unique_users", "unique_sessions"};
     case ReportTable::GeoMetrics:
         return {"window_start", "window_end", "country", "browser", "device_type", "events"};
     case ReportTable::Sessions:
-        return {"user_id", "session_start", "session_end", "events", "distinct_pages", "revenue",
-                "converted"};
+        return {"user_id",        "session_start", "session_end", "events",
+                "distinct_pages", "revenue",       "converted"};
     case ReportTable::ProductFunnel:
-        return {"window_start", "window_end", "product_id", "views", "add_to_cart", "purchases",
-                "hot_low_conversion"};
+        return {"window_start", "window_end", "product_id",        "views",
+                "add_to_cart",  "purchases",  "hot_low_conversion"};
     }
     return {};
 }
@@ -144,11 +143,11 @@ ReportData reportFromSnapshot(ReportTable table, const AggregatorSnapshot &snaps
 {
     switch (table) {
     case ReportTable::PageMetrics:
-        return fromPages(filtered(snapshot.pages, fromMs, toMs,
-                                  [](const PageRow &r) { return r.windowStart; }));
+        return fromPages(
+            filtered(snapshot.pages, fromMs, toMs, [](const PageRow &r) { return r.windowStart; }));
     case ReportTable::GeoMetrics:
-        return fromGeo(filtered(snapshot.geo, fromMs, toMs,
-                                [](const GeoRow &r) { return r.windowStart; }));
+        return fromGeo(
+            filtered(snapshot.geo, fromMs, toMs, [](const GeoRow &r) { return r.windowStart; }));
     case ReportTable::Sessions:
         return fromSessions(filtered(snapshot.recentSessions, fromMs, toMs,
                                      [](const SessionRow &r) { return r.start; }));

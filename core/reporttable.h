@@ -15,8 +15,8 @@ namespace studio::core {
 /// of the Reports page and its CSV export both read this, so what is shown is what is written.
 struct ReportData
 {
-    std::vector<std::string> columns;         ///< the report's header names, in report order
-    std::vector<bool> textColumn;             ///< per column: free text (neutralised in CSV)
+    std::vector<std::string> columns; ///< the report's header names, in report order
+    std::vector<bool> textColumn;     ///< per column: free text (neutralised in CSV)
     std::vector<std::vector<std::string>> rows;
 };
 

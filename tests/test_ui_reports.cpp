@@ -92,11 +92,10 @@ QString exportTo(ui::ReportsPage &page, const QString &path)
 TEST_CASE("Reports page exports in-memory results as RFC 4180 CSV", "[ui][reports]")
 {
     core::AggregatorSnapshot snapshot;
-    snapshot.pages = {page(kT0 + kMinute, "/cart", 30, -250),
-                      page(kT0, "=cmd|' /C calc'!A0", 12, 1999),
-                      page(kT0, "/search?q=a,b \"c\"", 7),
-                      page(kT0 - kMinute, "/before-the-range", 99),
-                      page(kT0 + 10 * kMinute, "/after-the-range", 99)};
+    snapshot.pages = {
+        page(kT0 + kMinute, "/cart", 30, -250), page(kT0, "=cmd|' /C calc'!A0", 12, 1999),
+        page(kT0, "/search?q=a,b \"c\"", 7), page(kT0 - kMinute, "/before-the-range", 99),
+        page(kT0 + 10 * kMinute, "/after-the-range", 99)};
     int calls = 0;
     ui::ReportsPage reports([&] {
         ++calls;
@@ -144,8 +143,8 @@ TEST_CASE("Reports page exports in-memory results as RFC 4180 CSV", "[ui][report
     }
     SECTION("chosen columns, the preview follows")
     {
-        reports.setColumns({QStringLiteral("page"), QStringLiteral("views"),
-                            QStringLiteral("window_start")});
+        reports.setColumns(
+            {QStringLiteral("page"), QStringLiteral("views"), QStringLiteral("window_start")});
         CHECK(model->columnCount() == 3);
         CHECK(model->headerData(1, Qt::Horizontal).toString() == QStringLiteral("page"));
         const QString path = dir.filePath(QStringLiteral("chosen.csv"));
@@ -220,8 +219,8 @@ TEST_CASE("Reports page reads PostgreSQL once configured", "[ui][reports][server
         b.shard = "a";
         b.results.funnel.push_back({kT0, kT0 + kMinute, "prod_1", 100, 10, 1, false, true});
         b.results.funnel.push_back({kT0, kT0 + kMinute, "@SUM(A1)", 50, 5, 0, true, true});
-        b.results.funnel.push_back({kT0 + 20 * kMinute, kT0 + 21 * kMinute, "prod_late", 1, 0, 0,
-                                    false, true});
+        b.results.funnel.push_back(
+            {kT0 + 20 * kMinute, kT0 + 21 * kMinute, "prod_late", 1, 0, 0, false, true});
         core::SinkBatch c = b;
         c.shard = "b"; // a second shard: the report merges them
         c.results.funnel.resize(1);

@@ -30,8 +30,8 @@ namespace {
 // A unique keychain service per run, so a test never reads a leftover entry.
 QString testService()
 {
-    return QStringLiteral("Clickstream Studio test ")
-           + QUuid::createUuid().toString(QUuid::WithoutBraces);
+    return QStringLiteral("Clickstream Studio test ") +
+           QUuid::createUuid().toString(QUuid::WithoutBraces);
 }
 
 // QSettings() of the code under test goes to a fresh directory.
@@ -131,8 +131,8 @@ TEST_CASE("SecretStore without a keychain service keeps secrets for the session"
     writeSecret(store, ui::kPostgresPasswordKey, secret);
     CHECK_FALSE(store.persistent());
     CHECK(changed.count() == 1);
-    CHECK(store.statusMessage()
-          == QStringLiteral("No keychain service: passwords are kept for this session only"));
+    CHECK(store.statusMessage() ==
+          QStringLiteral("No keychain service: passwords are kept for this session only"));
     ReadAnswer a = readSecret(store, ui::kPostgresPasswordKey);
     CHECK(a.found);
     CHECK(a.secret == secret);
@@ -199,7 +199,8 @@ TEST_CASE("ConnectionProfiles is a well-behaved model saved without passwords", 
 {
     TempSettings temp;
     ui::ConnectionProfiles profiles;
-    QAbstractItemModelTester tester(&profiles, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester tester(&profiles,
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
     ui::KafkaProfile a;
     a.name = QStringLiteral("local");
     a.bootstrap = QStringLiteral("127.0.0.1:9092");
@@ -215,10 +216,10 @@ TEST_CASE("ConnectionProfiles is a well-behaved model saved without passwords", 
     CHECK(profiles.rowCount() == 2);
     CHECK_FALSE(profiles.profile(0).id.isEmpty());
     CHECK(profiles.profile(0).id != profiles.profile(1).id);
-    CHECK(profiles.data(profiles.index(0, ui::ConnectionProfiles::SaslMechanism)).toString()
-          == QStringLiteral("none"));
-    CHECK(profiles.data(profiles.index(1, ui::ConnectionProfiles::Tls), Qt::CheckStateRole)
-          == Qt::Checked);
+    CHECK(profiles.data(profiles.index(0, ui::ConnectionProfiles::SaslMechanism)).toString() ==
+          QStringLiteral("none"));
+    CHECK(profiles.data(profiles.index(1, ui::ConnectionProfiles::Tls), Qt::CheckStateRole) ==
+          Qt::Checked);
     // Only the offered SASL mechanisms are accepted.
     CHECK_FALSE(profiles.setData(profiles.index(0, ui::ConnectionProfiles::SaslMechanism),
                                  QStringLiteral("GSSAPI")));
@@ -343,8 +344,8 @@ TEST_CASE("connection tests against a real PostgreSQL", "[ui][settings][servers]
         CHECK(args.at(1).toBool());
         bool green = false;
         for (const QLabel *label : dialog.findChildren<QLabel *>())
-            green = green || (label->text().contains(QStringLiteral(" ms)"))
-                              && label->styleSheet().contains(QStringLiteral("#1a7f37")));
+            green = green || (label->text().contains(QStringLiteral(" ms)")) &&
+                              label->styleSheet().contains(QStringLiteral("#1a7f37")));
         CHECK(green);
 
         passwords[1]->setText(QStringLiteral("wrong-one"));
@@ -410,8 +411,8 @@ TEST_CASE("connection tests against a real Redis", "[ui][settings][servers]")
 
     test::SilentTcpServer silent;
     timer.restart();
-    const core::ConnectionTestResult hung = core::testRedis(
-        "127.0.0.1:" + std::to_string(silent.port()), "", "pw", 2s);
+    const core::ConnectionTestResult hung =
+        core::testRedis("127.0.0.1:" + std::to_string(silent.port()), "", "pw", 2s);
     INFO(hung.message);
     CHECK_FALSE(hung.ok);
     CHECK(timer.elapsed() < 5000);

@@ -11,8 +11,9 @@ core::ClusterConfig KafkaProfile::toClusterConfig(const QString &password) const
     c.name = name.toStdString();
     c.bootstrap = bootstrap.trimmed().toStdString();
     const bool sasl = !saslMechanism.isEmpty();
-    c.security = sasl ? (tls ? core::SecurityProtocol::SaslSsl : core::SecurityProtocol::SaslPlaintext)
-                      : (tls ? core::SecurityProtocol::Ssl : core::SecurityProtocol::Plaintext);
+    c.security =
+        sasl ? (tls ? core::SecurityProtocol::SaslSsl : core::SecurityProtocol::SaslPlaintext)
+             : (tls ? core::SecurityProtocol::Ssl : core::SecurityProtocol::Plaintext);
     if (sasl) {
         c.saslMechanism = saslMechanism.toStdString();
         c.saslUsername = username.toStdString();
@@ -29,7 +30,10 @@ QStringList saslMechanisms()
             QStringLiteral("SCRAM-SHA-512")};
 }
 
-ConnectionProfiles::ConnectionProfiles(QObject *parent) : QAbstractTableModel(parent) {}
+ConnectionProfiles::ConnectionProfiles(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+}
 
 int ConnectionProfiles::rowCount(const QModelIndex &parent) const
 {
@@ -51,15 +55,20 @@ QVariant ConnectionProfiles::data(const QModelIndex &index, int role) const
     if (role != Qt::DisplayRole && role != Qt::EditRole)
         return {};
     switch (index.column()) {
-    case Name: return p.name;
-    case Bootstrap: return p.bootstrap;
+    case Name:
+        return p.name;
+    case Bootstrap:
+        return p.bootstrap;
     case SaslMechanism:
-        return role == Qt::DisplayRole && p.saslMechanism.isEmpty() ? tr("none")
-                                                                    : p.saslMechanism;
-    case Username: return p.username;
-    case Tls: return role == Qt::EditRole ? QVariant(p.tls) : QVariant(p.tls ? tr("on") : tr("off"));
-    case CaFile: return p.caFile;
-    default: return {};
+        return role == Qt::DisplayRole && p.saslMechanism.isEmpty() ? tr("none") : p.saslMechanism;
+    case Username:
+        return p.username;
+    case Tls:
+        return role == Qt::EditRole ? QVariant(p.tls) : QVariant(p.tls ? tr("on") : tr("off"));
+    case CaFile:
+        return p.caFile;
+    default:
+        return {};
     }
 }
 
@@ -72,8 +81,12 @@ bool ConnectionProfiles::setData(const QModelIndex &index, const QVariant &value
     if (role != Qt::EditRole && !checkRole)
         return false;
     switch (index.column()) {
-    case Name: p.name = value.toString(); break;
-    case Bootstrap: p.bootstrap = value.toString(); break;
+    case Name:
+        p.name = value.toString();
+        break;
+    case Bootstrap:
+        p.bootstrap = value.toString();
+        break;
     case SaslMechanism: {
         const QString m = value.toString();
         if (!saslMechanisms().contains(m))
@@ -81,12 +94,17 @@ bool ConnectionProfiles::setData(const QModelIndex &index, const QVariant &value
         p.saslMechanism = m;
         break;
     }
-    case Username: p.username = value.toString(); break;
+    case Username:
+        p.username = value.toString();
+        break;
     case Tls:
         p.tls = checkRole ? value.toInt() == Qt::Checked : value.toBool();
         break;
-    case CaFile: p.caFile = value.toString(); break;
-    default: return false;
+    case CaFile:
+        p.caFile = value.toString();
+        break;
+    default:
+        return false;
     }
     Q_EMIT dataChanged(index, index, {Qt::DisplayRole, Qt::EditRole, Qt::CheckStateRole});
     return true;
@@ -107,13 +125,20 @@ QVariant ConnectionProfiles::headerData(int section, Qt::Orientation orientation
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Name: return tr("Name");
-    case Bootstrap: return tr("Bootstrap");
-    case SaslMechanism: return tr("SASL");
-    case Username: return tr("User");
-    case Tls: return tr("TLS");
-    case CaFile: return tr("CA file");
-    default: return {};
+    case Name:
+        return tr("Name");
+    case Bootstrap:
+        return tr("Bootstrap");
+    case SaslMechanism:
+        return tr("SASL");
+    case Username:
+        return tr("User");
+    case Tls:
+        return tr("TLS");
+    case CaFile:
+        return tr("CA file");
+    default:
+        return {};
     }
 }
 

@@ -14,13 +14,13 @@ namespace studio::ui {
 /// under passwordKey().
 struct KafkaProfile
 {
-    QString id;            ///< stable across renames (a UUID); keys the password
+    QString id; ///< stable across renames (a UUID); keys the password
     QString name;
     QString bootstrap;
     QString saslMechanism; ///< "" = no SASL, "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"
     QString username;
     bool tls = false;
-    QString caFile;        ///< PEM file of the CA; "" = the system's
+    QString caFile; ///< PEM file of the CA; "" = the system's
 
     QString passwordKey() const { return QStringLiteral("kafka/") + id; }
     /// The core config with `password` as the SASL password (security protocol from SASL + TLS).

@@ -2,7 +2,10 @@
 
 namespace studio::ui {
 
-ReportModel::ReportModel(QObject *parent) : QAbstractTableModel(parent) {}
+ReportModel::ReportModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+}
 
 int ReportModel::rowCount(const QModelIndex &parent) const
 {

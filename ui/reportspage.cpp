@@ -36,8 +36,7 @@ struct ReportsPage::Request
 namespace {
 
 constexpr core::ReportTable kTables[] = {core::ReportTable::PageMetrics,
-                                         core::ReportTable::GeoMetrics,
-                                         core::ReportTable::Sessions,
+                                         core::ReportTable::GeoMetrics, core::ReportTable::Sessions,
                                          core::ReportTable::ProductFunnel};
 
 struct Outcome
@@ -73,7 +72,9 @@ QDateTimeEdit *utcEdit(QWidget *parent)
 } // namespace
 
 ReportsPage::ReportsPage(std::function<core::AggregatorSnapshot()> inMemory, QWidget *parent)
-    : QWidget(parent), m_inMemory(std::move(inMemory)), m_model(new ReportModel(this))
+    : QWidget(parent)
+    , m_inMemory(std::move(inMemory))
+    , m_model(new ReportModel(this))
 {
     auto *layout = new QVBoxLayout(this);
     auto *controls = new QHBoxLayout;
@@ -171,9 +172,10 @@ void ReportsPage::setPostgres(const QString &uri, const QString &password)
 void ReportsPage::updateSourceLabel()
 {
     if (usesPostgres())
-        m_source->setText(tr("PostgreSQL at %1")
-                              .arg(QString::fromStdString(
-                                  core::PostgresTarget{m_postgresUri.toStdString(), {}}.describe())));
+        m_source->setText(
+            tr("PostgreSQL at %1")
+                .arg(QString::fromStdString(
+                    core::PostgresTarget{m_postgresUri.toStdString(), {}}.describe())));
     else
         m_source->setText(tr("in-memory results of this session"));
 }
@@ -244,10 +246,10 @@ void ReportsPage::refresh()
         o.rows = o.report.rows.size();
         if (o.report.rows.size() > std::size_t(kPreviewRows))
             o.report.rows.resize(kPreviewRows);
-        o.message = std::to_string(o.rows) + " rows"
-                    + (o.rows > std::size_t(kPreviewRows)
-                           ? ", the first " + std::to_string(kPreviewRows) + " shown"
-                           : std::string());
+        o.message = std::to_string(o.rows) + " rows" +
+                    (o.rows > std::size_t(kPreviewRows)
+                         ? ", the first " + std::to_string(kPreviewRows) + " shown"
+                         : std::string());
         return o;
     }));
 }
@@ -255,8 +257,8 @@ void ReportsPage::refresh()
 void ReportsPage::chooseExportFile()
 {
     const QString name = QString::fromUtf8(core::toString(table())) + QStringLiteral(".csv");
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export CSV"), name,
-                                                      tr("CSV files (*.csv)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Export CSV"), name, tr("CSV files (*.csv)"));
     if (!path.isEmpty())
         exportCsv(path);
 }
@@ -286,8 +288,8 @@ void ReportsPage::exportCsv(const QString &path)
         o.rows = report.rows.size();
         o.ok = core::writeReportCsv(report, file, &o.message);
         if (o.ok)
-            o.message = "wrote " + std::to_string(o.rows) + " rows of "
-                        + std::string(core::toString(r.table)) + " to " + file;
+            o.message = "wrote " + std::to_string(o.rows) + " rows of " +
+                        std::string(core::toString(r.table)) + " to " + file;
         return o;
     }));
 }

@@ -6,26 +6,28 @@
 
 namespace studio::ui {
 
-SecretStore::SecretStore(QObject *parent) : SecretStore(QStringLiteral("Clickstream Studio"), parent)
-{}
+SecretStore::SecretStore(QObject *parent)
+    : SecretStore(QStringLiteral("Clickstream Studio"), parent)
+{
+}
 
 SecretStore::SecretStore(const QString &service, QObject *parent)
-    : QObject(parent), m_service(service)
-{}
+    : QObject(parent)
+    , m_service(service)
+{
+}
 
 QString SecretStore::statusMessage() const
 {
-    return m_persistent
-               ? QString()
-               : tr("No keychain service: passwords are kept for this session only");
+    return m_persistent ? QString()
+                        : tr("No keychain service: passwords are kept for this session only");
 }
 
 bool SecretStore::noBackend(const QKeychain::Job *job)
 {
     // Without a Secret Service on the session bus (or without a bus) QtKeychain reports either
     // NoBackendAvailable or OtherError carrying the D-Bus failure.
-    return job->error() == QKeychain::NoBackendAvailable
-           || job->error() == QKeychain::OtherError;
+    return job->error() == QKeychain::NoBackendAvailable || job->error() == QKeychain::OtherError;
 }
 
 void SecretStore::fallBackToMemory()

@@ -42,9 +42,10 @@ QLabel *resultLabel(QWidget *parent)
 
 } // namespace
 
-SettingsDialog::SettingsDialog(ConnectionProfiles *profiles, SecretStore *secrets,
-                               QWidget *parent)
-    : QDialog(parent), m_profiles(profiles), m_secrets(secrets)
+SettingsDialog::SettingsDialog(ConnectionProfiles *profiles, SecretStore *secrets, QWidget *parent)
+    : QDialog(parent)
+    , m_profiles(profiles)
+    , m_secrets(secrets)
 {
     setWindowTitle(tr("Connections"));
     auto *layout = new QVBoxLayout(this);
@@ -124,8 +125,8 @@ QWidget *SettingsDialog::makeKafkaSection()
     form->addRow(m_kafkaTest, m_kafkaResult);
     row->addLayout(form, 2);
 
-    m_profileWidgets = {name, bootstrap, m_mechanism, username, m_kafkaPassword, tls, caFile,
-                        browse, m_kafkaTest, remove};
+    m_profileWidgets = {name, bootstrap, m_mechanism, username,    m_kafkaPassword,
+                        tls,  caFile,    browse,      m_kafkaTest, remove};
     m_mapper = new QDataWidgetMapper(this);
     m_mapper->setModel(m_profiles);
     m_mapper->setSubmitPolicy(QDataWidgetMapper::AutoSubmit);
@@ -149,7 +150,9 @@ QWidget *SettingsDialog::makeKafkaSection()
         m_edited.insert(key);
     });
     connect(m_profileList->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-            [this](const QModelIndex &current) { showProfile(current.isValid() ? current.row() : -1); });
+            [this](const QModelIndex &current) {
+                showProfile(current.isValid() ? current.row() : -1);
+            });
     connect(add, &QPushButton::clicked, this, [this] {
         KafkaProfile p;
         p.name = tr("cluster %1").arg(m_profiles->rowCount() + 1);
@@ -173,8 +176,9 @@ QWidget *SettingsDialog::makeKafkaSection()
             showProfile(-1);
     });
     connect(browse, &QPushButton::clicked, this, [this, caFile] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("CA certificate"), caFile->text(),
-                                                          tr("PEM files (*.pem *.crt);;All files (*)"));
+        const QString path =
+            QFileDialog::getOpenFileName(this, tr("CA certificate"), caFile->text(),
+                                         tr("PEM files (*.pem *.crt);;All files (*)"));
         if (!path.isEmpty()) {
             caFile->setText(path);
             m_mapper->submit();
@@ -232,7 +236,8 @@ void SettingsDialog::showProfile(int row)
         return;
     }
     const KafkaProfile &p = m_profiles->profile(row);
-    m_mechanism->setCurrentIndex(std::max(0, static_cast<int>(saslMechanisms().indexOf(p.saslMechanism))));
+    m_mechanism->setCurrentIndex(
+        std::max(0, static_cast<int>(saslMechanisms().indexOf(p.saslMechanism))));
     m_kafkaPassword->setText(m_passwords.value(p.passwordKey()));
 }
 

@@ -26,10 +26,10 @@ class SecretStore;
 /// Where the app writes its results: what the main window applies after the dialog.
 struct SinkConfiguration
 {
-    QString postgresUri;      ///< libpq conninfo or postgresql:// URI, no password; "" = none
+    QString postgresUri; ///< libpq conninfo or postgresql:// URI, no password; "" = none
     QString postgresPassword;
-    QString redisUri;         ///< redis://HOST[:PORT][/DB]; "" = none
-    QString redisUser;        ///< ACL user; "" = the default user
+    QString redisUri;  ///< redis://HOST[:PORT][/DB]; "" = none
+    QString redisUser; ///< ACL user; "" = the default user
     QString redisPassword;
 };
 
@@ -90,8 +90,8 @@ private:
     QLabel *m_keychainStatus = nullptr;
 
     QHash<QString, QString> m_passwords; // secret key -> password as loaded or typed
-    QSet<QString> m_edited;               // keys the user typed into (written on OK)
-    QSet<QString> m_removedKeys;          // profiles deleted: their passwords go on OK
+    QSet<QString> m_edited;              // keys the user typed into (written on OK)
+    QSet<QString> m_removedKeys;         // profiles deleted: their passwords go on OK
     int m_currentRow = -1;
 };
 
