@@ -54,7 +54,9 @@ ReportData empty(ReportTable table)
     return r;
 }
 
-ReportData fromPages(std::vector<PageRow> rows)
+} // namespace
+
+ReportData reportOf(std::vector<PageRow> rows)
 {
     std::sort(rows.begin(), rows.end(), [](const PageRow &a, const PageRow &b) {
         return std::tie(a.windowStart, a.page) < std::tie(b.windowStart, b.page);
@@ -68,7 +70,7 @@ ReportData fromPages(std::vector<PageRow> rows)
     return out;
 }
 
-ReportData fromGeo(std::vector<GeoRow> rows)
+ReportData reportOf(std::vector<GeoRow> rows)
 {
     std::sort(rows.begin(), rows.end(), [](const GeoRow &a, const GeoRow &b) {
         return std::tie(a.windowStart, a.country, a.browser, a.deviceType) <
@@ -81,7 +83,7 @@ ReportData fromGeo(std::vector<GeoRow> rows)
     return out;
 }
 
-ReportData fromSessions(std::vector<SessionRow> rows)
+ReportData reportOf(std::vector<SessionRow> rows)
 {
     std::sort(rows.begin(), rows.end(), [](const SessionRow &a, const SessionRow &b) {
         return std::tie(a.start, a.userId, a.end) < std::tie(b.start, b.userId, b.end);
@@ -94,7 +96,7 @@ ReportData fromSessions(std::vector<SessionRow> rows)
     return out;
 }
 
-ReportData fromFunnel(std::vector<FunnelRow> rows)
+ReportData reportOf(std::vector<FunnelRow> rows)
 {
     std::sort(rows.begin(), rows.end(), [](const FunnelRow &a, const FunnelRow &b) {
         return std::tie(a.windowStart, a.productId) < std::tie(b.windowStart, b.productId);
@@ -106,6 +108,8 @@ ReportData fromFunnel(std::vector<FunnelRow> rows)
                             std::to_string(r.purchases), flag(r.hotLowConversion)});
     return out;
 }
+
+namespace {
 
 template <class Row, class Start>
 std::vector<Row> filtered(const std::vector<Row> &rows, std::int64_t fromMs, std::int64_t toMs,
@@ -143,17 +147,17 @@ ReportData reportFromSnapshot(ReportTable table, const AggregatorSnapshot &snaps
 {
     switch (table) {
     case ReportTable::PageMetrics:
-        return fromPages(
+        return reportOf(
             filtered(snapshot.pages, fromMs, toMs, [](const PageRow &r) { return r.windowStart; }));
     case ReportTable::GeoMetrics:
-        return fromGeo(
+        return reportOf(
             filtered(snapshot.geo, fromMs, toMs, [](const GeoRow &r) { return r.windowStart; }));
     case ReportTable::Sessions:
-        return fromSessions(filtered(snapshot.recentSessions, fromMs, toMs,
-                                     [](const SessionRow &r) { return r.start; }));
+        return reportOf(filtered(snapshot.recentSessions, fromMs, toMs,
+                                 [](const SessionRow &r) { return r.start; }));
     case ReportTable::ProductFunnel:
-        return fromFunnel(filtered(snapshot.funnel, fromMs, toMs,
-                                   [](const FunnelRow &r) { return r.windowStart; }));
+        return reportOf(filtered(snapshot.funnel, fromMs, toMs,
+                                 [](const FunnelRow &r) { return r.windowStart; }));
     }
     return empty(table);
 }
@@ -170,28 +174,28 @@ bool reportFromPostgres(PostgresStore &store, ReportTable table, std::int64_t fr
         rows.reserve(finals.size());
         for (PageFinal &p : finals)
             rows.push_back(std::move(p.row));
-        *out = fromPages(std::move(rows));
+        *out = reportOf(std::move(rows));
         return true;
     }
     case ReportTable::GeoMetrics: {
         std::vector<GeoRow> rows;
         if (!store.loadGeo(fromMs, toMs, &rows, error))
             return false;
-        *out = fromGeo(std::move(rows));
+        *out = reportOf(std::move(rows));
         return true;
     }
     case ReportTable::Sessions: {
         std::vector<SessionRow> rows;
         if (!store.loadSessions(fromMs, toMs, &rows, error))
             return false;
-        *out = fromSessions(std::move(rows));
+        *out = reportOf(std::move(rows));
         return true;
     }
     case ReportTable::ProductFunnel: {
         std::vector<FunnelRow> rows;
         if (!store.loadFunnel(fromMs, toMs, &rows, error))
             return false;
-        *out = fromFunnel(std::move(rows));
+        *out = reportOf(std::move(rows));
         return true;
     }
     }

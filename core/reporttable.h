@@ -23,6 +23,12 @@ struct ReportData
 /// The columns of a table, as the CSV reports name them.
 std::vector<std::string> reportColumns(ReportTable table);
 
+/// Rows as a report, sorted as the CSV reports are (window or session start, then key).
+ReportData reportOf(std::vector<PageRow> rows);
+ReportData reportOf(std::vector<GeoRow> rows);
+ReportData reportOf(std::vector<SessionRow> rows);
+ReportData reportOf(std::vector<FunnelRow> rows);
+
 /// Rows of `table` whose window start (sessions: session start) lies in [fromMs, toMs), sorted
 /// as the CSV reports are. Sessions come from the snapshot's recently closed sessions.
 ReportData reportFromSnapshot(ReportTable table, const AggregatorSnapshot &snapshot,
