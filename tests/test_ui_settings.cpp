@@ -16,6 +16,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -117,6 +118,31 @@ TEST_CASE("SecretStore round trip against a real Secret Service", "[.keyring][ke
     CHECK(store.persistent());
     // Nothing of it in the settings file.
     CHECK_FALSE(settings.contents().contains(secret.toUtf8()));
+
+    // The settings dialog writes through to the keyring on OK.
+    // (keyClicks types ASCII only.)
+    const QString typed = QStringLiteral("pg-%1").arg(QUuid::createUuid().toString());
+    ui::ConnectionProfiles profiles;
+    {
+        ui::SettingsDialog dialog(&profiles, &store);
+        QList<QLineEdit *> passwords;
+        for (QLineEdit *edit : dialog.findChildren<QLineEdit *>())
+            if (edit->echoMode() == QLineEdit::Password)
+                passwords << edit;
+        REQUIRE(passwords.size() == 3);
+        QTest::keyClicks(passwords[1], typed); // PostgreSQL
+        QSignalSpy written(&store, &ui::SecretStore::written);
+        dialog.accept();
+        REQUIRE((written.count() > 0 || written.wait(10'000)));
+        CHECK(written.at(0).at(1).toBool());
+    }
+    ui::SecretStore third(store.service());
+    a = readSecret(third, ui::kPostgresPasswordKey);
+    CHECK(a.found);
+    CHECK(a.secret == typed);
+    CHECK(third.persistent());
+    removeSecret(third, ui::kPostgresPasswordKey);
+    CHECK_FALSE(settings.contents().contains(typed.toUtf8()));
 }
 
 TEST_CASE("SecretStore without a keychain service keeps secrets for the session", "[ui][settings]")
@@ -192,6 +218,29 @@ TEST_CASE("SecretStore without a keychain service keeps secrets for the session"
         CHECK(file.contains("SCRAM-SHA-512"));
         CHECK(file.contains("postgresql://studio@127.0.0.1:5432/studio"));
         CHECK_FALSE(file.contains(typed.toUtf8()));
+
+        // Opened again, the dialog fills the password fields from the store.
+        ui::SettingsDialog again(&profiles, &store);
+        QTest::qWait(50);
+        QStringList shownPasswords;
+        for (QLineEdit *edit : again.findChildren<QLineEdit *>())
+            if (edit->echoMode() == QLineEdit::Password)
+                shownPasswords << edit->text();
+        CHECK(shownPasswords == QStringList{typed, typed, typed});
+
+        // A profile removed on OK takes its password with it.
+        const QString kafkaKey = profiles.profile(0).passwordKey();
+        QPushButton *remove = nullptr;
+        for (QPushButton *button : again.findChildren<QPushButton *>())
+            if (button->text() == QStringLiteral("Remove"))
+                remove = button;
+        REQUIRE(remove);
+        remove->click();
+        CHECK(profiles.rowCount() == 0);
+        again.accept();
+        QTest::qWait(50);
+        CHECK_FALSE(readSecret(store, kafkaKey).found);
+        CHECK(readSecret(store, ui::kPostgresPasswordKey).found);
     }
 }
 
