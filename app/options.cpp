@@ -1,5 +1,7 @@
 #include "app/options.h"
 
+#include "core/connectiontest.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -271,53 +273,19 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
         out.postgres = std::move(target);
     }
     if (!o.redis.empty()) {
-        core::RedisTarget target;
-        std::string rest = o.redis;
-        if (rest.rfind("redis://", 0) == 0)
-            rest = rest.substr(8);
-        const auto at = rest.find('@');
-        std::string user;
-        if (at != std::string::npos) {
-            user = rest.substr(0, at);
-            rest = rest.substr(at + 1);
-            if (user.find(':') != std::string::npos)
-                return "--redis must not contain a password (shell history and `ps` would keep "
-                       "it): set REDISCLI_AUTH or CLICKSTREAM_REDIS_PASSWORD instead";
-        }
-        int db = 0;
-        if (const auto slash = rest.find('/'); slash != std::string::npos) {
-            const std::string dbText = rest.substr(slash + 1);
-            rest = rest.substr(0, slash);
-            try {
-                std::size_t used = 0;
-                db = dbText.empty() ? 0 : std::stoi(dbText, &used);
-                if ((!dbText.empty() && used != dbText.size()) || db < 0)
-                    throw std::out_of_range("db");
-            } catch (const std::exception &) {
-                return "--redis: bad database number in '" + o.redis
-                       + "' (expected redis://HOST[:PORT][/DB])";
-            }
-        }
-        const auto colon = rest.rfind(':');
-        target.host = rest.substr(0, colon);
-        if (colon != std::string::npos) {
-            try {
-                std::size_t used = 0;
-                target.port = std::stoi(rest.substr(colon + 1), &used);
-                if (used != rest.size() - colon - 1 || target.port < 1 || target.port > 65535)
-                    throw std::out_of_range("port");
-            } catch (const std::exception &) {
-                return "--redis: bad port in '" + o.redis + "' (expected redis://HOST[:PORT][/DB])";
-            }
-        }
-        if (target.host.empty())
-            return "--redis: no host in '" + o.redis + "' (expected redis://HOST[:PORT][/DB])";
-        target.user = o.redisUser.empty() ? user : o.redisUser;
-        target.password = env("REDISCLI_AUTH");
-        if (target.password.empty())
-            target.password = env("CLICKSTREAM_REDIS_PASSWORD");
-        target.db = db;
-        out.redis = std::move(target);
+        std::string e;
+        auto target = core::parseRedisUri(o.redis, &e);
+        if (!target)
+            return e == core::kRedisUriHasPassword
+                       ? "--redis must not contain a password (shell history and `ps` would keep "
+                         "it): set REDISCLI_AUTH or CLICKSTREAM_REDIS_PASSWORD instead"
+                       : "--redis: " + e;
+        if (!o.redisUser.empty())
+            target->user = o.redisUser;
+        target->password = env("REDISCLI_AUTH");
+        if (target->password.empty())
+            target->password = env("CLICKSTREAM_REDIS_PASSWORD");
+        out.redis = std::move(*target);
     }
     out.alertRulesPath = o.alertRules;
     if (!o.webhook.empty()) {

@@ -3,6 +3,7 @@
 #include "core/csvreport.h"
 #include "core/pgstore.h"
 #include "core/pgstoreimpl.h"
+#include "core/reporttable.h"
 #include "core/timeutil.h"
 
 #include <algorithm>
@@ -58,23 +59,6 @@ std::string timestampText(std::int64_t ms)
 } // namespace pgdetail
 
 namespace {
-
-// The in-memory reports' formats (core/csvreport.cpp), so both kinds of report read the same.
-std::string money(std::int64_t cents)
-{
-    const bool negative = cents < 0;
-    const std::uint64_t v = negative ? 0 - static_cast<std::uint64_t>(cents)
-                                     : static_cast<std::uint64_t>(cents);
-    std::string s = std::to_string(v / 100) + '.';
-    s += static_cast<char>('0' + (v % 100) / 10);
-    s += static_cast<char>('0' + v % 10);
-    return negative ? '-' + s : s;
-}
-
-std::string count(double estimate)
-{
-    return std::to_string(std::llround(estimate));
-}
 
 std::string whereRange(const std::string &column)
 {
@@ -302,63 +286,12 @@ bool PostgresStore::loadFunnel(std::int64_t fromMs, std::int64_t toMs, std::vect
 bool PostgresStore::exportCsv(ReportTable table, std::int64_t fromMs, std::int64_t toMs,
                               std::ostream &out, std::string *error)
 {
-    const std::string crlf = "\r\n"; // RFC 4180 line ends
-    std::string text;
-    switch (table) {
-    case ReportTable::PageMetrics: {
-        std::vector<PageFinal> rows;
-        if (!loadPages(fromMs, toMs, &rows, error))
-            return false;
-        text = "window_start,window_end,page,views,clicks,add_to_cart,purchases,revenue,"
-               "unique_users,unique_sessions" + crlf;
-        for (const PageFinal &p : rows) {
-            const PageRow &r = p.row;
-            text += formatIsoMs(r.windowStart) + ',' + formatIsoMs(r.windowEnd) + ','
-                    + csvText(r.page) + ',' + std::to_string(r.views) + ','
-                    + std::to_string(r.clicks) + ',' + std::to_string(r.addToCart) + ','
-                    + std::to_string(r.purchases) + ',' + money(r.revenueCents) + ','
-                    + count(r.uniqueUsers) + ',' + count(r.uniqueSessions) + crlf;
-        }
-        break;
-    }
-    case ReportTable::GeoMetrics: {
-        std::vector<GeoRow> rows;
-        if (!loadGeo(fromMs, toMs, &rows, error))
-            return false;
-        text = "window_start,window_end,country,browser,device_type,events" + crlf;
-        for (const GeoRow &r : rows)
-            text += formatIsoMs(r.windowStart) + ',' + formatIsoMs(r.windowEnd) + ','
-                    + csvText(r.country) + ',' + csvText(r.browser) + ','
-                    + csvText(r.deviceType) + ',' + std::to_string(r.events) + crlf;
-        break;
-    }
-    case ReportTable::Sessions: {
-        std::vector<SessionRow> rows;
-        if (!loadSessions(fromMs, toMs, &rows, error))
-            return false;
-        text = "user_id,session_start,session_end,events,distinct_pages,revenue,converted" + crlf;
-        for (const SessionRow &r : rows)
-            text += csvText(r.userId) + ',' + formatIsoMs(r.start) + ',' + formatIsoMs(r.end)
-                    + ',' + std::to_string(r.events) + ',' + std::to_string(r.distinctPages)
-                    + ',' + money(r.revenueCents) + ',' + (r.converted ? "true" : "false")
-                    + crlf;
-        break;
-    }
-    case ReportTable::ProductFunnel: {
-        std::vector<FunnelRow> rows;
-        if (!loadFunnel(fromMs, toMs, &rows, error))
-            return false;
-        text = "window_start,window_end,product_id,views,add_to_cart,purchases,"
-               "hot_low_conversion" + crlf;
-        for (const FunnelRow &r : rows)
-            text += formatIsoMs(r.windowStart) + ',' + formatIsoMs(r.windowEnd) + ','
-                    + csvText(r.productId) + ',' + std::to_string(r.views) + ','
-                    + std::to_string(r.addToCart) + ',' + std::to_string(r.purchases) + ','
-                    + (r.hotLowConversion ? "true" : "false") + crlf;
-        break;
-    }
-    }
-    out << text;
+    // The cells and CSV rules of every report (core/reporttable.h), so the CLI's report, the
+    // in-memory reports and the GUI's export read the same.
+    ReportData report;
+    if (!reportFromPostgres(*this, table, fromMs, toMs, &report, error))
+        return false;
+    writeReportCsv(report, out);
     out.flush();
     if (!out) {
         setError(error, "cannot write the " + std::string(toString(table)) + " report");

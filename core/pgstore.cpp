@@ -211,9 +211,11 @@ std::string lower(std::string_view text)
     return out;
 }
 
-/// What a failed connection attempt means, from libpq's message (it has no error code then).
-std::string classifyConnectError(const std::string &message, const PostgresTarget &target,
-                                 int timeoutSeconds)
+} // namespace
+
+// Shared with the connection test (core/connectiontest.cpp).
+std::string pgdetail::classifyConnectError(const std::string &message,
+                                          const PostgresTarget &target, int timeoutSeconds)
 {
     const std::string m = lower(message);
     auto has = [&](const char *s) { return m.find(s) != std::string::npos; };
@@ -245,6 +247,8 @@ std::string classifyConnectError(const std::string &message, const PostgresTarge
         return "TLS handshake failed";
     return "cannot connect";
 }
+
+namespace {
 
 /// Whether a write that failed with `e` may succeed later with the same batch.
 bool retryable(const std::exception &e)
@@ -338,7 +342,7 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
         c = std::make_unique<pqxx::connection>(target.connectionString(seconds));
     } catch (const std::exception &e) {
         const std::string text = pgdetail::redact(pgdetail::oneLine(e.what()), target.password);
-        setError(error, d.where + ": " + classifyConnectError(text, target, seconds) + " ("
+        setError(error, d.where + ": " + pgdetail::classifyConnectError(text, target, seconds) + " ("
                             + text + ")");
         return false;
     }

@@ -46,6 +46,10 @@ namespace pgdetail {
 std::string oneLine(std::string_view text);
 /// Every occurrence of `secret` (3 characters or more) replaced by ***.
 std::string redact(std::string text, const std::string &secret);
+/// What a failed connection attempt means, from libpq's message (it has no error code then):
+/// "wrong password (...)", "unreachable: ...", "no permission to connect ...", ...
+std::string classifyConnectError(const std::string &message, const PostgresTarget &target,
+                                 int timeoutSeconds);
 /// `ms` as an ISO-8601 timestamptz literal, clamped to years 0001..9999.
 std::string timestampText(std::int64_t ms);
 

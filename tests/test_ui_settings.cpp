@@ -1,0 +1,518 @@
+// GUI issue 6, settings: the keychain adapter (a real Secret Service and none at all), the
+// connection profiles model, the settings dialog, and the connection tests against real servers.
+#include "serversupport.h"
+
+#include "core/connectiontest.h"
+#include "core/embeddedbroker.h"
+#include "ui/connectionprofiles.h"
+#include "ui/secretstore.h"
+#include "ui/settingsdialog.h"
+
+#include <catch2/catch.hpp>
+
+#include <QAbstractItemModelTester>
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUuid>
+
+using namespace studio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A unique keychain service per run, so a test never reads a leftover entry.
+QString testService()
+{
+    return QStringLiteral("Clickstream Studio test ") +
+           QUuid::createUuid().toString(QUuid::WithoutBraces);
+}
+
+// QSettings() of the code under test goes to a fresh directory.
+struct TempSettings
+{
+    QTemporaryDir dir;
+    TempSettings()
+    {
+        QCoreApplication::setOrganizationName(QStringLiteral("ClickstreamStudioTest"));
+        QCoreApplication::setApplicationName(QStringLiteral("settings"));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
+        QSettings().clear();
+    }
+    QString fileName() const { return QSettings().fileName(); }
+    QByteArray contents() const
+    {
+        QSettings().sync();
+        QFile f(fileName());
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    }
+};
+
+struct ReadAnswer
+{
+    QString secret;
+    bool found = false;
+    QString error;
+};
+
+ReadAnswer readSecret(ui::SecretStore &store, const QString &key)
+{
+    QSignalSpy spy(&store, &ui::SecretStore::readDone);
+    store.read(key);
+    REQUIRE((spy.count() > 0 || spy.wait(10'000)));
+    const QList<QVariant> args = spy.takeFirst();
+    REQUIRE(args.at(0).toString() == key);
+    return {args.at(1).toString(), args.at(2).toBool(), args.at(3).toString()};
+}
+
+void writeSecret(ui::SecretStore &store, const QString &key, const QString &secret)
+{
+    QSignalSpy spy(&store, &ui::SecretStore::written);
+    store.write(key, secret);
+    REQUIRE((spy.count() > 0 || spy.wait(10'000)));
+    const QList<QVariant> args = spy.takeFirst();
+    INFO(args.at(2).toString().toStdString());
+    REQUIRE(args.at(1).toBool());
+}
+
+void removeSecret(ui::SecretStore &store, const QString &key)
+{
+    QSignalSpy spy(&store, &ui::SecretStore::removed);
+    store.remove(key);
+    REQUIRE((spy.count() > 0 || spy.wait(10'000)));
+    REQUIRE(spy.takeFirst().at(1).toBool());
+}
+
+} // namespace
+
+TEST_CASE("SecretStore round trip against a real Secret Service", "[.keyring][keyring]")
+{
+    // Only meaningful inside tests/with_keyring.sh (ctest: ui_settings_keyring).
+    REQUIRE(qEnvironmentVariableIsSet("STUDIO_TEST_KEYRING"));
+    TempSettings settings;
+    ui::SecretStore store(testService());
+    const QString secret = QStringLiteral("kafka-Sëcret-%1").arg(QUuid::createUuid().toString());
+
+    writeSecret(store, QStringLiteral("kafka/one"), secret);
+    CHECK(store.persistent());
+    CHECK(store.statusMessage().isEmpty());
+
+    // A second store (another run of the app) reads it from the keyring, not from memory.
+    ui::SecretStore later(store.service());
+    ReadAnswer a = readSecret(later, QStringLiteral("kafka/one"));
+    CHECK(a.found);
+    CHECK(a.secret == secret);
+    CHECK(later.persistent());
+
+    removeSecret(later, QStringLiteral("kafka/one"));
+    a = readSecret(store, QStringLiteral("kafka/one"));
+    CHECK_FALSE(a.found);
+    CHECK(a.error.isEmpty());
+    CHECK(store.persistent());
+    // Nothing of it in the settings file.
+    CHECK_FALSE(settings.contents().contains(secret.toUtf8()));
+
+    // The settings dialog writes through to the keyring on OK.
+    // (keyClicks types ASCII only.)
+    const QString typed = QStringLiteral("pg-%1").arg(QUuid::createUuid().toString());
+    ui::ConnectionProfiles profiles;
+    {
+        ui::SettingsDialog dialog(&profiles, &store);
+        QList<QLineEdit *> passwords;
+        for (QLineEdit *edit : dialog.findChildren<QLineEdit *>())
+            if (edit->echoMode() == QLineEdit::Password)
+                passwords << edit;
+        REQUIRE(passwords.size() == 3);
+        QTest::keyClicks(passwords[1], typed); // PostgreSQL
+        QSignalSpy written(&store, &ui::SecretStore::written);
+        dialog.accept();
+        REQUIRE((written.count() > 0 || written.wait(10'000)));
+        CHECK(written.at(0).at(1).toBool());
+    }
+    ui::SecretStore third(store.service());
+    a = readSecret(third, ui::kPostgresPasswordKey);
+    CHECK(a.found);
+    CHECK(a.secret == typed);
+    CHECK(third.persistent());
+    removeSecret(third, ui::kPostgresPasswordKey);
+    CHECK_FALSE(settings.contents().contains(typed.toUtf8()));
+}
+
+TEST_CASE("SecretStore without a keychain service keeps secrets for the session", "[ui][settings]")
+{
+    // A session bus address where nothing listens: what a headless box without D-Bus looks like.
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+    TempSettings settings;
+    ui::SecretStore store(testService());
+    QSignalSpy changed(&store, &ui::SecretStore::persistenceChanged);
+    const QString secret = QStringLiteral("pg-secret-%1").arg(QUuid::createUuid().toString());
+
+    writeSecret(store, ui::kPostgresPasswordKey, secret);
+    CHECK_FALSE(store.persistent());
+    CHECK(changed.count() == 1);
+    CHECK(store.statusMessage() ==
+          QStringLiteral("No keychain service: passwords are kept for this session only"));
+    ReadAnswer a = readSecret(store, ui::kPostgresPasswordKey);
+    CHECK(a.found);
+    CHECK(a.secret == secret);
+    removeSecret(store, ui::kPostgresPasswordKey);
+    CHECK_FALSE(readSecret(store, ui::kPostgresPasswordKey).found);
+    CHECK_FALSE(settings.contents().contains(secret.toUtf8()));
+
+    SECTION("the settings dialog shows it, and keeps passwords out of QSettings")
+    {
+        ui::ConnectionProfiles profiles;
+        ui::KafkaProfile kafka;
+        kafka.name = QStringLiteral("prod");
+        kafka.bootstrap = QStringLiteral("kafka-1.example:9093");
+        kafka.saslMechanism = QStringLiteral("SCRAM-SHA-512");
+        kafka.username = QStringLiteral("studio");
+        kafka.tls = true;
+        profiles.addProfile(kafka);
+        ui::SettingsDialog dialog(&profiles, &store);
+        dialog.show();
+        QCoreApplication::processEvents();
+        bool shown = false;
+        for (const QLabel *label : dialog.findChildren<QLabel *>())
+            shown = shown || (label->isVisible() && label->text() == store.statusMessage());
+        CHECK(shown);
+        if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty())
+            dialog.grab().save(dir + QStringLiteral("/settings-dialog.png"));
+
+        // Type the passwords as a user would, then OK.
+        QLineEdit *pgUri = nullptr;
+        QList<QLineEdit *> passwords;
+        for (QLineEdit *edit : dialog.findChildren<QLineEdit *>()) {
+            if (edit->echoMode() == QLineEdit::Password)
+                passwords << edit;
+            else if (edit->placeholderText().startsWith(QStringLiteral("postgresql://")))
+                pgUri = edit;
+        }
+        REQUIRE(pgUri);
+        REQUIRE(passwords.size() == 3); // Kafka, PostgreSQL, Redis
+        pgUri->setText(QStringLiteral("postgresql://studio@127.0.0.1:5432/studio"));
+        const QString typed = QStringLiteral("typed-%1").arg(QUuid::createUuid().toString());
+        for (QLineEdit *edit : passwords) {
+            edit->clear();
+            QTest::keyClicks(edit, typed); // textEdited fires, as for typing
+        }
+        QSignalSpy chosen(&dialog, &ui::SettingsDialog::sinkConfigurationChosen);
+        dialog.accept();
+        REQUIRE(chosen.count() == 1);
+        const auto c = chosen.takeFirst().at(0).value<ui::SinkConfiguration>();
+        CHECK(c.postgresUri == QStringLiteral("postgresql://studio@127.0.0.1:5432/studio"));
+        CHECK(c.postgresPassword == typed);
+        QTest::qWait(50); // the queued secret writes
+        CHECK(readSecret(store, ui::kPostgresPasswordKey).secret == typed);
+        CHECK(readSecret(store, profiles.profile(0).passwordKey()).secret == typed);
+
+        const QByteArray file = settings.contents();
+        CHECK(file.contains("kafka-1.example:9093"));
+        CHECK(file.contains("SCRAM-SHA-512"));
+        CHECK(file.contains("postgresql://studio@127.0.0.1:5432/studio"));
+        CHECK_FALSE(file.contains(typed.toUtf8()));
+
+        // Opened again, the dialog fills the password fields from the store.
+        ui::SettingsDialog again(&profiles, &store);
+        QTest::qWait(50);
+        QStringList shownPasswords;
+        for (QLineEdit *edit : again.findChildren<QLineEdit *>())
+            if (edit->echoMode() == QLineEdit::Password)
+                shownPasswords << edit->text();
+        CHECK(shownPasswords == QStringList{typed, typed, typed});
+
+        // A profile removed on OK takes its password with it.
+        const QString kafkaKey = profiles.profile(0).passwordKey();
+        QPushButton *remove = nullptr;
+        for (QPushButton *button : again.findChildren<QPushButton *>())
+            if (button->text() == QStringLiteral("Remove"))
+                remove = button;
+        REQUIRE(remove);
+        remove->click();
+        CHECK(profiles.rowCount() == 0);
+        again.accept();
+        QTest::qWait(50);
+        CHECK_FALSE(readSecret(store, kafkaKey).found);
+        CHECK(readSecret(store, ui::kPostgresPasswordKey).found);
+    }
+}
+
+TEST_CASE("ConnectionProfiles is a well-behaved model saved without passwords", "[ui][settings]")
+{
+    TempSettings temp;
+    ui::ConnectionProfiles profiles;
+    QAbstractItemModelTester tester(&profiles,
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    ui::KafkaProfile a;
+    a.name = QStringLiteral("local");
+    a.bootstrap = QStringLiteral("127.0.0.1:9092");
+    ui::KafkaProfile b;
+    b.name = QStringLiteral("prod");
+    b.bootstrap = QStringLiteral("b1:9093,b2:9093");
+    b.saslMechanism = QStringLiteral("SCRAM-SHA-256");
+    b.username = QStringLiteral("alice");
+    b.tls = true;
+    b.caFile = QStringLiteral("/etc/ssl/prod-ca.pem");
+    CHECK(profiles.addProfile(a) == 0);
+    CHECK(profiles.addProfile(b) == 1);
+    CHECK(profiles.rowCount() == 2);
+    CHECK_FALSE(profiles.profile(0).id.isEmpty());
+    CHECK(profiles.profile(0).id != profiles.profile(1).id);
+    CHECK(profiles.data(profiles.index(0, ui::ConnectionProfiles::SaslMechanism)).toString() ==
+          QStringLiteral("none"));
+    CHECK(profiles.data(profiles.index(1, ui::ConnectionProfiles::Tls), Qt::CheckStateRole) ==
+          Qt::Checked);
+    // Only the offered SASL mechanisms are accepted.
+    CHECK_FALSE(profiles.setData(profiles.index(0, ui::ConnectionProfiles::SaslMechanism),
+                                 QStringLiteral("GSSAPI")));
+    CHECK(profiles.setData(profiles.index(0, ui::ConnectionProfiles::SaslMechanism),
+                           QStringLiteral("PLAIN")));
+
+    const core::ClusterConfig cluster = profiles.profile(1).toClusterConfig(QStringLiteral("pw"));
+    CHECK(cluster.security == core::SecurityProtocol::SaslSsl);
+    CHECK(cluster.saslMechanism == "SCRAM-SHA-256");
+    CHECK(cluster.saslPassword == "pw");
+    CHECK(cluster.sslCaLocation == "/etc/ssl/prod-ca.pem");
+    CHECK(cluster.validate().empty());
+
+    profiles.setPostgresUri(QStringLiteral("host=db dbname=studio user=studio"));
+    profiles.setRedisUri(QStringLiteral("redis://cache:6380/2"));
+    profiles.setRedisUser(QStringLiteral("writer"));
+    {
+        QSettings s;
+        profiles.save(s);
+    }
+    ui::ConnectionProfiles loaded;
+    QAbstractItemModelTester loadedTester(&loaded,
+                                          QAbstractItemModelTester::FailureReportingMode::Fatal);
+    {
+        QSettings s;
+        loaded.load(s);
+    }
+    REQUIRE(loaded.rowCount() == 2);
+    CHECK(loaded.profile(1).id == profiles.profile(1).id);
+    CHECK(loaded.profile(1).bootstrap == b.bootstrap);
+    CHECK(loaded.profile(1).tls);
+    CHECK(loaded.profile(0).saslMechanism == QStringLiteral("PLAIN"));
+    CHECK(loaded.redisUri() == QStringLiteral("redis://cache:6380/2"));
+    CHECK(loaded.redisUser() == QStringLiteral("writer"));
+    CHECK(loaded.postgresUri() == QStringLiteral("host=db dbname=studio user=studio"));
+    CHECK_FALSE(temp.contents().contains("pw"));
+
+    loaded.removeProfile(0);
+    CHECK(loaded.rowCount() == 1);
+    CHECK(loaded.profile(0).name == QStringLiteral("prod"));
+}
+
+TEST_CASE("connection tests against a real PostgreSQL", "[ui][settings][servers]")
+{
+    std::string why;
+    if (!test::PostgresServer::available(&why)) {
+        WARN(why);
+        return;
+    }
+    test::PostgresServer pg;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    const std::string conninfo = pg.connectionString();
+
+    const core::ConnectionTestResult ok = core::testPostgres(conninfo, pg.password());
+    INFO(ok.message);
+    CHECK(ok.ok);
+    CHECK(ok.message.find("PostgreSQL at") == 0);
+    CHECK(ok.message.find("no schema yet") != std::string::npos);
+    CHECK(ok.latencyMs > 0);
+
+    const core::ConnectionTestResult wrong = core::testPostgres(conninfo, "not-the-password");
+    INFO(wrong.message);
+    CHECK_FALSE(wrong.ok);
+    CHECK(wrong.message.find("PostgreSQL at") == 0);
+    CHECK(wrong.message.find("wrong password") != std::string::npos);
+    CHECK(wrong.message.find("not-the-password") == std::string::npos);
+
+    // A database the role may not connect to.
+    REQUIRE(pg.psql("CREATE DATABASE locked; REVOKE CONNECT ON DATABASE locked FROM PUBLIC;",
+                    &error, "postgres"));
+    const core::ConnectionTestResult denied = core::testPostgres(
+        "host=127.0.0.1 port=" + std::to_string(pg.port()) + " dbname=locked user=" + pg.user(),
+        pg.password());
+    INFO(denied.message);
+    CHECK_FALSE(denied.ok);
+    CHECK(denied.message.find("no permission") != std::string::npos);
+
+    // Nothing listens: fails fast with "unreachable".
+    const int closedPort = test::serverdetail::freeLoopbackPort();
+    QElapsedTimer timer;
+    timer.start();
+    const core::ConnectionTestResult down = core::testPostgres(
+        "host=127.0.0.1 port=" + std::to_string(closedPort) + " dbname=x user=y", "pw", 3s);
+    INFO(down.message);
+    CHECK_FALSE(down.ok);
+    CHECK(down.message.find("unreachable") != std::string::npos);
+    CHECK(timer.elapsed() < 5000);
+
+    // A server that accepts and never answers: bounded by the timeout.
+    test::SilentTcpServer silent;
+    timer.restart();
+    const core::ConnectionTestResult hung = core::testPostgres(
+        "host=127.0.0.1 port=" + std::to_string(silent.port()) + " dbname=x user=y", "pw", 2s);
+    INFO(hung.message);
+    CHECK_FALSE(hung.ok);
+    CHECK(timer.elapsed() < 6000);
+
+    SECTION("the dialog's Test button runs it off the GUI thread and shows the answer")
+    {
+        qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+        TempSettings settings;
+        ui::ConnectionProfiles profiles;
+        profiles.setPostgresUri(QString::fromStdString(conninfo));
+        ui::SecretStore store(testService());
+        ui::SettingsDialog dialog(&profiles, &store);
+        // The PostgreSQL password field is the second password field (after Kafka's).
+        QList<QLineEdit *> passwords;
+        for (QLineEdit *edit : dialog.findChildren<QLineEdit *>())
+            if (edit->echoMode() == QLineEdit::Password)
+                passwords << edit;
+        REQUIRE(passwords.size() == 3);
+        passwords[1]->setText(QString::fromStdString(pg.password()));
+        QSignalSpy finished(&dialog, &ui::SettingsDialog::testFinished);
+        QElapsedTimer gui;
+        gui.start();
+        dialog.testPostgres();
+        CHECK(gui.elapsed() < 200); // returned at once: the test runs on a worker
+        REQUIRE(finished.wait(10'000));
+        const QList<QVariant> args = finished.takeFirst();
+        CHECK(args.at(0).toString() == QStringLiteral("postgresql"));
+        CHECK(args.at(1).toBool());
+        bool green = false;
+        for (const QLabel *label : dialog.findChildren<QLabel *>())
+            green = green || (label->text().contains(QStringLiteral(" ms)")) &&
+                              label->styleSheet().contains(QStringLiteral("#1a7f37")));
+        CHECK(green);
+
+        passwords[1]->setText(QStringLiteral("wrong-one"));
+        dialog.testPostgres();
+        REQUIRE(finished.wait(10'000));
+        const QList<QVariant> bad = finished.takeFirst();
+        CHECK_FALSE(bad.at(1).toBool());
+        CHECK(bad.at(2).toString().contains(QStringLiteral("wrong password")));
+    }
+}
+
+TEST_CASE("connection tests against a real Redis", "[ui][settings][servers]")
+{
+    std::string why;
+    if (!test::RedisServer::available(&why)) {
+        WARN(why);
+        return;
+    }
+    test::RedisServer::Options options;
+    options.password = "default-secret";
+    options.aclUser = "writer";
+    options.aclPassword = "writer-secret";
+    test::RedisServer redis(options);
+    std::string error;
+    REQUIRE(redis.start(&error));
+    const std::string uri = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
+
+    const core::ConnectionTestResult ok = core::testRedis(uri, "", "default-secret");
+    INFO(ok.message);
+    CHECK(ok.ok);
+    CHECK(ok.message.find("Redis at 127.0.0.1:") == 0);
+
+    const core::ConnectionTestResult acl = core::testRedis(uri, "writer", "writer-secret");
+    INFO(acl.message);
+    CHECK(acl.ok);
+
+    const core::ConnectionTestResult wrong = core::testRedis(uri, "writer", "nope-wrong");
+    INFO(wrong.message);
+    CHECK_FALSE(wrong.ok);
+    CHECK(wrong.message.find("Redis at") == 0);
+    CHECK(wrong.message.find("authentication failed") != std::string::npos);
+    CHECK(wrong.message.find("nope-wrong") == std::string::npos);
+
+    const core::ConnectionTestResult none = core::testRedis(uri, "", "");
+    INFO(none.message);
+    CHECK_FALSE(none.ok);
+    CHECK(none.message.find("authentication required") != std::string::npos);
+
+    const core::ConnectionTestResult secretInUri =
+        core::testRedis("redis://writer:writer-secret@127.0.0.1:1", "", "");
+    CHECK_FALSE(secretInUri.ok);
+    CHECK(secretInUri.message.find("writer-secret") == std::string::npos);
+
+    QElapsedTimer timer;
+    timer.start();
+    const core::ConnectionTestResult down = core::testRedis(
+        "redis://127.0.0.1:" + std::to_string(test::serverdetail::freeLoopbackPort()), "", "pw",
+        3s);
+    INFO(down.message);
+    CHECK_FALSE(down.ok);
+    CHECK(down.message.find("Redis at") == 0);
+    CHECK(timer.elapsed() < 5000);
+
+    test::SilentTcpServer silent;
+    timer.restart();
+    const core::ConnectionTestResult hung =
+        core::testRedis("127.0.0.1:" + std::to_string(silent.port()), "", "pw", 2s);
+    INFO(hung.message);
+    CHECK_FALSE(hung.ok);
+    CHECK(timer.elapsed() < 5000);
+}
+
+TEST_CASE("Kafka connection test fails fast and names the broker", "[ui][settings]")
+{
+    core::ClusterConfig cluster;
+    cluster.bootstrap = "127.0.0.1:" + std::to_string(test::serverdetail::freeLoopbackPort());
+    QElapsedTimer timer;
+    timer.start();
+    const core::ConnectionTestResult r = core::testKafka(cluster, 2s);
+    INFO(r.message);
+    CHECK_FALSE(r.ok);
+    CHECK(r.message.find("Kafka at " + cluster.bootstrap) == 0);
+    CHECK(timer.elapsed() < 6000);
+
+    cluster.security = core::SecurityProtocol::SaslSsl;
+    cluster.saslMechanism = "SCRAM-SHA-256";
+    const core::ConnectionTestResult invalid = core::testKafka(cluster, 2s);
+    CHECK_FALSE(invalid.ok); // no username: refused before any network
+
+    core::EmbeddedBroker broker;
+    core::EmbeddedBroker::Options options;
+    options.brokers = 2;
+    std::string error;
+    REQUIRE(broker.start(options, &error));
+    const core::ConnectionTestResult up = core::testKafka(broker.clusterConfig(), 5s);
+    INFO(up.message);
+    CHECK(up.ok);
+    CHECK(up.message.find("Kafka at " + broker.bootstrap() + ": 2 brokers (") == 0);
+    CHECK(up.message.find("), 1 topic") != std::string::npos);
+}
+
+TEST_CASE("Redis URIs parse as the CLI reads them", "[ui][settings]")
+{
+    std::string error;
+    auto t = core::parseRedisUri("redis://writer@cache.local:6380/3", &error);
+    REQUIRE(t);
+    CHECK(t->host == "cache.local");
+    CHECK(t->port == 6380);
+    CHECK(t->db == 3);
+    CHECK(t->user == "writer");
+    CHECK(t->password.empty());
+    t = core::parseRedisUri("127.0.0.1", &error);
+    REQUIRE(t);
+    CHECK(t->port == 6379);
+    CHECK_FALSE(core::parseRedisUri("redis://u:secret@h", &error));
+    CHECK(error == core::kRedisUriHasPassword);
+    CHECK_FALSE(core::parseRedisUri("redis://h:0", &error));
+    CHECK(error.find("bad port") == 0);
+    CHECK_FALSE(core::parseRedisUri("redis://h/-1", &error));
+    CHECK(error.find("bad database number") == 0);
+}
