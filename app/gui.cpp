@@ -55,6 +55,7 @@ int runGui(int argc, char **argv, ProduceCommand &command)
     std::string error;
     const bool started = engine.start(&error); // on failure the window says why
     if (started) {
+        fmt::print(stderr, "broker: {}\n", engine.sample().broker);
         // One producer from the command line's settings, stopped: Start is one click away.
         core::StudioProducerSettings first;
         first.producer = command.producer.settings;
