@@ -128,6 +128,10 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     REQUIRE(series);
     CHECK(series->count() > 5);
 
+    // STUDIO_SCREENSHOT_DIR=dir keeps a picture of the running page for a person to look at.
+    if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty())
+        CHECK(window.grab().save(dir + QStringLiteral("/producers-page.png")));
+
     // A new rate through the spin box while running: a marker reaches the dashboard page.
     rate->setValue(20000);
     REQUIRE(test::waitUntil(
