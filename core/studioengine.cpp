@@ -208,8 +208,8 @@ struct StudioEngine::Impl
             ps.sinks = rt->sinks.get();
             ps.finals = &rt->finals;
         }
-        rt->aggregator = std::make_unique<Aggregator>(settings.aggregator,
-                                                      sinkSettings ? &rt->finals : nullptr);
+        rt->aggregator =
+            std::make_unique<Aggregator>(settings.aggregator, sinkSettings ? &rt->finals : nullptr);
         rt->pipeline = std::make_unique<AggregatorPipeline>(cluster, ps, *rt->aggregator);
         return rt;
     }
@@ -241,7 +241,8 @@ struct StudioEngine::Impl
             runtime = fresh;
             if (!started)
                 error = "aggregator: " + e;
-            mark(durable ? "aggregator restarted with sinks" : "aggregator restarted without sinks");
+            mark(durable ? "aggregator restarted with sinks"
+                         : "aggregator restarted without sinks");
         }
         if (monitor)
             monitor->watchPipeline(fresh->pipeline.get(), fresh->aggregator.get());
@@ -266,7 +267,8 @@ struct StudioEngine::Impl
     }
 };
 
-StudioEngine::StudioEngine(StudioEngineSettings settings) : m(std::make_unique<Impl>())
+StudioEngine::StudioEngine(StudioEngineSettings settings)
+    : m(std::make_unique<Impl>())
 {
     m->settings = std::move(settings);
     m->control = std::thread([this] { m->controlLoop(); });
@@ -309,8 +311,8 @@ bool StudioEngine::start(std::string *error)
     std::string e;
     if (m->settings.embedded) {
         EmbeddedBroker::Options options = m->settings.embeddedOptions;
-        if (std::find(options.topics.begin(), options.topics.end(), m->settings.topic)
-            == options.topics.end())
+        if (std::find(options.topics.begin(), options.topics.end(), m->settings.topic) ==
+            options.topics.end())
             options.topics.push_back(m->settings.topic);
         if (!m->broker.start(options, &e))
             return fail("embedded broker: " + e);
@@ -427,8 +429,8 @@ bool StudioEngine::startProducer(int id, std::string *error)
                     m->build(e);
                 }
                 topic = e.settings.producer.topic;
-                m->mark(e.settings.producer.name + " started at "
-                        + grouped(p.stats().targetRate) + " ev/s");
+                m->mark(e.settings.producer.name + " started at " + grouped(p.stats().targetRate) +
+                        " ev/s");
             },
             [&](KafkaProducer &p) {
                 if (m->broker.isRunning()) {
@@ -455,7 +457,8 @@ bool StudioEngine::pauseProducer(int id)
         return false;
     m->post([this, id] {
         m->withProducer(
-            id, [&](Impl::Entry &e, KafkaProducer &) { m->mark(e.settings.producer.name + " paused"); },
+            id,
+            [&](Impl::Entry &e, KafkaProducer &) { m->mark(e.settings.producer.name + " paused"); },
             [](KafkaProducer &p) { p.pause(); });
     });
     return true;
@@ -468,7 +471,10 @@ bool StudioEngine::resumeProducer(int id)
         return false;
     m->post([this, id] {
         m->withProducer(
-            id, [&](Impl::Entry &e, KafkaProducer &) { m->mark(e.settings.producer.name + " resumed"); },
+            id,
+            [&](Impl::Entry &e, KafkaProducer &) {
+                m->mark(e.settings.producer.name + " resumed");
+            },
             [](KafkaProducer &p) { p.resume(); });
     });
     return true;
@@ -503,8 +509,8 @@ bool StudioEngine::setProducerRate(int id, double eventsPerSecond)
         return true;
     e->settings.producer.ratePerSecond = eventsPerSecond;
     e->producer->setRate(eventsPerSecond);
-    m->mark(e->settings.producer.name + ": " + grouped(before) + " -> " + grouped(eventsPerSecond)
-            + " ev/s");
+    m->mark(e->settings.producer.name + ": " + grouped(before) + " -> " + grouped(eventsPerSecond) +
+            " ev/s");
     return true;
 }
 
@@ -520,8 +526,8 @@ bool StudioEngine::setProducerHotShare(int id, double share)
         return true;
     e->settings.generator.hotShare = share;
     e->source->setHotShare(share);
-    m->mark(e->settings.producer.name + ": " + e->settings.generator.hotProduct + " share "
-            + percent(before) + " -> " + percent(share));
+    m->mark(e->settings.producer.name + ": " + e->settings.generator.hotProduct + " share " +
+            percent(before) + " -> " + percent(share));
     return true;
 }
 
@@ -540,21 +546,20 @@ bool StudioEngine::updateProducer(int id, StudioProducerSettings settings)
         StudioProducerSettings fixedOld = e->settings, fixedNew = settings;
         fixedOld.producer.ratePerSecond = fixedNew.producer.ratePerSecond = 0;
         fixedOld.generator.hotShare = fixedNew.generator.hotShare = 0;
-        const bool same = fixedOld.producer.name == fixedNew.producer.name
-                          && fixedOld.producer.topic == fixedNew.producer.topic
-                          && fixedOld.producer.compression == fixedNew.producer.compression
-                          && fixedOld.generator.users == fixedNew.generator.users
-                          && fixedOld.generator.products == fixedNew.generator.products
-                          && fixedOld.generator.hotProduct == fixedNew.generator.hotProduct
-                          && fixedOld.generator.mix.pageView == fixedNew.generator.mix.pageView
-                          && fixedOld.generator.mix.click == fixedNew.generator.mix.click
-                          && fixedOld.generator.mix.addToCart == fixedNew.generator.mix.addToCart
-                          && fixedOld.generator.mix.purchase == fixedNew.generator.mix.purchase
-                          && fixedOld.generator.duplicateFraction
-                                 == fixedNew.generator.duplicateFraction
-                          && fixedOld.generator.lateFraction == fixedNew.generator.lateFraction
-                          && fixedOld.generator.malformedFraction
-                                 == fixedNew.generator.malformedFraction;
+        const bool same =
+            fixedOld.producer.name == fixedNew.producer.name &&
+            fixedOld.producer.topic == fixedNew.producer.topic &&
+            fixedOld.producer.compression == fixedNew.producer.compression &&
+            fixedOld.generator.users == fixedNew.generator.users &&
+            fixedOld.generator.products == fixedNew.generator.products &&
+            fixedOld.generator.hotProduct == fixedNew.generator.hotProduct &&
+            fixedOld.generator.mix.pageView == fixedNew.generator.mix.pageView &&
+            fixedOld.generator.mix.click == fixedNew.generator.mix.click &&
+            fixedOld.generator.mix.addToCart == fixedNew.generator.mix.addToCart &&
+            fixedOld.generator.mix.purchase == fixedNew.generator.mix.purchase &&
+            fixedOld.generator.duplicateFraction == fixedNew.generator.duplicateFraction &&
+            fixedOld.generator.lateFraction == fixedNew.generator.lateFraction &&
+            fixedOld.generator.malformedFraction == fixedNew.generator.malformedFraction;
         const StudioProducerSettings keep = e->settings;
         e->settings = std::move(settings);
         e->settings.producer.ratePerSecond = keep.producer.ratePerSecond;
@@ -568,9 +573,8 @@ bool StudioEngine::updateProducer(int id, StudioProducerSettings settings)
 }
 
 bool StudioEngine::configureSinks(const std::string &postgresUri,
-                                  const std::string &postgresPassword,
-                                  const std::string &redisUri, const std::string &redisPassword,
-                                  std::string *error)
+                                  const std::string &postgresPassword, const std::string &redisUri,
+                                  const std::string &redisPassword, std::string *error)
 {
     auto fail = [&](std::string message) {
         if (error)
@@ -639,17 +643,18 @@ EngineSample StudioEngine::sample()
         s.watermarkDelayMs = static_cast<double>(s.nowMs - c.watermarkMs);
 
     std::lock_guard lock(m->mutex);
-    const Impl::Point point{now, produced,
-                            m->consumedBase + static_cast<double>(s.pipeline.consumed),
-                            m->lateBase + static_cast<double>(c.late),
-                            m->invalidBase + static_cast<double>(c.invalid)};
+    const Impl::Point point{
+        now, produced, m->consumedBase + static_cast<double>(s.pipeline.consumed),
+        m->lateBase + static_cast<double>(c.late), m->invalidBase + static_cast<double>(c.invalid)};
     m->history.push_back(point);
     while (m->history.size() > 2 && now - m->history[1].at >= std::chrono::seconds(1))
         m->history.pop_front();
     const Impl::Point &from = m->history.front();
     const double dt = std::chrono::duration<double>(now - from.at).count();
     if (dt > 0.05) {
-        auto rate = [dt](double a, double b) { return std::max(0.0, (b - a) / dt); };
+        auto rate = [dt](double a, double b) {
+            return std::max(0.0, (b - a) / dt);
+        };
         s.producedPerSecond = rate(from.produced, point.produced);
         s.consumedPerSecond = rate(from.consumed, point.consumed);
         s.latePerSecond = rate(from.late, point.late);

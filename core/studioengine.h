@@ -20,14 +20,14 @@ class ProducerPool;
 
 struct StudioEngineSettings
 {
-    bool embedded = true;                  ///< false: `cluster` below
+    bool embedded = true; ///< false: `cluster` below
     EmbeddedBroker::Options embeddedOptions;
-    ClusterConfig cluster;                 ///< a real cluster, when not embedded
-    std::string topic = "clickstream";     ///< what the aggregator consumes
+    ClusterConfig cluster;             ///< a real cluster, when not embedded
+    std::string topic = "clickstream"; ///< what the aggregator consumes
     std::string groupId = "clickstream-studio";
     AggregatorConfig aggregator;
-    bool monitor = true;                   ///< cluster view, lag, health and alert rules
-    MonitorSettings monitorSettings;       ///< cluster and embedded are filled in by the engine
+    bool monitor = true;             ///< cluster view, lag, health and alert rules
+    MonitorSettings monitorSettings; ///< cluster and embedded are filled in by the engine
 };
 
 /// What the GUI edits for one producer. While it runs only the rate and the hot share change
@@ -56,13 +56,13 @@ struct EngineMarker
 struct EngineSample
 {
     std::int64_t nowMs = 0;
-    std::string broker;           ///< "embedded (127.0.0.1:...)" or the cluster's name
-    std::string brokerError;      ///< why the broker or the aggregator could not start, else ""
+    std::string broker;      ///< "embedded (127.0.0.1:...)" or the cluster's name
+    std::string brokerError; ///< why the broker or the aggregator could not start, else ""
     std::vector<ProducerSample> producers; ///< in the order they were added
     PipelineStats pipeline;
     AggregatorSnapshot aggregates;
     bool sinksConfigured = false;
-    SinkStatus postgres;          ///< state NotConfigured when not configured
+    SinkStatus postgres; ///< state NotConfigured when not configured
     SinkStatus redis;
     std::size_t alertsFiring = 0;
     // Rates from counter deltas over about the last second (0 on the first sample).
@@ -70,7 +70,7 @@ struct EngineSample
     double consumedPerSecond = 0;
     double latePerSecond = 0;
     double invalidPerSecond = 0;
-    double watermarkDelayMs = -1; ///< nowMs - watermark; -1 while there is no watermark
+    double watermarkDelayMs = -1;      ///< nowMs - watermark; -1 while there is no watermark
     std::vector<EngineMarker> markers; ///< new since the previous sample()
 };
 

@@ -40,8 +40,7 @@ const ProducerSample *find(const EngineSample &s, int id)
 
 } // namespace
 
-TEST_CASE("the studio engine produces, aggregates, marks rate changes, pauses and stops",
-          "[kafka]")
+TEST_CASE("the studio engine produces, aggregates, marks rate changes, pauses and stops", "[kafka]")
 {
     StudioEngine engine(smallEngine());
     std::string error;
@@ -71,8 +70,8 @@ TEST_CASE("the studio engine produces, aggregates, marks rate changes, pauses an
             markers.insert(markers.end(), s.markers.begin(), s.markers.end());
             bestProduced = std::max(bestProduced, s.producedPerSecond);
             bestConsumed = std::max(bestConsumed, s.consumedPerSecond);
-            return s.pipeline.consumed > 5000 && s.aggregates.counters.valid > 5000
-                   && !s.aggregates.pages.empty() && bestConsumed > 1000;
+            return s.pipeline.consumed > 5000 && s.aggregates.counters.valid > 5000 &&
+                   !s.aggregates.pages.empty() && bestConsumed > 1000;
         },
         60s));
     CHECK(find(s, id)->stats.state == ProducerState::Running);

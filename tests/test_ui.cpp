@@ -33,12 +33,11 @@ TEST_CASE("the main window shows the navigation and the broker in use", "[ui]")
     QStringList pages;
     for (int i = 0; i < nav->count(); ++i)
         pages << nav->item(i)->text();
-    CHECK(pages
-          == QStringList{QStringLiteral("Overview"), QStringLiteral("Producers"),
-                         QStringLiteral("Pages"), QStringLiteral("Geo"),
-                         QStringLiteral("Sessions"), QStringLiteral("Products"),
-                         QStringLiteral("Kafka"), QStringLiteral("Health & Alerts"),
-                         QStringLiteral("Reports")});
+    CHECK(pages == QStringList{QStringLiteral("Overview"), QStringLiteral("Producers"),
+                               QStringLiteral("Pages"), QStringLiteral("Geo"),
+                               QStringLiteral("Sessions"), QStringLiteral("Products"),
+                               QStringLiteral("Kafka"), QStringLiteral("Health & Alerts"),
+                               QStringLiteral("Reports")});
     const auto *broker = window.findChild<QLabel *>(QStringLiteral("brokerLabel"));
     REQUIRE(broker);
     CHECK(broker->text().contains(QStringLiteral("embedded (127.0.0.1:")));
@@ -82,6 +81,6 @@ TEST_CASE("the rate slider is logarithmic from 1 to 1,000,000 events/s", "[ui]")
     CHECK(ProducerEditor::rateFromSlider(1000) == 1'000'000);
     CHECK(ProducerEditor::rateFromSlider(500) == 1000);
     for (int rate : {5, 50, 5000, 20000, 300000})
-        CHECK(ProducerEditor::rateFromSlider(ProducerEditor::sliderFromRate(rate))
-              == Approx(rate).epsilon(0.05));
+        CHECK(ProducerEditor::rateFromSlider(ProducerEditor::sliderFromRate(rate)) ==
+              Approx(rate).epsilon(0.05));
 }

@@ -64,8 +64,7 @@ QPushButton *button(const QWidget &w, const char *name)
 
 } // namespace
 
-TEST_CASE("producers are added, started, re-rated, paused and stopped through the window",
-          "[ui]")
+TEST_CASE("producers are added, started, re-rated, paused and stopped through the window", "[ui]")
 {
     test::IsolatedSettings isolated;
     core::StudioEngineSettings settings;
@@ -90,10 +89,10 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     button(*page, "addButton")->click();
     button(*page, "addButton")->click();
     REQUIRE(test::waitUntil([&] { return model->rowCount() == 2; }, 10s));
-    CHECK(model->data(model->index(0, ui::ProducerModel::Name)).toString()
-          == QStringLiteral("producer-1"));
-    CHECK(model->data(model->index(1, ui::ProducerModel::State)).toString()
-          == QStringLiteral("stopped"));
+    CHECK(model->data(model->index(0, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1"));
+    CHECK(model->data(model->index(1, ui::ProducerModel::State)).toString() ==
+          QStringLiteral("stopped"));
 
     // Select the first producer, set it to 5,000 ev/s (live knob) and start it.
     const int first = model->idAt(0);
@@ -109,13 +108,13 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     const QModelIndex sent = model->index(0, ui::ProducerModel::Sent);
     REQUIRE(test::waitUntil(
         [&] {
-            return rateIn(consumed) > 1000
-                   && QLocale().toLongLong(model->data(sent).toString()) > 5000
-                   && recorder->lastValid > 1000;
+            return rateIn(consumed) > 1000 &&
+                   QLocale().toLongLong(model->data(sent).toString()) > 5000 &&
+                   recorder->lastValid > 1000;
         },
         60s));
-    CHECK(model->data(model->index(0, ui::ProducerModel::State)).toString()
-          == QStringLiteral("running"));
+    CHECK(model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+          QStringLiteral("running"));
     CHECK(model->data(model->index(1, ui::ProducerModel::Sent)).toString() == QStringLiteral("0"));
     CHECK(recorder->frames > 5);
     CHECK(recorder->markers.contains(QStringLiteral("producer-1 started at 5,000 ev/s")));
@@ -135,43 +134,45 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     // A new rate through the spin box while running: a marker reaches the dashboard page.
     rate->setValue(20000);
     REQUIRE(test::waitUntil(
-        [&] { return recorder->markers.contains(QStringLiteral("producer-1: 5,000 -> 20,000 ev/s")); },
+        [&] {
+            return recorder->markers.contains(QStringLiteral("producer-1: 5,000 -> 20,000 ev/s"));
+        },
         5s));
     REQUIRE(test::waitUntil(
         [&] {
-            return model->data(model->index(0, ui::ProducerModel::TargetRate)).toString()
-                   == QLocale().toString(20000);
+            return model->data(model->index(0, ui::ProducerModel::TargetRate)).toString() ==
+                   QLocale().toString(20000);
         },
         5s));
 
     button(*page, "pauseButton")->click();
     REQUIRE(test::waitUntil(
         [&] {
-            return model->data(model->index(0, ui::ProducerModel::State)).toString()
-                   == QStringLiteral("paused");
+            return model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+                   QStringLiteral("paused");
         },
         10s));
     CHECK(button(*page, "startButton")->text() == QStringLiteral("Resume"));
     button(*page, "stopButton")->click();
     REQUIRE(test::waitUntil(
         [&] {
-            return model->data(model->index(0, ui::ProducerModel::State)).toString()
-                   == QStringLiteral("stopped");
+            return model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+                   QStringLiteral("stopped");
         },
         30s));
-    REQUIRE(test::waitUntil([&] { return recorder->markers.contains(QStringLiteral("producer-1 stopped")); },
-                            5s));
+    REQUIRE(test::waitUntil(
+        [&] { return recorder->markers.contains(QStringLiteral("producer-1 stopped")); }, 5s));
     CHECK(recorder->markers.contains(QStringLiteral("producer-1 paused")));
 
     // Duplicate and remove keep the model's rows in step.
     button(*page, "duplicateButton")->click();
     REQUIRE(test::waitUntil([&] { return model->rowCount() == 3; }, 5s));
-    CHECK(model->data(model->index(2, ui::ProducerModel::Name)).toString()
-          == QStringLiteral("producer-1 copy"));
+    CHECK(model->data(model->index(2, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1 copy"));
     page->selectProducer(model->idAt(1));
     button(*page, "removeButton")->click();
     REQUIRE(test::waitUntil([&] { return model->rowCount() == 2; }, 5s));
-    CHECK(model->data(model->index(1, ui::ProducerModel::Name)).toString()
-          == QStringLiteral("producer-1 copy"));
+    CHECK(model->data(model->index(1, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1 copy"));
     CHECK_FALSE(window.grab().isNull());
 }

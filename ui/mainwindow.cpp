@@ -24,8 +24,8 @@ constexpr int kTickMs = 100; // 10 Hz
 
 QWidget *placeholder(const QString &title)
 {
-    auto *label = new QLabel(MainWindow::tr("<h2>%1</h2><p>This page is not built yet.</p>")
-                                 .arg(title.toHtmlEscaped()));
+    auto *label = new QLabel(
+        MainWindow::tr("<h2>%1</h2><p>This page is not built yet.</p>").arg(title.toHtmlEscaped()));
     label->setAlignment(Qt::AlignCenter);
     return label;
 }
@@ -51,12 +51,13 @@ DashboardFrame frameOf(core::EngineSample &sample)
 
 QStringList MainWindow::pageTitles()
 {
-    return {tr("Overview"), tr("Producers"), tr("Pages"), tr("Geo"), tr("Sessions"),
-            tr("Products"), tr("Kafka"), tr("Health & Alerts"), tr("Reports")};
+    return {tr("Overview"), tr("Producers"), tr("Pages"),           tr("Geo"),    tr("Sessions"),
+            tr("Products"), tr("Kafka"),     tr("Health & Alerts"), tr("Reports")};
 }
 
 MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
-    : QMainWindow(parent), m_engine(engine)
+    : QMainWindow(parent)
+    , m_engine(engine)
 {
     setWindowTitle(tr("Clickstream Studio"));
     m_splitter = new QSplitter(this);
@@ -74,9 +75,8 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     setCentralWidget(m_splitter);
     connect(m_navigation, &QListWidget::currentRowChanged, m_stack,
             &QStackedWidget::setCurrentIndex);
-    connect(m_navigation, &QListWidget::currentRowChanged, this, [](int row) {
-        QSettings().setValue(QStringLiteral("mainWindow/page"), row);
-    });
+    connect(m_navigation, &QListWidget::currentRowChanged, this,
+            [](int row) { QSettings().setValue(QStringLiteral("mainWindow/page"), row); });
 
     m_producers = new ProducersPage(m_engine);
     setPage(tr("Producers"), m_producers);
@@ -103,9 +103,9 @@ void MainWindow::createMenus()
     QMenu *themes = view->addMenu(tr("&Theme"));
     auto *group = new QActionGroup(this);
     const Theme current = storedTheme();
-    for (const auto &[theme, text] : {std::pair{Theme::System, tr("&System")},
-                                      std::pair{Theme::Light, tr("&Light")},
-                                      std::pair{Theme::Dark, tr("&Dark")}}) {
+    for (const auto &[theme, text] :
+         {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")},
+          std::pair{Theme::Dark, tr("&Dark")}}) {
         QAction *action = themes->addAction(text);
         action->setCheckable(true);
         action->setChecked(theme == current);

@@ -12,7 +12,7 @@ class QTimer;
 namespace studio::core {
 class StudioEngine;
 struct EngineSample;
-}
+} // namespace studio::core
 
 namespace studio::ui {
 

@@ -46,7 +46,8 @@ double ProducerEditor::rateFromSlider(int position)
     return std::clamp(std::round(exact / scale) * scale, 1.0, kMaxRate);
 }
 
-ProducerEditor::ProducerEditor(QWidget *parent) : QWidget(parent)
+ProducerEditor::ProducerEditor(QWidget *parent)
+    : QWidget(parent)
 {
     auto *form = new QFormLayout(this);
     m_name = new QLineEdit(this);
@@ -113,9 +114,8 @@ ProducerEditor::ProducerEditor(QWidget *parent) : QWidget(parent)
             m_rate->setValue(static_cast<int>(rateFromSlider(position)));
         }
     });
-    connect(m_rateSlider, &QSlider::sliderReleased, this, [this] {
-        Q_EMIT rateChanged(m_rate->value());
-    });
+    connect(m_rateSlider, &QSlider::sliderReleased, this,
+            [this] { Q_EMIT rateChanged(m_rate->value()); });
     connect(m_rate, &QSpinBox::valueChanged, this, [this](int rate) {
         const QSignalBlocker block(m_rateSlider);
         m_rateSlider->setValue(sliderFromRate(rate));
@@ -143,9 +143,8 @@ void ProducerEditor::load(const core::StudioProducerSettings &s, bool enabled)
     setRateQuietly(static_cast<int>(std::max(1.0, s.producer.ratePerSecond)));
     m_hotProduct->setText(QString::fromStdString(s.generator.hotProduct));
     m_hotShare->setValue(s.generator.hotShare * 100);
-    const double total =
-        s.generator.mix.pageView + s.generator.mix.click + s.generator.mix.addToCart
-        + s.generator.mix.purchase;
+    const double total = s.generator.mix.pageView + s.generator.mix.click +
+                         s.generator.mix.addToCart + s.generator.mix.purchase;
     const double mix[4] = {s.generator.mix.pageView, s.generator.mix.click,
                            s.generator.mix.addToCart, s.generator.mix.purchase};
     for (int i = 0; i < 4; ++i)

@@ -27,7 +27,8 @@ constexpr std::int64_t kChartSpanMs = 60'000;
 } // namespace
 
 ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
-    : QWidget(parent), m_engine(engine)
+    : QWidget(parent)
+    , m_engine(engine)
 {
     m_model = new ProducerModel(this);
     m_table = new QTableView(this);
@@ -144,7 +145,8 @@ void ProducersPage::updateButtons()
 {
     const core::ProducerSample *p = m_model->producer(selectedId());
     const auto state = p ? p->stats.state : core::ProducerState::Stopped;
-    const bool active = state == core::ProducerState::Running || state == core::ProducerState::Paused;
+    const bool active =
+        state == core::ProducerState::Running || state == core::ProducerState::Paused;
     m_duplicate->setEnabled(p);
     m_remove->setEnabled(p);
     m_start->setEnabled(p && state != core::ProducerState::Running);

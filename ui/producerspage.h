@@ -14,7 +14,7 @@ class QValueAxis;
 namespace studio::core {
 class StudioEngine;
 struct EngineSample;
-}
+} // namespace studio::core
 
 namespace studio::ui {
 

@@ -13,8 +13,8 @@ namespace {
 
 QString sinkText(const char *name, const core::SinkStatus &status)
 {
-    return QStringLiteral("%1 %2")
-        .arg(QLatin1String(name), QString::fromStdString(std::string(core::toString(status.state))));
+    return QStringLiteral("%1 %2").arg(
+        QLatin1String(name), QString::fromStdString(std::string(core::toString(status.state))));
 }
 
 } // namespace
@@ -24,7 +24,8 @@ QString groupedNumber(double value)
     return QLocale().toString(static_cast<qlonglong>(value + 0.5));
 }
 
-StatusFields::StatusFields(QStatusBar *bar) : QObject(bar)
+StatusFields::StatusFields(QStatusBar *bar)
+    : QObject(bar)
 {
     auto label = [bar](const char *name) {
         auto *l = new QLabel(bar);
@@ -48,16 +49,15 @@ StatusFields::StatusFields(QStatusBar *bar) : QObject(bar)
 
 void StatusFields::update(const core::EngineSample &s)
 {
-    m_broker->setText(s.brokerError.empty()
-                          ? tr("Broker: %1").arg(QString::fromStdString(s.broker))
-                          : tr("Broker: %1 (%2)")
-                                .arg(QString::fromStdString(s.broker),
-                                     QString::fromStdString(s.brokerError)));
+    m_broker->setText(s.brokerError.empty() ? tr("Broker: %1").arg(QString::fromStdString(s.broker))
+                                            : tr("Broker: %1 (%2)")
+                                                  .arg(QString::fromStdString(s.broker),
+                                                       QString::fromStdString(s.brokerError)));
     m_produced->setText(tr("Produced %1/s").arg(groupedNumber(s.producedPerSecond)));
     m_consumed->setText(tr("Consumed %1/s").arg(groupedNumber(s.consumedPerSecond)));
-    m_lag->setText(s.pipeline.lagMessages < 0
-                       ? tr("Lag ?")
-                       : tr("Lag %1").arg(groupedNumber(static_cast<double>(s.pipeline.lagMessages))));
+    m_lag->setText(s.pipeline.lagMessages < 0 ? tr("Lag ?")
+                                              : tr("Lag %1").arg(groupedNumber(
+                                                    static_cast<double>(s.pipeline.lagMessages))));
     if (!s.sinksConfigured) {
         m_sinks->setText(tr("Sinks: not configured"));
     } else {

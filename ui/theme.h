@@ -7,7 +7,7 @@ namespace studio::ui {
 /// The colour scheme: the system's palette (the default) or a fixed light or dark one.
 enum class Theme { System, Light, Dark };
 
-QString themeName(Theme theme);        ///< "system", "light", "dark" (the stored value)
+QString themeName(Theme theme);           ///< "system", "light", "dark" (the stored value)
 Theme themeFromName(const QString &name); ///< System for anything unknown
 
 /// Applies `theme` to the whole application. The first call remembers the palette the
