@@ -200,6 +200,9 @@ struct StudioEngine::Impl
         PipelineSettings ps;
         ps.topic = settings.topic;
         ps.groupId = settings.groupId;
+        ps.extra = {{"session.timeout.ms", std::to_string(settings.sessionTimeoutMs)},
+                    {"heartbeat.interval.ms",
+                     std::to_string(std::max(500, settings.sessionTimeoutMs / 6))}};
         if (sinkSettings) {
             sinkSettings->groupId = settings.groupId;
             sinkSettings->shard = ps.shard;
@@ -246,7 +249,9 @@ struct StudioEngine::Impl
         }
         if (monitor)
             monitor->watchPipeline(fresh->pipeline.get(), fresh->aggregator.get());
-        old.reset(); // stops its sinks (flushing briefly) here, not on the GUI thread
+        if (old && old->sinks)
+            old->sinks->stop(std::chrono::seconds(2)); // here, never on a thread that samples
+        old.reset();
     }
 
     /// Control thread: runs `op` on producer `id` if it still exists.

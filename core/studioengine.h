@@ -25,6 +25,7 @@ struct StudioEngineSettings
     ClusterConfig cluster;             ///< a real cluster, when not embedded
     std::string topic = "clickstream"; ///< what the aggregator consumes
     std::string groupId = "clickstream-studio";
+    int sessionTimeoutMs = 10'000; ///< the aggregator's consumer group session (as `run`)
     AggregatorConfig aggregator;
     bool monitor = true;             ///< cluster view, lag, health and alert rules
     MonitorSettings monitorSettings; ///< cluster and embedded are filled in by the engine

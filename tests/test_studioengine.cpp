@@ -143,3 +143,40 @@ TEST_CASE("the studio engine applies fixed settings at the next start and refuse
     CHECK_FALSE(engine.configureSinks("", "", "redis://localhost:notaport", "", &error));
     CHECK(engine.addProducer(producerAt(-5, "bad")) == 0);
 }
+
+TEST_CASE("the studio engine switches to durable mode and back while producing", "[kafka]")
+{
+    StudioEngineSettings settings = smallEngine();
+    settings.monitor = false;
+    StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+    const int id = engine.addProducer(producerAt(2000, "p"));
+    REQUIRE(engine.startProducer(id));
+    REQUIRE(waitFor([&] { return engine.sample().pipeline.consumed > 1000; }, 60s));
+
+    // A PostgreSQL that is not there: the sink reports it, nothing blocks, the GUI keeps sampling.
+    REQUIRE(engine.configureSinks("host=127.0.0.1 port=1 dbname=none connect_timeout=1",
+                                  "not-shown", "", "", &error));
+    engine.waitIdle();
+    EngineSample s = engine.sample();
+    CHECK(s.sinksConfigured);
+    CHECK(s.postgres.state != ServiceState::NotConfigured);
+    CHECK(s.redis.state == ServiceState::NotConfigured);
+    CHECK(s.postgres.target.find("not-shown") == std::string::npos);
+    REQUIRE(waitFor([&] { return engine.sample().postgres.state == ServiceState::Down; }, 30s));
+    std::vector<std::string> texts;
+    for (const auto &m : s.markers)
+        texts.push_back(m.text);
+    CHECK(std::find(texts.begin(), texts.end(), "aggregator restarted with sinks") != texts.end());
+
+    // Back to no sinks: consumption goes on (the rate spans the restart without a dip below 0).
+    REQUIRE(engine.configureSinks("", "", "", "", &error));
+    engine.waitIdle();
+    s = engine.sample();
+    CHECK_FALSE(s.sinksConfigured);
+    CHECK(s.postgres.state == ServiceState::NotConfigured);
+    REQUIRE(waitFor([&] { return engine.sample().consumedPerSecond > 500; }, 60s));
+    REQUIRE(engine.stopProducer(id));
+    engine.waitIdle();
+}
