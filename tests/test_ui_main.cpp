@@ -85,6 +85,8 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     REQUIRE(page);
     ui::ProducerModel *model = page->model();
     QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester proxyTester(page->table()->model(),
+                                         QAbstractItemModelTester::FailureReportingMode::Fatal);
 
     button(*page, "addButton")->click();
     button(*page, "addButton")->click();
@@ -163,6 +165,17 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     REQUIRE(test::waitUntil(
         [&] { return recorder->markers.contains(QStringLiteral("producer-1 stopped")); }, 5s));
     CHECK(recorder->markers.contains(QStringLiteral("producer-1 paused")));
+
+    // Sorted by sent events, the busy producer comes first and stays the selected one.
+    const int second = model->idAt(1);
+    page->selectProducer(second);
+    page->table()->sortByColumn(ui::ProducerModel::Sent, Qt::AscendingOrder);
+    CHECK(page->selectedId() == second);
+    CHECK(page->table()->model()->index(0, 0).data(ui::ProducerModel::IdRole).toInt() == second);
+    page->table()->sortByColumn(ui::ProducerModel::Sent, Qt::DescendingOrder);
+    CHECK(page->table()->model()->index(0, 0).data(ui::ProducerModel::IdRole).toInt() == first);
+    page->selectProducer(first);
+    CHECK(page->selectedId() == first);
 
     // Duplicate and remove keep the model's rows in step.
     button(*page, "duplicateButton")->click();

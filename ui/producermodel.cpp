@@ -43,6 +43,27 @@ QVariant ProducerModel::cell(const core::ProducerSample &p, int column) const
     }
 }
 
+QVariant ProducerModel::sortKey(const core::ProducerSample &p, int column)
+{
+    const core::ProducerStats &s = p.stats;
+    switch (column) {
+    case TargetRate:
+        return s.targetRate;
+    case AchievedRate:
+        return s.achievedRate;
+    case Sent:
+        return static_cast<qulonglong>(s.produced);
+    case Acked:
+        return static_cast<qulonglong>(s.acked);
+    case Failed:
+        return static_cast<qulonglong>(s.failed);
+    case InFlight:
+        return static_cast<qulonglong>(s.inFlight);
+    default:
+        return {};
+    }
+}
+
 QVariant ProducerModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
@@ -61,6 +82,10 @@ QVariant ProducerModel::data(const QModelIndex &index, int role) const
         return {};
     case IdRole:
         return p.id;
+    case SortRole:
+        if (const QVariant key = sortKey(p, index.column()); key.isValid())
+            return key;
+        return cell(p, index.column());
     default:
         return {};
     }

@@ -29,6 +29,8 @@ public:
         ColumnCount
     };
     static constexpr int IdRole = Qt::UserRole + 1;
+    /// Numbers as numbers (display text is grouped), for a QSortFilterProxyModel.
+    static constexpr int SortRole = Qt::UserRole + 2;
 
     using QAbstractTableModel::QAbstractTableModel;
 
@@ -49,6 +51,7 @@ public:
 
 private:
     QVariant cell(const core::ProducerSample &p, int column) const;
+    static QVariant sortKey(const core::ProducerSample &p, int column);
 
     std::vector<core::ProducerSample> m_rows;
 };

@@ -11,6 +11,7 @@
 #include <QItemSelectionModel>
 #include <QLineSeries>
 #include <QPushButton>
+#include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -31,8 +32,14 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
     , m_engine(engine)
 {
     m_model = new ProducerModel(this);
+    m_proxy = new QSortFilterProxyModel(this);
+    m_proxy->setSourceModel(m_model);
+    m_proxy->setSortRole(ProducerModel::SortRole);
     m_table = new QTableView(this);
-    m_table->setModel(m_model);
+    m_table->setModel(m_proxy);
+    // Sortable by a header click; unsorted (the order of addition) until then.
+    m_table->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    m_table->setSortingEnabled(true);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->horizontalHeader()->setStretchLastSection(true);
@@ -120,14 +127,14 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
 int ProducersPage::selectedId() const
 {
     const QModelIndexList rows = m_table->selectionModel()->selectedRows();
-    return rows.isEmpty() ? 0 : m_model->idAt(rows.first().row());
+    return rows.isEmpty() ? 0 : m_proxy->data(rows.first(), ProducerModel::IdRole).toInt();
 }
 
 void ProducersPage::selectProducer(int id)
 {
     const int row = m_model->rowOf(id);
     if (row >= 0)
-        m_table->selectRow(row);
+        m_table->selectRow(m_proxy->mapFromSource(m_model->index(row, 0)).row());
 }
 
 void ProducersPage::onSelectionChanged()

@@ -8,6 +8,7 @@
 class QChartView;
 class QLineSeries;
 class QPushButton;
+class QSortFilterProxyModel;
 class QTableView;
 class QValueAxis;
 
@@ -48,6 +49,7 @@ private:
 
     core::StudioEngine &m_engine;
     ProducerModel *m_model = nullptr;
+    QSortFilterProxyModel *m_proxy = nullptr; ///< the table's order; the model keeps addition order
     QTableView *m_table = nullptr;
     ProducerEditor *m_editor = nullptr;
     QPushButton *m_add = nullptr;
