@@ -157,13 +157,11 @@ void MainWindow::refresh()
     m_status->update(sample);
     if (m_producers)
         m_producers->updateSample(sample);
-    dispatch(sample);
+    dispatch(frameOf(sample)); // takes the aggregates: sample is not used after this
 }
 
-void MainWindow::dispatch(const core::EngineSample &sample)
+void MainWindow::dispatch(const DashboardFrame &frame)
 {
-    core::EngineSample copy = sample; // the frame takes the aggregates by move
-    const DashboardFrame frame = frameOf(copy);
     for (int i = 0; i < m_stack->count(); ++i) {
         if (auto *page = qobject_cast<DashboardPage *>(m_stack->widget(i)))
             page->updateFrame(frame);

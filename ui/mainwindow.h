@@ -16,6 +16,7 @@ struct EngineSample;
 
 namespace studio::ui {
 
+struct DashboardFrame;
 class ProducersPage;
 class StatusFields;
 
@@ -58,7 +59,7 @@ private:
     void createMenus();
     void restoreState();
     void saveState() const;
-    void dispatch(const core::EngineSample &sample);
+    void dispatch(const DashboardFrame &frame);
 
     core::StudioEngine &m_engine;
     QSplitter *m_splitter = nullptr;
