@@ -536,10 +536,16 @@ bool StudioEngine::setProducerHotShare(int id, double share)
     return true;
 }
 
-bool StudioEngine::updateProducer(int id, StudioProducerSettings settings)
+bool StudioEngine::updateProducer(int id, StudioProducerSettings settings, std::string *error)
 {
-    if (!settings.producer.validate().empty() || !settings.generator.validate().empty())
+    std::string invalid = settings.producer.validate();
+    if (invalid.empty())
+        invalid = settings.generator.validate();
+    if (!invalid.empty()) {
+        if (error)
+            *error = std::move(invalid);
         return false;
+    }
     const double rate = settings.producer.ratePerSecond;
     const double share = settings.generator.hotShare;
     {

@@ -112,8 +112,9 @@ public:
     /// Live on a running producer (its hot product's share of events); a marker either way.
     bool setProducerHotShare(int id, double share);
     /// Replaces every setting; a running producer takes the rate and hot share at once and the
-    /// rest at its next start.
-    bool updateProducer(int id, StudioProducerSettings settings);
+    /// rest at its next start. False (with the first bad setting in `error`) for unusable
+    /// settings or an unknown id.
+    bool updateProducer(int id, StudioProducerSettings settings, std::string *error = nullptr);
 
     /// Results to PostgreSQL (libpq conninfo or postgresql:// URI without a password) and/or Redis
     /// (redis://HOST[:PORT][/DB]); empty = none. Passwords are separate and never shown. Restarts

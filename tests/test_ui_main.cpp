@@ -14,6 +14,7 @@
 #include <QApplication>
 #include <QChartView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QLocale>
 #include <QPushButton>
@@ -176,6 +177,18 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     CHECK(page->table()->model()->index(0, 0).data(ui::ProducerModel::IdRole).toInt() == first);
     page->selectProducer(first);
     CHECK(page->selectedId() == first);
+
+    // Unusable settings are refused with the reason next to the editor.
+    auto *topic = page->editor()->findChild<QLineEdit *>(QStringLiteral("topicEdit"));
+    REQUIRE(topic);
+    topic->setText(QString());
+    button(*page->editor(), "applyButton")->click();
+    const auto *message = page->findChild<QLabel *>(QStringLiteral("editorMessage"));
+    REQUIRE(message);
+    CHECK(message->text().startsWith(QStringLiteral("Not applied: ")));
+    topic->setText(QStringLiteral("clickstream"));
+    button(*page->editor(), "applyButton")->click();
+    CHECK(message->text().isEmpty());
 
     // Duplicate and remove keep the model's rows in step.
     button(*page, "duplicateButton")->click();

@@ -52,6 +52,8 @@ ProducerEditor::ProducerEditor(QWidget *parent)
     auto *form = new QFormLayout(this);
     m_name = new QLineEdit(this);
     m_topic = new QLineEdit(this);
+    m_name->setObjectName(QStringLiteral("nameEdit"));
+    m_topic->setObjectName(QStringLiteral("topicEdit"));
     form->addRow(tr("Name"), m_name);
     form->addRow(tr("Topic"), m_topic);
 
@@ -103,6 +105,7 @@ ProducerEditor::ProducerEditor(QWidget *parent)
         m_compression->addItem(QLatin1String(c));
     form->addRow(tr("Compression"), m_compression);
     m_apply = new QPushButton(tr("Apply (at next start)"), this);
+    m_apply->setObjectName(QStringLiteral("applyButton"));
     m_apply->setToolTip(tr("Rate and hot share apply at once; the rest when the producer starts"));
     form->addRow(m_apply);
 

@@ -9,6 +9,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QLineSeries>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
@@ -83,8 +84,17 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumHeight(180);
 
+    m_editorMessage = new QLabel(this);
+    m_editorMessage->setObjectName(QStringLiteral("editorMessage"));
+    m_editorMessage->setWordWrap(true);
+    auto *editorBox = new QWidget(this);
+    auto *editorLayout = new QVBoxLayout(editorBox);
+    editorLayout->setContentsMargins(0, 0, 0, 0);
+    editorLayout->addWidget(m_editor);
+    editorLayout->addWidget(m_editorMessage);
+    editorLayout->addStretch();
     auto *lower = new QSplitter(Qt::Horizontal, this);
-    lower->addWidget(m_editor);
+    lower->addWidget(editorBox);
     lower->addWidget(m_chartView);
     lower->setStretchFactor(1, 1);
     auto *split = new QSplitter(Qt::Vertical, this);
@@ -117,8 +127,12 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
             [this](double rate) { m_engine.setProducerRate(m_loadedId, rate); });
     connect(m_editor, &ProducerEditor::hotShareChanged, this,
             [this](double share) { m_engine.setProducerHotShare(m_loadedId, share); });
-    connect(m_editor, &ProducerEditor::applyRequested, this,
-            [this] { m_engine.updateProducer(m_loadedId, m_editor->settings()); });
+    connect(m_editor, &ProducerEditor::applyRequested, this, [this] {
+        std::string error;
+        const bool applied = m_engine.updateProducer(m_loadedId, m_editor->settings(), &error);
+        m_editorMessage->setText(
+            applied ? QString() : tr("Not applied: %1").arg(QString::fromStdString(error)));
+    });
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &ProducersPage::onSelectionChanged);
     updateButtons();
@@ -141,6 +155,7 @@ void ProducersPage::onSelectionChanged()
 {
     const int id = selectedId();
     m_loadedId = id;
+    m_editorMessage->clear();
     if (const core::ProducerSample *p = m_model->producer(id))
         m_editor->load(p->settings, true);
     else

@@ -6,6 +6,7 @@
 #include <map>
 
 class QChartView;
+class QLabel;
 class QLineSeries;
 class QPushButton;
 class QSortFilterProxyModel;
@@ -52,6 +53,7 @@ private:
     QSortFilterProxyModel *m_proxy = nullptr; ///< the table's order; the model keeps addition order
     QTableView *m_table = nullptr;
     ProducerEditor *m_editor = nullptr;
+    QLabel *m_editorMessage = nullptr; ///< why the last Apply was refused
     QPushButton *m_add = nullptr;
     QPushButton *m_duplicate = nullptr;
     QPushButton *m_remove = nullptr;
