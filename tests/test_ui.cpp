@@ -67,8 +67,12 @@ TEST_CASE("the main window restores its last page and theme", "[ui]")
     REQUIRE(stack);
     CHECK(stack->currentIndex() == 3);
     CHECK(QApplication::palette().color(QPalette::Window).lightness() < 100);
-    again.setTheme(ui::Theme::System);
+    again.setTheme(ui::Theme::Light);
+    CHECK(QApplication::palette().color(QPalette::Window).lightness() > 150);
+    again.setTheme(ui::Theme::Dark);
+    again.setTheme(ui::Theme::System); // back to the palette the application started with
     CHECK(ui::storedTheme() == ui::Theme::System);
+    CHECK(QApplication::palette().color(QPalette::Window).lightness() > 150);
 }
 
 TEST_CASE("the rate slider is logarithmic from 1 to 1,000,000 events/s", "[ui]")

@@ -205,6 +205,8 @@ void ProducersPage::updateSample(const core::EngineSample &sample)
 
 void ProducersPage::updateChart(std::int64_t nowMs)
 {
+    if (!isVisible())
+        return; // the history keeps growing; the chart catches up when shown
     QList<QPointF> points;
     double top = 1;
     if (auto it = m_history.find(selectedId()); it != m_history.end()) {

@@ -63,17 +63,21 @@ Theme themeFromName(const QString &name)
 
 void applyTheme(Theme theme)
 {
-    static std::optional<QPalette> systemPalette;
-    if (!systemPalette)
-        systemPalette = QApplication::palette();
+    static std::optional<QPalette> systemPalette; // set once a fixed theme replaced it
     switch (theme) {
     case Theme::System:
-        QApplication::setPalette(*systemPalette);
+        // Untouched unless a fixed theme was applied, so the platform keeps its own palette.
+        if (systemPalette)
+            QApplication::setPalette(*systemPalette);
         break;
     case Theme::Light:
+        if (!systemPalette)
+            systemPalette = QApplication::palette();
         QApplication::setPalette(QApplication::style()->standardPalette());
         break;
     case Theme::Dark:
+        if (!systemPalette)
+            systemPalette = QApplication::palette();
         QApplication::setPalette(darkPalette());
         break;
     }
