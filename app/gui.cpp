@@ -76,6 +76,14 @@ int runGui(int argc, char **argv, ProduceCommand &command)
     }
     // Declared after the engine, so removed (waiting for a scrape) before it goes.
     const auto producerMetrics = registerProducerMetrics(metrics.registry(), engine.pool());
+    // The pipeline and aggregator are replaced when the sinks change: read the current ones.
+    const auto aggregatorMetrics = metrics.registry().add("pipeline", [&engine](
+                                                                          core::MetricsText &t) {
+        engine.visitAggregator([&t](const core::AggregatorPipeline &p, const core::Aggregator &a) {
+            collectPipelineMetrics(t, p);
+            collectAggregatorMetrics(t, a);
+        });
+    });
     std::optional<MetricsRegistration> monitorMetrics;
     if (core::Monitor *monitor = engine.monitor())
         monitorMetrics = metrics.registry().add(

@@ -693,6 +693,18 @@ const ProducerPool &StudioEngine::pool() const
     return m->pool;
 }
 
+void StudioEngine::visitAggregator(
+    const std::function<void(const AggregatorPipeline &, const Aggregator &)> &visit) const
+{
+    std::shared_ptr<Runtime> runtime;
+    {
+        std::lock_guard lock(m->mutex);
+        runtime = m->runtime;
+    }
+    if (runtime)
+        visit(*runtime->pipeline, *runtime->aggregator);
+}
+
 Monitor *StudioEngine::monitor()
 {
     return m->monitor.get();

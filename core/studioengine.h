@@ -10,6 +10,7 @@
 #include "core/sinkworker.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -131,6 +132,10 @@ public:
     ClusterConfig cluster() const;
     /// For /metrics and the monitor; its membership is managed by this engine.
     const ProducerPool &pool() const;
+    /// Calls `visit` with the current aggregator pipeline and aggregator (kept alive meanwhile,
+    /// even if configureSinks() replaces them); not at all before start(). For /metrics.
+    void visitAggregator(
+        const std::function<void(const AggregatorPipeline &, const Aggregator &)> &visit) const;
     /// Null when settings.monitor is off or before start().
     Monitor *monitor();
     /// Waits until the control thread has done everything queued so far (tests).
