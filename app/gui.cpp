@@ -2,12 +2,13 @@
 
 #include "app/metricsserver.h"
 
-#include "core/embeddedbroker.h"
 #include "core/monitor.h"
 #include "core/prometheus.h"
+#include "core/studioengine.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
+#include <QStatusBar>
 
 #include <fmt/core.h>
 
@@ -17,63 +18,84 @@ namespace studio::app {
 
 int runGui(int argc, char **argv, ProduceCommand &command)
 {
-    // Outlives the window and everything it owns; their collectors go into metrics.registry().
+    // Outlives the window and the engine; their collectors go into metrics.registry().
     MetricsEndpoint metrics;
     std::string metricsError;
     if (!metrics.start(command.metrics, &metricsError)) {
         fmt::print(stderr, "error: {}\n", metricsError);
         return 2;
     }
-    core::MonitorSettings monitorSettings;
-    if (std::string e = buildMonitorSettings(command.monitoring, monitorSettings); !e.empty()) {
+    core::StudioEngineSettings settings;
+    if (std::string e = buildMonitorSettings(command.monitoring, settings.monitorSettings);
+        !e.empty()) {
         fmt::print(stderr, "error: {}\n", e);
         return 2;
+    }
+    if (std::string e = finishGeneratorOptions(command.generator); !e.empty()) {
+        fmt::print(stderr, "error: {}\n", e);
+        return 2;
+    }
+    settings.embedded = command.connection.embedded();
+    settings.embeddedOptions.brokers = command.connection.embeddedBrokers;
+    settings.embeddedOptions.partitions = command.connection.embeddedPartitions;
+    settings.embeddedOptions.topics = {command.producer.settings.topic};
+    settings.topic = command.producer.settings.topic;
+    if (!settings.embedded) {
+        if (std::string e = buildClusterConfig(command.connection, settings.cluster); !e.empty()) {
+            fmt::print(stderr, "error: {}\n", e);
+            return 2;
+        }
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
     QApplication::setApplicationVersion(QStringLiteral(STUDIO_VERSION));
 
-    core::EmbeddedBroker broker;
-    QString brokerText;
-    if (command.connection.embedded()) {
-        core::EmbeddedBroker::Options options;
-        options.brokers = command.connection.embeddedBrokers;
-        options.partitions = command.connection.embeddedPartitions;
-        options.topics = {command.producer.settings.topic};
-        std::string error;
-        if (broker.start(options, &error)) {
-            brokerText = QStringLiteral("embedded (%1)").arg(QString::fromStdString(broker.bootstrap()));
-            fmt::print(stderr, "embedded broker at {}\n", broker.bootstrap());
-        } else {
-            brokerText = QStringLiteral("embedded broker failed to start: %1")
-                             .arg(QString::fromStdString(error));
+    core::StudioEngine engine(settings);
+    std::string error;
+    const bool started = engine.start(&error); // on failure the window says why
+    if (started) {
+        fmt::print(stderr, "broker: {}\n", engine.sample().broker);
+        // One producer from the command line's settings, stopped: Start is one click away.
+        core::StudioProducerSettings first;
+        first.producer = command.producer.settings;
+        first.generator = command.generator.config;
+        engine.addProducer(std::move(first));
+        // --postgres/--redis: results go there (durable mode), passwords from the environment.
+        const core::MonitorSettings &ms = settings.monitorSettings;
+        if (ms.postgres || ms.redis) {
+            std::string sinkError;
+            if (!engine.configureSinks(ms.postgres ? ms.postgres->conninfo : std::string(),
+                                       ms.postgres ? ms.postgres->password : std::string(),
+                                       ms.redis ? command.monitoring.redis : std::string(),
+                                       ms.redis ? ms.redis->password : std::string(), &sinkError))
+                fmt::print(stderr, "error: sinks: {}\n", sinkError);
         }
     } else {
-        brokerText = QString::fromStdString(command.connection.broker);
+        fmt::print(stderr, "error: {}\n", error);
     }
-    // Monitoring runs on its own threads from the start; /metrics serves it.
-    std::optional<core::Monitor> monitor;
+    // Declared after the engine, so removed (waiting for a scrape) before it goes.
+    const auto producerMetrics = registerProducerMetrics(metrics.registry(), engine.pool());
+    // The pipeline and aggregator are replaced when the sinks change: read the current ones.
+    const auto aggregatorMetrics = metrics.registry().add("pipeline", [&engine](
+                                                                          core::MetricsText &t) {
+        engine.visitAggregator([&t](const core::AggregatorPipeline &p, const core::Aggregator &a) {
+            collectPipelineMetrics(t, p);
+            collectAggregatorMetrics(t, a);
+        });
+    });
     std::optional<MetricsRegistration> monitorMetrics;
-    if (broker.isRunning() || !command.connection.embedded()) {
-        if (broker.isRunning()) {
-            monitorSettings.cluster = broker.clusterConfig();
-            monitorSettings.embedded = &broker;
-        } else if (std::string e = buildClusterConfig(command.connection, monitorSettings.cluster);
-                   !e.empty()) {
-            fmt::print(stderr, "error: {}\n", e);
-            return 2;
-        }
-        monitor.emplace(monitorSettings);
-        std::string error;
-        if (!monitor->start(&error)) {
-            fmt::print(stderr, "error: monitoring: {}\n", error);
-            return 2;
-        }
+    if (core::Monitor *monitor = engine.monitor())
         monitorMetrics = metrics.registry().add(
-            "monitor", [&m = *monitor](core::MetricsText &t) { m.collectMetrics(t); });
-    }
-    ui::MainWindow window(brokerText);
+            "monitor", [monitor](core::MetricsText &t) { monitor->collectMetrics(t); });
+
+    ui::MainWindow window(engine);
+    QObject::connect(&window, &ui::MainWindow::configureSinksRequested, &window, [&window] {
+        window.statusBar()->showMessage(
+            QObject::tr("The sinks dialog is not built yet: start with --postgres and/or "
+                        "--redis to send results there."),
+            8000);
+    });
     window.show();
     return QApplication::exec();
 }

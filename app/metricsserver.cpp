@@ -430,39 +430,43 @@ MetricsRegistration registerProducerMetrics(core::MetricsRegistry &registry,
     });
 }
 
+void collectPipelineMetrics(core::MetricsText &t, const core::AggregatorPipeline &pipeline)
+{
+    const core::PipelineStats s = pipeline.stats();
+    const core::MetricLabels l{{"group", pipeline.settings().groupId},
+                               {"topic", pipeline.settings().topic}};
+    t.counter("clickstream_consumed_events_total",
+              "Messages the aggregator's consumer fetched and applied", l,
+              static_cast<double>(s.consumed));
+    t.gauge("clickstream_consumed_rate_events_per_second",
+            "Messages consumed per second over the last second", l, s.consumedRate);
+    t.counter("clickstream_dead_lettered_events_total",
+              "Invalid and late events handed to the dead-letter producer", l,
+              static_cast<double>(s.deadLettered));
+    t.counter("clickstream_dead_letter_acked_events_total",
+              "Dead letters whose delivery the brokers confirmed", l,
+              static_cast<double>(s.deadLetterAcked));
+    t.counter("clickstream_dead_letter_failed_events_total",
+              "Dead letters whose delivery failed", l, static_cast<double>(s.deadLetterFailed));
+    t.counter("clickstream_consumer_commits_total",
+              "Offset commits of the aggregator's consumer", l, static_cast<double>(s.commits));
+    if (s.lagMessages >= 0)
+        t.gauge("clickstream_consumer_lag_messages",
+                "Messages behind the high watermarks, summed over the assigned partitions", l,
+                static_cast<double>(s.lagMessages));
+    t.gauge("clickstream_consumer_assigned_partitions",
+            "Partitions assigned to the aggregator's consumer", l, s.assignedPartitions);
+    t.stateSet("clickstream_consumer_state",
+               "State of the aggregator's consumer (1 for the "
+               "current)",
+               l, "state", {"stopped", "running", "paused", "failed"}, toString(s.state));
+}
+
 MetricsRegistration registerPipelineMetrics(core::MetricsRegistry &registry,
                                             const core::AggregatorPipeline &pipeline)
 {
-    return registry.add("pipeline", [&pipeline](core::MetricsText &t) {
-        const core::PipelineStats s = pipeline.stats();
-        const core::MetricLabels l{{"group", pipeline.settings().groupId},
-                                   {"topic", pipeline.settings().topic}};
-        t.counter("clickstream_consumed_events_total",
-                  "Messages the aggregator's consumer fetched and applied", l,
-                  static_cast<double>(s.consumed));
-        t.gauge("clickstream_consumed_rate_events_per_second",
-                "Messages consumed per second over the last second", l, s.consumedRate);
-        t.counter("clickstream_dead_lettered_events_total",
-                  "Invalid and late events handed to the dead-letter producer", l,
-                  static_cast<double>(s.deadLettered));
-        t.counter("clickstream_dead_letter_acked_events_total",
-                  "Dead letters whose delivery the brokers confirmed", l,
-                  static_cast<double>(s.deadLetterAcked));
-        t.counter("clickstream_dead_letter_failed_events_total",
-                  "Dead letters whose delivery failed", l, static_cast<double>(s.deadLetterFailed));
-        t.counter("clickstream_consumer_commits_total",
-                  "Offset commits of the aggregator's consumer", l, static_cast<double>(s.commits));
-        if (s.lagMessages >= 0)
-            t.gauge("clickstream_consumer_lag_messages",
-                    "Messages behind the high watermarks, summed over the assigned partitions", l,
-                    static_cast<double>(s.lagMessages));
-        t.gauge("clickstream_consumer_assigned_partitions",
-                "Partitions assigned to the aggregator's consumer", l, s.assignedPartitions);
-        t.stateSet("clickstream_consumer_state",
-                   "State of the aggregator's consumer (1 for the "
-                   "current)",
-                   l, "state", {"stopped", "running", "paused", "failed"}, toString(s.state));
-    });
+    return registry.add("pipeline",
+                        [&pipeline](core::MetricsText &t) { collectPipelineMetrics(t, pipeline); });
 }
 
 MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
@@ -500,44 +504,49 @@ MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
     });
 }
 
+void collectAggregatorMetrics(core::MetricsText &t, const core::Aggregator &aggregator)
+{
+    const core::AggregateCounters c = aggregator.counters();
+    auto d = [](std::uint64_t v) {
+        return static_cast<double>(v);
+    };
+    t.counter("clickstream_aggregator_read_events_total", "Events the aggregator read",
+              d(c.read));
+    t.counter("clickstream_valid_events_total",
+              "Events accepted into the aggregates (not invalid, duplicate or late)",
+              d(c.valid));
+    for (std::size_t r = 0; r < core::kInvalidReasonCount; ++r)
+        t.counter(
+            "clickstream_invalid_events_total", "Events refused as invalid, by reason",
+            {{"reason", std::string(core::toString(static_cast<core::InvalidReason>(r)))}},
+            d(c.invalidByReason[r]));
+    t.counter("clickstream_duplicate_events_total",
+              "Events dropped as duplicates (same event_id)", d(c.duplicates));
+    t.counter("clickstream_late_events_total", "Events older than the watermark", d(c.late));
+    if (c.watermarkMs != core::kNoWatermark)
+        t.gauge("clickstream_aggregator_watermark_seconds",
+                "Event-time watermark since the Unix epoch", seconds(c.watermarkMs));
+    if (c.maxEventTimeMs != core::kNoWatermark)
+        t.gauge("clickstream_aggregator_max_event_time_seconds",
+                "Newest event time seen since the Unix epoch", seconds(c.maxEventTimeMs));
+    t.gauge("clickstream_aggregator_open_windows", "Windows not yet final", d(c.openWindows));
+    t.gauge("clickstream_aggregator_open_sessions", "Sessions not yet closed",
+            d(c.openSessions));
+    t.gauge("clickstream_aggregator_dedupe_entries", "Event ids held to find duplicates",
+            d(c.dedupeEntries));
+    t.gauge("clickstream_aggregator_state_bytes", "Estimated memory of the open state",
+            d(c.stateBytes));
+    t.counter("clickstream_aggregator_windows_finalized_total", "Windows made final",
+              d(c.windowsFinalized));
+    t.counter("clickstream_aggregator_sessions_closed_total", "Sessions closed",
+              d(c.sessionsClosed));
+}
+
 MetricsRegistration registerAggregatorMetrics(core::MetricsRegistry &registry,
                                               const core::Aggregator &aggregator)
 {
     return registry.add("aggregator", [&aggregator](core::MetricsText &t) {
-        const core::AggregateCounters c = aggregator.counters();
-        auto d = [](std::uint64_t v) {
-            return static_cast<double>(v);
-        };
-        t.counter("clickstream_aggregator_read_events_total", "Events the aggregator read",
-                  d(c.read));
-        t.counter("clickstream_valid_events_total",
-                  "Events accepted into the aggregates (not invalid, duplicate or late)",
-                  d(c.valid));
-        for (std::size_t r = 0; r < core::kInvalidReasonCount; ++r)
-            t.counter(
-                "clickstream_invalid_events_total", "Events refused as invalid, by reason",
-                {{"reason", std::string(core::toString(static_cast<core::InvalidReason>(r)))}},
-                d(c.invalidByReason[r]));
-        t.counter("clickstream_duplicate_events_total",
-                  "Events dropped as duplicates (same event_id)", d(c.duplicates));
-        t.counter("clickstream_late_events_total", "Events older than the watermark", d(c.late));
-        if (c.watermarkMs != core::kNoWatermark)
-            t.gauge("clickstream_aggregator_watermark_seconds",
-                    "Event-time watermark since the Unix epoch", seconds(c.watermarkMs));
-        if (c.maxEventTimeMs != core::kNoWatermark)
-            t.gauge("clickstream_aggregator_max_event_time_seconds",
-                    "Newest event time seen since the Unix epoch", seconds(c.maxEventTimeMs));
-        t.gauge("clickstream_aggregator_open_windows", "Windows not yet final", d(c.openWindows));
-        t.gauge("clickstream_aggregator_open_sessions", "Sessions not yet closed",
-                d(c.openSessions));
-        t.gauge("clickstream_aggregator_dedupe_entries", "Event ids held to find duplicates",
-                d(c.dedupeEntries));
-        t.gauge("clickstream_aggregator_state_bytes", "Estimated memory of the open state",
-                d(c.stateBytes));
-        t.counter("clickstream_aggregator_windows_finalized_total", "Windows made final",
-                  d(c.windowsFinalized));
-        t.counter("clickstream_aggregator_sessions_closed_total", "Sessions closed",
-                  d(c.sessionsClosed));
+        collectAggregatorMetrics(t, aggregator);
     });
 }
 

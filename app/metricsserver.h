@@ -82,6 +82,11 @@ using MetricsRegistration = core::MetricsRegistry::Registration;
 [[nodiscard]] MetricsRegistration registerAggregatorMetrics(core::MetricsRegistry &registry,
                                                             const core::Aggregator &aggregator);
 
+/// What registerPipelineMetrics() and registerAggregatorMetrics() collect, for a caller whose
+/// pipeline is replaced at runtime (the GUI's engine restarts it when the sinks change).
+void collectPipelineMetrics(core::MetricsText &t, const core::AggregatorPipeline &pipeline);
+void collectAggregatorMetrics(core::MetricsText &t, const core::Aggregator &aggregator);
+
 /// State, buffered rows, written rows, failures and write latency of the result sinks (label sink).
 [[nodiscard]] MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
                                                       const core::SinkWorker &sinks);

@@ -524,8 +524,16 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     out.endRecord(timestampMs);
 }
 
+void EventGenerator::setHotShare(double share)
+{
+    m_config.hotShare = std::clamp(share, 0.0, 1.0);
+}
+
 std::size_t GeneratorSource::fill(RecordBatch &out, std::size_t max, std::int64_t nowMs)
 {
+    if (const double share = m_hotShare.load(std::memory_order_relaxed);
+        share != m_generator.config().hotShare)
+        m_generator.setHotShare(share);
     for (std::size_t i = 0; i < max; ++i)
         m_generator.next(nowMs, out);
     return max;
@@ -533,7 +541,7 @@ std::size_t GeneratorSource::fill(RecordBatch &out, std::size_t max, std::int64_
 
 std::string GeneratorSource::describe() const
 {
-    return "generator (seed " + std::to_string(m_generator.config().seed) + ")";
+    return m_description; // immutable: describe() may run on any thread
 }
 
 } // namespace studio::core

@@ -3,6 +3,8 @@
 #include "core/eventsource.h"
 #include "core/random.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,6 +69,9 @@ public:
 
     const GeneratorConfig &config() const { return m_config; }
     std::uint64_t generated() const { return m_generated; }
+    /// Changes the hot product's share of events from the next event on (clamped to 0..1). It
+    /// has no effect when the config named no hot product.
+    void setHotShare(double share);
 
     struct Product
     {
@@ -127,15 +132,27 @@ private:
 };
 
 /// EventSource over an EventGenerator, stamping records with the producer's wall clock.
+/// setHotShare() may be called from any thread while the producer thread fills (the skew of a
+/// running producer is a live knob); everything else follows EventSource's contract.
 class GeneratorSource final : public EventSource
 {
 public:
-    explicit GeneratorSource(GeneratorConfig config) : m_generator(std::move(config)) {}
+    explicit GeneratorSource(GeneratorConfig config)
+        : m_hotShare(config.hotShare), m_generator(std::move(config))
+    {}
     std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override;
     std::string describe() const override;
+    /// Thread-safe; applied from the next fill() on.
+    void setHotShare(double share)
+    {
+        m_hotShare.store(std::clamp(share, 0.0, 1.0), std::memory_order_relaxed);
+    }
+    double hotShare() const { return m_hotShare.load(std::memory_order_relaxed); }
 
 private:
+    std::atomic<double> m_hotShare;
     EventGenerator m_generator;
+    std::string m_description = "generator (seed " + std::to_string(m_generator.config().seed) + ")";
 };
 
 } // namespace studio::core

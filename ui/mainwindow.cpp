@@ -1,44 +1,194 @@
 #include "ui/mainwindow.h"
 
+#include "core/studioengine.h"
+#include "ui/dashboardframe.h"
+#include "ui/producerspage.h"
+#include "ui/statusbar.h"
+
+#include <QActionGroup>
+#include <QCloseEvent>
 #include <QLabel>
 #include <QListWidget>
+#include <QMenuBar>
+#include <QSettings>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
-#include <QVBoxLayout>
+#include <QTimer>
 
 namespace studio::ui {
 
-MainWindow::MainWindow(const QString &brokerDescription, QWidget *parent)
+namespace {
+
+constexpr int kTickMs = 100; // 10 Hz
+
+QWidget *placeholder(const QString &title)
+{
+    auto *label = new QLabel(
+        MainWindow::tr("<h2>%1</h2><p>This page is not built yet.</p>").arg(title.toHtmlEscaped()));
+    label->setAlignment(Qt::AlignCenter);
+    return label;
+}
+
+DashboardFrame frameOf(core::EngineSample &sample)
+{
+    DashboardFrame frame;
+    frame.nowMs = sample.nowMs;
+    frame.aggregates = std::move(sample.aggregates);
+    frame.producedPerSecond = sample.producedPerSecond;
+    frame.consumedPerSecond = sample.consumedPerSecond;
+    frame.lagMessages = sample.pipeline.lagMessages;
+    frame.watermarkDelayMs = sample.watermarkDelayMs;
+    frame.latePerSecond = sample.latePerSecond;
+    frame.invalidPerSecond = sample.invalidPerSecond;
+    frame.markers.reserve(sample.markers.size());
+    for (const core::EngineMarker &m : sample.markers)
+        frame.markers.push_back({m.timeMs, QString::fromStdString(m.text)});
+    return frame;
+}
+
+} // namespace
+
+QStringList MainWindow::pageTitles()
+{
+    return {tr("Overview"), tr("Producers"), tr("Pages"),           tr("Geo"),    tr("Sessions"),
+            tr("Products"), tr("Kafka"),     tr("Health & Alerts"), tr("Reports")};
+}
+
+MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     : QMainWindow(parent)
+    , m_engine(engine)
 {
     setWindowTitle(tr("Clickstream Studio"));
-    auto *splitter = new QSplitter(this);
-    auto *navigation = new QListWidget(splitter);
-    for (const QString &page : {tr("Overview"), tr("Producers"), tr("Pages"), tr("Geo"),
-                                tr("Sessions"), tr("Products"), tr("Kafka"),
-                                tr("Health & Alerts"), tr("Reports")})
-        navigation->addItem(page);
-    navigation->setCurrentRow(0);
-    navigation->setMaximumWidth(200);
+    m_splitter = new QSplitter(this);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_navigation = new QListWidget(m_splitter);
+    m_navigation->setObjectName(QStringLiteral("navigation"));
+    m_stack = new QStackedWidget(m_splitter);
+    for (const QString &title : pageTitles()) {
+        m_navigation->addItem(title);
+        m_stack->addWidget(placeholder(title));
+    }
+    m_navigation->setMaximumWidth(220);
+    m_navigation->setCurrentRow(0);
+    m_splitter->setStretchFactor(1, 1);
+    setCentralWidget(m_splitter);
+    connect(m_navigation, &QListWidget::currentRowChanged, m_stack,
+            &QStackedWidget::setCurrentIndex);
+    connect(m_navigation, &QListWidget::currentRowChanged, this,
+            [](int row) { QSettings().setValue(QStringLiteral("mainWindow/page"), row); });
 
-    auto *overview = new QWidget(splitter);
-    auto *layout = new QVBoxLayout(overview);
-    auto *title = new QLabel(tr("<h2>Clickstream Studio</h2>"), overview);
-    m_brokerLabel = new QLabel(tr("Broker: %1").arg(brokerDescription), overview);
-    m_brokerLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    auto *hint = new QLabel(tr("Producers are stopped. Dashboards arrive with the next release; "
-                               "the command line can already produce and generate events "
-                               "(clickstream-studio --help)."),
-                            overview);
-    hint->setWordWrap(true);
-    layout->addWidget(title);
-    layout->addWidget(m_brokerLabel);
-    layout->addWidget(hint);
-    layout->addStretch();
-    splitter->setStretchFactor(1, 1);
-    setCentralWidget(splitter);
-    statusBar()->showMessage(tr("Broker: %1").arg(brokerDescription));
-    resize(1000, 650);
+    m_producers = new ProducersPage(m_engine);
+    setPage(tr("Producers"), m_producers);
+
+    m_status = new StatusFields(statusBar());
+    connect(m_status, &StatusFields::configureSinksRequested, this,
+            &MainWindow::configureSinksRequested);
+    createMenus();
+    resize(1100, 720);
+    restoreState();
+
+    m_timer = new QTimer(this);
+    m_timer->setInterval(kTickMs);
+    connect(m_timer, &QTimer::timeout, this, &MainWindow::refresh);
+    m_timer->start();
+    refresh();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createMenus()
+{
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QMenu *themes = view->addMenu(tr("&Theme"));
+    auto *group = new QActionGroup(this);
+    const Theme current = storedTheme();
+    for (const auto &[theme, text] :
+         {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")},
+          std::pair{Theme::Dark, tr("&Dark")}}) {
+        QAction *action = themes->addAction(text);
+        action->setCheckable(true);
+        action->setChecked(theme == current);
+        action->setData(themeName(theme));
+        group->addAction(action);
+        connect(action, &QAction::triggered, this, [this, theme = theme] { setTheme(theme); });
+    }
+    applyTheme(current);
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    applyTheme(theme);
+    storeTheme(theme);
+}
+
+void MainWindow::setPage(const QString &title, QWidget *page)
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    if (index < 0 || !page)
+        return;
+    QWidget *old = m_stack->widget(index);
+    const bool current = m_stack->currentIndex() == index;
+    m_stack->insertWidget(index, page);
+    m_stack->removeWidget(old);
+    if (old == m_producers)
+        m_producers = nullptr;
+    old->deleteLater();
+    if (current)
+        m_stack->setCurrentIndex(index);
+}
+
+QWidget *MainWindow::page(const QString &title) const
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    return index < 0 ? nullptr : m_stack->widget(index);
+}
+
+void MainWindow::showPage(const QString &title)
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    if (index >= 0)
+        m_navigation->setCurrentRow(index);
+}
+
+void MainWindow::refresh()
+{
+    core::EngineSample sample = m_engine.sample();
+    m_status->update(sample);
+    if (m_producers)
+        m_producers->updateSample(sample);
+    dispatch(frameOf(sample)); // takes the aggregates: sample is not used after this
+}
+
+void MainWindow::dispatch(const DashboardFrame &frame)
+{
+    for (int i = 0; i < m_stack->count(); ++i) {
+        if (auto *page = qobject_cast<DashboardPage *>(m_stack->widget(i)))
+            page->updateFrame(frame);
+    }
+}
+
+void MainWindow::restoreState()
+{
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
+    m_splitter->restoreState(settings.value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    const int row = settings.value(QStringLiteral("mainWindow/page"), 0).toInt();
+    m_navigation->setCurrentRow(row >= 0 && row < m_navigation->count() ? row : 0);
+}
+
+void MainWindow::saveState() const
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainWindow/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("mainWindow/page"), m_navigation->currentRow());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveState();
+    QMainWindow::closeEvent(event);
 }
 
 } // namespace studio::ui

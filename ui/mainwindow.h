@@ -1,22 +1,73 @@
 #pragma once
 
+#include "ui/theme.h"
+
 #include <QMainWindow>
 
-class QLabel;
+class QListWidget;
+class QSplitter;
+class QStackedWidget;
+class QTimer;
+
+namespace studio::core {
+class StudioEngine;
+struct EngineSample;
+} // namespace studio::core
 
 namespace studio::ui {
 
-/// The main window. For now a placeholder that shows which broker the app is on; the navigation
-/// and the dashboards come with the GUI issue.
+struct DashboardFrame;
+class ProducersPage;
+class StatusFields;
+
+/// The main window: a navigation list of the pages beside a stack showing the current one, and a
+/// status bar. A 10 Hz timer takes one engine sample, hands the Producers page its table and
+/// every installed DashboardPage a DashboardFrame, and refreshes the status bar. Geometry,
+/// splitter, last page and theme are kept in QSettings.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
 
 public:
-    explicit MainWindow(const QString &brokerDescription, QWidget *parent = nullptr);
+    /// The engine must outlive the window.
+    explicit MainWindow(core::StudioEngine &engine, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    /// The page titles, in navigation order.
+    static QStringList pageTitles();
+    /// Installs `page` (the window takes ownership) as the page `title`, replacing the one there.
+    /// Ignored for an unknown title.
+    void setPage(const QString &title, QWidget *page);
+    QWidget *page(const QString &title) const;
+    /// Shows the page `title`.
+    void showPage(const QString &title);
+
+    ProducersPage *producersPage() const { return m_producers; }
+    StatusFields *statusFields() const { return m_status; }
+    /// One tick now (the timer does it ten times a second).
+    void refresh();
+    void setTheme(Theme theme);
+
+Q_SIGNALS:
+    /// The user asked to configure PostgreSQL/Redis (the status bar's "Configure…").
+    void configureSinksRequested();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
 
 private:
-    QLabel *m_brokerLabel = nullptr;
+    void createMenus();
+    void restoreState();
+    void saveState() const;
+    void dispatch(const DashboardFrame &frame);
+
+    core::StudioEngine &m_engine;
+    QSplitter *m_splitter = nullptr;
+    QListWidget *m_navigation = nullptr;
+    QStackedWidget *m_stack = nullptr;
+    ProducersPage *m_producers = nullptr;
+    StatusFields *m_status = nullptr;
+    QTimer *m_timer = nullptr;
 };
 
 } // namespace studio::ui

@@ -1,0 +1,204 @@
+// The main window over a real engine on the embedded broker, driven through its widgets.
+#include "core/studioengine.h"
+#include "ui/dashboardframe.h"
+#include "ui/mainwindow.h"
+#include "ui/producereditor.h"
+#include "ui/producermodel.h"
+#include "ui/producerspage.h"
+
+#include "uitestsupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QChartView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QLocale>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+
+using namespace studio;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A dashboard page that records what it is handed.
+class RecordingPage : public ui::DashboardPage
+{
+public:
+    using DashboardPage::DashboardPage;
+    void updateFrame(const ui::DashboardFrame &frame) override
+    {
+        ++frames;
+        lastConsumedPerSecond = frame.consumedPerSecond;
+        lastValid = frame.aggregates.counters.valid;
+        for (const ui::ChartMarker &m : frame.markers)
+            markers << m.text;
+    }
+    int frames = 0;
+    double lastConsumedPerSecond = 0;
+    std::uint64_t lastValid = 0;
+    QStringList markers;
+};
+
+/// "Consumed 12,345/s" -> 12345.
+double rateIn(const QLabel *label)
+{
+    QString digits;
+    for (const QChar c : label->text()) {
+        if (c.isDigit())
+            digits += c;
+    }
+    return digits.toDouble();
+}
+
+QPushButton *button(const QWidget &w, const char *name)
+{
+    auto *b = w.findChild<QPushButton *>(QLatin1String(name));
+    REQUIRE(b);
+    return b;
+}
+
+} // namespace
+
+TEST_CASE("producers are added, started, re-rated, paused and stopped through the window", "[ui]")
+{
+    test::IsolatedSettings isolated;
+    core::StudioEngineSettings settings;
+    settings.embeddedOptions.brokers = 1;
+    settings.embeddedOptions.partitions = 4;
+    settings.monitor = false;
+    core::StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+
+    ui::MainWindow window(engine);
+    auto *recorder = new RecordingPage;
+    window.setPage(QStringLiteral("Pages"), recorder);
+    CHECK(window.page(QStringLiteral("Pages")) == recorder);
+    window.show();
+    window.showPage(QStringLiteral("Producers"));
+    ui::ProducersPage *page = window.producersPage();
+    REQUIRE(page);
+    ui::ProducerModel *model = page->model();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester proxyTester(page->table()->model(),
+                                         QAbstractItemModelTester::FailureReportingMode::Fatal);
+
+    button(*page, "addButton")->click();
+    button(*page, "addButton")->click();
+    REQUIRE(test::waitUntil([&] { return model->rowCount() == 2; }, 10s));
+    CHECK(model->data(model->index(0, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1"));
+    CHECK(model->data(model->index(1, ui::ProducerModel::State)).toString() ==
+          QStringLiteral("stopped"));
+
+    // Select the first producer, set it to 5,000 ev/s (live knob) and start it.
+    const int first = model->idAt(0);
+    page->selectProducer(first);
+    REQUIRE(page->selectedId() == first);
+    QSpinBox *rate = page->editor()->rateSpinBox();
+    rate->setValue(5000);
+    CHECK(page->editor()->rateSlider()->value() == ui::ProducerEditor::sliderFromRate(5000));
+    button(*page, "startButton")->click();
+
+    const auto *consumed = window.findChild<QLabel *>(QStringLiteral("consumedLabel"));
+    REQUIRE(consumed);
+    const QModelIndex sent = model->index(0, ui::ProducerModel::Sent);
+    REQUIRE(test::waitUntil(
+        [&] {
+            return rateIn(consumed) > 1000 &&
+                   QLocale().toLongLong(model->data(sent).toString()) > 5000 &&
+                   recorder->lastValid > 1000;
+        },
+        60s));
+    CHECK(model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+          QStringLiteral("running"));
+    CHECK(model->data(model->index(1, ui::ProducerModel::Sent)).toString() == QStringLiteral("0"));
+    CHECK(recorder->frames > 5);
+    CHECK(recorder->markers.contains(QStringLiteral("producer-1 started at 5,000 ev/s")));
+
+    // The rate chart follows the selected producer.
+    const auto *view = page->findChild<QChartView *>();
+    REQUIRE(view);
+    REQUIRE(view->chart()->series().size() == 1);
+    const auto *series = qobject_cast<QLineSeries *>(view->chart()->series().first());
+    REQUIRE(series);
+    CHECK(series->count() > 5);
+
+    // STUDIO_SCREENSHOT_DIR=dir keeps a picture of the running page for a person to look at.
+    if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty())
+        CHECK(window.grab().save(dir + QStringLiteral("/producers-page.png")));
+
+    // A new rate through the spin box while running: a marker reaches the dashboard page.
+    rate->setValue(20000);
+    REQUIRE(test::waitUntil(
+        [&] {
+            return recorder->markers.contains(QStringLiteral("producer-1: 5,000 -> 20,000 ev/s"));
+        },
+        5s));
+    REQUIRE(test::waitUntil(
+        [&] {
+            return model->data(model->index(0, ui::ProducerModel::TargetRate)).toString() ==
+                   QLocale().toString(20000);
+        },
+        5s));
+
+    button(*page, "pauseButton")->click();
+    REQUIRE(test::waitUntil(
+        [&] {
+            return model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+                   QStringLiteral("paused");
+        },
+        10s));
+    CHECK(button(*page, "startButton")->text() == QStringLiteral("Resume"));
+    button(*page, "stopButton")->click();
+    REQUIRE(test::waitUntil(
+        [&] {
+            return model->data(model->index(0, ui::ProducerModel::State)).toString() ==
+                   QStringLiteral("stopped");
+        },
+        30s));
+    REQUIRE(test::waitUntil(
+        [&] { return recorder->markers.contains(QStringLiteral("producer-1 stopped")); }, 5s));
+    CHECK(recorder->markers.contains(QStringLiteral("producer-1 paused")));
+
+    // Sorted by sent events, the busy producer comes first and stays the selected one.
+    const int second = model->idAt(1);
+    page->selectProducer(second);
+    page->table()->sortByColumn(ui::ProducerModel::Sent, Qt::AscendingOrder);
+    CHECK(page->selectedId() == second);
+    CHECK(page->table()->model()->index(0, 0).data(ui::ProducerModel::IdRole).toInt() == second);
+    page->table()->sortByColumn(ui::ProducerModel::Sent, Qt::DescendingOrder);
+    CHECK(page->table()->model()->index(0, 0).data(ui::ProducerModel::IdRole).toInt() == first);
+    page->selectProducer(first);
+    CHECK(page->selectedId() == first);
+
+    // Unusable settings are refused with the reason next to the editor.
+    auto *topic = page->editor()->findChild<QLineEdit *>(QStringLiteral("topicEdit"));
+    REQUIRE(topic);
+    topic->setText(QString());
+    button(*page->editor(), "applyButton")->click();
+    const auto *message = page->findChild<QLabel *>(QStringLiteral("editorMessage"));
+    REQUIRE(message);
+    CHECK(message->text().startsWith(QStringLiteral("Not applied: ")));
+    topic->setText(QStringLiteral("clickstream"));
+    button(*page->editor(), "applyButton")->click();
+    CHECK(message->text().isEmpty());
+
+    // Duplicate and remove keep the model's rows in step.
+    button(*page, "duplicateButton")->click();
+    REQUIRE(test::waitUntil([&] { return model->rowCount() == 3; }, 5s));
+    CHECK(model->data(model->index(2, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1 copy"));
+    page->selectProducer(model->idAt(1));
+    button(*page, "removeButton")->click();
+    REQUIRE(test::waitUntil([&] { return model->rowCount() == 2; }, 5s));
+    CHECK(model->data(model->index(1, ui::ProducerModel::Name)).toString() ==
+          QStringLiteral("producer-1 copy"));
+    CHECK_FALSE(window.grab().isNull());
+}
