@@ -1,14 +1,27 @@
+#include "core/generator.h"
+#include "core/recordbatch.h"
+#include "ui/barchartview.h"
 #include "ui/charttoolbar.h"
 #include "ui/decimate.h"
+#include "ui/geopage.h"
 #include "ui/livechart.h"
+#include "ui/overviewpage.h"
+#include "ui/pagespage.h"
 #include "ui/pointhistory.h"
+#include "ui/productspage.h"
 #include "ui/rowtablemodel.h"
+#include "ui/sessionspage.h"
 #include "ui/tablepanel.h"
 
 #include <catch2/catch.hpp>
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QBarSet>
+#include <QDateTimeAxis>
+#include <QDir>
+#include <QValueAxis>
+#include <QTableView>
 #include <QLineSeries>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -210,4 +223,272 @@ TEST_CASE("row table model diffs by key with the exact change protocol", "[ui]")
     CHECK(proxy.index(0, 1).data().toString() == QLocale().toString(300));
     const QString csv = modelToCsv(proxy);
     CHECK(csv.startsWith(QStringLiteral("Name,Count\nc,300\nb,20\nd,1\n")));
+}
+
+// ---- Pages, fed by a real aggregator over generated events ----
+
+namespace {
+
+constexpr std::int64_t kStart = 1'764'000'000'000; // 2025-11-24T16:00:00Z
+
+struct Pages
+{
+    OverviewPage overview;
+    PagesPage pages;
+    GeoPage geo;
+    SessionsPage sessions;
+    ProductsPage products;
+    QList<DashboardPage *> all() { return {&overview, &pages, &geo, &sessions, &products}; }
+};
+
+/// `minutes` of event time at `rate` events/s through a core::Aggregator, one frame every 5 s of
+/// event time handed to every page (the main window's ticks, compressed). Returns the last frame.
+DashboardFrame feed(Pages &pages, int minutes, double rate)
+{
+    core::GeneratorConfig generatorConfig;
+    generatorConfig.users = 2000;
+    generatorConfig.lateFraction = 0.01;
+    generatorConfig.duplicateFraction = 0.01;
+    generatorConfig.malformedFraction = 0.005;
+    generatorConfig.lateByMs = 60'000;
+    core::EventGenerator generator(generatorConfig);
+    core::AggregatorConfig config;
+    config.sessionGapMs = 3 * 60'000;
+    core::Aggregator aggregator(config);
+    core::RecordBatch batch;
+    DashboardFrame frame;
+    const std::int64_t total = static_cast<std::int64_t>(minutes * 60 * rate);
+    std::uint64_t lastLate = 0;
+    std::uint64_t lastInvalid = 0;
+    for (std::int64_t i = 0; i < total; ++i) {
+        const std::int64_t t = kStart + static_cast<std::int64_t>(i * 1000.0 / rate);
+        generator.next(t, batch);
+        const bool tick = (i + 1) % static_cast<std::int64_t>(5 * rate) == 0;
+        if (!tick)
+            continue;
+        aggregator.ingestBatch(batch);
+        batch.clear();
+        frame = {};
+        frame.nowMs = t + 500;
+        frame.aggregates = aggregator.snapshot();
+        const auto &c = frame.aggregates.counters;
+        const double wave = std::sin(static_cast<double>(i) / (rate * 60.0));
+        frame.producedPerSecond = rate * (1.0 + 0.2 * wave);
+        frame.consumedPerSecond = rate * (1.0 + 0.15 * wave);
+        frame.lagMessages = static_cast<std::int64_t>(50 + 40 * wave);
+        frame.watermarkDelayMs = c.watermarkMs == core::kNoWatermark
+                                     ? -1
+                                     : static_cast<double>(frame.nowMs - c.watermarkMs);
+        frame.latePerSecond = static_cast<double>(c.late - lastLate) / 5.0;
+        frame.invalidPerSecond = static_cast<double>(c.invalid - lastInvalid) / 5.0;
+        lastLate = c.late;
+        lastInvalid = c.invalid;
+        if (t - kStart == 10 * 60'000 - 5000 + 4950 || (i + 1) == total / 2)
+            frame.markers.push_back({frame.nowMs, QStringLiteral("producer-1: 20 -> 40 ev/s")});
+        for (DashboardPage *page : pages.all())
+            page->updateFrame(frame);
+    }
+    return frame;
+}
+
+QImage shoot(DashboardPage *page, const QString &name)
+{
+    page->resize(1280, 800);
+    page->show();
+    QApplication::processEvents();
+    for (LiveChart *chart : page->findChildren<LiveChart *>())
+        chart->render();
+    QApplication::processEvents();
+    const QImage image = page->grab().toImage();
+    QDir().mkpath(QStringLiteral(STUDIO_SCREENSHOT_DIR));
+    image.save(QStringLiteral(STUDIO_SCREENSHOT_DIR "/") + name + QStringLiteral(".png"));
+    return image;
+}
+
+void testModel(QAbstractItemModel *model)
+{
+    new QAbstractItemModelTester(model, QAbstractItemModelTester::FailureReportingMode::Fatal,
+                                 model);
+}
+
+void testViews(DashboardPage *page)
+{
+    for (QTableView *view : page->findChildren<QTableView *>()) {
+        testModel(view->model());
+        auto *proxy = qobject_cast<QSortFilterProxyModel *>(view->model());
+        REQUIRE(proxy);
+        testModel(proxy->sourceModel());
+    }
+}
+
+} // namespace
+
+TEST_CASE("every page follows frames from a real aggregator and renders at 1280x800", "[ui]")
+{
+    Pages pages;
+    for (DashboardPage *page : pages.all())
+        testViews(page);
+    const DashboardFrame last = feed(pages, 30, 20);
+    const auto &snapshot = last.aggregates;
+    REQUIRE(snapshot.counters.read > 30'000);
+
+    { // overview
+        OverviewPage &p = pages.overview;
+        const PointHistory *produced = p.throughputChart()->history(QStringLiteral("produced"));
+        REQUIRE(produced);
+        CHECK(produced->size() == 30 * 60 / 5); // one point per frame
+        CHECK(produced->points().back().x() == double(last.nowMs));
+        CHECK(p.lagChart()->history(QStringLiteral("lag"))->size() == 360);
+        CHECK(p.watermarkChart()->history(QStringLiteral("watermark delay"))->points().back().y()
+              == Approx(last.watermarkDelayMs / 1000.0));
+        CHECK(p.problemChart()->seriesNames()
+              == QStringList{QStringLiteral("late"), QStringLiteral("invalid")});
+        // Revenue: one point per page window, not per frame.
+        const PointHistory *revenue = p.revenueChart()->history(QStringLiteral("revenue"));
+        REQUIRE(revenue);
+        CHECK(revenue->size() >= 25);
+        CHECK(revenue->size() <= 31);
+        std::int64_t cents = 0;
+        const std::int64_t lastWindow = snapshot.pages.back().windowStart;
+        std::int64_t latestStart = 0;
+        for (const auto &row : snapshot.pages)
+            latestStart = std::max(latestStart, row.windowStart);
+        for (const auto &row : snapshot.pages)
+            if (row.windowStart == latestStart)
+                cents += row.revenueCents;
+        (void)lastWindow;
+        CHECK(revenue->points().back() == QPointF(double(latestStart), cents / 100.0));
+        CHECK(p.counterText(QStringLiteral("Read")) == QLocale().toString(qulonglong(snapshot.counters.read)));
+        CHECK(p.counterText(QStringLiteral("Late")) == QLocale().toString(qulonglong(snapshot.counters.late)));
+        CHECK(p.topPagesModel()->rowCount() == int(snapshot.topPages.size()));
+        const QImage shot = shoot(&p, QStringLiteral("overview"));
+        CHECK_FALSE(shot.isNull());
+        CHECK(p.throughputChart()->visibleMarkers().size() >= 1);
+        CHECK(p.throughputChart()->lineSeries(QStringLiteral("produced"))->count() > 100);
+    }
+    { // pages
+        PagesPage &p = pages.pages;
+        CHECK(p.viewsChart()->shownSeries().size() == 5);
+        p.setTopN(8);
+        CHECK(p.viewsChart()->shownSeries().size() == 8);
+        CHECK(p.windowsModel()->rowCount() == int(snapshot.pages.size()));
+        // The top page's line: one point per window, the last one equal to the latest counts.
+        const QString top = p.viewsChart()->shownSeries().front();
+        const PointHistory *history = p.viewsChart()->history(top);
+        REQUIRE(history);
+        CHECK(history->size() >= 25);
+        for (const auto &row : snapshot.pages)
+            if (QString::fromStdString(row.page) == top && !history->empty()
+                && row.windowStart == history->points().back().x())
+                CHECK(history->points().back().y() == double(row.views));
+        const QAbstractItemModel *table = p.windowsPanel()->view()->model();
+        CHECK(table->headerData(0, Qt::Horizontal).toString() == QStringLiteral("Window start"));
+        CHECK(table->index(0, 0).data().toString().endsWith(QLatin1Char('Z')));
+        CHECK(table->index(0, 9).data().toString() == QStringLiteral("no")); // newest window open
+        const QString csv = modelToCsv(*table);
+        CHECK(csv.count(QLatin1Char('\n')) == int(snapshot.pages.size()) + 1);
+        CHECK_FALSE(shoot(&p, QStringLiteral("pages")).isNull());
+        CHECK(p.viewsChart()->visibleMarkers().size() >= 1);
+    }
+    { // geo
+        GeoPage &p = pages.geo;
+        CHECK(p.windowsModel()->rowCount() == int(snapshot.geo.size()));
+        CHECK_FALSE(shoot(&p, QStringLiteral("geo")).isNull());
+        std::uint64_t events = 0;
+        for (const auto &row : snapshot.geo)
+            events += row.events;
+        double bars = 0;
+        QBarSet *countries = p.countryChart()->barSet(0);
+        REQUIRE(countries);
+        for (int i = 0; i < countries->count(); ++i)
+            bars += countries->at(i);
+        CHECK(bars == double(events));
+        CHECK(p.browserChart()->setCount() >= 2); // device types
+        CHECK(p.browserChart()->categories().size() >= 2);
+    }
+    { // sessions
+        SessionsPage &p = pages.sessions;
+        CHECK(snapshot.counters.sessionsClosed > 0);
+        const PointHistory *closed = p.closedChart()->history(QStringLiteral("closed"));
+        REQUIRE(closed);
+        CHECK(closed->size() >= 30); // wall-clock minutes, the last one just begun
+        CHECK(closed->size() <= 31);
+        double sum = 0;
+        for (const QPointF &point : closed->points())
+            sum += point.y();
+        CHECK(sum <= double(snapshot.counters.sessionsClosed));
+        CHECK(sum > 0);
+        CHECK(p.sessionsModel()->rowCount() == int(snapshot.recentSessions.size()));
+        CHECK(p.conversionText().contains(QLatin1Char('%')));
+        CHECK_FALSE(shoot(&p, QStringLiteral("sessions")).isNull());
+        double lengthTotal = 0;
+        for (int i = 0; i < p.lengthChart()->barSet(0)->count(); ++i)
+            lengthTotal += p.lengthChart()->barSet(0)->at(i);
+        CHECK(lengthTotal == double(snapshot.recentSessions.size()));
+    }
+    { // products
+        ProductsPage &p = pages.products;
+        CHECK_FALSE(shoot(&p, QStringLiteral("products")).isNull());
+        const auto funnels = productFunnels(snapshot.funnel);
+        CHECK(p.productsModel()->rowCount() == int(funnels.size()));
+        REQUIRE_FALSE(funnels.empty());
+        CHECK(funnels.front().productId == QStringLiteral("prod_0042"));
+        CHECK(funnels.front().hotLowConversion);
+        CHECK(p.hotText().contains(QStringLiteral("prod_0042")));
+        CHECK(p.funnelChart()->categories().size() == 8);
+        CHECK(p.funnelChart()->categories().front().startsWith(QStringLiteral("prod_0042")));
+        CHECK(p.funnelChart()->barSet(0)->isBarSelected(0));
+        CHECK(p.conversionChart()->barSet(0)->at(0) == Approx(funnels.front().conversion()));
+        CHECK(p.conversionChart()->barSet(0)->isBarSelected(0));
+        const QAbstractItemModel *table = p.productsPanel()->view()->model();
+        CHECK(table->index(0, 0).data().toString() == QStringLiteral("prod_0042"));
+        CHECK(table->index(0, 0).data(Qt::BackgroundRole).isValid());
+        CHECK_FALSE(table->index(1, 0).data(Qt::BackgroundRole).isValid());
+    }
+}
+
+TEST_CASE("a window repeated across frames is one point, replaced as its counts grow", "[ui]")
+{
+    PagesPage page;
+    OverviewPage overview;
+    testViews(&page);
+    DashboardFrame frame;
+    frame.nowMs = kStart + 30'000;
+    core::PageRow row;
+    row.windowStart = kStart;
+    row.windowEnd = kStart + 60'000;
+    row.page = "/home";
+    row.views = 10;
+    row.revenueCents = 1000;
+    frame.aggregates.pages = {row};
+    page.updateFrame(frame);
+    overview.updateFrame(frame);
+    row.views = 25;
+    row.revenueCents = 2500;
+    frame.aggregates.pages = {row};
+    frame.nowMs += 100;
+    page.updateFrame(frame);
+    overview.updateFrame(frame);
+    const PointHistory *home = page.viewsChart()->history(QStringLiteral("/home"));
+    REQUIRE(home);
+    REQUIRE(home->size() == 1);
+    CHECK(home->points()[0] == QPointF(double(kStart), 25));
+    CHECK(overview.revenueChart()->history(QStringLiteral("revenue"))->points()[0].y() == 25.0);
+    CHECK(page.windowsModel()->rowCount() == 1);
+
+    core::PageRow next = row;
+    next.windowStart += 60'000;
+    next.windowEnd += 60'000;
+    next.views = 3;
+    row.final = true;
+    frame.aggregates.pages = {row, next};
+    page.updateFrame(frame);
+    REQUIRE(home->size() == 2);
+    CHECK(home->points()[1] == QPointF(double(kStart + 60'000), 3));
+    CHECK(page.windowsModel()->rowCount() == 2);
+    CHECK(page.windowsModel()->rows()[0].final);
+    frame.aggregates.pages = {next};
+    page.updateFrame(frame); // the final window was evicted from the snapshot: gone from the table
+    CHECK(page.windowsModel()->rowCount() == 1);
+    CHECK(home->size() == 2); // but not from the history
 }

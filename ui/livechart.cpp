@@ -42,7 +42,6 @@ QString timeText(double ms)
 struct LiveChart::Line
 {
     PointHistory history;
-    QColor color;
     QLineSeries *series = nullptr; // owned by the chart while shown
 };
 
@@ -53,13 +52,11 @@ LiveChart::LiveChart(const QString &title, QWidget *parent) : QChartView(parent)
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(4, 4, 4, 4));
-    m_timeAxis = new QDateTimeAxis;
+    m_timeAxis = new QDateTimeAxis(chart); // added to the chart at the first render
     m_timeAxis->setFormat(QStringLiteral("HH:mm:ss"));
     m_timeAxis->setTickCount(6);
-    m_valueAxis = new QValueAxis;
+    m_valueAxis = new QValueAxis(chart);
     m_valueAxis->setLabelFormat(QStringLiteral("%.0f"));
-    chart->addAxis(m_timeAxis, Qt::AlignBottom);
-    chart->addAxis(m_valueAxis, Qt::AlignLeft);
     setChart(chart); // the view owns the chart
     setRenderHint(QPainter::Antialiasing);
     setMouseTracking(true);
@@ -91,7 +88,6 @@ LiveChart::Line &LiveChart::line(const QString &name)
     if (it != m_lines.end())
         return *it->second;
     auto line = std::make_unique<Line>();
-    line->color = paletteColor(static_cast<int>(m_order.size()));
     m_order.append(name);
     Line &ref = *line;
     m_lines.emplace(name, std::move(line));
@@ -132,18 +128,24 @@ void LiveChart::syncShownLines()
             line->series = nullptr;
         }
     }
-    for (const QString &name : shown) {
-        Line &l = *m_lines.at(name);
-        if (l.series)
-            continue;
-        l.series = new QLineSeries;
-        l.series->setName(name);
-        QPen pen(l.color);
+    // Colours by position among the shown lines, so a top-N selection never repeats one.
+    for (int i = 0; i < shown.size(); ++i) {
+        Line &l = *m_lines.at(shown[i]);
+        if (!l.series) {
+            l.series = new QLineSeries;
+            l.series->setName(shown[i]);
+            // Attached to the axes only once it has points (see render()).
+            l.series->replace(decimate(m_lines.at(shown[i])->history.points(), m_viewMin,
+                                       m_viewMax, 64));
+            chart()->addSeries(l.series);
+            if (m_axesAdded) {
+                l.series->attachAxis(m_timeAxis);
+                l.series->attachAxis(m_valueAxis);
+            }
+        }
+        QPen pen(paletteColor(i));
         pen.setWidthF(1.6);
         l.series->setPen(pen);
-        chart()->addSeries(l.series);
-        l.series->attachAxis(m_timeAxis);
-        l.series->attachAxis(m_valueAxis);
     }
 }
 
@@ -225,11 +227,25 @@ void LiveChart::render()
         }
         l.series->replace(points);
     }
+    // Qt 6.4 hides a QDateTimeAxis for good when it is attached while its series are empty, so
+    // the axes join the chart at the first render, after the series got their points.
+    if (!m_axesAdded) {
+        chart()->addAxis(m_timeAxis, Qt::AlignBottom);
+        chart()->addAxis(m_valueAxis, Qt::AlignLeft);
+        for (const QString &name : shown) {
+            m_lines.at(name)->series->attachAxis(m_timeAxis);
+            m_lines.at(name)->series->attachAxis(m_valueAxis);
+        }
+        m_axesAdded = true;
+    }
     yMin = std::min(yMin, 0.0); // rates and counts read best from zero
     if (yMax <= yMin)
         yMax = yMin + 1;
-    m_timeAxis->setFormat(m_viewMax - m_viewMin > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
-                                                                 : QStringLiteral("HH:mm:ss"));
+    // Only on a change: setting the format clears the axis labels until the next relayout.
+    const QString format = m_viewMax - m_viewMin > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
+                                                                 : QStringLiteral("HH:mm:ss");
+    if (format != m_timeAxis->format())
+        m_timeAxis->setFormat(format);
     m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMin)),
                          QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMax)));
     m_valueAxis->setRange(yMin, yMax + (yMax - yMin) * 0.08);

@@ -89,6 +89,7 @@ private:
     std::int64_t m_rangeMs = 15 * 60'000;
     bool m_paused = false;
     bool m_dirty = false;
+    bool m_axesAdded = false;
     double m_viewMin = 0;
     double m_viewMax = 1;
     int m_renderCount = 0;

@@ -4,6 +4,7 @@
 #include <QHash>
 #include <QLocale>
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -14,14 +15,21 @@ namespace studio::ui {
 template<typename Row>
 struct TableColumn
 {
+    using Value = std::function<QVariant(const Row &)>;
+    using Text = std::function<QString(const Row &)>;
+
+    TableColumn(QString title, Value value, Text text = nullptr)
+        : title(std::move(title)), value(std::move(value)), text(std::move(text))
+    {}
+
     QString title;
-    std::function<QVariant(const Row &)> value;
-    std::function<QString(const Row &)> text = {};
+    Value value;
+    Text text;
 };
 
 /// A table over the rows of the latest snapshot. setRows() diffs by key so views keep their
 /// selection and scroll position: rows that vanished are removed (beginRemoveRows), rows still
-/// there are updated in place (dataChanged over the changed columns only), new ones appended
+/// there are updated in place (dataChanged over the changed rows and columns), new ones appended
 /// (beginInsertRows). Sorting is left to a QSortFilterProxyModel with sortRole Qt::UserRole.
 template<typename Row>
 class RowTableModel : public QAbstractTableModel
@@ -57,8 +65,17 @@ public:
             endRemoveRows();
             last = first - 1;
         }
-        // Update the rows still there.
+        // Update the rows still there: one dataChanged per run of adjacent changed rows (open
+        // windows sit together), so a sorting proxy is not re-sorted once per row.
         std::vector<bool> used(rows.size(), false);
+        int runFirst = -1;
+        int runFirstColumn = 0;
+        int runLastColumn = 0;
+        const auto flush = [&](int lastRow) {
+            if (runFirst >= 0)
+                Q_EMIT dataChanged(index(runFirst, runFirstColumn), index(lastRow, runLastColumn));
+            runFirst = -1;
+        };
         for (int r = 0; r < static_cast<int>(m_rows.size()); ++r) {
             const int i = incoming.value(m_key(m_rows[r]));
             used[i] = true;
@@ -71,9 +88,20 @@ public:
                 }
             }
             m_rows[r] = std::move(rows[i]);
-            if (firstChanged >= 0)
-                Q_EMIT dataChanged(index(r, firstChanged), index(r, lastChanged));
+            if (firstChanged < 0) {
+                flush(r - 1);
+                continue;
+            }
+            if (runFirst < 0) {
+                runFirst = r;
+                runFirstColumn = firstChanged;
+                runLastColumn = lastChanged;
+            } else {
+                runFirstColumn = std::min(runFirstColumn, firstChanged);
+                runLastColumn = std::max(runLastColumn, lastChanged);
+            }
         }
+        flush(static_cast<int>(m_rows.size()) - 1);
         // Append the new ones.
         std::vector<Row> added;
         for (std::size_t i = 0; i < rows.size(); ++i)

@@ -95,6 +95,11 @@ void TablePanel::setTitle(const QString &title)
     m_title->setText(title);
 }
 
+void TablePanel::sortBy(int column, Qt::SortOrder order)
+{
+    m_view->sortByColumn(column, order);
+}
+
 bool TablePanel::exportCsv(const QString &path, QString *error) const
 {
     QFile file(path);
