@@ -45,6 +45,11 @@ void BarChartView::setValueTitle(const QString &title)
     m_valueAxis->setTitleText(title);
 }
 
+void BarChartView::setCategoryLabelAngle(int degrees)
+{
+    m_categoryAxis->setLabelsAngle(degrees);
+}
+
 QBarSet *BarChartView::barSet(int index) const
 {
     return m_series->barSets().value(index);

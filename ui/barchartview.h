@@ -32,6 +32,7 @@ public:
     /// Highlights one category in every set (e.g. the hot product); -1 for none.
     void setHighlightedCategory(int category, const QColor &color);
     void setValueTitle(const QString &title);
+    void setCategoryLabelAngle(int degrees); ///< e.g. -45 when the labels are long for the width
 
     QStringList categories() const { return m_categories; }
     QBarSet *barSet(int index) const;

@@ -76,9 +76,10 @@ ProductsPage::ProductsPage(QWidget *parent) : DashboardPage(parent)
     m_chart = new BarChartView(tr("Funnel of the most viewed products (recent funnel windows)"),
                                {tr("views"), tr("add to cart"), tr("purchases")},
                                BarChartView::Kind::Grouped, this);
-    m_conversionChart = new BarChartView(tr("Conversion of the most viewed products (%)"),
+    m_conversionChart = new BarChartView(tr("Conversion of the most viewed products (%, by product number)"),
                                          {tr("purchases / views")}, BarChartView::Kind::Grouped,
                                          this);
+    m_conversionChart->setValueTitle(tr("%"));
     m_hot = new QLabel(tr("No hot low-conversion product"), this);
     QFont big = m_hot->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);
@@ -155,11 +156,13 @@ void ProductsPage::renderBars()
     QStringList categories;
     QList<QList<qreal>> values(3);
     QList<qreal> conversion;
+    QStringList shortNames; // the narrower chart has room for the product numbers only
     int hotIndex = -1;
     for (const ProductFunnel &p : top) {
         if (p.hotLowConversion && hotIndex < 0)
             hotIndex = static_cast<int>(categories.size());
-        categories.append(p.hotLowConversion ? p.productId + QStringLiteral(" ⚠") : p.productId);
+        categories.append(p.productId);
+        shortNames.append(QString(p.productId).remove(QStringLiteral("prod_")));
         values[0].append(double(p.views));
         values[1].append(double(p.addToCart));
         values[2].append(double(p.purchases));
@@ -167,7 +170,7 @@ void ProductsPage::renderBars()
     }
     m_chart->setData(categories, values);
     m_chart->setHighlightedCategory(hotIndex, kHotColor);
-    m_conversionChart->setData(categories, {conversion});
+    m_conversionChart->setData(shortNames, {conversion});
     m_conversionChart->setHighlightedCategory(hotIndex, kHotColor);
     m_barsStale = false;
 }
