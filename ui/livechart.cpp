@@ -228,8 +228,8 @@ void LiveChart::render()
         l.series->replace(points);
     }
     // Qt 6.4 hides a QDateTimeAxis for good when it is attached while its series are empty, so
-    // the axes join the chart at the first render, after the series got their points.
-    if (!m_axesAdded) {
+    // the axes join the chart at the first render that has points (say, once the lag is known).
+    if (!m_axesAdded && any) {
         chart()->addAxis(m_timeAxis, Qt::AlignBottom);
         chart()->addAxis(m_valueAxis, Qt::AlignLeft);
         for (const QString &name : shown) {
