@@ -20,6 +20,8 @@
 #include <QBarSet>
 #include <QDateTimeAxis>
 #include <QDir>
+#include <QGraphicsTextItem>
+#include <QRegularExpression>
 #include <QValueAxis>
 #include <QTableView>
 #include <QLineSeries>
@@ -307,6 +309,19 @@ QImage shoot(DashboardPage *page, const QString &name)
     return image;
 }
 
+// Time labels the chart actually draws ("16:21:00"): none when the time axis is hidden.
+int visibleTimeLabels(LiveChart *chart)
+{
+    static const QRegularExpression time(QStringLiteral("^\\d\\d:\\d\\d:\\d\\d$"));
+    int count = 0;
+    for (QGraphicsItem *item : chart->scene()->items()) {
+        auto *text = qgraphicsitem_cast<QGraphicsTextItem *>(item);
+        if (text && text->isVisible() && time.match(text->toPlainText()).hasMatch())
+            ++count;
+    }
+    return count;
+}
+
 void testModel(QAbstractItemModel *model)
 {
     new QAbstractItemModelTester(model, QAbstractItemModelTester::FailureReportingMode::Fatal,
@@ -365,6 +380,9 @@ TEST_CASE("every page follows frames from a real aggregator and renders at 1280x
         CHECK(p.topPagesModel()->rowCount() == int(snapshot.topPages.size()));
         const QImage shot = shoot(&p, QStringLiteral("overview"));
         CHECK_FALSE(shot.isNull());
+        // Regression: Qt 6.4 hid the QDateTimeAxis of lines attached while empty (no labels).
+        for (LiveChart *chart : p.charts())
+            CHECK(visibleTimeLabels(chart) >= 3);
         CHECK(p.throughputChart()->visibleMarkers().size() == 2);
         CHECK(p.throughputChart()->lineSeries(QStringLiteral("produced"))->count() > 80);
     }
