@@ -20,6 +20,8 @@
 #include <QBarSet>
 #include <QDateTimeAxis>
 #include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
 #include <QGraphicsTextItem>
 #include <QRegularExpression>
 #include <QValueAxis>
@@ -225,6 +227,21 @@ TEST_CASE("row table model diffs by key with the exact change protocol", "[ui]")
     CHECK(proxy.index(0, 1).data().toString() == QLocale().toString(300));
     const QString csv = modelToCsv(proxy);
     CHECK(csv.startsWith(QStringLiteral("Name,Count\nc,300\nb,20\nd,1\n")));
+
+    // Export CSV of the panel's rows in their current order; formula-like text is neutralised.
+    model.setRows({{QStringLiteral("=cmd"), 5}, {QStringLiteral("x,y"), 7}});
+    TablePanel panel(QStringLiteral("Items"), &model);
+    panel.sortBy(1, Qt::DescendingOrder);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    QString error;
+    REQUIRE(panel.exportCsv(dir.filePath(QStringLiteral("items.csv")), &error));
+    QFile file(dir.filePath(QStringLiteral("items.csv")));
+    REQUIRE(file.open(QIODevice::ReadOnly));
+    CHECK(QString::fromUtf8(file.readAll())
+          == QStringLiteral("Name,Count\n\"x,y\",7\n'=cmd,5\n"));
+    CHECK_FALSE(panel.exportCsv(dir.filePath(QStringLiteral("missing/dir/items.csv")), &error));
+    CHECK_FALSE(error.isEmpty());
 }
 
 // ---- Pages, fed by a real aggregator over generated events ----
