@@ -161,6 +161,11 @@ TEST_CASE("live chart: one line per series, range, pause, markers and hover", "[
     chart.setShownSeries({QStringLiteral("consumed")});
     CHECK(chart.lineSeries(QStringLiteral("produced")) == nullptr);
     CHECK(chart.chart()->series().size() == 1);
+    // Several new names at once (they get empty lines).
+    chart.setShownSeries({QStringLiteral("new-1"), QStringLiteral("new-2"), QStringLiteral("consumed")});
+    CHECK(chart.chart()->series().size() == 3);
+    chart.render();
+    CHECK(chart.lineSeries(QStringLiteral("new-2"))->count() == 0);
 }
 
 TEST_CASE("live chart repaints only while visible, at most 10 Hz", "[ui]")
@@ -406,6 +411,7 @@ TEST_CASE("every page follows frames from a real aggregator and renders at 1280x
     { // pages
         PagesPage &p = pages.pages;
         CHECK(p.viewsChart()->shownSeries().size() == 5);
+        CHECK(p.viewsChart()->chart()->series().size() == 5); // not one per page seen
         p.setTopN(8);
         CHECK(p.viewsChart()->shownSeries().size() == 8);
         CHECK(p.windowsModel()->rowCount() == int(snapshot.pages.size()));

@@ -130,13 +130,15 @@ void LiveChart::syncShownLines()
     }
     // Colours by position among the shown lines, so a top-N selection never repeats one.
     for (int i = 0; i < shown.size(); ++i) {
-        Line &l = *m_lines.at(shown[i]);
+        auto it = m_lines.find(shown[i]);
+        if (it == m_lines.end())
+            continue; // setShownSeries() is still creating it
+        Line &l = *it->second;
         if (!l.series) {
             l.series = new QLineSeries;
             l.series->setName(shown[i]);
             // Attached to the axes only once it has points (see render()).
-            l.series->replace(decimate(m_lines.at(shown[i])->history.points(), m_viewMin,
-                                       m_viewMax, 64));
+            l.series->replace(decimate(l.history.points(), m_viewMin, m_viewMax, 64));
             chart()->addSeries(l.series);
             if (m_axesAdded) {
                 l.series->attachAxis(m_timeAxis);

@@ -91,10 +91,10 @@ int PagesPage::topN() const
 
 void PagesPage::updateFrame(const DashboardFrame &frame)
 {
+    m_windows->setRows(frame.aggregates.pages);
+    updateShownPages(); // first, so the pages outside the top N never get a line series
     for (const core::PageRow &row : frame.aggregates.pages)
         m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
-    m_windows->setRows(frame.aggregates.pages);
-    updateShownPages();
     m_views->addMarkers(frame.markers);
     m_views->setNow(frame.nowMs);
     m_views->requestRender();
