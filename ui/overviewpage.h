@@ -1,0 +1,54 @@
+#pragma once
+
+#include "ui/dashboardframe.h"
+#include "ui/rowtablemodel.h"
+
+#include <map>
+
+class QLabel;
+
+namespace studio::ui {
+
+class ChartToolbar;
+class LiveChart;
+class TablePanel;
+
+/// The pipeline at a glance: produced vs consumed events/s, consumer lag, watermark delay, late
+/// and invalid rates, revenue per minute (from the page windows), the top pages of the latest
+/// page window and the big counters.
+class OverviewPage : public DashboardPage
+{
+    Q_OBJECT
+
+public:
+    explicit OverviewPage(QWidget *parent = nullptr);
+
+    void updateFrame(const DashboardFrame &frame) override;
+
+    ChartToolbar *toolbar() const { return m_toolbar; }
+    LiveChart *throughputChart() const { return m_throughput; }
+    LiveChart *lagChart() const { return m_lag; }
+    LiveChart *watermarkChart() const { return m_watermark; }
+    LiveChart *problemChart() const { return m_problems; }
+    LiveChart *revenueChart() const { return m_revenue; }
+    QList<LiveChart *> charts() const;
+    RowTableModel<core::PageRow> *topPagesModel() const { return m_topPages; }
+    /// The text of one big counter, by its title ("Read", "Valid", "Late"...).
+    QString counterText(const QString &title) const;
+
+private:
+    QLabel *addCounter(const QString &title);
+
+    ChartToolbar *m_toolbar = nullptr;
+    LiveChart *m_throughput = nullptr;
+    LiveChart *m_lag = nullptr;
+    LiveChart *m_watermark = nullptr;
+    LiveChart *m_problems = nullptr;
+    LiveChart *m_revenue = nullptr;
+    RowTableModel<core::PageRow> *m_topPages = nullptr;
+    TablePanel *m_topPagesPanel = nullptr;
+    QWidget *m_counterStrip = nullptr;
+    std::map<QString, QLabel *> m_counters;
+};
+
+} // namespace studio::ui
