@@ -90,12 +90,6 @@ int runGui(int argc, char **argv, ProduceCommand &command)
             "monitor", [monitor](core::MetricsText &t) { monitor->collectMetrics(t); });
 
     ui::MainWindow window(engine);
-    QObject::connect(&window, &ui::MainWindow::configureSinksRequested, &window, [&window] {
-        window.statusBar()->showMessage(
-            QObject::tr("The sinks dialog is not built yet: start with --postgres and/or "
-                        "--redis to send results there."),
-            8000);
-    });
     window.show();
     return QApplication::exec();
 }

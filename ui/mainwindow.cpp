@@ -1,8 +1,17 @@
 #include "ui/mainwindow.h"
 
 #include "core/studioengine.h"
+#include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
+#include "ui/geopage.h"
+#include "ui/overviewpage.h"
+#include "ui/pagespage.h"
 #include "ui/producerspage.h"
+#include "ui/productspage.h"
+#include "ui/reportspage.h"
+#include "ui/secretstore.h"
+#include "ui/sessionspage.h"
+#include "ui/settingsdialog.h"
 #include "ui/statusbar.h"
 
 #include <QActionGroup>
@@ -80,10 +89,33 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
 
     m_producers = new ProducersPage(m_engine);
     setPage(tr("Producers"), m_producers);
+    setPage(tr("Overview"), new OverviewPage);
+    setPage(tr("Pages"), new PagesPage);
+    setPage(tr("Geo"), new GeoPage);
+    setPage(tr("Sessions"), new SessionsPage);
+    setPage(tr("Products"), new ProductsPage);
+    // Reports read PostgreSQL when it is configured, else the aggregator's in-memory results.
+    m_reports = new ReportsPage([&engine = m_engine] {
+        core::AggregatorSnapshot snapshot;
+        engine.visitAggregator([&snapshot](const core::AggregatorPipeline &,
+                                           const core::Aggregator &aggregator) {
+            snapshot = aggregator.snapshot();
+        });
+        return snapshot;
+    });
+    setPage(tr("Reports"), m_reports);
+
+    m_profiles = new ConnectionProfiles(this);
+    {
+        QSettings settings;
+        m_profiles->load(settings);
+    }
+    m_secrets = new SecretStore(this);
 
     m_status = new StatusFields(statusBar());
     connect(m_status, &StatusFields::configureSinksRequested, this,
             &MainWindow::configureSinksRequested);
+    connect(this, &MainWindow::configureSinksRequested, this, &MainWindow::openSettings);
     createMenus();
     resize(1100, 720);
     restoreState();
@@ -97,8 +129,45 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::openSettings()
+{
+    // Modeless and parented to the window: the GUI keeps ticking while it is open.
+    auto *dialog = new SettingsDialog(m_profiles, m_secrets, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &SettingsDialog::sinkConfigurationChosen, this,
+            &MainWindow::applySinkConfiguration);
+    dialog->show();
+}
+
+void MainWindow::applySinkConfiguration(const SinkConfiguration &c)
+{
+    QString redisUri = c.redisUri;
+    // The ACL user travels in the URI (redis://USER@HOST...), the password beside it.
+    if (!c.redisUser.isEmpty() && !redisUri.isEmpty() && !redisUri.contains(QLatin1Char('@'))) {
+        const QString scheme = QStringLiteral("redis://");
+        const QString rest = redisUri.startsWith(scheme) ? redisUri.mid(scheme.size()) : redisUri;
+        redisUri = scheme + c.redisUser + QLatin1Char('@') + rest;
+    }
+    std::string error;
+    if (!m_engine.configureSinks(c.postgresUri.toStdString(), c.postgresPassword.toStdString(),
+                                 redisUri.toStdString(), c.redisPassword.toStdString(), &error)) {
+        statusBar()->showMessage(tr("Sinks not applied: %1").arg(QString::fromStdString(error)),
+                                 10'000);
+        return;
+    }
+    if (m_reports)
+        m_reports->setPostgres(c.postgresUri, c.postgresPassword);
+    statusBar()->showMessage(tr("Sinks applied: the aggregator restarts in durable mode"), 5000);
+}
+
 void MainWindow::createMenus()
 {
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *settings = file->addAction(tr("&Connections…"));
+    settings->setShortcut(QKeySequence::Preferences);
+    connect(settings, &QAction::triggered, this, &MainWindow::openSettings);
+    file->addSeparator();
+    connect(file->addAction(tr("&Quit")), &QAction::triggered, this, &QWidget::close);
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QMenu *themes = view->addMenu(tr("&Theme"));
     auto *group = new QActionGroup(this);
@@ -133,6 +202,8 @@ void MainWindow::setPage(const QString &title, QWidget *page)
     m_stack->removeWidget(old);
     if (old == m_producers)
         m_producers = nullptr;
+    if (old == m_reports)
+        m_reports = nullptr;
     old->deleteLater();
     if (current)
         m_stack->setCurrentIndex(index);

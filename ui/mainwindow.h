@@ -17,7 +17,11 @@ struct EngineSample;
 namespace studio::ui {
 
 struct DashboardFrame;
+struct SinkConfiguration;
+class ConnectionProfiles;
 class ProducersPage;
+class ReportsPage;
+class SecretStore;
 class StatusFields;
 
 /// The main window: a navigation list of the pages beside a stack showing the current one, and a
@@ -47,6 +51,12 @@ public:
     /// One tick now (the timer does it ten times a second).
     void refresh();
     void setTheme(Theme theme);
+    /// The connection settings (Kafka profiles, PostgreSQL, Redis; passwords via the keychain),
+    /// modeless. OK applies the sinks to the engine.
+    void openSettings();
+    void applySinkConfiguration(const SinkConfiguration &configuration);
+    ConnectionProfiles *connectionProfiles() const { return m_profiles; }
+    SecretStore *secrets() const { return m_secrets; }
 
 Q_SIGNALS:
     /// The user asked to configure PostgreSQL/Redis (the status bar's "Configure…").
@@ -66,6 +76,9 @@ private:
     QListWidget *m_navigation = nullptr;
     QStackedWidget *m_stack = nullptr;
     ProducersPage *m_producers = nullptr;
+    ReportsPage *m_reports = nullptr;
+    ConnectionProfiles *m_profiles = nullptr;
+    SecretStore *m_secrets = nullptr;
     StatusFields *m_status = nullptr;
     QTimer *m_timer = nullptr;
 };
