@@ -61,6 +61,7 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
     m_lagView = makeTable(m_lag, this);
     m_lagView->sortByColumn(LagModel::Partition, Qt::AscendingOrder);
     m_lagView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_lagView->horizontalHeader()->setStretchLastSection(false);
     m_note = new QLabel(this);
     m_note->setWordWrap(true);
     m_title = new QLabel(tr("Select a group"), this);
@@ -94,7 +95,7 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
     m_secondsSeries->attachAxis(m_secondsAxis);
     m_chartView = new QChartView(chart, this);
     m_chartView->setRenderHint(QPainter::Antialiasing);
-    m_chartView->setMinimumHeight(180);
+    m_chartView->setMinimumSize(360, 180);
 
     auto *top = new QWidget(this);
     auto *topLayout = new QVBoxLayout(top);
@@ -110,12 +111,14 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
     lower->addWidget(m_chartView);
     lower->setStretchFactor(0, 1);
     lower->setStretchFactor(1, 1);
+    lower->setSizes({560, 700});
     bottomLayout->addWidget(lower, 1);
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(top);
     splitter->addWidget(bottom);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 2);
+    splitter->setSizes({220, 520});
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 

@@ -49,6 +49,8 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     m_topicView = makeTable(m_topics, this);
     m_topicProxy = static_cast<QSortFilterProxyModel *>(m_topicView->model());
     m_topicView->sortByColumn(TopicModel::Name, Qt::AscendingOrder);
+    // The name gets what the numbers leave: they are short, names are not.
+    m_topicView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_topicView->horizontalHeader()->setSectionResizeMode(TopicModel::Name, QHeaderView::Stretch);
     m_topicView->horizontalHeader()->setStretchLastSection(false);
     m_partitionView = makeTable(m_partitions, this);
@@ -87,6 +89,7 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     splitter->addWidget(right);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 3);
+    splitter->setSizes({420, 840});
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 
