@@ -67,12 +67,16 @@ QString AlertRuleModel::problemOf(int row) const
     if (row < 0 || row >= int(m_rules.size()))
         return {};
     const core::AlertRule &rule = m_rules[std::size_t(row)];
-    const std::string why = rule.validate();
-    if (!why.empty())
-        return QString::fromStdString(why);
+    const QString name = QString::fromStdString(rule.name);
+    if (const std::string why = rule.validate(); !why.empty()) {
+        const QString text = QString::fromStdString(why);
+        return name.isEmpty() || text.contains(name)
+                   ? text
+                   : tr("rule \"%1\": %2").arg(name, text);
+    }
     for (int i = 0; i < row; ++i)
         if (m_rules[std::size_t(i)].name == rule.name)
-            return tr("rule \"%1\": the name is used twice").arg(QString::fromStdString(rule.name));
+            return tr("rule \"%1\": the name is used twice").arg(name);
     return {};
 }
 

@@ -209,7 +209,13 @@ void GroupsView::updateChart()
     // At most 600 points, one per second: already about one per pixel, no decimation needed.
     m_lagSeries->replace(lag);
     m_secondsSeries->replace(seconds);
-    m_timeAxis->setRange(QDateTime::fromSecsSinceEpoch(now - kHistorySeconds, Qt::UTC),
+    // A young history fills the chart rather than hugging the right edge of a 10 min window.
+    std::int64_t from = now - 60;
+    if (!history.totalLag.empty())
+        from = std::min(from, std::max(now - kHistorySeconds, history.totalLag.front().second - 5));
+    m_lagSeries->setPointsVisible(lag.size() < 30);
+    m_secondsSeries->setPointsVisible(seconds.size() < 30);
+    m_timeAxis->setRange(QDateTime::fromSecsSinceEpoch(from, Qt::UTC),
                          QDateTime::fromSecsSinceEpoch(now, Qt::UTC));
     m_lagAxis->setRange(0, niceTop(maxLag));
     m_secondsAxis->setRange(0, niceTop(maxSeconds));

@@ -46,11 +46,15 @@ void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
                                  band),
                           stateValueColor(states[i]));
     const double top = *std::max_element(latency.begin(), latency.end());
+    if (top <= 0) { // nothing measured (not configured, or no answers yet): the band only
+        painter->restore();
+        return;
+    }
     const double h = area.height() - band - 2;
     QPainterPath path;
     for (qsizetype i = 0; i < latency.size(); ++i) {
         const double x = x0 + step * (double(i) + 0.5);
-        const double y = area.top() + h - (top > 0 ? latency[i] / top * h : 0);
+        const double y = area.top() + h - latency[i] / top * h;
         if (i == 0)
             path.moveTo(x, y);
         else
