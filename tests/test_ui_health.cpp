@@ -3,7 +3,10 @@
 // firingChanged), the rules editor (add, edit, validation, save to and load from JSON). Every
 // model runs under QAbstractItemModelTester.
 #include "core/embeddedbroker.h"
+#include "core/generator.h"
 #include "core/monitor.h"
+#include "core/producer.h"
+#include "core/producerpool.h"
 #include "ui/alertmodels.h"
 #include "ui/alertruleseditor.h"
 #include "ui/healthpage.h"
@@ -12,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <QAbstractItemModelTester>
+#include <QColor>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
@@ -79,7 +83,21 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
     REQUIRE(broker.start(options, &error));
 
     QTemporaryDir dir;
+    // A producer to follow, and a Redis nobody listens on: rows that are up and down.
+    core::ProducerPool pool;
+    core::ProducerSettings producerSettings;
+    producerSettings.ratePerSecond = 200;
+    const int producerId = pool.add(std::make_unique<core::KafkaProducer>(
+        broker.clusterConfig(), producerSettings,
+        std::make_unique<core::GeneratorSource>(core::GeneratorConfig{})));
+    REQUIRE(pool.find(producerId)->start(&error));
+    const QString producerName = QStringLiteral("producer-%1").arg(producerId);
+
     core::MonitorSettings ms;
+    core::RedisTarget deadRedis;
+    deadRedis.host = "127.0.0.1";
+    deadRedis.port = 1;
+    ms.redis = deadRedis;
     ms.cluster = broker.clusterConfig();
     ms.embedded = &broker;
     ms.tickMs = 200;
@@ -97,6 +115,7 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
     kafkaUp.severity = core::Severity::Info;
     kafkaUp.summary = "{service} answers";
     REQUIRE(monitor.alerts().setRules({kafkaUp}, &error));
+    monitor.watchProducers(&pool);
     REQUIRE(monitor.start(&error));
 
     ui::HealthPage page(monitor);
@@ -118,7 +137,7 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
     {
         REQUIRE(waitUntil([&] {
             const ui::ServiceRow *kafka = findService(*page.serviceModel(), QStringLiteral("kafka"));
-            return kafka && kafka->state == core::ServiceState::Up && kafka->latency.size() >= 3;
+            return kafka && kafka->state == core::ServiceState::Up && kafka->latency.size() >= 8;
         }));
         const ui::ServiceRow *kafka = findService(*page.serviceModel(), QStringLiteral("kafka"));
         CHECK(kafka->latencyMs > 0);
@@ -132,6 +151,20 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
         const ui::ServiceRow *pg = findService(*page.serviceModel(), QStringLiteral("postgresql"));
         REQUIRE(pg);
         CHECK(pg->state == core::ServiceState::NotConfigured);
+        REQUIRE(waitUntil([&] {
+            const ui::ServiceRow *p = findService(*page.serviceModel(), producerName);
+            const ui::ServiceRow *r = findService(*page.serviceModel(), QStringLiteral("redis"));
+            return p && p->state == core::ServiceState::Up && r &&
+                   r->state == core::ServiceState::Down && !r->error.isEmpty();
+        }));
+        const QModelIndex redisState = page.serviceModel()->index(
+            int(std::find_if(page.serviceModel()->rows().begin(),
+                             page.serviceModel()->rows().end(),
+                             [](const ui::ServiceRow &r) { return r.name == QLatin1String("redis"); }) -
+                page.serviceModel()->rows().begin()),
+            ui::ServiceModel::State);
+        CHECK(redisState.data(Qt::ForegroundRole).value<QColor>() ==
+              ui::ServiceModel::stateColor(core::ServiceState::Down));
 
         REQUIRE(waitUntil([&] { return firing.count() >= 1; }));
         CHECK(firing.last().at(0).toInt() == 1);
@@ -249,5 +282,7 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
 
     page.hide();
     CHECK_FALSE(page.isPolling());
+    monitor.watchProducers(nullptr);
     monitor.stop();
+    pool.find(producerId)->stop();
 }

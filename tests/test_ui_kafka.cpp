@@ -16,6 +16,8 @@
 #include <catch2/catch.hpp>
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QClipboard>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
@@ -109,7 +111,58 @@ void screenshot(QWidget &widget, const QString &name)
     CHECK(widget.grab().save(dir + QLatin1Char('/') + name));
 }
 
+core::TopicInfo topicInfo(const std::string &name, std::int64_t messages)
+{
+    core::TopicInfo t;
+    t.name = name;
+    t.messages = messages;
+    t.partitions.resize(2);
+    return t;
+}
+
 } // namespace
+
+TEST_CASE("table models follow snapshots with precise inserts, removals and changes",
+          "[ui][kafka]")
+{
+    ui::TopicModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    core::ClusterSnapshot snap;
+    snap.topics = {topicInfo("a", 1), topicInfo("b", 2), topicInfo("c", 3), topicInfo("d", 4)};
+    model.update(snap);
+    CHECK(model.rowCount() == 4);
+    CHECK(inserted.count() == 4);
+
+    // b and c go, e comes, d changes: two rows removed in one run, one inserted, one changed.
+    inserted.clear();
+    snap.topics = {topicInfo("a", 1), topicInfo("d", 40), topicInfo("e", 5)};
+    model.update(snap);
+    REQUIRE(removed.count() == 1);
+    CHECK(removed.at(0).at(1).toInt() == 1);
+    CHECK(removed.at(0).at(2).toInt() == 2);
+    REQUIRE(inserted.count() == 1);
+    CHECK(inserted.at(0).at(1).toInt() == 2);
+    REQUIRE(changed.count() == 1);
+    CHECK(changed.at(0).at(0).toModelIndex().row() == 1);
+    CHECK(reset.count() == 0);
+
+    // The same snapshot again: no signal at all.
+    changed.clear();
+    model.update(snap);
+    CHECK(changed.count() == 0);
+    CHECK(model.rows()[1].messages == 40);
+
+    // A different order of kept keys cannot be told precisely: a reset, still consistent.
+    snap.topics = {topicInfo("e", 5), topicInfo("a", 1)};
+    model.update(snap);
+    CHECK(reset.count() == 1);
+    CHECK(model.rowCount() == 2);
+    CHECK(model.rows()[0].name == QLatin1String("e"));
+}
 
 TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and creates topics",
           "[ui][kafka][broker]")
@@ -238,6 +291,15 @@ TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and 
         for (const ui::MessageRow &r : viewer->model()->rows())
             CHECK(r.partition == 1);
 
+        viewer->setMode(ui::MessageView::Mode::FromOffset);
+        viewer->setOffset(8);
+        viewer->setCount(1);
+        viewer->read();
+        REQUIRE(finished.wait(20'000));
+        REQUIRE(viewer->model()->rowCount() == 1);
+        CHECK(viewer->model()->rows().front().offset == 8);
+        CHECK(viewer->model()->rows().front().partition == 1);
+
         viewer->setPartition(-1);
         viewer->setMode(ui::MessageView::Mode::FromTimestamp);
         viewer->setCount(1000);
@@ -263,6 +325,10 @@ TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and 
         CHECK(viewer->detailText().contains(
             ui::MessageModel::isoTime(hourAgo))); // ISO-8601 UTC with milliseconds
         CHECK(ui::MessageModel::isoTime(hourAgo).endsWith(QLatin1Char('Z')));
+
+        viewer->copyToClipboard();
+        CHECK(QApplication::clipboard()->text().contains(QLatin1String("old-17")));
+        CHECK(QApplication::clipboard()->text().startsWith(QLatin1String("topic,partition")));
 
         QTemporaryDir dir;
         QSignalSpy exported(viewer, &ui::MessageView::exportFinished);

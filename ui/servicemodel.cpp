@@ -40,7 +40,10 @@ void ServiceModel::update(const core::HealthSnapshot &snapshot)
         Ring ring = m_rings.value(r.name);
         if (s->probes > 0 && s->current.atMs != ring.lastAtMs) {
             ring.lastAtMs = s->current.atMs;
-            ring.latency.append(s->current.latencyMs);
+            // A service that is not set up has no latency worth a line, only its grey band.
+            const bool measured = s->current.state != core::ServiceState::NotConfigured &&
+                                  s->current.state != core::ServiceState::Unknown;
+            ring.latency.append(measured ? s->current.latencyMs : 0.0);
             ring.states.append(core::stateValue(s->current.state));
             if (ring.latency.size() > kHistory) {
                 ring.latency.removeFirst();
