@@ -345,8 +345,7 @@ TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and 
 
         viewer->setMode(ui::MessageView::Mode::LiveTail);
         viewer->read();
-        CHECK(viewer->tailRunning());
-        REQUIRE(waitUntil([&] { return viewer->tailPositioned(); }));
+        REQUIRE(waitUntil([&] { return viewer->tailRunning() && viewer->tailPositioned(); }));
         produce(producer.get(), "clickstream", kPartitions, 100, 8, "tail", now + 1000);
         REQUIRE(waitUntil([&] { return viewer->model()->rowCount() == 8; }));
         for (const ui::MessageRow &r : viewer->model()->rows())

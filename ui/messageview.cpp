@@ -174,7 +174,21 @@ MessageView::MessageView(const core::ClusterConfig &cluster, QWidget *parent)
 
 MessageView::~MessageView()
 {
-    m_browser->stopTail(); // reads still running keep the browser alive through their copy
+    // Stopping joins the tail's thread, which may sit in a metadata request: not on the GUI
+    // thread. The task holds the browser, so it lives until then.
+    std::shared_ptr<core::MessageBrowser> browser = m_browser;
+    chainTailOp([browser] {
+        browser->stopTail();
+        return std::string();
+    });
+}
+
+QFuture<std::string> MessageView::chainTailOp(std::function<std::string()> op)
+{
+    // startTail()/stopTail() join the previous tail's thread: off the GUI thread, in order.
+    m_tailOp = m_tailOp.then(QtFuture::Launch::Async,
+                             [op = std::move(op)](const std::string &) { return op(); });
+    return m_tailOp;
 }
 
 void MessageView::setTopics(const core::ClusterSnapshot &snapshot)
@@ -312,17 +326,31 @@ void MessageView::read()
                     from[part] = h->second;
             }
         }
-        std::string error;
-        if (!m_browser->startTail(topicName, from, &error)) {
-            setStatus(QString::fromStdString(error), true);
-            return;
-        }
         ++m_readSeq; // a one-shot read still running must not replace the tail's rows
-        m_tailSeq = m_browser->tailAfter(0, 0).lastSeq;
         m_tailPartition = part;
+        m_tailStarting = true; // until the new tail exists, the old ring is not read
         m_model->clear();
         m_detail->clear();
         m_stop->setEnabled(true);
+        const quint64 tailGen = ++m_tailGen;
+        auto *watcher = new QFutureWatcher<std::string>(this);
+        connect(watcher, &QFutureWatcher<std::string>::finished, this, [this, watcher, tailGen] {
+            const std::string error = watcher->result();
+            watcher->deleteLater();
+            if (tailGen != m_tailGen)
+                return; // stopped or restarted meanwhile
+            m_tailStarting = false;
+            m_tailSeq = 0; // a new tail numbers its messages from 1
+            if (!error.empty()) {
+                m_stop->setEnabled(false);
+                setStatus(QString::fromStdString(error), true);
+            }
+        });
+        std::shared_ptr<core::MessageBrowser> browser = m_browser;
+        watcher->setFuture(chainTailOp([browser, topicName, from] {
+            std::string error;
+            return browser->startTail(topicName, from, &error) ? std::string() : error;
+        }));
         setStatus(tr("Tailing %1…").arg(topic()), false);
         return;
     }
@@ -422,24 +450,30 @@ void MessageView::stopTail()
 {
     if (!m_stop->isEnabled())
         return;
-    m_browser->stopTail();
+    ++m_tailGen;
+    m_tailStarting = false;
+    std::shared_ptr<core::MessageBrowser> browser = m_browser;
+    chainTailOp([browser] {
+        browser->stopTail();
+        return std::string();
+    });
     m_stop->setEnabled(false);
     setStatus(tr("Tail stopped; %n message(s) shown", nullptr, m_model->rowCount()), false);
 }
 
 bool MessageView::tailRunning() const
 {
-    return m_stop->isEnabled() && m_browser->tailStatus().running;
+    return m_stop->isEnabled() && !m_tailStarting && m_browser->tailStatus().running;
 }
 
 bool MessageView::tailPositioned() const
 {
-    return m_browser->tailStatus().positioned;
+    return m_stop->isEnabled() && !m_tailStarting && m_browser->tailStatus().positioned;
 }
 
 void MessageView::tick()
 {
-    if (!m_stop->isEnabled())
+    if (!m_stop->isEnabled() || m_tailStarting)
         return;
     const core::TailRead read = m_browser->tailAfter(m_tailSeq, 2000);
     if (read.lastSeq > m_tailSeq)

@@ -4,8 +4,10 @@
 #include "core/clustermonitor.h"
 
 #include <QDateTime>
+#include <QFuture>
 #include <QWidget>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,7 +36,8 @@ class MessageModel;
 /// Copy puts the selected (else all shown) messages on the clipboard; Export writes the shown
 /// messages to CSV (core/reporttable.h rules). Reads run via QtConcurrent on a MessageBrowser of
 /// its own (never joining a group); the tail runs on the browser's thread and is polled by
-/// tick(), which the owner calls from its timer.
+/// tick(), which the owner calls from its timer; starting and stopping it (which join the old
+/// tail's thread) run in order on pool threads.
 class MessageView : public QWidget
 {
     Q_OBJECT
@@ -87,6 +90,8 @@ private:
     void showDetail();
     void setStatus(const QString &text, bool error);
     void chooseExportFile();
+    /// Runs `op` on a pool thread after every earlier tail start/stop; returns its future.
+    QFuture<std::string> chainTailOp(std::function<std::string()> op);
 
     std::shared_ptr<core::MessageBrowser> m_browser; // shared with reads still running
     std::shared_ptr<const core::ClusterSnapshot> m_snapshot;
@@ -94,6 +99,9 @@ private:
     std::map<std::string, std::map<std::int32_t, std::int64_t>> m_highs;
     quint64 m_readSeq = 0;
     std::uint64_t m_tailSeq = 0;
+    quint64 m_tailGen = 0;
+    bool m_tailStarting = false;
+    QFuture<std::string> m_tailOp = QtFuture::makeReadyFuture(std::string());
     int m_tailPartition = -1;
 
     MessageModel *m_model = nullptr;
