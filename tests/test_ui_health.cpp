@@ -136,7 +136,8 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
     SECTION("services with state, latency and a history; an alert fires and resolves")
     {
         REQUIRE(waitUntil([&] {
-            const ui::ServiceRow *kafka = findService(*page.serviceModel(), QStringLiteral("kafka"));
+            const ui::ServiceRow *kafka =
+                findService(*page.serviceModel(), QStringLiteral("kafka"));
             return kafka && kafka->state == core::ServiceState::Up && kafka->latency.size() >= 8;
         }));
         const ui::ServiceRow *kafka = findService(*page.serviceModel(), QStringLiteral("kafka"));
@@ -158,9 +159,9 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
                    r->state == core::ServiceState::Down && !r->error.isEmpty();
         }));
         const QModelIndex redisState = page.serviceModel()->index(
-            int(std::find_if(page.serviceModel()->rows().begin(),
-                             page.serviceModel()->rows().end(),
-                             [](const ui::ServiceRow &r) { return r.name == QLatin1String("redis"); }) -
+            int(std::find_if(
+                    page.serviceModel()->rows().begin(), page.serviceModel()->rows().end(),
+                    [](const ui::ServiceRow &r) { return r.name == QLatin1String("redis"); }) -
                 page.serviceModel()->rows().begin()),
             ui::ServiceModel::State);
         CHECK(redisState.data(Qt::ForegroundRole).value<QColor>() ==
@@ -201,12 +202,12 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
         const int row = editor->addRule();
         REQUIRE(row == model->rowCount() - 1);
         using C = ui::AlertRuleModel;
-        CHECK(model->setData(model->index(row, C::Name), QStringLiteral("LagTooHigh"),
-                             Qt::EditRole));
+        CHECK(
+            model->setData(model->index(row, C::Name), QStringLiteral("LagTooHigh"), Qt::EditRole));
         CHECK(model->setData(model->index(row, C::Signal), QStringLiteral("lag_seconds"),
                              Qt::EditRole));
-        CHECK(model->setData(model->index(row, C::Matchers), QStringLiteral("group=clickstream-agg"),
-                             Qt::EditRole));
+        CHECK(model->setData(model->index(row, C::Matchers),
+                             QStringLiteral("group=clickstream-agg"), Qt::EditRole));
         CHECK(model->setData(model->index(row, C::Comparison), QStringLiteral(">"), Qt::EditRole));
         CHECK(model->setData(model->index(row, C::Threshold), 45.5, Qt::EditRole));
         CHECK(model->setData(model->index(row, C::For), 90, Qt::EditRole));
@@ -214,10 +215,10 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
                              Qt::EditRole));
         CHECK(model->setData(model->index(row, C::Summary), QStringLiteral("lag {$value} s"),
                              Qt::EditRole));
-        CHECK_FALSE(model->setData(model->index(row, C::Comparison), QStringLiteral("~"),
-                                   Qt::EditRole));
-        CHECK_FALSE(model->setData(model->index(row, C::Severity), QStringLiteral("loud"),
-                                   Qt::EditRole));
+        CHECK_FALSE(
+            model->setData(model->index(row, C::Comparison), QStringLiteral("~"), Qt::EditRole));
+        CHECK_FALSE(
+            model->setData(model->index(row, C::Severity), QStringLiteral("loud"), Qt::EditRole));
         CHECK(model->problems().isEmpty());
         CHECK(editor->validationText().isEmpty());
 
@@ -230,8 +231,9 @@ TEST_CASE("the Health & Alerts page shows services, alerts firing and resolving,
         const auto rules = core::loadAlertRules(path.toStdString(), &loadError);
         INFO(loadError);
         REQUIRE(rules);
-        const auto it = std::find_if(rules->begin(), rules->end(),
-                                     [](const core::AlertRule &r) { return r.name == "LagTooHigh"; });
+        const auto it = std::find_if(rules->begin(), rules->end(), [](const core::AlertRule &r) {
+            return r.name == "LagTooHigh";
+        });
         REQUIRE(it != rules->end());
         CHECK(it->signal == "lag_seconds");
         CHECK(it->matchers == core::Labels{{"group", "clickstream-agg"}});

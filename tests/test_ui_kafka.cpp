@@ -5,6 +5,7 @@
 #include "core/embeddedbroker.h"
 #include "core/kafkaclient.h"
 #include "core/monitor.h"
+#include "ui/createtopicdialog.h"
 #include "ui/groupsview.h"
 #include "ui/heatstrip.h"
 #include "ui/kafkamodels.h"
@@ -20,8 +21,11 @@
 #include <QClipboard>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QFile>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -70,13 +74,12 @@ void produce(rd_kafka_t *producer, const std::string &topic, int partitions, int
         const std::string value = R"({"event_id":")" + prefix + "-" + std::to_string(i) +
                                   R"(","page":"/p/)" + std::to_string(i) + R"(","n":)" +
                                   std::to_string(i) + "}";
-        REQUIRE(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
-                                  RD_KAFKA_V_PARTITION(i % partitions),
-                                  RD_KAFKA_V_KEY(key.data(), key.size()),
-                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_TIMESTAMP(timestampMs),
-                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        REQUIRE(rd_kafka_producev(
+                    producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(i % partitions),
+                    RD_KAFKA_V_KEY(key.data(), key.size()),
+                    RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestampMs),
+                    RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     REQUIRE(rd_kafka_flush(producer, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
 }
@@ -122,8 +125,7 @@ core::TopicInfo topicInfo(const std::string &name, std::int64_t messages)
 
 } // namespace
 
-TEST_CASE("table models follow snapshots with precise inserts, removals and changes",
-          "[ui][kafka]")
+TEST_CASE("table models follow snapshots with precise inserts, removals and changes", "[ui][kafka]")
 {
     ui::TopicModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
@@ -162,6 +164,24 @@ TEST_CASE("table models follow snapshots with precise inserts, removals and chan
     CHECK(reset.count() == 1);
     CHECK(model.rowCount() == 2);
     CHECK(model.rows()[0].name == QLatin1String("e"));
+}
+
+TEST_CASE("the Create topic dialog accepts only legal topic names", "[ui][kafka]")
+{
+    ui::CreateTopicDialog dialog;
+    auto *name = dialog.findChild<QLineEdit *>();
+    auto *ok = dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+    REQUIRE(name);
+    CHECK_FALSE(ok->isEnabled());
+    name->setText(QStringLiteral("orders.v2"));
+    CHECK(ok->isEnabled());
+    CHECK(dialog.name() == QLatin1String("orders.v2"));
+    name->setText(QStringLiteral("has space"));
+    CHECK_FALSE(ok->isEnabled());
+    name->setText(QStringLiteral(".."));
+    CHECK_FALSE(ok->isEnabled());
+    CHECK(dialog.partitions() >= 1);
+    CHECK(dialog.replicationFactor() >= 1);
 }
 
 TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and creates topics",
@@ -357,8 +377,9 @@ TEST_CASE("the Kafka page shows topics, partitions, messages, a group's lag and 
     SECTION("a consumer group's lag per partition and its history")
     {
         monitor.groups().watchGroup("ui-group", {"clickstream"});
-        core::KafkaHandle consumer = makeClient(
-            cluster, RD_KAFKA_CONSUMER, {{"group.id", "ui-group"}, {"enable.auto.commit", "false"}});
+        core::KafkaHandle consumer =
+            makeClient(cluster, RD_KAFKA_CONSUMER,
+                       {{"group.id", "ui-group"}, {"enable.auto.commit", "false"}});
         REQUIRE(commitOffsets(consumer.get(), "clickstream", {{0, 4}, {1, 4}, {2, 4}, {3, 4}}) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR);
         page.tabs()->setCurrentWidget(groups);

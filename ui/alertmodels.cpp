@@ -17,8 +17,7 @@ QString qs(std::string_view s)
 
 QString isoTime(qint64 ms)
 {
-    return ms <= 0 ? QString()
-                   : QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODate);
+    return ms <= 0 ? QString() : QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODate);
 }
 
 } // namespace
@@ -70,9 +69,7 @@ QString AlertRuleModel::problemOf(int row) const
     const QString name = QString::fromStdString(rule.name);
     if (const std::string why = rule.validate(); !why.empty()) {
         const QString text = QString::fromStdString(why);
-        return name.isEmpty() || text.contains(name)
-                   ? text
-                   : tr("rule \"%1\": %2").arg(name, text);
+        return name.isEmpty() || text.contains(name) ? text : tr("rule \"%1\": %2").arg(name, text);
     }
     for (int i = 0; i < row; ++i)
         if (m_rules[std::size_t(i)].name == rule.name)
@@ -132,15 +129,24 @@ QVariant AlertRuleModel::data(const QModelIndex &index, int role) const
         return r.enabled ? Qt::Checked : Qt::Unchecked;
     if (role == Qt::DisplayRole || role == Qt::EditRole || role == kSortRole) {
         switch (c) {
-        case Enabled: return role == kSortRole ? QVariant(r.enabled) : QVariant();
-        case Name: return QString::fromStdString(r.name);
-        case Signal: return QString::fromStdString(r.signal);
-        case Matchers: return matchersText(r.matchers);
-        case Comparison: return qs(core::toString(r.comparison));
-        case Threshold: return r.threshold;
-        case For: return r.forSeconds;
-        case Severity: return qs(core::toString(r.severity));
-        case Summary: return QString::fromStdString(r.summary);
+        case Enabled:
+            return role == kSortRole ? QVariant(r.enabled) : QVariant();
+        case Name:
+            return QString::fromStdString(r.name);
+        case Signal:
+            return QString::fromStdString(r.signal);
+        case Matchers:
+            return matchersText(r.matchers);
+        case Comparison:
+            return qs(core::toString(r.comparison));
+        case Threshold:
+            return r.threshold;
+        case For:
+            return r.forSeconds;
+        case Severity:
+            return qs(core::toString(r.severity));
+        case Summary:
+            return QString::fromStdString(r.summary);
         }
     } else if (role == Qt::ForegroundRole) {
         if (!problemOf(index.row()).isEmpty())
@@ -172,8 +178,12 @@ bool AlertRuleModel::setData(const QModelIndex &index, const QVariant &value, in
         return false;
     } else {
         switch (c) {
-        case Name: r.name = text.toStdString(); break;
-        case Signal: r.signal = text.toStdString(); break;
+        case Name:
+            r.name = text.toStdString();
+            break;
+        case Signal:
+            r.signal = text.toStdString();
+            break;
         case Matchers:
             if (!parseMatchers(text, &r.matchers))
                 return false;
@@ -201,8 +211,11 @@ bool AlertRuleModel::setData(const QModelIndex &index, const QVariant &value, in
             r.severity = *s;
             break;
         }
-        case Summary: r.summary = value.toString().toStdString(); break;
-        default: return false;
+        case Summary:
+            r.summary = value.toString().toStdString();
+            break;
+        default:
+            return false;
         }
     }
     // A name change can make another row valid or invalid (duplicates): repaint every row.
@@ -226,15 +239,24 @@ QVariant AlertRuleModel::headerData(int section, Qt::Orientation o, int role) co
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Enabled: return tr("On");
-    case Name: return tr("Name");
-    case Signal: return tr("Signal");
-    case Matchers: return tr("Labels");
-    case Comparison: return tr("Cmp");
-    case Threshold: return tr("Threshold");
-    case For: return tr("For (s)");
-    case Severity: return tr("Severity");
-    case Summary: return tr("Summary");
+    case Enabled:
+        return tr("On");
+    case Name:
+        return tr("Name");
+    case Signal:
+        return tr("Signal");
+    case Matchers:
+        return tr("Labels");
+    case Comparison:
+        return tr("Cmp");
+    case Threshold:
+        return tr("Threshold");
+    case For:
+        return tr("For (s)");
+    case Severity:
+        return tr("Severity");
+    case Summary:
+        return tr("Summary");
     }
     return {};
 }
@@ -299,12 +321,18 @@ QVariant AlertHistoryModel::data(const QModelIndex &index, int role) const
     const int c = index.column();
     if (role == Qt::DisplayRole || role == kSortRole) {
         switch (c) {
-        case Time: return role == kSortRole ? QVariant(r->atMs) : QVariant(isoTime(r->atMs));
-        case Rule: return r->rule;
-        case State: return r->state;
-        case Severity: return r->severity;
-        case Summary: return r->summary;
-        case Labels: return r->labels;
+        case Time:
+            return role == kSortRole ? QVariant(r->atMs) : QVariant(isoTime(r->atMs));
+        case Rule:
+            return r->rule;
+        case State:
+            return r->state;
+        case Severity:
+            return r->severity;
+        case Summary:
+            return r->summary;
+        case Labels:
+            return r->labels;
         }
     } else if (role == Qt::ForegroundRole) {
         if (c == State)
@@ -322,12 +350,18 @@ QVariant AlertHistoryModel::headerData(int section, Qt::Orientation o, int role)
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Time: return tr("Time (UTC)");
-    case Rule: return tr("Rule");
-    case State: return tr("State");
-    case Severity: return tr("Severity");
-    case Summary: return tr("Summary");
-    case Labels: return tr("Labels");
+    case Time:
+        return tr("Time (UTC)");
+    case Rule:
+        return tr("Rule");
+    case State:
+        return tr("State");
+    case Severity:
+        return tr("Severity");
+    case Summary:
+        return tr("Summary");
+    case Labels:
+        return tr("Labels");
     }
     return {};
 }
@@ -367,14 +401,21 @@ QVariant ActiveAlertModel::data(const QModelIndex &index, int role) const
     const int c = index.column();
     if (role == Qt::DisplayRole || role == kSortRole) {
         switch (c) {
-        case Rule: return r->rule;
-        case State: return r->state;
-        case Severity: return r->severity;
-        case Since: return role == kSortRole ? QVariant(r->atMs) : QVariant(isoTime(r->atMs));
-        case Value: return role == kSortRole ? QVariant(r->value)
-                                             : QVariant(QString::number(r->value, 'g', 6));
-        case Summary: return r->summary;
-        case Labels: return r->labels;
+        case Rule:
+            return r->rule;
+        case State:
+            return r->state;
+        case Severity:
+            return r->severity;
+        case Since:
+            return role == kSortRole ? QVariant(r->atMs) : QVariant(isoTime(r->atMs));
+        case Value:
+            return role == kSortRole ? QVariant(r->value)
+                                     : QVariant(QString::number(r->value, 'g', 6));
+        case Summary:
+            return r->summary;
+        case Labels:
+            return r->labels;
         }
     } else if (role == Qt::ForegroundRole) {
         if (c == State)
@@ -392,13 +433,20 @@ QVariant ActiveAlertModel::headerData(int section, Qt::Orientation o, int role) 
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Rule: return tr("Rule");
-    case State: return tr("State");
-    case Severity: return tr("Severity");
-    case Since: return tr("Since (UTC)");
-    case Value: return tr("Value");
-    case Summary: return tr("Summary");
-    case Labels: return tr("Labels");
+    case Rule:
+        return tr("Rule");
+    case State:
+        return tr("State");
+    case Severity:
+        return tr("Severity");
+    case Since:
+        return tr("Since (UTC)");
+    case Value:
+        return tr("Value");
+    case Summary:
+        return tr("Summary");
+    case Labels:
+        return tr("Labels");
     }
     return {};
 }

@@ -16,7 +16,15 @@ class AlertRuleModel final : public QAbstractTableModel
     Q_OBJECT
 public:
     enum Column {
-        Enabled, Name, Signal, Matchers, Comparison, Threshold, For, Severity, Summary,
+        Enabled,
+        Name,
+        Signal,
+        Matchers,
+        Comparison,
+        Threshold,
+        For,
+        Severity,
+        Summary,
         ColumnCount
     };
     using QAbstractTableModel::QAbstractTableModel;

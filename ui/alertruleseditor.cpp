@@ -38,7 +38,7 @@ public:
         bool editable = false;
         switch (index.column()) {
         case AlertRuleModel::Comparison:
-            items = {QStringLiteral(">"), QStringLiteral(">="), QStringLiteral("<"),
+            items = {QStringLiteral(">"),  QStringLiteral(">="), QStringLiteral("<"),
                      QStringLiteral("<="), QStringLiteral("=="), QStringLiteral("!=")};
             break;
         case AlertRuleModel::Severity:
@@ -52,7 +52,8 @@ public:
                      QString::fromLatin1(core::kSignalHotLowConversion)};
             editable = true;
             break;
-        default: return QStyledItemDelegate::createEditor(parent, option, index);
+        default:
+            return QStyledItemDelegate::createEditor(parent, option, index);
         }
         auto *combo = new QComboBox(parent);
         combo->addItems(items);
@@ -88,7 +89,8 @@ struct FileOutcome
 } // namespace
 
 AlertRulesEditor::AlertRulesEditor(core::AlertEngine &engine, QWidget *parent)
-    : QWidget(parent), m_engine(engine)
+    : QWidget(parent)
+    , m_engine(engine)
 {
     m_model = new AlertRuleModel(this);
     auto *proxy = new QSortFilterProxyModel(this);
@@ -145,9 +147,9 @@ AlertRulesEditor::AlertRulesEditor(core::AlertEngine &engine, QWidget *parent)
             loadFrom(path);
     });
     connect(m_save, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(
-            this, tr("Save alert rules"), QStringLiteral("alert-rules.json"),
-            tr("JSON files (*.json)"));
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save alert rules"),
+                                                          QStringLiteral("alert-rules.json"),
+                                                          tr("JSON files (*.json)"));
         if (!path.isEmpty())
             saveTo(path);
     });
@@ -242,8 +244,8 @@ void AlertRulesEditor::saveTo(const QString &path)
     connect(watcher, &QFutureWatcher<FileOutcome>::finished, this, [this, watcher, path] {
         const FileOutcome o = watcher->result();
         watcher->deleteLater();
-        const QString message = o.ok ? tr("Saved to %1").arg(path)
-                                     : QString::fromStdString(o.message);
+        const QString message =
+            o.ok ? tr("Saved to %1").arg(path) : QString::fromStdString(o.message);
         setMessage(message, !o.ok);
         Q_EMIT rulesSaved(o.ok, message);
     });
@@ -265,11 +267,10 @@ void AlertRulesEditor::loadFrom(const QString &path)
             m_model->setRules(std::move(o.rules));
             validate();
         }
-        const QString message =
-            o.ok ? tr("Loaded %n rule(s) from %1; Apply to use them.", nullptr,
-                      int(m_model->rules().size()))
-                       .arg(path)
-                 : QString::fromStdString(o.message);
+        const QString message = o.ok ? tr("Loaded %n rule(s) from %1; Apply to use them.", nullptr,
+                                          int(m_model->rules().size()))
+                                           .arg(path)
+                                     : QString::fromStdString(o.message);
         setMessage(message, !o.ok);
         Q_EMIT rulesLoaded(o.ok, message);
     });

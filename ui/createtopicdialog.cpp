@@ -12,7 +12,8 @@
 
 namespace studio::ui {
 
-CreateTopicDialog::CreateTopicDialog(QWidget *parent) : QDialog(parent)
+CreateTopicDialog::CreateTopicDialog(QWidget *parent)
+    : QDialog(parent)
 {
     setWindowTitle(tr("Create topic"));
     m_name = new QLineEdit(this);

@@ -49,7 +49,8 @@ double niceTop(double max)
 } // namespace
 
 GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
-    : QWidget(parent), m_monitor(groups)
+    : QWidget(parent)
+    , m_monitor(groups)
 {
     m_groups = new GroupModel(this);
     m_lag = new LagModel(this);

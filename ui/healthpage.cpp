@@ -50,9 +50,9 @@ QString firingSummary(const std::vector<core::Alert> &firing)
             break;
         }
         const QString rule = QString::fromStdString(a.rule);
-        parts << (a.summary.empty() ? rule
-                                    : rule + QStringLiteral(": ") +
-                                          QString::fromStdString(a.summary));
+        parts << (a.summary.empty()
+                      ? rule
+                      : rule + QStringLiteral(": ") + QString::fromStdString(a.summary));
     }
     return HealthPage::tr("%n alert(s) firing", nullptr, int(firing.size())) +
            QStringLiteral(" — ") + parts.join(QStringLiteral("; "));
@@ -61,7 +61,8 @@ QString firingSummary(const std::vector<core::Alert> &firing)
 } // namespace
 
 HealthPage::HealthPage(core::Monitor &monitor, QWidget *parent)
-    : QWidget(parent), m_monitor(monitor)
+    : QWidget(parent)
+    , m_monitor(monitor)
 {
     m_services = new ServiceModel(this);
     m_active = new ActiveAlertModel(this);

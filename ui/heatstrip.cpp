@@ -8,7 +8,8 @@
 
 namespace studio::ui {
 
-HeatStrip::HeatStrip(QWidget *parent) : QWidget(parent)
+HeatStrip::HeatStrip(QWidget *parent)
+    : QWidget(parent)
 {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
 }
@@ -35,8 +36,7 @@ QColor HeatStrip::heatColor(double value, double max)
         return QColor(0xe3, 0xe8, 0xee); // idle: light grey-blue
     const double t = std::clamp(value / max, 0.0, 1.0);
     // light yellow -> orange -> deep red, on hue so the skew reads without a legend
-    return QColor::fromHsvF(float(0.16 * (1.0 - t)), float(0.25 + 0.75 * t),
-                            float(1.0 - 0.25 * t));
+    return QColor::fromHsvF(float(0.16 * (1.0 - t)), float(0.25 + 0.75 * t), float(1.0 - 0.25 * t));
 }
 
 QSize HeatStrip::sizeHint() const
@@ -80,9 +80,9 @@ bool HeatStrip::event(QEvent *event)
         auto *help = static_cast<QHelpEvent *>(event);
         const int cell = cellAt(help->pos().x());
         if (cell >= 0)
-            QToolTip::showText(help->globalPos(),
-                               tr("partition %1: %2 msg/s").arg(cell).arg(m_values[cell], 0, 'f', 1),
-                               this);
+            QToolTip::showText(
+                help->globalPos(),
+                tr("partition %1: %2 msg/s").arg(cell).arg(m_values[cell], 0, 'f', 1), this);
         else
             QToolTip::hideText();
         return true;

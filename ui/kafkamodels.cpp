@@ -87,17 +87,25 @@ QVariant TopicModel::data(const QModelIndex &index, int role) const
     const int c = index.column();
     if (role == Qt::DisplayRole) {
         switch (c) {
-        case Name: return r->name;
-        case Partitions: return r->partitions;
-        case Messages: return compactNumber(double(r->messages));
-        case Rate: return rateText(r->rate);
+        case Name:
+            return r->name;
+        case Partitions:
+            return r->partitions;
+        case Messages:
+            return compactNumber(double(r->messages));
+        case Rate:
+            return rateText(r->rate);
         }
     } else if (role == kSortRole) {
         switch (c) {
-        case Name: return r->name;
-        case Partitions: return r->partitions;
-        case Messages: return r->messages;
-        case Rate: return r->rate;
+        case Name:
+            return r->name;
+        case Partitions:
+            return r->partitions;
+        case Messages:
+            return r->messages;
+        case Rate:
+            return r->rate;
         }
     } else if (role == Qt::ToolTipRole && c == Messages) {
         return QString::number(r->messages);
@@ -114,10 +122,14 @@ QVariant TopicModel::headerData(int section, Qt::Orientation o, int role) const
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Name: return tr("Topic");
-    case Partitions: return tr("Partitions");
-    case Messages: return tr("Messages");
-    case Rate: return tr("msg/s");
+    case Name:
+        return tr("Topic");
+    case Partitions:
+        return tr("Partitions");
+    case Messages:
+        return tr("Messages");
+    case Rate:
+        return tr("msg/s");
     }
     return {};
 }
@@ -151,14 +163,22 @@ QVariant PartitionModel::data(const QModelIndex &index, int role) const
     if (role == Qt::DisplayRole || role == kSortRole) {
         const bool sort = role == kSortRole;
         switch (c) {
-        case Partition: return r->partition;
-        case Leader: return r->leader < 0 && !sort ? QVariant(QStringLiteral("none")) : r->leader;
-        case Replicas: return r->replicas;
-        case Isr: return r->isr;
-        case Low: return sort ? QVariant(r->low) : offsetText(r->low);
-        case High: return sort ? QVariant(r->high) : offsetText(r->high);
-        case Messages: return r->messages;
-        case Rate: return sort ? QVariant(r->rate) : rateText(r->rate);
+        case Partition:
+            return r->partition;
+        case Leader:
+            return r->leader < 0 && !sort ? QVariant(QStringLiteral("none")) : r->leader;
+        case Replicas:
+            return r->replicas;
+        case Isr:
+            return r->isr;
+        case Low:
+            return sort ? QVariant(r->low) : offsetText(r->low);
+        case High:
+            return sort ? QVariant(r->high) : offsetText(r->high);
+        case Messages:
+            return r->messages;
+        case Rate:
+            return sort ? QVariant(r->rate) : rateText(r->rate);
         }
     } else if (role == Qt::ForegroundRole) {
         if ((c == Isr && r->underReplicated) || (c == Leader && r->leader < 0) || r->error)
@@ -176,14 +196,22 @@ QVariant PartitionModel::headerData(int section, Qt::Orientation o, int role) co
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Partition: return tr("Partition");
-    case Leader: return tr("Leader");
-    case Replicas: return tr("Replicas");
-    case Isr: return tr("ISR");
-    case Low: return tr("Low watermark");
-    case High: return tr("High watermark");
-    case Messages: return tr("Messages");
-    case Rate: return tr("msg/s");
+    case Partition:
+        return tr("Partition");
+    case Leader:
+        return tr("Leader");
+    case Replicas:
+        return tr("Replicas");
+    case Isr:
+        return tr("ISR");
+    case Low:
+        return tr("Low watermark");
+    case High:
+        return tr("High watermark");
+    case Messages:
+        return tr("Messages");
+    case Rate:
+        return tr("msg/s");
     }
     return {};
 }
@@ -215,21 +243,33 @@ QVariant GroupModel::data(const QModelIndex &index, int role) const
     const int c = index.column();
     if (role == Qt::DisplayRole) {
         switch (c) {
-        case Group: return r->id;
-        case State: return r->state;
-        case Status: return r->status;
-        case Lag: return r->totalLag < 0 ? QStringLiteral("–") : compactNumber(double(r->totalLag));
-        case LagSeconds: return secondsText(r->lagSeconds);
-        case Reason: return r->error.isEmpty() ? r->reason : r->error;
+        case Group:
+            return r->id;
+        case State:
+            return r->state;
+        case Status:
+            return r->status;
+        case Lag:
+            return r->totalLag < 0 ? QStringLiteral("–") : compactNumber(double(r->totalLag));
+        case LagSeconds:
+            return secondsText(r->lagSeconds);
+        case Reason:
+            return r->error.isEmpty() ? r->reason : r->error;
         }
     } else if (role == kSortRole) {
         switch (c) {
-        case Group: return r->id;
-        case State: return r->state;
-        case Status: return r->severity;
-        case Lag: return r->totalLag;
-        case LagSeconds: return r->lagSeconds;
-        case Reason: return r->reason;
+        case Group:
+            return r->id;
+        case State:
+            return r->state;
+        case Status:
+            return r->severity;
+        case Lag:
+            return r->totalLag;
+        case LagSeconds:
+            return r->lagSeconds;
+        case Reason:
+            return r->reason;
         }
     } else if (role == Qt::ForegroundRole && c == Status) {
         return lagStatusColor(r->status);
@@ -246,12 +286,18 @@ QVariant GroupModel::headerData(int section, Qt::Orientation o, int role) const
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Group: return tr("Group");
-    case State: return tr("State");
-    case Status: return tr("Status");
-    case Lag: return tr("Lag");
-    case LagSeconds: return tr("Lag (s)");
-    case Reason: return tr("Reason");
+    case Group:
+        return tr("Group");
+    case State:
+        return tr("State");
+    case Status:
+        return tr("Status");
+    case Lag:
+        return tr("Lag");
+    case LagSeconds:
+        return tr("Lag (s)");
+    case Reason:
+        return tr("Reason");
     }
     return {};
 }
@@ -285,13 +331,20 @@ QVariant LagModel::data(const QModelIndex &index, int role) const
     if (role == Qt::DisplayRole || role == kSortRole) {
         const bool sort = role == kSortRole;
         switch (c) {
-        case Topic: return r->topic;
-        case Partition: return r->partition;
-        case Committed: return sort ? QVariant(r->committed) : offsetText(r->committed);
-        case EndOffset: return sort ? QVariant(r->high) : offsetText(r->high);
-        case Lag: return sort ? QVariant(r->lag) : offsetText(r->lag);
-        case LagSeconds: return sort ? QVariant(r->lagSeconds) : secondsText(r->lagSeconds);
-        case Status: return sort ? QVariant(r->severity) : r->status;
+        case Topic:
+            return r->topic;
+        case Partition:
+            return r->partition;
+        case Committed:
+            return sort ? QVariant(r->committed) : offsetText(r->committed);
+        case EndOffset:
+            return sort ? QVariant(r->high) : offsetText(r->high);
+        case Lag:
+            return sort ? QVariant(r->lag) : offsetText(r->lag);
+        case LagSeconds:
+            return sort ? QVariant(r->lagSeconds) : secondsText(r->lagSeconds);
+        case Status:
+            return sort ? QVariant(r->severity) : r->status;
         }
     } else if (role == Qt::ForegroundRole && c == Status) {
         return lagStatusColor(r->status);
@@ -306,13 +359,20 @@ QVariant LagModel::headerData(int section, Qt::Orientation o, int role) const
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Topic: return tr("Topic");
-    case Partition: return tr("Partition");
-    case Committed: return tr("Committed");
-    case EndOffset: return tr("End offset");
-    case Lag: return tr("Lag");
-    case LagSeconds: return tr("Lag (s)");
-    case Status: return tr("Status");
+    case Topic:
+        return tr("Topic");
+    case Partition:
+        return tr("Partition");
+    case Committed:
+        return tr("Committed");
+    case EndOffset:
+        return tr("End offset");
+    case Lag:
+        return tr("Lag");
+    case LagSeconds:
+        return tr("Lag (s)");
+    case Status:
+        return tr("Status");
     }
     return {};
 }

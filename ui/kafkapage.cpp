@@ -12,7 +12,8 @@
 namespace studio::ui {
 
 KafkaPage::KafkaPage(core::Monitor &monitor, const core::ClusterConfig &cluster, QWidget *parent)
-    : QWidget(parent), m_monitor(monitor)
+    : QWidget(parent)
+    , m_monitor(monitor)
 {
     m_tabs = new QTabWidget(this);
     m_topics = new TopicsView(monitor.cluster(), m_tabs);

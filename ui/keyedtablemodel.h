@@ -14,8 +14,7 @@ namespace studio::ui {
 /// one dataChanged over their columns. Rows must come in a consistent key order between updates
 /// (snapshots sorted by key, or append-only logs); when they do not, the model resets instead.
 /// `Row` needs operator==. GUI thread only.
-template<typename Row>
-class KeyedTableModel : public QAbstractTableModel
+template <typename Row> class KeyedTableModel : public QAbstractTableModel
 {
 public:
     using QAbstractTableModel::QAbstractTableModel;

@@ -8,7 +8,8 @@
 namespace studio::ui {
 
 MessageModel::MessageModel(QObject *parent, int capacity)
-    : QAbstractTableModel(parent), m_capacity(std::max(1, capacity))
+    : QAbstractTableModel(parent)
+    , m_capacity(std::max(1, capacity))
 {
 }
 
@@ -107,10 +108,14 @@ QVariant MessageModel::data(const QModelIndex &index, int role) const
     const int c = index.column();
     if (role == Qt::DisplayRole) {
         switch (c) {
-        case Partition: return r->partition;
-        case Offset: return r->offset;
-        case Timestamp: return isoTime(r->timestampMs);
-        case Key: return r->key;
+        case Partition:
+            return r->partition;
+        case Offset:
+            return r->offset;
+        case Timestamp:
+            return isoTime(r->timestampMs);
+        case Key:
+            return r->key;
         case Value: {
             QString preview = r->value.left(kPreviewChars);
             preview.replace(QLatin1Char('\n'), QLatin1Char(' '));
@@ -121,11 +126,16 @@ QVariant MessageModel::data(const QModelIndex &index, int role) const
         }
     } else if (role == kSortRole) {
         switch (c) {
-        case Partition: return r->partition;
-        case Offset: return r->offset;
-        case Timestamp: return r->timestampMs;
-        case Key: return r->key;
-        case Value: return r->value;
+        case Partition:
+            return r->partition;
+        case Offset:
+            return r->offset;
+        case Timestamp:
+            return r->timestampMs;
+        case Key:
+            return r->key;
+        case Value:
+            return r->value;
         }
     } else if (role == Qt::TextAlignmentRole && (c == Partition || c == Offset)) {
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
@@ -138,11 +148,16 @@ QVariant MessageModel::headerData(int section, Qt::Orientation o, int role) cons
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Partition: return tr("Partition");
-    case Offset: return tr("Offset");
-    case Timestamp: return tr("Timestamp (UTC)");
-    case Key: return tr("Key");
-    case Value: return tr("Value");
+    case Partition:
+        return tr("Partition");
+    case Offset:
+        return tr("Offset");
+    case Timestamp:
+        return tr("Timestamp (UTC)");
+    case Key:
+        return tr("Key");
+    case Value:
+        return tr("Value");
     }
     return {};
 }

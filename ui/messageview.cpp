@@ -72,7 +72,8 @@ core::ReportData reportOf(const MessageModel &model, const QSortFilterProxyModel
 } // namespace
 
 MessageView::MessageView(const core::ClusterConfig &cluster, QWidget *parent)
-    : QWidget(parent), m_browser(std::make_shared<core::MessageBrowser>(cluster))
+    : QWidget(parent)
+    , m_browser(std::make_shared<core::MessageBrowser>(cluster))
 {
     m_model = new MessageModel(this);
     m_proxy = new QSortFilterProxyModel(this);
@@ -551,9 +552,8 @@ void MessageView::copyToClipboard()
 
 void MessageView::chooseExportFile()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export messages"),
-                                                      topic() + QStringLiteral(".csv"),
-                                                      tr("CSV files (*.csv)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export messages"), topic() + QStringLiteral(".csv"), tr("CSV files (*.csv)"));
     if (!path.isEmpty())
         exportCsv(path);
 }

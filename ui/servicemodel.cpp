@@ -10,11 +10,15 @@ namespace studio::ui {
 QColor ServiceModel::stateColor(core::ServiceState state)
 {
     switch (state) {
-    case core::ServiceState::Up: return QColor(0x2e, 0x7d, 0x32);
-    case core::ServiceState::Degraded: return QColor(0xef, 0x6c, 0x00);
-    case core::ServiceState::Down: return QColor(0xc6, 0x28, 0x28);
+    case core::ServiceState::Up:
+        return QColor(0x2e, 0x7d, 0x32);
+    case core::ServiceState::Degraded:
+        return QColor(0xef, 0x6c, 0x00);
+    case core::ServiceState::Down:
+        return QColor(0xc6, 0x28, 0x28);
     case core::ServiceState::Unknown:
-    case core::ServiceState::NotConfigured: break;
+    case core::ServiceState::NotConfigured:
+        break;
     }
     return QColor(0x75, 0x75, 0x75);
 }
@@ -32,8 +36,8 @@ void ServiceModel::update(const core::HealthSnapshot &snapshot)
         r.kind = QString::fromStdString(s->kind);
         r.state = s->current.state;
         r.latencyMs = s->current.latencyMs;
-        r.error = QString::fromStdString(s->current.error.empty() ? s->lastError
-                                                                  : s->current.error);
+        r.error =
+            QString::fromStdString(s->current.error.empty() ? s->lastError : s->current.error);
         r.lastErrorAtMs = s->lastErrorAtMs;
         r.lastChangeAtMs = s->lastChangeAtMs;
         r.probes = s->probes;
@@ -73,32 +77,41 @@ QVariant ServiceModel::data(const QModelIndex &index, int role) const
     const bool measured = r->probes > 0 && r->state != core::ServiceState::NotConfigured;
     if (role == Qt::DisplayRole) {
         switch (c) {
-        case Service: return r->name;
-        case Kind: return r->kind;
-        case State: return QString::fromUtf8(core::toString(r->state).data(),
-                                             qsizetype(core::toString(r->state).size()));
+        case Service:
+            return r->name;
+        case Kind:
+            return r->kind;
+        case State:
+            return QString::fromUtf8(core::toString(r->state).data(),
+                                     qsizetype(core::toString(r->state).size()));
         case Latency:
             return measured ? QString::number(r->latencyMs, 'f', r->latencyMs < 10 ? 1 : 0) +
                                   QStringLiteral(" ms")
                             : QStringLiteral("–");
-        case History: return {};
+        case History:
+            return {};
         case LastError:
             if (r->error.isEmpty())
                 return {};
-            return r->lastErrorAtMs > 0
-                       ? QDateTime::fromMSecsSinceEpoch(r->lastErrorAtMs, Qt::UTC)
-                                 .toString(QStringLiteral("HH:mm:ss")) +
-                             QStringLiteral(" UTC  ") + r->error
-                       : r->error;
+            return r->lastErrorAtMs > 0 ? QDateTime::fromMSecsSinceEpoch(r->lastErrorAtMs, Qt::UTC)
+                                                  .toString(QStringLiteral("HH:mm:ss")) +
+                                              QStringLiteral(" UTC  ") + r->error
+                                        : r->error;
         }
     } else if (role == kSortRole) {
         switch (c) {
-        case Service: return r->name;
-        case Kind: return r->kind;
-        case State: return int(r->state);
-        case Latency: return r->latencyMs;
-        case History: return r->probes;
-        case LastError: return r->lastErrorAtMs;
+        case Service:
+            return r->name;
+        case Kind:
+            return r->kind;
+        case State:
+            return int(r->state);
+        case Latency:
+            return r->latencyMs;
+        case History:
+            return r->probes;
+        case LastError:
+            return r->lastErrorAtMs;
         }
     } else if (role == kSparklineRole && c == History) {
         QVariantMap map;
@@ -115,9 +128,9 @@ QVariant ServiceModel::data(const QModelIndex &index, int role) const
         if (c == LastError && !r->error.isEmpty())
             return r->error;
         if (c == State && r->lastChangeAtMs > 0)
-            return tr("since %1 UTC").arg(QDateTime::fromMSecsSinceEpoch(r->lastChangeAtMs,
-                                                                          Qt::UTC)
-                                              .toString(Qt::ISODate));
+            return tr("since %1 UTC")
+                .arg(QDateTime::fromMSecsSinceEpoch(r->lastChangeAtMs, Qt::UTC)
+                         .toString(Qt::ISODate));
         if (c == History)
             return tr("last %n probe answer(s): latency line, state band", nullptr,
                       int(r->latency.size()));
@@ -132,12 +145,18 @@ QVariant ServiceModel::headerData(int section, Qt::Orientation o, int role) cons
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Service: return tr("Service");
-    case Kind: return tr("Kind");
-    case State: return tr("State");
-    case Latency: return tr("Latency");
-    case History: return tr("History");
-    case LastError: return tr("Last error");
+    case Service:
+        return tr("Service");
+    case Kind:
+        return tr("Kind");
+    case State:
+        return tr("State");
+    case Latency:
+        return tr("Latency");
+    case History:
+        return tr("History");
+    case LastError:
+        return tr("Last error");
     }
     return {};
 }

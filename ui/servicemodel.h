@@ -22,7 +22,7 @@ struct ServiceRow
     QString kind;
     core::ServiceState state = core::ServiceState::Unknown;
     double latencyMs = 0;
-    QString error;       ///< current error, else the last one seen
+    QString error; ///< current error, else the last one seen
     qint64 lastErrorAtMs = 0;
     qint64 lastChangeAtMs = 0;
     quint64 probes = 0;

@@ -42,9 +42,9 @@ void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
     painter->setRenderHint(QPainter::Antialiasing, false);
     const double band = 4;
     for (qsizetype i = 0; i < states.size(); ++i)
-        painter->fillRect(QRectF(x0 + step * double(i), area.bottom() - band, std::max(1.0, step),
-                                 band),
-                          stateValueColor(states[i]));
+        painter->fillRect(
+            QRectF(x0 + step * double(i), area.bottom() - band, std::max(1.0, step), band),
+            stateValueColor(states[i]));
     const double top = *std::max_element(latency.begin(), latency.end());
     if (top <= 0) { // nothing measured (not configured, or no answers yet): the band only
         painter->restore();

@@ -42,7 +42,8 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 } // namespace
 
 TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
-    : QWidget(parent), m_cluster(cluster)
+    : QWidget(parent)
+    , m_cluster(cluster)
 {
     m_topics = new TopicModel(this);
     m_partitions = new PartitionModel(this);
@@ -141,9 +142,9 @@ bool TopicsView::selectTopic(const QString &topic)
 
 void TopicsView::showPartitions()
 {
-    const core::TopicInfo *topic =
-        m_snapshot && !m_selected.isEmpty() ? m_snapshot->findTopic(m_selected.toStdString())
-                                            : nullptr;
+    const core::TopicInfo *topic = m_snapshot && !m_selected.isEmpty()
+                                       ? m_snapshot->findTopic(m_selected.toStdString())
+                                       : nullptr;
     m_partitions->update(topic);
     QVector<double> rates;
     if (topic)
@@ -178,9 +179,9 @@ void TopicsView::createTopic(const QString &name, int partitions, int replicatio
         const Outcome o = watcher->result();
         watcher->deleteLater();
         m_create->setEnabled(true);
-        const QString message = o.ok ? tr("created topic %1").arg(name)
-                                     : tr("could not create %1: %2")
-                                           .arg(name, QString::fromStdString(o.error));
+        const QString message =
+            o.ok ? tr("created topic %1").arg(name)
+                 : tr("could not create %1: %2").arg(name, QString::fromStdString(o.error));
         m_status->setText(message);
         m_status->setStyleSheet(o.ok ? QString() : QStringLiteral("color: #c62828;"));
         Q_EMIT topicCreated(o.ok, message);
