@@ -20,6 +20,8 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRegularExpression>
+#include <QRegularExpressionValidator>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QSplitter>
@@ -28,7 +30,6 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
-#include <limits>
 #include <sstream>
 
 namespace studio::ui {
@@ -94,9 +95,13 @@ MessageView::MessageView(const core::ClusterConfig &cluster, QWidget *parent)
     m_count->setRange(1, 100'000);
     m_count->setValue(100);
     m_count->setPrefix(tr("N = "));
-    m_offset = new QSpinBox(this);
-    m_offset->setRange(0, std::numeric_limits<int>::max());
-    m_offset->setPrefix(tr("offset "));
+    // Offsets pass 2^31 on a busy partition: a 64-bit field, not a QSpinBox.
+    m_offset = new QLineEdit(QStringLiteral("0"), this);
+    m_offset->setValidator(new QRegularExpressionValidator(
+        QRegularExpression(QStringLiteral("[0-9]{1,18}")), m_offset));
+    m_offset->setPlaceholderText(tr("offset"));
+    m_offset->setToolTip(tr("First offset to read (clamped to the low watermark)"));
+    m_offset->setMaximumWidth(140);
     m_time = new QDateTimeEdit(this);
     m_time->setTimeSpec(Qt::UTC);
     m_time->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'"));
@@ -264,9 +269,9 @@ void MessageView::setCount(int n)
     m_count->setValue(n);
 }
 
-void MessageView::setOffset(int offset)
+void MessageView::setOffset(qint64 offset)
 {
-    m_offset->setValue(offset);
+    m_offset->setText(QString::number(std::max<qint64>(0, offset)));
 }
 
 void MessageView::setTimestamp(const QDateTime &utc)
@@ -357,7 +362,7 @@ void MessageView::read()
     }
     stopTail();
     const std::size_t n = std::size_t(m_count->value());
-    const std::int64_t offset = m_offset->value();
+    const std::int64_t offset = m_offset->text().toLongLong();
     const std::int64_t timeMs = m_time->dateTime().toMSecsSinceEpoch();
     const quint64 seq = ++m_readSeq;
     m_read->setEnabled(false);
@@ -460,6 +465,11 @@ void MessageView::stopTail()
     });
     m_stop->setEnabled(false);
     setStatus(tr("Tail stopped; %n message(s) shown", nullptr, m_model->rowCount()), false);
+}
+
+bool MessageView::tailIdle() const
+{
+    return !m_browser->tailStatus().running;
 }
 
 bool MessageView::tailRunning() const

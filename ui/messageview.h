@@ -57,7 +57,7 @@ public:
     void setMode(Mode mode);
     Mode mode() const;
     void setCount(int n);
-    void setOffset(int offset);
+    void setOffset(qint64 offset);
     void setTimestamp(const QDateTime &utc);
 
     MessageModel *model() const { return m_model; }
@@ -65,6 +65,8 @@ public:
     /// Selects the shown row (in view order) and fills the detail pane.
     void selectRow(int row);
     bool tailRunning() const;
+    /// No tail thread is left (a stop has been carried out, or none was started).
+    bool tailIdle() const;
     /// The tail has resolved its start offsets: every later message will be seen.
     bool tailPositioned() const;
     /// The shown messages as CSV text (header + rows), as exported.
@@ -110,7 +112,7 @@ private:
     QComboBox *m_partition = nullptr;
     QComboBox *m_mode = nullptr;
     QSpinBox *m_count = nullptr;
-    QSpinBox *m_offset = nullptr;
+    QLineEdit *m_offset = nullptr;
     QDateTimeEdit *m_time = nullptr;
     QPushButton *m_read = nullptr;
     QPushButton *m_stop = nullptr;
