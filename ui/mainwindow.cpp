@@ -1,9 +1,12 @@
 #include "ui/mainwindow.h"
 
+#include "core/monitor.h"
 #include "core/studioengine.h"
 #include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
 #include "ui/geopage.h"
+#include "ui/healthpage.h"
+#include "ui/kafkapage.h"
 #include "ui/overviewpage.h"
 #include "ui/pagespage.h"
 #include "ui/producerspage.h"
@@ -23,6 +26,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QTimer>
 
 namespace studio::ui {
@@ -105,6 +109,14 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     });
     setPage(tr("Reports"), m_reports);
 
+    // Kafka and Health & Alerts read the engine's monitor (none when it is switched off).
+    if (core::Monitor *monitor = m_engine.monitor()) {
+        setPage(tr("Kafka"), new KafkaPage(*monitor, monitor->settings().cluster));
+        auto *health = new HealthPage(*monitor);
+        setPage(tr("Health & Alerts"), health);
+        connect(health, &HealthPage::firingChanged, this, &MainWindow::onFiringChanged);
+    }
+
     m_profiles = new ConnectionProfiles(this);
     {
         QSettings settings;
@@ -128,6 +140,23 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::onFiringChanged(int count, const QString &summary)
+{
+    // The status bar counts them on every tick; a new firing alert is also a desktop notification.
+    if (count > m_firing && QSystemTrayIcon::isSystemTrayAvailable()) {
+        if (!m_tray) {
+            m_tray = new QSystemTrayIcon(windowIcon(), this);
+            m_tray->setToolTip(windowTitle());
+            m_tray->show();
+        }
+        m_tray->showMessage(tr("Clickstream Studio: alert firing"), summary,
+                            QSystemTrayIcon::Warning, 10'000);
+    }
+    if (count > m_firing)
+        statusBar()->showMessage(summary, 10'000);
+    m_firing = count;
+}
 
 void MainWindow::openSettings()
 {

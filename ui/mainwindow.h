@@ -7,6 +7,7 @@
 class QListWidget;
 class QSplitter;
 class QStackedWidget;
+class QSystemTrayIcon;
 class QTimer;
 
 namespace studio::core {
@@ -70,6 +71,7 @@ private:
     void restoreState();
     void saveState() const;
     void dispatch(const DashboardFrame &frame);
+    void onFiringChanged(int count, const QString &summary);
 
     core::StudioEngine &m_engine;
     QSplitter *m_splitter = nullptr;
@@ -79,6 +81,8 @@ private:
     ReportsPage *m_reports = nullptr;
     ConnectionProfiles *m_profiles = nullptr;
     SecretStore *m_secrets = nullptr;
+    QSystemTrayIcon *m_tray = nullptr; // created at the first firing alert, when there is a tray
+    int m_firing = 0;
     StatusFields *m_status = nullptr;
     QTimer *m_timer = nullptr;
 };
