@@ -1,6 +1,7 @@
 // Do the sinks keep up with the aggregator at 1,000,000 events/s of input?
 //
-// Phase 1 aggregates S seconds of event time at R events per second (default 30 s at 1,000,000/s)
+// Phase 1 aggregates S seconds of event time at R events per second (default 30 s at 1,000,000/s,
+// the generator's default users and products; --users/--products for a high-cardinality load)
 // exactly as durable mode does: a FinalsCollector behind the aggregator and, every checkpoint
 // interval of event time, one SinkBatch with the finals since the last one; the aggregator's open
 // state (saveState) is measured at each interval and the largest is kept. The end of input
@@ -50,8 +51,8 @@ struct Args
 {
     double rate = 1'000'000;
     int seconds = 30;
-    int users = 100'000;
-    int products = 10'000;
+    int users = GeneratorConfig{}.users;       // the generator's defaults (seed 004's load)
+    int products = GeneratorConfig{}.products;
     int checkpointMs = 2000;
 };
 
