@@ -243,6 +243,9 @@ void LiveChart::render()
     yMin = std::min(yMin, 0.0); // rates and counts read best from zero
     if (yMax <= yMin)
         yMax = yMin + 1;
+    // Whole-number labels on a span under 4 would read "0 1 1 2": keep at least 0..4 there.
+    if (yMax - yMin < 4 && m_valueAxis->labelFormat() == QStringLiteral("%.0f"))
+        yMax = yMin + 4;
     // Only on a change: setting the format clears the axis labels until the next relayout.
     const QString format = m_viewMax - m_viewMin > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
                                                                  : QStringLiteral("HH:mm:ss");
