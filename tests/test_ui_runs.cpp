@@ -2,7 +2,10 @@
 // the Overview charts of a new run.
 
 #include "core/runrecording.h"
+#include "core/studioengine.h"
 #include "ui/livechart.h"
+#include "ui/mainwindow.h"
+#include "uitestsupport.h"
 #include "ui/overviewpage.h"
 
 #include <QDir>
@@ -13,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 using namespace studio;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -126,4 +130,84 @@ TEST_CASE("A corrupt run file gives a clear message and no crash", "[ui][runs]")
     CHECK_FALSE(core::loadRun(path.toStdString(), &error));
     CHECK_FALSE(error.empty());
     CHECK(error.find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("The main window records the run, saves it and overlays a reopened one", "[ui][runs]")
+{
+    test::IsolatedSettings isolated;
+    QTemporaryDir dir;
+    core::StudioEngineSettings settings;
+    settings.embeddedOptions.brokers = 1;
+    settings.embeddedOptions.partitions = 4;
+    settings.monitor = false;
+    core::StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+
+    ui::MainWindow window(engine);
+    core::StudioProducerSettings producer;
+    producer.producer.ratePerSecond = 2000;
+    const int id = engine.addProducer(producer);
+    REQUIRE(engine.startProducer(id, &error));
+    REQUIRE(test::waitUntil([&] { return window.runRecorder().recording().samples.size() >= 3; },
+                            30s));
+    REQUIRE(engine.setProducerRate(id, 4000));
+    REQUIRE(test::waitUntil(
+        [&] {
+            const core::RunRecording &run = window.runRecorder().recording();
+            return run.samples.size() >= 6 && !run.markers.empty()
+                   && run.samples.back().consumedPerSecond > 0;
+        },
+        60s));
+    const core::RunRecording recorded = window.runRecorder().recording();
+    REQUIRE(recorded.producers.size() == 1);
+    CHECK(recorded.producers[0].ratePerSecond == 2000);
+
+    bool saved = false;
+    bool savedOk = false;
+    QObject::connect(&window, &ui::MainWindow::runSaved, &window, [&](bool ok, const QString &) {
+        saved = true;
+        savedOk = ok;
+    });
+    const QString path = QDir(dir.path()).filePath(QStringLiteral("run.json"));
+    window.saveRun(path);
+    REQUIRE(test::waitUntil([&] { return saved; }, 10s));
+    REQUIRE(savedOk);
+    const auto loaded = core::loadRun(path.toStdString(), &error);
+    REQUIRE(loaded);
+    CHECK(loaded->samples.size() >= recorded.samples.size());
+    CHECK(loaded->markers.size() >= recorded.markers.size());
+
+    int opened = 0;
+    bool openedOk = false;
+    QString openMessage;
+    QObject::connect(&window, &ui::MainWindow::comparisonOpened, &window,
+                     [&](bool ok, const QString &message) {
+                         ++opened;
+                         openedOk = ok;
+                         openMessage = message;
+                     });
+    window.openComparison(path);
+    REQUIRE(test::waitUntil([&] { return opened == 1; }, 10s));
+    CHECK(openedOk);
+    auto *overview = qobject_cast<ui::OverviewPage *>(window.page(QStringLiteral("Overview")));
+    REQUIRE(overview);
+    CHECK(overview->throughputChart()->referencePointCount(QStringLiteral("produced"))
+          == static_cast<int>(loaded->samples.size()));
+
+    // A corrupt file: a clear message, the comparison kept, no crash.
+    const QString corrupt = QDir(dir.path()).filePath(QStringLiteral("corrupt.json"));
+    QFile file(corrupt);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    file.write("not json at all");
+    file.close();
+    window.openComparison(corrupt);
+    REQUIRE(test::waitUntil([&] { return opened == 2; }, 10s));
+    CHECK_FALSE(openedOk);
+    CHECK(openMessage.contains(QStringLiteral("not valid JSON")));
+    CHECK(overview->throughputChart()->referencePointCount(QStringLiteral("produced")) > 0);
+
+    window.clearComparison();
+    CHECK(overview->throughputChart()->referenceNames().isEmpty());
+    engine.stopProducer(id);
 }
