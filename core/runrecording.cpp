@@ -116,17 +116,17 @@ std::string runToJson(const RunRecording &run)
     for (const RunAlert &a : run.alerts)
         alerts.push_back(
             {{"timeMs", a.timeMs}, {"rule", a.rule}, {"state", a.state}, {"summary", a.summary}});
-    const json doc = {{"format", kFormatTag},
-                      {"version", RunRecording::kFormatVersion},
-                      {"startMs", run.startMs},
-                      {"sampleColumns",
-                       {"timeMs", "producedPerSecond", "consumedPerSecond", "lagMessages",
-                        "watermarkDelayMs", "latePerSecond", "invalidPerSecond", "validTotal",
-                        "revenuePerMinute"}},
-                      {"producers", producers},
-                      {"samples", samples},
-                      {"markers", markers},
-                      {"alerts", alerts}};
+    const json doc = {
+        {"format", kFormatTag},
+        {"version", RunRecording::kFormatVersion},
+        {"startMs", run.startMs},
+        {"sampleColumns",
+         {"timeMs", "producedPerSecond", "consumedPerSecond", "lagMessages", "watermarkDelayMs",
+          "latePerSecond", "invalidPerSecond", "validTotal", "revenuePerMinute"}},
+        {"producers", producers},
+        {"samples", samples},
+        {"markers", markers},
+        {"alerts", alerts}};
     return doc.dump();
 }
 
@@ -147,9 +147,9 @@ std::optional<RunRecording> runFromJson(const std::string &text, std::string *er
         return std::nullopt;
     }
     if (version.get<int>() > RunRecording::kFormatVersion) {
-        setError(error, "the run was saved by a newer version (format "
-                            + std::to_string(version.get<int>()) + ", this build reads up to "
-                            + std::to_string(RunRecording::kFormatVersion) + ")");
+        setError(error, "the run was saved by a newer version (format " +
+                            std::to_string(version.get<int>()) + ", this build reads up to " +
+                            std::to_string(RunRecording::kFormatVersion) + ")");
         return std::nullopt;
     }
     try {
@@ -172,10 +172,11 @@ std::optional<RunRecording> runFromJson(const std::string &text, std::string *er
         for (const json &row : doc.at("samples"))
             run.samples.push_back(sampleOf(row));
         for (const json &m : doc.at("markers"))
-            run.markers.push_back({m.at("timeMs").get<std::int64_t>(), m.at("text").get<std::string>()});
+            run.markers.push_back(
+                {m.at("timeMs").get<std::int64_t>(), m.at("text").get<std::string>()});
         for (const json &a : doc.at("alerts"))
-            run.alerts.push_back({a.at("timeMs").get<std::int64_t>(), a.at("rule").get<std::string>(),
-                                  a.at("state").get<std::string>(),
+            run.alerts.push_back({a.at("timeMs").get<std::int64_t>(),
+                                  a.at("rule").get<std::string>(), a.at("state").get<std::string>(),
                                   a.value("summary", std::string())});
         for (std::size_t i = 1; i < run.samples.size(); ++i) {
             if (run.samples[i].timeMs <= run.samples[i - 1].timeMs)

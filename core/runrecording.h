@@ -10,7 +10,7 @@ namespace studio::core {
 /// One second of a recorded run: the rates and totals the Overview charts show.
 struct RunSample
 {
-    std::int64_t timeMs = 0;       ///< wall clock, ms since the epoch
+    std::int64_t timeMs = 0; ///< wall clock, ms since the epoch
     double producedPerSecond = 0;
     double consumedPerSecond = 0;
     std::int64_t lagMessages = -1; ///< -1 while unknown
@@ -69,7 +69,10 @@ struct RunRecording
 class RunRecorder
 {
 public:
-    explicit RunRecorder(std::int64_t intervalMs = 1000) : m_intervalMs(intervalMs) {}
+    explicit RunRecorder(std::int64_t intervalMs = 1000)
+        : m_intervalMs(intervalMs)
+    {
+    }
 
     /// Keeps `sample` when it is the first or at least intervalMs after the last kept one; true
     /// when kept. Older or equal times are ignored.

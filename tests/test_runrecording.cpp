@@ -12,8 +12,8 @@ namespace {
 
 std::string tempPath(const char *name)
 {
-    return (std::filesystem::temp_directory_path()
-            / (std::string("studio-run-") + std::to_string(::getpid()) + "-" + name))
+    return (std::filesystem::temp_directory_path() /
+            (std::string("studio-run-") + std::to_string(::getpid()) + "-" + name))
         .string();
 }
 
@@ -115,7 +115,8 @@ TEST_CASE("Bad run files are rejected with a clear message", "[runs]")
     CHECK(error.find("no such file") != std::string::npos);
 
     const std::string path = tempPath("bad.json");
-    writeText(path, "{\"format\": \"clickstream-studio-run\", \"version\": 1, \"startMs\": 1, \"sam");
+    writeText(path,
+              "{\"format\": \"clickstream-studio-run\", \"version\": 1, \"startMs\": 1, \"sam");
     CHECK_FALSE(loadRun(path, &error));
     CHECK(error.find("not valid JSON") != std::string::npos);
 

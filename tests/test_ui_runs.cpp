@@ -5,8 +5,8 @@
 #include "core/studioengine.h"
 #include "ui/livechart.h"
 #include "ui/mainwindow.h"
-#include "uitestsupport.h"
 #include "ui/overviewpage.h"
+#include "uitestsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -149,14 +149,14 @@ TEST_CASE("The main window records the run, saves it and overlays a reopened one
     producer.producer.ratePerSecond = 2000;
     const int id = engine.addProducer(producer);
     REQUIRE(engine.startProducer(id, &error));
-    REQUIRE(test::waitUntil([&] { return window.runRecorder().recording().samples.size() >= 3; },
-                            30s));
+    REQUIRE(
+        test::waitUntil([&] { return window.runRecorder().recording().samples.size() >= 3; }, 30s));
     REQUIRE(engine.setProducerRate(id, 4000));
     REQUIRE(test::waitUntil(
         [&] {
             const core::RunRecording &run = window.runRecorder().recording();
-            return run.samples.size() >= 6 && !run.markers.empty()
-                   && run.samples.back().consumedPerSecond > 0;
+            return run.samples.size() >= 6 && !run.markers.empty() &&
+                   run.samples.back().consumedPerSecond > 0;
         },
         60s));
     const core::RunRecording recorded = window.runRecorder().recording();
@@ -192,8 +192,8 @@ TEST_CASE("The main window records the run, saves it and overlays a reopened one
     CHECK(openedOk);
     auto *overview = qobject_cast<ui::OverviewPage *>(window.page(QStringLiteral("Overview")));
     REQUIRE(overview);
-    CHECK(overview->throughputChart()->referencePointCount(QStringLiteral("produced"))
-          == static_cast<int>(loaded->samples.size()));
+    CHECK(overview->throughputChart()->referencePointCount(QStringLiteral("produced")) ==
+          static_cast<int>(loaded->samples.size()));
 
     // A corrupt file: a clear message, the comparison kept, no crash.
     const QString corrupt = QDir(dir.path()).filePath(QStringLiteral("corrupt.json"));

@@ -415,8 +415,8 @@ QList<QPair<double, QString>> LiveChart::visibleMarkers() const
         if (t < m_viewMin || t > m_viewMax)
             continue;
         const double x = plot.left() + (t - m_viewMin) / span * plot.width();
-        out.append({chart()->mapToScene(QPointF(x, plot.top())).x(),
-                    tr("recorded: ") + marker.text});
+        out.append(
+            {chart()->mapToScene(QPointF(x, plot.top())).x(), tr("recorded: ") + marker.text});
     }
     return out;
 }

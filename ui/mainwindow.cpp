@@ -22,17 +22,17 @@
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QFutureWatcher>
-#include <QMessageBox>
-#include <QtConcurrent>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTimer>
+#include <QtConcurrent>
 
 namespace studio::ui {
 
@@ -310,7 +310,8 @@ void MainWindow::record(const core::EngineSample &sample)
         }
     }
     if (length > 0)
-        s.revenuePerMinute = static_cast<double>(cents) / 100.0 * 60'000.0 / static_cast<double>(length);
+        s.revenuePerMinute =
+            static_cast<double>(cents) / 100.0 * 60'000.0 / static_cast<double>(length);
     if (!m_recorder->addSample(s))
         return;
     for (const core::ProducerSample &p : sample.producers) {
@@ -346,15 +347,16 @@ void MainWindow::saveRun(const QString &path)
     connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
         const QString error = watcher->result();
         watcher->deleteLater();
-        const QString message = error.isEmpty() ? tr("Run saved to %1").arg(path)
-                                                : tr("Run not saved: %1").arg(error);
+        const QString message =
+            error.isEmpty() ? tr("Run saved to %1").arg(path) : tr("Run not saved: %1").arg(error);
         statusBar()->showMessage(message, 10'000);
         Q_EMIT runSaved(error.isEmpty(), message);
     });
-    watcher->setFuture(QtConcurrent::run([run = m_recorder->recording(), file = path.toStdString()] {
-        std::string error;
-        return core::saveRun(run, file, &error) ? QString() : QString::fromStdString(error);
-    }));
+    watcher->setFuture(
+        QtConcurrent::run([run = m_recorder->recording(), file = path.toStdString()] {
+            std::string error;
+            return core::saveRun(run, file, &error) ? QString() : QString::fromStdString(error);
+        }));
 }
 
 void MainWindow::openComparison(const QString &path)
@@ -370,9 +372,9 @@ void MainWindow::openComparison(const QString &path)
         watcher->deleteLater();
         auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview")));
         if (!loaded.run || !overview) {
-            const QString message = tr("Cannot open %1 for comparison: %2")
-                                        .arg(path, loaded.error.isEmpty() ? tr("no Overview page")
-                                                                          : loaded.error);
+            const QString message =
+                tr("Cannot open %1 for comparison: %2")
+                    .arg(path, loaded.error.isEmpty() ? tr("no Overview page") : loaded.error);
             statusBar()->showMessage(message, 10'000);
             // Window-modal and non-blocking: the ticks go on, and a test never hangs on it.
             auto *box = new QMessageBox(QMessageBox::Warning, tr("Open run for comparison"),

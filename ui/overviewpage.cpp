@@ -143,8 +143,7 @@ void OverviewPage::setComparison(const core::RunRecording &run)
     for (const core::RunMarker &m : run.markers)
         markers.push_back({m.timeMs - run.startMs, QString::fromStdString(m.text)});
     for (const core::RunAlert &a : run.alerts)
-        markers.push_back({a.timeMs - run.startMs,
-                           QString::fromStdString(a.rule + " " + a.state)});
+        markers.push_back({a.timeMs - run.startMs, QString::fromStdString(a.rule + " " + a.state)});
     for (LiveChart *chart : charts()) {
         chart->setReferenceOrigin(m_runStartMs);
         chart->setReferenceMarkers(markers);
