@@ -45,6 +45,12 @@ struct LiveChart::Line
     QLineSeries *series = nullptr; // owned by the chart while shown
 };
 
+struct LiveChart::Reference
+{
+    QList<QPointF> points;         // elapsed ms since the reference run's start
+    QLineSeries *series = nullptr; // owned by the chart
+};
+
 LiveChart::LiveChart(const QString &title, QWidget *parent) : QChartView(parent)
 {
     auto *chart = new QChart;
@@ -161,6 +167,82 @@ void LiveChart::addMarkers(const std::vector<ChartMarker> &markers)
         m_dirty = true;
 }
 
+void LiveChart::setReference(const QString &name, const QList<QPointF> &elapsedPoints)
+{
+    auto &ref = m_references[name];
+    if (!ref) {
+        ref = std::make_unique<Reference>();
+        ref->series = new QLineSeries;
+        ref->series->setName(name + tr(" (recorded)"));
+        chart()->addSeries(ref->series);
+        if (m_axesAdded) {
+            ref->series->attachAxis(m_timeAxis);
+            ref->series->attachAxis(m_valueAxis);
+        }
+    }
+    ref->points = elapsedPoints;
+    styleReference(name);
+    m_dirty = true;
+    requestRender();
+}
+
+// Dashed, in a lighter shade of the live line's colour.
+void LiveChart::styleReference(const QString &name)
+{
+    auto it = m_references.find(name);
+    if (it == m_references.end())
+        return;
+    const int index = std::max<qsizetype>(shownSeries().indexOf(name), 0);
+    QPen pen(paletteColor(static_cast<int>(index)).lighter(140));
+    pen.setStyle(Qt::DashLine);
+    pen.setWidthF(1.4);
+    it->second->series->setPen(pen);
+}
+
+void LiveChart::setReferenceOrigin(std::int64_t startMs)
+{
+    m_referenceOriginMs = startMs;
+    m_dirty = true;
+}
+
+void LiveChart::setReferenceMarkers(const std::vector<ChartMarker> &elapsedMarkers)
+{
+    m_referenceMarkers = elapsedMarkers;
+    m_dirty = true;
+}
+
+void LiveChart::clearReferences()
+{
+    for (auto &[name, ref] : m_references) {
+        chart()->removeSeries(ref->series);
+        delete ref->series;
+    }
+    m_references.clear();
+    m_referenceMarkers.clear();
+    m_dirty = true;
+    requestRender();
+}
+
+QStringList LiveChart::referenceNames() const
+{
+    QStringList names;
+    for (const auto &[name, ref] : m_references)
+        names.append(name);
+    return names;
+}
+
+int LiveChart::referencePointCount(const QString &name) const
+{
+    auto it = m_references.find(name);
+    return it == m_references.end() ? 0 : static_cast<int>(it->second->points.size());
+}
+
+QLineSeries *LiveChart::referenceSeries(const QString &name) const
+{
+    auto it = m_references.find(name);
+    return it == m_references.end() ? nullptr : it->second->series;
+}
+
 void LiveChart::setNow(std::int64_t nowMs)
 {
     m_nowMs = nowMs;
@@ -229,6 +311,20 @@ void LiveChart::render()
         }
         l.series->replace(points);
     }
+    const auto origin = static_cast<double>(m_referenceOriginMs);
+    for (auto &[name, ref] : m_references) {
+        QList<QPointF> points;
+        for (const QPointF &p : ref->points) {
+            const double x = p.x() + origin;
+            if (x < m_viewMin || x > m_viewMax)
+                continue;
+            points.append(QPointF(x, p.y()));
+            yMin = any ? std::min(yMin, p.y()) : p.y();
+            yMax = any ? std::max(yMax, p.y()) : p.y();
+            any = true;
+        }
+        ref->series->replace(points);
+    }
     // Qt 6.4 hides a QDateTimeAxis for good when it is attached while its series are empty, so
     // the axes join the chart at the first render that has points (say, once the lag is known).
     if (!m_axesAdded && any) {
@@ -237,6 +333,10 @@ void LiveChart::render()
         for (const QString &name : shown) {
             m_lines.at(name)->series->attachAxis(m_timeAxis);
             m_lines.at(name)->series->attachAxis(m_valueAxis);
+        }
+        for (auto &[name, ref] : m_references) {
+            ref->series->attachAxis(m_timeAxis);
+            ref->series->attachAxis(m_valueAxis);
         }
         m_axesAdded = true;
     }
@@ -312,6 +412,14 @@ QList<QPair<double, QString>> LiveChart::visibleMarkers() const
             continue;
         const double x = plot.left() + (t - m_viewMin) / span * plot.width();
         out.append({chart()->mapToScene(QPointF(x, plot.top())).x(), marker.text});
+    }
+    for (const ChartMarker &marker : m_referenceMarkers) {
+        const auto t = static_cast<double>(marker.timeMs + m_referenceOriginMs);
+        if (t < m_viewMin || t > m_viewMax)
+            continue;
+        const double x = plot.left() + (t - m_viewMin) / span * plot.width();
+        out.append(
+            {chart()->mapToScene(QPointF(x, plot.top())).x(), tr("recorded: ") + marker.text});
     }
     return out;
 }

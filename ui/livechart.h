@@ -45,6 +45,19 @@ public:
     /// The wall clock of the latest frame: the right edge while following.
     void setNow(std::int64_t nowMs);
 
+    /// A recorded run's line drawn dashed beside the live line `name` (same colour family):
+    /// `elapsedPoints` are (ms since that run's start, value), shown shifted to start at the
+    /// reference origin (the current run's start), so two runs compare on one time axis.
+    void setReference(const QString &name, const QList<QPointF> &elapsedPoints);
+    /// The wall clock the reference runs are aligned to (the current run's start).
+    void setReferenceOrigin(std::int64_t startMs);
+    /// The recorded run's markers, times in ms since that run's start.
+    void setReferenceMarkers(const std::vector<ChartMarker> &elapsedMarkers);
+    void clearReferences();
+    QStringList referenceNames() const;
+    int referencePointCount(const QString &name) const;
+    QLineSeries *referenceSeries(const QString &name) const;
+
     void setRangeMs(std::int64_t rangeMs); ///< 0 = all history
     std::int64_t rangeMs() const { return m_rangeMs; }
     void setPaused(bool paused); ///< paused: the view stays put while data keeps arriving
@@ -76,13 +89,18 @@ protected:
 
 private:
     struct Line;
+    struct Reference;
     Line &line(const QString &name);
+    void styleReference(const QString &name);
     void syncShownLines();
 
     std::map<QString, std::unique_ptr<Line>> m_lines;
     QStringList m_order;
     QStringList m_shown; // empty: all
     std::deque<ChartMarker> m_markers;
+    std::map<QString, std::unique_ptr<Reference>> m_references;
+    std::vector<ChartMarker> m_referenceMarkers; // elapsed ms
+    std::int64_t m_referenceOriginMs = 0;
     QDateTimeAxis *m_timeAxis = nullptr;
     QValueAxis *m_valueAxis = nullptr;
     std::int64_t m_nowMs = 0;

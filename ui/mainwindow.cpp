@@ -1,6 +1,7 @@
 #include "ui/mainwindow.h"
 
 #include "core/monitor.h"
+#include "core/runrecording.h"
 #include "core/studioengine.h"
 #include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
@@ -19,15 +20,19 @@
 
 #include <QActionGroup>
 #include <QCloseEvent>
+#include <QFileDialog>
+#include <QFutureWatcher>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTimer>
+#include <QtConcurrent>
 
 namespace studio::ui {
 
@@ -71,6 +76,7 @@ QStringList MainWindow::pageTitles()
 MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     : QMainWindow(parent)
     , m_engine(engine)
+    , m_recorder(std::make_unique<core::RunRecorder>())
 {
     setWindowTitle(tr("Clickstream Studio"));
     m_splitter = new QSplitter(this);
@@ -196,6 +202,21 @@ void MainWindow::createMenus()
     settings->setShortcut(QKeySequence::Preferences);
     connect(settings, &QAction::triggered, this, &MainWindow::openSettings);
     file->addSeparator();
+    connect(file->addAction(tr("&Save run…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save run"), QString(),
+                                                          tr("Recorded runs (*.json)"));
+        if (!path.isEmpty())
+            saveRun(path);
+    });
+    connect(file->addAction(tr("&Open run for comparison…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open run for comparison"),
+                                                          QString(), tr("Recorded runs (*.json)"));
+        if (!path.isEmpty())
+            openComparison(path);
+    });
+    connect(file->addAction(tr("C&lear comparison")), &QAction::triggered, this,
+            &MainWindow::clearComparison);
+    file->addSeparator();
     connect(file->addAction(tr("&Quit")), &QAction::triggered, this, &QWidget::close);
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QMenu *themes = view->addMenu(tr("&Theme"));
@@ -255,9 +276,132 @@ void MainWindow::refresh()
 {
     core::EngineSample sample = m_engine.sample();
     m_status->update(sample);
+    record(sample);
     if (m_producers)
         m_producers->updateSample(sample);
     dispatch(frameOf(sample)); // takes the aggregates: sample is not used after this
+}
+
+// One sample a second of the current run, with its markers, new producers and alert transitions.
+void MainWindow::record(const core::EngineSample &sample)
+{
+    for (const core::EngineMarker &m : sample.markers)
+        m_recorder->addMarker({m.timeMs, m.text});
+    core::RunSample s;
+    s.timeMs = sample.nowMs;
+    s.producedPerSecond = sample.producedPerSecond;
+    s.consumedPerSecond = sample.consumedPerSecond;
+    s.lagMessages = sample.pipeline.lagMessages;
+    s.watermarkDelayMs = sample.watermarkDelayMs;
+    s.latePerSecond = sample.latePerSecond;
+    s.invalidPerSecond = sample.invalidPerSecond;
+    s.validTotal = sample.aggregates.counters.valid;
+    std::int64_t newest = -1;
+    std::int64_t cents = 0;
+    std::int64_t length = 0;
+    for (const core::PageRow &row : sample.aggregates.pages) {
+        if (row.windowStart > newest) {
+            newest = row.windowStart;
+            cents = 0;
+        }
+        if (row.windowStart == newest) {
+            cents += row.revenueCents;
+            length = row.windowEnd - row.windowStart;
+        }
+    }
+    if (length > 0)
+        s.revenuePerMinute =
+            static_cast<double>(cents) / 100.0 * 60'000.0 / static_cast<double>(length);
+    if (!m_recorder->addSample(s))
+        return;
+    for (const core::ProducerSample &p : sample.producers) {
+        if (m_recorder->knowsProducer(p.id))
+            continue;
+        core::RunProducer producer;
+        producer.id = p.id;
+        producer.name = p.settings.producer.name;
+        producer.topic = p.settings.producer.topic;
+        producer.ratePerSecond = p.settings.producer.ratePerSecond;
+        producer.compression = p.settings.producer.compression;
+        producer.hotProduct = p.settings.generator.hotProduct;
+        producer.hotShare = p.settings.generator.hotShare;
+        producer.lateFraction = p.settings.generator.lateFraction;
+        producer.malformedFraction = p.settings.generator.malformedFraction;
+        producer.firstSeenMs = sample.nowMs;
+        m_recorder->noteProducer(producer);
+    }
+    if (core::Monitor *monitor = m_engine.monitor()) {
+        for (const core::AlertTransition &t : monitor->alerts().history()) {
+            if (t.atMs <= m_lastAlertMs || !t.notifies())
+                continue;
+            m_recorder->addAlert({t.atMs, t.alert.rule, std::string(core::toString(t.alert.state)),
+                                  t.alert.summary});
+            m_lastAlertMs = t.atMs;
+        }
+    }
+}
+
+void MainWindow::saveRun(const QString &path)
+{
+    auto *watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        const QString message =
+            error.isEmpty() ? tr("Run saved to %1").arg(path) : tr("Run not saved: %1").arg(error);
+        statusBar()->showMessage(message, 10'000);
+        Q_EMIT runSaved(error.isEmpty(), message);
+    });
+    watcher->setFuture(
+        QtConcurrent::run([run = m_recorder->recording(), file = path.toStdString()] {
+            std::string error;
+            return core::saveRun(run, file, &error) ? QString() : QString::fromStdString(error);
+        }));
+}
+
+void MainWindow::openComparison(const QString &path)
+{
+    struct Loaded
+    {
+        std::optional<core::RunRecording> run;
+        QString error;
+    };
+    auto *watcher = new QFutureWatcher<Loaded>(this);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, path] {
+        const Loaded loaded = watcher->result();
+        watcher->deleteLater();
+        auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview")));
+        if (!loaded.run || !overview) {
+            const QString message =
+                tr("Cannot open %1 for comparison: %2")
+                    .arg(path, loaded.error.isEmpty() ? tr("no Overview page") : loaded.error);
+            statusBar()->showMessage(message, 10'000);
+            // Window-modal and non-blocking: the ticks go on, and a test never hangs on it.
+            auto *box = new QMessageBox(QMessageBox::Warning, tr("Open run for comparison"),
+                                        message, QMessageBox::Ok, this);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+            Q_EMIT comparisonOpened(false, message);
+            return;
+        }
+        overview->setComparison(*loaded.run);
+        const QString message = tr("Comparing with %1").arg(path);
+        statusBar()->showMessage(message, 10'000);
+        Q_EMIT comparisonOpened(true, message);
+    });
+    watcher->setFuture(QtConcurrent::run([file = path.toStdString()] {
+        Loaded loaded;
+        std::string error;
+        loaded.run = core::loadRun(file, &error);
+        loaded.error = QString::fromStdString(error);
+        return loaded;
+    }));
+}
+
+void MainWindow::clearComparison()
+{
+    if (auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview"))))
+        overview->clearComparison();
 }
 
 void MainWindow::dispatch(const DashboardFrame &frame)

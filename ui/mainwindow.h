@@ -4,6 +4,9 @@
 
 #include <QMainWindow>
 
+#include <cstdint>
+#include <memory>
+
 class QListWidget;
 class QSplitter;
 class QStackedWidget;
@@ -11,6 +14,7 @@ class QSystemTrayIcon;
 class QTimer;
 
 namespace studio::core {
+class RunRecorder;
 class StudioEngine;
 struct EngineSample;
 } // namespace studio::core
@@ -57,11 +61,22 @@ public:
     void openSettings();
     void applySinkConfiguration(const SinkConfiguration &configuration);
     ConnectionProfiles *connectionProfiles() const { return m_profiles; }
+
+    /// The current run, recorded once a second since the window opened.
+    const core::RunRecorder &runRecorder() const { return *m_recorder; }
+    /// Writes the current run to `path` on a worker thread; runSaved() tells the outcome.
+    void saveRun(const QString &path);
+    /// Loads a run from `path` on a worker thread and overlays it on the Overview charts;
+    /// comparisonOpened() tells the outcome (a bad file: a message box and the error).
+    void openComparison(const QString &path);
+    void clearComparison();
     SecretStore *secrets() const { return m_secrets; }
 
 Q_SIGNALS:
     /// The user asked to configure PostgreSQL/Redis (the status bar's "Configure…").
     void configureSinksRequested();
+    void runSaved(bool ok, const QString &message);
+    void comparisonOpened(bool ok, const QString &message);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -72,6 +87,7 @@ private:
     void saveState() const;
     void dispatch(const DashboardFrame &frame);
     void onFiringChanged(int count, const QString &summary);
+    void record(const core::EngineSample &sample);
 
     core::StudioEngine &m_engine;
     QSplitter *m_splitter = nullptr;
@@ -85,6 +101,8 @@ private:
     int m_firing = 0;
     StatusFields *m_status = nullptr;
     QTimer *m_timer = nullptr;
+    std::unique_ptr<core::RunRecorder> m_recorder;
+    std::int64_t m_lastAlertMs = 0;
 };
 
 } // namespace studio::ui

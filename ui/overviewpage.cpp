@@ -1,5 +1,6 @@
 #include "ui/overviewpage.h"
 
+#include "core/runrecording.h"
 #include "ui/charttoolbar.h"
 #include "ui/dashboardutil.h"
 #include "ui/livechart.h"
@@ -108,8 +109,57 @@ QString OverviewPage::counterText(const QString &title) const
     return it == m_counters.end() ? QString() : it->second->text();
 }
 
+void OverviewPage::setRunStartMs(std::int64_t startMs)
+{
+    m_runStartMs = startMs;
+    for (LiveChart *chart : charts())
+        chart->setReferenceOrigin(startMs);
+}
+
+void OverviewPage::setComparison(const core::RunRecording &run)
+{
+    clearComparison();
+    QList<QPointF> produced, consumed, lag, watermark, late, invalid, revenue;
+    for (const core::RunSample &s : run.samples) {
+        const auto t = static_cast<double>(s.timeMs - run.startMs);
+        produced.append({t, s.producedPerSecond});
+        consumed.append({t, s.consumedPerSecond});
+        if (s.lagMessages >= 0)
+            lag.append({t, static_cast<double>(s.lagMessages)});
+        if (s.watermarkDelayMs >= 0)
+            watermark.append({t, s.watermarkDelayMs / 1000.0});
+        late.append({t, s.latePerSecond});
+        invalid.append({t, s.invalidPerSecond});
+        revenue.append({t, s.revenuePerMinute});
+    }
+    m_throughput->setReference(tr("produced"), produced);
+    m_throughput->setReference(tr("consumed"), consumed);
+    m_lag->setReference(tr("lag"), lag);
+    m_watermark->setReference(tr("watermark delay"), watermark);
+    m_problems->setReference(tr("late"), late);
+    m_problems->setReference(tr("invalid"), invalid);
+    m_revenue->setReference(tr("revenue"), revenue);
+    std::vector<ChartMarker> markers;
+    for (const core::RunMarker &m : run.markers)
+        markers.push_back({m.timeMs - run.startMs, QString::fromStdString(m.text)});
+    for (const core::RunAlert &a : run.alerts)
+        markers.push_back({a.timeMs - run.startMs, QString::fromStdString(a.rule + " " + a.state)});
+    for (LiveChart *chart : charts()) {
+        chart->setReferenceOrigin(m_runStartMs);
+        chart->setReferenceMarkers(markers);
+    }
+}
+
+void OverviewPage::clearComparison()
+{
+    for (LiveChart *chart : charts())
+        chart->clearReferences();
+}
+
 void OverviewPage::updateFrame(const DashboardFrame &frame)
 {
+    if (m_runStartMs == 0)
+        setRunStartMs(frame.nowMs);
     const core::AggregatorSnapshot &snapshot = frame.aggregates;
     const std::int64_t now = frame.nowMs;
     m_throughput->setPoint(tr("produced"), now, frame.producedPerSecond);

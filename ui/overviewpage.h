@@ -5,6 +5,10 @@
 
 #include <map>
 
+namespace studio::core {
+struct RunRecording;
+}
+
 class QLabel;
 
 namespace studio::ui {
@@ -24,6 +28,13 @@ public:
     explicit OverviewPage(QWidget *parent = nullptr);
 
     void updateFrame(const DashboardFrame &frame) override;
+
+    /// Overlays a recorded run on the charts (dashed), aligned by elapsed time to the current
+    /// run's start (the first frame's time, or setRunStartMs()).
+    void setComparison(const core::RunRecording &run);
+    void clearComparison();
+    void setRunStartMs(std::int64_t startMs);
+    std::int64_t runStartMs() const { return m_runStartMs; }
 
     ChartToolbar *toolbar() const { return m_toolbar; }
     LiveChart *throughputChart() const { return m_throughput; }
@@ -49,6 +60,7 @@ private:
     TablePanel *m_topPagesPanel = nullptr;
     QWidget *m_counterStrip = nullptr;
     std::map<QString, QLabel *> m_counters;
+    std::int64_t m_runStartMs = 0;
 };
 
 } // namespace studio::ui
