@@ -2,6 +2,7 @@
 
 #include "ui/theme.h"
 
+#include <QFutureWatcher>
 #include <QMainWindow>
 
 class QListWidget;
@@ -49,7 +50,8 @@ public:
 
     ProducersPage *producersPage() const { return m_producers; }
     StatusFields *statusFields() const { return m_status; }
-    /// One tick now (the timer does it ten times a second).
+    /// One tick now, sampling the engine on the calling thread. The timer does the same ten times
+    /// a second, but takes the engine's sample on a pool thread (see requestSample()).
     void refresh();
     void setTheme(Theme theme);
     /// The connection settings (Kafka profiles, PostgreSQL, Redis; passwords via the keychain),
@@ -70,6 +72,8 @@ private:
     void createMenus();
     void restoreState();
     void saveState() const;
+    void requestSample();
+    void apply(core::EngineSample &sample); ///< moves the aggregates out of `sample`
     void dispatch(const DashboardFrame &frame);
     void onFiringChanged(int count, const QString &summary);
 
@@ -85,6 +89,7 @@ private:
     int m_firing = 0;
     StatusFields *m_status = nullptr;
     QTimer *m_timer = nullptr;
+    QFutureWatcher<core::EngineSample> *m_sampler = nullptr;
 };
 
 } // namespace studio::ui

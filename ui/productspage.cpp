@@ -132,8 +132,11 @@ void ProductsPage::updateFrame(const DashboardFrame &frame)
                                 locale.toString(p.conversion(), 'f', 2)));
     m_hot->setText(hot.isEmpty() ? tr("No hot low-conversion product")
                                  : tr("⚠ Hot, low conversion: %1").arg(hot.join(QStringLiteral(", "))));
-    m_hot->setStyleSheet(hot.isEmpty() ? QString()
-                                       : QStringLiteral("color: %1;").arg(kHotColor.name()));
+    // Only on a change: a style sheet set repolishes the label (fonts, palette) even when equal.
+    const QString style =
+        hot.isEmpty() ? QString() : QStringLiteral("color: %1;").arg(kHotColor.name());
+    if (m_hot->styleSheet() != style)
+        m_hot->setStyleSheet(style);
     m_barsStale = true;
     if (isVisible())
         renderBars();
