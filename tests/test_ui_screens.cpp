@@ -116,7 +116,8 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
             const Drawn before = drawnIn(page);
             const std::uint64_t validBefore = engine.sample().aggregates.counters.valid;
             CHECK(test::waitUntil([&] { return drawnIn(page).points > before.points; }, 10s));
-            CHECK(engine.sample().aggregates.counters.valid > validBefore);
+            CHECK(test::waitUntil(
+                [&] { return engine.sample().aggregates.counters.valid > validBefore; }, 10s));
         }
         const QString name = title.toLower().replace(QStringLiteral(" & "), QStringLiteral("-"));
         const QImage shot = window.grab().toImage();
