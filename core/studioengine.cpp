@@ -132,6 +132,7 @@ struct StudioEngine::Impl
     std::vector<std::string> topics;
     std::deque<Point> history;
     double removedProduced = 0, consumedBase = 0, lateBase = 0, invalidBase = 0;
+    bool aggregatorPaused = false;
     Clock::time_point lastLive{};
 
     std::mutex queueMutex; // the control queue
@@ -236,7 +237,14 @@ struct StudioEngine::Impl
             invalidBase += static_cast<double>(c.invalid);
         }
         const bool durable = sinkSettings.has_value();
+        if (monitor)
+            watchSinks(sinkSettings);
         auto fresh = makeRuntime(std::move(sinkSettings));
+        {
+            std::lock_guard lock(mutex);
+            if (aggregatorPaused)
+                fresh->pipeline->pause();
+        }
         std::string e;
         const bool started = fresh->pipeline->start(&e);
         {
@@ -252,6 +260,24 @@ struct StudioEngine::Impl
         if (old && old->sinks)
             old->sinks->stop(std::chrono::seconds(2)); // here, never on a thread that samples
         old.reset();
+    }
+
+    /// Control thread: the monitor's PostgreSQL and Redis probes follow the configured sinks.
+    void watchSinks(const std::optional<SinkSettings> &sinks)
+    {
+        HealthMonitor &health = monitor->health();
+        const auto timeout = monitor->settings().probeTimeout;
+        health.removeProbe("postgresql");
+        health.removeProbe("redis");
+        health.addProbe(std::shared_ptr<Probe>(
+                            sinks && sinks->postgres
+                                ? makePostgresProbe("postgresql", *sinks->postgres)
+                                : makeNotConfiguredProbe("postgresql", "postgresql")),
+                        timeout);
+        health.addProbe(std::shared_ptr<Probe>(sinks && sinks->redis
+                                                   ? makeRedisProbe("redis", *sinks->redis)
+                                                   : makeNotConfiguredProbe("redis", "redis")),
+                        timeout);
     }
 
     /// Control thread: runs `op` on producer `id` if it still exists.
@@ -613,6 +639,40 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
             return fail("the engine is not running");
     }
     m->post([this, sinks = std::move(sinks)]() mutable { m->swapRuntime(std::move(sinks)); });
+    return true;
+}
+
+bool StudioEngine::pauseAggregator()
+{
+    std::lock_guard lock(m->mutex);
+    if (!m->runtime)
+        return false;
+    m->post([this] {
+        std::lock_guard lock(m->mutex);
+        if (m->aggregatorPaused)
+            return;
+        m->aggregatorPaused = true;
+        if (m->runtime)
+            m->runtime->pipeline->pause();
+        m->mark("aggregator paused");
+    });
+    return true;
+}
+
+bool StudioEngine::resumeAggregator()
+{
+    std::lock_guard lock(m->mutex);
+    if (!m->runtime)
+        return false;
+    m->post([this] {
+        std::lock_guard lock(m->mutex);
+        if (!m->aggregatorPaused)
+            return;
+        m->aggregatorPaused = false;
+        if (m->runtime)
+            m->runtime->pipeline->resume();
+        m->mark("aggregator resumed");
+    });
     return true;
 }
 

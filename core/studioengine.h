@@ -126,6 +126,12 @@ public:
                         const std::string &redisUri, const std::string &redisPassword,
                         std::string *error);
 
+    /// Stops the aggregator's consumption (it keeps its group membership and commits nothing new,
+    /// so the group's lag grows) until resumeAggregator(); on the control thread, with a marker.
+    /// Also holds across configureSinks(). False before start().
+    bool pauseAggregator();
+    bool resumeAggregator();
+
     /// Cheap, never blocks on the network: meant for a 10 Hz GUI timer.
     EngineSample sample();
 

@@ -43,6 +43,13 @@ class DashboardPage : public QWidget
 public:
     using QWidget::QWidget;
     virtual void updateFrame(const DashboardFrame &frame) = 0;
+
+protected:
+    /// True for a page of a shown window that is not the current page. Such a page keeps its
+    /// chart history but may leave its tables until it is shown: a sorted table model updated
+    /// ten times a second for nobody is most of a hidden page's cost (bench_gui). A page on its
+    /// own (not in a window) is never off screen in this sense, so it updates as it is told.
+    bool offScreen() const { return !isVisible() && window() != this && window()->isVisible(); }
 };
 
 } // namespace studio::ui

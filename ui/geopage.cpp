@@ -74,8 +74,13 @@ GeoPage::GeoPage(QWidget *parent) : DashboardPage(parent)
 
 void GeoPage::updateFrame(const DashboardFrame &frame)
 {
-    m_windows->setRows(frame.aggregates.geo);
     m_barsStale = true;
+    if (offScreen()) {
+        m_pendingRows = frame.aggregates.geo; // the table follows on show
+        return;
+    }
+    m_pendingRows.reset();
+    m_windows->setRows(frame.aggregates.geo);
     if (isVisible())
         renderBars();
 }
@@ -83,6 +88,10 @@ void GeoPage::updateFrame(const DashboardFrame &frame)
 void GeoPage::showEvent(QShowEvent *event)
 {
     DashboardPage::showEvent(event);
+    if (m_pendingRows) {
+        m_windows->setRows(std::move(*m_pendingRows));
+        m_pendingRows.reset();
+    }
     if (m_barsStale)
         renderBars();
 }

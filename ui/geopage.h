@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "ui/dashboardframe.h"
 #include "ui/rowtablemodel.h"
 
@@ -35,6 +38,7 @@ private:
     RowTableModel<core::GeoRow> *m_windows = nullptr;
     TablePanel *m_windowsPanel = nullptr;
     bool m_barsStale = false;
+    std::optional<std::vector<core::GeoRow>> m_pendingRows; // the latest, while off screen
 };
 
 } // namespace studio::ui

@@ -138,14 +138,34 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     resize(1100, 720);
     restoreState();
 
+    // The engine's sample copies the aggregator's snapshot under the aggregator's lock, which the
+    // ingest thread holds for a whole batch: on the GUI thread that wait is a stall. The timer
+    // takes the sample on a pool thread and applies it when it arrives; one at a time.
+    m_sampler = new QFutureWatcher<core::EngineSample>(this);
+    connect(m_sampler, &QFutureWatcher<core::EngineSample>::finished, this, [this] {
+        core::EngineSample sample = m_sampler->result();
+        apply(sample);
+    });
     m_timer = new QTimer(this);
     m_timer->setInterval(kTickMs);
-    connect(m_timer, &QTimer::timeout, this, &MainWindow::refresh);
+    connect(m_timer, &QTimer::timeout, this, &MainWindow::requestSample);
     m_timer->start();
     refresh();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The pool thread uses the engine, which the caller may destroy right after the window.
+    m_sampler->disconnect(this);
+    m_sampler->waitForFinished();
+}
+
+void MainWindow::requestSample()
+{
+    if (m_sampler->isRunning())
+        return; // the previous one is still being taken: skip a tick rather than queue up
+    m_sampler->setFuture(QtConcurrent::run([&engine = m_engine] { return engine.sample(); }));
+}
 
 void MainWindow::onFiringChanged(int count, const QString &summary)
 {
@@ -275,6 +295,11 @@ void MainWindow::showPage(const QString &title)
 void MainWindow::refresh()
 {
     core::EngineSample sample = m_engine.sample();
+    apply(sample);
+}
+
+void MainWindow::apply(core::EngineSample &sample)
+{
     m_status->update(sample);
     record(sample);
     if (m_producers)

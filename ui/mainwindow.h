@@ -2,6 +2,7 @@
 
 #include "ui/theme.h"
 
+#include <QFutureWatcher>
 #include <QMainWindow>
 
 #include <cstdint>
@@ -53,7 +54,8 @@ public:
 
     ProducersPage *producersPage() const { return m_producers; }
     StatusFields *statusFields() const { return m_status; }
-    /// One tick now (the timer does it ten times a second).
+    /// One tick now, sampling the engine on the calling thread. The timer does the same ten times
+    /// a second, but takes the engine's sample on a pool thread (see requestSample()).
     void refresh();
     void setTheme(Theme theme);
     /// The connection settings (Kafka profiles, PostgreSQL, Redis; passwords via the keychain),
@@ -85,6 +87,8 @@ private:
     void createMenus();
     void restoreState();
     void saveState() const;
+    void requestSample();
+    void apply(core::EngineSample &sample); ///< moves the aggregates out of `sample`
     void dispatch(const DashboardFrame &frame);
     void onFiringChanged(int count, const QString &summary);
     void record(const core::EngineSample &sample);
@@ -103,6 +107,7 @@ private:
     QTimer *m_timer = nullptr;
     std::unique_ptr<core::RunRecorder> m_recorder;
     std::int64_t m_lastAlertMs = 0;
+    QFutureWatcher<core::EngineSample> *m_sampler = nullptr;
 };
 
 } // namespace studio::ui

@@ -91,13 +91,28 @@ int PagesPage::topN() const
 
 void PagesPage::updateFrame(const DashboardFrame &frame)
 {
-    m_windows->setRows(frame.aggregates.pages);
-    updateShownPages(); // first, so the pages outside the top N never get a line series
+    if (offScreen()) {
+        m_pendingRows = frame.aggregates.pages; // the table and the top N follow on show
+    } else {
+        m_pendingRows.reset();
+        m_windows->setRows(frame.aggregates.pages);
+        updateShownPages(); // first, so the pages outside the top N never get a line series
+    }
     for (const core::PageRow &row : frame.aggregates.pages)
         m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
     m_views->addMarkers(frame.markers);
     m_views->setNow(frame.nowMs);
     m_views->requestRender();
+}
+
+void PagesPage::showEvent(QShowEvent *event)
+{
+    DashboardPage::showEvent(event);
+    if (m_pendingRows) {
+        m_windows->setRows(std::move(*m_pendingRows));
+        m_pendingRows.reset();
+        updateShownPages();
+    }
 }
 
 // The top N pages by views over the windows in the latest snapshot; the others keep their

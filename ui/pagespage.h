@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "ui/dashboardframe.h"
 #include "ui/rowtablemodel.h"
 
@@ -29,6 +32,9 @@ public:
     RowTableModel<core::PageRow> *windowsModel() const { return m_windows; }
     TablePanel *windowsPanel() const { return m_windowsPanel; }
 
+protected:
+    void showEvent(QShowEvent *event) override;
+
 private:
     void updateShownPages();
 
@@ -37,6 +43,7 @@ private:
     LiveChart *m_views = nullptr;
     RowTableModel<core::PageRow> *m_windows = nullptr;
     TablePanel *m_windowsPanel = nullptr;
+    std::optional<std::vector<core::PageRow>> m_pendingRows; // the latest, while off screen
 };
 
 } // namespace studio::ui

@@ -122,7 +122,20 @@ QString ProductsPage::hotText() const
 
 void ProductsPage::updateFrame(const DashboardFrame &frame)
 {
-    m_products->setRows(productFunnels(frame.aggregates.funnel));
+    m_barsStale = true;
+    if (offScreen()) {
+        m_pendingRows = productFunnels(frame.aggregates.funnel); // the rest follows on show
+        return;
+    }
+    m_pendingRows.reset();
+    setRows(productFunnels(frame.aggregates.funnel));
+    if (isVisible())
+        renderBars();
+}
+
+void ProductsPage::setRows(std::vector<ProductFunnel> rows)
+{
+    m_products->setRows(std::move(rows));
     QStringList hot;
     const QLocale locale;
     for (const ProductFunnel &p : m_products->rows())
@@ -132,16 +145,20 @@ void ProductsPage::updateFrame(const DashboardFrame &frame)
                                 locale.toString(p.conversion(), 'f', 2)));
     m_hot->setText(hot.isEmpty() ? tr("No hot low-conversion product")
                                  : tr("⚠ Hot, low conversion: %1").arg(hot.join(QStringLiteral(", "))));
-    m_hot->setStyleSheet(hot.isEmpty() ? QString()
-                                       : QStringLiteral("color: %1;").arg(kHotColor.name()));
-    m_barsStale = true;
-    if (isVisible())
-        renderBars();
+    // Only on a change: a style sheet set repolishes the label (fonts, palette) even when equal.
+    const QString style =
+        hot.isEmpty() ? QString() : QStringLiteral("color: %1;").arg(kHotColor.name());
+    if (m_hot->styleSheet() != style)
+        m_hot->setStyleSheet(style);
 }
 
 void ProductsPage::showEvent(QShowEvent *event)
 {
     DashboardPage::showEvent(event);
+    if (m_pendingRows) {
+        setRows(std::move(*m_pendingRows));
+        m_pendingRows.reset();
+    }
     if (m_barsStale)
         renderBars();
 }

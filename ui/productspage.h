@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "ui/dashboardframe.h"
 #include "ui/rowtablemodel.h"
 
@@ -46,6 +48,7 @@ protected:
     void showEvent(QShowEvent *event) override;
 
 private:
+    void setRows(std::vector<ProductFunnel> rows); ///< the table and the hot label
     void renderBars();
 
     BarChartView *m_chart = nullptr;
@@ -54,6 +57,7 @@ private:
     RowTableModel<ProductFunnel> *m_products = nullptr;
     TablePanel *m_panel = nullptr;
     bool m_barsStale = false;
+    std::optional<std::vector<ProductFunnel>> m_pendingRows; // the latest, while off screen
 };
 
 } // namespace studio::ui
