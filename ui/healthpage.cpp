@@ -6,6 +6,7 @@
 #include "ui/kafkamodels.h"
 #include "ui/servicemodel.h"
 #include "ui/sparklinedelegate.h"
+#include "ui/sortedtable.h"
 
 #include <QDateTime>
 #include <QHeaderView>
@@ -23,18 +24,8 @@ namespace {
 
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
-    auto *proxy = new QSortFilterProxyModel(parent);
-    proxy->setSourceModel(model);
-    proxy->setSortRole(kSortRole);
-    auto *view = new QTableView(parent);
-    view->setModel(proxy);
-    view->setSortingEnabled(true);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setAlternatingRowColors(true);
-    view->verticalHeader()->hide();
+    QTableView *view = makeSortedTable(model, parent);
     view->verticalHeader()->setDefaultSectionSize(24);
-    view->horizontalHeader()->setStretchLastSection(true);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view->setWordWrap(false);
     return view;
 }

@@ -3,6 +3,7 @@
 #include "ui/createtopicdialog.h"
 #include "ui/heatstrip.h"
 #include "ui/kafkamodels.h"
+#include "ui/sortedtable.h"
 
 #include <QDateTime>
 #include <QFutureWatcher>
@@ -23,19 +24,9 @@ namespace {
 
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
-    auto *proxy = new QSortFilterProxyModel(parent);
-    proxy->setSourceModel(model);
-    proxy->setSortRole(kSortRole);
-    auto *view = new QTableView(parent);
-    view->setModel(proxy);
-    view->setSortingEnabled(true);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    QTableView *view = makeSortedTable(model, parent);
     view->setSelectionMode(QAbstractItemView::SingleSelection);
-    view->setAlternatingRowColors(true);
-    view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(22);
-    view->horizontalHeader()->setStretchLastSection(true);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     return view;
 }
 
