@@ -136,11 +136,12 @@ int runPipeline(RunCommand &r, const std::string &announce)
         const core::PipelineStats ps = pipeline.stats();
         const core::AggregateCounters c = aggregator.counters();
         std::string line = fmt::format(
-            "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} | watermark {} | valid {} "
-            "dup {} late {} invalid {} | dead letters {}",
+            "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {} "
+            "| valid {} dup {} late {} invalid {} | dead letters {}",
             elapsed(), phase, grouped(static_cast<std::uint64_t>(t.rate)),
             grouped(static_cast<std::uint64_t>(ps.consumedRate)),
             ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
+            ps.assignedPartitions,
             clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates), grouped(c.late),
             grouped(c.invalid), grouped(ps.deadLettered));
         if (!t.keepingUp)

@@ -9,6 +9,7 @@
 #include "serversupport.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -668,6 +669,50 @@ TEST_CASE("help of every subcommand exits 0 with usage", "[cli][help]")
     }
 }
 
+TEST_CASE("the README's configuration reference names every flag of every subcommand",
+          "[cli][help][docs]")
+{
+    const std::string readme = readFile(std::filesystem::path(STUDIO_SOURCE_DIR) / "README.md");
+    REQUIRE(!readme.empty());
+    const std::string reference = readme.substr(readme.find("## Configuration reference"));
+    REQUIRE(reference.size() < readme.size());
+    for (const std::string sub : {"", "broker", "produce", "generate", "run", "headless",
+                                  "aggregate", "topics", "messages", "groups", "alert-rules",
+                                  "check", "report"}) {
+        std::vector<std::string> args;
+        if (!sub.empty())
+            args.push_back(sub);
+        args.push_back("--help");
+        const Result r = runStudio(args, 15);
+        REQUIRE(r.exitCode == 0);
+        // Every long option the help lists (the usage line and subcommand names aside).
+        std::set<std::string> flags;
+        for (const std::string &line : splitLines(r.out)) {
+            // Options are listed one per line, each starting with its flags ("-f,--follow").
+            std::size_t at = line.find_first_not_of(' ');
+            if (at == std::string::npos || line[at] != '-')
+                continue;
+            if (line.compare(at, 2, "--") != 0) {
+                at = line.find(",--", at);
+                if (at == std::string::npos)
+                    continue;
+                ++at;
+            }
+            std::size_t end = at + 2;
+            while (end < line.size()
+                   && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '-'))
+                ++end;
+            flags.insert(line.substr(at, end - at));
+        }
+        CHECK(flags.size() > (sub.empty() ? 3u : 0u));
+        for (const std::string &flag : flags) {
+            INFO("clickstream-studio " << sub << ": " << flag
+                                       << " is missing from README.md's configuration reference");
+            CHECK(contains(reference, "`" + flag + "`"));
+        }
+    }
+}
+
 TEST_CASE("generate is deterministic and well-formed and spaced in virtual time", "[cli][generate]")
 {
     const std::vector<std::string> args = {"generate", "--count", "1000", "--seed", "7", "--start",
@@ -1225,6 +1270,172 @@ TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal 
     const std::string rawRef = rawArchive("ref");
     CHECK(rawRef.rfind(std::to_string(valid) + "|" + std::to_string(valid) + "|", 0) == 0);
     CHECK(rawArchive("killed") == rawRef);
+
+    REQUIRE(broker.sendSignal(SIGTERM));
+    broker.finish(10);
+}
+
+namespace {
+
+/// The `report` CSVs of every table of `database` (merged over the shards of every instance,
+/// unique counts from the unioned sketches), concatenated with a header line per table.
+std::string mergedReports(const std::string &uri, const EnvChange &env,
+                          const std::filesystem::path &dir)
+{
+    std::string all;
+    for (const char *table : {"page_metrics", "geo_metrics", "sessions", "product_funnel"}) {
+        const std::string out = (dir / (std::string(table) + ".csv")).string();
+        const Result r = runStudio({"report", "--table", table, "--from", "2000-01-01T00:00:00Z",
+                                    "--to", "2100-01-01T00:00:00Z", "--out", out, "--postgres",
+                                    uri},
+                                   60, env);
+        INFO(r.describe());
+        REQUIRE(r.exitCode == 0);
+        all += "== " + std::string(table) + "\n" + readFile(out);
+    }
+    return all;
+}
+
+/// The number in `line` right after `key ` (e.g. "partitions 6"), or -1.
+long long numberAfter(const std::string &line, const std::string &key)
+{
+    const std::size_t at = line.find(" " + key + " ");
+    if (at == std::string::npos)
+        return -1;
+    std::size_t pos = at + key.size() + 2;
+    while (pos < line.size() && line[pos] == ' ')
+        ++pos;
+    std::string digits;
+    while (pos < line.size() && (std::isdigit(static_cast<unsigned char>(line[pos])) || line[pos] == ','))
+        if (line[pos++] != ',')
+            digits += line[pos - 1];
+    return digits.empty() ? -1 : std::stoll(digits);
+}
+
+/// The last complete status line a headless instance printed (on stderr with --json).
+std::string lastStatus(const std::string &err)
+{
+    const auto lines = splitLines(err);
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+        if (contains(*it, " consumed ") && contains(*it, " partitions "))
+            return *it;
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("two headless instances in one group share the partitions; merged results equal one "
+          "instance's",
+          "[cli][persistence][servers][scaleout]")
+{
+    using studio::test::PostgresServer;
+    std::string why;
+    if (!PostgresServer::available(&why))
+        FAIL("PostgreSQL is needed: " << why);
+    PostgresServer pg;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(pg.psql("CREATE DATABASE single OWNER studio; CREATE DATABASE scaled OWNER studio;",
+                    &error, "postgres"));
+    auto uri = [&](const std::string &db) {
+        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
+    };
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+
+    Child broker({kStudio, "broker", "--partitions", "12"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+
+    // Two instances join the group "scaled" before any event exists, each with its own shard
+    // name; Kafka's group protocol gives each six of the twelve partitions.
+    auto instance = [&](const std::string &shard) {
+        return std::vector<std::string>{kStudio,        "headless",    "--broker",  bootstrap,
+                                        "--producers",  "0",           "--group",   "scaled",
+                                        "--shard",      shard,         "--postgres", uri("scaled"),
+                                        "--checkpoint-ms", "500",      "--session-timeout", "6",
+                                        "--duration",   "180",         "--json"};
+    };
+    Child a(instance("a"), env);
+    Child b(instance("b"), env);
+    REQUIRE(a.started());
+    REQUIRE(b.started());
+    auto pumpBoth = [&](double seconds, const std::function<bool()> &done) {
+        const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 Seconds(seconds));
+        while (Clock::now() < deadline) {
+            a.pumpUntil(0.05, [] { return false; });
+            b.pumpUntil(0.05, [] { return false; });
+            if (done())
+                return true;
+            if (a.exited() || b.exited())
+                return false;
+        }
+        return false;
+    };
+    const bool split = pumpBoth(60, [&] {
+        return numberAfter(lastStatus(a.err()), "partitions") == 6
+               && numberAfter(lastStatus(b.err()), "partitions") == 6;
+    });
+    INFO("instance a: " << lastStatus(a.err()) << "\ninstance b: " << lastStatus(b.err()));
+    REQUIRE(split);
+
+    // The same input as the SIGKILL test: duplicates and malformed events included, no late
+    // injection (whose verdict depends on how partitions interleave).
+    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration",
+                                "3", "--seed", "23", "--late", "0", "--duplicates", "0.01",
+                                "--malformed", "0.005", "--json"},
+                               60);
+    INFO(p.describe());
+    REQUIRE(p.exitCode == 0);
+    const auto acked = jsonInt(lastLine(p.out), "acked");
+    REQUIRE(acked > 60'000);
+
+    // Both consume their halves; then both stop (SIGTERM: drain, flush, last checkpoint).
+    const bool caughtUp = pumpBoth(120, [&] {
+        const std::string sa = lastStatus(a.err()), sb = lastStatus(b.err());
+        return numberAfter(sa, "lag") == 0 && numberAfter(sb, "lag") == 0
+               && numberAfter(sa, "valid") + numberAfter(sb, "valid") > 0
+               && numberAfter(sa, "partitions") == 6 && numberAfter(sb, "partitions") == 6;
+    });
+    REQUIRE(caughtUp);
+    REQUIRE(a.sendSignal(SIGTERM));
+    REQUIRE(b.sendSignal(SIGTERM));
+    const Result ra = a.finish(120), rb = b.finish(120);
+    std::int64_t consumed = 0;
+    for (const Result *r : {&ra, &rb}) {
+        INFO(r->describe());
+        REQUIRE(r->exitCode == 0);
+        const auto mine = jsonInt(lastLine(r->out), "consumed");
+        CHECK(mine > acked / 4); // both did a real share of the work
+        consumed += mine;
+    }
+    CHECK(consumed == acked); // every event read once, by one of the two
+
+    // One instance alone over the same topic, in its own group and database.
+    const Result one = runStudio({"headless", "--broker", bootstrap, "--producers", "0",
+                                  "--group", "single", "--postgres", uri("single"),
+                                  "--checkpoint-ms", "500", "--session-timeout", "6",
+                                  "--duration", "4", "--drain-timeout", "150", "--json"},
+                                 240, env);
+    INFO(one.describe());
+    REQUIRE(one.exitCode == 0);
+    CHECK(jsonInt(lastLine(one.out), "consumed") == acked);
+
+    // Each instance wrote partial rows under its own shard...
+    const auto shards = pg.psql("SELECT string_agg(DISTINCT shard, ',' ORDER BY shard) FROM "
+                                "page_metrics;",
+                                &error, "scaled");
+    REQUIRE(shards);
+    CHECK(*shards == "a,b\n");
+    // ...and merged they are exactly one instance's results: counts, revenue, unique users and
+    // sessions (HyperLogLog unions), sessions and the funnel.
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "single");
+    std::filesystem::create_directories(dir.path / "scaled");
+    const std::string expected = mergedReports(uri("single"), env, dir.path / "single");
+    const std::string actual = mergedReports(uri("scaled"), env, dir.path / "scaled");
+    CHECK(std::count(expected.begin(), expected.end(), '\n') > 500);
+    CHECK(actual == expected);
 
     REQUIRE(broker.sendSignal(SIGTERM));
     broker.finish(10);
