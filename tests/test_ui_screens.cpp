@@ -3,6 +3,7 @@
 // screenshots/window by default). ctest runs it on a virtual X server (xvfb-run) when there is
 // one, else offscreen.
 #include "core/studioengine.h"
+#include "ui/charttoolbar.h"
 #include "ui/mainwindow.h"
 #include "ui/producerspage.h"
 #include "ui/reportspage.h"
@@ -84,6 +85,19 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
         },
         90s));
     test::waitUntil([] { return false; }, 3s);
+    // STUDIO_SCREENSHOT_WARMUP=S keeps producing for S more seconds first, stepping the rate
+    // (each step is a marker on the charts), on the 5 min range: the README's screenshot is
+    // taken that way (see README.md).
+    if (const int warmup = qEnvironmentVariableIntValue("STUDIO_SCREENSHOT_WARMUP"); warmup > 0) {
+        for (QWidget *page : {window.page(QStringLiteral("Overview"))})
+            for (auto *toolbar : page->findChildren<ui::ChartToolbar *>())
+                toolbar->setRangeMs(5 * 60'000);
+        const double rates[] = {20'000, 8'000, 30'000, 12'000};
+        for (int step = 0; step < 4; ++step) {
+            engine.setProducerRate(id, rates[step]);
+            test::waitUntil([] { return false; }, std::chrono::seconds(warmup) / 4);
+        }
+    }
 
     const QString dir = screenshotDir();
     const QStringList withCharts = {QStringLiteral("Overview"), QStringLiteral("Producers"),

@@ -347,10 +347,18 @@ void LiveChart::render()
     if (yMax - yMin < 4 && m_valueAxis->labelFormat() == QStringLiteral("%.0f"))
         yMax = yMin + 4;
     // Only on a change: setting the format clears the axis labels until the next relayout.
-    const QString format = m_viewMax - m_viewMin > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
-                                                                 : QStringLiteral("HH:mm:ss");
+    // Seconds only where they tell something, and as many ticks as the labels have room for
+    // (a narrow chart with six "HH:mm:ss" labels elides every one of them).
+    const double span = m_viewMax - m_viewMin;
+    const QString format = span > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
+                           : span > 10 * 60'000.0 ? QStringLiteral("HH:mm")
+                                                  : QStringLiteral("HH:mm:ss");
     if (format != m_timeAxis->format())
         m_timeAxis->setFormat(format);
+    const double labelWidth = format == QStringLiteral("HH:mm") ? 48.0 : 72.0;
+    const int ticks = std::clamp(static_cast<int>(chart()->plotArea().width() / labelWidth), 2, 6);
+    if (ticks != m_timeAxis->tickCount())
+        m_timeAxis->setTickCount(ticks);
     m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMin)),
                          QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMax)));
     m_valueAxis->setRange(yMin, yMax + (yMax - yMin) * 0.08);
