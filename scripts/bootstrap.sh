@@ -21,6 +21,8 @@ PACKAGES=(
   postgresql-15-hll
   # monitoring tests: promtool and a real Prometheus server scraping /metrics
   prometheus
+  # the deploy test: docker-compose.yml and deploy/*.yml parsed by Debian's /usr/bin/python3
+  python3-yaml
   # the parser fuzz test: clang++ with the libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -516,3 +516,221 @@ TEST_CASE("Redis URIs parse as the CLI reads them", "[ui][settings]")
     CHECK_FALSE(core::parseRedisUri("redis://h/-1", &error));
     CHECK(error.find("bad database number") == 0);
 }
+
+// Issue 8: connection files. The real deploy/clickstream-studio-profiles.json (the
+// docker-compose stack) imports; bad files and files with passwords are refused untouched.
+namespace {
+
+QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    REQUIRE(f.open(QIODevice::ReadOnly));
+    return f.readAll();
+}
+
+QString deployProfilesPath()
+{
+    return QStringLiteral(STUDIO_SOURCE_DIR "/deploy/clickstream-studio-profiles.json");
+}
+
+// Everything the model holds, to compare before and after a refused import.
+QByteArray snapshot(const ui::ConnectionProfiles &profiles)
+{
+    QByteArray out = profiles.toConnectionsJson();
+    for (const ui::KafkaProfile &p : profiles.profiles())
+        out += p.id.toUtf8() + '\n';
+    return out + profiles.redisUser().toUtf8();
+}
+
+} // namespace
+
+TEST_CASE("The compose stack's connection file imports", "[ui][settings][deploy]")
+{
+    TempSettings temp;
+    ui::ConnectionProfiles profiles;
+    QAbstractItemModelTester tester(&profiles,
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    ui::KafkaProfile mine;
+    mine.name = QStringLiteral("prod");
+    mine.bootstrap = QStringLiteral("b1:9093");
+    profiles.addProfile(mine);
+
+    QString message;
+    REQUIRE(profiles.importConnections(deployProfilesPath(), &message));
+    INFO(message.toStdString());
+    CHECK(message.startsWith(QStringLiteral("Imported: 2 Kafka profile(s) added")));
+    CHECK(message.contains(QStringLiteral("File > Connections")));
+    REQUIRE(profiles.rowCount() == 3);
+    CHECK(profiles.profile(0).name == QStringLiteral("prod"));
+
+    const ui::KafkaProfile &single = profiles.profile(1);
+    CHECK(single.name == QStringLiteral("compose: single broker"));
+    CHECK(single.bootstrap == QStringLiteral("localhost:9092"));
+    CHECK(single.saslMechanism.isEmpty());
+    CHECK_FALSE(single.tls);
+    CHECK(single.toClusterConfig({}).security == core::SecurityProtocol::Plaintext);
+    CHECK(single.toClusterConfig({}).validate().empty());
+
+    const ui::KafkaProfile &cluster = profiles.profile(2);
+    CHECK(cluster.name == QStringLiteral("compose: 3-broker SASL cluster"));
+    CHECK(cluster.bootstrap == QStringLiteral("localhost:19092,localhost:29092,localhost:39092"));
+    CHECK(cluster.saslMechanism == QStringLiteral("PLAIN"));
+    CHECK(cluster.username == QStringLiteral("studio"));
+    CHECK_FALSE(cluster.tls);
+    CHECK_FALSE(cluster.id.isEmpty());
+    const core::ClusterConfig config = cluster.toClusterConfig(QStringLiteral("typed-later"));
+    CHECK(config.security == core::SecurityProtocol::SaslPlaintext);
+    CHECK(config.validate().empty());
+
+    CHECK(profiles.postgresUri() == QStringLiteral("postgresql://studio@localhost:5432/clickstream"));
+    CHECK(profiles.redisUri() == QStringLiteral("redis://localhost:6379/0"));
+    CHECK(profiles.redisUser().isEmpty());
+
+    // The file matches docker-compose.yml's ports (the deploy test checks the compose side).
+    const QByteArray compose = readFile(QStringLiteral(STUDIO_SOURCE_DIR "/docker-compose.yml"));
+    for (const char *port : {"\"9092:9092\"", "\"19092:9094\"", "\"29092:9094\"",
+                             "\"39092:9094\"", "\"5432:5432\"", "\"6379:6379\""})
+        CHECK(compose.contains(port));
+
+    // Imported again (say, a newer copy of the file): updated in place, ids (and so the
+    // passwords in the keychain) kept, nothing duplicated.
+    const QString clusterId = cluster.id;
+    REQUIRE(profiles.importConnections(deployProfilesPath(), &message));
+    CHECK(message.contains(QStringLiteral("0 Kafka profile(s) added, 2 updated")));
+    REQUIRE(profiles.rowCount() == 3);
+    CHECK(profiles.profile(2).id == clusterId);
+
+    // Saved and exported, with no password anywhere.
+    {
+        QSettings s;
+        profiles.save(s);
+    }
+    CHECK_FALSE(temp.contents().toLower().contains("password"));
+    QTemporaryDir dir;
+    const QString exported = dir.filePath(QStringLiteral("exported.json"));
+    QString error;
+    REQUIRE(profiles.exportConnections(exported, &error));
+    const QByteArray file = readFile(exported);
+    CHECK_FALSE(file.toLower().contains("password"));
+    CHECK(file.contains("\"version\": 1"));
+
+    // The export imports into an empty model as the same profiles.
+    ui::ConnectionProfiles again;
+    REQUIRE(again.importConnections(exported, &message));
+    REQUIRE(again.rowCount() == 3);
+    for (int row = 0; row < 3; ++row) {
+        CHECK(again.profile(row).name == profiles.profile(row).name);
+        CHECK(again.profile(row).bootstrap == profiles.profile(row).bootstrap);
+        CHECK(again.profile(row).saslMechanism == profiles.profile(row).saslMechanism);
+        CHECK(again.profile(row).username == profiles.profile(row).username);
+        CHECK(again.profile(row).tls == profiles.profile(row).tls);
+    }
+    CHECK(again.postgresUri() == profiles.postgresUri());
+    CHECK(again.redisUri() == profiles.redisUri());
+}
+
+TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings][deploy]")
+{
+    TempSettings temp;
+    ui::ConnectionProfiles profiles;
+    QAbstractItemModelTester tester(&profiles,
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    REQUIRE(profiles.importConnections(deployProfilesPath(), nullptr));
+    const QByteArray before = snapshot(profiles);
+    QSignalSpy reset(&profiles, &QAbstractItemModel::modelReset);
+    QSignalSpy inserted(&profiles, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changed(&profiles, &QAbstractItemModel::dataChanged);
+
+    const QByteArray good = readFile(deployProfilesPath());
+    auto with = [&good](const QByteArray &from, const QByteArray &to) {
+        QByteArray b = good;
+        REQUIRE(b.contains(from));
+        return b.replace(from, to);
+    };
+    const QString secret = QStringLiteral("s3cret-%1").arg(QUuid::createUuid().toString());
+    const QByteArray secretUtf8 = secret.toUtf8();
+    struct Case
+    {
+        const char *what;
+        QByteArray json;
+        QString expected; // part of the message
+    };
+    const QList<Case> cases = {
+        {"not JSON", good.left(good.size() / 2), QStringLiteral("not valid JSON")},
+        {"empty file", QByteArray(), QStringLiteral("not valid JSON")},
+        {"a JSON list", "[]", QStringLiteral("not a JSON object")},
+        {"another format",
+         with("clickstream-studio-connections", "kafka-ui-clusters"),
+         QStringLiteral("not a Clickstream Studio connections file")},
+        {"a newer version", with("\"version\": 1", "\"version\": 2"),
+         QStringLiteral("version 2, written by a newer Clickstream Studio")},
+        {"no version", with("\"version\": 1,", ""), QStringLiteral("\"version\" is missing")},
+        {"kafka not a list",
+         "{\"format\": \"clickstream-studio-connections\", \"version\": 1, \"kafka\": "
+         "{\"name\": \"x\", \"bootstrap\": \"h:9092\"}}",
+         QStringLiteral("\"kafka\" is not a list of profiles")},
+        {"an unknown SASL mechanism", with("\"PLAIN\"", "\"GSSAPI\""),
+         QStringLiteral("SASL mechanism must be")},
+        {"SASL without a user", with("\"username\": \"studio\",", ""),
+         QStringLiteral("SASL needs a username")},
+        {"a bad bootstrap", with("\"localhost:9092\"", "\"localhost\""),
+         QStringLiteral("HOST:PORT")},
+        {"tls not a boolean", with("\"tls\": false", "\"tls\": \"no\""),
+         QStringLiteral("kafka[0].tls is not true or false")},
+        {"a duplicate name", with("compose: 3-broker SASL cluster", "compose: single broker"),
+         QStringLiteral("two Kafka profiles are named")},
+        {"an unknown field", with("\"tls\": false", "\"tsl\": false"),
+         QStringLiteral("unknown field \"tsl\"")},
+        {"nothing in it",
+         "{\"format\": \"clickstream-studio-connections\", \"version\": 1}",
+         QStringLiteral("names no Kafka profile")},
+        {"a bad Redis URI", with("redis://localhost:6379/0", "redis://localhost:0/0"),
+         QStringLiteral("redis.uri: bad port")},
+        // Passwords: never read, never echoed.
+        {"a password field",
+         with("\"username\": \"studio\",",
+              "\"username\": \"studio\", \"password\": \"" + secretUtf8 + "\","),
+         QStringLiteral("password field (kafka[1].password)")},
+        {"a nested secret", with("\"user\": \"\"", "\"user\": \"\", \"auth\": {\"Secret\": \"" +
+                                                       secretUtf8 + "\"}"),
+         QStringLiteral("password field (redis.auth.Secret)")},
+        {"a password in the PostgreSQL URI",
+         with("postgresql://studio@", "postgresql://studio:" + secretUtf8 + "@"),
+         QStringLiteral("postgresql.uri contains a password")},
+        {"a conninfo password",
+         with("postgresql://studio@localhost:5432/clickstream",
+              "host=db user=studio password=" + secretUtf8),
+         QStringLiteral("postgresql.uri contains a password")},
+        {"a password in the Redis URI",
+         with("redis://localhost:6379/0", "redis://:" + secretUtf8 + "@localhost:6379/0"),
+         QStringLiteral("redis.uri contains a password")},
+    };
+    QTemporaryDir dir;
+    for (const Case &c : cases) {
+        INFO(c.what);
+        QString message;
+        CHECK_FALSE(profiles.importConnectionsJson(c.json, &message));
+        INFO(message.toStdString());
+        CHECK(message.startsWith(QStringLiteral("Nothing was imported: ")));
+        CHECK(message.contains(c.expected));
+        CHECK_FALSE(message.contains(secret));
+        // The same through a file: the message names it.
+        const QString path = dir.filePath(QStringLiteral("bad.json"));
+        QFile f(path);
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(c.json);
+        f.close();
+        CHECK_FALSE(profiles.importConnections(path, &message));
+        CHECK(message.startsWith(QStringLiteral("bad.json was refused. Nothing was imported: ")));
+        CHECK_FALSE(message.contains(secret));
+    }
+    QString message;
+    CHECK_FALSE(profiles.importConnections(dir.filePath(QStringLiteral("missing.json")), &message));
+    CHECK(message.contains(QStringLiteral("cannot read")));
+
+    CHECK(snapshot(profiles) == before);
+    CHECK(reset.count() == 0);
+    CHECK(inserted.count() == 0);
+    CHECK(changed.count() == 0);
+    CHECK_FALSE(temp.contents().contains(secretUtf8));
+}

@@ -6,6 +6,8 @@
 #include <QList>
 #include <QString>
 
+#include <optional>
+
 class QSettings;
 
 namespace studio::ui {
@@ -29,6 +31,34 @@ struct KafkaProfile
 
 /// The SASL mechanisms offered, "" first (none).
 QStringList saslMechanisms();
+
+/// The connections file (File > Import connections… / Export connections…, and
+/// deploy/clickstream-studio-profiles.json for the docker-compose stack): versioned JSON
+///
+///     {"format": "clickstream-studio-connections", "version": 1,
+///      "kafka": [{"name": "...", "bootstrap": "HOST:PORT,...", "saslMechanism": "PLAIN",
+///                 "username": "...", "tls": false, "caFile": ""}],
+///      "postgresql": {"uri": "postgresql://USER@HOST:PORT/DB"},
+///      "redis": {"uri": "redis://HOST:PORT/DB", "user": ""}}
+///
+/// Every key but "format", "version" and a profile's "name" and "bootstrap" is optional. It
+/// never holds a password: a file with a password (or secret) field anywhere, or a password in
+/// a URI, is refused, so none is ever read from or written to such a file.
+inline const QString kConnectionsFileFormat = QStringLiteral("clickstream-studio-connections");
+inline constexpr int kConnectionsFileVersion = 1;
+
+/// What a connections file holds (the Kafka profiles without ids).
+struct ConnectionsFile
+{
+    QList<KafkaProfile> kafka;
+    std::optional<QString> postgresUri;
+    std::optional<QString> redisUri;
+    std::optional<QString> redisUser;
+};
+
+/// Parses and checks a connections file; std::nullopt and `*error` (one sentence naming the
+/// offending field, never a value that could be a secret) when it is not one this app can use.
+std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QString *error);
 
 /// Connection profiles in QSettings, without passwords: several Kafka clusters (the rows of this
 /// table model), one PostgreSQL URI, one Redis URI with its ACL user. Keys for the SecretStore:
@@ -66,6 +96,18 @@ public:
     void load(QSettings &settings);
     /// Writes everything but passwords to `settings` (group "connections").
     void save(QSettings &settings) const;
+
+    /// Everything but passwords (and ids) as a connections file.
+    QByteArray toConnectionsJson() const;
+    /// Writes toConnectionsJson() to `path` (atomically); false and `*error` on failure.
+    bool exportConnections(const QString &path, QString *error) const;
+    /// Merges a connections file: a Kafka profile with the name of an existing one updates it
+    /// (keeping its id, so its password in the keychain stays), others are appended; the
+    /// PostgreSQL and Redis URIs the file names replace the current ones. On any error nothing
+    /// changes. `*message` tells what was imported or why the file was refused.
+    bool importConnectionsJson(const QByteArray &json, QString *message);
+    /// importConnectionsJson() of the file at `path` (the message names the file).
+    bool importConnections(const QString &path, QString *message);
 
 private:
     QList<KafkaProfile> m_profiles;

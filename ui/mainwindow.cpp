@@ -221,6 +221,31 @@ void MainWindow::createMenus()
     QAction *settings = file->addAction(tr("&Connections…"));
     settings->setShortcut(QKeySequence::Preferences);
     connect(settings, &QAction::triggered, this, &MainWindow::openSettings);
+    // Connection files (versioned JSON, never passwords): see ConnectionProfiles.
+    connect(file->addAction(tr("&Import connections…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Import connections"), {},
+                                                          tr("Connection files (*.json)"));
+        QString message;
+        if (path.isEmpty())
+            return;
+        if (!m_profiles->importConnections(path, &message)) {
+            QMessageBox::warning(this, tr("Import connections"), message);
+            return;
+        }
+        QSettings settings;
+        m_profiles->save(settings);
+        statusBar()->showMessage(message, 15'000);
+    });
+    connect(file->addAction(tr("&Export connections…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export connections"), {},
+                                                          tr("Connection files (*.json)"));
+        QString error;
+        if (!path.isEmpty() && !m_profiles->exportConnections(path, &error))
+            QMessageBox::warning(this, tr("Export connections"), error);
+        else if (!path.isEmpty())
+            statusBar()->showMessage(tr("Connections exported to %1 (without passwords)").arg(path),
+                                     5000);
+    });
     file->addSeparator();
     connect(file->addAction(tr("&Save run…")), &QAction::triggered, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save run"), QString(),
