@@ -35,6 +35,10 @@ int runCommandLine(int argc, char **argv)
     addConnectionOptions(app, gui.connection);
     addMetricsOptions(app, gui.metrics);
     addMonitoringOptions(app, gui.monitoring);
+    std::string guiProfile;
+    app.add_option("--profile", guiProfile,
+                   "desktop app: connect to this saved Kafka profile (File > Connections…), its "
+                   "password from the keychain or CLICKSTREAM_SASL_PASSWORD");
 
     BrokerCommand broker;
     auto *brokerCmd = app.add_subcommand(
@@ -219,7 +223,7 @@ int runCommandLine(int argc, char **argv)
     if (*runCmd) {
         if (run.headless || !haveDisplay())
             return runPipeline(run);
-        return runGui(argc, argv, run.produce);
+        return runGui(argc, argv, run.produce, {});
     }
     if (*generateCmd)
         return runGenerate(generate);
@@ -245,7 +249,11 @@ int runCommandLine(int argc, char **argv)
                                      "QT_QPA_PLATFORM are unset): running headless instead of "
                                      "the GUI. `clickstream-studio run --help` lists its options.");
     }
-    return runGui(argc, argv, gui);
+    if (!guiProfile.empty() && !gui.connection.embedded()) {
+        fmt::print(stderr, "error: --profile and --broker both name a cluster: give one\n");
+        return 2;
+    }
+    return runGui(argc, argv, gui, guiProfile);
 }
 
 } // namespace studio::app

@@ -137,6 +137,7 @@ int runGroups(const GroupsCommand &command);
 int runAlertRules(const AlertRulesCommand &command);
 int runCheck(CheckCommand &command);
 int runReport(const ReportCommand &command);
-int runGui(int argc, char **argv, ProduceCommand &command);
+/// The desktop app; `profile` names a saved Kafka profile to connect to instead of --broker.
+int runGui(int argc, char **argv, ProduceCommand &command, const std::string &profile);
 
 } // namespace studio::app

@@ -5,9 +5,12 @@
 #include "core/monitor.h"
 #include "core/prometheus.h"
 #include "core/studioengine.h"
+#include "ui/connectionprofiles.h"
 #include "ui/mainwindow.h"
+#include "ui/secretstore.h"
 
 #include <QApplication>
+#include <QMessageBox>
 #include <QStatusBar>
 
 #include <fmt/core.h>
@@ -16,7 +19,7 @@
 
 namespace studio::app {
 
-int runGui(int argc, char **argv, ProduceCommand &command)
+int runGui(int argc, char **argv, ProduceCommand &command, const std::string &profile)
 {
     // Outlives the window and the engine; their collectors go into metrics.registry().
     MetricsEndpoint metrics;
@@ -50,6 +53,24 @@ int runGui(int argc, char **argv, ProduceCommand &command)
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
     QApplication::setApplicationVersion(QStringLiteral(STUDIO_VERSION));
+
+    // --profile (also how File > Connect to starts the window again): the saved profile's cluster,
+    // its password from the keychain. A profile that cannot be used is said, and the window
+    // opens on the embedded broker rather than not at all.
+    if (!profile.empty()) {
+        ui::SecretStore secrets;
+        QString why;
+        core::ClusterConfig cluster;
+        if (ui::resolveKafkaProfile(QString::fromStdString(profile), secrets, &cluster, &why)) {
+            settings.embedded = false;
+            settings.cluster = std::move(cluster);
+        } else {
+            fmt::print(stderr, "error: {}\n", why.toStdString());
+            QMessageBox::warning(nullptr, QObject::tr("Clickstream Studio"),
+                                 QObject::tr("%1\n\nStarting on the embedded broker instead.")
+                                     .arg(why));
+        }
+    }
 
     core::StudioEngine engine(settings);
     std::string error;

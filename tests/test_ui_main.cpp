@@ -1,5 +1,6 @@
 // The main window over a real engine on the embedded broker, driven through its widgets.
 #include "core/studioengine.h"
+#include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
 #include "ui/mainwindow.h"
 #include "ui/producereditor.h"
@@ -17,6 +18,8 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QLocale>
+#include <QMenu>
+#include <QMenuBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableView>
@@ -201,4 +204,60 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     CHECK(model->data(model->index(1, ui::ProducerModel::Name)).toString() ==
           QStringLiteral("producer-1 copy"));
     CHECK_FALSE(window.grab().isNull());
+}
+
+TEST_CASE("File > Connect to lists the saved Kafka profiles and starts the window again on one",
+          "[ui]")
+{
+    test::IsolatedSettings isolated;
+    core::StudioEngineSettings settings;
+    settings.embeddedOptions.brokers = 1;
+    settings.embeddedOptions.partitions = 2;
+    settings.monitor = false;
+    core::StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+    ui::MainWindow window(engine);
+    window.show();
+    QStringList launched;
+    int launches = 0;
+    window.setRelauncher([&](const QStringList &arguments) {
+        launched = arguments;
+        ++launches;
+        return true;
+    });
+    ui::KafkaProfile profile;
+    profile.name = QStringLiteral("staging");
+    profile.bootstrap = QStringLiteral("kafka-staging:9092");
+    window.connectionProfiles()->addProfile(profile);
+
+    QMenu *connectMenu = nullptr;
+    for (QMenu *m : window.menuBar()->findChildren<QMenu *>())
+        if (m->title().remove(QLatin1Char('&')) == QStringLiteral("Connect to"))
+            connectMenu = m;
+    REQUIRE(connectMenu);
+    Q_EMIT connectMenu->aboutToShow(); // lists what is saved now
+    QStringList texts;
+    QAction *staging = nullptr, *embedded = nullptr;
+    for (QAction *a : connectMenu->actions()) {
+        texts << a->text();
+        if (a->text().startsWith(QStringLiteral("staging")))
+            staging = a;
+        if (a->text() == QStringLiteral("Embedded broker"))
+            embedded = a;
+    }
+    INFO(texts.join(QStringLiteral(" | ")).toStdString());
+    REQUIRE(staging);
+    REQUIRE(embedded);
+    CHECK(staging->text().contains(QStringLiteral("kafka-staging:9092")));
+
+    staging->trigger();
+    CHECK(launches == 1);
+    CHECK(launched == QStringList{QStringLiteral("--profile"), QStringLiteral("staging")});
+    CHECK_FALSE(window.isVisible()); // this window closes once the new one is on its way
+
+    window.show();
+    embedded->trigger();
+    CHECK(launches == 2);
+    CHECK(launched.isEmpty());
 }

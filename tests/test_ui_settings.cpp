@@ -734,3 +734,62 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
     CHECK(changed.count() == 0);
     CHECK_FALSE(temp.contents().contains(secretUtf8));
 }
+
+TEST_CASE("a saved Kafka profile resolves to its cluster, with its password from the keychain",
+          "[ui][settings]")
+{
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+    qunsetenv("CLICKSTREAM_SASL_PASSWORD");
+    TempSettings settings;
+    ui::SecretStore store(testService());
+    ui::ConnectionProfiles profiles;
+    ui::KafkaProfile plain;
+    plain.name = QStringLiteral("local");
+    plain.bootstrap = QStringLiteral("localhost:9092");
+    profiles.addProfile(plain);
+    ui::KafkaProfile sasl;
+    sasl.name = QStringLiteral("prod cluster");
+    sasl.bootstrap = QStringLiteral("k1:9093,k2:9093");
+    sasl.saslMechanism = QStringLiteral("SCRAM-SHA-512");
+    sasl.username = QStringLiteral("alice");
+    sasl.tls = true;
+    const int saslRow = profiles.addProfile(sasl);
+    {
+        QSettings s;
+        profiles.save(s);
+    }
+
+    core::ClusterConfig cluster;
+    QString error;
+    REQUIRE(ui::resolveKafkaProfile(QStringLiteral("local"), store, &cluster, &error));
+    CHECK(cluster.bootstrap == "localhost:9092");
+    CHECK(cluster.security == core::SecurityProtocol::Plaintext);
+
+    // SASL without a stored password: refused, saying where the password goes.
+    CHECK_FALSE(ui::resolveKafkaProfile(QStringLiteral("prod cluster"), store, &cluster, &error,
+                                        3000));
+    CHECK(error.contains(QStringLiteral("no password")));
+    CHECK(error.contains(QStringLiteral("File > Connections")));
+
+    const QString secret = QStringLiteral("s3cret-%1").arg(QUuid::createUuid().toString());
+    writeSecret(store, profiles.profile(saslRow).passwordKey(), secret);
+    error.clear();
+    REQUIRE(ui::resolveKafkaProfile(QStringLiteral("prod cluster"), store, &cluster, &error));
+    CHECK(cluster.bootstrap == "k1:9093,k2:9093");
+    CHECK(cluster.security == core::SecurityProtocol::SaslSsl);
+    CHECK(cluster.saslMechanism == "SCRAM-SHA-512");
+    CHECK(cluster.saslUsername == "alice");
+    CHECK(cluster.saslPassword == secret.toStdString());
+
+    // The environment wins over the keychain (a script's override).
+    qputenv("CLICKSTREAM_SASL_PASSWORD", "from-env");
+    REQUIRE(ui::resolveKafkaProfile(QStringLiteral("prod cluster"), store, &cluster, &error));
+    CHECK(cluster.saslPassword == "from-env");
+    qunsetenv("CLICKSTREAM_SASL_PASSWORD");
+
+    // An unknown name lists the saved ones.
+    CHECK_FALSE(ui::resolveKafkaProfile(QStringLiteral("nope"), store, &cluster, &error));
+    CHECK(error.contains(QStringLiteral("\"local\"")));
+    CHECK(error.contains(QStringLiteral("\"prod cluster\"")));
+    CHECK_FALSE(error.contains(secret));
+}

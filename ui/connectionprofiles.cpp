@@ -1,7 +1,10 @@
 #include "ui/connectionprofiles.h"
 
+#include "ui/secretstore.h"
+
 #include "core/connectiontest.h"
 
+#include <QEventLoop>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -9,6 +12,7 @@
 #include <QJsonObject>
 #include <QSaveFile>
 #include <QSettings>
+#include <QTimer>
 #include <QUuid>
 
 #include <algorithm>
@@ -529,6 +533,66 @@ bool ConnectionProfiles::importConnections(const QString &path, QString *message
         *message = ok ? inner
                       : tr("%1 was refused. %2").arg(QFileInfo(path).fileName(), inner);
     return ok;
+}
+
+bool resolveKafkaProfile(const QString &name, SecretStore &secrets, core::ClusterConfig *out,
+                         QString *error, int timeoutMs)
+{
+    ConnectionProfiles profiles;
+    QSettings settings;
+    profiles.load(settings);
+    const KafkaProfile *found = nullptr;
+    QStringList names;
+    for (const KafkaProfile &p : profiles.profiles()) {
+        names << QLatin1Char('"') + p.name + QLatin1Char('"');
+        if (p.name == name)
+            found = &p;
+    }
+    if (!found) {
+        *error = names.isEmpty()
+                     ? QObject::tr("no Kafka profile named \"%1\": none is saved (File > "
+                                   "Connections… or File > Import connections… adds them)")
+                           .arg(name)
+                     : QObject::tr("no Kafka profile named \"%1\"; saved profiles: %2")
+                           .arg(name, names.join(QStringLiteral(", ")));
+        return false;
+    }
+    QString password = qEnvironmentVariable("CLICKSTREAM_SASL_PASSWORD");
+    if (!found->saslMechanism.isEmpty() && password.isEmpty()) {
+        QEventLoop loop;
+        bool answered = false;
+        QString why;
+        const QString key = found->passwordKey();
+        QObject::connect(&secrets, &SecretStore::readDone, &loop,
+                         [&](const QString &k, const QString &secret, bool, const QString &e) {
+                             if (k != key)
+                                 return;
+                             answered = true;
+                             password = secret;
+                             why = e;
+                             loop.quit();
+                         });
+        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+        secrets.read(key);
+        if (!answered)
+            loop.exec();
+        if (password.isEmpty()) {
+            *error = QObject::tr("Kafka profile \"%1\" uses SASL but has no password: %2 "
+                                 "(store it in File > Connections…, or set "
+                                 "CLICKSTREAM_SASL_PASSWORD)")
+                         .arg(name, !answered ? QObject::tr("the keychain did not answer")
+                                    : why.isEmpty() ? QObject::tr("none in the keychain")
+                                                    : why);
+            return false;
+        }
+    }
+    core::ClusterConfig config = found->toClusterConfig(password);
+    if (const std::string problem = config.validate(); !problem.empty()) {
+        *error = QObject::tr("Kafka profile \"%1\": %2").arg(name, QString::fromStdString(problem));
+        return false;
+    }
+    *out = std::move(config);
+    return true;
 }
 
 } // namespace studio::ui

@@ -60,6 +60,15 @@ struct ConnectionsFile
 /// offending field, never a value that could be a secret) when it is not one this app can use.
 std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QString *error);
 
+class SecretStore;
+
+/// The Kafka profile called `name` in the saved settings as a cluster config, with its SASL
+/// password from CLICKSTREAM_SASL_PASSWORD or else `secrets` (waits for the keychain, at most
+/// `timeoutMs`: for start-up, before any window). False with `*error` when there is no such
+/// profile, no password for a SASL profile, or the profile is not usable.
+bool resolveKafkaProfile(const QString &name, SecretStore &secrets, core::ClusterConfig *out,
+                         QString *error, int timeoutMs = 15'000);
+
 /// Connection profiles in QSettings, without passwords: several Kafka clusters (the rows of this
 /// table model), one PostgreSQL URI, one Redis URI with its ACL user. Keys for the SecretStore:
 /// KafkaProfile::passwordKey(), kPostgresPasswordKey, kRedisPasswordKey.

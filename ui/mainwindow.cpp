@@ -1,6 +1,7 @@
 #include "ui/mainwindow.h"
 
 #include "core/monitor.h"
+#include "core/producerpool.h"
 #include "core/runrecording.h"
 #include "core/studioengine.h"
 #include "ui/connectionprofiles.h"
@@ -26,6 +27,7 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProcess>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -245,6 +247,21 @@ void MainWindow::createMenus()
         else if (!path.isEmpty())
             statusBar()->showMessage(tr("Connections exported to %1 (without passwords)").arg(path),
                                      5000);
+    });
+    // The saved Kafka profiles, listed when the menu opens (the dialog may have changed them).
+    QMenu *connectMenu = file->addMenu(tr("Co&nnect to"));
+    connect(connectMenu, &QMenu::aboutToShow, this, [this, connectMenu] {
+        connectMenu->clear();
+        connect(connectMenu->addAction(tr("Embedded broker")), &QAction::triggered, this,
+                [this] { connectTo({}); });
+        if (!m_profiles->profiles().isEmpty())
+            connectMenu->addSeparator();
+        for (const KafkaProfile &p : m_profiles->profiles()) {
+            const QString name = p.name;
+            QAction *action = connectMenu->addAction(
+                tr("%1 (%2)").arg(name, p.bootstrap));
+            connect(action, &QAction::triggered, this, [this, name] { connectTo(name); });
+        }
     });
     file->addSeparator();
     connect(file->addAction(tr("&Save run…")), &QAction::triggered, this, [this] {
@@ -483,6 +500,33 @@ void MainWindow::closeEvent(QCloseEvent *event)
 {
     saveState();
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::connectTo(const QString &profileName)
+{
+    const QString target = profileName.isEmpty() ? tr("the embedded broker") : profileName;
+    bool producing = false;
+    for (const auto &[id, producer] : m_engine.pool().entries())
+        producing = producing || producer->stats().state == core::ProducerState::Running;
+    if (producing
+        && QMessageBox::question(this, tr("Connect to %1").arg(target),
+                                 tr("Producers are running. The window starts again on %1 and "
+                                    "this one closes: its producers stop.")
+                                     .arg(target))
+               != QMessageBox::Yes)
+        return;
+    QStringList arguments;
+    if (!profileName.isEmpty())
+        arguments << QStringLiteral("--profile") << profileName;
+    const Relauncher relaunch = m_relaunch ? m_relaunch : [](const QStringList &args) {
+        return QProcess::startDetached(QCoreApplication::applicationFilePath(), args);
+    };
+    if (!relaunch(arguments)) {
+        QMessageBox::warning(this, tr("Connect to %1").arg(target),
+                             tr("Could not start Clickstream Studio again."));
+        return;
+    }
+    close();
 }
 
 } // namespace studio::ui

@@ -6,6 +6,7 @@
 #include <QMainWindow>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 class QListWidget;
@@ -74,6 +75,14 @@ public:
     void clearComparison();
     SecretStore *secrets() const { return m_secrets; }
 
+    /// Starts the app again with these arguments (by default a detached copy of this program).
+    using Relauncher = std::function<bool(const QStringList &arguments)>;
+    void setRelauncher(Relauncher relauncher) { m_relaunch = std::move(relauncher); }
+    /// File > Connect to: the window starts again on the saved Kafka profile `name` (`--profile
+    /// NAME`; its password from the keychain), or on the embedded broker for an empty name, and
+    /// this one closes. Asks first when producers are running.
+    void connectTo(const QString &profileName);
+
 Q_SIGNALS:
     /// The user asked to configure PostgreSQL/Redis (the status bar's "Configure…").
     void configureSinksRequested();
@@ -108,6 +117,7 @@ private:
     std::unique_ptr<core::RunRecorder> m_recorder;
     std::int64_t m_lastAlertMs = 0;
     QFutureWatcher<core::EngineSample> *m_sampler = nullptr;
+    Relauncher m_relaunch;
 };
 
 } // namespace studio::ui
