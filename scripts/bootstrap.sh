@@ -23,6 +23,9 @@ PACKAGES=(
   prometheus
   # the parser fuzz test: clang++ with the libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # the .deb: icons rendered from the SVG, the man page from --help, and the package test's
+  # checkers (dpkg-shlibdeps is in dpkg-dev, from build-essential)
+  librsvg2-bin help2man lintian desktop-file-utils appstream
 )
 
 missing=()
