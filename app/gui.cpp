@@ -5,6 +5,7 @@
 #include "core/monitor.h"
 #include "core/prometheus.h"
 #include "core/studioengine.h"
+#include "core/version.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
@@ -50,6 +51,8 @@ int runGui(int argc, char **argv, ProduceCommand &command)
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
     QApplication::setApplicationVersion(QStringLiteral(STUDIO_VERSION));
+    // Matches the installed desktop entry, so Wayland compositors find its name and icon.
+    QGuiApplication::setDesktopFileName(QString::fromLatin1(kDesktopId));
 
     core::StudioEngine engine(settings);
     std::string error;
