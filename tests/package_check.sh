@@ -17,7 +17,7 @@ fail() {
 }
 pass() { echo "ok: $*"; }
 
-for tool in cpack dpkg-deb dpkg-shlibdeps desktop-file-validate appstreamcli lintian man; do
+for tool in cpack dpkg-deb dpkg-shlibdeps desktop-file-validate appstreamcli lintian man readelf; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/bootstrap.sh installs it)" >&2; exit 1; }
 done
 
@@ -104,8 +104,10 @@ grep -q "clickstream-studio $version" <<<"$man_text" && pass "man page shows $ve
 
 # The packaged binary runs (it links the system's libraries) and reports the project version.
 bin=$root/usr/bin/clickstream-studio
-if file_out=$(file -b "$bin" 2>/dev/null); then
-  grep -q "not stripped" <<<"$file_out" && fail "the packaged binary is not stripped"
+if readelf -S "$bin" | grep -Eq '\.(debug_info|symtab)\b'; then
+  fail "the packaged binary is not stripped"
+else
+  pass "the packaged binary is stripped"
 fi
 got=$(env -u DISPLAY -u WAYLAND_DISPLAY "$bin" --version 2>&1)
 [ "$got" = "clickstream-studio $version" ] && pass "packaged binary --version: $got" \
