@@ -29,6 +29,10 @@ int runCommandLine(int argc, char **argv)
                  "headless when there is no display).",
                  "clickstream-studio"};
     app.set_version_flag("--version", std::string("clickstream-studio ") + STUDIO_VERSION);
+    // Wide enough that an option and its description never meet with a single space (e.g.
+    // "--sasl-mechanism TEXT=PLAIN"), which help2man would read as one term for the man page.
+    // Subcommands share this formatter.
+    app.get_formatter()->column_width(32);
     app.require_subcommand(0, 1);
 
     ProduceCommand gui;

@@ -5,6 +5,7 @@
 #include "core/monitor.h"
 #include "core/prometheus.h"
 #include "core/studioengine.h"
+#include "core/version.h"
 #include "ui/connectionprofiles.h"
 #include "ui/mainwindow.h"
 #include "ui/secretstore.h"
@@ -53,6 +54,8 @@ int runGui(int argc, char **argv, ProduceCommand &command, const std::string &pr
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
     QApplication::setApplicationVersion(QStringLiteral(STUDIO_VERSION));
+    // Matches the installed desktop entry, so Wayland compositors find its name and icon.
+    QGuiApplication::setDesktopFileName(QString::fromLatin1(kDesktopId));
 
     // --profile (also how File > Connect to starts the window again): the saved profile's cluster,
     // its password from the keychain. A profile that cannot be used is said, and the window

@@ -1,5 +1,6 @@
 // The main window over a real engine on the embedded broker, driven through its widgets.
 #include "core/studioengine.h"
+#include "ui/aboutdialog.h"
 #include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
 #include "ui/mainwindow.h"
@@ -17,12 +18,14 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
-#include <QLocale>
 #include <QMenu>
 #include <QMenuBar>
+#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableView>
+
+#include <librdkafka/rdkafka.h>
 
 using namespace studio;
 using namespace std::chrono_literals;
@@ -204,6 +207,58 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     CHECK(model->data(model->index(1, ui::ProducerModel::Name)).toString() ==
           QStringLiteral("producer-1 copy"));
     CHECK_FALSE(window.grab().isNull());
+}
+
+TEST_CASE("Help > About shows the project version, the Qt and librdkafka versions, non-modally",
+          "[ui]")
+{
+    test::IsolatedSettings isolated;
+    core::StudioEngineSettings settings;
+    settings.embedded = false; // never started: the dialog needs no engine
+    core::StudioEngine engine(settings);
+    ui::MainWindow window(engine);
+    window.show();
+
+    QMenu *help = nullptr;
+    for (QAction *menu : window.menuBar()->actions()) {
+        if (menu->text() == QStringLiteral("&Help"))
+            help = menu->menu();
+    }
+    REQUIRE(help);
+    auto *about = window.findChild<QAction *>(QStringLiteral("actionAbout"));
+    REQUIRE(about);
+    CHECK(help->actions().contains(about));
+    CHECK(about->text() == QStringLiteral("&About Clickstream Studio…"));
+    bool hasAboutQt = false;
+    for (const QAction *a : help->actions())
+        hasAboutQt = hasAboutQt || a->text() == QStringLiteral("About &Qt…");
+    CHECK(hasAboutQt);
+
+    about->trigger();
+    auto dialogs = [&] { return window.findChildren<ui::AboutDialog *>(); };
+    REQUIRE(dialogs().size() == 1);
+    ui::AboutDialog *dialog = dialogs().front();
+    CHECK(dialog->objectName() == QStringLiteral("aboutDialog"));
+    CHECK(dialog->isVisible());
+    CHECK_FALSE(dialog->isModal());
+    auto text = [&](const char *name) {
+        const auto *label = dialog->findChild<QLabel *>(QLatin1String(name));
+        REQUIRE(label);
+        return label->text();
+    };
+    // STUDIO_EXPECTED_VERSION is PROJECT_VERSION of the top CMakeLists.txt (tests/CMakeLists.txt).
+    CHECK(text("aboutVersion") == QStringLiteral(STUDIO_EXPECTED_VERSION));
+    CHECK(text("aboutQtVersion").startsWith(QString::fromLatin1(qVersion())));
+    CHECK(text("aboutKafkaVersion") == QString::fromLatin1(rd_kafka_version_str()));
+    CHECK(text("aboutDescription").contains(QStringLiteral("Kafka")));
+    CHECK(text("aboutHomepage").contains(QStringLiteral("https://")));
+
+    // A second trigger raises the open dialog instead of stacking another; Close deletes it.
+    about->trigger();
+    CHECK(dialogs().size() == 1);
+    dialog->close();
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    CHECK(dialogs().isEmpty());
 }
 
 TEST_CASE("File > Connect to lists the saved Kafka profiles and starts the window again on one",

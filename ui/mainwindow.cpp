@@ -4,6 +4,7 @@
 #include "core/producerpool.h"
 #include "core/runrecording.h"
 #include "core/studioengine.h"
+#include "ui/aboutdialog.h"
 #include "ui/connectionprofiles.h"
 #include "ui/dashboardframe.h"
 #include "ui/geopage.h"
@@ -20,6 +21,7 @@
 #include "ui/statusbar.h"
 
 #include <QActionGroup>
+#include <QApplication>
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QFutureWatcher>
@@ -295,6 +297,27 @@ void MainWindow::createMenus()
         connect(action, &QAction::triggered, this, [this, theme = theme] { setTheme(theme); });
     }
     applyTheme(current);
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About Clickstream Studio…"));
+    about->setObjectName(QStringLiteral("actionAbout"));
+    about->setMenuRole(QAction::AboutRole);
+    connect(about, &QAction::triggered, this, &MainWindow::showAbout);
+    QAction *aboutQt = help->addAction(tr("About &Qt…"));
+    aboutQt->setMenuRole(QAction::AboutQtRole);
+    connect(aboutQt, &QAction::triggered, qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::showAbout()
+{
+    // One dialog, non-modal: a second trigger raises the open one.
+    if (auto *open = findChild<AboutDialog *>(QString(), Qt::FindDirectChildrenOnly)) {
+        open->raise();
+        open->activateWindow();
+        return;
+    }
+    auto *dialog = new AboutDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::setTheme(Theme theme)

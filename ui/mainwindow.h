@@ -63,6 +63,8 @@ public:
     /// modeless. OK applies the sinks to the engine.
     void openSettings();
     void applySinkConfiguration(const SinkConfiguration &configuration);
+    /// Help > About Clickstream Studio: the AboutDialog (objectName "aboutDialog"), modeless.
+    void showAbout();
     ConnectionProfiles *connectionProfiles() const { return m_profiles; }
 
     /// The current run, recorded once a second since the window opened.
