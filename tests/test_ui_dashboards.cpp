@@ -331,10 +331,11 @@ QImage shoot(DashboardPage *page, const QString &name)
     return image;
 }
 
-// Time labels the chart actually draws ("16:21:00"): none when the time axis is hidden.
+// Time labels the chart actually draws ("16:21:00", or "16:21" on ranges over 10 min): none when
+// the time axis is hidden.
 int visibleTimeLabels(LiveChart *chart)
 {
-    static const QRegularExpression time(QStringLiteral("^\\d\\d:\\d\\d:\\d\\d$"));
+    static const QRegularExpression time(QStringLiteral("^\\d\\d:\\d\\d(:\\d\\d)?$"));
     int count = 0;
     for (QGraphicsItem *item : chart->scene()->items()) {
         auto *text = qgraphicsitem_cast<QGraphicsTextItem *>(item);

@@ -11,6 +11,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -447,18 +448,31 @@ void LiveChart::drawForeground(QPainter *painter, const QRectF &rect)
     font.setPointSizeF(font.pointSizeF() * 0.85);
     painter->setFont(font);
     const QFontMetrics metrics(font);
-    int row = 0;
-    for (const auto &[x, text] : markers) {
-        painter->setPen(pen);
+    painter->setPen(pen);
+    for (const auto &[x, text] : markers)
         painter->drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()));
+    // Labels newest first, each in the first of three rows where it overlaps no other label;
+    // one that fits nowhere is left out (its line stays, and hovering names it).
+    constexpr int kRows = 3;
+    std::array<QList<QRectF>, kRows> taken;
+    for (auto it = markers.crbegin(); it != markers.crend(); ++it) {
+        const auto &[x, text] = *it;
         const QString label = metrics.elidedText(text, Qt::ElideRight, 160);
-        const double y = plot.top() + 2 + (row++ % 3) * (metrics.height() + 1);
-        QRectF box(x + 3, y, metrics.horizontalAdvance(label) + 4, metrics.height());
-        if (box.right() > plot.right())
-            box.moveRight(x - 3);
-        painter->fillRect(box, QColor(255, 255, 255, 210));
-        painter->setPen(QColor(0x80, 0x20, 0x18));
-        painter->drawText(box, Qt::AlignCenter, label);
+        for (int row = 0; row < kRows; ++row) {
+            const double y = plot.top() + 2 + row * (metrics.height() + 1);
+            QRectF box(x + 3, y, metrics.horizontalAdvance(label) + 4, metrics.height());
+            if (box.right() > plot.right())
+                box.moveRight(x - 3);
+            const bool overlaps = std::any_of(taken[row].cbegin(), taken[row].cend(),
+                                              [&](const QRectF &r) { return r.intersects(box); });
+            if (overlaps)
+                continue;
+            taken[row].append(box);
+            painter->fillRect(box, QColor(255, 255, 255, 210));
+            painter->setPen(QColor(0x80, 0x20, 0x18));
+            painter->drawText(box, Qt::AlignCenter, label);
+            break;
+        }
     }
     painter->restore();
 }
@@ -473,7 +487,13 @@ void LiveChart::mouseMoveEvent(QMouseEvent *event)
     }
     const QRectF plot = chart()->plotArea();
     const double t = m_viewMin + (chartPos.x() - plot.left()) / plot.width() * (m_viewMax - m_viewMin);
-    const QString text = hoverText(t);
+    QString text = hoverText(t);
+    // The markers under the pointer, whose labels may have been left out for room.
+    const double sceneX = mapToScene(event->position().toPoint()).x();
+    for (const auto &[x, label] : visibleMarkers()) {
+        if (std::abs(x - sceneX) <= 4)
+            text += (text.isEmpty() ? QString() : QStringLiteral("\n")) + label;
+    }
     if (text.isEmpty())
         QToolTip::hideText();
     else
