@@ -272,7 +272,7 @@ def main():
 
         # kcat and our three consumers alternate --repeat times (each run a fresh group); the
         # table shows each one's median run by events/s, with the range.
-        runs = {"kcat": [], "headless": [], "pipeline": [], "gui": []}
+        runs = {"kcat": [], "plain": [], "headless": [], "pipeline": [], "gui": []}
         for i in range(1, a.repeat + 1):
             if "kcat" not in skip:
                 c = run(["kcat", "-b", broker, "-C", "-t", "clickstream", "-o", "beginning", "-e",
@@ -282,6 +282,11 @@ def main():
                 runs["kcat"].append({"events": n, "wall_s": c.wall, "cpu_s": c.cpu,
                                      "maxrss_kb": c.maxrss_kb, "events_per_s": n / c.wall,
                                      "rc": c.rc})
+            if "plain" not in skip:
+                c = run([os.path.join(binary, "bench_compare"), "plain", "--broker", broker,
+                         "--events", str(n), "--group", f"compare-plain-{run_id}-{i}"],
+                        workdir, f"plain-{i}")
+                runs["plain"].append(c.json())
             if "headless" not in skip:
                 row = headless_row(studio, broker, "clickstream", n,
                                    f"compare-headless-{run_id}-{i}", workdir, f"headless-{i}")
@@ -387,6 +392,7 @@ def report(r, a, n, started, load_before, load_after):
     py = r.get("python")
     row("Python peer (seed 003 logic; NOT the product)", py)
     row("kcat -C to /dev/null (consume limit)", r.get("kcat"))
+    row("librdkafka group consumer, counting only", r.get("plain"))
     row("simdjson parse-only (parse limit)", r.get("parse"))
     row("ours: headless CLI (aggregating)", r.get("headless"))
     row("ours: pipeline in-process (cross-check)", r.get("pipeline"))
@@ -394,7 +400,7 @@ def report(r, a, n, started, load_before, load_after):
     lines.append("")
     lines.append("events/s and CPU from each consumer's first event to its last (kcat: whole "
                  "process); ours/row = headless events/s / that row's;")
-    lines.append(f"kcat, headless, pipeline and GUI alternated {a.repeat} times: median run "
+    lines.append(f"kcat, plain consumer, headless, pipeline, GUI alternated {a.repeat} times: median run "
                  "shown, range in brackets")
     h = r.get("headless", {})
     if h:

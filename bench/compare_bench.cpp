@@ -10,6 +10,8 @@
 //       Our AggregatorPipeline + Aggregator (default settings, as `headless` uses them) in its own
 //       consumer group from the beginning; time and process CPU from the first consumed message
 //       until N are consumed (the in-process cross-check of the headless row).
+//   bench_compare plain    --broker B --events N [--topic T] [--group G]
+//       A subscribed librdkafka consumer in its own group, same fetch settings, counting only.
 //   bench_compare latency  --rate R [--seconds 10] [--warmup 2] [--partitions 12] [--max-batch M]
 //       A fresh embedded broker in this process, the aggregator pipeline consuming, then one
 //       producer (generator defaults, seed 7) at R events/s for --seconds. A sampler thread reads
@@ -230,10 +232,16 @@ int runPipeline(const std::string &broker, const std::string &topic, long events
     const auto t0 = Clock::now();
     const double c0 = processCpu();
     const double startup = std::chrono::duration<double>(t0 - started).count();
+    double nextTrace = 0.25; // progress on stderr every 250 ms, to see stalls
     while (static_cast<long>(pipeline.stats().consumed) < events) {
         if (since(t0) > 300)
             fail("timed out consuming");
         std::this_thread::sleep_for(200us);
+        if (since(t0) >= nextTrace) {
+            fmt::print(stderr, "  {:6.2f} s  consumed {:>9}  cpu {:6.2f} s\n", since(t0),
+                       pipeline.stats().consumed, processCpu() - c0);
+            nextTrace += 0.25;
+        }
     }
     const double wall = since(t0);
     const double cpu = processCpu() - c0;
@@ -246,6 +254,59 @@ int runPipeline(const std::string &broker, const std::string &topic, long events
                "\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{}}}\n",
                consumed, c.valid, c.late, c.invalid, c.duplicates, wall, cpu,
                double(consumed) / wall, startup, maxRssKb());
+    return 0;
+}
+
+// ---- plain group consumer -----------------------------------------------------------------
+
+// A subscribed librdkafka KafkaConsumer (same group protocol and fetch settings as the pipeline)
+// that only counts: separates what the group-consumer path costs from what our processing costs.
+int runPlain(const std::string &broker, const std::string &topic, long events,
+             const std::string &group)
+{
+    std::string e;
+    auto conf = makeKafkaConf(external(broker),
+                              {{"group.id", group},
+                               {"auto.offset.reset", "earliest"},
+                               {"enable.auto.commit", "false"},
+                               {"fetch.wait.max.ms", "10"},
+                               {"queued.min.messages", "1000000"},
+                               {"queued.max.messages.kbytes", "262144"},
+                               {"fetch.error.backoff.ms", "10"}},
+                              &e);
+    auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
+    if (!consumer)
+        fail("consumer: " + e);
+    rd_kafka_poll_set_consumer(consumer.get());
+    auto *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(consumer.get(), topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer.get());
+    std::vector<rd_kafka_message_t *> batch(4096);
+    long got = 0;
+    Clock::time_point first{};
+    double c0 = 0;
+    const auto started = Clock::now();
+    while (got < events) {
+        if (since(started) > 300)
+            fail("timed out consuming");
+        const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+        for (ssize_t i = 0; i < n; ++i) {
+            if (!batch[i]->err && got++ == 0) {
+                first = Clock::now();
+                c0 = processCpu();
+            }
+            rd_kafka_message_destroy(batch[i]);
+        }
+    }
+    const double wall = since(first);
+    const double cpu = processCpu() - c0;
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_consumer_close(consumer.get());
+    fmt::print("{{\"row\":\"plain group consumer\",\"events\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
+               "\"events_per_s\":{:.1f},\"maxrss_kb\":{}}}\n",
+               got, wall, cpu, double(got) / wall, maxRssKb());
     return 0;
 }
 
@@ -409,6 +470,8 @@ int main(int argc, char **argv)
     const long events = std::stol(o["--events"]);
     if (mode == "parse")
         return runParse(o["--broker"], o["--topic"], events, std::stoi(o["--repeat"]));
+    if (mode == "plain")
+        return runPlain(o["--broker"], o["--topic"], events, o["--group"]);
     if (mode == "pipeline")
         return runPipeline(o["--broker"], o["--topic"], events, o["--group"]);
     if (mode == "latency")
