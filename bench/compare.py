@@ -400,8 +400,8 @@ def report(r, a, n, started, load_before, load_after):
     lines.append("")
     lines.append("events/s and CPU from each consumer's first event to its last (kcat: whole "
                  "process); ours/row = headless events/s / that row's;")
-    lines.append(f"kcat, plain consumer, headless, pipeline, GUI alternated {a.repeat} times: median run "
-                 "shown, range in brackets")
+    lines.append(f"kcat, plain consumer, headless, pipeline, GUI alternated {a.repeat} times: "
+                 "median run shown, range in brackets")
     h = r.get("headless", {})
     if h:
         lines.append(f"headless: whole process {h['wall_total_s']:.2f} s wall, "
