@@ -10,8 +10,9 @@ embedded broker (tracker issue 9). Run it as `bash bench/compare` (Debian's /usr
    own fresh consumer group where it has one:
    - Python peer (bench/peers/seed003_aggregator.py, NOT part of the product): seed 003's
      page/geo/session aggregation in plain Python; rate and CPU from its first message to its last.
-   - kcat -C to /dev/null (no group: every partition directly, so no join wait is timed), twice,
-     the better run kept; wall time of the whole process (includes its start, a few ms).
+   - kcat -C to /dev/null (no group: every partition directly, so no join wait is timed); wall
+     time of the whole process (includes its start, a few ms).
+   - a plain librdkafka group consumer that only counts (bench_compare plain), first message to N.
    - simdjson parse-only over the same payloads read from the topic into memory first
      (bench_compare parse): the parse limit, best of 3 passes, CPU of the parsing thread.
    - ours, headless CLI: `clickstream-studio headless --producers 0 --duration 1 --json
@@ -22,7 +23,9 @@ embedded broker (tracker issue 9). Run it as `bash bench/compare` (Debian's /usr
      message to N; a cross-check of the headless row without process polling.
    - ours, GUI: bench_gui --broker B --events N under xvfb-run: the real MainWindow over the
      StudioEngine reading the topic, pages cycled every 2 s, first consumed event to N.
-   Peak RSS is the process's maximum resident set (wait4 ru_maxrss or the program's own getrusage).
+   kcat, the plain consumer and our three consumers alternate --repeat (3) times; the table shows
+   each one's median run and the range. Peak RSS is the process's maximum resident set (wait4
+   ru_maxrss or the program's own getrusage).
 4. Scaling: bench_compare latency at 10k, 100k and 1M events/s offered for --latency-seconds each
    (its own embedded broker in-process), achieved events/s and p50/p99 creation-to-visible latency.
 5. Prints the table and replaces the generated block of bench/README.md (unless --no-readme).
