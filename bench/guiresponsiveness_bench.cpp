@@ -6,6 +6,12 @@
 //
 //   build/bin/bench_gui [--seconds 20] [--rate 200000] [--page-ms 2000] [--probe-ms 5]
 //
+// Consume mode (bench/compare, issue 9): --broker B --events N [--group G] runs the same window
+// over an engine on the external broker B with no producer, the aggregator reading the pre-filled
+// topic from the beginning in its own group while every page is cycled, and prints one JSON line:
+// the time and process CPU from the first consumed event until N are consumed, peak RSS, and the
+// probe's lateness meanwhile.
+//
 // Offscreen unless DISPLAY is set (then xcb) or QT_QPA_PLATFORM says otherwise.
 #include "core/studioengine.h"
 #include "ui/mainwindow.h"
@@ -19,8 +25,13 @@
 
 #include <fmt/core.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -35,6 +46,9 @@ struct Options
     double rate = 200'000;
     int pageMs = 2000;
     int probeMs = 5;
+    std::string broker; ///< consume mode when set
+    long events = 0;
+    std::string group = "bench-gui-consume";
 };
 
 struct Lateness
@@ -119,6 +133,108 @@ void print(const char *what, const Lateness &l)
                l.pagesShown);
 }
 
+double processCpu()
+{
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+           + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// Consume mode: the window live over an engine reading a pre-filled topic; time to consume N.
+int consume(const Options &o)
+{
+    core::StudioEngineSettings settings;
+    settings.embedded = false;
+    settings.cluster.name = "bench";
+    settings.cluster.bootstrap = o.broker;
+    settings.groupId = o.group;
+    core::StudioEngine engine(settings);
+    QElapsedTimer clock;
+    clock.start();
+    std::string error;
+    if (!engine.start(&error)) {
+        fmt::print(stderr, "engine: {}\n", error);
+        return 1;
+    }
+    ui::MainWindow window(engine);
+    window.resize(1280, 800);
+    window.show();
+    const QStringList titles = ui::MainWindow::pageTitles();
+    auto consumed = [&engine] {
+        std::uint64_t n = 0;
+        engine.visitAggregator([&n](const core::AggregatorPipeline &p, const core::Aggregator &) {
+            n = p.stats().consumed;
+        });
+        return n;
+    };
+    // Timed off the GUI thread (a stalled GUI thread must not delay the reading), every ~1 ms.
+    std::atomic<qint64> firstNs{-1}, doneNs{-1};
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> got{0};
+    double cpuFirst = 0, cpuDone = 0;
+    QEventLoop loop;
+    std::thread watcher([&] {
+        while (!stop.load()) {
+            const std::uint64_t n = consumed();
+            got = n;
+            const qint64 now = clock.nsecsElapsed();
+            if (firstNs.load() < 0 && n > 0) {
+                cpuFirst = processCpu();
+                firstNs = now;
+            }
+            if (n >= static_cast<std::uint64_t>(o.events)) {
+                cpuDone = processCpu();
+                doneNs = now;
+                QMetaObject::invokeMethod(&loop, "quit", Qt::QueuedConnection);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    });
+    std::vector<double> late;
+    qint64 last = -1;
+    QTimer probeTimer;
+    probeTimer.setTimerType(Qt::PreciseTimer);
+    probeTimer.setInterval(o.probeMs);
+    QObject::connect(&probeTimer, &QTimer::timeout, &loop, [&] {
+        const qint64 now = clock.nsecsElapsed();
+        if (last >= 0 && firstNs.load() >= 0)
+            late.push_back(std::max(0.0, double(now - last) / 1e6 - o.probeMs));
+        last = now;
+    });
+    int page = 0;
+    QTimer pageTimer;
+    pageTimer.setInterval(o.pageMs);
+    QObject::connect(&pageTimer, &QTimer::timeout, &loop, [&] {
+        page = (page + 1) % int(titles.size());
+        window.showPage(titles.at(page));
+    });
+    window.showPage(titles.at(0));
+    QTimer::singleShot(std::max(60, o.seconds) * 1000, &loop, &QEventLoop::quit);
+    probeTimer.start();
+    pageTimer.start();
+    loop.exec();
+    stop = true;
+    watcher.join();
+    const core::EngineSample s = engine.sample();
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double wall = doneNs > firstNs && firstNs >= 0 ? double(doneNs - firstNs) / 1e9 : 0;
+    const double cpu = cpuDone - cpuFirst;
+    std::vector<double> sorted = late;
+    fmt::print("{{\"row\":\"gui\",\"platform\":\"{}\",\"events\":{},\"valid\":{},\"wall_s\":{:.4f},"
+               "\"cpu_s\":{:.4f},\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{},"
+               "\"probe_p99_ms\":{:.2f},\"probe_max_ms\":{:.2f},\"done\":{}}}\n",
+               QApplication::platformName().toStdString(), got.load(), s.aggregates.counters.valid, wall,
+               cpu, wall > 0 ? double(got.load()) / wall : 0.0, double(firstNs.load()) / 1e9, ru.ru_maxrss,
+               percentile(sorted, 0.99),
+               late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
+               doneNs >= 0 ? "true" : "false");
+    std::fflush(stdout);
+    return doneNs >= 0 ? 0 : 1;
+}
+
 bool parse(int argc, char **argv, Options &o)
 {
     for (int i = 1; i < argc; ++i) {
@@ -132,9 +248,17 @@ bool parse(int argc, char **argv, Options &o)
             o.pageMs = std::atoi(argv[++i]);
         else if (!std::strcmp(a, "--probe-ms") && hasValue)
             o.probeMs = std::atoi(argv[++i]);
+        else if (!std::strcmp(a, "--broker") && hasValue)
+            o.broker = argv[++i];
+        else if (!std::strcmp(a, "--events") && hasValue)
+            o.events = std::atol(argv[++i]);
+        else if (!std::strcmp(a, "--group") && hasValue)
+            o.group = argv[++i];
         else
             return false;
     }
+    if (!o.broker.empty() && o.events <= 0)
+        return false;
     return o.seconds > 0 && o.rate > 0 && o.rate <= core::ProducerSettings::kMaxRate &&
            o.pageMs > 0 && o.probeMs > 0;
 }
@@ -146,7 +270,7 @@ int main(int argc, char **argv)
     Options o;
     if (!parse(argc, argv, o)) {
         fmt::print(stderr, "usage: bench_gui [--seconds 20] [--rate 200000] [--page-ms 2000] "
-                           "[--probe-ms 5]\n");
+                           "[--probe-ms 5] [--broker B --events N [--group G]]\n");
         return 2;
     }
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
@@ -157,6 +281,8 @@ int main(int argc, char **argv)
     QCoreApplication::setOrganizationName(QStringLiteral("clickstream-studio-bench"));
     QCoreApplication::setApplicationName(QStringLiteral("bench-gui"));
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir.path());
+    if (!o.broker.empty())
+        return consume(o);
 
     core::StudioEngineSettings settings;
     settings.embeddedOptions.brokers = 1;

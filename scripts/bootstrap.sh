@@ -14,6 +14,8 @@ PACKAGES=(
   libfmt-dev libabsl-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests: Catch2, servers started by the test script, a virtual display, a Kafka CLI peer
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
+  # bench/compare: the Python peer aggregator (bench/peers/), run by Debian's /usr/bin/python3
+  python3-confluent-kafka
   # GUI tests: a Secret Service (gnome-keyring) on a private D-Bus session for the keychain
   gnome-keyring libsecret-tools dbus-x11
   # postgresql-hll: hll_union_agg merges the sinks' HyperLogLog sketches inside PostgreSQL
