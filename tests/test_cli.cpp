@@ -1178,26 +1178,51 @@ std::string tablesOf(studio::test::PostgresServer &pg, const std::string &databa
 
 } // namespace
 
+namespace {
+
+/// A real PostgreSQL with two fresh databases, and an embedded broker (12 partitions) in its own
+/// process: what the persistence tests that compare two runs start from.
+struct TwoDatabasesAndBroker
+{
+    studio::test::PostgresServer pg;
+    EnvChange env;
+    std::unique_ptr<Child> broker;
+    std::string bootstrap;
+
+    TwoDatabasesAndBroker(const std::string &first, const std::string &second)
+    {
+        std::string why;
+        if (!studio::test::PostgresServer::available(&why))
+            FAIL("PostgreSQL is needed: " << why);
+        std::string error;
+        REQUIRE(pg.start(&error));
+        REQUIRE(pg.psql("CREATE DATABASE " + first + " OWNER studio; CREATE DATABASE " + second
+                            + " OWNER studio;",
+                        &error, "postgres"));
+        env = EnvChange{{}, {{"PGPASSWORD", pg.password()}}};
+        broker = std::make_unique<Child>(
+            std::vector<std::string>{kStudio, "broker", "--partitions", "12"});
+        REQUIRE(broker->firstStdoutLine(20, bootstrap));
+    }
+
+    std::string uri(const std::string &db) const
+    {
+        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
+    }
+};
+
+} // namespace
+
 TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal one clean run",
           "[cli][persistence][servers]")
 {
-    using studio::test::PostgresServer;
-    std::string why;
-    if (!PostgresServer::available(&why))
-        FAIL("PostgreSQL is needed: " << why);
-    PostgresServer pg;
+    TwoDatabasesAndBroker servers("ref", "killed");
+    auto &pg = servers.pg;
+    auto uri = [&](const std::string &db) { return servers.uri(db); };
+    const EnvChange &env = servers.env;
+    const std::string &bootstrap = servers.bootstrap;
+    Child &broker = *servers.broker;
     std::string error;
-    REQUIRE(pg.start(&error));
-    REQUIRE(pg.psql("CREATE DATABASE ref OWNER studio; CREATE DATABASE killed OWNER studio;",
-                    &error, "postgres"));
-    auto uri = [&](const std::string &db) {
-        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
-    };
-    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
-
-    Child broker({kStudio, "broker", "--partitions", "12"});
-    std::string bootstrap;
-    REQUIRE(broker.firstStdoutLine(20, bootstrap));
     // The same input for both: 90,000 events (duplicates and malformed ones included; no late
     // injection, whose verdict depends on how partitions interleave).
     const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration",
@@ -1328,23 +1353,13 @@ TEST_CASE("two headless instances in one group share the partitions; merged resu
           "instance's",
           "[cli][persistence][servers][scaleout]")
 {
-    using studio::test::PostgresServer;
-    std::string why;
-    if (!PostgresServer::available(&why))
-        FAIL("PostgreSQL is needed: " << why);
-    PostgresServer pg;
+    TwoDatabasesAndBroker servers("single", "scaled");
+    auto &pg = servers.pg;
+    auto uri = [&](const std::string &db) { return servers.uri(db); };
+    const EnvChange &env = servers.env;
+    const std::string &bootstrap = servers.bootstrap;
+    Child &broker = *servers.broker;
     std::string error;
-    REQUIRE(pg.start(&error));
-    REQUIRE(pg.psql("CREATE DATABASE single OWNER studio; CREATE DATABASE scaled OWNER studio;",
-                    &error, "postgres"));
-    auto uri = [&](const std::string &db) {
-        return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + db;
-    };
-    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
-
-    Child broker({kStudio, "broker", "--partitions", "12"});
-    std::string bootstrap;
-    REQUIRE(broker.firstStdoutLine(20, bootstrap));
 
     // Two instances join the group "scaled" before any event exists, each with its own shard
     // name; Kafka's group protocol gives each six of the twelve partitions.
