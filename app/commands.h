@@ -129,6 +129,7 @@ struct VerifyCommand
 {
     ConnectionOptions connection;
     std::string topic = "clickstream";
+    std::string messagesFile;    ///< a tap (kcat -J, messages --json) instead of the topic
     AggregatorOptions aggregator;
     std::string postgres;
     long long expectEvents = -1; ///< the producer's acked count; -1 = not checked

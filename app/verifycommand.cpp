@@ -17,10 +17,12 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <queue>
@@ -41,6 +43,12 @@ CLI::App *addVerifyCommand(CLI::App &app, VerifyCommand &command)
         "exit 1.");
     addConnectionOptions(*cmd, command.connection);
     cmd->add_option("--topic", command.topic, "topic the aggregator read")->capture_default_str();
+    cmd->add_option("--messages", command.messagesFile,
+                    "read the events from this file instead of the topic: JSON lines with "
+                    "partition, offset and the payload, as `kcat -C -J -o beginning` or "
+                    "`messages --follow --json` print them, recorded from before the producer "
+                    "started (a tap keeps every message even when the broker's retention drops "
+                    "old ones); other lines are skipped");
     addAggregatorOptions(*cmd, command.aggregator);
     cmd->add_option("--postgres", command.postgres,
                     "PostgreSQL to check, as a libpq conninfo or postgresql:// URI without a "
@@ -81,14 +89,79 @@ constexpr std::size_t kChunk = 50'000;
 /// The event's own time (its "ts" field) when it has one, else the message's timestamp: within a
 /// partition events come in about time order, so merging partitions by it gives the offline
 /// aggregator the events in about the order they happened.
-std::int64_t eventTimeOf(const core::BrowsedMessage &m)
+std::int64_t eventTimeOf(std::string_view v, std::int64_t fallback)
 {
-    const std::string_view v = m.value;
     const std::size_t at = v.find("\"ts\":\"");
     if (at != std::string_view::npos && at + 6 + 24 <= v.size())
         if (const auto ms = core::parseIsoMs(v.substr(at + 6, 24)))
             return *ms;
-    return m.timestampMs;
+    return fallback;
+}
+
+std::int64_t eventTimeOf(const core::BrowsedMessage &m)
+{
+    return eventTimeOf(m.value, m.timestampMs);
+}
+
+/// A tap file (`kcat -J` or `messages --json` lines) in event-time order: a message is handed on once the
+/// newest event time seen is kReorderMs past it, so disorder of up to a minute between
+/// partitions (a catch-up after an outage) is undone with bounded memory. Each partition's
+/// offsets are taken once, in order; a gap (a message the tap skipped) is counted.
+constexpr std::int64_t kReorderMs = 60'000;
+
+struct TapStats
+{
+    std::uint64_t messages = 0, repeated = 0, gaps = 0, otherLines = 0;
+};
+
+bool readTap(const std::string &path, const std::function<void(const std::string &)> &feed,
+             TapStats &stats, std::string *error)
+{
+    std::ifstream in(path);
+    if (!in) {
+        *error = "cannot read '" + path + "'";
+        return false;
+    }
+    using Item = std::tuple<std::int64_t, std::uint64_t, std::string>; // time, sequence, value
+    std::priority_queue<Item, std::vector<Item>, std::greater<>> pending;
+    std::map<std::int64_t, std::int64_t> nextOffset; // per partition
+    std::int64_t newest = INT64_MIN;
+    std::uint64_t seq = 0;
+    for (std::string line; std::getline(in, line);) {
+        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        // `messages --json` names the payload "value", `kcat -J` names it "payload".
+        const char *field = j.is_object() && j.contains("payload") ? "payload" : "value";
+        if (j.is_discarded() || !j.is_object() || !j.contains(field) || !j[field].is_string()
+            || !j.contains("partition") || !j.contains("offset")) {
+            ++stats.otherLines;
+            continue;
+        }
+        const std::int64_t partition = j["partition"].get<std::int64_t>();
+        const std::int64_t offset = j["offset"].get<std::int64_t>();
+        auto [it, fresh] = nextOffset.try_emplace(partition, 0);
+        if (!fresh || offset != 0) {
+            if (offset < it->second) {
+                ++stats.repeated;
+                continue;
+            }
+            stats.gaps += static_cast<std::uint64_t>(offset - it->second);
+        }
+        it->second = offset + 1;
+        ++stats.messages;
+        std::string value = j[field].get<std::string>();
+        const std::int64_t t = eventTimeOf(value, newest == INT64_MIN ? 0 : newest);
+        newest = std::max(newest, t);
+        pending.emplace(t, seq++, std::move(value));
+        while (!pending.empty() && std::get<0>(pending.top()) <= newest - kReorderMs) {
+            feed(std::get<2>(pending.top()));
+            pending.pop();
+        }
+    }
+    while (!pending.empty()) {
+        feed(std::get<2>(pending.top()));
+        pending.pop();
+    }
+    return true;
 }
 
 /// Refills `r` when its buffer is used up; false with a message when a read failed.
@@ -243,20 +316,7 @@ int runVerify(const VerifyCommand &command)
     // 1. The topic, every partition from its start to its high watermark, merged by event time
     //    so that the offline watermark sees the events in about the order they happened; a
     //    user's events stay in their partition's order.
-    core::MessageBrowser browser(cluster);
     std::string error;
-    core::BrowseResult first = browser.readFromOffset(command.topic, -1, 0, 1, timeout);
-    if (!first.ok) {
-        fmt::print(stderr, "verify: reading topic '{}': {}\n", command.topic, first.error);
-        return kRuntimeError;
-    }
-    std::vector<PartitionReader> readers;
-    for (const auto &m : first.messages) {
-        PartitionReader r;
-        r.partition = m.partition;
-        r.next = m.offset; // the low watermark: read it again with the rest
-        readers.push_back(std::move(r));
-    }
     std::FILE *dump = nullptr;
     if (!command.dump.empty()) {
         dump = std::fopen(command.dump.c_str(), "wb");
@@ -268,32 +328,66 @@ int runVerify(const VerifyCommand &command)
     core::CsvReportCollector offline;
     core::Aggregator aggregator(config, &offline);
     std::uint64_t messages = 0;
-    using Head = std::tuple<std::int64_t, std::int32_t, std::size_t>; // timestamp, partition, reader
-    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-    auto push = [&](std::size_t i) -> bool {
-        PartitionReader &r = readers[i];
-        if (!refill(browser, command.topic, r, timeout, &error))
-            return false;
-        if (r.at < r.buffer.size())
-            heads.emplace(eventTimeOf(r.buffer[r.at]), r.partition, i);
-        return true;
-    };
-    bool readOk = true;
-    for (std::size_t i = 0; i < readers.size() && readOk; ++i)
-        readOk = push(i);
-    while (readOk && !heads.empty()) {
-        const std::size_t i = std::get<2>(heads.top());
-        heads.pop();
-        PartitionReader &r = readers[i];
-        const std::string &value = r.buffer[r.at].value;
+    std::size_t partitions = 0;
+    auto feed = [&](const std::string &value) {
         aggregator.ingest(value);
         if (dump) {
             std::fwrite(value.data(), 1, value.size(), dump);
             std::fputc('\n', dump);
         }
         ++messages;
-        ++r.at;
-        readOk = push(i);
+    };
+    TapStats tap;
+    bool readOk = true;
+    std::string source;
+    if (!command.messagesFile.empty()) {
+        readOk = readTap(command.messagesFile, feed, tap, &error);
+        source = fmt::format("tap {}: {} message(s) ({} repeated, {} missed by the tap, {} other "
+                             "line(s) skipped)",
+                             command.messagesFile, tap.messages, tap.repeated, tap.gaps,
+                             tap.otherLines);
+    } else {
+        core::MessageBrowser browser(cluster);
+        core::BrowseResult first = browser.readFromOffset(command.topic, -1, 0, 1, timeout);
+        if (!first.ok) {
+            fmt::print(stderr, "verify: reading topic '{}': {}\n", command.topic, first.error);
+            return kRuntimeError;
+        }
+        std::vector<PartitionReader> readers;
+        for (const auto &m : first.messages) {
+            PartitionReader r;
+            r.partition = m.partition;
+            r.next = m.offset; // the low watermark: read it again with the rest
+            if (m.offset > 0)
+                fmt::print("verify: partition {} starts at offset {}: older messages are gone "
+                           "(retention); verify from a tap (--messages) instead\n",
+                           m.partition, m.offset);
+            tap.gaps += static_cast<std::uint64_t>(m.offset);
+            readers.push_back(std::move(r));
+        }
+        partitions = readers.size();
+        using Head = std::tuple<std::int64_t, std::int32_t, std::size_t>; // time, partition, reader
+        std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+        auto push = [&](std::size_t i) -> bool {
+            PartitionReader &r = readers[i];
+            if (!refill(browser, command.topic, r, timeout, &error))
+                return false;
+            if (r.at < r.buffer.size())
+                heads.emplace(eventTimeOf(r.buffer[r.at]), r.partition, i);
+            return true;
+        };
+        for (std::size_t i = 0; i < readers.size() && readOk; ++i)
+            readOk = push(i);
+        while (readOk && !heads.empty()) {
+            const std::size_t i = std::get<2>(heads.top());
+            heads.pop();
+            PartitionReader &r = readers[i];
+            feed(r.buffer[r.at].value);
+            ++r.at;
+            readOk = push(i);
+        }
+        source = fmt::format("topic {}: {} partition(s), {} message(s)", command.topic,
+                             partitions, messages);
     }
     if (dump)
         std::fclose(dump);
@@ -303,9 +397,9 @@ int runVerify(const VerifyCommand &command)
     }
     aggregator.flush();
     const core::AggregateCounters c = aggregator.counters();
-    fmt::print("verify: topic {}: {} partition(s), {} message(s): {} valid events, {} invalid, "
-               "{} duplicates, {} late in the merged order\n",
-               command.topic, readers.size(), messages, c.valid, c.invalid, c.duplicates, c.late);
+    fmt::print("verify: {}: {} valid events, {} invalid, {} duplicates, {} late in event-time "
+               "order\n",
+               source, c.valid, c.invalid, c.duplicates, c.late);
 
     // 2. What PostgreSQL holds, merged over shards.
     core::PostgresStore store;
@@ -365,7 +459,7 @@ int runVerify(const VerifyCommand &command)
                    command.expectEvents, valid, kafkaLost, kafkaExtra);
     }
     const bool accounted = lost == 0 && duplicated == 0 && mismatched == 0 && kafkaLost == 0
-                           && kafkaExtra == 0 && c.late == 0 && c.valid > 0;
+                           && kafkaExtra == 0 && c.late == 0 && c.valid > 0 && tap.gaps == 0;
     if (accounted) {
         fmt::print("ALL-RECORDS-ACCOUNTED: {} events, each counted exactly once in page_metrics, "
                    "geo_metrics, product_funnel and sessions\n",
@@ -373,8 +467,8 @@ int runVerify(const VerifyCommand &command)
         return 0;
     }
     fmt::print("NOT ACCOUNTED: lost {}, duplicated {}, revenue mismatches {}, kafka lost {}, "
-               "kafka extra {}, late in the offline pass {}{}\n",
-               lost, duplicated, mismatched, kafkaLost, kafkaExtra, c.late,
+               "kafka extra {}, late in the offline pass {}, messages not read {}{}\n",
+               lost, duplicated, mismatched, kafkaLost, kafkaExtra, c.late, tap.gaps,
                c.valid == 0 ? " (no valid events at all)" : "");
     return 1;
 }
