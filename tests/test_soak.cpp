@@ -13,7 +13,7 @@
 // come from a tap (kcat -J from the beginning, started before the producer), because the
 // embedded broker keeps only the newest ~50,000 messages of each partition.
 //
-// CI runs STUDIO_SOAK_SECONDS=150 of producing (about 3.5 minutes in all). The long mode is the
+// CI runs STUDIO_SOAK_SECONDS=180 of producing (about 4 minutes in all). The long mode is the
 // same test with a longer run; the faults stay in the first minute, the rest is steady soak:
 //
 //   STUDIO_SOAK_SECONDS=3600 STUDIO_SOAK_RPS=10000 build/tests/test_soak "[soak][faults]"
@@ -362,7 +362,7 @@ TEST_CASE("verify reports a tampered table as lost or duplicated", "[soak][verif
 // Redis restarts and a SIGKILL of the aggregator.
 TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
 {
-    const double seconds = std::max(90.0, envNumber("STUDIO_SOAK_SECONDS", 150));
+    const double seconds = std::max(90.0, envNumber("STUDIO_SOAK_SECONDS", 180));
     const double rps = std::max(100.0, envNumber("STUDIO_SOAK_RPS", 5000));
     Servers s;
     s.start(12);
@@ -446,6 +446,7 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     INFO("timeline: " << timeline.str());
 
     // The rest is steady soak until the producer is done.
+    INFO("broker log:\n" << s.broker->log());
     const int producedCode = producer.wait(std::chrono::seconds(static_cast<long long>(seconds) + 120));
     const std::string producerLog = producer.log();
     INFO(producerLog.substr(producerLog.size() > 3000 ? producerLog.size() - 3000 : 0));
@@ -532,8 +533,9 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     CHECK(sawPostgresDown);
     CHECK(sawRedisDown);
     CHECK(growth < 0.05);
-    // Bounded: in steady state the aggregator is less than 5 s of events behind.
-    CHECK(lagMaxLastHalf < static_cast<std::int64_t>(rps * 5));
+    // Bounded: in the last half the aggregator is less than 10 s of events behind (it checkpoints
+    // every 5 s, and each checkpoint waits for the previous one to be stored).
+    CHECK(lagMaxLastHalf < static_cast<std::int64_t>(rps * 10));
 
     // The tap has every message, then stops (verify counts any offset it skipped).
     // (Lines read again after a restart count too: wait until the count stops growing.)
