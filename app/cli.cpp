@@ -98,6 +98,9 @@ int runCommandLine(int argc, char **argv)
         cmd.add_option("--drain-timeout", r.drainSeconds,
                        "seconds to wait at the end for the aggregator to catch up")
             ->capture_default_str();
+        cmd.add_flag("--json-status", r.jsonStatus,
+                     "also print each second's status as one JSON object on stdout (counters, "
+                     "lag, sinks, resident memory), before the summary line of --json");
     };
     auto *runCmd = app.add_subcommand(
         "run", "Producer and aggregator together on the embedded broker (or --broker): one status "
@@ -212,6 +215,9 @@ int runCommandLine(int argc, char **argv)
     ReportCommand report;
     auto *reportCmd = addReportCommand(app, report);
 
+    VerifyCommand verify;
+    auto *verifyCmd = addVerifyCommand(app, verify);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -245,6 +251,8 @@ int runCommandLine(int argc, char **argv)
         return runCheck(check);
     if (*reportCmd)
         return runReport(report);
+    if (*verifyCmd)
+        return runVerify(verify);
     if (!haveDisplay()) {
         RunCommand fallback;
         fallback.produce = gui;

@@ -10,8 +10,10 @@
 
 #include <fmt/core.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -76,6 +78,36 @@ std::unique_ptr<core::EventSource> makeSource(const ProduceCommand &c, int index
 
 } // namespace
 
+namespace {
+
+// Fault injection from outside the process: SIGUSR1 takes every broker down, SIGUSR2 brings them
+// back (the handlers only count; the loop below acts).
+std::atomic<int> g_brokerDownRequests{0};
+std::atomic<int> g_brokerUpRequests{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void onBrokerDownSignal(int)
+{
+    g_brokerDownRequests.fetch_add(1);
+}
+
+extern "C" void onBrokerUpSignal(int)
+{
+    g_brokerUpRequests.fetch_add(1);
+}
+
+void installBrokerFaultSignals()
+{
+    struct sigaction action = {};
+    sigemptyset(&action.sa_mask);
+    action.sa_handler = onBrokerDownSignal;
+    sigaction(SIGUSR1, &action, nullptr);
+    action.sa_handler = onBrokerUpSignal;
+    sigaction(SIGUSR2, &action, nullptr);
+}
+
+} // namespace
+
 int runBroker(const BrokerCommand &command)
 {
     core::EmbeddedBroker broker;
@@ -85,6 +117,7 @@ int runBroker(const BrokerCommand &command)
     options.topics = command.topics;
     std::string error;
     installStopSignals();
+    installBrokerFaultSignals();
     if (!broker.start(options, &error)) {
         fmt::print(stderr, "error: {}\n", error);
         return kRuntimeError;
@@ -97,9 +130,29 @@ int runBroker(const BrokerCommand &command)
         topics += (topics.empty() ? "" : ", ") + t;
     fmt::print(stderr,
                "embedded Kafka broker (librdkafka mock cluster): {} broker(s), topic(s) {} with "
-               "{} partitions each, at {}. Ctrl-C stops it; its data lives in memory only.\n",
+               "{} partitions each, at {}. Ctrl-C stops it; its data lives in memory only. "
+               "SIGUSR1 takes every broker down, SIGUSR2 brings them back up (fault "
+               "injection).\n",
                options.brokers, topics, options.partitions, broker.bootstrap());
-    while (sleepUnlessStopped(3600)) {
+    int downSeen = 0, upSeen = 0;
+    while (sleepUnlessStopped(0.05)) {
+        const int down = g_brokerDownRequests.load(), up = g_brokerUpRequests.load();
+        if (down == downSeen && up == upSeen)
+            continue;
+        // Checked every 50 ms; should both signals arrive within one check, down is applied
+        // first and up last (brokers end up serving).
+        if (down != downSeen) {
+            for (int id = 1; id <= options.brokers; ++id)
+                broker.setBrokerDown(id, true);
+            fmt::print(stderr, "fault injection: all {} broker(s) down\n", options.brokers);
+            downSeen = down;
+        }
+        if (up != upSeen) {
+            for (int id = 1; id <= options.brokers; ++id)
+                broker.setBrokerDown(id, false);
+            fmt::print(stderr, "fault injection: all {} broker(s) up\n", options.brokers);
+            upSeen = up;
+        }
     }
     fmt::print(stderr, "embedded broker stopped\n");
     return 0;

@@ -54,6 +54,7 @@ struct RunCommand
     std::string reportDir;
     double drainSeconds = 60;
     bool headless = false;
+    bool jsonStatus = false; ///< one JSON status object per second on stdout (before the summary)
 };
 
 /// `topics`: brokers, topics and (with a topic) its partitions; optionally creates one first.
@@ -123,6 +124,23 @@ struct ReportCommand
 /// Registers the `report` subcommand on `app` (app/reportcommand.cpp).
 CLI::App *addReportCommand(CLI::App &app, ReportCommand &command);
 
+/// `verify`: every event of a topic counted exactly once in PostgreSQL (app/verifycommand.cpp).
+struct VerifyCommand
+{
+    ConnectionOptions connection;
+    std::string topic = "clickstream";
+    std::string messagesFile;    ///< a tap (kcat -J, messages --json) instead of the topic
+    AggregatorOptions aggregator;
+    std::string postgres;
+    long long expectEvents = -1; ///< the producer's acked count; -1 = not checked
+    std::size_t examples = 5;
+    std::string dump;            ///< JSON Lines of the topic's events, when set
+    double timeoutSeconds = 60;
+    std::string rejectedSecret;
+};
+
+CLI::App *addVerifyCommand(CLI::App &app, VerifyCommand &command);
+
 /// Each returns the process exit code; messages for people go to stderr, data to stdout.
 int runBroker(const BrokerCommand &command);
 int runGenerate(GenerateCommand &command);
@@ -137,6 +155,7 @@ int runGroups(const GroupsCommand &command);
 int runAlertRules(const AlertRulesCommand &command);
 int runCheck(CheckCommand &command);
 int runReport(const ReportCommand &command);
+int runVerify(const VerifyCommand &command);
 /// The desktop app; `profile` names a saved Kafka profile to connect to instead of --broker.
 int runGui(int argc, char **argv, ProduceCommand &command, const std::string &profile);
 

@@ -285,14 +285,6 @@ double processStartTime()
     return bootTime + startTicks / static_cast<double>(ticks);
 }
 
-double residentBytes()
-{
-    std::ifstream statm("/proc/self/statm");
-    double size = 0, resident = -1;
-    if (!(statm >> size >> resident))
-        return -1;
-    return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
 
 double seconds(std::int64_t ms)
 {
@@ -561,6 +553,15 @@ std::vector<MetricsRegistration> registerEngineMetrics(core::MetricsRegistry &re
     if (sources.aggregator)
         out.push_back(registerAggregatorMetrics(registry, *sources.aggregator));
     return out;
+}
+
+double residentBytes()
+{
+    std::ifstream statm("/proc/self/statm");
+    double size = 0, resident = -1;
+    if (!(statm >> size >> resident))
+        return -1;
+    return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
 } // namespace studio::app

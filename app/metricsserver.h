@@ -68,6 +68,9 @@ private:
 
 using MetricsRegistration = core::MetricsRegistry::Registration;
 
+/// Resident memory of this process (VmRSS, from /proc/self/statm) in bytes; -1 when unknown.
+double residentBytes();
+
 /// clickstream_build_info, process start time, resident memory and CPU time.
 [[nodiscard]] MetricsRegistration registerProcessMetrics(core::MetricsRegistry &registry);
 /// Per producer (labels producer_id, producer) and totals over the pool; the totals keep counting

@@ -12,6 +12,7 @@
 #include "core/timeutil.h"
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <optional>
@@ -181,6 +182,51 @@ int runPipeline(RunCommand &r, const std::string &announce)
         if (ms.firing > 0)
             line += fmt::format(" | ALERTS FIRING {}", ms.firing);
         fmt::print(statusOut, "{}\n", line);
+        if (r.jsonStatus) {
+            // The same status for scripts and soak tests: counters only grow within one run.
+            nlohmann::ordered_json j = {
+                {"elapsed", elapsed()},
+                {"phase", *phase ? "draining" : "running"},
+                {"produced", t.produced},
+                {"acked", t.acked},
+                {"failed", t.failed},
+                {"consumed", ps.consumed},
+                {"consumed_rate", ps.consumedRate},
+                {"lag", ps.lagMessages},
+                {"partitions", ps.assignedPartitions},
+                {"watermark", c.watermarkMs == core::kNoWatermark ? std::string()
+                                                                  : core::formatIsoMs(c.watermarkMs)},
+                {"valid", c.valid},
+                {"duplicates", c.duplicates},
+                {"late", c.late},
+                {"invalid", c.invalid},
+                {"dead_lettered", ps.deadLettered},
+                {"dead_letter_failed", ps.deadLetterFailed},
+                {"checkpoints", ps.checkpoints},
+                {"restored", ps.restored},
+                {"back_pressure", ps.backPressure},
+                {"last_error", ps.lastError},
+                {"open_windows", c.openWindows},
+                {"open_sessions", c.openSessions},
+                {"dedupe_entries", c.dedupeEntries},
+                {"state_bytes", c.stateBytes},
+                {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
+                {"alerts_firing", ms.firing}};
+            if (sinks) {
+                for (const auto &[name, st] : {std::pair{"postgresql", sinks->postgresStatus()},
+                                               std::pair{"redis", sinks->redisStatus()}}) {
+                    if (st.state == core::ServiceState::NotConfigured)
+                        continue;
+                    j[name] = {{"state", std::string(core::toString(st.state))},
+                               {"written_rows", st.writtenRows},
+                               {"buffered_rows", st.bufferedRows},
+                               {"buffered_batches", st.bufferedBatches},
+                               {"last_error", st.lastError}};
+                }
+            }
+            fmt::print(stdout, "{}\n", j.dump());
+            std::fflush(stdout);
+        }
         // Alert transitions since the last line, one line each.
         const auto history = monitor.alerts().history();
         if (history.size() < alertsSeen)

@@ -252,13 +252,21 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             const auto p = static_cast<std::size_t>(tp.partition);
             if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size()
                 && self->m_resumeOffsets[p] >= 0) {
-                tp.offset = self->m_resumeOffsets[p]; // the checkpoint's, not the group's
+                // The checkpoint's, not the group's; but when the partition comes back to this
+                // process (a rejoin after a broker outage), where this process's state already
+                // is, or where the group committed if another member got further: going back
+                // to the checkpoint this process started from re-reads minutes of events, which
+                // are then duplicates or late, and the long uneven catch-up makes never-seen
+                // events late (dropped) too. m_nextOffsets holds max(applied, committed) here.
+                const std::int64_t ahead =
+                    p < self->m_nextOffsets.size() ? self->m_nextOffsets[p] : -1;
+                tp.offset = std::max(self->m_resumeOffsets[p], ahead);
                 // Where consumption starts, for the lag too: Kafka's committed offset may trail
                 // the checkpoint (commits follow it), and a partition with nothing new would
                 // otherwise show that difference as lag forever.
                 if (p >= self->m_nextOffsets.size())
                     self->m_nextOffsets.resize(p + 1, -1);
-                self->m_nextOffsets[p] = self->m_resumeOffsets[p];
+                self->m_nextOffsets[p] = tp.offset;
             }
         }
         rd_kafka_assign(rk, partitions);
