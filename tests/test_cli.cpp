@@ -678,7 +678,7 @@ TEST_CASE("the README's configuration reference names every flag of every subcom
     REQUIRE(reference.size() < readme.size());
     for (const std::string sub : {"", "broker", "produce", "generate", "run", "headless",
                                   "aggregate", "topics", "messages", "groups", "alert-rules",
-                                  "check", "report"}) {
+                                  "check", "report", "verify"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
