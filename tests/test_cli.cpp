@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "jsonfields.h"
 #include "serversupport.h"
 
 #include <algorithm>
@@ -959,28 +960,7 @@ TEST_CASE("without a display the app runs headless until SIGTERM", "[cli][headle
     CHECK(contains(r.err, "consumed")); // the aggregator ran too: the same engine as the GUI
 }
 
-namespace {
-
-// A field of a flat JSON summary line, read with simdjson.
-std::int64_t jsonInt(const std::string &line, const char *key)
-{
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    if (parser.parse(line).get(doc))
-        return -1;
-    std::int64_t v = -1;
-    if (doc[key].get(v) == simdjson::SUCCESS)
-        return v;
-    std::uint64_t u = 0;
-    if (doc[key].get(u) == simdjson::SUCCESS)
-        return static_cast<std::int64_t>(u);
-    bool b = false;
-    if (doc[key].get(b) == simdjson::SUCCESS)
-        return b ? 1 : 0;
-    return -1;
-}
-
-} // namespace
+using studio::test::jsonInt;
 
 TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][aggregate]")
 {
