@@ -1329,7 +1329,7 @@ std::string lastStatus(const std::string &err)
 
 } // namespace
 
-TEST_CASE("two headless instances in one group share the partitions; merged results equal one "
+TEST_CASE("two headless instances in one group share the partitions, and merged they equal one "
           "instance's",
           "[cli][persistence][servers][scaleout]")
 {

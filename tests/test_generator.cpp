@@ -185,7 +185,7 @@ TEST_CASE("every knob changes the stream it should", "[generator]")
     CHECK(otherNonViews == 0);
 }
 
-TEST_CASE("same seed, same events; another seed, other events", "[generator]")
+TEST_CASE("same seed, same events, and another seed, other events", "[generator]")
 {
     GeneratorConfig config;
     config.duplicateFraction = 0.01;
