@@ -20,6 +20,7 @@
 //       snapshot). Latency of the k-th event = (first sample where visible >= k) - (first sample
 //       where created >= k): the horizontal distance between the created and visible curves,
 //       exact for FIFO order and the per-position delay otherwise (see bench/README.md).
+#include "bench/parselimit.h"
 #include "core/aggregator.h"
 #include "core/embeddedbroker.h"
 #include "core/generator.h"
@@ -147,8 +148,7 @@ Payloads readTopic(const std::string &bootstrap, const std::string &topic, long 
 int runParse(const std::string &broker, const std::string &topic, long events, int repeat)
 {
     const Payloads in = readTopic(broker, topic, events);
-    using namespace simdjson;
-    ondemand::parser parser;
+    simdjson::ondemand::parser parser;
     double bestWall = 1e99, bestCpu = 1e99;
     std::uint64_t ok = 0, checksum = 0;
     for (int r = 0; r < repeat; ++r) {
@@ -159,41 +159,7 @@ int runParse(const std::string &broker, const std::string &topic, long events, i
         for (const auto &[at, len] : in.spans) {
             const char *p = in.buffer.data() + at;
             const std::size_t allocated = in.buffer.size() - at;
-            ondemand::document doc;
-            ondemand::object object;
-            if (parser.iterate(p, len, allocated).get(doc) || doc.get_object().get(object))
-                continue;
-            bool good = true;
-            for (auto field : object) {
-                ondemand::raw_json_string key;
-                ondemand::value value;
-                if (field.key().get(key) || field.value().get(value)) {
-                    good = false;
-                    break;
-                }
-                if (key.unsafe_is_equal("price")) {
-                    bool isNull = false;
-                    double price = 0;
-                    if (value.is_null().get(isNull) || (!isNull && value.get_double().get(price)))
-                        good = false;
-                    sum += static_cast<std::uint64_t>(price * 100.0);
-                } else if (key.unsafe_is_equal("product_id")
-                           || key.unsafe_is_equal("product_category")) {
-                    bool isNull = false;
-                    std::string_view s;
-                    if (value.is_null().get(isNull) || (!isNull && value.get_string().get(s)))
-                        good = false;
-                    sum += s.size();
-                } else {
-                    std::string_view s;
-                    if (value.get_string().get(s))
-                        good = false;
-                    sum += s.size() + static_cast<unsigned char>(s.empty() ? 0 : s[0]);
-                }
-                if (!good)
-                    break;
-            }
-            ok += good;
+            ok += studio::bench::readEveryField(parser, p, len, allocated, sum);
         }
         const double cpu = threadCpu() - c0;
         const double wall = since(t0);
