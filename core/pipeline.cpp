@@ -55,6 +55,9 @@ bool AggregatorPipeline::start(std::string *error)
                         {"queued.min.messages", "1000000"},
                         {"queued.max.messages.kbytes", std::to_string(m_settings.prefetchMegabytes * 1024)},
                         {"fetch.error.backoff.ms", "10"},
+                        // Back within a second of the brokers: with the default (10 s cap) the
+                        // soak's 10 s outage left some partitions unfetched for seconds more.
+                        {"reconnect.backoff.max.ms", "1000"},
                         {"enable.partition.eof", "false"}};
     props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
     std::string e;

@@ -110,6 +110,7 @@ bool KafkaProducer::start(std::string *error)
         {"message.timeout.ms", std::to_string(m_settings.deliveryTimeoutMs)},
         {"queue.buffering.max.messages", "1000000"},
         {"queue.buffering.max.kbytes", "1048576"},
+        {"reconnect.backoff.max.ms", "1000"}, // back within a second of a broker outage
     };
     props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
     std::string e;

@@ -11,6 +11,10 @@
 #include <unordered_map>
 #include <utility>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace studio::core {
 
 namespace {
@@ -28,6 +32,20 @@ std::int64_t wallMs()
 double msSince(Clock::time_point start)
 {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+/// Gives the heap's free pages back to the system. A checkpoint is one large string (megabytes
+/// at high cardinality) made on the ingest thread and freed here once stored; its size drifts
+/// from one to the next, so a freed block rarely fits the next one exactly and glibc keeps the
+/// holes resident. In the soak (5,000 events/s, 10 MB states every 5 s) that was about 1 MB more
+/// resident memory each minute, with the open state not growing. malloc_trim(0) releases every
+/// free page of every arena (MADV_DONTNEED); it takes well under a millisecond at this heap
+/// size, and runs at most once per stored checkpoint, on this thread.
+void releaseFreeHeap()
+{
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
 }
 
 /// Exponential backoff: initial, doubled per failure up to max, each wait +-20% at random so
@@ -354,6 +372,7 @@ void SinkWorker::Shared::postgresLoop(std::shared_ptr<Shared> self)
             pause(backoff.next());
             continue;
         }
+        const bool storedCheckpoint = inflight->batch.checkpoint.has_value();
         SinkStatus &st = s.pg.status;
         st.writtenRows += inflight->rows;
         st.writtenBatches += inflight->batches;
@@ -370,9 +389,12 @@ void SinkWorker::Shared::postgresLoop(std::shared_ptr<Shared> self)
         s.updatePressure();
         const bool moved = s.advanceDurable();
         s.progress.notify_all();
-        if (moved) {
+        if (moved || storedCheckpoint) {
             lock.unlock();
-            s.notifyDurable();
+            if (moved)
+                s.notifyDurable();
+            if (storedCheckpoint)
+                releaseFreeHeap(); // the checkpoint's bytes were freed with `inflight`
             lock.lock();
         }
     }

@@ -208,8 +208,10 @@ struct TempDir
     }
     ~TempDir()
     {
+        // STUDIO_KEEP_TEMP=1 keeps the directory (logs, data) to look at after a run.
+        const char *keep = std::getenv("STUDIO_KEEP_TEMP");
         std::error_code ec;
-        if (!path.empty())
+        if (!path.empty() && !(keep && *keep && *keep != '0'))
             std::filesystem::remove_all(path, ec);
     }
     TempDir(const TempDir &) = delete;
