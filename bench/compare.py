@@ -421,6 +421,15 @@ def report(r, a, n, started, load_before, load_after):
     if ours and py and py.get("events_per_s"):
         x = ours / py["events_per_s"]
         lines.append(f"  ours >= 20x the Python peer: {x:.1f}x: {'met' if x >= 20 else 'MISSED'}")
+        plain = r.get("plain")
+        if x < 20 and plain and plain.get("events_per_s"):
+            # What any consumer could reach here: the same topic read by a librdkafka group
+            # consumer that only counts, in the same run.
+            need = 20 * py["events_per_s"]
+            lim = plain["events_per_s"]
+            lines.append(f"  (20x is {need:,.0f} events/s; the counting-only consumer, no work per "
+                         f"event, reached {lim:,.0f} = {lim / py['events_per_s']:.1f}x the peer"
+                         f"{': above the consume limit of this broker and machine' if need > lim else ''})")
     if ours and py and py.get("cpu_s") and h.get("cpu_s"):
         x = (py["cpu_s"] / py["consumed"]) / (h["cpu_s"] / h["events"])
         lines.append(f"  (CPU per event: the peer spends {x:.1f}x what ours does)")
