@@ -337,8 +337,19 @@ void AggregatorPipeline::run()
             }
             pausedPartitions = paused;
         }
-        const ssize_t n = rd_kafka_consume_batch_queue(m_queue, 100, messages.data(),
-                                                       messages.size());
+        // What is already fetched, without waiting; only when nothing is, wait (up to 100 ms)
+        // for the first message. (One call with a timeout waits until the batch is full or
+        // the timeout passes: at 10,000 events/s every event then sat up to 100 ms before being
+        // counted, p50 62 ms; at high rates the batch is full at once either way.)
+        ssize_t n = rd_kafka_consume_batch_queue(m_queue, 0, messages.data(), messages.size());
+        if (n == 0) {
+            n = rd_kafka_consume_batch_queue(m_queue, 100, messages.data(), 1);
+            if (n == 1 && messages.size() > 1) {
+                const ssize_t more = rd_kafka_consume_batch_queue(m_queue, 0, messages.data() + 1,
+                                                                  messages.size() - 1);
+                n += std::max<ssize_t>(more, 0);
+            }
+        }
         if (n > 0)
             applyBatch(messages.data(), static_cast<std::size_t>(n));
         if (m_deadLetters)
