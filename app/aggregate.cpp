@@ -2,10 +2,10 @@
 
 #include "app/metricsserver.h"
 
-#include "core/aggregator.h"
-#include "core/csvreport.h"
-#include "core/filereplaysource.h"
-#include "core/timeutil.h"
+#include "core/aggregate/aggregator.h"
+#include "core/store/csvreport.h"
+#include "core/produce/filereplaysource.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 

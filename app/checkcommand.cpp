@@ -3,16 +3,16 @@
 #include "app/commands.h"
 
 #include "app/engine.h"
-#include "core/aggregator.h"
-#include "core/clustermonitor.h"
-#include "core/csvreport.h"
-#include "core/embeddedbroker.h"
-#include "core/filereplaysource.h"
-#include "core/finalscollector.h"
-#include "core/generator.h"
-#include "core/pipeline.h"
-#include "core/producer.h"
-#include "core/sinkworker.h"
+#include "core/aggregate/aggregator.h"
+#include "core/monitor/clustermonitor.h"
+#include "core/store/csvreport.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/filereplaysource.h"
+#include "core/aggregate/finalscollector.h"
+#include "core/produce/generator.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/producer.h"
+#include "core/store/sinkworker.h"
 
 #include <fmt/core.h>
 #include <hiredis/hiredis.h>

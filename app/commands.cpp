@@ -2,11 +2,11 @@
 
 #include "app/engine.h"
 #include "app/signals.h"
-#include "core/embeddedbroker.h"
-#include "core/filereplaysource.h"
-#include "core/mirrorsource.h"
-#include "core/producerpool.h"
-#include "core/timeutil.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/filereplaysource.h"
+#include "core/produce/mirrorsource.h"
+#include "core/produce/producerpool.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 

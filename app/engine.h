@@ -2,8 +2,8 @@
 
 #include "app/commands.h"
 #include "app/metricsserver.h"
-#include "core/embeddedbroker.h"
-#include "core/producerpool.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/producerpool.h"
 
 #include <cstdint>
 #include <optional>

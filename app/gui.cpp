@@ -2,13 +2,13 @@
 
 #include "app/metricsserver.h"
 
-#include "core/monitor.h"
-#include "core/prometheus.h"
-#include "core/studioengine.h"
-#include "core/version.h"
-#include "ui/connectionprofiles.h"
-#include "ui/mainwindow.h"
-#include "ui/secretstore.h"
+#include "core/monitor/monitor.h"
+#include "core/common/metrics.h"
+#include "core/engine/studioengine.h"
+#include "core/common/version.h"
+#include "ui/dialogs/connectionprofiles.h"
+#include "ui/window/mainwindow.h"
+#include "ui/common/secretstore.h"
 
 #include <QApplication>
 #include <QMessageBox>

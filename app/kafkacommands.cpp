@@ -4,11 +4,11 @@
 
 #include "app/engine.h"
 #include "app/signals.h"
-#include "core/alerts.h"
-#include "core/clustermonitor.h"
-#include "core/groupmonitor.h"
-#include "core/messagebrowser.h"
-#include "core/timeutil.h"
+#include "core/monitor/alerts.h"
+#include "core/monitor/clustermonitor.h"
+#include "core/monitor/groupmonitor.h"
+#include "core/kafka/messagebrowser.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 #include "app/metricsserver.h"
 
-#include "core/sinkworker.h"
+#include "core/store/sinkworker.h"
 
-#include "core/aggregator.h"
-#include "core/pipeline.h"
-#include "core/producerpool.h"
+#include "core/aggregate/aggregator.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/producerpool.h"
 
 #include <fmt/core.h>
 #include <httplib.h>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "app/options.h"
-#include "core/prometheus.h"
+#include "core/common/metrics.h"
 
 #include <memory>
 #include <string>

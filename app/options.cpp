@@ -1,6 +1,6 @@
 #include "app/options.h"
 
-#include "core/connectiontest.h"
+#include "core/monitor/connectiontest.h"
 
 #include <CLI/CLI.hpp>
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "core/aggregator.h"
-#include "core/clusterconfig.h"
-#include "core/generator.h"
-#include "core/monitor.h"
-#include "core/producer.h"
+#include "core/aggregate/aggregator.h"
+#include "core/kafka/clusterconfig.h"
+#include "core/produce/generator.h"
+#include "core/monitor/monitor.h"
+#include "core/produce/producer.h"
 
 #include <cstdint>
 #include <optional>

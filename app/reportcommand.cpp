@@ -2,9 +2,9 @@
 
 #include "app/commands.h"
 
-#include "core/monitor.h"
-#include "core/pgstore.h"
-#include "core/timeutil.h"
+#include "core/monitor/monitor.h"
+#include "core/store/pgstore.h"
+#include "core/common/timeutil.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

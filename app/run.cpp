@@ -3,13 +3,13 @@
 #include "app/engine.h"
 #include "app/metricsserver.h"
 #include "app/signals.h"
-#include "core/csvreport.h"
-#include "core/finalscollector.h"
-#include "core/sinkworker.h"
-#include "core/monitor.h"
-#include "core/prometheus.h"
-#include "core/pipeline.h"
-#include "core/timeutil.h"
+#include "core/store/csvreport.h"
+#include "core/aggregate/finalscollector.h"
+#include "core/store/sinkworker.h"
+#include "core/monitor/monitor.h"
+#include "core/common/metrics.h"
+#include "core/pipeline/pipeline.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>

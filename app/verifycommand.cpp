@@ -8,12 +8,12 @@
 
 #include "app/engine.h"
 
-#include "core/aggregator.h"
-#include "core/csvreport.h"
-#include "core/messagebrowser.h"
-#include "core/monitor.h"
-#include "core/pgstore.h"
-#include "core/timeutil.h"
+#include "core/aggregate/aggregator.h"
+#include "core/store/csvreport.h"
+#include "core/kafka/messagebrowser.h"
+#include "core/monitor/monitor.h"
+#include "core/store/pgstore.h"
+#include "core/common/timeutil.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

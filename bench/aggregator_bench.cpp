@@ -22,12 +22,12 @@
 // process RSS growth (/proc/self/statm) per million open sessions. It runs first, on a fresh
 // heap, and is printed last. --only runs one stage (for a profiler), --keys 0 skips memory.
 
-#include "bench/parselimit.h"
-#include "core/aggregator.h"
-#include "core/eventparser.h"
-#include "core/generator.h"
-#include "core/recordbatch.h"
-#include "core/timeutil.h"
+#include "parselimit.h"
+#include "core/aggregate/aggregator.h"
+#include "core/aggregate/eventparser.h"
+#include "core/produce/generator.h"
+#include "core/common/recordbatch.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>

@@ -20,13 +20,13 @@
 //       snapshot). Latency of the k-th event = (first sample where visible >= k) - (first sample
 //       where created >= k): the horizontal distance between the created and visible curves,
 //       exact for FIFO order and the per-position delay otherwise (see bench/README.md).
-#include "bench/parselimit.h"
-#include "core/aggregator.h"
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/pipeline.h"
-#include "core/producer.h"
+#include "parselimit.h"
+#include "core/aggregate/aggregator.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/producer.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>

@@ -13,8 +13,8 @@
 // probe's lateness meanwhile.
 //
 // Offscreen unless DISPLAY is set (then xcb) or QT_QPA_PLATFORM says otherwise.
-#include "core/studioengine.h"
-#include "ui/mainwindow.h"
+#include "core/engine/studioengine.h"
+#include "ui/window/mainwindow.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

@@ -9,8 +9,8 @@
 // Without --conninfo it starts a throwaway PostgreSQL cluster (initdb into a temp dir, loopback,
 // random port; tests/serversupport.h); with it, the password comes from PGPASSWORD.
 
-#include "core/pgstore.h"
-#include "core/timeutil.h"
+#include "core/store/pgstore.h"
+#include "core/common/timeutil.h"
 
 #include "serversupport.h"
 

@@ -7,11 +7,11 @@
 // The raw and our max-rate runs alternate K times (default 3) on fresh brokers; the medians are
 // compared, so a passing hiccup on a shared machine does not decide the ratio.
 
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/producer.h"
-#include "core/timeutil.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/produce/producer.h"
+#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 

@@ -9,7 +9,7 @@
 // Input: P pages x W one-minute windows; each window's P rows are one write() (what the sink does
 // with one snapshot). Ours and SET alternate R times on an emptied server (FLUSHALL); medians.
 
-#include "core/redisstore.h"
+#include "core/store/redisstore.h"
 
 #include "../tests/serversupport.h"
 

@@ -19,11 +19,11 @@
 //
 //   bench_sinkpace [--rate R] [--seconds S] [--users U] [--products P] [--checkpoint-ms C]
 
-#include "core/aggregator.h"
-#include "core/finalscollector.h"
-#include "core/generator.h"
-#include "core/recordbatch.h"
-#include "core/sinkworker.h"
+#include "core/aggregate/aggregator.h"
+#include "core/aggregate/finalscollector.h"
+#include "core/produce/generator.h"
+#include "core/common/recordbatch.h"
+#include "core/store/sinkworker.h"
 
 #include "serversupport.h"
 

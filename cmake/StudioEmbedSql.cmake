@@ -1,5 +1,5 @@
 # studio_embed_sql_migrations(<target> <dir>): compiles every <dir>/NNNN_name.sql into <target>
-# (core/pgschema.h: schemaMigrations()), in version order. The files are read at configure time;
+# (core/store/pgschema.h: schemaMigrations()), in version order. The files are read at configure time;
 # adding or editing one re-runs CMake on the next build.
 function(studio_embed_sql_migrations target dir)
     file(GLOB files CONFIGURE_DEPENDS "${dir}/*.sql")

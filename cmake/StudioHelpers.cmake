@@ -18,13 +18,32 @@ function(studio_apply_defaults target)
 endfunction()
 
 # studio_add_library(<name> SOURCES ... [PUBLIC_LINK ...] [PRIVATE_LINK ...])
+# A static library for one folder (core/kafka, ui/charts, ...). Its headers are included by their
+# path from the repository root ("core/kafka/kafkaclient.h"), but only by targets that link it:
+# the include directory it exports is build/include/<name>, holding one symbolic link to this
+# folder under its repository path, never the repository root. A reach across the layering (a
+# header of a folder the target does not link) fails to compile.
 function(studio_add_library name)
     cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_LINK;PRIVATE_LINK" ${ARGN})
     add_library(${name} STATIC ${ARG_SOURCES})
     add_library(Studio::${name} ALIAS ${name})
     studio_apply_defaults(${name})
-    target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
+    file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+    set(root ${CMAKE_BINARY_DIR}/include/${name})
+    get_filename_component(parent ${root}/${folder} DIRECTORY)
+    file(MAKE_DIRECTORY ${parent})
+    file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR} ${root}/${folder} SYMBOLIC)
+    target_include_directories(${name} PUBLIC ${root})
     target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_LINK} PRIVATE ${ARG_PRIVATE_LINK})
+endfunction()
+
+# studio_add_layer(<name> LIBS ...): Studio::<name>, one target that links every library of a
+# layer (core, ui) for what uses the layer as a whole: the app, tests and benchmarks.
+function(studio_add_layer name)
+    cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+    add_library(${name} INTERFACE)
+    add_library(Studio::${name} ALIAS ${name})
+    target_link_libraries(${name} INTERFACE ${ARG_LIBS})
 endfunction()
 
 # studio_add_executable(<name> SOURCES ... [LINK ...])

@@ -27,6 +27,8 @@ PACKAGES=(
   python3-yaml
   # the parser fuzz test: clang++ with the libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # scripts/format.sh --check, run by scripts/test.sh before the build
+  clang-format
   # the .deb: icons rendered from the SVG, the man page from --help, and the package test's
   # checkers (dpkg-shlibdeps is in dpkg-dev, from build-essential)
   librsvg2-bin help2man lintian desktop-file-utils appstream

@@ -2,8 +2,8 @@
 
 // Helpers shared by the tests that run against the embedded broker.
 
-#include "core/clusterconfig.h"
-#include "core/kafkaclient.h"
+#include "core/kafka/clusterconfig.h"
+#include "core/kafka/kafkaclient.h"
 
 #include <catch2/catch.hpp>
 

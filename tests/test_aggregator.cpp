@@ -1,10 +1,10 @@
 // The aggregation core against a brute-force oracle written here, independent of core's code:
 // its own JSON reading (simdjson DOM), its own time parsing (timegm), plain std::map grouping,
 // exact distinct counts, and sessions from each user's sorted events.
-#include "core/aggregator.h"
-#include "core/csvreport.h"
-#include "core/generator.h"
-#include "core/timeutil.h"
+#include "core/aggregate/aggregator.h"
+#include "core/store/csvreport.h"
+#include "core/produce/generator.h"
+#include "core/common/timeutil.h"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>

@@ -1,7 +1,7 @@
-#include "core/alerts.h"
-#include "core/health.h"
-#include "core/timeutil.h"
-#include "core/webhook.h"
+#include "core/monitor/alerts.h"
+#include "core/monitor/health.h"
+#include "core/common/timeutil.h"
+#include "core/monitor/webhook.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"

@@ -1,5 +1,5 @@
-#include "core/clusterconfig.h"
-#include "core/kafkaclient.h"
+#include "core/kafka/clusterconfig.h"
+#include "core/kafka/kafkaclient.h"
 
 #include <catch2/catch.hpp>
 

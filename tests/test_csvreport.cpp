@@ -1,4 +1,4 @@
-#include "core/csvreport.h"
+#include "core/store/csvreport.h"
 
 #include <catch2/catch.hpp>
 

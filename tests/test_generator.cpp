@@ -1,5 +1,5 @@
-#include "core/generator.h"
-#include "core/timeutil.h"
+#include "core/produce/generator.h"
+#include "core/common/timeutil.h"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>

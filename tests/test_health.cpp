@@ -1,6 +1,6 @@
-#include "core/alerts.h"
-#include "core/embeddedbroker.h"
-#include "core/health.h"
+#include "core/monitor/alerts.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/monitor/health.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"

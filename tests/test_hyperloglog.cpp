@@ -1,4 +1,4 @@
-#include "core/hyperloglog.h"
+#include "core/aggregate/hyperloglog.h"
 
 #include <catch2/catch.hpp>
 

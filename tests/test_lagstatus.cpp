@@ -1,4 +1,4 @@
-#include "core/lagstatus.h"
+#include "core/monitor/lagstatus.h"
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,7 @@
 // promtool and prometheus come from the Debian package `prometheus` (scripts/bootstrap.sh).
 
 #include "app/metricsserver.h"
-#include "core/prometheus.h"
+#include "core/common/metrics.h"
 #include "kafkatestsupport.h"
 
 #include <catch2/catch.hpp>

@@ -1,9 +1,9 @@
-#include "core/clustermonitor.h"
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/messagebrowser.h"
-#include "core/producer.h"
+#include "core/monitor/clustermonitor.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/kafka/messagebrowser.h"
+#include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"
 

@@ -1,16 +1,16 @@
 // The monitoring facade end to end: the app's own pipeline and producer on the embedded broker,
 // signals from group lag and health feeding the alert rules, a loopback webhook receiving the
 // notifications, and the Prometheus families it adds.
-#include "core/aggregator.h"
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/monitor.h"
-#include "core/pipeline.h"
-#include "core/producer.h"
-#include "core/producerpool.h"
-#include "core/clustermonitor.h"
-#include "core/health.h"
-#include "core/prometheus.h"
+#include "core/aggregate/aggregator.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/monitor/monitor.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
+#include "core/monitor/clustermonitor.h"
+#include "core/monitor/health.h"
+#include "core/common/metrics.h"
 
 #include "kafkatestsupport.h"
 

@@ -2,9 +2,9 @@
 // event"), every InvalidReason on single-problem inputs, every prefix of a valid event, binary
 // garbage, and reuse of one parser across events.
 
-#include "core/eventparser.h"
-#include "core/generator.h"
-#include "core/recordbatch.h"
+#include "core/aggregate/eventparser.h"
+#include "core/produce/generator.h"
+#include "core/common/recordbatch.h"
 
 #include <catch2/catch.hpp>
 

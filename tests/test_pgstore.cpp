@@ -2,12 +2,12 @@
 // migrations, atomic idempotent writes with offsets and checkpoints, SQL injection as data,
 // shard merge (in the app and with postgresql-hll), connection errors, CSV export and `report`.
 
-#include "core/aggregator.h"
-#include "core/csvreport.h"
-#include "core/generator.h"
-#include "core/pgschema.h"
-#include "core/pgstore.h"
-#include "core/timeutil.h"
+#include "core/aggregate/aggregator.h"
+#include "core/store/csvreport.h"
+#include "core/produce/generator.h"
+#include "core/store/pgschema.h"
+#include "core/store/pgstore.h"
+#include "core/common/timeutil.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"

@@ -1,10 +1,10 @@
-#include "core/aggregator.h"
-#include "core/embeddedbroker.h"
-#include "core/filereplaysource.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/pipeline.h"
-#include "core/producer.h"
+#include "core/aggregate/aggregator.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/filereplaysource.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"
 

@@ -1,8 +1,8 @@
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/producer.h"
-#include "core/producerpool.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
 
 #include "kafkatestsupport.h"
 

@@ -1,4 +1,4 @@
-#include "core/ratelimiter.h"
+#include "core/produce/ratelimiter.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // RedisStore against a real redis-server started by the test; everything written is read back
 // with a plain hiredis client.
 
-#include "core/redisstore.h"
+#include "core/store/redisstore.h"
 
 #include "serversupport.h"
 

@@ -1,4 +1,4 @@
-#include "core/runrecording.h"
+#include "core/engine/runrecording.h"
 
 #include <catch2/catch.hpp>
 

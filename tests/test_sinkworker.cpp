@@ -2,9 +2,9 @@
 // servers started by the test (serversupport.h): exact writes, durable offsets only after the
 // commit, outages with buffering and back-pressure, wrong passwords, hung servers.
 
-#include "core/pgstore.h"
-#include "core/redisstore.h"
-#include "core/sinkworker.h"
+#include "core/store/pgstore.h"
+#include "core/store/redisstore.h"
+#include "core/store/sinkworker.h"
 
 #include "serversupport.h"
 

@@ -1,9 +1,9 @@
-#include "core/embeddedbroker.h"
-#include "core/filereplaysource.h"
-#include "core/generator.h"
-#include "core/kafkaclient.h"
-#include "core/mirrorsource.h"
-#include "core/producer.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/filereplaysource.h"
+#include "core/produce/generator.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/produce/mirrorsource.h"
+#include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"
 

@@ -1,5 +1,5 @@
-#include "core/producerpool.h"
-#include "core/studioengine.h"
+#include "core/produce/producerpool.h"
+#include "core/engine/studioengine.h"
 
 #include "kafkatestsupport.h"
 

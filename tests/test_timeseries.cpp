@@ -1,4 +1,4 @@
-#include "core/timeseries.h"
+#include "core/common/timeseries.h"
 
 #include <catch2/catch.hpp>
 

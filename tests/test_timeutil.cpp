@@ -1,4 +1,4 @@
-#include "core/timeutil.h"
+#include "core/common/timeutil.h"
 
 #include <catch2/catch.hpp>
 

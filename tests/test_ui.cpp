@@ -1,7 +1,7 @@
-#include "core/studioengine.h"
-#include "ui/mainwindow.h"
-#include "ui/producereditor.h"
-#include "ui/theme.h"
+#include "core/engine/studioengine.h"
+#include "ui/window/mainwindow.h"
+#include "ui/pages/producereditor.h"
+#include "ui/common/theme.h"
 
 #include "uitestsupport.h"
 

@@ -2,15 +2,15 @@
 // broker: a stopped aggregator shows as growing lag and a Burrow status change on Kafka > Consumer
 // groups, and recovers when resumed; a Redis sink whose server goes away shows down on the Health
 // page and fires an alert counted in the status bar, both clearing when the server is back.
-#include "core/alerts.h"
-#include "core/monitor.h"
-#include "core/studioengine.h"
-#include "ui/groupsview.h"
-#include "ui/healthpage.h"
-#include "ui/kafkamodels.h"
-#include "ui/kafkapage.h"
-#include "ui/mainwindow.h"
-#include "ui/servicemodel.h"
+#include "core/monitor/alerts.h"
+#include "core/monitor/monitor.h"
+#include "core/engine/studioengine.h"
+#include "ui/pages/groupsview.h"
+#include "ui/pages/healthpage.h"
+#include "ui/models/kafkamodels.h"
+#include "ui/pages/kafkapage.h"
+#include "ui/window/mainwindow.h"
+#include "ui/models/servicemodel.h"
 
 #include "serversupport.h"
 #include "uitestsupport.h"

@@ -2,15 +2,15 @@
 // services in the health table with their history, an alert that fires and resolves (with
 // firingChanged), the rules editor (add, edit, validation, save to and load from JSON). Every
 // model runs under QAbstractItemModelTester.
-#include "core/embeddedbroker.h"
-#include "core/generator.h"
-#include "core/monitor.h"
-#include "core/producer.h"
-#include "core/producerpool.h"
-#include "ui/alertmodels.h"
-#include "ui/alertruleseditor.h"
-#include "ui/healthpage.h"
-#include "ui/servicemodel.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/produce/generator.h"
+#include "core/monitor/monitor.h"
+#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
+#include "ui/models/alertmodels.h"
+#include "ui/dialogs/alertruleseditor.h"
+#include "ui/pages/healthpage.h"
+#include "ui/models/servicemodel.h"
 
 #include <catch2/catch.hpp>
 

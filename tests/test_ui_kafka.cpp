@@ -2,17 +2,17 @@
 // watermarks; the message viewer (last N, from a timestamp, search, detail, CSV, live tail); a
 // consumer group's lag rows and history; Create topic. Every model runs under
 // QAbstractItemModelTester.
-#include "core/embeddedbroker.h"
-#include "core/kafkaclient.h"
-#include "core/monitor.h"
-#include "ui/createtopicdialog.h"
-#include "ui/groupsview.h"
-#include "ui/heatstrip.h"
-#include "ui/kafkamodels.h"
-#include "ui/kafkapage.h"
-#include "ui/messagemodel.h"
-#include "ui/messageview.h"
-#include "ui/topicsview.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/monitor/monitor.h"
+#include "ui/dialogs/createtopicdialog.h"
+#include "ui/pages/groupsview.h"
+#include "ui/widgets/heatstrip.h"
+#include "ui/models/kafkamodels.h"
+#include "ui/pages/kafkapage.h"
+#include "ui/models/messagemodel.h"
+#include "ui/pages/messageview.h"
+#include "ui/pages/topicsview.h"
 
 #include <catch2/catch.hpp>
 

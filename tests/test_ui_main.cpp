@@ -1,12 +1,12 @@
 // The main window over a real engine on the embedded broker, driven through its widgets.
-#include "core/studioengine.h"
-#include "ui/aboutdialog.h"
-#include "ui/connectionprofiles.h"
-#include "ui/dashboardframe.h"
-#include "ui/mainwindow.h"
-#include "ui/producereditor.h"
-#include "ui/producermodel.h"
-#include "ui/producerspage.h"
+#include "core/engine/studioengine.h"
+#include "ui/dialogs/aboutdialog.h"
+#include "ui/dialogs/connectionprofiles.h"
+#include "ui/charts/dashboardframe.h"
+#include "ui/window/mainwindow.h"
+#include "ui/pages/producereditor.h"
+#include "ui/models/producermodel.h"
+#include "ui/pages/producerspage.h"
 
 #include "uitestsupport.h"
 

@@ -1,5 +1,5 @@
 // The producer table model's change protocol, without an engine.
-#include "ui/producermodel.h"
+#include "ui/models/producermodel.h"
 
 #include <catch2/catch.hpp>
 

@@ -2,12 +2,12 @@
 // Aggregator) and over a real PostgreSQL: preview, column choice, CSV export read back.
 #include "serversupport.h"
 
-#include "core/aggregator.h"
-#include "core/generator.h"
-#include "core/pgstore.h"
-#include "core/recordbatch.h"
-#include "ui/reportmodel.h"
-#include "ui/reportspage.h"
+#include "core/aggregate/aggregator.h"
+#include "core/produce/generator.h"
+#include "core/store/pgstore.h"
+#include "core/common/recordbatch.h"
+#include "ui/models/reportmodel.h"
+#include "ui/pages/reportspage.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,11 +1,11 @@
 // Recorded runs (GUI issue 7): record a run from synthetic frames, save, reopen and overlay it on
 // the Overview charts of a new run.
 
-#include "core/runrecording.h"
-#include "core/studioengine.h"
-#include "ui/livechart.h"
-#include "ui/mainwindow.h"
-#include "ui/overviewpage.h"
+#include "core/engine/runrecording.h"
+#include "core/engine/studioengine.h"
+#include "ui/charts/livechart.h"
+#include "ui/window/mainwindow.h"
+#include "ui/pages/overviewpage.h"
 #include "uitestsupport.h"
 
 #include <QDir>

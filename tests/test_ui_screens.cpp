@@ -2,11 +2,11 @@
 // 1280x800 is written for a person to look at (STUDIO_SCREENSHOT_DIR, the build tree's
 // screenshots/window by default). ctest runs it on a virtual X server (xvfb-run) when there is
 // one, else offscreen.
-#include "core/studioengine.h"
-#include "ui/charttoolbar.h"
-#include "ui/mainwindow.h"
-#include "ui/producerspage.h"
-#include "ui/reportspage.h"
+#include "core/engine/studioengine.h"
+#include "ui/charts/charttoolbar.h"
+#include "ui/window/mainwindow.h"
+#include "ui/pages/producerspage.h"
+#include "ui/pages/reportspage.h"
 
 #include "uitestsupport.h"
 

@@ -2,11 +2,11 @@
 // connection profiles model, the settings dialog, and the connection tests against real servers.
 #include "serversupport.h"
 
-#include "core/connectiontest.h"
-#include "core/embeddedbroker.h"
-#include "ui/connectionprofiles.h"
-#include "ui/secretstore.h"
-#include "ui/settingsdialog.h"
+#include "core/monitor/connectiontest.h"
+#include "core/kafka/embeddedbroker.h"
+#include "ui/dialogs/connectionprofiles.h"
+#include "ui/common/secretstore.h"
+#include "ui/dialogs/settingsdialog.h"
 
 #include <catch2/catch.hpp>
 

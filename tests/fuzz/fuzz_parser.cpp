@@ -12,8 +12,8 @@
 //  - parsing the same payload again with the same (reused) parser gives the same verdict and
 //    the same values.
 
-#include "core/eventparser.h"
-#include "core/timeutil.h"
+#include "core/aggregate/eventparser.h"
+#include "core/common/timeutil.h"
 
 #include <simdjson.h>
 

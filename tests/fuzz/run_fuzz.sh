@@ -74,7 +74,7 @@ stale() { # <object> <depfile>
   return 1
 }
 
-SOURCES=("$REPO/tests/fuzz/fuzz_parser.cpp" "$REPO/core/eventparser.cpp" "$REPO/core/timeutil.cpp")
+SOURCES=("$REPO/tests/fuzz/fuzz_parser.cpp" "$REPO/core/aggregate/eventparser.cpp" "$REPO/core/common/timeutil.cpp")
 OBJECTS=()
 pids=()
 started=$(date +%s)

@@ -1,0 +1,116 @@
+#pragma once
+
+#include "core/aggregate/eventparser.h"
+#include "core/aggregate/hyperloglog.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace studio::core {
+
+/// Page metrics of one (window, page). Unique counts are HyperLogLog estimates.
+struct PageRow
+{
+    std::int64_t windowStart = 0;
+    std::int64_t windowEnd = 0;
+    std::string page;
+    std::uint64_t views = 0;
+    std::uint64_t clicks = 0;
+    std::uint64_t addToCart = 0;
+    std::uint64_t purchases = 0;
+    std::int64_t revenueCents = 0;
+    double uniqueUsers = 0;
+    double uniqueSessions = 0;
+    bool final = false;
+};
+
+/// A finalized page row with its sketches, so partial aggregates can be merged downstream.
+struct PageFinal
+{
+    PageRow row;
+    HyperLogLog users;
+    HyperLogLog sessions;
+};
+
+/// Events of one (window, country, browser, device type).
+struct GeoRow
+{
+    std::int64_t windowStart = 0;
+    std::int64_t windowEnd = 0;
+    std::string country;
+    std::string browser;
+    std::string deviceType;
+    std::uint64_t events = 0;
+    bool final = false;
+};
+
+/// One user session, closed by the inactivity gap (or open, in snapshots).
+struct SessionRow
+{
+    std::string userId;
+    std::int64_t start = 0;
+    std::int64_t end = 0; ///< time of the last event
+    std::uint64_t events = 0;
+    std::uint32_t distinctPages = 0;
+    std::int64_t revenueCents = 0;
+    bool converted = false;
+};
+
+/// The product funnel of one (window, product).
+struct FunnelRow
+{
+    std::int64_t windowStart = 0;
+    std::int64_t windowEnd = 0;
+    std::string productId;
+    std::uint64_t views = 0;
+    std::uint64_t addToCart = 0;
+    std::uint64_t purchases = 0;
+    bool hotLowConversion = false;
+    bool final = false;
+};
+
+/// What became final together: one watermark step, or the flush at end of input.
+struct FinalResults
+{
+    std::vector<PageFinal> pages;
+    std::vector<GeoRow> geo;
+    std::vector<SessionRow> sessions;
+    std::vector<FunnelRow> funnel;
+    bool empty() const
+    {
+        return pages.empty() && geo.empty() && sessions.empty() && funnel.empty();
+    }
+};
+
+/// Receives final results, on the aggregator's ingest thread, outside its lock.
+class AggregateSink
+{
+public:
+    virtual ~AggregateSink() = default;
+    virtual void onFinal(FinalResults &&results) = 0;
+};
+
+inline constexpr std::int64_t kNoWatermark = INT64_MIN;
+
+struct AggregateCounters
+{
+    std::uint64_t read = 0;
+    std::uint64_t valid = 0; ///< accepted into the aggregates (not duplicate, not late)
+    std::uint64_t invalid = 0;
+    std::array<std::uint64_t, kInvalidReasonCount> invalidByReason{};
+    std::uint64_t duplicates = 0;
+    std::uint64_t late = 0;
+    std::int64_t maxEventTimeMs = kNoWatermark;
+    std::int64_t watermarkMs = kNoWatermark;
+    std::uint64_t openWindows = 0;
+    std::uint64_t openSessions = 0;
+    std::uint64_t dedupeEntries = 0;
+    std::uint64_t internedNames = 0; ///< pages, products and geo keys held for open state
+    std::uint64_t stateBytes = 0; ///< estimate of the memory the open state holds
+    std::uint64_t windowsFinalized = 0;
+    std::uint64_t sessionsClosed = 0;
+};
+
+} // namespace studio::core

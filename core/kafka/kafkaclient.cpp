@@ -1,0 +1,193 @@
+#include "core/kafka/kafkaclient.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string_view>
+
+namespace studio::core {
+
+namespace {
+
+// A broker that is down makes librdkafka repeat itself every few hundred milliseconds, on every
+// connection: keep one line per facility per ten seconds and say how many were held back.
+void stderrLog(int level, const char *facility, const char *message)
+{
+    static std::mutex mutex;
+    static std::map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> recent;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex);
+    auto &[last, held] = recent[facility];
+    if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(10)) {
+        ++held;
+        return;
+    }
+    std::fprintf(stderr, "kafka %s%s: %s", level <= 3 ? "error " : "", facility, message);
+    if (held > 0)
+        std::fprintf(stderr, " (and %d similar in the last 10 s)", held);
+    std::fputc('\n', stderr);
+    last = now;
+    held = 0;
+}
+
+KafkaLogHandler g_logHandler = &stderrLog;
+
+void forwardLog(const rd_kafka_t *, int level, const char *facility, const char *message)
+{
+    // Old brokers and the embedded one cannot honour allow.auto.create.topics=false; our readers
+    // look topics up in the full topic list first, so the warning says nothing actionable.
+    if (std::string_view(facility) == "AUTOCREATE")
+        return;
+    g_logHandler(level, facility, message);
+}
+
+} // namespace
+
+void setKafkaLogHandler(KafkaLogHandler handler)
+{
+    g_logHandler = handler ? handler : &stderrLog;
+}
+
+void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
+{
+    if (rk)
+        rd_kafka_destroy(rk);
+}
+
+std::string kafkaErrorText(int err, const char *reason)
+{
+    return std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
+           + reason;
+}
+
+KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,
+                        std::string *error)
+{
+    KafkaConf conf(rd_kafka_conf_new());
+    char errstr[512];
+    auto set = [&](const std::string &key, const std::string &value) {
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr)
+            != RD_KAFKA_CONF_OK) {
+            if (error)
+                *error = "Kafka setting '" + key + "' rejected: " + errstr;
+            return false;
+        }
+        return true;
+    };
+    // Connection closes by idle brokers are routine; they are not worth a log line each.
+    if (!set("log.connection.close", "false"))
+        return nullptr;
+    rd_kafka_conf_set_log_cb(conf.get(), &forwardLog);
+    for (const auto &[key, value] : cluster.clientProperties()) {
+        if (!set(key, value))
+            return nullptr;
+    }
+    for (const auto &[key, value] : overrides) {
+        if (!set(key, value))
+            return nullptr;
+    }
+    return conf;
+}
+
+KafkaHandle createKafkaClient(rd_kafka_type_t type, KafkaConf conf, std::string *error)
+{
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+    if (!rk) {
+        if (error)
+            *error = std::string("cannot create Kafka client: ") + errstr;
+        return nullptr;
+    }
+    (void)conf.release(); // rd_kafka_new took ownership
+    return KafkaHandle(rk);
+}
+
+std::optional<std::vector<PartitionWatermarks>>
+queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs,
+                     std::string *error)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(client, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t *md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(client, 0, rkt, &md, timeoutMs);
+    rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (error)
+            *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
+        return std::nullopt;
+    }
+    std::vector<PartitionWatermarks> out;
+    std::string failure;
+    for (int t = 0; t < md->topic_cnt; ++t) {
+        const rd_kafka_metadata_topic &mt = md->topics[t];
+        if (topic != mt.topic)
+            continue;
+        if (mt.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failure = "topic '" + topic + "': " + rd_kafka_err2str(mt.err);
+            break;
+        }
+        for (int p = 0; p < mt.partition_cnt; ++p) {
+            PartitionWatermarks w;
+            w.partition = mt.partitions[p].id;
+            const rd_kafka_resp_err_t werr = rd_kafka_query_watermark_offsets(
+                client, topic.c_str(), w.partition, &w.low, &w.high, timeoutMs);
+            if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                failure = "watermarks of " + topic + "[" + std::to_string(w.partition)
+                          + "]: " + rd_kafka_err2str(werr);
+                break;
+            }
+            out.push_back(w);
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (!failure.empty() || out.empty()) {
+        if (error)
+            *error = failure.empty() ? "topic '" + topic + "' has no partitions" : failure;
+        return std::nullopt;
+    }
+    return out;
+}
+
+bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &partitions,
+                     int timeoutMs, std::string *error)
+{
+    if (partitions.empty())
+        return true;
+    // ListOffsets with the logical timestamps -2 (earliest) and -1 (latest) answers the
+    // watermarks; librdkafka groups the partitions by leader, one request each.
+    for (const std::int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+        for (const auto &p : partitions)
+            rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = which;
+        const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list, timeoutMs);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_topic_partition_list_destroy(list);
+            if (error)
+                *error = std::string("watermarks: ") + rd_kafka_err2str(err);
+            return false;
+        }
+        // The list keeps the order it was built in.
+        for (int i = 0; i < list->cnt; ++i) {
+            auto &p = partitions[static_cast<std::size_t>(i)];
+            const rd_kafka_topic_partition_t &e = list->elems[i];
+            if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                p.error = e.err;
+                continue;
+            }
+            (which == RD_KAFKA_OFFSET_BEGINNING ? p.low : p.high) = e.offset;
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+    return true;
+}
+
+std::int64_t sumHighWatermarks(const std::vector<PartitionWatermarks> &partitions)
+{
+    std::int64_t sum = 0;
+    for (const auto &p : partitions)
+        sum += p.high;
+    return sum;
+}
+
+} // namespace studio::core

@@ -1,0 +1,224 @@
+#include "core/monitor/connectiontest.h"
+
+#include "core/kafka/kafkaclient.h"
+#include "core/store/pgschema.h"
+#include "core/common/text.h"
+#include "core/store/pgstore.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <mutex>
+
+namespace studio::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+ConnectionTestResult make(bool ok, std::string message, Clock::time_point start)
+{
+    return {ok, std::move(message), msSince(start)};
+}
+
+// The last client-level error librdkafka reported (authentication, TLS, resolve, ...): it says
+// more than the metadata request's bare timeout.
+struct KafkaErrors
+{
+    std::mutex mutex;
+    std::string last;
+};
+
+void onKafkaError(rd_kafka_t *, int err, const char *reason, void *opaque)
+{
+    auto *errors = static_cast<KafkaErrors *>(opaque);
+    std::lock_guard lock(errors->mutex);
+    errors->last = kafkaErrorText(err, reason);
+}
+
+} // namespace
+
+ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::milliseconds timeout)
+{
+    const auto start = Clock::now();
+    const std::string where =
+        "Kafka at " + (cluster.bootstrap.empty() ? "(no bootstrap)" : cluster.bootstrap);
+    if (std::string e = cluster.validate(); !e.empty())
+        return make(false, where + ": " + e, start);
+    std::string error;
+    const std::string ms = std::to_string(std::max<long long>(1000, timeout.count()));
+    KafkaConf conf = makeKafkaConf(cluster,
+                                   {{"socket.connection.setup.timeout.ms", ms},
+                                    {"reconnect.backoff.max.ms", "1000"},
+                                    {"topic.metadata.refresh.interval.ms", "-1"}},
+                                   &error);
+    if (!conf)
+        return make(false, where + ": " + error, start);
+    KafkaErrors errors; // outlives the client (declared before it)
+    rd_kafka_conf_set_error_cb(conf.get(), &onKafkaError);
+    rd_kafka_conf_set_opaque(conf.get(), &errors);
+    KafkaHandle client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
+    if (!client)
+        return make(false, where + ": " + error, start);
+    const rd_kafka_metadata_t *metadata = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(client.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        std::string last;
+        {
+            std::lock_guard lock(errors.mutex);
+            last = errors.last;
+        }
+        std::string why =
+            err == RD_KAFKA_RESP_ERR__TIMED_OUT
+                ? "no broker answered within " + std::to_string(timeout.count()) + " ms"
+                : std::string("metadata request failed: ") + rd_kafka_err2str(err);
+        if (!last.empty())
+            why += " (" + last + ")";
+        const double latency = msSince(start);
+        client.reset();
+        return {false, where + ": " + why, latency};
+    }
+    std::string brokers;
+    for (int i = 0; i < metadata->broker_cnt; ++i)
+        brokers += (i ? ", " : "") + std::string(metadata->brokers[i].host) + ":" +
+                   std::to_string(metadata->brokers[i].port);
+    const int count = metadata->broker_cnt;
+    const int topics = metadata->topic_cnt;
+    rd_kafka_metadata_destroy(metadata);
+    const double latency = msSince(start);
+    client.reset();
+    if (count == 0)
+        return {false, where + ": the metadata lists no brokers", latency};
+    return {true,
+            where + ": " + std::to_string(count) + (count == 1 ? " broker (" : " brokers (") +
+                brokers + "), " + std::to_string(topics) + (topics == 1 ? " topic" : " topics"),
+            latency};
+}
+
+ConnectionTestResult testPostgres(const std::string &conninfo, const std::string &password,
+                                  std::chrono::milliseconds timeout)
+{
+    const auto start = Clock::now();
+    PostgresTarget target{conninfo, password};
+    const std::string where =
+        "PostgreSQL at " + (conninfo.empty() ? std::string("(libpq defaults)") : target.describe());
+    const int seconds = std::max<int>(2, static_cast<int>((timeout.count() + 999) / 1000));
+    std::unique_ptr<pqxx::connection> c;
+    try {
+        c = std::make_unique<pqxx::connection>(target.connectionString(seconds));
+    } catch (const std::exception &e) {
+        const std::string text = redact(oneLine(e.what()), password);
+        return make(false,
+                    where + ": " + classifyPostgresConnectError(text, target, seconds) + " (" +
+                        text + ")",
+                    start);
+    }
+    try {
+        pqxx::nontransaction tx(*c);
+        // A server that accepted us and then stalls must not hold the test for long.
+        tx.exec("SET statement_timeout = " + std::to_string(seconds * 1000));
+        const std::string version = tx.exec1("SHOW server_version")[0].as<std::string>();
+        int schema = 0;
+        if (!tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>())
+            schema =
+                tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+        const double latency = msSince(start);
+        const int latest = latestSchemaVersion();
+        std::string message = where + ": PostgreSQL " + version + ", ";
+        if (schema == 0)
+            message += "no schema yet (created on first use)";
+        else if (schema > latest)
+            return {false,
+                    message + "schema version " + std::to_string(schema) +
+                        " is newer than this app knows (" + std::to_string(latest) + ")",
+                    latency};
+        else
+            message += "schema version " + std::to_string(schema) + " of " + std::to_string(latest);
+        return {true, message, latency};
+    } catch (const std::exception &e) {
+        std::string text = redact(oneLine(e.what()), password);
+        const bool denied = text.find("permission denied") != std::string::npos;
+        return make(false,
+                    where + ": " + (denied ? "no permission (" : "query failed (") + text + ")",
+                    start);
+    }
+}
+
+std::optional<RedisTarget> parseRedisUri(std::string_view uri, std::string *error)
+{
+    const std::string text(uri);
+    const std::string expected = " (expected redis://HOST[:PORT][/DB])";
+    auto fail = [&](std::string message) -> std::optional<RedisTarget> {
+        if (error)
+            *error = std::move(message);
+        return std::nullopt;
+    };
+    RedisTarget target;
+    std::string rest = text;
+    if (rest.rfind("redis://", 0) == 0)
+        rest = rest.substr(8);
+    if (const auto at = rest.find('@'); at != std::string::npos) {
+        target.user = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        if (target.user.find(':') != std::string::npos)
+            return fail(kRedisUriHasPassword);
+    }
+    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+        const std::string dbText = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+        try {
+            std::size_t used = 0;
+            target.db = dbText.empty() ? 0 : std::stoi(dbText, &used);
+            if ((!dbText.empty() && used != dbText.size()) || target.db < 0)
+                throw std::out_of_range("db");
+        } catch (const std::exception &) {
+            return fail("bad database number in '" + text + "'" + expected);
+        }
+    }
+    const auto colon = rest.rfind(':');
+    target.host = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+        try {
+            std::size_t used = 0;
+            target.port = std::stoi(rest.substr(colon + 1), &used);
+            if (used != rest.size() - colon - 1 || target.port < 1 || target.port > 65535)
+                throw std::out_of_range("port");
+        } catch (const std::exception &) {
+            return fail("bad port in '" + text + "'" + expected);
+        }
+    }
+    if (target.host.empty())
+        return fail("no host in '" + text + "'" + expected);
+    return target;
+}
+
+ConnectionTestResult testRedis(const std::string &uri, const std::string &user,
+                               const std::string &password, std::chrono::milliseconds timeout)
+{
+    const auto start = Clock::now();
+    std::string error;
+    auto target = parseRedisUri(uri, &error);
+    if (!target)
+        return make(false,
+                    "Redis: " + (error == kRedisUriHasPassword
+                                     ? std::string("the URI must not contain a password (use "
+                                                   "the password field)")
+                                     : error),
+                    start);
+    if (!user.empty())
+        target->user = user;
+    target->password = password;
+    const std::string where = "Redis at " + target->host + ":" + std::to_string(target->port);
+    // The health probe does connect, AUTH and PING, each within the timeout, password redacted.
+    const ProbeResult r = makeRedisProbe("redis", *target)->probe(timeout);
+    const bool ok = r.state == ServiceState::Up;
+    return {ok, where + ": " + (ok ? std::string("PONG") : r.error), msSince(start)};
+}
+
+} // namespace studio::core

@@ -1,0 +1,291 @@
+#include "core/monitor/groupqueries.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace studio::core {
+
+namespace {
+
+// The timestamp reader's group.id: librdkafka needs one for assign(); it is never joined and
+// never committed to.
+constexpr const char *kReaderGroupId = "clickstream-studio.lag-probe";
+
+std::int64_t steadyMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+struct AdminOptionsDeleter
+{
+    void operator()(rd_kafka_AdminOptions_t *o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
+
+struct QueueDeleter
+{
+    void operator()(rd_kafka_queue_t *q) const { rd_kafka_queue_destroy(q); }
+};
+using Queue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+
+struct PartitionListDeleter
+{
+    void operator()(rd_kafka_topic_partition_list_t *l) const
+    {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+AdminOptions adminOptions(rd_kafka_t *client, rd_kafka_admin_op_t op, int timeoutMs)
+{
+    char errstr[256];
+    AdminOptions options(rd_kafka_AdminOptions_new(client, op));
+    rd_kafka_AdminOptions_set_request_timeout(options.get(), timeoutMs, errstr, sizeof errstr);
+    return options;
+}
+
+// The next event of `queue`, or null once the deadline passed or `abort` was set.
+rd_kafka_event_t *waitEvent(rd_kafka_queue_t *queue, std::int64_t deadlineMs,
+                            const std::atomic<bool> &abort)
+{
+    while (!abort) {
+        const std::int64_t left = deadlineMs - steadyMs();
+        if (left <= 0)
+            return nullptr;
+        const int slice = int(std::min<std::int64_t>(left, kQuerySliceMs));
+        if (rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, slice))
+            return ev;
+    }
+    return nullptr;
+}
+
+std::string noAnswer(int timeoutMs)
+{
+    return "no answer within " + std::to_string(timeoutMs) + " ms";
+}
+
+} // namespace
+
+const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
+                                         const std::atomic<bool> &abort, std::string *error)
+{
+    const std::int64_t deadline = steadyMs() + timeoutMs;
+    for (;;) {
+        const std::int64_t started = steadyMs();
+        const int slice = int(std::clamp<std::int64_t>(deadline - started, 1, kQuerySliceMs));
+        const rd_kafka_metadata_t *md = nullptr;
+        const rd_kafka_resp_err_t err =
+            rd_kafka_metadata(client, allTopics ? 1 : 0, nullptr, &md, slice);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return md;
+        if (abort || steadyMs() >= deadline) {
+            if (error)
+                *error = "cannot reach the cluster (metadata, " + std::to_string(timeoutMs) +
+                         " ms): " + rd_kafka_err2str(err);
+            return nullptr;
+        }
+        // Some failures come back at once (no broker up): wait out the slice, not spin.
+        while (!abort && steadyMs() - started < slice)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<bool> &abort,
+                        std::vector<GroupListing> &groups, std::string *error)
+{
+    Queue queue(rd_kafka_queue_new(client));
+    AdminOptions options = adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeoutMs);
+    rd_kafka_ListConsumerGroups(client, options.get(), queue.get());
+    rd_kafka_event_t *ev = waitEvent(queue.get(), steadyMs() + timeoutMs + 1000, abort);
+    std::string failure;
+    if (!ev)
+        failure = "listing groups: " + noAnswer(timeoutMs);
+    else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        failure = std::string("listing groups: ") + rd_kafka_event_error_string(ev);
+    if (!failure.empty()) {
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        if (error)
+            *error = failure;
+        return false;
+    }
+    const rd_kafka_ListConsumerGroups_result_t *result =
+        rd_kafka_event_ListConsumerGroups_result(ev);
+    std::size_t count = 0;
+    const rd_kafka_ConsumerGroupListing_t **valid =
+        rd_kafka_ListConsumerGroups_result_valid(result, &count);
+    groups.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        GroupListing g;
+        g.groupId = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
+        g.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(valid[i]));
+        g.simple = rd_kafka_ConsumerGroupListing_is_simple_consumer_group(valid[i]) != 0;
+        g.listed = true;
+        groups.push_back(std::move(g));
+    }
+    std::sort(groups.begin(), groups.end(),
+              [](const GroupListing &a, const GroupListing &b) { return a.groupId < b.groupId; });
+    std::size_t errorCount = 0;
+    const rd_kafka_error_t **errors =
+        rd_kafka_ListConsumerGroups_result_errors(result, &errorCount);
+    if (error) {
+        error->clear();
+        if (errorCount > 0)
+            *error = std::string("listing groups: ") + rd_kafka_error_string(errors[0]);
+        if (errorCount > 1)
+            *error += " (" + std::to_string(errorCount) + " brokers answered with errors)";
+    }
+    rd_kafka_event_destroy(ev);
+    return true;
+}
+
+CommittedOffsets
+fetchCommittedOffsets(rd_kafka_t *client,
+                      const std::map<std::string, std::vector<PartitionKey>> &requests,
+                      bool allowAll, int timeoutMs, const std::atomic<bool> &abort)
+{
+    CommittedOffsets out;
+    if (requests.empty())
+        return out;
+    Queue queue(rd_kafka_queue_new(client));
+    std::vector<const std::string *> ids;
+    // One request per group (the API takes one group per call), all in flight together; the
+    // opaque tells the answers apart.
+    for (const auto &[group, partitions] : requests) {
+        PartitionList list;
+        if (!partitions.empty() || !allowAll) {
+            list.reset(rd_kafka_topic_partition_list_new(int(partitions.size())));
+            for (const auto &[topic, partition] : partitions)
+                rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+        }
+        rd_kafka_ListConsumerGroupOffsets_t *request =
+            rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
+        AdminOptions options =
+            adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeoutMs);
+        rd_kafka_AdminOptions_set_opaque(options.get(),
+                                         reinterpret_cast<void *>(std::intptr_t(ids.size())));
+        ids.push_back(&group);
+        rd_kafka_ListConsumerGroupOffsets(client, &request, 1, options.get(), queue.get());
+        rd_kafka_ListConsumerGroupOffsets_destroy(request);
+    }
+    std::vector<bool> answered(ids.size(), false);
+    std::size_t left = ids.size();
+    const std::int64_t deadline = steadyMs() + timeoutMs + 1000;
+    while (left > 0) {
+        rd_kafka_event_t *ev = waitEvent(queue.get(), deadline, abort);
+        if (!ev)
+            break;
+        const auto index = std::size_t(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev)));
+        if (index >= ids.size() || answered[index]) {
+            rd_kafka_event_destroy(ev);
+            continue;
+        }
+        answered[index] = true;
+        --left;
+        const std::string &group = *ids[index];
+        if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.groupErrors[group] =
+                std::string("committed offsets: ") + rd_kafka_event_error_string(ev);
+            rd_kafka_event_destroy(ev);
+            continue;
+        }
+        std::size_t count = 0;
+        const rd_kafka_group_result_t **results = rd_kafka_ListConsumerGroupOffsets_result_groups(
+            rd_kafka_event_ListConsumerGroupOffsets_result(ev), &count);
+        for (std::size_t g = 0; g < count; ++g) {
+            if (const rd_kafka_error_t *e = rd_kafka_group_result_error(results[g])) {
+                out.groupErrors[group] =
+                    std::string("committed offsets: ") + rd_kafka_error_string(e);
+                continue;
+            }
+            auto &offsets = out.offsets[group]; // present even when nothing came back
+            const rd_kafka_topic_partition_list_t *parts =
+                rd_kafka_group_result_partitions(results[g]);
+            for (int i = 0; parts && i < parts->cnt; ++i) {
+                const rd_kafka_topic_partition_t &tp = parts->elems[i];
+                const PartitionKey key{tp.topic, tp.partition};
+                if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                    out.partitionErrors[group][key] =
+                        std::string("committed offset: ") + rd_kafka_err2str(tp.err);
+                else
+                    offsets[key] = tp.offset >= 0 ? tp.offset : -1;
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (!answered[i] && !abort)
+            out.groupErrors[*ids[i]] = "committed offsets: " + noAnswer(timeoutMs);
+    return out;
+}
+
+KafkaHandle createTimestampReader(const ClusterConfig &cluster, std::string *error)
+{
+    KafkaConf conf = makeKafkaConf(cluster,
+                                   {{"group.id", kReaderGroupId},
+                                    {"enable.auto.commit", "false"},
+                                    {"enable.auto.offset.store", "false"},
+                                    {"auto.offset.reset", "earliest"},
+                                    {"enable.partition.eof", "false"},
+                                    {"fetch.wait.max.ms", "10"},
+                                    // One message per partition is wanted: fetch little.
+                                    {"max.partition.fetch.bytes", "65536"},
+                                    {"fetch.max.bytes", "1048576"},
+                                    {"queued.max.messages.kbytes", "4096"}},
+                                   error);
+    if (!conf)
+        return nullptr;
+    KafkaHandle reader = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), error);
+    if (reader)
+        rd_kafka_poll_set_consumer(reader.get());
+    return reader;
+}
+
+bool readMessageTimestamps(rd_kafka_t *reader,
+                           std::map<PartitionKey, std::pair<std::int64_t, std::int64_t>> &wanted,
+                           int timeoutMs, const std::atomic<bool> &abort, std::string *error)
+{
+    if (wanted.empty())
+        return true;
+    PartitionList list(rd_kafka_topic_partition_list_new(int(wanted.size())));
+    for (const auto &[key, want] : wanted)
+        rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset =
+            want.first;
+    if (const rd_kafka_resp_err_t err = rd_kafka_assign(reader, list.get())) {
+        if (error)
+            *error = std::string("next-message timestamps: ") + rd_kafka_err2str(err);
+        return false;
+    }
+    std::size_t left = wanted.size();
+    const std::int64_t deadline = steadyMs() + timeoutMs;
+    while (left > 0 && !abort) {
+        const std::int64_t wait = deadline - steadyMs();
+        if (wait <= 0)
+            break;
+        rd_kafka_message_t *m =
+            rd_kafka_consumer_poll(reader, int(std::min<std::int64_t>(wait, 50)));
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt) {
+            auto it = wanted.find({rd_kafka_topic_name(m->rkt), m->partition});
+            // The first message at or after the wanted offset (after it: control records, or
+            // retention removed it). Counted as read even without a timestamp (-1).
+            if (it != wanted.end() && it->second.second == -2 && m->offset >= it->second.first) {
+                it->second.second = rd_kafka_message_timestamp(m, nullptr);
+                --left;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(reader, nullptr);
+    return true;
+}
+
+} // namespace studio::core

@@ -1,0 +1,567 @@
+#include "core/pipeline/pipeline.h"
+
+#include "core/aggregate/finalscollector.h"
+#include "core/store/sinkworker.h"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+namespace studio::core {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+AggregatorPipeline::AggregatorPipeline(ClusterConfig cluster, PipelineSettings settings,
+                                       Aggregator &aggregator)
+    : m_cluster(std::move(cluster))
+    , m_settings(std::move(settings))
+    , m_aggregator(aggregator)
+{}
+
+AggregatorPipeline::~AggregatorPipeline()
+{
+    stop();
+}
+
+bool AggregatorPipeline::start(std::string *error)
+{
+    if (m_thread.joinable())
+        return true;
+    auto fail = [&](std::string message) {
+        setError(message);
+        m_state = PipelineState::Failed;
+        if (error)
+            *error = std::move(message);
+        m_consumer.reset();
+        m_deadLetters.reset();
+        return false;
+    };
+    if (std::string e = m_cluster.validate(); !e.empty())
+        return fail(e);
+    if (m_settings.topic.empty() || m_settings.groupId.empty())
+        return fail("the aggregator needs a topic and a consumer group");
+
+    Properties props = {{"group.id", m_settings.groupId},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", m_settings.autoOffsetReset},
+                        {"fetch.wait.max.ms", std::to_string(m_settings.fetchWaitMaxMs)},
+                        // Prefetch deep, and retry soon when the prefetch queue was full:
+                        // with librdkafka's defaults (64 MB, then a 500 ms back-off) a consumer
+                        // that does real work per batch waits on its fetches most of the time
+                        // (measured on the embedded broker with 64 partitions: 280k events/s
+                        // with the aggregator behind it, 1.07M with these settings).
+                        {"queued.min.messages", "1000000"},
+                        {"queued.max.messages.kbytes", std::to_string(m_settings.prefetchMegabytes * 1024)},
+                        {"fetch.error.backoff.ms", "10"},
+                        // Back within a second of the brokers: with the default (10 s cap) the
+                        // soak's 10 s outage left some partitions unfetched for seconds more.
+                        {"reconnect.backoff.max.ms", "1000"},
+                        {"enable.partition.eof", "false"}};
+    props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
+    std::string e;
+    KafkaConf conf = makeKafkaConf(m_cluster, props, &e);
+    if (!conf)
+        return fail(e);
+    rd_kafka_conf_set_error_cb(conf.get(), &AggregatorPipeline::onError);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &AggregatorPipeline::onRebalance);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    m_consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
+    if (!m_consumer)
+        return fail(e);
+    rd_kafka_poll_set_consumer(m_consumer.get());
+
+    if (m_settings.deadLetters) {
+        KafkaConf dlq = makeKafkaConf(m_cluster,
+                                      {{"acks", "all"},
+                                       {"enable.idempotence", "true"},
+                                       {"linger.ms", "20"},
+                                       {"compression.codec", "lz4"}},
+                                      &e);
+        if (!dlq)
+            return fail(e);
+        rd_kafka_conf_set_dr_msg_cb(dlq.get(), &AggregatorPipeline::onDeadLetterDelivery);
+        rd_kafka_conf_set_opaque(dlq.get(), this);
+        m_deadLetters = createKafkaClient(RD_KAFKA_PRODUCER, std::move(dlq), &e);
+        if (!m_deadLetters)
+            return fail(e);
+    }
+
+    if (m_settings.sinks && !m_settings.finals)
+        return fail("durable mode needs the aggregator's FinalsCollector");
+    if (m_settings.sinks && m_settings.archiveRaw)
+        m_rawParser = std::make_unique<EventParser>();
+    if (!m_settings.sinks) {
+        if (std::string why = subscribe(); !why.empty())
+            return fail(why);
+    }
+    m_queue = rd_kafka_queue_get_consumer(m_consumer.get());
+    m_dlqTopic = m_settings.dlqTopic();
+    m_stop = false;
+    m_state = m_paused ? PipelineState::Paused : PipelineState::Running;
+    m_thread = std::thread([this] { run(); });
+    return true;
+}
+
+std::string AggregatorPipeline::subscribe()
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, m_settings.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_consumer.get(), topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return "cannot subscribe to '" + m_settings.topic + "': " + rd_kafka_err2str(err);
+    return {};
+}
+
+bool AggregatorPipeline::loadResumePoint()
+{
+    std::optional<Checkpoint> checkpoint;
+    std::vector<KafkaOffset> offsets;
+    std::string why;
+    if (!m_settings.sinks->loadResumePoint(m_settings.groupId, m_settings.topic, m_settings.shard,
+                                           &checkpoint, &offsets, &why)) {
+        setError("waiting for the resume point: " + why);
+        return false;
+    }
+    if (checkpoint) {
+        if (!m_aggregator.restoreState(checkpoint->state, &why)) {
+            setError("stored checkpoint unusable, not resuming from it: " + why);
+            return false;
+        }
+        offsets = checkpoint->offsets;
+        m_restored = true;
+    }
+    for (const KafkaOffset &o : offsets) {
+        if (o.topic != m_settings.topic || o.partition < 0)
+            continue;
+        const auto p = static_cast<std::size_t>(o.partition);
+        if (p >= m_resumeOffsets.size())
+            m_resumeOffsets.resize(p + 1, -1);
+        m_resumeOffsets[p] = o.nextOffset;
+    }
+    return true;
+}
+
+std::vector<KafkaOffset> AggregatorPipeline::appliedOffsets() const
+{
+    std::vector<KafkaOffset> out;
+    const std::size_t n = std::max(m_nextOffsets.size(), m_resumeOffsets.size());
+    for (std::size_t p = 0; p < n; ++p) {
+        // What this run consumed, else where the checkpoint left the partition. (Consumed wins
+        // even when lower: the stored offset may have been out of range and reset.)
+        std::int64_t next = p < m_nextOffsets.size() ? m_nextOffsets[p] : -1;
+        if (next < 0 && p < m_resumeOffsets.size())
+            next = m_resumeOffsets[p];
+        if (next >= 0)
+            out.push_back({m_settings.topic, static_cast<std::int32_t>(p), next});
+    }
+    return out;
+}
+
+void AggregatorPipeline::checkpoint(bool force)
+{
+    SinkBatch batch;
+    batch.shard = m_settings.shard;
+    batch.groupId = m_settings.groupId;
+    // The open state goes with the offsets it covers. While the previous one is not stored yet (a
+    // large state, a slow or absent server) this batch carries the finals only: a newer state
+    // would just replace the queued one, and serializing it costs the ingest thread. So the state
+    // cadence stretches to what PostgreSQL can store, while final rows keep flowing.
+    const bool withState = force || m_stateSequence <= m_settings.sinks->durableSequence();
+    if (withState) {
+        batch.offsets = appliedOffsets();
+        batch.checkpoint = m_aggregator.saveState();
+    }
+    batch.results = m_settings.finals->take();
+    batch.rawEvents = std::move(m_rawPending);
+    m_rawPending.clear();
+    const std::uint64_t sequence = m_settings.sinks->submit(std::move(batch));
+    if (withState) {
+        m_stateSequence = sequence;
+        m_checkpoints.fetch_add(1, std::memory_order_relaxed);
+        m_uncommitted = true; // what the sinks make durable is committed to Kafka later
+    } else {
+        m_finalsOnly.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void AggregatorPipeline::pause()
+{
+    m_paused = true;
+    if (m_state == PipelineState::Running)
+        m_state = PipelineState::Paused;
+}
+
+void AggregatorPipeline::resume()
+{
+    m_paused = false;
+    if (m_state == PipelineState::Paused)
+        m_state = PipelineState::Running;
+}
+
+void AggregatorPipeline::stop()
+{
+    m_stop = true;
+    if (m_thread.joinable())
+        m_thread.join();
+    if (m_queue) {
+        rd_kafka_queue_destroy(m_queue);
+        m_queue = nullptr;
+    }
+    if (m_consumer) {
+        rd_kafka_consumer_close(m_consumer.get());
+        m_consumer.reset();
+    }
+    if (m_deadLetters) {
+        rd_kafka_flush(m_deadLetters.get(), 10'000);
+        m_deadLetters.reset();
+    }
+    if (m_state != PipelineState::Failed)
+        m_state = PipelineState::Stopped;
+}
+
+void AggregatorPipeline::setError(std::string message)
+{
+    std::lock_guard lock(m_mutex);
+    m_lastError = std::move(message);
+}
+
+void AggregatorPipeline::onError(rd_kafka_t *, int err, const char *reason, void *opaque)
+{
+    static_cast<AggregatorPipeline *>(opaque)->setError(kafkaErrorText(err, reason));
+}
+
+void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    auto *self = static_cast<AggregatorPipeline *>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        // Where the group left off, so lag is right before the first fetch returns anything.
+        if (rd_kafka_committed(rk, partitions, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int i = 0; i < partitions->cnt; ++i) {
+                const rd_kafka_topic_partition_t &tp = partitions->elems[i];
+                if (tp.offset < 0 || self->m_settings.topic != tp.topic)
+                    continue;
+                const auto p = static_cast<std::size_t>(tp.partition);
+                if (p >= self->m_nextOffsets.size())
+                    self->m_nextOffsets.resize(p + 1, -1);
+                self->m_nextOffsets[p] = std::max(self->m_nextOffsets[p], tp.offset);
+            }
+        }
+        for (int i = 0; i < partitions->cnt; ++i) {
+            rd_kafka_topic_partition_t &tp = partitions->elems[i];
+            const auto p = static_cast<std::size_t>(tp.partition);
+            if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size()
+                && self->m_resumeOffsets[p] >= 0) {
+                // The checkpoint's, not the group's; but when the partition comes back to this
+                // process (a rejoin after a broker outage), where this process's state already
+                // is, or where the group committed if another member got further: going back
+                // to the checkpoint this process started from re-reads minutes of events, which
+                // are then duplicates or late, and the long uneven catch-up makes never-seen
+                // events late (dropped) too. m_nextOffsets holds max(applied, committed) here.
+                const std::int64_t ahead =
+                    p < self->m_nextOffsets.size() ? self->m_nextOffsets[p] : -1;
+                tp.offset = std::max(self->m_resumeOffsets[p], ahead);
+                // Where consumption starts, for the lag too: Kafka's committed offset may trail
+                // the checkpoint (commits follow it), and a partition with nothing new would
+                // otherwise show that difference as lag forever.
+                if (p >= self->m_nextOffsets.size())
+                    self->m_nextOffsets.resize(p + 1, -1);
+                self->m_nextOffsets[p] = tp.offset;
+            }
+        }
+        rd_kafka_assign(rk, partitions);
+    } else {
+        // Before another member takes these partitions: commit what was applied, so it starts
+        // after it rather than counting it again.
+        self->commitApplied();
+        rd_kafka_assign(rk, nullptr);
+    }
+}
+
+void AggregatorPipeline::onDeadLetterDelivery(rd_kafka_t *, const rd_kafka_message_t *msg,
+                                              void *opaque)
+{
+    auto *self = static_cast<AggregatorPipeline *>(opaque);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        self->m_deadLetterAcked.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        self->m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
+        self->setError(std::string("dead-letter delivery failed: ") + rd_kafka_err2str(msg->err));
+    }
+}
+
+void AggregatorPipeline::run()
+{
+    std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
+    m_nextOffsets.clear();
+    if (m_settings.sinks) {
+        // Where the last durable checkpoint left off, before any fetch; until PostgreSQL answers
+        // nothing is consumed (so nothing can be counted twice), retrying every second.
+        while (!m_stop.load() && !loadResumePoint()) {
+            for (int i = 0; i < 10 && !m_stop.load(); ++i)
+                std::this_thread::sleep_for(100ms);
+        }
+        if (m_stop.load())
+            return;
+        if (std::string why = subscribe(); !why.empty()) {
+            setError(why);
+            m_state = PipelineState::Failed;
+            return;
+        }
+        std::lock_guard lock(m_mutex);
+        m_lastError.clear();
+    }
+    auto lastCommit = Clock::now();
+    auto lastCheckpoint = Clock::now();
+    auto lastLag = Clock::time_point{};
+    bool pausedPartitions = false;
+    while (!m_stop.load(std::memory_order_relaxed)) {
+        bool backPressure = false;
+        if (m_settings.sinks) {
+            backPressure = m_settings.sinks->backPressure();
+            m_backPressure.store(backPressure, std::memory_order_relaxed);
+        }
+        const bool paused = m_paused.load(std::memory_order_relaxed) || backPressure;
+        if (paused != pausedPartitions) {
+            // Paused partitions keep the group membership (the consume call below still runs).
+            rd_kafka_topic_partition_list_t *assigned = nullptr;
+            if (rd_kafka_assignment(m_consumer.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (paused)
+                    rd_kafka_pause_partitions(m_consumer.get(), assigned);
+                else
+                    rd_kafka_resume_partitions(m_consumer.get(), assigned);
+                rd_kafka_topic_partition_list_destroy(assigned);
+            }
+            pausedPartitions = paused;
+        }
+        // What is already fetched, without waiting; only when nothing is, wait (up to 100 ms)
+        // for the first message. (One call with a timeout waits until the batch is full or
+        // the timeout passes: at 10,000 events/s every event then sat up to 100 ms before being
+        // counted, p50 62 ms; at high rates the batch is full at once either way.)
+        ssize_t n = rd_kafka_consume_batch_queue(m_queue, 0, messages.data(), messages.size());
+        if (n == 0) {
+            n = rd_kafka_consume_batch_queue(m_queue, 100, messages.data(), 1);
+            if (n == 1 && messages.size() > 1) {
+                const ssize_t more = rd_kafka_consume_batch_queue(m_queue, 0, messages.data() + 1,
+                                                                  messages.size() - 1);
+                n += std::max<ssize_t>(more, 0);
+            }
+        }
+        if (n > 0)
+            applyBatch(messages.data(), static_cast<std::size_t>(n));
+        if (m_deadLetters)
+            rd_kafka_poll(m_deadLetters.get(), 0);
+        const auto now = Clock::now();
+        if (now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
+            refreshLag(pausedPartitions);
+            lastLag = now;
+        }
+        if (m_settings.sinks
+            && now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs)) {
+            checkpoint();
+            lastCheckpoint = now;
+        }
+        if (now - lastCommit >= std::chrono::milliseconds(m_settings.commitIntervalMs)) {
+            commitApplied();
+            lastCommit = now;
+        }
+    }
+    if (m_settings.sinks)
+        checkpoint(true); // the state as it is now, before the caller flushes anything
+    commitApplied();
+    refreshLag(false);
+}
+
+void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t count)
+{
+    m_batch.clear();
+    m_outcomes.clear();
+    m_records.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        rd_kafka_message_t *m = messages[i];
+        if (m->err) {
+            setError(std::string("consume: ") + rd_kafka_message_errstr(m));
+            continue;
+        }
+        m_batch.add({}, std::string_view(static_cast<const char *>(m->payload),
+                                         m->payload ? m->len : 0));
+        m_records.push_back(m);
+    }
+    m_aggregator.ingestBatch(m_batch, &m_outcomes);
+    m_consumed.fetch_add(m_records.size(), std::memory_order_relaxed);
+
+    for (std::size_t i = 0; i < m_records.size(); ++i) {
+        const rd_kafka_message_t *m = m_records[i];
+        const IngestResult &r = m_outcomes[i];
+        if (m_deadLetters && (r.outcome == Outcome::Invalid || r.outcome == Outcome::Late))
+            sendDeadLetter(m, r.outcome == Outcome::Late ? std::string_view("late")
+                                                         : toString(r.reason));
+        const auto p = static_cast<std::size_t>(m->partition);
+        if (p >= m_nextOffsets.size())
+            m_nextOffsets.resize(p + 1, -1);
+        m_nextOffsets[p] = std::max(m_nextOffsets[p], m->offset + 1);
+        m_uncommitted = true;
+        if (m_rawParser && r.outcome == Outcome::Accepted)
+            archive(m);
+    }
+    for (std::size_t i = 0; i < count; ++i)
+        rd_kafka_message_destroy(messages[i]);
+}
+
+void AggregatorPipeline::archive(const rd_kafka_message_t *m)
+{
+    const std::string_view payload(static_cast<const char *>(m->payload), m->payload ? m->len : 0);
+    // The aggregator accepted it, so it parses; a payload that somehow does not is skipped.
+    if (m_rawParser->parse(payload, m_rawEvent))
+        return;
+    RawEvent &raw = m_rawPending.emplace_back(RawEvent::from(m_rawEvent));
+    raw.topic = m_settings.topic;
+    raw.partition = m->partition;
+    raw.offset = m->offset;
+}
+
+void AggregatorPipeline::sendDeadLetter(const rd_kafka_message_t *m, std::string_view reason)
+{
+    const std::string partition = std::to_string(m->partition);
+    const std::string offset = std::to_string(m->offset);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_resp_err_t err;
+    int tries = 0;
+    do {
+        err = rd_kafka_producev(
+            m_deadLetters.get(), RD_KAFKA_V_TOPIC(m_dlqTopic.c_str()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+            RD_KAFKA_V_VALUE(m->payload, m->payload ? m->len : 0),
+            RD_KAFKA_V_HEADER("reason", reason.data(), static_cast<ssize_t>(reason.size())),
+            RD_KAFKA_V_HEADER("source.topic", topic, -1),
+            RD_KAFKA_V_HEADER("source.partition", partition.data(),
+                              static_cast<ssize_t>(partition.size())),
+            RD_KAFKA_V_HEADER("source.offset", offset.data(), static_cast<ssize_t>(offset.size())),
+            RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(m_deadLetters.get(), 10);
+    } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && ++tries < 500);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        m_deadLettered.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
+        setError(std::string("dead letter not sent: ") + rd_kafka_err2str(err));
+    }
+}
+
+void AggregatorPipeline::commitApplied()
+{
+    if (!m_uncommitted || !m_consumer)
+        return;
+    std::vector<KafkaOffset> next =
+        m_settings.sinks ? m_settings.sinks->durableOffsets().offsets : appliedOffsets();
+    if (m_settings.sinks) {
+        // Only for partitions this member holds: a commit from a member the group does not know
+        // (still joining) is refused, and librdkafka answers that by rejoining, which would
+        // restart the join every time.
+        rd_kafka_topic_partition_list_t *assigned = nullptr;
+        if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        std::vector<KafkaOffset> held;
+        for (const KafkaOffset &o : next) {
+            if (rd_kafka_topic_partition_list_find(assigned, o.topic.c_str(), o.partition))
+                held.push_back(o);
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+        next.swap(held);
+        if (next.empty())
+            return; // nothing durable yet, or nothing assigned
+    }
+    rd_kafka_topic_partition_list_t *offsets =
+        rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+    for (const KafkaOffset &o : next) {
+        if (o.topic == m_settings.topic && o.nextOffset >= 0)
+            rd_kafka_topic_partition_list_add(offsets, o.topic.c_str(), o.partition)->offset =
+                o.nextOffset;
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_commit(m_consumer.get(), offsets, 0);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        // In durable mode more may become durable later: keep committing what the sinks store.
+        m_uncommitted = m_settings.sinks != nullptr;
+        m_commits.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        setError(std::string("offset commit failed: ") + rd_kafka_err2str(err));
+    }
+}
+
+void AggregatorPipeline::refreshLag(bool paused)
+{
+    rd_kafka_topic_partition_list_t *assigned = nullptr;
+    if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(m_consumer.get(), assigned);
+    std::int64_t lag = 0;
+    bool known = assigned->cnt > 0;
+    for (int i = 0; i < assigned->cnt; ++i) {
+        const rd_kafka_topic_partition_t &tp = assigned->elems[i];
+        std::int64_t low = -1, high = -1;
+        if (paused) {
+            // No fetches while paused, so the cached watermarks would stand still: ask.
+            rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low,
+                                             &high, 500);
+        } else {
+            // Cached from fetch responses: no broker round trip, safe to call often.
+            rd_kafka_get_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high);
+        }
+        if (high < 0) {
+            known = false;
+            continue;
+        }
+        std::int64_t applied = -1;
+        const auto p = static_cast<std::size_t>(tp.partition);
+        if (p < m_nextOffsets.size())
+            applied = m_nextOffsets[p];
+        if (applied < 0)
+            applied = tp.offset >= 0 ? tp.offset : low;
+        lag += std::max<std::int64_t>(0, high - applied);
+    }
+    const int count = assigned->cnt;
+    rd_kafka_topic_partition_list_destroy(assigned);
+
+    std::lock_guard lock(m_mutex);
+    m_assigned = count;
+    m_lag = known ? lag : -1;
+    const auto now = Clock::now();
+    m_samples.emplace_back(now, m_consumed.load());
+    while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
+        m_samples.pop_front();
+}
+
+PipelineStats AggregatorPipeline::stats() const
+{
+    PipelineStats s;
+    s.state = m_state.load();
+    s.consumed = m_consumed.load();
+    s.deadLettered = m_deadLettered.load();
+    s.deadLetterAcked = m_deadLetterAcked.load();
+    s.deadLetterFailed = m_deadLetterFailed.load();
+    s.commits = m_commits.load();
+    s.checkpoints = m_checkpoints.load();
+    s.finalsOnlyBatches = m_finalsOnly.load();
+    s.backPressure = m_backPressure.load();
+    s.restored = m_restored.load();
+    std::lock_guard lock(m_mutex);
+    s.lastError = m_lastError;
+    s.lagMessages = m_lag;
+    s.assignedPartitions = m_assigned;
+    if (m_samples.size() >= 2) {
+        const double dt = std::chrono::duration<double>(m_samples.back().first
+                                                        - m_samples.front().first)
+                              .count();
+        if (dt > 0)
+            s.consumedRate = double(m_samples.back().second - m_samples.front().second) / dt;
+    }
+    return s;
+}
+
+} // namespace studio::core

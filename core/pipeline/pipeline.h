@@ -1,0 +1,156 @@
+#pragma once
+
+#include "core/aggregate/aggregator.h"
+#include "core/kafka/clusterconfig.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/store/sinkbatch.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace studio::core {
+
+class FinalsCollector;
+class SinkWorker;
+
+struct PipelineSettings
+{
+    std::string topic = "clickstream";
+    std::string groupId = "clickstream-studio";
+    bool deadLetters = true;       ///< invalid and late events go to `<topic>.dlq`
+    std::string deadLetterTopic;   ///< empty: topic + ".dlq"
+    int fetchWaitMaxMs = 10;       ///< low, for a short produce-to-window latency
+    std::size_t maxBatch = 4096;
+    int prefetchMegabytes = 256;   ///< most fetched-but-unprocessed data held in memory
+    int commitIntervalMs = 1000;
+    std::string autoOffsetReset = "earliest";
+    Properties extra;
+
+    /// Durable mode (persistence): with `sinks` set, every checkpointIntervalMs the pipeline hands
+    /// the sinks one batch with the finals collected since the last one (`finals` must be the
+    /// aggregator's sink), the aggregator's open state and the offsets both cover; PostgreSQL
+    /// stores them in one transaction. Kafka commits then follow what the sinks made durable,
+    /// consumption pauses while the sinks push back, and a start resumes from the stored
+    /// checkpoint and offsets (consuming waits, retrying, until PostgreSQL answers).
+    SinkWorker *sinks = nullptr;
+    FinalsCollector *finals = nullptr;
+    std::string shard = "main";
+    int checkpointIntervalMs = 2000;
+    /// Durable mode: also hand every accepted event (not duplicate, late or invalid) to the sinks
+    /// with its Kafka coordinates, in the same checkpoint batch (PostgreSQL's raw archive, which
+    /// the sink writes only with PostgresStoreOptions::rawArchive). Costs a second parse.
+    bool archiveRaw = false;
+
+    std::string dlqTopic() const { return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic; }
+};
+
+enum class PipelineState { Stopped, Running, Paused, Failed };
+
+struct PipelineStats
+{
+    PipelineState state = PipelineState::Stopped;
+    std::uint64_t consumed = 0;
+    double consumedRate = 0;       ///< messages/s over the last second
+    std::int64_t lagMessages = -1; ///< sum over assigned partitions; -1 while unknown
+    int assignedPartitions = 0;
+    std::uint64_t deadLettered = 0;    ///< handed to the dead-letter producer
+    std::uint64_t deadLetterAcked = 0;
+    std::uint64_t deadLetterFailed = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t checkpoints = 0;  ///< durable mode: batches with the open state and offsets
+    /// Durable mode: batches with final rows only, sent while the previous state was not stored
+    std::uint64_t finalsOnlyBatches = 0;
+    bool backPressure = false;      ///< durable mode: paused because the sinks are behind
+    bool restored = false;          ///< durable mode: resumed from a stored checkpoint
+    std::string lastError;
+};
+
+/// The Kafka side of the aggregator: a consumer-group member on its own thread that fetches
+/// batches, feeds them to the Aggregator, sends invalid and late events to the dead-letter topic
+/// with the reason in a "reason" header (and the source topic/partition/offset), and commits
+/// offsets manually. Offsets are committed only after their batch has been applied and its final
+/// results handed to the aggregator's sink; in durable mode (PipelineSettings::sinks) only once
+/// the sinks have stored them with a checkpoint of the open state. Public methods are thread-safe.
+class AggregatorPipeline
+{
+public:
+    AggregatorPipeline(ClusterConfig cluster, PipelineSettings settings, Aggregator &aggregator);
+    ~AggregatorPipeline();
+    AggregatorPipeline(const AggregatorPipeline &) = delete;
+    AggregatorPipeline &operator=(const AggregatorPipeline &) = delete;
+
+    bool start(std::string *error);
+    /// Stops consuming (no more fetches; lag then grows), keeping the group membership.
+    void pause();
+    void resume();
+    /// Commits what was applied, leaves the group and waits for dead letters in flight.
+    void stop();
+
+    PipelineStats stats() const;
+    const PipelineSettings &settings() const { return m_settings; }
+
+private:
+    void run();
+    void applyBatch(rd_kafka_message_t **messages, std::size_t count);
+    void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
+    void archive(const rd_kafka_message_t *message);
+    void refreshLag(bool paused);
+    void commitApplied();
+    std::string subscribe();
+    bool loadResumePoint();
+    void checkpoint(bool force = false);
+    std::vector<KafkaOffset> appliedOffsets() const;
+    void setError(std::string message);
+    static void onDeadLetterDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
+    static void onError(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+    static void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *partitions, void *opaque);
+
+    const ClusterConfig m_cluster;
+    const PipelineSettings m_settings;
+    Aggregator &m_aggregator;
+
+    KafkaHandle m_consumer;
+    KafkaHandle m_deadLetters;
+    rd_kafka_queue_t *m_queue = nullptr;
+    std::thread m_thread;
+    std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_paused{false};
+    std::atomic<PipelineState> m_state{PipelineState::Stopped};
+    std::atomic<std::uint64_t> m_consumed{0};
+    std::atomic<std::uint64_t> m_deadLettered{0};
+    std::atomic<std::uint64_t> m_deadLetterAcked{0};
+    std::atomic<std::uint64_t> m_deadLetterFailed{0};
+    std::atomic<std::uint64_t> m_commits{0};
+    std::atomic<std::uint64_t> m_checkpoints{0};
+    std::atomic<std::uint64_t> m_finalsOnly{0};
+    std::uint64_t m_stateSequence = 0; // consumer thread: SinkWorker sequence of the last state
+    std::atomic<bool> m_backPressure{false};
+    std::atomic<bool> m_restored{false};
+    std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
+
+    // Consumer thread only.
+    RecordBatch m_batch;
+    std::vector<IngestResult> m_outcomes;
+    std::vector<const rd_kafka_message_t *> m_records;
+    std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
+    std::unique_ptr<EventParser> m_rawParser;  // archiveRaw only
+    ParsedEvent m_rawEvent;
+    std::vector<RawEvent> m_rawPending;        // accepted since the last checkpoint
+    bool m_uncommitted = false;
+    std::string m_dlqTopic;
+
+    mutable std::mutex m_mutex; // guards what follows
+    std::string m_lastError;
+    std::int64_t m_lag = -1;
+    int m_assigned = 0;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
+};
+
+} // namespace studio::core

@@ -1,0 +1,60 @@
+#pragma once
+
+// Private to pgstore.cpp and pgstoreload.cpp: PostgresStore's state and shared helpers.
+
+#include "core/store/pgstore.h"
+
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace studio::core {
+
+struct PostgresStore::Impl
+{
+    PostgresStoreOptions options;
+    PostgresTarget target;
+    std::string where; ///< "PostgreSQL at <conninfo without password>"
+    std::unique_ptr<pqxx::connection> connection;
+    int schemaVersion = 0;
+    bool hll = false;
+    PostgresStoreStats stats;
+    bool lastWriteRetryable = true;
+
+    std::mutex socketMutex; ///< guards socket, for cancel() from another thread
+    int socket = -1;
+
+    /// "<where>: <what>: <the exception's text on one line, password redacted>".
+    std::string failure(const std::string &what, const std::exception &e) const;
+    /// Drops the connection when the exception says it broke.
+    void noteBroken(const std::exception &e);
+    /// Whether the merged loads union sketches in PostgreSQL.
+    bool mergeInPostgres() const
+    {
+        return options.hllMerge == HllMerge::InPostgres
+               || (options.hllMerge == HllMerge::Auto && hll);
+    }
+    bool requireConnection(std::string *error) const;
+};
+
+namespace pgdetail {
+
+/// One line, no tabs: libpq's messages span lines ("FATAL:  ...\n\tIs the server running...").
+std::string oneLine(std::string_view text);
+/// Every occurrence of `secret` (3 characters or more) replaced by ***.
+std::string redact(std::string text, const std::string &secret);
+/// `ms` as an ISO-8601 timestamptz literal, clamped to years 0001..9999.
+std::string timestampText(std::int64_t ms);
+
+inline void setError(std::string *error, std::string message)
+{
+    if (error)
+        *error = std::move(message);
+}
+
+} // namespace pgdetail
+
+} // namespace studio::core

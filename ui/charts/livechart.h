@@ -1,0 +1,118 @@
+#pragma once
+
+#include "ui/charts/dashboardframe.h"
+#include "ui/charts/pointhistory.h"
+
+#include <QChartView>
+#include <QElapsedTimer>
+#include <QStringList>
+#include <QTimer>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QDateTimeAxis;
+class QLineSeries;
+class QValueAxis;
+QT_END_NAMESPACE
+
+namespace studio::ui {
+
+/// A live time-series chart: named lines whose history (wall-clock or window-start ms) is kept in
+/// bounded buffers, a time range (last N ms, or everything), pause/follow, hover values, and
+/// vertical markers drawn on the same time axis. Data may arrive at any rate; the chart decimates
+/// to its pixel width and repaints at most 10 times a second, only while visible, with one
+/// QXYSeries::replace() per line and one range set per axis. GUI thread only.
+class LiveChart : public QChartView
+{
+    Q_OBJECT
+
+public:
+    explicit LiveChart(const QString &title, QWidget *parent = nullptr);
+    ~LiveChart() override;
+
+    void setValueTitle(const QString &title);
+    void setValueLabelFormat(const QString &format); ///< printf style, e.g. "%.1f"
+
+    /// Sets the value of line `series` at `timeMs` (replaces a point with the same time).
+    void setPoint(const QString &series, std::int64_t timeMs, double value);
+    /// Lines to draw, in this order; empty (the default) draws every line in creation order.
+    void setShownSeries(const QStringList &names);
+    void addMarkers(const std::vector<ChartMarker> &markers);
+    /// The wall clock of the latest frame: the right edge while following.
+    void setNow(std::int64_t nowMs);
+
+    /// A recorded run's line drawn dashed beside the live line `name` (same colour family):
+    /// `elapsedPoints` are (ms since that run's start, value), shown shifted to start at the
+    /// reference origin (the current run's start), so two runs compare on one time axis.
+    void setReference(const QString &name, const QList<QPointF> &elapsedPoints);
+    /// The wall clock the reference runs are aligned to (the current run's start).
+    void setReferenceOrigin(std::int64_t startMs);
+    /// The recorded run's markers, times in ms since that run's start.
+    void setReferenceMarkers(const std::vector<ChartMarker> &elapsedMarkers);
+    void clearReferences();
+    QStringList referenceNames() const;
+    int referencePointCount(const QString &name) const;
+    QLineSeries *referenceSeries(const QString &name) const;
+
+    void setRangeMs(std::int64_t rangeMs); ///< 0 = all history
+    std::int64_t rangeMs() const { return m_rangeMs; }
+    void setPaused(bool paused); ///< paused: the view stays put while data keeps arriving
+    bool isPaused() const { return m_paused; }
+
+    /// Marks the chart stale; it renders within 100 ms if visible, or when next shown.
+    void requestRender();
+    /// Renders now (visible or not): decimate, replace each line, set the axes.
+    void render();
+
+    // Read-only views, for hover text and tests.
+    QStringList seriesNames() const { return m_order; }
+    QStringList shownSeries() const;
+    QLineSeries *lineSeries(const QString &name) const;
+    const PointHistory *history(const QString &name) const;
+    double viewMinMs() const { return m_viewMin; }
+    double viewMaxMs() const { return m_viewMax; }
+    int renderCount() const { return m_renderCount; }
+    /// The nearest point's time and each shown line's value there, as the tooltip shows it.
+    QString hoverText(double timeMs) const;
+    /// Markers inside the current view, with their x position in the chart's scene coordinates.
+    QList<QPair<double, QString>> visibleMarkers() const;
+
+protected:
+    void drawForeground(QPainter *painter, const QRectF &rect) override;
+    void mouseMoveEvent(QMouseEvent *event) override;
+    void showEvent(QShowEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+
+private:
+    struct Line;
+    struct Reference;
+    Line &line(const QString &name);
+    void styleReference(const QString &name);
+    void syncShownLines();
+
+    std::map<QString, std::unique_ptr<Line>> m_lines;
+    QStringList m_order;
+    QStringList m_shown; // empty: all
+    std::deque<ChartMarker> m_markers;
+    std::map<QString, std::unique_ptr<Reference>> m_references;
+    std::vector<ChartMarker> m_referenceMarkers; // elapsed ms
+    std::int64_t m_referenceOriginMs = 0;
+    QDateTimeAxis *m_timeAxis = nullptr;
+    QValueAxis *m_valueAxis = nullptr;
+    std::int64_t m_nowMs = 0;
+    std::int64_t m_rangeMs = 15 * 60'000;
+    bool m_paused = false;
+    bool m_dirty = false;
+    bool m_axesAdded = false;
+    double m_viewMin = 0;
+    double m_viewMax = 1;
+    int m_renderCount = 0;
+    QTimer m_renderTimer;
+    QElapsedTimer m_sinceRender;
+};
+
+} // namespace studio::ui

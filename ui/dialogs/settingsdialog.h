@@ -1,0 +1,100 @@
+#pragma once
+
+#include "core/monitor/connectiontest.h"
+
+#include <QDialog>
+#include <QHash>
+#include <QList>
+#include <QSet>
+#include <QString>
+
+#include <functional>
+
+class QCheckBox;
+class QComboBox;
+class QDataWidgetMapper;
+class QLabel;
+class QLineEdit;
+class QListView;
+class QPushButton;
+
+namespace studio::ui {
+
+class ConnectionProfiles;
+class SecretStore;
+
+/// Where the app writes its results: what the main window applies after the dialog.
+struct SinkConfiguration
+{
+    QString postgresUri; ///< libpq conninfo or postgresql:// URI, no password; "" = none
+    QString postgresPassword;
+    QString redisUri;  ///< redis://HOST[:PORT][/DB]; "" = none
+    QString redisUser; ///< ACL user; "" = the default user
+    QString redisPassword;
+};
+
+/// Connection settings: Kafka cluster profiles (bootstrap, SASL, TLS), the PostgreSQL and Redis
+/// sinks. Profiles go to QSettings (without passwords) through ConnectionProfiles; passwords go
+/// through the SecretStore. Each section has a Test button that runs the core connection test
+/// off the GUI thread and shows the answer in green or red with the latency.
+///
+/// On OK the profiles are saved, changed passwords written, and sinkConfigurationChosen() is
+/// emitted. `profiles` and `secrets` must outlive the dialog (the main window owns them).
+class SettingsDialog : public QDialog
+{
+    Q_OBJECT
+public:
+    SettingsDialog(ConnectionProfiles *profiles, SecretStore *secrets, QWidget *parent = nullptr);
+
+    /// What the sink fields hold now.
+    SinkConfiguration sinkConfiguration() const;
+
+public Q_SLOTS:
+    void accept() override;
+    void testKafka();
+    void testPostgres();
+    void testRedis();
+
+Q_SIGNALS:
+    void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
+    /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
+    void testFinished(const QString &target, bool ok, const QString &message);
+
+private:
+    QWidget *makeKafkaSection();
+    QWidget *makeSinkSection();
+    void showProfile(int row);
+    void onSecretRead(const QString &key, const QString &secret, bool found);
+    void runTest(const QString &target, QPushButton *button, QLabel *result,
+                 std::function<core::ConnectionTestResult()> test);
+    void updateKeychainStatus();
+
+    ConnectionProfiles *m_profiles;
+    SecretStore *m_secrets;
+    QDataWidgetMapper *m_mapper = nullptr;
+    QList<QWidget *> m_profileWidgets; // the form of the selected profile
+    QListView *m_profileList = nullptr;
+    QComboBox *m_mechanism = nullptr;
+    QLineEdit *m_kafkaPassword = nullptr;
+    QPushButton *m_kafkaTest = nullptr;
+    QLabel *m_kafkaResult = nullptr;
+    QLineEdit *m_pgUri = nullptr;
+    QLineEdit *m_pgPassword = nullptr;
+    QPushButton *m_pgTest = nullptr;
+    QLabel *m_pgResult = nullptr;
+    QLineEdit *m_redisUri = nullptr;
+    QLineEdit *m_redisUser = nullptr;
+    QLineEdit *m_redisPassword = nullptr;
+    QPushButton *m_redisTest = nullptr;
+    QLabel *m_redisResult = nullptr;
+    QLabel *m_keychainStatus = nullptr;
+
+    QHash<QString, QString> m_passwords; // secret key -> password as loaded or typed
+    QSet<QString> m_edited;              // keys the user typed into (written on OK)
+    QSet<QString> m_removedKeys;         // profiles deleted: their passwords go on OK
+    int m_currentRow = -1;
+};
+
+} // namespace studio::ui
+
+Q_DECLARE_METATYPE(studio::ui::SinkConfiguration)

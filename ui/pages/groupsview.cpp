@@ -1,0 +1,216 @@
+#include "ui/pages/groupsview.h"
+
+#include "ui/models/kafkamodels.h"
+#include "ui/widgets/sortedtable.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QDateTime>
+#include <QDateTimeAxis>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineSeries>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include <algorithm>
+
+namespace studio::ui {
+
+namespace {
+
+QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
+{
+    QTableView *view = makeSortedTable(model, parent);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->verticalHeader()->setDefaultSectionSize(22);
+    return view;
+}
+
+// Upper bound of a value axis: a little headroom, never zero.
+double niceTop(double max)
+{
+    return max <= 0 ? 1 : max * 1.15;
+}
+
+} // namespace
+
+GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
+    : QWidget(parent)
+    , m_monitor(groups)
+{
+    m_groups = new GroupModel(this);
+    m_lag = new LagModel(this);
+    m_groupView = makeTable(m_groups, this);
+    m_groupProxy = static_cast<QSortFilterProxyModel *>(m_groupView->model());
+    m_groupView->sortByColumn(GroupModel::Group, Qt::AscendingOrder);
+    for (int c = 0; c < GroupModel::Reason; ++c)
+        m_groupView->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    m_lagView = makeTable(m_lag, this);
+    m_lagView->sortByColumn(LagModel::Partition, Qt::AscendingOrder);
+    m_lagView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_lagView->horizontalHeader()->setStretchLastSection(false);
+    m_note = new QLabel(this);
+    m_note->setWordWrap(true);
+    m_title = new QLabel(tr("Select a group"), this);
+    QFont bold = m_title->font();
+    bold.setBold(true);
+    m_title->setFont(bold);
+
+    auto *chart = new QChart;
+    chart->setAnimationOptions(QChart::NoAnimation);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    m_lagSeries = new QLineSeries(chart);
+    m_lagSeries->setName(tr("lag (messages)"));
+    m_secondsSeries = new QLineSeries(chart);
+    m_secondsSeries->setName(tr("lag (seconds)"));
+    chart->addSeries(m_lagSeries);
+    chart->addSeries(m_secondsSeries);
+    m_timeAxis = new QDateTimeAxis(chart);
+    m_timeAxis->setFormat(QStringLiteral("HH:mm:ss"));
+    m_timeAxis->setTickCount(6);
+    m_lagAxis = new QValueAxis(chart);
+    m_lagAxis->setLabelFormat(QStringLiteral("%.0f"));
+    m_secondsAxis = new QValueAxis(chart);
+    m_secondsAxis->setLabelFormat(QStringLiteral("%.1f s"));
+    chart->addAxis(m_timeAxis, Qt::AlignBottom);
+    chart->addAxis(m_lagAxis, Qt::AlignLeft);
+    chart->addAxis(m_secondsAxis, Qt::AlignRight);
+    m_lagSeries->attachAxis(m_timeAxis);
+    m_lagSeries->attachAxis(m_lagAxis);
+    m_secondsSeries->attachAxis(m_timeAxis);
+    m_secondsSeries->attachAxis(m_secondsAxis);
+    m_chartView = new QChartView(chart, this);
+    m_chartView->setRenderHint(QPainter::Antialiasing);
+    m_chartView->setMinimumSize(360, 180);
+
+    auto *top = new QWidget(this);
+    auto *topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    topLayout->addWidget(m_groupView);
+    topLayout->addWidget(m_note);
+    auto *bottom = new QWidget(this);
+    auto *bottomLayout = new QVBoxLayout(bottom);
+    bottomLayout->setContentsMargins(0, 0, 0, 0);
+    bottomLayout->addWidget(m_title);
+    auto *lower = new QSplitter(Qt::Horizontal, bottom);
+    lower->addWidget(m_lagView);
+    lower->addWidget(m_chartView);
+    lower->setStretchFactor(0, 1);
+    lower->setStretchFactor(1, 1);
+    lower->setSizes({560, 700});
+    bottomLayout->addWidget(lower, 1);
+    auto *splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(top);
+    splitter->addWidget(bottom);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 2);
+    splitter->setSizes({220, 520});
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(splitter);
+
+    connect(m_groupView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex &current) {
+                const GroupRow *row = m_groups->rowAt(m_groupProxy->mapToSource(current).row());
+                m_selected = row ? row->id : QString();
+                showGroup();
+            });
+}
+
+void GroupsView::setSnapshot(std::shared_ptr<const core::GroupsSnapshot> snapshot)
+{
+    if (!snapshot)
+        return;
+    m_snapshot = std::move(snapshot);
+    m_groups->update(*m_snapshot);
+    QStringList notes;
+    if (!m_snapshot->error.empty())
+        notes << QString::fromStdString(m_snapshot->error);
+    if (!m_snapshot->note.empty())
+        notes << QString::fromStdString(m_snapshot->note);
+    if (m_snapshot->takenAtMs == 0)
+        notes << tr("waiting for the first refresh…");
+    m_note->setText(notes.join(QLatin1Char(' ')));
+    m_note->setStyleSheet(m_snapshot->error.empty() ? QString()
+                                                    : QStringLiteral("color: #c62828;"));
+    if (m_selected.isEmpty() && m_groupProxy->rowCount() > 0)
+        m_groupView->setCurrentIndex(m_groupProxy->index(0, 0)); // the obvious one
+    showGroup();
+}
+
+bool GroupsView::selectGroup(const QString &group)
+{
+    for (int r = 0; r < m_groupProxy->rowCount(); ++r) {
+        const QModelIndex i = m_groupProxy->index(r, GroupModel::Group);
+        if (i.data().toString() == group) {
+            m_groupView->setCurrentIndex(i);
+            m_selected = group;
+            showGroup();
+            return true;
+        }
+    }
+    return false;
+}
+
+int GroupsView::lagPoints() const
+{
+    return int(m_lagSeries->count());
+}
+
+void GroupsView::showGroup()
+{
+    const core::GroupLag *group = nullptr;
+    if (m_snapshot)
+        for (const core::GroupLag &g : m_snapshot->groups)
+            if (QString::fromStdString(g.groupId) == m_selected)
+                group = &g;
+    m_lag->update(group);
+    m_title->setText(group ? tr("%1: %2 (%3)")
+                                 .arg(m_selected,
+                                      QString::fromLatin1(core::lagStatusName(group->status)),
+                                      QString::fromStdString(group->reason))
+                           : tr("Select a group"));
+    updateChart();
+}
+
+void GroupsView::updateChart()
+{
+    const std::int64_t now = QDateTime::currentSecsSinceEpoch();
+    core::GroupHistory history;
+    if (!m_selected.isEmpty())
+        history = m_monitor.history(m_selected.toStdString(), now - kHistorySeconds);
+    QList<QPointF> lag;
+    QList<QPointF> seconds;
+    double maxLag = 0;
+    double maxSeconds = 0;
+    lag.reserve(qsizetype(history.totalLag.size()));
+    for (const auto &s : history.totalLag) {
+        lag.append(QPointF(double(s.second) * 1000.0, s.value));
+        maxLag = std::max(maxLag, s.value);
+    }
+    seconds.reserve(qsizetype(history.lagSeconds.size()));
+    for (const auto &s : history.lagSeconds) {
+        seconds.append(QPointF(double(s.second) * 1000.0, s.value));
+        maxSeconds = std::max(maxSeconds, s.value);
+    }
+    // At most 600 points, one per second: already about one per pixel, no decimation needed.
+    m_lagSeries->replace(lag);
+    m_secondsSeries->replace(seconds);
+    // A young history fills the chart rather than hugging the right edge of a 10 min window.
+    std::int64_t from = now - 60;
+    if (!history.totalLag.empty())
+        from = std::min(from, std::max(now - kHistorySeconds, history.totalLag.front().second - 5));
+    m_lagSeries->setPointsVisible(lag.size() < 30);
+    m_secondsSeries->setPointsVisible(seconds.size() < 30);
+    m_timeAxis->setRange(QDateTime::fromSecsSinceEpoch(from, Qt::UTC),
+                         QDateTime::fromSecsSinceEpoch(now, Qt::UTC));
+    m_lagAxis->setRange(0, niceTop(maxLag));
+    m_secondsAxis->setRange(0, niceTop(maxSeconds));
+}
+
+} // namespace studio::ui

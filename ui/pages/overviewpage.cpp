@@ -1,0 +1,206 @@
+#include "ui/pages/overviewpage.h"
+
+#include "core/engine/runrecording.h"
+#include "ui/charts/charttoolbar.h"
+#include "ui/common/format.h"
+#include "ui/charts/livechart.h"
+#include "ui/widgets/tablepanel.h"
+
+#include <QFrame>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QSortFilterProxyModel>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace studio::ui {
+
+namespace {
+
+std::vector<TableColumn<core::PageRow>> topPageColumns()
+{
+    using Row = core::PageRow;
+    return {
+        {QObject::tr("Page"), [](const Row &r) { return QVariant(toQString(r.page)); }},
+        {QObject::tr("Views"), [](const Row &r) { return QVariant(qulonglong(r.views)); }},
+        {QObject::tr("Clicks"), [](const Row &r) { return QVariant(qulonglong(r.clicks)); }},
+        {QObject::tr("Purchases"), [](const Row &r) { return QVariant(qulonglong(r.purchases)); }},
+        {QObject::tr("Users"), [](const Row &r) { return QVariant(std::round(r.uniqueUsers)); },
+         [](const Row &r) { return QLocale().toString(std::llround(r.uniqueUsers)); }},
+    };
+}
+
+} // namespace
+
+OverviewPage::OverviewPage(QWidget *parent) : DashboardPage(parent)
+{
+    m_toolbar = new ChartToolbar(this);
+
+    m_counterStrip = new QWidget(this);
+    auto *counters = new QHBoxLayout(m_counterStrip);
+    counters->setContentsMargins(0, 0, 0, 0);
+    for (const QString &title : {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"),
+                                 tr("Duplicates"), tr("Open windows"), tr("Open sessions")})
+        counters->addWidget(addCounter(title)->parentWidget());
+
+    m_throughput = new LiveChart(tr("Throughput (events/s)"), this);
+    m_lag = new LiveChart(tr("Consumer lag (messages)"), this);
+    m_watermark = new LiveChart(tr("Watermark delay (s)"), this);
+    m_watermark->setValueLabelFormat(QStringLiteral("%.1f"));
+    m_problems = new LiveChart(tr("Late and invalid (events/s)"), this);
+    m_problems->setValueLabelFormat(QStringLiteral("%.1f"));
+    m_revenue = new LiveChart(tr("Revenue per minute"), this);
+    m_revenue->setValueLabelFormat(QStringLiteral("%.0f"));
+    for (LiveChart *chart : charts())
+        m_toolbar->attach(chart);
+
+    m_topPages = new RowTableModel<core::PageRow>(
+        topPageColumns(), [](const core::PageRow &r) { return toQString(r.page); }, this);
+    m_topPagesPanel = new TablePanel(tr("Top pages (latest page window)"), m_topPages, this);
+    m_topPagesPanel->sortBy(1, Qt::DescendingOrder);
+
+    auto *grid = new QGridLayout;
+    grid->addWidget(m_throughput, 0, 0);
+    grid->addWidget(m_lag, 0, 1);
+    grid->addWidget(m_watermark, 0, 2);
+    grid->addWidget(m_problems, 1, 0);
+    grid->addWidget(m_revenue, 1, 1);
+    grid->addWidget(m_topPagesPanel, 1, 2);
+    for (int c = 0; c < 3; ++c)
+        grid->setColumnStretch(c, 1);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_toolbar);
+    layout->addWidget(m_counterStrip);
+    layout->addLayout(grid, 1);
+}
+
+QList<LiveChart *> OverviewPage::charts() const
+{
+    return {m_throughput, m_lag, m_watermark, m_problems, m_revenue};
+}
+
+QLabel *OverviewPage::addCounter(const QString &title)
+{
+    auto *tile = new QFrame(m_counterStrip);
+    tile->setFrameShape(QFrame::StyledPanel);
+    auto *layout = new QVBoxLayout(tile);
+    layout->setContentsMargins(8, 4, 8, 4);
+    auto *caption = new QLabel(title, tile);
+    auto *value = new QLabel(QStringLiteral("–"), tile);
+    QFont big = value->font();
+    big.setPointSizeF(big.pointSizeF() * 1.8);
+    big.setBold(true);
+    value->setFont(big);
+    layout->addWidget(caption);
+    layout->addWidget(value);
+    m_counters[title] = value;
+    return value;
+}
+
+QString OverviewPage::counterText(const QString &title) const
+{
+    auto it = m_counters.find(title);
+    return it == m_counters.end() ? QString() : it->second->text();
+}
+
+void OverviewPage::setRunStartMs(std::int64_t startMs)
+{
+    m_runStartMs = startMs;
+    for (LiveChart *chart : charts())
+        chart->setReferenceOrigin(startMs);
+}
+
+void OverviewPage::setComparison(const core::RunRecording &run)
+{
+    clearComparison();
+    QList<QPointF> produced, consumed, lag, watermark, late, invalid, revenue;
+    for (const core::RunSample &s : run.samples) {
+        const auto t = static_cast<double>(s.timeMs - run.startMs);
+        produced.append({t, s.producedPerSecond});
+        consumed.append({t, s.consumedPerSecond});
+        if (s.lagMessages >= 0)
+            lag.append({t, static_cast<double>(s.lagMessages)});
+        if (s.watermarkDelayMs >= 0)
+            watermark.append({t, s.watermarkDelayMs / 1000.0});
+        late.append({t, s.latePerSecond});
+        invalid.append({t, s.invalidPerSecond});
+        revenue.append({t, s.revenuePerMinute});
+    }
+    m_throughput->setReference(tr("produced"), produced);
+    m_throughput->setReference(tr("consumed"), consumed);
+    m_lag->setReference(tr("lag"), lag);
+    m_watermark->setReference(tr("watermark delay"), watermark);
+    m_problems->setReference(tr("late"), late);
+    m_problems->setReference(tr("invalid"), invalid);
+    m_revenue->setReference(tr("revenue"), revenue);
+    std::vector<ChartMarker> markers;
+    for (const core::RunMarker &m : run.markers)
+        markers.push_back({m.timeMs - run.startMs, QString::fromStdString(m.text)});
+    for (const core::RunAlert &a : run.alerts)
+        markers.push_back({a.timeMs - run.startMs, QString::fromStdString(a.rule + " " + a.state)});
+    for (LiveChart *chart : charts()) {
+        chart->setReferenceOrigin(m_runStartMs);
+        chart->setReferenceMarkers(markers);
+    }
+}
+
+void OverviewPage::clearComparison()
+{
+    for (LiveChart *chart : charts())
+        chart->clearReferences();
+}
+
+void OverviewPage::updateFrame(const DashboardFrame &frame)
+{
+    if (m_runStartMs == 0)
+        setRunStartMs(frame.nowMs);
+    const core::AggregatorSnapshot &snapshot = frame.aggregates;
+    const std::int64_t now = frame.nowMs;
+    m_throughput->setPoint(tr("produced"), now, frame.producedPerSecond);
+    m_throughput->setPoint(tr("consumed"), now, frame.consumedPerSecond);
+    if (frame.lagMessages >= 0)
+        m_lag->setPoint(tr("lag"), now, static_cast<double>(frame.lagMessages));
+    if (frame.watermarkDelayMs >= 0)
+        m_watermark->setPoint(tr("watermark delay"), now, frame.watermarkDelayMs / 1000.0);
+    m_problems->setPoint(tr("late"), now, frame.latePerSecond);
+    m_problems->setPoint(tr("invalid"), now, frame.invalidPerSecond);
+
+    // Revenue per window start (one point per window, replaced while the window grows), scaled
+    // to a minute in case the page window is not one.
+    std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> revenue; // start -> (cents, len)
+    for (const core::PageRow &row : snapshot.pages) {
+        auto &[cents, length] = revenue[row.windowStart];
+        cents += row.revenueCents;
+        length = row.windowEnd - row.windowStart;
+    }
+    for (const auto &[start, entry] : revenue) {
+        const double perMinute = entry.second > 0 ? 60'000.0 / static_cast<double>(entry.second) : 1;
+        m_revenue->setPoint(tr("revenue"), start, static_cast<double>(entry.first) / 100.0 * perMinute);
+    }
+
+    const QLocale locale;
+    const core::AggregateCounters &c = snapshot.counters;
+    m_counters[tr("Read")]->setText(locale.toString(qulonglong(c.read)));
+    m_counters[tr("Valid")]->setText(locale.toString(qulonglong(c.valid)));
+    m_counters[tr("Late")]->setText(locale.toString(qulonglong(c.late)));
+    m_counters[tr("Invalid")]->setText(locale.toString(qulonglong(c.invalid)));
+    m_counters[tr("Duplicates")]->setText(locale.toString(qulonglong(c.duplicates)));
+    m_counters[tr("Open windows")]->setText(locale.toString(qulonglong(c.openWindows)));
+    m_counters[tr("Open sessions")]->setText(locale.toString(qulonglong(c.openSessions)));
+
+    m_topPages->setRows(snapshot.topPages);
+
+    for (LiveChart *chart : charts()) {
+        chart->addMarkers(frame.markers);
+        chart->setNow(now);
+        chart->requestRender();
+    }
+}
+
+} // namespace studio::ui

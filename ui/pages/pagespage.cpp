@@ -1,0 +1,140 @@
+#include "ui/pages/pagespage.h"
+
+#include "ui/charts/charttoolbar.h"
+#include "ui/common/format.h"
+#include "ui/charts/livechart.h"
+#include "ui/widgets/tablepanel.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QSortFilterProxyModel>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace studio::ui {
+
+namespace {
+
+std::vector<TableColumn<core::PageRow>> windowColumns()
+{
+    using Row = core::PageRow;
+    const auto count = [](std::uint64_t Row::*field) {
+        return [field](const Row &r) { return QVariant(qulonglong(r.*field)); };
+    };
+    return {
+        {QObject::tr("Window start"), [](const Row &r) { return QVariant(qlonglong(r.windowStart)); },
+         [](const Row &r) { return isoTime(r.windowStart); }},
+        {QObject::tr("Window end"), [](const Row &r) { return QVariant(qlonglong(r.windowEnd)); },
+         [](const Row &r) { return isoTime(r.windowEnd); }},
+        {QObject::tr("Page"), [](const Row &r) { return QVariant(toQString(r.page)); }},
+        {QObject::tr("Views"), count(&Row::views)},
+        {QObject::tr("Clicks"), count(&Row::clicks)},
+        {QObject::tr("Add to cart"), count(&Row::addToCart)},
+        {QObject::tr("Purchases"), count(&Row::purchases)},
+        {QObject::tr("Revenue"), [](const Row &r) { return QVariant(double(r.revenueCents) / 100.0); },
+         [](const Row &r) { return QLocale().toString(double(r.revenueCents) / 100.0, 'f', 2); }},
+        {QObject::tr("Unique users"), [](const Row &r) { return QVariant(std::round(r.uniqueUsers)); },
+         [](const Row &r) { return QLocale().toString(std::llround(r.uniqueUsers)); }},
+        {QObject::tr("Final"), [](const Row &r) { return QVariant(r.final); }},
+    };
+}
+
+} // namespace
+
+PagesPage::PagesPage(QWidget *parent) : DashboardPage(parent)
+{
+    m_toolbar = new ChartToolbar(this);
+    m_topN = new QSpinBox(this);
+    m_topN->setRange(1, 20);
+    m_topN->setValue(5);
+    m_topN->setPrefix(tr("Top "));
+    m_topN->setSuffix(tr(" pages"));
+    connect(m_topN, &QSpinBox::valueChanged, this, [this] { updateShownPages(); });
+
+    m_views = new LiveChart(tr("Views per page (per page window)"), this);
+    m_views->chart()->legend()->setAlignment(Qt::AlignRight);
+    m_toolbar->attach(m_views);
+
+    m_windows = new RowTableModel<core::PageRow>(
+        windowColumns(),
+        [](const core::PageRow &r) { return windowKey(r.windowStart, toQString(r.page)); }, this);
+    m_windowsPanel = new TablePanel(tr("Page windows (open and recently final)"), m_windows, this);
+    m_windowsPanel->sortBy(0, Qt::DescendingOrder);
+
+    auto *controls = new QHBoxLayout;
+    controls->addWidget(m_toolbar, 1);
+    controls->addWidget(m_topN);
+    auto *splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(m_views);
+    splitter->addWidget(m_windowsPanel);
+    splitter->setSizes({420, 380});
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(splitter, 1);
+}
+
+void PagesPage::setTopN(int n)
+{
+    m_topN->setValue(n);
+}
+
+int PagesPage::topN() const
+{
+    return m_topN->value();
+}
+
+void PagesPage::updateFrame(const DashboardFrame &frame)
+{
+    if (offScreen()) {
+        m_pendingRows = frame.aggregates.pages; // the table and the top N follow on show
+    } else {
+        m_pendingRows.reset();
+        m_windows->setRows(frame.aggregates.pages);
+        updateShownPages(); // first, so the pages outside the top N never get a line series
+    }
+    for (const core::PageRow &row : frame.aggregates.pages)
+        m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
+    m_views->addMarkers(frame.markers);
+    m_views->setNow(frame.nowMs);
+    m_views->requestRender();
+}
+
+void PagesPage::showEvent(QShowEvent *event)
+{
+    DashboardPage::showEvent(event);
+    if (m_pendingRows) {
+        m_windows->setRows(std::move(*m_pendingRows));
+        m_pendingRows.reset();
+        updateShownPages();
+    }
+}
+
+// The top N pages by views over the windows in the latest snapshot; the others keep their
+// history but are not drawn.
+void PagesPage::updateShownPages()
+{
+    std::map<QString, std::uint64_t> views;
+    for (const core::PageRow &row : m_windows->rows())
+        views[toQString(row.page)] += row.views;
+    std::vector<std::pair<QString, std::uint64_t>> ranked(views.begin(), views.end());
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto &a, const auto &b) { return a.second > b.second; });
+    QStringList shown;
+    for (const auto &[page, count] : ranked) {
+        if (shown.size() >= topN())
+            break;
+        shown.append(page);
+    }
+    if (shown.isEmpty())
+        return;
+    m_views->setShownSeries(shown);
+    m_views->requestRender();
+}
+
+} // namespace studio::ui

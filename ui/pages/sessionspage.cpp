@@ -1,0 +1,161 @@
+#include "ui/pages/sessionspage.h"
+
+#include "ui/charts/barchartview.h"
+#include "ui/charts/charttoolbar.h"
+#include "ui/common/format.h"
+#include "ui/charts/livechart.h"
+#include "ui/widgets/tablepanel.h"
+
+#include <QGridLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QSortFilterProxyModel>
+#include <QVBoxLayout>
+
+#include <array>
+
+namespace studio::ui {
+
+namespace {
+
+// Upper bounds (exclusive) of the length bins in minutes, and (inclusive) of the event bins.
+constexpr std::array<double, 5> kLengthBounds{1, 5, 10, 30, 60};
+constexpr std::array<std::uint64_t, 5> kEventBounds{1, 5, 10, 20, 50};
+
+std::vector<TableColumn<core::SessionRow>> sessionColumns()
+{
+    using Row = core::SessionRow;
+    return {
+        {QObject::tr("User"), [](const Row &r) { return QVariant(toQString(r.userId)); }},
+        {QObject::tr("Start"), [](const Row &r) { return QVariant(qlonglong(r.start)); },
+         [](const Row &r) { return isoTime(r.start); }},
+        {QObject::tr("End"), [](const Row &r) { return QVariant(qlonglong(r.end)); },
+         [](const Row &r) { return isoTime(r.end); }},
+        {QObject::tr("Length (min)"), [](const Row &r) { return QVariant((r.end - r.start) / 60'000.0); }},
+        {QObject::tr("Events"), [](const Row &r) { return QVariant(qulonglong(r.events)); }},
+        {QObject::tr("Pages"), [](const Row &r) { return QVariant(uint(r.distinctPages)); }},
+        {QObject::tr("Revenue"), [](const Row &r) { return QVariant(r.revenueCents / 100.0); },
+         [](const Row &r) { return QLocale().toString(r.revenueCents / 100.0, 'f', 2); }},
+        {QObject::tr("Converted"), [](const Row &r) { return QVariant(r.converted); }},
+    };
+}
+
+} // namespace
+
+QStringList SessionsPage::lengthBins()
+{
+    // Plain text: the category axis reads labels as rich text, so no "<".
+    return {QStringLiteral("0–1"), QStringLiteral("1–5"), QStringLiteral("5–10"),
+            QStringLiteral("10–30"), QStringLiteral("30–60"), QStringLiteral("60+")};
+}
+
+QStringList SessionsPage::eventBins()
+{
+    return {QStringLiteral("1"), QStringLiteral("2–5"), QStringLiteral("6–10"),
+            QStringLiteral("11–20"), QStringLiteral("21–50"), QStringLiteral(">50")};
+}
+
+SessionsPage::SessionsPage(QWidget *parent) : DashboardPage(parent)
+{
+    m_toolbar = new ChartToolbar(this);
+    m_closed = new LiveChart(tr("Sessions closed per minute"), this);
+    m_toolbar->attach(m_closed);
+    m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"), {tr("sessions")},
+                                 BarChartView::Kind::Grouped, this);
+    m_lengths->setValueTitle(tr("sessions"));
+    m_events = new BarChartView(tr("Events per session (recently closed)"), {tr("sessions")},
+                                BarChartView::Kind::Grouped, this);
+    m_events->setValueTitle(tr("sessions"));
+    m_conversion = new QLabel(tr("Conversion: no closed sessions yet"), this);
+    QFont big = m_conversion->font();
+    big.setPointSizeF(big.pointSizeF() * 1.4);
+    big.setBold(true);
+    m_conversion->setFont(big);
+
+    m_sessions = new RowTableModel<core::SessionRow>(
+        sessionColumns(),
+        [](const core::SessionRow &r) { return windowKey(r.start, toQString(r.userId)); }, this);
+    auto *panel = new TablePanel(tr("Recently closed sessions"), m_sessions, this);
+    panel->sortBy(2, Qt::DescendingOrder);
+
+    auto *grid = new QGridLayout;
+    grid->addWidget(m_closed, 0, 0);
+    grid->addWidget(m_lengths, 0, 1);
+    grid->addWidget(m_events, 0, 2);
+    grid->addWidget(panel, 1, 0, 1, 3);
+    grid->setRowStretch(0, 1);
+    grid->setRowStretch(1, 1);
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_toolbar);
+    layout->addWidget(m_conversion);
+    layout->addLayout(grid, 1);
+}
+
+QString SessionsPage::conversionText() const
+{
+    return m_conversion->text();
+}
+
+void SessionsPage::updateFrame(const DashboardFrame &frame)
+{
+    // Closed per wall-clock minute, from the counter's growth between frames.
+    const std::uint64_t closed = frame.aggregates.counters.sessionsClosed;
+    const std::int64_t minute = frame.nowMs - frame.nowMs % 60'000;
+    if (minute != m_minuteStart) {
+        m_minuteStart = minute;
+        m_minuteCount = 0;
+    }
+    if (m_lastClosed && closed >= *m_lastClosed)
+        m_minuteCount += static_cast<double>(closed - *m_lastClosed);
+    m_lastClosed = closed;
+    m_closed->setPoint(tr("closed"), m_minuteStart, m_minuteCount);
+    m_closed->addMarkers(frame.markers);
+    m_closed->setNow(frame.nowMs);
+    m_closed->requestRender();
+
+    const auto &sessions = frame.aggregates.recentSessions;
+    m_sessions->setRows(sessions);
+    std::size_t converted = 0;
+    for (const core::SessionRow &s : sessions)
+        converted += s.converted ? 1 : 0;
+    const QLocale locale;
+    m_conversion->setText(
+        sessions.empty()
+            ? tr("Conversion: no closed sessions yet")
+            : tr("Conversion: %1% (%2 of the %3 most recently closed sessions bought)")
+                  .arg(locale.toString(percent(double(converted), double(sessions.size())), 'f', 1),
+                       locale.toString(qulonglong(converted)),
+                       locale.toString(qulonglong(sessions.size()))));
+    m_barsStale = true;
+    if (isVisible())
+        renderBars();
+}
+
+void SessionsPage::showEvent(QShowEvent *event)
+{
+    DashboardPage::showEvent(event);
+    if (m_barsStale)
+        renderBars();
+}
+
+void SessionsPage::renderBars()
+{
+    QList<qreal> lengths(lengthBins().size(), 0);
+    QList<qreal> events(eventBins().size(), 0);
+    for (const core::SessionRow &s : m_sessions->rows()) {
+        const double minutes = (s.end - s.start) / 60'000.0;
+        std::size_t l = 0;
+        while (l < kLengthBounds.size() && minutes >= kLengthBounds[l])
+            ++l;
+        lengths[static_cast<qsizetype>(l)] += 1;
+        std::size_t e = 0;
+        while (e < kEventBounds.size() && s.events > kEventBounds[e])
+            ++e;
+        events[static_cast<qsizetype>(e)] += 1;
+    }
+    m_lengths->setData(lengthBins(), {lengths});
+    m_events->setData(eventBins(), {events});
+    m_barsStale = false;
+}
+
+} // namespace studio::ui

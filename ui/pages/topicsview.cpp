@@ -1,0 +1,189 @@
+#include "ui/pages/topicsview.h"
+
+#include "ui/dialogs/createtopicdialog.h"
+#include "ui/widgets/heatstrip.h"
+#include "ui/models/kafkamodels.h"
+#include "ui/widgets/sortedtable.h"
+
+#include <QDateTime>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace studio::ui {
+
+namespace {
+
+QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
+{
+    QTableView *view = makeSortedTable(model, parent);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->verticalHeader()->setDefaultSectionSize(22);
+    return view;
+}
+
+} // namespace
+
+TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
+    : QWidget(parent)
+    , m_cluster(cluster)
+{
+    m_topics = new TopicModel(this);
+    m_partitions = new PartitionModel(this);
+    m_topicView = makeTable(m_topics, this);
+    m_topicProxy = static_cast<QSortFilterProxyModel *>(m_topicView->model());
+    m_topicView->sortByColumn(TopicModel::Name, Qt::AscendingOrder);
+    // The name gets what the numbers leave: they are short, names are not.
+    m_topicView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_topicView->horizontalHeader()->setSectionResizeMode(TopicModel::Name, QHeaderView::Stretch);
+    m_topicView->horizontalHeader()->setStretchLastSection(false);
+    m_partitionView = makeTable(m_partitions, this);
+    m_partitionView->sortByColumn(PartitionModel::Partition, Qt::AscendingOrder);
+    m_partitionView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_heat = new HeatStrip(this);
+    m_status = new QLabel(this);
+    m_partitionTitle = new QLabel(tr("Select a topic"), this);
+    QFont bold = m_partitionTitle->font();
+    bold.setBold(true);
+    m_partitionTitle->setFont(bold);
+    m_create = new QPushButton(tr("Create topic…"), this);
+    connect(m_create, &QPushButton::clicked, this, &TopicsView::showCreateTopicDialog);
+
+    auto *left = new QWidget(this);
+    auto *leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(m_create);
+    bar->addStretch();
+    leftLayout->addLayout(bar);
+    leftLayout->addWidget(m_topicView);
+    leftLayout->addWidget(m_status);
+    m_status->setWordWrap(true);
+
+    auto *right = new QWidget(this);
+    auto *rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addWidget(m_partitionTitle);
+    rightLayout->addWidget(new QLabel(tr("Messages/s per partition (hotter = busier):"), right));
+    rightLayout->addWidget(m_heat);
+    rightLayout->addWidget(m_partitionView, 1);
+
+    auto *splitter = new QSplitter(this);
+    splitter->addWidget(left);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(0, 2);
+    splitter->setStretchFactor(1, 3);
+    splitter->setSizes({420, 840});
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(splitter);
+
+    connect(m_topicView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex &current) {
+                const QModelIndex source = m_topicProxy->mapToSource(current);
+                const TopicRow *row = m_topics->rowAt(source.row());
+                m_selected = row ? row->name : QString();
+                showPartitions();
+            });
+}
+
+void TopicsView::setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapshot)
+{
+    if (!snapshot)
+        return;
+    m_snapshot = std::move(snapshot);
+    m_topics->update(*m_snapshot);
+    QString status;
+    if (!m_snapshot->ok && !m_snapshot->error.empty())
+        status = QString::fromStdString(m_snapshot->error) + QLatin1Char(' ');
+    if (m_snapshot->dataAtMs > 0)
+        status += tr("%1 brokers, %2 topics, %3 msg/s; data of %4 UTC")
+                      .arg(m_snapshot->brokers.size())
+                      .arg(m_snapshot->topics.size())
+                      .arg(m_snapshot->totalRate, 0, 'f', 1)
+                      .arg(QDateTime::fromMSecsSinceEpoch(m_snapshot->dataAtMs, Qt::UTC)
+                               .toString(QStringLiteral("HH:mm:ss")));
+    else
+        status += tr("waiting for the first cluster refresh…");
+    m_status->setText(status);
+    m_status->setStyleSheet(m_snapshot->ok ? QString() : QStringLiteral("color: #c62828;"));
+    showPartitions();
+}
+
+bool TopicsView::selectTopic(const QString &topic)
+{
+    for (int r = 0; r < m_topicProxy->rowCount(); ++r) {
+        const QModelIndex i = m_topicProxy->index(r, TopicModel::Name);
+        if (i.data().toString() == topic) {
+            m_topicView->setCurrentIndex(i);
+            m_selected = topic; // also when the current row did not change
+            showPartitions();
+            return true;
+        }
+    }
+    return false;
+}
+
+void TopicsView::showPartitions()
+{
+    const core::TopicInfo *topic = m_snapshot && !m_selected.isEmpty()
+                                       ? m_snapshot->findTopic(m_selected.toStdString())
+                                       : nullptr;
+    m_partitions->update(topic);
+    QVector<double> rates;
+    if (topic)
+        for (const core::PartitionInfo &p : topic->partitions)
+            rates.push_back(p.rate);
+    m_heat->setValues(rates);
+    m_partitionTitle->setText(topic ? tr("%1: %2 partitions, %3 messages")
+                                          .arg(m_selected)
+                                          .arg(topic->partitions.size())
+                                          .arg(topic->messages)
+                                    : tr("Select a topic"));
+}
+
+void TopicsView::showCreateTopicDialog()
+{
+    CreateTopicDialog dialog(this);
+    if (dialog.exec() == QDialog::Accepted)
+        createTopic(dialog.name(), dialog.partitions(), dialog.replicationFactor());
+}
+
+void TopicsView::createTopic(const QString &name, int partitions, int replicationFactor)
+{
+    struct Outcome
+    {
+        bool ok = false;
+        std::string error;
+    };
+    m_create->setEnabled(false);
+    m_status->setText(tr("Creating %1…").arg(name));
+    auto *watcher = new QFutureWatcher<Outcome>(this);
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, name] {
+        const Outcome o = watcher->result();
+        watcher->deleteLater();
+        m_create->setEnabled(true);
+        const QString message =
+            o.ok ? tr("created topic %1").arg(name)
+                 : tr("could not create %1: %2").arg(name, QString::fromStdString(o.error));
+        m_status->setText(message);
+        m_status->setStyleSheet(o.ok ? QString() : QStringLiteral("color: #c62828;"));
+        Q_EMIT topicCreated(o.ok, message);
+    });
+    core::ClusterMonitor *cluster = &m_cluster;
+    const std::string topic = name.toStdString();
+    watcher->setFuture(QtConcurrent::run([cluster, topic, partitions, replicationFactor] {
+        Outcome o;
+        o.ok = cluster->createTopic(topic, partitions, replicationFactor, &o.error);
+        return o;
+    }));
+}
+
+} // namespace studio::ui

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "core/monitor/clustermonitor.h"
+
+#include <QWidget>
+
+#include <memory>
+
+class QLabel;
+class QPushButton;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace studio::ui {
+
+class HeatStrip;
+class PartitionModel;
+class TopicModel;
+
+/// Topics and partitions: the topic list (name, partitions, messages, rate), the selected topic's
+/// partitions (leader, replicas, ISR, watermarks, rate), a heat-map strip of the per-partition
+/// rate, and "Create topic…". The owner feeds snapshots (setSnapshot) from its timer; topic
+/// creation runs via QtConcurrent with a watcher parented here.
+/// `cluster` must outlive the view.
+class TopicsView : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit TopicsView(core::ClusterMonitor &cluster, QWidget *parent = nullptr);
+
+    void setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapshot);
+    /// Selects `topic` in the list (false when it is not there).
+    bool selectTopic(const QString &topic);
+    QString selectedTopic() const { return m_selected; }
+
+    TopicModel *topicModel() const { return m_topics; }
+    PartitionModel *partitionModel() const { return m_partitions; }
+    HeatStrip *heatStrip() const { return m_heat; }
+
+public Q_SLOTS:
+    /// Opens the Create topic dialog.
+    void showCreateTopicDialog();
+    /// Creates the topic off the GUI thread; topicCreated() tells how it went.
+    void createTopic(const QString &name, int partitions, int replicationFactor);
+
+Q_SIGNALS:
+    void topicCreated(bool ok, const QString &message);
+
+private:
+    void showPartitions();
+
+    core::ClusterMonitor &m_cluster;
+    std::shared_ptr<const core::ClusterSnapshot> m_snapshot;
+    QString m_selected;
+    TopicModel *m_topics = nullptr;
+    PartitionModel *m_partitions = nullptr;
+    QSortFilterProxyModel *m_topicProxy = nullptr;
+    QTableView *m_topicView = nullptr;
+    QTableView *m_partitionView = nullptr;
+    HeatStrip *m_heat = nullptr;
+    QLabel *m_status = nullptr;
+    QLabel *m_partitionTitle = nullptr;
+    QPushButton *m_create = nullptr;
+};
+
+} // namespace studio::ui

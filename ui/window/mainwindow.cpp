@@ -1,0 +1,555 @@
+#include "ui/window/mainwindow.h"
+
+#include "core/monitor/monitor.h"
+#include "core/produce/producerpool.h"
+#include "core/engine/runrecording.h"
+#include "core/engine/studioengine.h"
+#include "ui/dialogs/aboutdialog.h"
+#include "ui/dialogs/connectionprofiles.h"
+#include "ui/charts/dashboardframe.h"
+#include "ui/pages/geopage.h"
+#include "ui/pages/healthpage.h"
+#include "ui/pages/kafkapage.h"
+#include "ui/pages/overviewpage.h"
+#include "ui/pages/pagespage.h"
+#include "ui/pages/producerspage.h"
+#include "ui/pages/productspage.h"
+#include "ui/pages/reportspage.h"
+#include "ui/common/secretstore.h"
+#include "ui/pages/sessionspage.h"
+#include "ui/dialogs/settingsdialog.h"
+#include "ui/window/statusbar.h"
+
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFutureWatcher>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProcess>
+#include <QSettings>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QSystemTrayIcon>
+#include <QTimer>
+#include <QtConcurrent>
+
+namespace studio::ui {
+
+namespace {
+
+constexpr int kTickMs = 100; // 10 Hz
+
+QWidget *placeholder(const QString &title)
+{
+    auto *label = new QLabel(
+        MainWindow::tr("<h2>%1</h2><p>This page is not built yet.</p>").arg(title.toHtmlEscaped()));
+    label->setAlignment(Qt::AlignCenter);
+    return label;
+}
+
+DashboardFrame frameOf(core::EngineSample &sample)
+{
+    DashboardFrame frame;
+    frame.nowMs = sample.nowMs;
+    frame.aggregates = std::move(sample.aggregates);
+    frame.producedPerSecond = sample.producedPerSecond;
+    frame.consumedPerSecond = sample.consumedPerSecond;
+    frame.lagMessages = sample.pipeline.lagMessages;
+    frame.watermarkDelayMs = sample.watermarkDelayMs;
+    frame.latePerSecond = sample.latePerSecond;
+    frame.invalidPerSecond = sample.invalidPerSecond;
+    frame.markers.reserve(sample.markers.size());
+    for (const core::EngineMarker &m : sample.markers)
+        frame.markers.push_back({m.timeMs, QString::fromStdString(m.text)});
+    return frame;
+}
+
+} // namespace
+
+QStringList MainWindow::pageTitles()
+{
+    return {tr("Overview"), tr("Producers"), tr("Pages"),           tr("Geo"),    tr("Sessions"),
+            tr("Products"), tr("Kafka"),     tr("Health & Alerts"), tr("Reports")};
+}
+
+MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
+    : QMainWindow(parent)
+    , m_engine(engine)
+    , m_recorder(std::make_unique<core::RunRecorder>())
+{
+    setWindowTitle(tr("Clickstream Studio"));
+    m_splitter = new QSplitter(this);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_navigation = new QListWidget(m_splitter);
+    m_navigation->setObjectName(QStringLiteral("navigation"));
+    m_stack = new QStackedWidget(m_splitter);
+    for (const QString &title : pageTitles()) {
+        m_navigation->addItem(title);
+        m_stack->addWidget(placeholder(title));
+    }
+    m_navigation->setMaximumWidth(220);
+    m_navigation->setCurrentRow(0);
+    m_splitter->setStretchFactor(1, 1);
+    setCentralWidget(m_splitter);
+    connect(m_navigation, &QListWidget::currentRowChanged, m_stack,
+            &QStackedWidget::setCurrentIndex);
+    connect(m_navigation, &QListWidget::currentRowChanged, this,
+            [](int row) { QSettings().setValue(QStringLiteral("mainWindow/page"), row); });
+
+    m_producers = new ProducersPage(m_engine);
+    setPage(tr("Producers"), m_producers);
+    setPage(tr("Overview"), new OverviewPage);
+    setPage(tr("Pages"), new PagesPage);
+    setPage(tr("Geo"), new GeoPage);
+    setPage(tr("Sessions"), new SessionsPage);
+    setPage(tr("Products"), new ProductsPage);
+    // Reports read PostgreSQL when it is configured, else the aggregator's in-memory results.
+    m_reports = new ReportsPage([&engine = m_engine] {
+        core::AggregatorSnapshot snapshot;
+        engine.visitAggregator([&snapshot](const core::AggregatorPipeline &,
+                                           const core::Aggregator &aggregator) {
+            snapshot = aggregator.snapshot();
+        });
+        return snapshot;
+    });
+    setPage(tr("Reports"), m_reports);
+
+    // Kafka and Health & Alerts read the engine's monitor (none when it is switched off).
+    if (core::Monitor *monitor = m_engine.monitor()) {
+        setPage(tr("Kafka"), new KafkaPage(*monitor, monitor->settings().cluster));
+        auto *health = new HealthPage(*monitor);
+        setPage(tr("Health & Alerts"), health);
+        connect(health, &HealthPage::firingChanged, this, &MainWindow::onFiringChanged);
+    }
+
+    m_profiles = new ConnectionProfiles(this);
+    {
+        QSettings settings;
+        m_profiles->load(settings);
+    }
+    m_secrets = new SecretStore(this);
+
+    m_status = new StatusFields(statusBar());
+    connect(m_status, &StatusFields::configureSinksRequested, this,
+            &MainWindow::configureSinksRequested);
+    connect(this, &MainWindow::configureSinksRequested, this, &MainWindow::openSettings);
+    createMenus();
+    resize(1100, 720);
+    restoreState();
+
+    // The engine's sample copies the aggregator's snapshot under the aggregator's lock, which the
+    // ingest thread holds for a whole batch: on the GUI thread that wait is a stall. The timer
+    // takes the sample on a pool thread and applies it when it arrives; one at a time.
+    m_sampler = new QFutureWatcher<core::EngineSample>(this);
+    connect(m_sampler, &QFutureWatcher<core::EngineSample>::finished, this, [this] {
+        core::EngineSample sample = m_sampler->result();
+        apply(sample);
+    });
+    m_timer = new QTimer(this);
+    m_timer->setInterval(kTickMs);
+    connect(m_timer, &QTimer::timeout, this, &MainWindow::requestSample);
+    m_timer->start();
+    refresh();
+}
+
+MainWindow::~MainWindow()
+{
+    // The pool thread uses the engine, which the caller may destroy right after the window.
+    m_sampler->disconnect(this);
+    m_sampler->waitForFinished();
+}
+
+void MainWindow::requestSample()
+{
+    if (m_sampler->isRunning())
+        return; // the previous one is still being taken: skip a tick rather than queue up
+    m_sampler->setFuture(QtConcurrent::run([&engine = m_engine] { return engine.sample(); }));
+}
+
+void MainWindow::onFiringChanged(int count, const QString &summary)
+{
+    // The status bar counts them on every tick; a new firing alert is also a desktop notification.
+    if (count > m_firing && QSystemTrayIcon::isSystemTrayAvailable()) {
+        if (!m_tray) {
+            m_tray = new QSystemTrayIcon(windowIcon(), this);
+            m_tray->setToolTip(windowTitle());
+            m_tray->show();
+        }
+        m_tray->showMessage(tr("Clickstream Studio: alert firing"), summary,
+                            QSystemTrayIcon::Warning, 10'000);
+    }
+    if (count > m_firing)
+        statusBar()->showMessage(summary, 10'000);
+    m_firing = count;
+}
+
+void MainWindow::openSettings()
+{
+    // Modeless and parented to the window: the GUI keeps ticking while it is open.
+    auto *dialog = new SettingsDialog(m_profiles, m_secrets, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &SettingsDialog::sinkConfigurationChosen, this,
+            &MainWindow::applySinkConfiguration);
+    dialog->show();
+}
+
+void MainWindow::applySinkConfiguration(const SinkConfiguration &c)
+{
+    QString redisUri = c.redisUri;
+    // The ACL user travels in the URI (redis://USER@HOST...), the password beside it.
+    if (!c.redisUser.isEmpty() && !redisUri.isEmpty() && !redisUri.contains(QLatin1Char('@'))) {
+        const QString scheme = QStringLiteral("redis://");
+        const QString rest = redisUri.startsWith(scheme) ? redisUri.mid(scheme.size()) : redisUri;
+        redisUri = scheme + c.redisUser + QLatin1Char('@') + rest;
+    }
+    std::string error;
+    if (!m_engine.configureSinks(c.postgresUri.toStdString(), c.postgresPassword.toStdString(),
+                                 redisUri.toStdString(), c.redisPassword.toStdString(), &error)) {
+        statusBar()->showMessage(tr("Sinks not applied: %1").arg(QString::fromStdString(error)),
+                                 10'000);
+        return;
+    }
+    if (m_reports)
+        m_reports->setPostgres(c.postgresUri, c.postgresPassword);
+    statusBar()->showMessage(tr("Sinks applied: the aggregator restarts in durable mode"), 5000);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *settings = file->addAction(tr("&Connections…"));
+    settings->setShortcut(QKeySequence::Preferences);
+    connect(settings, &QAction::triggered, this, &MainWindow::openSettings);
+    // Connection files (versioned JSON, never passwords): see ConnectionProfiles.
+    connect(file->addAction(tr("&Import connections…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Import connections"), {},
+                                                          tr("Connection files (*.json)"));
+        QString message;
+        if (path.isEmpty())
+            return;
+        if (!m_profiles->importConnections(path, &message)) {
+            QMessageBox::warning(this, tr("Import connections"), message);
+            return;
+        }
+        QSettings settings;
+        m_profiles->save(settings);
+        statusBar()->showMessage(message, 15'000);
+    });
+    connect(file->addAction(tr("&Export connections…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export connections"), {},
+                                                          tr("Connection files (*.json)"));
+        QString error;
+        if (!path.isEmpty() && !m_profiles->exportConnections(path, &error))
+            QMessageBox::warning(this, tr("Export connections"), error);
+        else if (!path.isEmpty())
+            statusBar()->showMessage(tr("Connections exported to %1 (without passwords)").arg(path),
+                                     5000);
+    });
+    // The saved Kafka profiles, listed when the menu opens (the dialog may have changed them).
+    QMenu *connectMenu = file->addMenu(tr("Co&nnect to"));
+    connect(connectMenu, &QMenu::aboutToShow, this, [this, connectMenu] {
+        connectMenu->clear();
+        connect(connectMenu->addAction(tr("Embedded broker")), &QAction::triggered, this,
+                [this] { connectTo({}); });
+        if (!m_profiles->profiles().isEmpty())
+            connectMenu->addSeparator();
+        for (const KafkaProfile &p : m_profiles->profiles()) {
+            const QString name = p.name;
+            QAction *action = connectMenu->addAction(
+                tr("%1 (%2)").arg(name, p.bootstrap));
+            connect(action, &QAction::triggered, this, [this, name] { connectTo(name); });
+        }
+    });
+    file->addSeparator();
+    connect(file->addAction(tr("&Save run…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save run"), QString(),
+                                                          tr("Recorded runs (*.json)"));
+        if (!path.isEmpty())
+            saveRun(path);
+    });
+    connect(file->addAction(tr("&Open run for comparison…")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open run for comparison"),
+                                                          QString(), tr("Recorded runs (*.json)"));
+        if (!path.isEmpty())
+            openComparison(path);
+    });
+    connect(file->addAction(tr("C&lear comparison")), &QAction::triggered, this,
+            &MainWindow::clearComparison);
+    file->addSeparator();
+    connect(file->addAction(tr("&Quit")), &QAction::triggered, this, &QWidget::close);
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QMenu *themes = view->addMenu(tr("&Theme"));
+    auto *group = new QActionGroup(this);
+    const Theme current = storedTheme();
+    for (const auto &[theme, text] :
+         {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")},
+          std::pair{Theme::Dark, tr("&Dark")}}) {
+        QAction *action = themes->addAction(text);
+        action->setCheckable(true);
+        action->setChecked(theme == current);
+        action->setData(themeName(theme));
+        group->addAction(action);
+        connect(action, &QAction::triggered, this, [this, theme = theme] { setTheme(theme); });
+    }
+    applyTheme(current);
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About Clickstream Studio…"));
+    about->setObjectName(QStringLiteral("actionAbout"));
+    about->setMenuRole(QAction::AboutRole);
+    connect(about, &QAction::triggered, this, &MainWindow::showAbout);
+    QAction *aboutQt = help->addAction(tr("About &Qt…"));
+    aboutQt->setMenuRole(QAction::AboutQtRole);
+    connect(aboutQt, &QAction::triggered, qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::showAbout()
+{
+    // One dialog, non-modal: a second trigger raises the open one.
+    if (auto *open = findChild<AboutDialog *>(QString(), Qt::FindDirectChildrenOnly)) {
+        open->raise();
+        open->activateWindow();
+        return;
+    }
+    auto *dialog = new AboutDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    applyTheme(theme);
+    storeTheme(theme);
+}
+
+void MainWindow::setPage(const QString &title, QWidget *page)
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    if (index < 0 || !page)
+        return;
+    QWidget *old = m_stack->widget(index);
+    const bool current = m_stack->currentIndex() == index;
+    m_stack->insertWidget(index, page);
+    m_stack->removeWidget(old);
+    if (old == m_producers)
+        m_producers = nullptr;
+    if (old == m_reports)
+        m_reports = nullptr;
+    old->deleteLater();
+    if (current)
+        m_stack->setCurrentIndex(index);
+}
+
+QWidget *MainWindow::page(const QString &title) const
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    return index < 0 ? nullptr : m_stack->widget(index);
+}
+
+void MainWindow::showPage(const QString &title)
+{
+    const int index = static_cast<int>(pageTitles().indexOf(title));
+    if (index >= 0)
+        m_navigation->setCurrentRow(index);
+}
+
+void MainWindow::refresh()
+{
+    core::EngineSample sample = m_engine.sample();
+    apply(sample);
+}
+
+void MainWindow::apply(core::EngineSample &sample)
+{
+    m_status->update(sample);
+    record(sample);
+    if (m_producers)
+        m_producers->updateSample(sample);
+    dispatch(frameOf(sample)); // takes the aggregates: sample is not used after this
+}
+
+// One sample a second of the current run, with its markers, new producers and alert transitions.
+void MainWindow::record(const core::EngineSample &sample)
+{
+    for (const core::EngineMarker &m : sample.markers)
+        m_recorder->addMarker({m.timeMs, m.text});
+    core::RunSample s;
+    s.timeMs = sample.nowMs;
+    s.producedPerSecond = sample.producedPerSecond;
+    s.consumedPerSecond = sample.consumedPerSecond;
+    s.lagMessages = sample.pipeline.lagMessages;
+    s.watermarkDelayMs = sample.watermarkDelayMs;
+    s.latePerSecond = sample.latePerSecond;
+    s.invalidPerSecond = sample.invalidPerSecond;
+    s.validTotal = sample.aggregates.counters.valid;
+    std::int64_t newest = -1;
+    std::int64_t cents = 0;
+    std::int64_t length = 0;
+    for (const core::PageRow &row : sample.aggregates.pages) {
+        if (row.windowStart > newest) {
+            newest = row.windowStart;
+            cents = 0;
+        }
+        if (row.windowStart == newest) {
+            cents += row.revenueCents;
+            length = row.windowEnd - row.windowStart;
+        }
+    }
+    if (length > 0)
+        s.revenuePerMinute =
+            static_cast<double>(cents) / 100.0 * 60'000.0 / static_cast<double>(length);
+    if (!m_recorder->addSample(s))
+        return;
+    for (const core::ProducerSample &p : sample.producers) {
+        if (m_recorder->knowsProducer(p.id))
+            continue;
+        core::RunProducer producer;
+        producer.id = p.id;
+        producer.name = p.settings.producer.name;
+        producer.topic = p.settings.producer.topic;
+        producer.ratePerSecond = p.settings.producer.ratePerSecond;
+        producer.compression = p.settings.producer.compression;
+        producer.hotProduct = p.settings.generator.hotProduct;
+        producer.hotShare = p.settings.generator.hotShare;
+        producer.lateFraction = p.settings.generator.lateFraction;
+        producer.malformedFraction = p.settings.generator.malformedFraction;
+        producer.firstSeenMs = sample.nowMs;
+        m_recorder->noteProducer(producer);
+    }
+    if (core::Monitor *monitor = m_engine.monitor()) {
+        for (const core::AlertTransition &t : monitor->alerts().history()) {
+            if (t.atMs <= m_lastAlertMs || !t.notifies())
+                continue;
+            m_recorder->addAlert({t.atMs, t.alert.rule, std::string(core::toString(t.alert.state)),
+                                  t.alert.summary});
+            m_lastAlertMs = t.atMs;
+        }
+    }
+}
+
+void MainWindow::saveRun(const QString &path)
+{
+    auto *watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        const QString message =
+            error.isEmpty() ? tr("Run saved to %1").arg(path) : tr("Run not saved: %1").arg(error);
+        statusBar()->showMessage(message, 10'000);
+        Q_EMIT runSaved(error.isEmpty(), message);
+    });
+    watcher->setFuture(
+        QtConcurrent::run([run = m_recorder->recording(), file = path.toStdString()] {
+            std::string error;
+            return core::saveRun(run, file, &error) ? QString() : QString::fromStdString(error);
+        }));
+}
+
+void MainWindow::openComparison(const QString &path)
+{
+    struct Loaded
+    {
+        std::optional<core::RunRecording> run;
+        QString error;
+    };
+    auto *watcher = new QFutureWatcher<Loaded>(this);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, path] {
+        const Loaded loaded = watcher->result();
+        watcher->deleteLater();
+        auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview")));
+        if (!loaded.run || !overview) {
+            const QString message =
+                tr("Cannot open %1 for comparison: %2")
+                    .arg(path, loaded.error.isEmpty() ? tr("no Overview page") : loaded.error);
+            statusBar()->showMessage(message, 10'000);
+            // Window-modal and non-blocking: the ticks go on, and a test never hangs on it.
+            auto *box = new QMessageBox(QMessageBox::Warning, tr("Open run for comparison"),
+                                        message, QMessageBox::Ok, this);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+            Q_EMIT comparisonOpened(false, message);
+            return;
+        }
+        overview->setComparison(*loaded.run);
+        const QString message = tr("Comparing with %1").arg(path);
+        statusBar()->showMessage(message, 10'000);
+        Q_EMIT comparisonOpened(true, message);
+    });
+    watcher->setFuture(QtConcurrent::run([file = path.toStdString()] {
+        Loaded loaded;
+        std::string error;
+        loaded.run = core::loadRun(file, &error);
+        loaded.error = QString::fromStdString(error);
+        return loaded;
+    }));
+}
+
+void MainWindow::clearComparison()
+{
+    if (auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview"))))
+        overview->clearComparison();
+}
+
+void MainWindow::dispatch(const DashboardFrame &frame)
+{
+    for (int i = 0; i < m_stack->count(); ++i) {
+        if (auto *page = qobject_cast<DashboardPage *>(m_stack->widget(i)))
+            page->updateFrame(frame);
+    }
+}
+
+void MainWindow::restoreState()
+{
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray());
+    m_splitter->restoreState(settings.value(QStringLiteral("mainWindow/splitter")).toByteArray());
+    const int row = settings.value(QStringLiteral("mainWindow/page"), 0).toInt();
+    m_navigation->setCurrentRow(row >= 0 && row < m_navigation->count() ? row : 0);
+}
+
+void MainWindow::saveState() const
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainWindow/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("mainWindow/page"), m_navigation->currentRow());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveState();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::connectTo(const QString &profileName)
+{
+    const QString target = profileName.isEmpty() ? tr("the embedded broker") : profileName;
+    bool producing = false;
+    for (const auto &[id, producer] : m_engine.pool().entries())
+        producing = producing || producer->stats().state == core::ProducerState::Running;
+    if (producing
+        && QMessageBox::question(this, tr("Connect to %1").arg(target),
+                                 tr("Producers are running. The window starts again on %1 and "
+                                    "this one closes: its producers stop.")
+                                     .arg(target))
+               != QMessageBox::Yes)
+        return;
+    QStringList arguments;
+    if (!profileName.isEmpty())
+        arguments << QStringLiteral("--profile") << profileName;
+    const Relauncher relaunch = m_relaunch ? m_relaunch : [](const QStringList &args) {
+        return QProcess::startDetached(QCoreApplication::applicationFilePath(), args);
+    };
+    if (!relaunch(arguments)) {
+        QMessageBox::warning(this, tr("Connect to %1").arg(target),
+                             tr("Could not start Clickstream Studio again."));
+        return;
+    }
+    close();
+}
+
+} // namespace studio::ui
