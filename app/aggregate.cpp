@@ -3,9 +3,9 @@
 #include "app/metricsserver.h"
 
 #include "core/aggregate/aggregator.h"
-#include "core/store/csvreport.h"
-#include "core/produce/filereplaysource.h"
 #include "core/common/timeutil.h"
+#include "core/produce/filereplaysource.h"
+#include "core/store/csvreport.h"
 
 #include <fmt/core.h>
 

@@ -4,14 +4,14 @@
 
 #include "app/engine.h"
 #include "core/aggregate/aggregator.h"
-#include "core/monitor/clustermonitor.h"
-#include "core/store/csvreport.h"
-#include "core/kafka/embeddedbroker.h"
-#include "core/produce/filereplaysource.h"
 #include "core/aggregate/finalscollector.h"
-#include "core/produce/generator.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/monitor/clustermonitor.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/filereplaysource.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
+#include "core/store/csvreport.h"
 #include "core/store/sinkworker.h"
 
 #include <fmt/core.h>
@@ -151,7 +151,8 @@ int runCheck(CheckCommand &c)
         core::ProducerSettings ps;
         ps.topic = name;
         ps.ratePerSecond = 0;
-        core::KafkaProducer producer(cluster, ps, core::FileReplaySource::open(input, false, &error));
+        core::KafkaProducer producer(cluster, ps,
+                                     core::FileReplaySource::open(input, false, &error));
         const bool started = producer.start(&error);
         const bool finished = started && producer.waitFinished(std::chrono::seconds(120));
         producer.stop();
@@ -191,8 +192,8 @@ int runCheck(CheckCommand &c)
         core::AggregatorPipeline pipeline(cluster, settings, *target);
         bool consumed = pipeline.start(&error);
         const auto deadline = Clock::now() + std::chrono::duration<double>(c.timeoutSeconds);
-        while (consumed && pipeline.stats().consumed < std::uint64_t(c.count)
-               && Clock::now() < deadline)
+        while (consumed && pipeline.stats().consumed < std::uint64_t(c.count) &&
+               Clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         consumed = consumed && pipeline.stats().consumed == std::uint64_t(c.count);
         if (!consumed && error.empty())
@@ -203,8 +204,7 @@ int runCheck(CheckCommand &c)
         steps.step("aggregate", consumed && counters.valid == std::uint64_t(c.count),
                    fmt::format("consumed {}, valid {}, invalid {}{}",
                                grouped(pipeline.stats().consumed), grouped(counters.valid),
-                               grouped(counters.invalid),
-                               error.empty() ? "" : " (" + error + ")"));
+                               grouped(counters.invalid), error.empty() ? "" : " (" + error + ")"));
     }
     if (sinks) {
         core::SinkBatch last;
@@ -217,8 +217,8 @@ int runCheck(CheckCommand &c)
         const core::SinkStatus pg = sinks->postgresStatus(), rd = sinks->redisStatus();
         steps.step("sinks", written,
                    written ? "everything written"
-                           : "not everything written in time: "
-                                 + (pg.lastError.empty() ? rd.lastError : pg.lastError));
+                           : "not everything written in time: " +
+                                 (pg.lastError.empty() ? rd.lastError : pg.lastError));
         sinks->stop(std::chrono::seconds(2));
     }
 
@@ -244,20 +244,18 @@ int runCheck(CheckCommand &c)
                 return r[0].is_null() ? std::uint64_t(0) : r[0].as<std::uint64_t>();
             };
             const std::uint64_t geo = sum("SELECT sum(events) FROM geo_metrics WHERE shard = $1");
-            const std::uint64_t sessions =
-                sum("SELECT sum(events) FROM sessions WHERE shard = $1");
+            const std::uint64_t sessions = sum("SELECT sum(events) FROM sessions WHERE shard = $1");
             const std::uint64_t pages = sum("SELECT sum(views + clicks + add_to_cart + purchases) "
                                             "FROM page_metrics WHERE shard = $1");
-            steps.step("postgresql",
-                       geo == expected && sessions == expected && pages == expected,
+            steps.step("postgresql", geo == expected && sessions == expected && pages == expected,
                        fmt::format("shard {}: geo_metrics {}, sessions {}, page_metrics {}, "
                                    "expected {} each",
                                    name, grouped(geo), grouped(sessions), grouped(pages),
                                    grouped(expected)));
         } catch (const std::exception &e) {
             steps.step("postgresql", false,
-                       std::string("PostgreSQL at ") + targets.postgres->describe() + ": "
-                           + e.what());
+                       std::string("PostgreSQL at ") + targets.postgres->describe() + ": " +
+                           e.what());
         }
     }
     if (targets.redis) {
@@ -289,11 +287,11 @@ int runCheck(CheckCommand &c)
                 if (r)
                     freeReplyObject(r);
             }
-            redisReply *keys = why.empty() ? command({"KEYS", redisPrefix + "click_count:*"})
-                                           : nullptr;
+            redisReply *keys =
+                why.empty() ? command({"KEYS", redisPrefix + "click_count:*"}) : nullptr;
             for (std::size_t i = 0; keys && i < keys->elements; ++i) {
-                redisReply *values = command(
-                    {"HVALS", std::string(keys->element[i]->str, keys->element[i]->len)});
+                redisReply *values =
+                    command({"HVALS", std::string(keys->element[i]->str, keys->element[i]->len)});
                 for (std::size_t v = 0; values && v < values->elements; ++v)
                     total += std::strtoull(values->element[v]->str, nullptr, 10);
                 if (values)

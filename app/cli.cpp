@@ -49,9 +49,11 @@ int runCommandLine(int argc, char **argv)
         "broker", "Run an embedded Kafka broker until interrupted; prints its bootstrap address "
                   "on the first line of stdout.");
     brokerCmd->add_option("--brokers", broker.brokers, "number of brokers")
-        ->check(CLI::Range(1, 32))->capture_default_str();
+        ->check(CLI::Range(1, 32))
+        ->capture_default_str();
     brokerCmd->add_option("--partitions", broker.partitions, "partitions per topic")
-        ->check(CLI::Range(1, 1000))->capture_default_str();
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     brokerCmd->add_option("--topic", broker.topics, "topic to create (repeatable)")
         ->capture_default_str();
 
@@ -116,9 +118,11 @@ int runCommandLine(int argc, char **argv)
         "generate", "Write N events as JSON Lines in virtual time (timestamps spaced as if "
                     "produced at --rps from --start), without Kafka.");
     generateCmd->add_option("--count", generate.count, "number of events")
-        ->required()->check(CLI::Range(1LL, 1'000'000'000'000LL));
+        ->required()
+        ->check(CLI::Range(1LL, 1'000'000'000'000LL));
     generateCmd->add_option("--rps", generate.rps, "virtual events per second")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     generateCmd->add_option("--start", generate.start,
                             "time of the first event, ISO-8601 UTC (default: now)");
     generateCmd->add_option("--out", generate.out, "output file (default: stdout)");
@@ -126,14 +130,18 @@ int runCommandLine(int argc, char **argv)
 
     AggregateCommand aggregate;
     auto *aggregateCmd = app.add_subcommand(
-        "aggregate", "Aggregate a JSON Lines file (as `generate` writes it) into page, geo, session "
-                     "and product-funnel CSV reports, in event time with a watermark.");
+        "aggregate",
+        "Aggregate a JSON Lines file (as `generate` writes it) into page, geo, session "
+        "and product-funnel CSV reports, in event time with a watermark.");
     aggregateCmd->add_option("--input", aggregate.input, "JSON Lines file of events")
-        ->required()->check(CLI::ExistingFile);
-    aggregateCmd->add_option("--out", aggregate.outDir, "directory for the CSV reports")->required();
+        ->required()
+        ->check(CLI::ExistingFile);
+    aggregateCmd->add_option("--out", aggregate.outDir, "directory for the CSV reports")
+        ->required();
     addAggregatorOptions(*aggregateCmd, aggregate.aggregator);
     addMetricsOptions(*aggregateCmd, aggregate.metrics);
-    aggregateCmd->add_flag("--json", aggregate.json, "print the summary as one JSON object on stdout");
+    aggregateCmd->add_flag("--json", aggregate.json,
+                           "print the summary as one JSON object on stdout");
 
     TopicsCommand topics;
     auto *topicsCmd = app.add_subcommand(
@@ -143,10 +151,13 @@ int runCommandLine(int argc, char **argv)
     topicsCmd->add_option("--topic", topics.topic, "show this topic's partitions");
     topicsCmd->add_option("--create", topics.create, "create this topic first");
     topicsCmd->add_option("--partitions", topics.partitions, "partitions of the created topic")
-        ->check(CLI::Range(1, 100000))->capture_default_str();
-    topicsCmd->add_option("--replication-factor", topics.replicationFactor,
-                          "replication factor of the created topic")
-        ->check(CLI::Range(1, 32))->capture_default_str();
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    topicsCmd
+        ->add_option("--replication-factor", topics.replicationFactor,
+                     "replication factor of the created topic")
+        ->check(CLI::Range(1, 32))
+        ->capture_default_str();
     topicsCmd->add_flag("--json", topics.json, "one JSON object on stdout");
 
     MessagesCommand messages;
@@ -166,17 +177,21 @@ int runCommandLine(int argc, char **argv)
     messagesCmd->add_option("--search", messages.search,
                             "find this text in keys, values and headers (newest first)");
     messagesCmd->add_flag("--case-sensitive", messages.caseSensitive, "search case-sensitively");
-    messagesCmd->add_option("--max", messages.max,
-                            "most messages per partition to read, or matches to show")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))->capture_default_str();
-    messagesCmd->add_option("--scan", messages.scan,
-                            "search: newest messages scanned per partition")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))->capture_default_str();
+    messagesCmd
+        ->add_option("--max", messages.max,
+                     "most messages per partition to read, or matches to show")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+        ->capture_default_str();
+    messagesCmd
+        ->add_option("--scan", messages.scan, "search: newest messages scanned per partition")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+        ->capture_default_str();
     messagesCmd->add_flag("--follow,-f", messages.follow, "then show new messages until Ctrl-C");
     messagesCmd->add_flag("--json", messages.json, "one JSON object per message");
     messagesCmd->add_flag("--pretty", messages.pretty, "pretty-print JSON values");
     messagesCmd->add_option("--timeout", messages.timeoutSeconds, "seconds a read may take")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
 
     GroupsCommand groups;
     auto *groupsCmd = app.add_subcommand(
@@ -187,7 +202,8 @@ int runCommandLine(int argc, char **argv)
     groupsCmd->add_option("--topic", groups.topics, "topic the group reads (repeatable)")
         ->capture_default_str();
     groupsCmd->add_option("--seconds", groups.seconds, "how long to watch before reporting")
-        ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+        ->check(CLI::Range(1.0, 3600.0))
+        ->capture_default_str();
     groupsCmd->add_flag("--json", groups.json, "one JSON object on stdout");
 
     CheckCommand check;
@@ -198,9 +214,11 @@ int runCommandLine(int argc, char **argv)
     addConnectionOptions(*checkCmd, check.connection);
     addMonitoringOptions(*checkCmd, check.monitoring);
     checkCmd->add_option("--count", check.count, "events to produce")
-        ->check(CLI::Range(1LL, 10'000'000LL))->capture_default_str();
+        ->check(CLI::Range(1LL, 10'000'000LL))
+        ->capture_default_str();
     checkCmd->add_option("--timeout", check.timeoutSeconds, "seconds the aggregation may take")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     checkCmd->add_option("--report-dir", check.reportDir,
                          "where the CSV reports go (default: a temporary directory)");
 

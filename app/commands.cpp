@@ -2,19 +2,19 @@
 
 #include "app/engine.h"
 #include "app/signals.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/produce/filereplaysource.h"
 #include "core/produce/mirrorsource.h"
 #include "core/produce/producerpool.h"
-#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
@@ -47,8 +47,8 @@ Totals totalsOf(const core::ProducerPool &pool)
         t.rate += s.achievedRate;
         t.target += s.targetRate;
         t.keepingUp = t.keepingUp && s.keepingUp;
-        t.anyRunning = t.anyRunning || s.state == core::ProducerState::Running
-                       || s.state == core::ProducerState::Paused;
+        t.anyRunning = t.anyRunning || s.state == core::ProducerState::Running ||
+                       s.state == core::ProducerState::Paused;
         if (!s.keepingUp)
             t.limitedBy = s.limitedBy;
         if (!s.lastError.empty())
@@ -171,7 +171,8 @@ int runGenerate(GenerateCommand &command)
         const auto parsed = core::parseIsoMs(command.start);
         if (!parsed)
             return usageError("--start must be an ISO-8601 UTC time like 2026-01-01T00:00:00.000Z, "
-                              "got '" + command.start + "'");
+                              "got '" +
+                              command.start + "'");
         start = *parsed;
     }
     std::FILE *out = stdout;
@@ -189,7 +190,8 @@ int runGenerate(GenerateCommand &command)
     const double msPerEvent = 1000.0 / command.rps;
     bool ok = true;
     for (long long i = 0; i < command.count && ok; ++i) {
-        const auto ts = start + static_cast<std::int64_t>(std::floor(static_cast<double>(i) * msPerEvent));
+        const auto ts =
+            start + static_cast<std::int64_t>(std::floor(static_cast<double>(i) * msPerEvent));
         generator.next(ts, batch);
         if (batch.size() == 4096 || i + 1 == command.count) {
             chunk.clear();
@@ -210,10 +212,11 @@ int runGenerate(GenerateCommand &command)
         return kRuntimeError;
     }
     if (toFile)
-        fmt::print(stderr, "wrote {} events to {} ({} to {})\n", grouped(command.count),
-                   command.out, core::formatIsoMs(start),
-                   core::formatIsoMs(start + static_cast<std::int64_t>(
-                                                 static_cast<double>(command.count - 1) * msPerEvent)));
+        fmt::print(
+            stderr, "wrote {} events to {} ({} to {})\n", grouped(command.count), command.out,
+            core::formatIsoMs(start),
+            core::formatIsoMs(start + static_cast<std::int64_t>(
+                                          static_cast<double>(command.count - 1) * msPerEvent)));
     return 0;
 }
 
@@ -273,8 +276,8 @@ std::optional<int> startProducers(ProduceCommand &c, Engine &engine)
             fmt::print(stderr, "error: {}\n", error);
             return kRuntimeError;
         }
-        auto producer = std::make_unique<core::KafkaProducer>(engine.cluster, settings,
-                                                              std::move(source));
+        auto producer =
+            std::make_unique<core::KafkaProducer>(engine.cluster, settings, std::move(source));
         if (!producer->start(&error)) {
             fmt::print(stderr, "error: {}\n", error);
             return kRuntimeError;
@@ -345,18 +348,18 @@ int runProduce(ProduceCommand &c, bool headless)
                grouped(t.produced), grouped(t.acked), grouped(t.failed), seconds,
                grouped(static_cast<std::uint64_t>(achieved)),
                grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
-               t.shortfall > 0 ? fmt::format("; {} events behind schedule were not sent",
-                                             grouped(t.shortfall))
-                               : std::string());
+               t.shortfall > 0
+                   ? fmt::format("; {} events behind schedule were not sent", grouped(t.shortfall))
+                   : std::string());
     if (!t.lastError.empty() && t.failed > 0)
         fmt::print(stderr, "last error: {}\n", t.lastError);
     if (p.json) {
-        fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"in_flight\":{},\"seconds\":{:.3f},"
-                   "\"achieved_rps\":{:.1f},\"target_rps\":{},\"shortfall\":{},"
-                   "\"topic_high_watermark_sum\":{},\"producers\":{},\"broker\":\"{}\"}}\n",
-                   t.produced, t.acked, t.failed, t.inFlight, seconds, achieved,
-                   p.settings.ratePerSecond, t.shortfall, highWatermarks, p.producers,
-                   conn.embedded() ? "embedded" : "cluster");
+        fmt::print(
+            "{{\"produced\":{},\"acked\":{},\"failed\":{},\"in_flight\":{},\"seconds\":{:.3f},"
+            "\"achieved_rps\":{:.1f},\"target_rps\":{},\"shortfall\":{},"
+            "\"topic_high_watermark_sum\":{},\"producers\":{},\"broker\":\"{}\"}}\n",
+            t.produced, t.acked, t.failed, t.inFlight, seconds, achieved, p.settings.ratePerSecond,
+            t.shortfall, highWatermarks, p.producers, conn.embedded() ? "embedded" : "cluster");
     }
     std::fflush(stdout);
     return t.failed > 0 ? kDeliveryFailures : 0;

@@ -47,8 +47,8 @@ struct RunCommand
     ProduceCommand produce;
     AggregatorOptions aggregator;
     std::string groupId = "clickstream-studio";
-    std::string shard = "main"; ///< this instance's key for its partial aggregates
-    int checkpointMs = 2000;    ///< durable mode: checkpoint period
+    std::string shard = "main";        ///< this instance's key for its partial aggregates
+    int checkpointMs = 2000;           ///< durable mode: checkpoint period
     double sessionTimeoutSeconds = 10; ///< consumer group session timeout
     bool archiveRaw = false; ///< with --postgres: every accepted event also goes to raw_events
     std::string reportDir;
@@ -78,7 +78,7 @@ struct MessagesCommand
     std::string since;
     std::string search;
     bool caseSensitive = false;
-    std::size_t max = 100;    ///< messages per partition (reads) or matches (search)
+    std::size_t max = 100;     ///< messages per partition (reads) or matches (search)
     std::size_t scan = 10'000; ///< search: newest messages scanned per partition
     bool follow = false;
     bool json = false;
@@ -129,12 +129,12 @@ struct VerifyCommand
 {
     ConnectionOptions connection;
     std::string topic = "clickstream";
-    std::string messagesFile;    ///< a tap (kcat -J, messages --json) instead of the topic
+    std::string messagesFile; ///< a tap (kcat -J, messages --json) instead of the topic
     AggregatorOptions aggregator;
     std::string postgres;
     long long expectEvents = -1; ///< the producer's acked count; -1 = not checked
     std::size_t examples = 5;
-    std::string dump;            ///< JSON Lines of the topic's events, when set
+    std::string dump; ///< JSON Lines of the topic's events, when set
     double timeoutSeconds = 60;
     std::string rejectedSecret;
 };

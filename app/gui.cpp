@@ -2,13 +2,13 @@
 
 #include "app/metricsserver.h"
 
-#include "core/monitor/monitor.h"
 #include "core/common/metrics.h"
-#include "core/engine/studioengine.h"
 #include "core/common/version.h"
+#include "core/engine/studioengine.h"
+#include "core/monitor/monitor.h"
+#include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 #include "ui/window/mainwindow.h"
-#include "ui/common/secretstore.h"
 
 #include <QApplication>
 #include <QMessageBox>
@@ -69,9 +69,9 @@ int runGui(int argc, char **argv, ProduceCommand &command, const std::string &pr
             settings.cluster = std::move(cluster);
         } else {
             fmt::print(stderr, "error: {}\n", why.toStdString());
-            QMessageBox::warning(nullptr, QObject::tr("Clickstream Studio"),
-                                 QObject::tr("%1\n\nStarting on the embedded broker instead.")
-                                     .arg(why));
+            QMessageBox::warning(
+                nullptr, QObject::tr("Clickstream Studio"),
+                QObject::tr("%1\n\nStarting on the embedded broker instead.").arg(why));
         }
     }
 

@@ -4,11 +4,11 @@
 
 #include "app/engine.h"
 #include "app/signals.h"
+#include "core/common/timeutil.h"
+#include "core/kafka/messagebrowser.h"
 #include "core/monitor/alerts.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/groupmonitor.h"
-#include "core/kafka/messagebrowser.h"
-#include "core/common/timeutil.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -53,9 +53,9 @@ json messageJson(const core::BrowsedMessage &m)
     json headers = json::array();
     for (const auto &[k, v] : m.headers)
         headers.push_back({{"name", k}, {"value", v}});
-    return {{"topic", m.topic},     {"partition", m.partition},
-            {"offset", m.offset},   {"timestamp", timeText(m.timestampMs)},
-            {"key", m.key},         {"value", m.value},
+    return {{"topic", m.topic},   {"partition", m.partition},
+            {"offset", m.offset}, {"timestamp", timeText(m.timestampMs)},
+            {"key", m.key},       {"value", m.value},
             {"headers", headers}};
 }
 
@@ -88,8 +88,8 @@ int runTopics(const TopicsCommand &c)
             fmt::print(stderr, "error: create topic '{}': {}\n", c.create, error);
             return kRuntimeError;
         }
-        fmt::print(stderr, "created topic '{}' ({} partitions, replication factor {})\n",
-                   c.create, c.partitions, c.replicationFactor);
+        fmt::print(stderr, "created topic '{}' ({} partitions, replication factor {})\n", c.create,
+                   c.partitions, c.replicationFactor);
     }
     // Two refreshes a second apart, so the rates are measured, not guessed.
     if (!monitor.refreshNow(&error)) {
@@ -117,16 +117,24 @@ int runTopics(const TopicsCommand &c)
                 continue;
             json parts = json::array();
             for (const auto &p : t.partitions)
-                parts.push_back({{"partition", p.partition}, {"leader", p.leader},
-                                 {"replicas", p.replicas}, {"isr", p.isr}, {"low", p.low},
-                                 {"high", p.high}, {"messages", p.messages}, {"rate", p.rate},
+                parts.push_back({{"partition", p.partition},
+                                 {"leader", p.leader},
+                                 {"replicas", p.replicas},
+                                 {"isr", p.isr},
+                                 {"low", p.low},
+                                 {"high", p.high},
+                                 {"messages", p.messages},
+                                 {"rate", p.rate},
                                  {"error", p.error}});
-            topics.push_back({{"name", t.name}, {"internal", t.internal},
-                              {"messages", t.messages}, {"rate", t.rate}, {"partitions", parts}});
+            topics.push_back({{"name", t.name},
+                              {"internal", t.internal},
+                              {"messages", t.messages},
+                              {"rate", t.rate},
+                              {"partitions", parts}});
         }
-        fmt::print("{}\n", json{{"brokers", brokers}, {"topics", topics},
-                                {"refresh_ms", snap->refreshMs}}
-                               .dump());
+        fmt::print(
+            "{}\n",
+            json{{"brokers", brokers}, {"topics", topics}, {"refresh_ms", snap->refreshMs}}.dump());
         return 0;
     }
     fmt::print("{} broker(s):", snap->brokers.size());
@@ -148,8 +156,8 @@ int runTopics(const TopicsCommand &c)
     for (const auto &p : t.partitions)
         fmt::print("{:>9} {:>6} {:>12} {:>12} {:>12} {:>12} {:>10.0f}{}\n", p.partition, p.leader,
                    joinIds(p.replicas), joinIds(p.isr), p.low, p.high, p.rate,
-                   p.error ? std::string("  error: ") + rd_kafka_err2str(
-                                                            static_cast<rd_kafka_resp_err_t>(p.error))
+                   p.error ? std::string("  error: ") +
+                                 rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(p.error))
                            : std::string());
     return 0;
 }
@@ -197,7 +205,8 @@ int runMessages(const MessagesCommand &c)
         const auto ms = core::parseIsoMs(c.since);
         if (!ms)
             return usageError("--since wants an ISO-8601 UTC time like 2026-01-01T00:00:00.000Z, "
-                              "got '" + c.since + "'");
+                              "got '" +
+                              c.since + "'");
         r = browser.readFromTimestamp(c.topic, c.partition, *ms, c.max, timeout);
     } else if (c.offset >= 0) {
         r = browser.readFromOffset(c.topic, c.partition, c.offset, c.max, timeout);
@@ -271,7 +280,8 @@ int runGroups(const GroupsCommand &c)
     }
     installStopSignals();
     // Burrow's rules need a window of samples: watch for a while, then report.
-    runTicking(c.seconds, [](double) {}, [] { return false; });
+    runTicking(
+        c.seconds, [](double) {}, [] { return false; });
     const auto snap = monitor.snapshot();
     monitor.stop();
     if (!snap->error.empty())
@@ -287,16 +297,22 @@ int runGroups(const GroupsCommand &c)
     if (c.json) {
         json parts = json::array();
         for (const auto &p : g->partitions)
-            parts.push_back({{"topic", p.topic}, {"partition", p.partition},
-                             {"committed", p.committed}, {"high", p.high}, {"lag", p.lag},
+            parts.push_back({{"topic", p.topic},
+                             {"partition", p.partition},
+                             {"committed", p.committed},
+                             {"high", p.high},
+                             {"lag", p.lag},
                              {"lag_seconds", p.lagSeconds},
                              {"status", core::lagStatusName(p.status)}});
         fmt::print("{}\n",
-                   json{{"group", g->groupId}, {"status", core::lagStatusName(g->status)},
-                        {"reason", g->reason}, {"lag", g->totalLag},
+                   json{{"group", g->groupId},
+                        {"status", core::lagStatusName(g->status)},
+                        {"reason", g->reason},
+                        {"lag", g->totalLag},
                         {"lag_seconds", g->lagSeconds},
                         {"lag_seconds_method", core::lagSecondsMethodName(g->lagSecondsMethod)},
-                        {"error", g->error}, {"partitions", parts}}
+                        {"error", g->error},
+                        {"partitions", parts}}
                        .dump());
         return 0;
     }
@@ -306,8 +322,8 @@ int runGroups(const GroupsCommand &c)
                                  : fmt::format("{:.1f} s behind ({})", g->lagSeconds,
                                                core::lagSecondsMethodName(g->lagSecondsMethod)),
                g->reason.empty() ? g->error : g->reason);
-    fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9} {:>7}\n", "TOPIC", "PARTITION",
-               "COMMITTED", "HIGH", "LAG", "LAG S", "STATUS");
+    fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9} {:>7}\n", "TOPIC", "PARTITION", "COMMITTED",
+               "HIGH", "LAG", "LAG S", "STATUS");
     for (const auto &p : g->partitions)
         fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9.1f} {:>7}\n", p.topic, p.partition,
                    p.committed, p.high, p.lag, p.lagSeconds, core::lagStatusName(p.status));

@@ -285,7 +285,6 @@ double processStartTime()
     return bootTime + startTicks / static_cast<double>(ticks);
 }
 
-
 double seconds(std::int64_t ms)
 {
     return static_cast<double>(ms) / 1000.0;
@@ -438,10 +437,10 @@ void collectPipelineMetrics(core::MetricsText &t, const core::AggregatorPipeline
     t.counter("clickstream_dead_letter_acked_events_total",
               "Dead letters whose delivery the brokers confirmed", l,
               static_cast<double>(s.deadLetterAcked));
-    t.counter("clickstream_dead_letter_failed_events_total",
-              "Dead letters whose delivery failed", l, static_cast<double>(s.deadLetterFailed));
-    t.counter("clickstream_consumer_commits_total",
-              "Offset commits of the aggregator's consumer", l, static_cast<double>(s.commits));
+    t.counter("clickstream_dead_letter_failed_events_total", "Dead letters whose delivery failed",
+              l, static_cast<double>(s.deadLetterFailed));
+    t.counter("clickstream_consumer_commits_total", "Offset commits of the aggregator's consumer",
+              l, static_cast<double>(s.commits));
     if (s.lagMessages >= 0)
         t.gauge("clickstream_consumer_lag_messages",
                 "Messages behind the high watermarks, summed over the assigned partitions", l,
@@ -502,18 +501,15 @@ void collectAggregatorMetrics(core::MetricsText &t, const core::Aggregator &aggr
     auto d = [](std::uint64_t v) {
         return static_cast<double>(v);
     };
-    t.counter("clickstream_aggregator_read_events_total", "Events the aggregator read",
-              d(c.read));
+    t.counter("clickstream_aggregator_read_events_total", "Events the aggregator read", d(c.read));
     t.counter("clickstream_valid_events_total",
-              "Events accepted into the aggregates (not invalid, duplicate or late)",
-              d(c.valid));
+              "Events accepted into the aggregates (not invalid, duplicate or late)", d(c.valid));
     for (std::size_t r = 0; r < core::kInvalidReasonCount; ++r)
-        t.counter(
-            "clickstream_invalid_events_total", "Events refused as invalid, by reason",
-            {{"reason", std::string(core::toString(static_cast<core::InvalidReason>(r)))}},
-            d(c.invalidByReason[r]));
-    t.counter("clickstream_duplicate_events_total",
-              "Events dropped as duplicates (same event_id)", d(c.duplicates));
+        t.counter("clickstream_invalid_events_total", "Events refused as invalid, by reason",
+                  {{"reason", std::string(core::toString(static_cast<core::InvalidReason>(r)))}},
+                  d(c.invalidByReason[r]));
+    t.counter("clickstream_duplicate_events_total", "Events dropped as duplicates (same event_id)",
+              d(c.duplicates));
     t.counter("clickstream_late_events_total", "Events older than the watermark", d(c.late));
     if (c.watermarkMs != core::kNoWatermark)
         t.gauge("clickstream_aggregator_watermark_seconds",
@@ -522,8 +518,7 @@ void collectAggregatorMetrics(core::MetricsText &t, const core::Aggregator &aggr
         t.gauge("clickstream_aggregator_max_event_time_seconds",
                 "Newest event time seen since the Unix epoch", seconds(c.maxEventTimeMs));
     t.gauge("clickstream_aggregator_open_windows", "Windows not yet final", d(c.openWindows));
-    t.gauge("clickstream_aggregator_open_sessions", "Sessions not yet closed",
-            d(c.openSessions));
+    t.gauge("clickstream_aggregator_open_sessions", "Sessions not yet closed", d(c.openSessions));
     t.gauge("clickstream_aggregator_dedupe_entries", "Event ids held to find duplicates",
             d(c.dedupeEntries));
     t.gauge("clickstream_aggregator_state_bytes", "Estimated memory of the open state",

@@ -106,28 +106,39 @@ void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
     auto &c = o.config;
     const std::string group = "Generator";
     app.add_option("--seed", c.seed, "random seed: same seed, same events")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--users", c.users, "number of users")->capture_default_str()->group(group);
     app.add_option("--products", c.products, "number of products")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--hot-product", c.hotProduct, "the high-interest product")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--hot-share", c.hotShare, "share of all events for the hot product (0..1)")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--hot-mix", o.hotMix, "hot product's view,add_to_cart,purchase weights")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--mix", o.mix, "page_view,click,add_to_cart,purchase weights of other events")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--duplicates", c.duplicateFraction, "fraction of re-sent duplicates (0..1)")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--late", c.lateFraction, "fraction of late events (0..1)")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--late-by-ms", c.lateByMs, "how far in the past late events lie")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--malformed", c.malformedFraction, "fraction of malformed payloads (0..1)")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--session-events", c.meanSessionEvents, "mean events per session")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
 }
 
 void addProducerOptions(CLI::App &app, ProducerOptions &o)
@@ -172,11 +183,12 @@ std::string finishGeneratorOptions(GeneratorOptions &o)
     double mix[4];
     if (!parseWeights(o.mix, 4, mix))
         return "--mix needs four comma-separated weights (page_view,click,add_to_cart,purchase), "
-               "got '" + o.mix + "'";
+               "got '" +
+               o.mix + "'";
     double hot[3];
     if (!parseWeights(o.hotMix, 3, hot))
-        return "--hot-mix needs three comma-separated weights (view,add_to_cart,purchase), got '"
-               + o.hotMix + "'";
+        return "--hot-mix needs three comma-separated weights (view,add_to_cart,purchase), got '" +
+               o.hotMix + "'";
     o.config.mix = {mix[0], mix[1], mix[2], mix[3]};
     o.config.hotMix = {hot[0], 0.0, hot[1], hot[2]};
     return o.config.validate();
@@ -302,13 +314,16 @@ void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
 {
     const std::string group = "Aggregation";
     app.add_option("--page-window", o.pageWindow, "page and product-funnel window (e.g. 60s, 5m)")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--geo-window", o.geoWindow, "geo window")->capture_default_str()->group(group);
     app.add_option("--session-gap", o.sessionGap, "inactivity that ends a session")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--watermark-delay", o.watermarkDelay,
                    "how far the watermark trails the newest event time")
-        ->capture_default_str()->group(group);
+        ->capture_default_str()
+        ->group(group);
 }
 
 std::string finishAggregatorOptions(const AggregatorOptions &o, core::AggregatorConfig &config)
@@ -325,8 +340,8 @@ std::string finishAggregatorOptions(const AggregatorOptions &o, core::Aggregator
     for (const auto &d : durations) {
         const auto ms = parseDurationMs(d.text);
         if (!ms)
-            return std::string(d.flag) + " takes a duration like 250ms, 60s, 5m or 1h; got '"
-                   + d.text + "'";
+            return std::string(d.flag) + " takes a duration like 250ms, 60s, 5m or 1h; got '" +
+                   d.text + "'";
         d.into = *ms;
     }
     config.funnelWindowMs = config.pageWindowMs;
@@ -344,8 +359,8 @@ std::string buildClusterConfig(const ConnectionOptions &o, core::ClusterConfig &
         return e;
     const auto protocol = core::parseSecurityProtocol(o.securityProtocol);
     if (!protocol)
-        return "--security-protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '"
-               + o.securityProtocol + "'";
+        return "--security-protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '" +
+               o.securityProtocol + "'";
     out = {};
     out.name = o.broker;
     out.bootstrap = o.broker;
@@ -357,12 +372,11 @@ std::string buildClusterConfig(const ConnectionOptions &o, core::ClusterConfig &
     out.sslKeyLocation = o.sslKey;
     out.sslVerifyHostname = !o.noVerifyHostname;
     if (out.usesSasl() && !out.saslUsername.empty())
-        out.saslPassword = secretFromEnvOrPrompt(core::kSaslPasswordEnv,
-                                                 "SASL password for " + out.saslUsername);
+        out.saslPassword =
+            secretFromEnvOrPrompt(core::kSaslPasswordEnv, "SASL password for " + out.saslUsername);
     if (out.usesTls() && !out.sslKeyLocation.empty())
-        out.sslKeyPassword = secretFromEnvOrPrompt(core::kSslKeyPasswordEnv,
-                                                   "password of " + out.sslKeyLocation
-                                                       + " (empty if none)");
+        out.sslKeyPassword = secretFromEnvOrPrompt(
+            core::kSslKeyPasswordEnv, "password of " + out.sslKeyLocation + " (empty if none)");
     return out.validate();
 }
 

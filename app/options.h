@@ -2,8 +2,8 @@
 
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/clusterconfig.h"
-#include "core/produce/generator.h"
 #include "core/monitor/monitor.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 
 #include <cstdint>
@@ -94,7 +94,8 @@ std::string buildMonitorSettings(const MonitoringOptions &options, core::Monitor
 
 void addAggregatorOptions(CLI::App &app, AggregatorOptions &options);
 /// Fills `config` from the options; empty or an error message.
-std::string finishAggregatorOptions(const AggregatorOptions &options, core::AggregatorConfig &config);
+std::string finishAggregatorOptions(const AggregatorOptions &options,
+                                    core::AggregatorConfig &config);
 
 void addConnectionOptions(CLI::App &app, ConnectionOptions &options);
 void addGeneratorOptions(CLI::App &app, GeneratorOptions &options);

@@ -2,9 +2,9 @@
 
 #include "app/commands.h"
 
+#include "core/common/timeutil.h"
 #include "core/monitor/monitor.h"
 #include "core/store/pgstore.h"
-#include "core/common/timeutil.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -21,8 +21,9 @@ CLI::App *addReportCommand(CLI::App &app, ReportCommand &command)
     auto *cmd = app.add_subcommand(
         "report", "Export one aggregate table over a time range as an RFC 4180 CSV report, read "
                   "from PostgreSQL (merged over the shards of every aggregator instance).");
-    cmd->add_option("--table", command.table, "page_metrics, geo_metrics, sessions or "
-                                              "product_funnel")
+    cmd->add_option("--table", command.table,
+                    "page_metrics, geo_metrics, sessions or "
+                    "product_funnel")
         ->required()
         ->check(CLI::IsMember({"page_metrics", "geo_metrics", "sessions", "product_funnel"}));
     cmd->add_option("--from", command.from,
@@ -44,22 +45,22 @@ CLI::App *addReportCommand(CLI::App &app, ReportCommand &command)
 int runReport(const ReportCommand &command)
 {
     if (command.postgres.empty() && command.rejectedSecret.empty()) {
-        fmt::print(stderr,
-                   "report: reads PostgreSQL, so give --postgres (\"host=... dbname=... "
-                   "user=...\").\nIn-memory reports come from `run --report-dir DIR` or "
-                   "`aggregate --out DIR`, which write all four CSV files at the end.\n");
+        fmt::print(stderr, "report: reads PostgreSQL, so give --postgres (\"host=... dbname=... "
+                           "user=...\").\nIn-memory reports come from `run --report-dir DIR` or "
+                           "`aggregate --out DIR`, which write all four CSV files at the end.\n");
         return 2;
     }
     std::int64_t from = INT64_MIN;
     std::int64_t to = INT64_MAX;
-    for (auto [name, text, value] : {std::tuple{"--from", &command.from, &from},
-                                     std::tuple{"--to", &command.to, &to}}) {
+    for (auto [name, text, value] :
+         {std::tuple{"--from", &command.from, &from}, std::tuple{"--to", &command.to, &to}}) {
         if (text->empty())
             continue;
         const auto ms = core::parseIsoMs(*text);
         if (!ms) {
-            fmt::print(stderr, "report: {} '{}' is not an ISO-8601 UTC time (like "
-                               "2026-01-01T00:00:00Z)\n",
+            fmt::print(stderr,
+                       "report: {} '{}' is not an ISO-8601 UTC time (like "
+                       "2026-01-01T00:00:00Z)\n",
                        name, *text);
             return 2;
         }
@@ -83,15 +84,14 @@ int runReport(const ReportCommand &command)
 
     core::PostgresStore store;
     std::string error;
-    const auto timeout = std::chrono::milliseconds(static_cast<long long>(
-        command.timeoutSeconds * 1000));
+    const auto timeout =
+        std::chrono::milliseconds(static_cast<long long>(command.timeoutSeconds * 1000));
     if (!store.connect(*settings.postgres, timeout, &error)) {
         fmt::print(stderr, "report: {}\n", error);
         return 1;
     }
-    const bool ok = command.out == "-"
-                        ? store.exportCsv(*table, from, to, std::cout, &error)
-                        : store.exportCsv(*table, from, to, command.out, &error);
+    const bool ok = command.out == "-" ? store.exportCsv(*table, from, to, std::cout, &error)
+                                       : store.exportCsv(*table, from, to, command.out, &error);
     if (!ok) {
         fmt::print(stderr, "report: {}\n", error);
         return 1;

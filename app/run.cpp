@@ -3,13 +3,13 @@
 #include "app/engine.h"
 #include "app/metricsserver.h"
 #include "app/signals.h"
-#include "core/store/csvreport.h"
 #include "core/aggregate/finalscollector.h"
-#include "core/store/sinkworker.h"
-#include "core/monitor/monitor.h"
 #include "core/common/metrics.h"
-#include "core/pipeline/pipeline.h"
 #include "core/common/timeutil.h"
+#include "core/monitor/monitor.h"
+#include "core/pipeline/pipeline.h"
+#include "core/store/csvreport.h"
+#include "core/store/sinkworker.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -61,8 +61,8 @@ int runPipeline(RunCommand &r, const std::string &announce)
         sinks = std::make_unique<core::SinkWorker>(std::move(ss));
         sinks->start(); // connects in the background: a server that is down is retried
     }
-    core::Aggregator aggregator(config, durable ? static_cast<core::AggregateSink *>(&finals)
-                                                : &reports);
+    core::Aggregator aggregator(config,
+                                durable ? static_cast<core::AggregateSink *>(&finals) : &reports);
     core::PipelineSettings settings;
     settings.topic = r.produce.producer.settings.topic;
     settings.groupId = r.groupId;
@@ -109,29 +109,28 @@ int runPipeline(RunCommand &r, const std::string &announce)
     const auto &p = r.produce.producer;
     if (!announce.empty())
         fmt::print(stderr, "{}\n", announce);
-    fmt::print(stderr,
-               "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
-               "letters to '{}'){}{}\n",
-               p.producers > 0 ? fmt::format("producing {} events/s to",
-                                             grouped(static_cast<std::uint64_t>(
-                                                 p.settings.ratePerSecond)))
-                               : std::string("reading"),
-               settings.topic,
-               engine.cluster.describe(), settings.groupId, settings.dlqTopic(),
-               durable ? fmt::format(", results to {}{}{}",
-                                     monitorSettings.postgres ? "PostgreSQL" : "",
-                                     monitorSettings.postgres && monitorSettings.redis ? " and "
-                                                                                       : "",
-                                     monitorSettings.redis ? "Redis" : "")
-                       : std::string(),
-               p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
-                                     : std::string(", Ctrl-C to stop"));
+    fmt::print(
+        stderr,
+        "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
+        "letters to '{}'){}{}\n",
+        p.producers > 0 ? fmt::format("producing {} events/s to",
+                                      grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)))
+                        : std::string("reading"),
+        settings.topic, engine.cluster.describe(), settings.groupId, settings.dlqTopic(),
+        durable ? fmt::format(", results to {}{}{}", monitorSettings.postgres ? "PostgreSQL" : "",
+                              monitorSettings.postgres && monitorSettings.redis ? " and " : "",
+                              monitorSettings.redis ? "Redis" : "")
+                : std::string(),
+        p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
+                              : std::string(", Ctrl-C to stop"));
 
     const bool json = r.produce.producer.json;
     std::FILE *statusOut = json ? stderr : stdout;
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    auto elapsed = [&] {
+        return std::chrono::duration<double>(Clock::now() - started).count();
+    };
     auto status = [&](const char *phase) {
         const Totals t = totalsOf(engine.pool);
         const core::PipelineStats ps = pipeline.stats();
@@ -141,10 +140,10 @@ int runPipeline(RunCommand &r, const std::string &announce)
             "| valid {} dup {} late {} invalid {} | dead letters {}",
             elapsed(), phase, grouped(static_cast<std::uint64_t>(t.rate)),
             grouped(static_cast<std::uint64_t>(ps.consumedRate)),
-            ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
-            ps.assignedPartitions,
-            clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates), grouped(c.late),
-            grouped(c.invalid), grouped(ps.deadLettered));
+            ps.lagMessages < 0 ? std::string("?")
+                               : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
+            ps.assignedPartitions, clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates),
+            grouped(c.late), grouped(c.invalid), grouped(ps.deadLettered));
         if (!t.keepingUp)
             line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
         if (!ps.lastError.empty())
@@ -165,13 +164,12 @@ int runPipeline(RunCommand &r, const std::string &announce)
                                            std::pair{"redis", sinks->redisStatus()}}) {
                 if (st.state == core::ServiceState::NotConfigured)
                     continue;
-                line += fmt::format(" | {} {} {} rows{}", name, core::toString(st.state),
-                                    grouped(st.writtenRows),
-                                    st.bufferedBatches || st.bufferedRows
-                                        ? fmt::format(", {} rows in {} batches buffered",
-                                                      grouped(st.bufferedRows),
-                                                      grouped(st.bufferedBatches))
-                                        : std::string());
+                line += fmt::format(
+                    " | {} {} {} rows{}", name, core::toString(st.state), grouped(st.writtenRows),
+                    st.bufferedBatches || st.bufferedRows
+                        ? fmt::format(", {} rows in {} batches buffered", grouped(st.bufferedRows),
+                                      grouped(st.bufferedBatches))
+                        : std::string());
                 if (st.state != core::ServiceState::Up && !st.lastError.empty())
                     line += fmt::format(" ({})", st.lastError);
             }
@@ -184,34 +182,34 @@ int runPipeline(RunCommand &r, const std::string &announce)
         fmt::print(statusOut, "{}\n", line);
         if (r.jsonStatus) {
             // The same status for scripts and soak tests: counters only grow within one run.
-            nlohmann::ordered_json j = {
-                {"elapsed", elapsed()},
-                {"phase", *phase ? "draining" : "running"},
-                {"produced", t.produced},
-                {"acked", t.acked},
-                {"failed", t.failed},
-                {"consumed", ps.consumed},
-                {"consumed_rate", ps.consumedRate},
-                {"lag", ps.lagMessages},
-                {"partitions", ps.assignedPartitions},
-                {"watermark", c.watermarkMs == core::kNoWatermark ? std::string()
-                                                                  : core::formatIsoMs(c.watermarkMs)},
-                {"valid", c.valid},
-                {"duplicates", c.duplicates},
-                {"late", c.late},
-                {"invalid", c.invalid},
-                {"dead_lettered", ps.deadLettered},
-                {"dead_letter_failed", ps.deadLetterFailed},
-                {"checkpoints", ps.checkpoints},
-                {"restored", ps.restored},
-                {"back_pressure", ps.backPressure},
-                {"last_error", ps.lastError},
-                {"open_windows", c.openWindows},
-                {"open_sessions", c.openSessions},
-                {"dedupe_entries", c.dedupeEntries},
-                {"state_bytes", c.stateBytes},
-                {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
-                {"alerts_firing", ms.firing}};
+            nlohmann::ordered_json j = {{"elapsed", elapsed()},
+                                        {"phase", *phase ? "draining" : "running"},
+                                        {"produced", t.produced},
+                                        {"acked", t.acked},
+                                        {"failed", t.failed},
+                                        {"consumed", ps.consumed},
+                                        {"consumed_rate", ps.consumedRate},
+                                        {"lag", ps.lagMessages},
+                                        {"partitions", ps.assignedPartitions},
+                                        {"watermark", c.watermarkMs == core::kNoWatermark
+                                                          ? std::string()
+                                                          : core::formatIsoMs(c.watermarkMs)},
+                                        {"valid", c.valid},
+                                        {"duplicates", c.duplicates},
+                                        {"late", c.late},
+                                        {"invalid", c.invalid},
+                                        {"dead_lettered", ps.deadLettered},
+                                        {"dead_letter_failed", ps.deadLetterFailed},
+                                        {"checkpoints", ps.checkpoints},
+                                        {"restored", ps.restored},
+                                        {"back_pressure", ps.backPressure},
+                                        {"last_error", ps.lastError},
+                                        {"open_windows", c.openWindows},
+                                        {"open_sessions", c.openSessions},
+                                        {"dedupe_entries", c.dedupeEntries},
+                                        {"state_bytes", c.stateBytes},
+                                        {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
+                                        {"alerts_firing", ms.firing}};
             if (sinks) {
                 for (const auto &[name, st] : {std::pair{"postgresql", sinks->postgresStatus()},
                                                std::pair{"redis", sinks->redisStatus()}}) {
@@ -254,11 +252,13 @@ int runPipeline(RunCommand &r, const std::string &announce)
     double nextDrainStatus = elapsed() + 1.0;
     while (!drained) {
         const core::PipelineStats ps = pipeline.stats();
-        drained = ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
+        drained =
+            ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
         if (drained)
             break;
-        if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds
-            || (stopRequested() && std::chrono::duration<double>(Clock::now() - drainStart).count() > 5))
+        if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds ||
+            (stopRequested() &&
+             std::chrono::duration<double>(Clock::now() - drainStart).count() > 5))
             break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (elapsed() >= nextDrainStatus) {

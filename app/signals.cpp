@@ -1,8 +1,8 @@
 #include "app/signals.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -35,13 +35,13 @@ bool stopRequested()
 bool sleepUnlessStopped(double seconds)
 {
     using namespace std::chrono;
-    const auto until = steady_clock::now() + duration_cast<steady_clock::duration>(
-                                                  duration<double>(seconds));
+    const auto until =
+        steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(seconds));
     while (steady_clock::now() < until) {
         if (g_stop.load())
             return false;
-        std::this_thread::sleep_for(std::min<steady_clock::duration>(
-            milliseconds(20), until - steady_clock::now()));
+        std::this_thread::sleep_for(
+            std::min<steady_clock::duration>(milliseconds(20), until - steady_clock::now()));
     }
     return !g_stop.load();
 }
@@ -51,7 +51,9 @@ double runTicking(double durationSeconds, const std::function<void(double)> &tic
 {
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    auto elapsed = [&] {
+        return std::chrono::duration<double>(Clock::now() - started).count();
+    };
     double nextTick = 1.0;
     for (;;) {
         double wait = nextTick - elapsed();

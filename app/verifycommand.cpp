@@ -9,11 +9,11 @@
 #include "app/engine.h"
 
 #include "core/aggregate/aggregator.h"
-#include "core/store/csvreport.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/messagebrowser.h"
 #include "core/monitor/monitor.h"
+#include "core/store/csvreport.h"
 #include "core/store/pgstore.h"
-#include "core/common/timeutil.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -22,8 +22,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <queue>
 #include <string>
@@ -103,8 +103,8 @@ std::int64_t eventTimeOf(const core::BrowsedMessage &m)
     return eventTimeOf(m.value, m.timestampMs);
 }
 
-/// A tap file (`kcat -J` or `messages --json` lines) in event-time order: a message is handed on once the
-/// newest event time seen is kReorderMs past it, so disorder of up to a minute between
+/// A tap file (`kcat -J` or `messages --json` lines) in event-time order: a message is handed on
+/// once the newest event time seen is kReorderMs past it, so disorder of up to a minute between
 /// partitions (a catch-up after an outage) is undone with bounded memory. Each partition's
 /// offsets are taken once, in order; a gap (a message the tap skipped) is counted.
 constexpr std::int64_t kReorderMs = 60'000;
@@ -131,8 +131,8 @@ bool readTap(const std::string &path, const std::function<void(const std::string
         const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
         // `messages --json` names the payload "value", `kcat -J` names it "payload".
         const char *field = j.is_object() && j.contains("payload") ? "payload" : "value";
-        if (j.is_discarded() || !j.is_object() || !j.contains(field) || !j[field].is_string()
-            || !j.contains("partition") || !j.contains("offset")) {
+        if (j.is_discarded() || !j.is_object() || !j.contains(field) || !j[field].is_string() ||
+            !j.contains("partition") || !j.contains("offset")) {
             ++stats.otherLines;
             continue;
         }
@@ -205,8 +205,8 @@ struct Tally
     std::vector<std::string> examples;
 };
 
-Tally compare(const std::string &name, std::vector<std::string> measureNames,
-              const Table &expected, const Table &stored, std::size_t maxExamples)
+Tally compare(const std::string &name, std::vector<std::string> measureNames, const Table &expected,
+              const Table &stored, std::size_t maxExamples)
 {
     Tally t;
     t.name = name;
@@ -225,8 +225,8 @@ Tally compare(const std::string &name, std::vector<std::string> measureNames,
             else
                 t.duplicated += d;
             if (d != 0)
-                diff += fmt::format(" {} expected {} stored {};", t.measureNames[m],
-                                    e.measures[m], s.measures[m]);
+                diff += fmt::format(" {} expected {} stored {};", t.measureNames[m], e.measures[m],
+                                    s.measures[m]);
         }
         if (e.revenueCents != s.revenueCents) {
             ++t.revenueMismatches;
@@ -342,10 +342,10 @@ int runVerify(const VerifyCommand &command)
     std::string source;
     if (!command.messagesFile.empty()) {
         readOk = readTap(command.messagesFile, feed, tap, &error);
-        source = fmt::format("tap {}: {} message(s) ({} repeated, {} missed by the tap, {} other "
-                             "line(s) skipped)",
-                             command.messagesFile, tap.messages, tap.repeated, tap.gaps,
-                             tap.otherLines);
+        source =
+            fmt::format("tap {}: {} message(s) ({} repeated, {} missed by the tap, {} other "
+                        "line(s) skipped)",
+                        command.messagesFile, tap.messages, tap.repeated, tap.gaps, tap.otherLines);
     } else {
         core::MessageBrowser browser(cluster);
         core::BrowseResult first = browser.readFromOffset(command.topic, -1, 0, 1, timeout);
@@ -386,8 +386,8 @@ int runVerify(const VerifyCommand &command)
             ++r.at;
             readOk = push(i);
         }
-        source = fmt::format("topic {}: {} partition(s), {} message(s)", command.topic,
-                             partitions, messages);
+        source = fmt::format("topic {}: {} partition(s), {} message(s)", command.topic, partitions,
+                             messages);
     }
     if (dump)
         std::fclose(dump);
@@ -411,10 +411,10 @@ int runVerify(const VerifyCommand &command)
     std::vector<core::GeoRow> geo;
     std::vector<core::SessionRow> sessions;
     std::vector<core::FunnelRow> funnel;
-    if (!store.loadPages(INT64_MIN, INT64_MAX, &pages, &error)
-        || !store.loadGeo(INT64_MIN, INT64_MAX, &geo, &error)
-        || !store.loadSessions(INT64_MIN, INT64_MAX, &sessions, &error)
-        || !store.loadFunnel(INT64_MIN, INT64_MAX, &funnel, &error)) {
+    if (!store.loadPages(INT64_MIN, INT64_MAX, &pages, &error) ||
+        !store.loadGeo(INT64_MIN, INT64_MAX, &geo, &error) ||
+        !store.loadSessions(INT64_MIN, INT64_MAX, &sessions, &error) ||
+        !store.loadFunnel(INT64_MIN, INT64_MAX, &funnel, &error)) {
         fmt::print(stderr, "verify: {}\n", error);
         return kRuntimeError;
     }
@@ -430,8 +430,8 @@ int runVerify(const VerifyCommand &command)
         compare("geo_metrics", {"events"}, geoTable(offline.geo()), geoTable(geo), ex),
         compare("product_funnel", {"views", "add_to_cart", "purchases"},
                 funnelTable(offline.funnel()), funnelTable(funnel), ex),
-        compare("sessions", {"events"}, sessionsTable(offline.sessions()),
-                sessionsTable(sessions), ex),
+        compare("sessions", {"events"}, sessionsTable(offline.sessions()), sessionsTable(sessions),
+                ex),
     };
     std::int64_t lost = 0, duplicated = 0, mismatched = 0;
     for (const Tally &t : tallies) {
@@ -439,9 +439,9 @@ int runVerify(const VerifyCommand &command)
                    "lost {}, duplicated {}{}\n",
                    t.name, t.expectedKeys, t.storedKeys, t.expectedEvents, t.storedEvents, t.lost,
                    t.duplicated,
-                   t.revenueMismatches ? fmt::format(", revenue differs on {} key(s)",
-                                                     t.revenueMismatches)
-                                       : std::string());
+                   t.revenueMismatches
+                       ? fmt::format(", revenue differs on {} key(s)", t.revenueMismatches)
+                       : std::string());
         for (const std::string &e : t.examples)
             fmt::print("  e.g. {}\n", e);
         lost += t.lost;
@@ -458,8 +458,8 @@ int runVerify(const VerifyCommand &command)
                    "{}, extra {}\n",
                    command.expectEvents, valid, kafkaLost, kafkaExtra);
     }
-    const bool accounted = lost == 0 && duplicated == 0 && mismatched == 0 && kafkaLost == 0
-                           && kafkaExtra == 0 && c.late == 0 && c.valid > 0 && tap.gaps == 0;
+    const bool accounted = lost == 0 && duplicated == 0 && mismatched == 0 && kafkaLost == 0 &&
+                           kafkaExtra == 0 && c.late == 0 && c.valid > 0 && tap.gaps == 0;
     if (accounted) {
         fmt::print("ALL-RECORDS-ACCOUNTED: {} events, each counted exactly once in page_metrics, "
                    "geo_metrics, product_funnel and sessions\n",

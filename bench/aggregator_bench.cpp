@@ -22,12 +22,12 @@
 // process RSS growth (/proc/self/statm) per million open sessions. It runs first, on a fresh
 // heap, and is printed last. --only runs one stage (for a profiler), --keys 0 skips memory.
 
-#include "parselimit.h"
 #include "core/aggregate/aggregator.h"
 #include "core/aggregate/eventparser.h"
-#include "core/produce/generator.h"
 #include "core/common/recordbatch.h"
 #include "core/common/timeutil.h"
+#include "core/produce/generator.h"
+#include "parselimit.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>
@@ -72,7 +72,11 @@ double threadCpuSeconds()
 class Stopwatch
 {
 public:
-    Stopwatch() : m_wall(Clock::now()), m_cpu(threadCpuSeconds()) {}
+    Stopwatch()
+        : m_wall(Clock::now())
+        , m_cpu(threadCpuSeconds())
+    {
+    }
     double wall() const { return std::chrono::duration<double>(Clock::now() - m_wall).count(); }
     double cpu() const { return threadCpuSeconds() - m_cpu; }
 
@@ -89,8 +93,8 @@ std::uint64_t rssBytes()
     unsigned long size = 0, resident = 0;
     const int n = std::fscanf(f, "%lu %lu", &size, &resident);
     std::fclose(f);
-    return n == 2 ? static_cast<std::uint64_t>(resident)
-                        * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE))
+    return n == 2 ? static_cast<std::uint64_t>(resident) *
+                        static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE))
                   : 0;
 }
 
@@ -111,8 +115,8 @@ Input generate(const Args &args)
     for (long i = 0; i < args.events; ++i) {
         if (in.batches.empty() || in.batches.back().size() == args.batch)
             in.batches.emplace_back();
-        const auto ts = in.firstMs
-                        + static_cast<std::int64_t>(static_cast<double>(i) * 1000.0 / args.rate);
+        const auto ts =
+            in.firstMs + static_cast<std::int64_t>(static_cast<double>(i) * 1000.0 / args.rate);
         generator.next(ts, in.batches.back());
         in.lastMs = ts;
     }
@@ -169,8 +173,8 @@ StageResult parseValidate(const Input &in)
         for (std::size_t i = 0; i < b.size(); ++i) {
             if (!parser.parse(b.value(i), e)) {
                 ++r.ok;
-                sum += static_cast<std::uint64_t>(e.timestampMs) + e.userId.size()
-                       + static_cast<std::uint64_t>(e.priceCents);
+                sum += static_cast<std::uint64_t>(e.timestampMs) + e.userId.size() +
+                       static_cast<std::uint64_t>(e.priceCents);
             }
         }
     }
@@ -204,7 +208,7 @@ void snapshotCost()
     EventGenerator generator;
     RecordBatch batch;
     const std::int64_t start = 1795435200000LL; // 2026-11-23T12:00:00Z
-    for (int i = 0; i < 1'800'000; ++i) { // one hour at 500 events/s
+    for (int i = 0; i < 1'800'000; ++i) {       // one hour at 500 events/s
         generator.next(start + i * 2, batch);
         if (batch.size() == 4096) {
             aggregator.ingestBatch(batch);
@@ -217,15 +221,17 @@ void snapshotCost()
     for (int i = 0; i < 200; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
         const AggregatorSnapshot snap = aggregator.snapshot();
-        micros.push_back(std::chrono::duration<double, std::micro>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count());
-        rows = snap.pages.size() + snap.geo.size() + snap.funnel.size() + snap.recentSessions.size();
+        micros.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
+        rows =
+            snap.pages.size() + snap.geo.size() + snap.funnel.size() + snap.recentSessions.size();
     }
     std::sort(micros.begin(), micros.end());
     fmt::print("snapshot of an hour of windows ({} rows): median {:.0f} us, max {:.0f} us; at 10 "
                "per second the lock is held {:.2f}% of the time\n",
-               rows, micros[micros.size() / 2], micros.back(), micros[micros.size() / 2] * 10 / 1e4);
+               rows, micros[micros.size() / 2], micros.back(),
+               micros[micros.size() / 2] * 10 / 1e4);
 }
 
 struct MemoryResult
@@ -240,8 +246,8 @@ struct MemoryResult
 // one page window: every session stays open, no window closes, no dedupe entry expires.
 MemoryResult memoryPerKeys(const Args &args)
 {
-    static constexpr const char *kPages[] = {"/", "/category/books", "/category/electronics",
-                                             "/search", "/cart", "/checkout"};
+    static constexpr const char *kPages[] = {"/",       "/category/books", "/category/electronics",
+                                             "/search", "/cart",           "/checkout"};
     static constexpr const char *kCountries[] = {"US", "GB", "DE", "IN", "FR", "BR"};
     static constexpr const char *kDevices[] = {"mobile", "desktop", "tablet"};
     static constexpr const char *kBrowsers[] = {"Chrome", "Safari", "Firefox", "Edge"};
@@ -351,9 +357,9 @@ int main(int argc, char **argv)
             args.rate = std::max(1.0, std::stod(argv[i + 1]));
         else if (flag == "--keys")
             args.keys = std::max(0L, std::stol(argv[i + 1]));
-        else if (flag == "--only" && (std::string_view(argv[i + 1]) == "parse"
-                                      || std::string_view(argv[i + 1]) == "validate"
-                                      || std::string_view(argv[i + 1]) == "aggregate"))
+        else if (flag == "--only" && (std::string_view(argv[i + 1]) == "parse" ||
+                                      std::string_view(argv[i + 1]) == "validate" ||
+                                      std::string_view(argv[i + 1]) == "aggregate"))
             args.only = argv[i + 1];
         else {
             usage();
@@ -432,11 +438,11 @@ int main(int argc, char **argv)
         const AggregateCounters &mc = mem.counters;
         const double open = static_cast<double>(std::max<std::uint64_t>(1, mc.openSessions));
         const double perMillion = 1e6 / open;
-        const double rssGrowth = static_cast<double>(mem.rssAfter) - static_cast<double>(mem.rssBefore);
+        const double rssGrowth =
+            static_cast<double>(mem.rssAfter) - static_cast<double>(mem.rssBefore);
         fmt::print("\nmemory: {} events of {} distinct users within 5 s of one window, ingested in "
                    "{:.2f} s; nothing closed (open windows {}, open sessions {}, valid {})\n",
-                   mem.events, mem.events, mem.seconds, mc.openWindows, mc.openSessions,
-                   mc.valid);
+                   mem.events, mem.events, mem.seconds, mc.openWindows, mc.openSessions, mc.valid);
         fmt::print("  dedupe set entries:            {:>12}\n", mc.dedupeEntries);
         fmt::print("  counters().stateBytes:         {:>12.1f} MiB  = {:>7.1f} MiB per million "
                    "open sessions ({:.0f} bytes each)\n",

@@ -20,13 +20,13 @@
 //       snapshot). Latency of the k-th event = (first sample where visible >= k) - (first sample
 //       where created >= k): the horizontal distance between the created and visible curves,
 //       exact for FIFO order and the per-position delay otherwise (see bench/README.md).
-#include "parselimit.h"
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
+#include "parselimit.h"
 
 #include <fmt/core.h>
 #include <simdjson.h>
@@ -59,8 +59,8 @@ double processCpu()
 {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-           + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double threadCpu()
@@ -270,9 +270,10 @@ int runPlain(const std::string &broker, const std::string &topic, long events,
     const double cpu = processCpu() - c0;
     rd_kafka_queue_destroy(queue);
     rd_kafka_consumer_close(consumer.get());
-    fmt::print("{{\"row\":\"plain group consumer\",\"events\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
-               "\"events_per_s\":{:.1f},\"maxrss_kb\":{}}}\n",
-               got, wall, cpu, double(got) / wall, maxRssKb());
+    fmt::print(
+        "{{\"row\":\"plain group consumer\",\"events\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
+        "\"events_per_s\":{:.1f},\"maxrss_kb\":{}}}\n",
+        got, wall, cpu, double(got) / wall, maxRssKb());
     return 0;
 }
 
@@ -413,19 +414,15 @@ int runLatency(double rate, double seconds, double warmup, int partitions, std::
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_compare parse|pipeline|latency [options] (see the source)\n");
+        fmt::print(stderr,
+                   "usage: bench_compare parse|pipeline|latency [options] (see the source)\n");
         return 2;
     }
     const std::string mode = argv[1];
-    std::map<std::string, std::string> o{{"--topic", "clickstream"},
-                                         {"--repeat", "3"},
-                                         {"--group", "bench-compare-pipeline"},
-                                         {"--seconds", "10"},
-                                         {"--warmup", "2"},
-                                         {"--partitions", "12"},
-                                         {"--events", "0"},
-                                         {"--rate", "100000"},
-                                         {"--max-batch", "0"}};
+    std::map<std::string, std::string> o{
+        {"--topic", "clickstream"}, {"--repeat", "3"},    {"--group", "bench-compare-pipeline"},
+        {"--seconds", "10"},        {"--warmup", "2"},    {"--partitions", "12"},
+        {"--events", "0"},          {"--rate", "100000"}, {"--max-batch", "0"}};
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!o.count(argv[i]) && std::strcmp(argv[i], "--broker") != 0) {
             fmt::print(stderr, "bench_compare: unknown option {}\n", argv[i]);

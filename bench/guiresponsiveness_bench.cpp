@@ -31,9 +31,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace studio;
@@ -137,8 +137,8 @@ double processCpu()
 {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-           + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /// Consume mode: the window live over an engine reading a pre-filled topic; time to consume N.
@@ -226,9 +226,9 @@ int consume(const Options &o)
     fmt::print("{{\"row\":\"gui\",\"platform\":\"{}\",\"events\":{},\"valid\":{},\"wall_s\":{:.4f},"
                "\"cpu_s\":{:.4f},\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{},"
                "\"probe_p99_ms\":{:.2f},\"probe_max_ms\":{:.2f},\"done\":{}}}\n",
-               QApplication::platformName().toStdString(), got.load(), s.aggregates.counters.valid, wall,
-               cpu, wall > 0 ? double(got.load()) / wall : 0.0, double(firstNs.load()) / 1e9, ru.ru_maxrss,
-               percentile(sorted, 0.99),
+               QApplication::platformName().toStdString(), got.load(), s.aggregates.counters.valid,
+               wall, cpu, wall > 0 ? double(got.load()) / wall : 0.0, double(firstNs.load()) / 1e9,
+               ru.ru_maxrss, percentile(sorted, 0.99),
                late.empty() ? 0.0 : *std::max_element(late.begin(), late.end()),
                doneNs >= 0 ? "true" : "false");
     std::fflush(stdout);

@@ -9,9 +9,9 @@
 // produced to some of them between refreshes so rates and histories are exercised. Topic
 // creation on the mock is timed and reported separately.
 
-#include "core/monitor/clustermonitor.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/monitor/clustermonitor.h"
 
 #include <fmt/core.h>
 

@@ -9,8 +9,8 @@
 // Without --conninfo it starts a throwaway PostgreSQL cluster (initdb into a temp dir, loopback,
 // random port; tests/serversupport.h); with it, the password comes from PGPASSWORD.
 
-#include "core/store/pgstore.h"
 #include "core/common/timeutil.h"
+#include "core/store/pgstore.h"
 
 #include "serversupport.h"
 
@@ -62,24 +62,24 @@ std::vector<SinkBatch> makeBatches(long rows, long batchRows, int users)
             switch (made % 4) {
             case 0: {
                 PageFinal p;
-                p.row = {start, start + kMinute, "/product/prod_" + key, 900, 300, 40, 9, 123456,
-                         usersHll.estimate(), sessionsHll.estimate(), true};
+                p.row = {start,  start + kMinute,     "/product/prod_" + key, 900, 300, 40, 9,
+                         123456, usersHll.estimate(), sessionsHll.estimate(), true};
                 p.users = usersHll;
                 p.sessions = sessionsHll;
                 b.results.pages.push_back(std::move(p));
                 break;
             }
             case 1:
-                b.results.geo.push_back({start, start + 5 * kMinute, "country_" + key, "Firefox",
-                                         "desktop", 77, true});
+                b.results.geo.push_back(
+                    {start, start + 5 * kMinute, "country_" + key, "Firefox", "desktop", 77, true});
                 break;
             case 2:
-                b.results.sessions.push_back({"user_" + std::to_string(k), start, start + 25'000,
-                                              14, 6, 1999, true});
+                b.results.sessions.push_back(
+                    {"user_" + std::to_string(k), start, start + 25'000, 14, 6, 1999, true});
                 break;
             default:
-                b.results.funnel.push_back({start, start + kMinute, "prod_" + key, 900, 36, 9,
-                                            false, true});
+                b.results.funnel.push_back(
+                    {start, start + kMinute, "prod_" + key, 900, 36, 9, false, true});
             }
         }
         b.offsets = {{"clickstream", 0, made}};
@@ -102,8 +102,8 @@ void appendHex(std::string &out, const std::string &bytes)
 
 std::string money(std::int64_t cents)
 {
-    return std::to_string(cents / 100) + '.' + char('0' + (cents % 100) / 10)
-           + char('0' + cents % 10);
+    return std::to_string(cents / 100) + '.' + char('0' + (cents % 100) / 10) +
+           char('0' + cents % 10);
 }
 
 #pragma GCC diagnostic push
@@ -127,11 +127,11 @@ void copyBatch(pqxx::connection &c, const SinkBatch &b)
     std::string lines;
     for (const PageFinal &p : b.results.pages) {
         const PageRow &r = p.row;
-        lines += formatIsoMs(r.windowStart) + '\t' + formatIsoMs(r.windowEnd) + '\t' + r.page
-                 + "\tbench\t" + std::to_string(r.views) + '\t' + std::to_string(r.clicks) + '\t'
-                 + std::to_string(r.addToCart) + '\t' + std::to_string(r.purchases) + '\t'
-                 + money(r.revenueCents) + '\t' + std::to_string(r.uniqueUsers) + '\t'
-                 + std::to_string(r.uniqueSessions) + '\t';
+        lines += formatIsoMs(r.windowStart) + '\t' + formatIsoMs(r.windowEnd) + '\t' + r.page +
+                 "\tbench\t" + std::to_string(r.views) + '\t' + std::to_string(r.clicks) + '\t' +
+                 std::to_string(r.addToCart) + '\t' + std::to_string(r.purchases) + '\t' +
+                 money(r.revenueCents) + '\t' + std::to_string(r.uniqueUsers) + '\t' +
+                 std::to_string(r.uniqueSessions) + '\t';
         appendHex(lines, p.users.toHllBytes());
         lines += '\t';
         appendHex(lines, p.sessions.toHllBytes());
@@ -143,26 +143,26 @@ void copyBatch(pqxx::connection &c, const SinkBatch &b)
               "sessions_hll", "date_key", "page_key"},
              lines);
     for (const GeoRow &g : b.results.geo)
-        lines += formatIsoMs(g.windowStart) + '\t' + formatIsoMs(g.windowEnd) + '\t' + g.country
-                 + '\t' + g.browser + '\t' + g.deviceType + "\tbench\t" + std::to_string(g.events)
-                 + "\t20260101\t1\t1\n";
+        lines += formatIsoMs(g.windowStart) + '\t' + formatIsoMs(g.windowEnd) + '\t' + g.country +
+                 '\t' + g.browser + '\t' + g.deviceType + "\tbench\t" + std::to_string(g.events) +
+                 "\t20260101\t1\t1\n";
     copyRows(tx, "copy_geo_metrics",
-             {"window_start", "window_end", "country", "browser", "device_type", "shard",
-              "events", "date_key", "country_key", "device_key"},
+             {"window_start", "window_end", "country", "browser", "device_type", "shard", "events",
+              "date_key", "country_key", "device_key"},
              lines);
     for (const SessionRow &s : b.results.sessions)
-        lines += s.userId + '\t' + formatIsoMs(s.start) + '\t' + formatIsoMs(s.end) + "\tbench\t"
-                 + std::to_string(s.events) + '\t' + std::to_string(s.distinctPages) + '\t'
-                 + money(s.revenueCents) + '\t' + (s.converted ? "t" : "f") + "\t20260101\n";
+        lines += s.userId + '\t' + formatIsoMs(s.start) + '\t' + formatIsoMs(s.end) + "\tbench\t" +
+                 std::to_string(s.events) + '\t' + std::to_string(s.distinctPages) + '\t' +
+                 money(s.revenueCents) + '\t' + (s.converted ? "t" : "f") + "\t20260101\n";
     copyRows(tx, "copy_sessions",
              {"user_id", "session_start", "session_end", "shard", "events", "distinct_pages",
               "revenue", "converted", "date_key"},
              lines);
     for (const FunnelRow &f : b.results.funnel)
-        lines += formatIsoMs(f.windowStart) + '\t' + formatIsoMs(f.windowEnd) + '\t'
-                 + f.productId + "\tbench\t" + std::to_string(f.views) + '\t'
-                 + std::to_string(f.addToCart) + '\t' + std::to_string(f.purchases) + '\t'
-                 + (f.hotLowConversion ? "t" : "f") + "\t20260101\t1\n";
+        lines += formatIsoMs(f.windowStart) + '\t' + formatIsoMs(f.windowEnd) + '\t' + f.productId +
+                 "\tbench\t" + std::to_string(f.views) + '\t' + std::to_string(f.addToCart) + '\t' +
+                 std::to_string(f.purchases) + '\t' + (f.hotLowConversion ? "t" : "f") +
+                 "\t20260101\t1\n";
     copyRows(tx, "copy_product_funnel",
              {"window_start", "window_end", "product_id", "shard", "views", "add_to_cart",
               "purchases", "hot_low_conversion", "date_key", "product_key"},
@@ -174,8 +174,9 @@ void freshCopyTables(pqxx::connection &c)
 {
     pqxx::work tx(c);
     for (const char *t : {"page_metrics", "geo_metrics", "sessions", "product_funnel"})
-        tx.exec(std::string("DROP TABLE IF EXISTS copy_") + t + "; CREATE TABLE copy_" + t
-                + " (LIKE " + t + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE)");
+        tx.exec(std::string("DROP TABLE IF EXISTS copy_") + t + "; CREATE TABLE copy_" + t +
+                " (LIKE " + t +
+                " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE)");
     tx.commit();
 }
 

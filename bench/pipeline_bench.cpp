@@ -7,9 +7,9 @@
 
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 
 #include <fmt/core.h>
@@ -143,8 +143,8 @@ int main(int argc, char **argv)
     // The embedded broker keeps about 5 MiB per partition: count what is really there.
     {
         std::string e;
-        auto client = createKafkaClient(RD_KAFKA_PRODUCER,
-                                        makeKafkaConf(broker.clusterConfig(), {}, &e), &e);
+        auto client =
+            createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(broker.clusterConfig(), {}, &e), &e);
         auto w = queryTopicWatermarks(client.get(), "clickstream", 5000, &e);
         long available = 0;
         for (const auto &p : *w)
@@ -159,7 +159,8 @@ int main(int argc, char **argv)
     fmt::print("  plain (first reader):             {:>12.0f} events/s\n", warm);
     const double plain = plainConsume(broker, events);
     const double ours = pipelineConsume(broker, events, c);
-    fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n", plain);
+    fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n",
+               plain);
     fmt::print("  consume + parse + aggregate:      {:>12.0f} events/s ({} valid, {} invalid, {} "
                "duplicates, {} late)\n",
                ours, c.valid, c.invalid, c.duplicates, c.late);

@@ -7,11 +7,11 @@
 // The raw and our max-rate runs alternate K times (default 3) on fresh brokers; the medians are
 // compared, so a passing hiccup on a shared machine does not decide the ratio.
 
-#include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
-#include "core/kafka/kafkaclient.h"
-#include "core/produce/producer.h"
 #include "core/common/timeutil.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/kafka/kafkaclient.h"
+#include "core/produce/generator.h"
+#include "core/produce/producer.h"
 
 #include <fmt/core.h>
 
@@ -45,10 +45,14 @@ double since(Clock::time_point t)
 // The same producer properties KafkaProducer uses, so the peer differs only in the event source.
 Properties producerProperties()
 {
-    return {{"enable.idempotence", "true"},         {"acks", "all"},
-            {"partitioner", "murmur2_random"},      {"compression.codec", "lz4"},
-            {"linger.ms", "5"},                     {"batch.size", "1000000"},
-            {"batch.num.messages", "10000"},        {"queue.buffering.max.messages", "1000000"},
+    return {{"enable.idempotence", "true"},
+            {"acks", "all"},
+            {"partitioner", "murmur2_random"},
+            {"compression.codec", "lz4"},
+            {"linger.ms", "5"},
+            {"batch.size", "1000000"},
+            {"batch.num.messages", "10000"},
+            {"queue.buffering.max.messages", "1000000"},
             {"queue.buffering.max.kbytes", "1048576"}};
 }
 
@@ -112,8 +116,7 @@ double rawRate(const Args &args)
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
-                                 RD_KAFKA_V_END)
-               == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk.get(), 1);
         if ((i & 1023) == 0)
             rd_kafka_poll(rk.get(), 0);
@@ -128,8 +131,8 @@ double rawRate(const Args &args)
 
 struct RunResult
 {
-    double ackedRate;       // acked / (producing + final flush)
-    double producedRate;    // produced / producing time
+    double ackedRate;    // acked / (producing + final flush)
+    double producedRate; // produced / producing time
     ProducerStats stats;
     double seconds;
 };
@@ -156,7 +159,8 @@ RunResult ourRate(const Args &args, double rate, long events, double seconds)
         fmt::print(stderr, "producer: {}\n", error);
         std::exit(1);
     }
-    while (since(t0) < seconds && (events <= 0 || static_cast<long>(producer.stats().produced) < events))
+    while (since(t0) < seconds &&
+           (events <= 0 || static_cast<long>(producer.stats().produced) < events))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const double producing = since(t0);
     const std::uint64_t produced = producer.stats().produced;
@@ -197,8 +201,9 @@ int main(int argc, char **argv)
     for (int r = 0; r < args.repeat; ++r) {
         raws.push_back(rawRate(args));
         const RunResult max = ourRate(args, 0, args.events, 120);
-        fmt::print("  clickstream producer, max:  {:>12.0f} events/s acked  ({} acked, {} failed)\n",
-                   max.ackedRate, max.stats.acked, max.stats.failed);
+        fmt::print(
+            "  clickstream producer, max:  {:>12.0f} events/s acked  ({} acked, {} failed)\n",
+            max.ackedRate, max.stats.acked, max.stats.failed);
         ours.push_back(max.ackedRate);
     }
     auto median = [](std::vector<double> v) {

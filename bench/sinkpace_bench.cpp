@@ -21,8 +21,8 @@
 
 #include "core/aggregate/aggregator.h"
 #include "core/aggregate/finalscollector.h"
-#include "core/produce/generator.h"
 #include "core/common/recordbatch.h"
+#include "core/produce/generator.h"
 #include "core/store/sinkworker.h"
 
 #include "serversupport.h"
@@ -51,7 +51,7 @@ struct Args
 {
     double rate = 1'000'000;
     int seconds = 30;
-    int users = GeneratorConfig{}.users;       // the generator's defaults (seed 004's load)
+    int users = GeneratorConfig{}.users; // the generator's defaults (seed 004's load)
     int products = GeneratorConfig{}.products;
     int checkpointMs = 2000;
 };
@@ -186,8 +186,8 @@ int main(int argc, char **argv)
     // Connect and migrate before the clock starts (a running pipeline is connected already).
     {
         const auto deadline = Clock::now() + 30s;
-        while ((!sinks.postgresStatus().connected || !sinks.redisStatus().connected)
-               && Clock::now() < deadline)
+        while ((!sinks.postgresStatus().connected || !sinks.redisStatus().connected) &&
+               Clock::now() < deadline)
             std::this_thread::sleep_for(20ms);
         if (!sinks.postgresStatus().connected || !sinks.redisStatus().connected) {
             fmt::print(stderr, "bench_sinkpace: sinks not connected: {} / {}\n",

@@ -67,8 +67,8 @@ inline int freeLoopbackPort()
     addr.sin_port = 0;
     int port = 0;
     socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
         port = ntohs(addr.sin_port);
     ::close(fd);
     return port;
@@ -236,8 +236,8 @@ class RedisServer
 public:
     struct Options
     {
-        std::string password;     ///< requirepass of the default user; empty = none
-        std::string aclUser;      ///< an extra ACL user; empty = none
+        std::string password; ///< requirepass of the default user; empty = none
+        std::string aclUser;  ///< an extra ACL user; empty = none
         std::string aclPassword;
     };
 
@@ -255,8 +255,14 @@ public:
         return env ? env : "/usr/bin/redis-server";
     }
 
-    RedisServer() : m_options() {}
-    explicit RedisServer(Options options) : m_options(std::move(options)) {}
+    RedisServer()
+        : m_options()
+    {
+    }
+    explicit RedisServer(Options options)
+        : m_options(std::move(options))
+    {
+    }
     ~RedisServer() { stop(); }
     RedisServer(const RedisServer &) = delete;
     RedisServer &operator=(const RedisServer &) = delete;
@@ -296,8 +302,8 @@ public:
             if (waitReady(deadline, &why))
                 return true;
             terminate(m_pid, SIGKILL, std::chrono::seconds(5));
-            setError(error, "redis-server on port " + std::to_string(m_port) + " did not start: "
-                                + why + logTail(logPath()));
+            setError(error, "redis-server on port " + std::to_string(m_port) +
+                                " did not start: " + why + logTail(logPath()));
         }
         return false;
     }
@@ -368,8 +374,8 @@ public:
         std::error_code ec;
         for (const auto &entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
             const int version = std::atoi(entry.path().filename().c_str());
-            if (version > bestVersion
-                && std::filesystem::exists(entry.path() / "bin" / "postgres", ec)) {
+            if (version > bestVersion &&
+                std::filesystem::exists(entry.path() / "bin" / "postgres", ec)) {
                 bestVersion = version;
                 best = (entry.path() / "bin").string();
             }
@@ -383,8 +389,8 @@ public:
     {
         for (const char *tool : {"initdb", "postgres", "pg_isready", "psql"}) {
             if (::access((binDir() + "/" + tool).c_str(), X_OK) != 0) {
-                serverdetail::setError(why, binDir() + "/" + tool
-                                                + " not found (install postgresql-15)");
+                serverdetail::setError(why, binDir() + "/" + tool +
+                                                " not found (install postgresql-15)");
                 return false;
             }
         }
@@ -395,8 +401,14 @@ public:
         return true;
     }
 
-    PostgresServer() : m_options() {}
-    explicit PostgresServer(Options options) : m_options(std::move(options)) {}
+    PostgresServer()
+        : m_options()
+    {
+    }
+    explicit PostgresServer(Options options)
+        : m_options(std::move(options))
+    {
+    }
     ~PostgresServer() { stop(); }
     PostgresServer(const PostgresServer &) = delete;
     PostgresServer &operator=(const PostgresServer &) = delete;
@@ -423,12 +435,29 @@ public:
         for (int attempt = 0; attempt < (firstStart ? 3 : 1); ++attempt) {
             if (firstStart)
                 m_port = freeLoopbackPort();
-            m_pid = spawn({binDir() + "/postgres", "-D", dataDir(), "-p", std::to_string(m_port),
-                           "-k", m_dir.path, "-c", "listen_addresses=127.0.0.1",
-                           "-c", "fsync=off", "-c", "synchronous_commit=off",
-                           "-c", "full_page_writes=off", "-c", "shared_buffers=16MB",
-                           "-c", "max_connections=40", "-c", "max_wal_senders=0",
-                           "-c", "wal_level=minimal"},
+            m_pid = spawn({binDir() + "/postgres",
+                           "-D",
+                           dataDir(),
+                           "-p",
+                           std::to_string(m_port),
+                           "-k",
+                           m_dir.path,
+                           "-c",
+                           "listen_addresses=127.0.0.1",
+                           "-c",
+                           "fsync=off",
+                           "-c",
+                           "synchronous_commit=off",
+                           "-c",
+                           "full_page_writes=off",
+                           "-c",
+                           "shared_buffers=16MB",
+                           "-c",
+                           "max_connections=40",
+                           "-c",
+                           "max_wal_senders=0",
+                           "-c",
+                           "wal_level=minimal"},
                           logPath(), m_dir.path, m_runAs);
             if (m_pid < 0) {
                 m_pid = 0;
@@ -443,8 +472,8 @@ public:
                 return true;
             }
             terminate(m_pid, SIGKILL, std::chrono::seconds(5));
-            setError(error, "postgres on port " + std::to_string(m_port) + " did not start: "
-                                + why + logTail(logPath()));
+            setError(error, "postgres on port " + std::to_string(m_port) +
+                                " did not start: " + why + logTail(logPath()));
         }
         return false;
     }
@@ -464,14 +493,14 @@ public:
     /// libpq key=value string for the test role over TCP, without the password.
     std::string connectionString() const
     {
-        return "host=127.0.0.1 port=" + std::to_string(m_port) + " dbname=" + m_options.database
-               + " user=" + m_options.user;
+        return "host=127.0.0.1 port=" + std::to_string(m_port) + " dbname=" + m_options.database +
+               " user=" + m_options.user;
     }
     /// The superuser over the Unix socket (trust, no password).
     std::string superuserConnectionString() const
     {
-        return "host=" + m_dir.path + " port=" + std::to_string(m_port)
-               + " dbname=postgres user=postgres";
+        return "host=" + m_dir.path + " port=" + std::to_string(m_port) +
+               " dbname=postgres user=postgres";
     }
 
     /// Runs SQL as the superuser in `database` (default: the test database) through psql; the
@@ -486,11 +515,11 @@ public:
         std::filesystem::remove(outPath);
         if (m_runAs.switchUser)
             (void)!::chown(sqlPath.c_str(), m_runAs.uid, m_runAs.gid);
-        const int code = run({binDir() + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                              "-h", m_dir.path, "-p", std::to_string(m_port), "-U", "postgres",
-                              "-d", database.empty() ? m_options.database : database, "-f",
-                              sqlPath},
-                             outPath, m_dir.path, m_runAs, std::chrono::seconds(30));
+        const int code =
+            run({binDir() + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
+                 m_dir.path, "-p", std::to_string(m_port), "-U", "postgres", "-d",
+                 database.empty() ? m_options.database : database, "-f", sqlPath},
+                outPath, m_dir.path, m_runAs, std::chrono::seconds(30));
         std::ifstream in(outPath);
         std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         if (code != 0) {
@@ -521,10 +550,10 @@ private:
     {
         using namespace serverdetail;
         const std::string initLog = m_dir.path + "/initdb.log";
-        const int code = run({binDir() + "/initdb", "-D", dataDir(), "-U", "postgres", "-E", "UTF8",
-                              "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-                              "--no-sync"},
-                             initLog, m_dir.path, m_runAs, std::chrono::seconds(120));
+        const int code =
+            run({binDir() + "/initdb", "-D", dataDir(), "-U", "postgres", "-E", "UTF8",
+                 "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"},
+                initLog, m_dir.path, m_runAs, std::chrono::seconds(120));
         if (code != 0)
             return setError(error, "initdb exited with " + std::to_string(code) + logTail(initLog)),
                    false;
@@ -537,9 +566,10 @@ private:
         std::string quoted;
         for (char c : m_options.password)
             quoted += c == '\'' ? std::string("''") : std::string(1, c);
-        if (!psql("CREATE ROLE \"" + m_options.user + "\" LOGIN PASSWORD '" + quoted + "';\n"
-                  "CREATE DATABASE \"" + m_options.database + "\" OWNER \"" + m_options.user
-                      + "\";\n",
+        if (!psql("CREATE ROLE \"" + m_options.user + "\" LOGIN PASSWORD '" + quoted +
+                      "';\n"
+                      "CREATE DATABASE \"" +
+                      m_options.database + "\" OWNER \"" + m_options.user + "\";\n",
                   error, "postgres"))
             return false;
         m_roleCreated = true;
@@ -559,8 +589,7 @@ private:
             }
             if (run({binDir() + "/pg_isready", "-q", "-h", "127.0.0.1", "-p",
                      std::to_string(m_port), "-d", "postgres", "-t", "2"},
-                    readyLog, m_dir.path, m_runAs, std::chrono::seconds(5))
-                == 0)
+                    readyLog, m_dir.path, m_runAs, std::chrono::seconds(5)) == 0)
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -588,9 +617,9 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t len = sizeof addr;
-        if (m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0
-            && ::listen(m_fd, 64) == 0
-            && ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
+        if (m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+            ::listen(m_fd, 64) == 0 &&
+            ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
             m_port = ntohs(addr.sin_port);
     }
     ~SilentTcpServer()

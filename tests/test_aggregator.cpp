@@ -2,9 +2,9 @@
 // its own JSON reading (simdjson DOM), its own time parsing (timegm), plain std::map grouping,
 // exact distinct counts, and sessions from each user's sorted events.
 #include "core/aggregate/aggregator.h"
-#include "core/store/csvreport.h"
-#include "core/produce/generator.h"
 #include "core/common/timeutil.h"
+#include "core/produce/generator.h"
+#include "core/store/csvreport.h"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
@@ -37,8 +37,7 @@ std::int64_t oracleTime(const std::string &s)
     std::tm tm{};
     int ms = 0;
     REQUIRE(std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms)
-            == 7);
+                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
@@ -62,10 +61,10 @@ std::vector<Ev> oracleRead(const std::vector<std::string> &lines)
             return true;
         };
         std::string ts;
-        if (!str("event_id", e.id) || !str("event_type", e.type) || !str("ts", ts)
-            || !str("user_id", e.user) || !str("session_id", e.session) || !str("page", e.page)
-            || !str("country", e.country) || !str("browser", e.browser)
-            || !str("device_type", e.device))
+        if (!str("event_id", e.id) || !str("event_type", e.type) || !str("ts", ts) ||
+            !str("user_id", e.user) || !str("session_id", e.session) || !str("page", e.page) ||
+            !str("country", e.country) || !str("browser", e.browser) ||
+            !str("device_type", e.device))
             continue;
         if (ts.size() != 24 || ts[4] != '-' || ts.substr(5, 2) == "02" && ts.substr(8, 2) == "30")
             continue;
@@ -74,8 +73,8 @@ std::vector<Ev> oracleRead(const std::vector<std::string> &lines)
         double price = 0;
         if (doc["price"].get(price) == simdjson::SUCCESS)
             e.cents = std::llround(price * 100);
-        if (e.type != "page_view" && e.type != "click" && e.type != "add_to_cart"
-            && e.type != "purchase")
+        if (e.type != "page_view" && e.type != "click" && e.type != "add_to_cart" &&
+            e.type != "purchase")
             continue;
         out.push_back(e);
     }
@@ -111,7 +110,9 @@ Oracle oracleAggregate(std::vector<Ev> events, const AggregatorConfig &c)
             unique.push_back(std::move(e));
     }
     Oracle o;
-    auto win = [](std::int64_t ts, std::int64_t size) { return ts - ((ts % size) + size) % size; };
+    auto win = [](std::int64_t ts, std::int64_t size) {
+        return ts - ((ts % size) + size) % size;
+    };
     std::map<std::string, std::vector<const Ev *>> byUser;
     for (const Ev &e : unique) {
         auto &p = o.pages[{win(e.ts, c.pageWindowMs), e.page}];
@@ -138,8 +139,8 @@ Oracle oracleAggregate(std::vector<Ev> events, const AggregatorConfig &c)
         viewsPerWindow[key.first] += f.views;
     for (const auto &[key, f] : o.funnel) {
         const double share = double(f.views) / double(viewsPerWindow[key.first]);
-        if (f.views > 0 && share >= c.hotViewShare
-            && double(f.purchases) / double(f.views) <= c.hotMaxConversion)
+        if (f.views > 0 && share >= c.hotViewShare &&
+            double(f.purchases) / double(f.views) <= c.hotMaxConversion)
             o.flagged.insert(key);
     }
     for (auto &[user, evs] : byUser) {
@@ -219,8 +220,8 @@ void compare(const CsvReportCollector &core, const Oracle &o)
         CHECK(r.purchases == p.purchases);
         CHECK(r.revenueCents == p.revenue);
         CHECK(std::abs(r.uniqueUsers - double(p.users.size())) <= 0.02 * p.users.size() + 0.5);
-        CHECK(std::abs(r.uniqueSessions - double(p.sessions.size()))
-              <= 0.02 * p.sessions.size() + 0.5);
+        CHECK(std::abs(r.uniqueSessions - double(p.sessions.size())) <=
+              0.02 * p.sessions.size() + 0.5);
     }
     REQUIRE(core.geo().size() == o.geo.size());
     for (const GeoRow &r : core.geo()) {
@@ -238,7 +239,9 @@ void compare(const CsvReportCollector &core, const Oracle &o)
         CHECK(r.purchases == it->second.purchases);
         CHECK(r.hotLowConversion == (o.flagged.count({r.windowStart, r.productId}) == 1));
     }
-    auto key = [](const SessionRow &s) { return std::tie(s.userId, s.start); };
+    auto key = [](const SessionRow &s) {
+        return std::tie(s.userId, s.start);
+    };
     auto coreSessions = core.sessions();
     auto oracleSessions = o.sessions;
     std::sort(coreSessions.begin(), coreSessions.end(),
@@ -336,7 +339,8 @@ TEST_CASE("late and invalid counters match the injected numbers exactly", "[aggr
         std::string_view ts;
         if (parser.parse(lines[i]).get(doc) || doc["ts"].get(ts) || ts.size() != 24)
             continue;
-        if (oracleTime(std::string(ts)) < kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
+        if (oracleTime(std::string(ts)) <
+            kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
             ++late;
     }
     REQUIRE(late > 1500);
@@ -357,7 +361,8 @@ TEST_CASE("late and invalid counters match the injected numbers exactly", "[aggr
         std::string_view ts;
         if (parser.parse(lines[i]).get(doc) || doc["ts"].get(ts) || ts.size() != 24)
             continue;
-        if (oracleTime(std::string(ts)) >= kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
+        if (oracleTime(std::string(ts)) >=
+            kStart + std::int64_t(std::floor(i * 1000.0 / rps)) - 30'000)
             onTimeLines.push_back(lines[i]);
     }
     compare(core, oracleAggregate(oracleRead(onTimeLines), testConfig()));
@@ -448,17 +453,16 @@ TEST_CASE("names of closed windows are dropped and results stay exact", "[aggreg
     for (int i = 0; i < 60'000; ++i) {
         const std::int64_t ts = kStart + std::int64_t(i) * 20;
         const int minute = i / 3000, k = i % 1000;
-        lines.push_back("{\"event_id\":\"e" + std::to_string(i) + "\",\"event_type\":\""
-                        + (i % 10 == 0 ? "purchase" : "page_view") + "\",\"ts\":\""
-                        + formatIsoMs(ts) + "\",\"user_id\":\"u" + std::to_string(i / 100)
-                        + "\",\"session_id\":\"s" + std::to_string(i / 100) + "\",\"page\":\"/p/"
-                        + std::to_string(minute) + "/" + std::to_string(k)
-                        + "\",\"product_id\":\"x" + std::to_string(minute) + "_"
-                        + std::to_string(k % 300)
-                        + "\",\"product_category\":\"c\",\"price\":1.5,\"referrer\":\"direct\","
-                          "\"country\":\"C"
-                        + std::to_string(k % 7) + "_" + std::to_string(minute)
-                        + "\",\"device_type\":\"mobile\",\"browser\":\"B\"}");
+        lines.push_back("{\"event_id\":\"e" + std::to_string(i) + "\",\"event_type\":\"" +
+                        (i % 10 == 0 ? "purchase" : "page_view") + "\",\"ts\":\"" +
+                        formatIsoMs(ts) + "\",\"user_id\":\"u" + std::to_string(i / 100) +
+                        "\",\"session_id\":\"s" + std::to_string(i / 100) + "\",\"page\":\"/p/" +
+                        std::to_string(minute) + "/" + std::to_string(k) + "\",\"product_id\":\"x" +
+                        std::to_string(minute) + "_" + std::to_string(k % 300) +
+                        "\",\"product_category\":\"c\",\"price\":1.5,\"referrer\":\"direct\","
+                        "\"country\":\"C" +
+                        std::to_string(k % 7) + "_" + std::to_string(minute) +
+                        "\",\"device_type\":\"mobile\",\"browser\":\"B\"}");
     }
     AggregatorConfig c = testConfig();
     c.sessionGapMs = 60'000;
@@ -491,13 +495,13 @@ TEST_CASE("long sessions count each distinct page once, across name compaction",
     int i = 0;
     auto add = [&](const std::string &user, const std::string &page) {
         const std::int64_t ts = kStart + std::int64_t(i) * 40;
-        lines.push_back("{\"event_id\":\"e" + std::to_string(i++)
-                        + "\",\"event_type\":\"page_view\",\"ts\":\"" + formatIsoMs(ts)
-                        + "\",\"user_id\":\"" + user + "\",\"session_id\":\"s_" + user
-                        + "\",\"page\":\"" + page
-                        + "\",\"product_id\":null,\"product_category\":null,\"price\":null,"
-                          "\"referrer\":\"direct\",\"country\":\"DE\",\"device_type\":\"mobile\","
-                          "\"browser\":\"Firefox\"}");
+        lines.push_back("{\"event_id\":\"e" + std::to_string(i++) +
+                        "\",\"event_type\":\"page_view\",\"ts\":\"" + formatIsoMs(ts) +
+                        "\",\"user_id\":\"" + user + "\",\"session_id\":\"s_" + user +
+                        "\",\"page\":\"" + page +
+                        "\",\"product_id\":null,\"product_category\":null,\"price\":null,"
+                        "\"referrer\":\"direct\",\"country\":\"DE\",\"device_type\":\"mobile\","
+                        "\"browser\":\"Firefox\"}");
     };
     for (int round = 0; round < 9000; ++round) {
         add("revisits", "/r/" + std::to_string(round % 40));
@@ -539,12 +543,18 @@ TEST_CASE("geo keys whose parts differ are apart even when their concatenations 
     std::vector<std::string> lines;
     const char *parts[][2] = {{R"(A\u001fB)", "C"}, {"A", R"(B\u001fC)"}, {"A", R"(B\u001fC)"}};
     for (int i = 0; i < 3; ++i) {
-        lines.push_back("{\"event_id\":\"g" + std::to_string(i) + "\",\"event_type\":\"click\","
-                        "\"ts\":\"" + formatIsoMs(kStart + i) + "\",\"user_id\":\"u\","
+        lines.push_back("{\"event_id\":\"g" + std::to_string(i) +
+                        "\",\"event_type\":\"click\","
+                        "\"ts\":\"" +
+                        formatIsoMs(kStart + i) +
+                        "\",\"user_id\":\"u\","
                         "\"session_id\":\"s\",\"page\":\"/\",\"product_id\":null,"
                         "\"product_category\":null,\"price\":null,\"referrer\":\"direct\","
-                        "\"country\":\"" + parts[i][0] + "\",\"device_type\":\"tablet\","
-                        "\"browser\":\"" + parts[i][1] + "\"}");
+                        "\"country\":\"" +
+                        parts[i][0] +
+                        "\",\"device_type\":\"tablet\","
+                        "\"browser\":\"" +
+                        parts[i][1] + "\"}");
     }
     const AggregatorConfig c = testConfig();
     const CsvReportCollector reports = runCore(lines, c);
@@ -559,23 +569,23 @@ std::vector<std::string> dump(const CsvReportCollector &c)
 {
     std::vector<std::string> out;
     for (const PageRow &r : c.pages())
-        out.push_back("p " + std::to_string(r.windowStart) + " " + r.page + " "
-                      + std::to_string(r.views) + " " + std::to_string(r.clicks) + " "
-                      + std::to_string(r.addToCart) + " " + std::to_string(r.purchases) + " "
-                      + std::to_string(r.revenueCents) + " " + std::to_string(r.uniqueUsers)
-                      + " " + std::to_string(r.uniqueSessions));
+        out.push_back("p " + std::to_string(r.windowStart) + " " + r.page + " " +
+                      std::to_string(r.views) + " " + std::to_string(r.clicks) + " " +
+                      std::to_string(r.addToCart) + " " + std::to_string(r.purchases) + " " +
+                      std::to_string(r.revenueCents) + " " + std::to_string(r.uniqueUsers) + " " +
+                      std::to_string(r.uniqueSessions));
     for (const GeoRow &r : c.geo())
-        out.push_back("g " + std::to_string(r.windowStart) + " " + r.country + " " + r.browser
-                      + " " + r.deviceType + " " + std::to_string(r.events));
+        out.push_back("g " + std::to_string(r.windowStart) + " " + r.country + " " + r.browser +
+                      " " + r.deviceType + " " + std::to_string(r.events));
     for (const FunnelRow &r : c.funnel())
-        out.push_back("f " + std::to_string(r.windowStart) + " " + r.productId + " "
-                      + std::to_string(r.views) + " " + std::to_string(r.addToCart) + " "
-                      + std::to_string(r.purchases) + " " + std::to_string(r.hotLowConversion));
+        out.push_back("f " + std::to_string(r.windowStart) + " " + r.productId + " " +
+                      std::to_string(r.views) + " " + std::to_string(r.addToCart) + " " +
+                      std::to_string(r.purchases) + " " + std::to_string(r.hotLowConversion));
     for (const SessionRow &r : c.sessions())
-        out.push_back("s " + r.userId + " " + std::to_string(r.start) + " "
-                      + std::to_string(r.end) + " " + std::to_string(r.events) + " "
-                      + std::to_string(r.distinctPages) + " " + std::to_string(r.revenueCents)
-                      + " " + std::to_string(r.converted));
+        out.push_back("s " + r.userId + " " + std::to_string(r.start) + " " +
+                      std::to_string(r.end) + " " + std::to_string(r.events) + " " +
+                      std::to_string(r.distinctPages) + " " + std::to_string(r.revenueCents) + " " +
+                      std::to_string(r.converted));
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -596,7 +606,8 @@ void ingestRange(Aggregator &a, const std::vector<std::string> &lines, std::size
 
 } // namespace
 
-TEST_CASE("a run restored from checkpoints equals the uninterrupted run", "[aggregator][checkpoint]")
+TEST_CASE("a run restored from checkpoints equals the uninterrupted run",
+          "[aggregator][checkpoint]")
 {
     GeneratorConfig g;
     g.users = 300;
@@ -634,7 +645,8 @@ TEST_CASE("a run restored from checkpoints equals the uninterrupted run", "[aggr
     CHECK(whole.duplicates > 0);
 }
 
-TEST_CASE("a checkpoint is refused under other settings or when damaged", "[aggregator][checkpoint]")
+TEST_CASE("a checkpoint is refused under other settings or when damaged",
+          "[aggregator][checkpoint]")
 {
     const auto lines = generateLines(GeneratorConfig{}, 5'000, 500);
     Aggregator a(testConfig());

@@ -1,6 +1,6 @@
+#include "core/common/timeutil.h"
 #include "core/monitor/alerts.h"
 #include "core/monitor/health.h"
-#include "core/common/timeutil.h"
 #include "core/monitor/webhook.h"
 
 #include "kafkatestsupport.h"
@@ -58,7 +58,8 @@ std::vector<AlertState> statesOf(const std::vector<AlertTransition> &transitions
 class WebhookReceiver
 {
 public:
-    explicit WebhookReceiver(int failFirst = 0) : m_failFirst(failFirst)
+    explicit WebhookReceiver(int failFirst = 0)
+        : m_failFirst(failFirst)
     {
         m_server.Post("/hook", [this](const httplib::Request &req, httplib::Response &res) {
             std::lock_guard lock(m_mutex);
@@ -140,8 +141,8 @@ TEST_CASE("a rule goes pending, fires after its duration and resolves", "[alerts
     CHECK(t[0].alert.resolvedAtMs == kT0 + 21'000);
     CHECK(t[0].alert.firingSinceMs == kT0 + 11'000);
     CHECK(engine.active().empty());
-    CHECK(statesOf(engine.history())
-          == std::vector{AlertState::Pending, AlertState::Firing, AlertState::Resolved});
+    CHECK(statesOf(engine.history()) ==
+          std::vector{AlertState::Pending, AlertState::Firing, AlertState::Resolved});
 
     // Down again: a fresh alert with a new start.
     t = engine.evaluate(kT0 + 30'000, {serviceUp("redis", 0)});
@@ -149,8 +150,7 @@ TEST_CASE("a rule goes pending, fires after its duration and resolves", "[alerts
     CHECK(t[0].alert.activeSinceMs == kT0 + 30'000);
 }
 
-TEST_CASE("a pending alert that clears goes back to inactive without a notification",
-          "[alerts]")
+TEST_CASE("a pending alert that clears goes back to inactive without a notification", "[alerts]")
 {
     AlertEngine engine({serviceDownRule(60)});
     engine.evaluate(kT0, {serviceUp("kafka", 0)});
@@ -188,8 +188,8 @@ TEST_CASE("alerts of different label sets are independent", "[alerts]")
     onlyRedis.name = "RedisDown";
     onlyRedis.matchers = {{"service", "redis"}};
     AlertEngine matching({onlyRedis});
-    t = matching.evaluate(kT0, {serviceUp("kafka", 0),
-                                {kSignalServiceUp, {{"zone", "a"}, {"service", "redis"}}, 0}});
+    t = matching.evaluate(
+        kT0, {serviceUp("kafka", 0), {kSignalServiceUp, {{"zone", "a"}, {"service", "redis"}}, 0}});
     REQUIRE(t.size() == 1);
     CHECK(t[0].alert.state == AlertState::Firing); // for 0: fires at once
     CHECK(t[0].alert.labels == Labels{{"service", "redis"}, {"zone", "a"}});
@@ -205,7 +205,8 @@ TEST_CASE("a signal that disappears, a removed rule or a disabled rule resolve t
     lag.threshold = 30;
     lag.summary = "{group} {$value} s behind, limit {$threshold}, rule {$rule}, {unknown}";
     AlertEngine engine({serviceDownRule(0), lag});
-    auto t = engine.evaluate(kT0, {serviceUp("redis", 0), {kSignalLagSeconds, {{"group", "g"}}, 45}});
+    auto t =
+        engine.evaluate(kT0, {serviceUp("redis", 0), {kSignalLagSeconds, {{"group", "g"}}, 45}});
     REQUIRE(t.size() == 2);
     CHECK(t[1].alert.summary == "g 45 s behind, limit 30, rule LagHigh, {unknown}");
 
@@ -231,8 +232,7 @@ TEST_CASE("a signal that disappears, a removed rule or a disabled rule resolve t
     CHECK(nan.evaluate(kT0, {{kSignalLagSeconds, {}, std::nan("")}}).empty());
 }
 
-TEST_CASE("the default rules cover service down, lag, dead letters and the hot product",
-          "[alerts]")
+TEST_CASE("the default rules cover service down, lag, dead letters and the hot product", "[alerts]")
 {
     const auto rules = defaultAlertRules();
     auto find = [&](const std::string &signal) -> const AlertRule & {
@@ -316,33 +316,32 @@ TEST_CASE("bad rule files are refused with messages naming the rule and the fiel
     };
     auto rule = [](const std::string &fields) {
         return R"({"version":1,"rules":[{"name":"ok","signal":"s","comparison":">","threshold":1},
-                  {"name":"bad","signal":"service_up","comparison":"==","threshold":0)"
-               + fields + "}]}";
+                  {"name":"bad","signal":"service_up","comparison":"==","threshold":0)" +
+               fields + "}]}";
     };
     CHECK(refuse("{not json").find("not valid JSON") == 0);
     CHECK(refuse("[]").find("\"rules\" array") != std::string::npos);
     CHECK(refuse(R"({"version":2,"rules":[]})").find("unsupported version 2") == 0);
-    CHECK(refuse(R"({"rules":[{"name":"bad","signal":"s","comparison":"=>","threshold":1}]})")
-          == "rule 1 (\"bad\"): field \"comparison\": unknown comparison \"=>\" "
-             "(use >, >=, <, <=, == or !=)");
+    CHECK(refuse(R"({"rules":[{"name":"bad","signal":"s","comparison":"=>","threshold":1}]})") ==
+          "rule 1 (\"bad\"): field \"comparison\": unknown comparison \"=>\" "
+          "(use >, >=, <, <=, == or !=)");
     CHECK(refuse(rule(R"(,"for":-5)")) == "rule 2 (\"bad\"): field \"for\" must be a number of "
                                           "seconds >= 0");
-    CHECK(refuse(rule(R"(,"severity":"fatal")"))
-          == "rule 2 (\"bad\"): field \"severity\": unknown severity \"fatal\" "
-             "(use info, warning or critical)");
+    CHECK(refuse(rule(R"(,"severity":"fatal")")) ==
+          "rule 2 (\"bad\"): field \"severity\": unknown severity \"fatal\" "
+          "(use info, warning or critical)");
     CHECK(refuse(rule(R"(,"fro":60)")) == "rule 2 (\"bad\"): unknown field \"fro\"");
     CHECK(refuse(rule(R"(,"for":"2m")")) == "rule 2 (\"bad\"): field \"for\" must be a number of "
-                                           "seconds");
-    CHECK(refuse(rule(R"(,"labels":{"service":3})"))
-          == "rule 2 (\"bad\"): label \"service\" must be a string");
-    CHECK(refuse(R"({"rules":[{"signal":"s","comparison":">","threshold":1}]})")
-          == "rule 1: missing field \"name\"");
+                                            "seconds");
+    CHECK(refuse(rule(R"(,"labels":{"service":3})")) ==
+          "rule 2 (\"bad\"): label \"service\" must be a string");
+    CHECK(refuse(R"({"rules":[{"signal":"s","comparison":">","threshold":1}]})") ==
+          "rule 1: missing field \"name\"");
     CHECK(refuse(R"({"rules":[{"name":"a","signal":"bad name","comparison":">","threshold":1}]})")
-              .find("rule 1 (\"a\"): field \"signal\"")
-          == 0);
+              .find("rule 1 (\"a\"): field \"signal\"") == 0);
     CHECK(refuse(R"({"rules":[{"name":"a","signal":"s","comparison":">","threshold":1},
-                              {"name":"a","signal":"s","comparison":"<","threshold":1}]})")
-          == "rule 2 (\"a\"): another rule has the same name");
+                              {"name":"a","signal":"s","comparison":"<","threshold":1}]})") ==
+          "rule 2 (\"a\"): another rule has the same name");
 
     TempFile file;
     {
@@ -387,8 +386,8 @@ TEST_CASE("webhook bodies follow Alertmanager's format", "[alerts][webhook]")
     CHECK(body["status"] == "resolved");
     CHECK(body["alerts"][0]["endsAt"] == formatIsoMs(kT0 + 5000));
     CHECK(body["alerts"][0]["startsAt"] == formatIsoMs(kT0));
-    CHECK(alertFingerprint("ServiceDown", {{"service", "redis"}})
-          == alertFingerprint("ServiceDown", {{"service", "redis"}}));
+    CHECK(alertFingerprint("ServiceDown", {{"service", "redis"}}) ==
+          alertFingerprint("ServiceDown", {{"service", "redis"}}));
 }
 
 TEST_CASE("the webhook retries a failing receiver, gives up on a dead one and never blocks",
@@ -483,10 +482,12 @@ TEST_CASE("a service down for a few seconds fires, resolves and reaches the webh
                            [&](const AlertTransition &t) { return t.alert.state == state; });
     };
 
-    REQUIRE(waitFor([&] {
-        auto signals = tick();
-        return !signals.empty() && signals[0].value == 1;
-    }, 10s));
+    REQUIRE(waitFor(
+        [&] {
+            auto signals = tick();
+            return !signals.empty() && signals[0].value == 1;
+        },
+        10s));
     CHECK(seen.empty());
 
     redis.stop();

@@ -66,9 +66,9 @@ std::vector<std::string> childEnvironment(const EnvChange &change)
         const std::string_view kv(*e);
         const std::string name(kv.substr(0, kv.find('=')));
         const bool dropped =
-            std::find(change.unset.begin(), change.unset.end(), name) != change.unset.end()
-            || std::any_of(change.set.begin(), change.set.end(),
-                           [&](const auto &p) { return p.first == name; });
+            std::find(change.unset.begin(), change.unset.end(), name) != change.unset.end() ||
+            std::any_of(change.set.begin(), change.set.end(),
+                        [&](const auto &p) { return p.first == name; });
         if (!dropped)
             env.emplace_back(kv);
     }
@@ -80,12 +80,12 @@ std::vector<std::string> childEnvironment(const EnvChange &change)
 struct Result
 {
     bool started = false;
-    bool timedOut = false;  // killed by us at the deadline
-    bool exited = false;    // WIFEXITED
-    int exitCode = -1;      // WEXITSTATUS when exited
-    int signal = 0;         // WTERMSIG when killed by a signal
+    bool timedOut = false; // killed by us at the deadline
+    bool exited = false;   // WIFEXITED
+    int exitCode = -1;     // WEXITSTATUS when exited
+    int signal = 0;        // WTERMSIG when killed by a signal
     std::string out, err;
-    double seconds = 0;     // wall time from start to exit
+    double seconds = 0; // wall time from start to exit
 
     std::string describe() const
     {
@@ -93,8 +93,8 @@ struct Result
         s << "started=" << started << " timedOut=" << timedOut << " exited=" << exited
           << " exitCode=" << exitCode << " signal=" << signal << " seconds=" << seconds
           << "\n--- stdout (" << out.size() << " bytes) ---\n"
-          << (out.size() > 4000 ? out.substr(0, 4000) + "\n[...]" : out)
-          << "\n--- stderr (" << err.size() << " bytes) ---\n"
+          << (out.size() > 4000 ? out.substr(0, 4000) + "\n[...]" : out) << "\n--- stderr ("
+          << err.size() << " bytes) ---\n"
           << (err.size() > 4000 ? err.substr(0, 4000) + "\n[...]" : err);
         return s.str();
     }
@@ -183,8 +183,8 @@ public:
     /// held.
     bool pumpUntil(double seconds, const std::function<bool()> &done)
     {
-        const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                 Seconds(seconds));
+        const auto deadline =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
         for (;;) {
             reap();
             if (done())
@@ -304,7 +304,7 @@ Result run(const std::vector<std::string> &argv, double timeoutSeconds, const En
 
 /// Runs the studio executable with these arguments.
 Result runStudio(std::vector<std::string> args, double timeoutSeconds = 20,
-              const EnvChange &env = {})
+                 const EnvChange &env = {})
 {
     args.insert(args.begin(), kStudio);
     return run(args, timeoutSeconds, env);
@@ -369,8 +369,7 @@ struct TempDir
     std::filesystem::path path;
     TempDir()
     {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "test_cli.XXXXXX").string();
+        std::string pattern = (std::filesystem::temp_directory_path() / "test_cli.XXXXXX").string();
         if (::mkdtemp(pattern.data()))
             path = pattern;
     }
@@ -384,7 +383,8 @@ struct TempDir
 
 bool isDigits(std::string_view s)
 {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 /// "YYYY-MM-DDTHH:MM:SS.mmmZ", exactly.
@@ -397,9 +397,9 @@ bool isIsoMillisZ(std::string_view ts)
     for (std::size_t i = 0; i < 7; ++i)
         if (ts[at[i]] != want[i])
             return false;
-    return isDigits(ts.substr(0, 4)) && isDigits(ts.substr(5, 2)) && isDigits(ts.substr(8, 2))
-           && isDigits(ts.substr(11, 2)) && isDigits(ts.substr(14, 2))
-           && isDigits(ts.substr(17, 2)) && isDigits(ts.substr(20, 3));
+    return isDigits(ts.substr(0, 4)) && isDigits(ts.substr(5, 2)) && isDigits(ts.substr(8, 2)) &&
+           isDigits(ts.substr(11, 2)) && isDigits(ts.substr(14, 2)) && isDigits(ts.substr(17, 2)) &&
+           isDigits(ts.substr(20, 3));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,8 +422,9 @@ std::string checkEvent(simdjson::dom::parser &parser, const std::string &line, E
         return "not a JSON object";
 
     static const std::set<std::string> kFields = {
-        "event_id", "event_type", "ts", "user_id", "session_id", "page", "product_id",
-        "product_category", "price", "referrer", "country", "device_type", "browser"};
+        "event_id",   "event_type",       "ts",    "user_id",  "session_id", "page",
+        "product_id", "product_category", "price", "referrer", "country",    "device_type",
+        "browser"};
     std::set<std::string> seen;
     for (auto field : obj) {
         const std::string key(field.key);
@@ -433,8 +434,8 @@ std::string checkEvent(simdjson::dom::parser &parser, const std::string &line, E
             return "duplicate field '" + key + "'";
     }
     if (seen.size() != kFields.size())
-        return "missing fields: has " + std::to_string(seen.size()) + " of "
-               + std::to_string(kFields.size());
+        return "missing fields: has " + std::to_string(seen.size()) + " of " +
+               std::to_string(kFields.size());
 
     auto str = [&](const char *name, std::string *into) -> std::string {
         std::string_view v;
@@ -446,8 +447,8 @@ std::string checkEvent(simdjson::dom::parser &parser, const std::string &line, E
             *into = std::string(v);
         return {};
     };
-    for (const char *name : {"user_id", "session_id", "page", "referrer", "country",
-                             "device_type", "browser"})
+    for (const char *name :
+         {"user_id", "session_id", "page", "referrer", "country", "device_type", "browser"})
         if (auto e = str(name, nullptr); !e.empty())
             return e;
     if (auto e = str("event_id", &ev.eventId); !e.empty())
@@ -546,7 +547,6 @@ TEST_CASE("the test harness captures output and kills a hung child", "[cli][harn
     CHECK(hung.seconds < 5);
 }
 
-
 TEST_CASE("bad arguments exit non-zero with a message on stderr", "[cli][args]")
 {
     struct Case
@@ -614,7 +614,8 @@ TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and n
         {"--redis-password", secret},
     };
     for (const auto &c : cases) {
-        const Result r = runStudio({"run", "--headless", "--duration", "1", c[0], c[1]}, 15, kNoSecrets);
+        const Result r =
+            runStudio({"run", "--headless", "--duration", "1", c[0], c[1]}, 15, kNoSecrets);
         INFO(c[0] << " " << c[1] << "\n" << r.describe());
         CHECK_FALSE(r.timedOut);
         CHECK(r.exitCode == 2);
@@ -622,7 +623,8 @@ TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and n
         CHECK_FALSE(contains(r.err, secret));
         CHECK_FALSE(contains(r.out, secret));
     }
-    const Result bad = runStudio({"run", "--headless", "--duration", "1", "--redis", "host:notaport"}, 15);
+    const Result bad =
+        runStudio({"run", "--headless", "--duration", "1", "--redis", "host:notaport"}, 15);
     CHECK(bad.exitCode == 2);
     CHECK(contains(bad.err, "bad port"));
 }
@@ -632,8 +634,8 @@ TEST_CASE("SASL without a password and without a terminal is refused", "[cli][ar
     // stdin is /dev/null (not a terminal), so there is no prompt; the environment has no
     // CLICKSTREAM_SASL_PASSWORD. Without the refusal it would try 127.0.0.1:9 forever.
     const Result r = runStudio({"produce", "--security-protocol", "sasl_ssl", "--broker",
-                             "127.0.0.1:9", "--sasl-username", "u"},
-                            15, kNoSecrets);
+                                "127.0.0.1:9", "--sasl-username", "u"},
+                               15, kNoSecrets);
     INFO(r.describe());
     CHECK_FALSE(r.timedOut);
     CHECK(r.exited);
@@ -677,9 +679,9 @@ TEST_CASE("the README's configuration reference names every flag of every subcom
     REQUIRE(!readme.empty());
     const std::string reference = readme.substr(readme.find("## Configuration reference"));
     REQUIRE(reference.size() < readme.size());
-    for (const std::string sub : {"", "broker", "produce", "generate", "run", "headless",
-                                  "aggregate", "topics", "messages", "groups", "alert-rules",
-                                  "check", "report", "verify"}) {
+    for (const std::string sub :
+         {"", "broker", "produce", "generate", "run", "headless", "aggregate", "topics", "messages",
+          "groups", "alert-rules", "check", "report", "verify"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
@@ -700,8 +702,8 @@ TEST_CASE("the README's configuration reference names every flag of every subcom
                 ++at;
             }
             std::size_t end = at + 2;
-            while (end < line.size()
-                   && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '-'))
+            while (end < line.size() &&
+                   (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '-'))
                 ++end;
             flags.insert(line.substr(at, end - at));
         }
@@ -716,8 +718,9 @@ TEST_CASE("the README's configuration reference names every flag of every subcom
 
 TEST_CASE("generate is deterministic and well-formed and spaced in virtual time", "[cli][generate]")
 {
-    const std::vector<std::string> args = {"generate", "--count", "1000", "--seed", "7", "--start",
-                                           "2026-01-01T00:00:00.000Z", "--rps", "100"};
+    const std::vector<std::string> args = {
+        "generate", "--count", "1000", "--seed", "7", "--start", "2026-01-01T00:00:00.000Z",
+        "--rps",    "100"};
     const Result a = runStudio(args, 20);
     INFO(a.describe());
     REQUIRE_FALSE(a.timedOut);
@@ -807,7 +810,8 @@ TEST_CASE("produce on the embedded broker delivers every event at the target rat
     CHECK(r.seconds < 15);
 }
 
-TEST_CASE("broker and produce as two processes and read back with kcat", "[cli][produce][broker][kcat]")
+TEST_CASE("broker and produce as two processes and read back with kcat",
+          "[cli][produce][broker][kcat]")
 {
     Child broker({kStudio, "broker", "--partitions", "6"});
     REQUIRE(broker.started());
@@ -833,9 +837,8 @@ TEST_CASE("broker and produce as two processes and read back with kcat", "[cli][
         CHECK(isDigits(h.substr(colon + 1)));
     }
 
-    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "5000", "--duration", "2",
-                             "--json"},
-                            30);
+    const Result p = runStudio(
+        {"produce", "--broker", bootstrap, "--rps", "5000", "--duration", "2", "--json"}, 30);
     {
         INFO(p.describe());
         REQUIRE_FALSE(p.timedOut);
@@ -860,9 +863,8 @@ TEST_CASE("broker and produce as two processes and read back with kcat", "[cli][
             CHECK(meta.exitCode == 0);
             CHECK(contains(meta.out, "topic \"clickstream\" with 6 partitions"));
         }
-        const Result consume = run({kcat, "-b", bootstrap, "-C", "-t", "clickstream", "-c", "5",
-                                    "-e", "-q"},
-                                   20);
+        const Result consume =
+            run({kcat, "-b", bootstrap, "-C", "-t", "clickstream", "-c", "5", "-e", "-q"}, 20);
         INFO(consume.describe());
         CHECK_FALSE(consume.timedOut);
         CHECK(consume.exitCode == 0);
@@ -896,9 +898,8 @@ TEST_CASE("produce with replay plays a file once or loops it", "[cli][produce][r
 
     SECTION("once: stops when the file is played, well before --duration")
     {
-        const Result r = runStudio({"produce", "--replay", file, "--rps", "1000", "--duration", "10",
-                                 "--json"},
-                                30);
+        const Result r = runStudio(
+            {"produce", "--replay", file, "--rps", "1000", "--duration", "10", "--json"}, 30);
         INFO(r.describe());
         REQUIRE_FALSE(r.timedOut);
         CHECK(r.exitCode == 0);
@@ -914,9 +915,9 @@ TEST_CASE("produce with replay plays a file once or loops it", "[cli][produce][r
     }
     SECTION("--loop: starts over until --duration")
     {
-        const Result r = runStudio({"produce", "--replay", file, "--loop", "--rps", "1000",
-                                 "--duration", "2", "--json"},
-                                30);
+        const Result r = runStudio(
+            {"produce", "--replay", file, "--loop", "--rps", "1000", "--duration", "2", "--json"},
+            30);
         INFO(r.describe());
         REQUIRE_FALSE(r.timedOut);
         CHECK(r.exitCode == 0);
@@ -939,8 +940,8 @@ TEST_CASE("without a display the app runs headless until SIGTERM", "[cli][headle
     // At least ~3 s of running, and a status line on stdout (one per second).
     const auto statusLine = [&] {
         for (const auto &line : splitLines(app.out()))
-            if (line.size() > 2 && line.front() == '[' && contains(line, "produced")
-                && contains(line, "consumed") && contains(line, "lag"))
+            if (line.size() > 2 && line.front() == '[' && contains(line, "produced") &&
+                contains(line, "consumed") && contains(line, "lag"))
                 return true;
         return false;
     };
@@ -968,9 +969,9 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     const std::string file = (dir.path / "events.jsonl").string();
     const std::string out = (dir.path / "reports").string();
     const Result g = runStudio({"generate", "--count", "20000", "--rps", "100", "--start",
-                             "2026-01-01T00:00:00.000Z", "--malformed", "0.02", "--late", "0.01",
-                             "--duplicates", "0.03", "--out", file},
-                            20);
+                                "2026-01-01T00:00:00.000Z", "--malformed", "0.02", "--late", "0.01",
+                                "--duplicates", "0.03", "--out", file},
+                               20);
     REQUIRE(g.exitCode == 0);
     const Result r = runStudio({"aggregate", "--input", file, "--out", out, "--json"}, 60);
     INFO(r.describe());
@@ -980,14 +981,15 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     CHECK(jsonInt(summary, "invalid") > 200);
     CHECK(jsonInt(summary, "late") > 100);
     CHECK(jsonInt(summary, "duplicates") > 300);
-    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late")
-              + jsonInt(summary, "duplicates")
-          == 20000);
+    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late") +
+              jsonInt(summary, "duplicates") ==
+          20000);
     const std::map<std::string, std::string> headers = {
         {"page_metrics.csv", "window_start,window_end,page,views,clicks,add_to_cart,purchases,"
                              "revenue,unique_users,unique_sessions"},
         {"geo_metrics.csv", "window_start,window_end,country,browser,device_type,events"},
-        {"sessions.csv", "user_id,session_start,session_end,events,distinct_pages,revenue,converted"},
+        {"sessions.csv",
+         "user_id,session_start,session_end,events,distinct_pages,revenue,converted"},
         {"product_funnel.csv", "window_start,window_end,product_id,views,add_to_cart,purchases,"
                                "hot_low_conversion"}};
     for (const auto &[name, header] : headers) {
@@ -1003,7 +1005,8 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     const auto pages = splitLines(readFile(out + "/page_metrics.csv"));
     CHECK(pages[1].rfind("2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,", 0) == 0);
 
-    const Result bad = runStudio({"aggregate", "--input", file, "--out", out, "--page-window", "soon"});
+    const Result bad =
+        runStudio({"aggregate", "--input", file, "--out", out, "--page-window", "soon"});
     CHECK(bad.exitCode != 0);
     CHECK(bad.err.find("--page-window") != std::string::npos);
 }
@@ -1012,9 +1015,9 @@ TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cl
 {
     TempDir dir;
     const std::string out = (dir.path / "reports").string();
-    const Result r = runStudio({"run", "--headless", "--rps", "5000", "--duration", "3", "--malformed",
-                             "0.01", "--report-dir", out, "--json"},
-                            90);
+    const Result r = runStudio({"run", "--headless", "--rps", "5000", "--duration", "3",
+                                "--malformed", "0.01", "--report-dir", out, "--json"},
+                               90);
     INFO(r.describe());
     REQUIRE_FALSE(r.timedOut);
     CHECK(r.exitCode == 0);
@@ -1026,11 +1029,13 @@ TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cl
     CHECK(jsonInt(summary, "lag") == 0);
     CHECK(jsonInt(summary, "drained") == 1);
     CHECK(jsonInt(summary, "invalid") > 50);
-    CHECK(jsonInt(summary, "dead_lettered") == jsonInt(summary, "invalid") + jsonInt(summary, "late"));
-    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late")
-              + jsonInt(summary, "duplicates")
-          == produced);
-    for (const char *name : {"page_metrics.csv", "geo_metrics.csv", "sessions.csv", "product_funnel.csv"})
+    CHECK(jsonInt(summary, "dead_lettered") ==
+          jsonInt(summary, "invalid") + jsonInt(summary, "late"));
+    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late") +
+              jsonInt(summary, "duplicates") ==
+          produced);
+    for (const char *name :
+         {"page_metrics.csv", "geo_metrics.csv", "sessions.csv", "product_funnel.csv"})
         CHECK(splitLines(readFile(out + "/" + std::string(name))).size() > 1);
 }
 
@@ -1040,9 +1045,8 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     Child broker({kStudio, "broker", "--partitions", "3"});
     std::string bootstrap;
     REQUIRE(broker.firstStdoutLine(20, bootstrap));
-    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "3000", "--duration", "1",
-                             "--json"},
-                            30);
+    const Result p = runStudio(
+        {"produce", "--broker", bootstrap, "--rps", "3000", "--duration", "1", "--json"}, 30);
     INFO(p.describe());
     REQUIRE(p.exitCode == 0);
     const auto acked = jsonInt(lastLine(p.out), "acked");
@@ -1075,7 +1079,8 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     std::string eventId;
     {
-        const Result m = runStudio({"messages", "--broker", bootstrap, "--last", "2", "--json"}, 30);
+        const Result m =
+            runStudio({"messages", "--broker", bootstrap, "--last", "2", "--json"}, 30);
         INFO(m.describe());
         REQUIRE(m.exitCode == 0);
         const auto lines = splitLines(m.out);
@@ -1091,9 +1096,8 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     {
         // The id of one event is in exactly one message: search finds it, newest first.
-        const Result s = runStudio({"messages", "--broker", bootstrap, "--search", eventId,
-                                 "--json"},
-                                30);
+        const Result s =
+            runStudio({"messages", "--broker", bootstrap, "--search", eventId, "--json"}, 30);
         INFO(s.describe());
         CHECK(s.exitCode == 0);
         CHECK(splitLines(s.out).size() == 1);
@@ -1102,7 +1106,8 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     }
     {
         // Nobody consumed: the group has committed nothing, and browsing did not commit either.
-        const Result g = runStudio({"groups", "--broker", bootstrap, "--seconds", "2", "--json"}, 30);
+        const Result g =
+            runStudio({"groups", "--broker", bootstrap, "--seconds", "2", "--json"}, 30);
         INFO(g.describe());
         CHECK(g.exitCode == 0);
         CHECK(contains(g.out, "\"group\":\"clickstream-studio\""));
@@ -1176,8 +1181,8 @@ struct TwoDatabasesAndBroker
             FAIL("PostgreSQL is needed: " << why);
         std::string error;
         REQUIRE(pg.start(&error));
-        REQUIRE(pg.psql("CREATE DATABASE " + first + " OWNER studio; CREATE DATABASE " + second
-                            + " OWNER studio;",
+        REQUIRE(pg.psql("CREATE DATABASE " + first + " OWNER studio; CREATE DATABASE " + second +
+                            " OWNER studio;",
                         &error, "postgres"));
         env = EnvChange{{}, {{"PGPASSWORD", pg.password()}}};
         broker = std::make_unique<Child>(
@@ -1198,29 +1203,44 @@ TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal 
 {
     TwoDatabasesAndBroker servers("ref", "killed");
     auto &pg = servers.pg;
-    auto uri = [&](const std::string &db) { return servers.uri(db); };
+    auto uri = [&](const std::string &db) {
+        return servers.uri(db);
+    };
     const EnvChange &env = servers.env;
     const std::string &bootstrap = servers.bootstrap;
     Child &broker = *servers.broker;
     std::string error;
     // The same input for both: 90,000 events (duplicates and malformed ones included; no late
     // injection, whose verdict depends on how partitions interleave).
-    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration",
-                             "3", "--seed", "11", "--late", "0", "--duplicates", "0.01",
-                             "--malformed", "0.005", "--json"},
-                            60);
+    const Result p =
+        runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration", "3", "--seed",
+                   "11", "--late", "0", "--duplicates", "0.01", "--malformed", "0.005", "--json"},
+                  60);
     INFO(p.describe());
     REQUIRE(p.exitCode == 0);
     const auto acked = jsonInt(lastLine(p.out), "acked");
     REQUIRE(acked > 60'000);
 
     auto aggregate = [&](const std::string &db, const std::string &duration) {
-        return std::vector<std::string>{"headless", "--broker", bootstrap,
-                                        "--producers", "0",   "--group",  db,
-                                        "--postgres", uri(db), "--checkpoint-ms", "200",
+        return std::vector<std::string>{"headless",
+                                        "--broker",
+                                        bootstrap,
+                                        "--producers",
+                                        "0",
+                                        "--group",
+                                        db,
+                                        "--postgres",
+                                        uri(db),
+                                        "--checkpoint-ms",
+                                        "200",
                                         "--archive-raw",
-                                        "--session-timeout", "6", "--duration", duration,
-                                        "--drain-timeout", "150", "--json"};
+                                        "--session-timeout",
+                                        "6",
+                                        "--duration",
+                                        duration,
+                                        "--drain-timeout",
+                                        "150",
+                                        "--json"};
     };
     const Result ref = runStudio(aggregate("ref", "4"), 240, env);
     std::int64_t valid = 0;
@@ -1290,10 +1310,10 @@ std::string mergedReports(const std::string &uri, const EnvChange &env,
     std::string all;
     for (const char *table : {"page_metrics", "geo_metrics", "sessions", "product_funnel"}) {
         const std::string out = (dir / (std::string(table) + ".csv")).string();
-        const Result r = runStudio({"report", "--table", table, "--from", "2000-01-01T00:00:00Z",
-                                    "--to", "2100-01-01T00:00:00Z", "--out", out, "--postgres",
-                                    uri},
-                                   60, env);
+        const Result r =
+            runStudio({"report", "--table", table, "--from", "2000-01-01T00:00:00Z", "--to",
+                       "2100-01-01T00:00:00Z", "--out", out, "--postgres", uri},
+                      60, env);
         INFO(r.describe());
         REQUIRE(r.exitCode == 0);
         all += "== " + std::string(table) + "\n" + readFile(out);
@@ -1311,7 +1331,8 @@ long long numberAfter(const std::string &line, const std::string &key)
     while (pos < line.size() && line[pos] == ' ')
         ++pos;
     std::string digits;
-    while (pos < line.size() && (std::isdigit(static_cast<unsigned char>(line[pos])) || line[pos] == ','))
+    while (pos < line.size() &&
+           (std::isdigit(static_cast<unsigned char>(line[pos])) || line[pos] == ','))
         if (line[pos++] != ',')
             digits += line[pos - 1];
     return digits.empty() ? -1 : std::stoll(digits);
@@ -1335,7 +1356,9 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
 {
     TwoDatabasesAndBroker servers("single", "scaled");
     auto &pg = servers.pg;
-    auto uri = [&](const std::string &db) { return servers.uri(db); };
+    auto uri = [&](const std::string &db) {
+        return servers.uri(db);
+    };
     const EnvChange &env = servers.env;
     const std::string &bootstrap = servers.bootstrap;
     Child &broker = *servers.broker;
@@ -1344,19 +1367,33 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
     // Two instances join the group "scaled" before any event exists, each with its own shard
     // name; Kafka's group protocol gives each six of the twelve partitions.
     auto instance = [&](const std::string &shard) {
-        return std::vector<std::string>{kStudio,        "headless",    "--broker",  bootstrap,
-                                        "--producers",  "0",           "--group",   "scaled",
-                                        "--shard",      shard,         "--postgres", uri("scaled"),
-                                        "--checkpoint-ms", "500",      "--session-timeout", "6",
-                                        "--duration",   "180",         "--json"};
+        return std::vector<std::string>{kStudio,
+                                        "headless",
+                                        "--broker",
+                                        bootstrap,
+                                        "--producers",
+                                        "0",
+                                        "--group",
+                                        "scaled",
+                                        "--shard",
+                                        shard,
+                                        "--postgres",
+                                        uri("scaled"),
+                                        "--checkpoint-ms",
+                                        "500",
+                                        "--session-timeout",
+                                        "6",
+                                        "--duration",
+                                        "180",
+                                        "--json"};
     };
     Child a(instance("a"), env);
     Child b(instance("b"), env);
     REQUIRE(a.started());
     REQUIRE(b.started());
     auto pumpBoth = [&](double seconds, const std::function<bool()> &done) {
-        const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                 Seconds(seconds));
+        const auto deadline =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
         while (Clock::now() < deadline) {
             a.pumpUntil(0.05, [] { return false; });
             b.pumpUntil(0.05, [] { return false; });
@@ -1368,18 +1405,18 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
         return false;
     };
     const bool split = pumpBoth(60, [&] {
-        return numberAfter(lastStatus(a.err()), "partitions") == 6
-               && numberAfter(lastStatus(b.err()), "partitions") == 6;
+        return numberAfter(lastStatus(a.err()), "partitions") == 6 &&
+               numberAfter(lastStatus(b.err()), "partitions") == 6;
     });
     INFO("instance a: " << lastStatus(a.err()) << "\ninstance b: " << lastStatus(b.err()));
     REQUIRE(split);
 
     // The same input as the SIGKILL test: duplicates and malformed events included, no late
     // injection (whose verdict depends on how partitions interleave).
-    const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration",
-                                "3", "--seed", "23", "--late", "0", "--duplicates", "0.01",
-                                "--malformed", "0.005", "--json"},
-                               60);
+    const Result p =
+        runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration", "3", "--seed",
+                   "23", "--late", "0", "--duplicates", "0.01", "--malformed", "0.005", "--json"},
+                  60);
     INFO(p.describe());
     REQUIRE(p.exitCode == 0);
     const auto acked = jsonInt(lastLine(p.out), "acked");
@@ -1388,9 +1425,9 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
     // Both consume their halves; then both stop (SIGTERM: drain, flush, last checkpoint).
     const bool caughtUp = pumpBoth(120, [&] {
         const std::string sa = lastStatus(a.err()), sb = lastStatus(b.err());
-        return numberAfter(sa, "lag") == 0 && numberAfter(sb, "lag") == 0
-               && numberAfter(sa, "valid") + numberAfter(sb, "valid") > 0
-               && numberAfter(sa, "partitions") == 6 && numberAfter(sb, "partitions") == 6;
+        return numberAfter(sa, "lag") == 0 && numberAfter(sb, "lag") == 0 &&
+               numberAfter(sa, "valid") + numberAfter(sb, "valid") > 0 &&
+               numberAfter(sa, "partitions") == 6 && numberAfter(sb, "partitions") == 6;
     });
     REQUIRE(caughtUp);
     REQUIRE(a.sendSignal(SIGTERM));
@@ -1407,11 +1444,11 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
     CHECK(consumed == acked); // every event read once, by one of the two
 
     // One instance alone over the same topic, in its own group and database.
-    const Result one = runStudio({"headless", "--broker", bootstrap, "--producers", "0",
-                                  "--group", "single", "--postgres", uri("single"),
-                                  "--checkpoint-ms", "500", "--session-timeout", "6",
-                                  "--duration", "4", "--drain-timeout", "150", "--json"},
-                                 240, env);
+    const Result one =
+        runStudio({"headless", "--broker", bootstrap, "--producers", "0", "--group", "single",
+                   "--postgres", uri("single"), "--checkpoint-ms", "500", "--session-timeout", "6",
+                   "--duration", "4", "--drain-timeout", "150", "--json"},
+                  240, env);
     INFO(one.describe());
     REQUIRE(one.exitCode == 0);
     CHECK(jsonInt(lastLine(one.out), "consumed") == acked);
@@ -1443,10 +1480,12 @@ std::string redisContents(int port, int db)
 {
     const std::string cli = "redis-cli -p " + std::to_string(port) + " -n " + std::to_string(db);
     const Result r = run({"/bin/bash", "-c",
-                          "for k in $(" + cli + " --scan | sort); do echo \"== $k\"; "
-                          "if [ \"$(" + cli + " type \"$k\")\" = hash ]; then " + cli
-                              + " hgetall \"$k\" | paste - - | sort; else " + cli
-                              + " zrange \"$k\" 0 -1 withscores | paste - - | sort; fi; done"},
+                          "for k in $(" + cli +
+                              " --scan | sort); do echo \"== $k\"; "
+                              "if [ \"$(" +
+                              cli + " type \"$k\")\" = hash ]; then " + cli +
+                              " hgetall \"$k\" | paste - - | sort; else " + cli +
+                              " zrange \"$k\" 0 -1 withscores | paste - - | sort; fi; done"},
                          60);
     INFO(r.describe());
     REQUIRE(r.exitCode == 0);
@@ -1479,11 +1518,28 @@ TEST_CASE("PostgreSQL and Redis down for 20 s mid-run: nothing lost, both back u
     std::string bootstrap;
     REQUIRE(broker.firstStdoutLine(20, bootstrap));
     auto aggregate = [&](const std::string &db, int redisDb, const std::string &duration) {
-        return std::vector<std::string>{kStudio, "headless", "--broker", bootstrap,
-                                        "--producers", "0", "--group", db, "--postgres", uri(db),
-                                        "--redis", redisUri(redisDb), "--checkpoint-ms", "200",
-                                        "--watermark-delay", "120s", "--session-timeout", "6",
-                                        "--duration", duration, "--drain-timeout", "60"};
+        return std::vector<std::string>{kStudio,
+                                        "headless",
+                                        "--broker",
+                                        bootstrap,
+                                        "--producers",
+                                        "0",
+                                        "--group",
+                                        db,
+                                        "--postgres",
+                                        uri(db),
+                                        "--redis",
+                                        redisUri(redisDb),
+                                        "--checkpoint-ms",
+                                        "200",
+                                        "--watermark-delay",
+                                        "120s",
+                                        "--session-timeout",
+                                        "6",
+                                        "--duration",
+                                        duration,
+                                        "--drain-timeout",
+                                        "60"};
     };
 
     // Events keep coming for 36 s while the aggregator runs; both servers go away for 20 s.
@@ -1536,24 +1592,24 @@ TEST_CASE("check produces, aggregates and finds the exact totals in PostgreSQL, 
     std::string error;
     REQUIRE(pg.start(&error));
     REQUIRE(redis.start(&error));
-    const std::string uri = "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/"
-                            + pg.database();
+    const std::string uri =
+        "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + pg.database();
     const std::string redisUri = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
     const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
-    const Result ok = runStudio({"check", "--postgres", uri, "--redis", redisUri, "--count", "20000"},
-                                120, env);
+    const Result ok =
+        runStudio({"check", "--postgres", uri, "--redis", redisUri, "--count", "20000"}, 120, env);
     INFO(ok.describe());
     CHECK(ok.exitCode == 0);
-    for (const char *step : {"broker", "topic", "produce", "aggregate", "sinks", "csv",
-                             "postgresql", "redis"})
+    for (const char *step :
+         {"broker", "topic", "produce", "aggregate", "sinks", "csv", "postgresql", "redis"})
         CHECK(contains(ok.out, std::string("[PASS] ") + step));
     CHECK_FALSE(contains(ok.out, "[FAIL]"));
     CHECK(contains(ok.out, "check passed"));
 
     // A wrong password: the PostgreSQL steps fail, naming the sink; the command says so.
     const EnvChange wrong{{}, {{"PGPASSWORD", "not-the-password"}}};
-    const Result bad = runStudio({"check", "--postgres", uri, "--count", "1000", "--timeout", "8"},
-                                 120, wrong);
+    const Result bad =
+        runStudio({"check", "--postgres", uri, "--count", "1000", "--timeout", "8"}, 120, wrong);
     INFO(bad.describe());
     CHECK(bad.exitCode != 0);
     CHECK(contains(bad.out, "[FAIL] postgresql: PostgreSQL"));
@@ -1591,10 +1647,10 @@ TEST_CASE("a sink with a wrong password, an unreachable host or no permission is
     std::string bootstrap;
     REQUIRE(broker.firstStdoutLine(20, bootstrap));
     auto headless = [&](const std::string &postgres, const std::string &group) {
-        return std::vector<std::string>{"headless", "--broker", bootstrap, "--rps", "2000",
-                                        "--group", group, "--postgres", postgres,
-                                        "--redis", redisUri, "--duration", "5",
-                                        "--drain-timeout", "4", "--json"};
+        return std::vector<std::string>{"headless", "--broker",        bootstrap, "--rps",
+                                        "2000",     "--group",         group,     "--postgres",
+                                        postgres,   "--redis",         redisUri,  "--duration",
+                                        "5",        "--drain-timeout", "4",       "--json"};
     };
     struct Case
     {
@@ -1604,8 +1660,8 @@ TEST_CASE("a sink with a wrong password, an unreachable host or no permission is
     const std::vector<Case> cases = {
         {"wrong PostgreSQL password", uri("studio", pg.port(), "good"), "wrong-pw-31337",
          redisOptions.password, "password", false},
-        {"PostgreSQL unreachable", uri("studio", 1, "good"), pg.password(),
-         redisOptions.password, "unreachable", false},
+        {"PostgreSQL unreachable", uri("studio", 1, "good"), pg.password(), redisOptions.password,
+         "unreachable", false},
         {"no permission on the database", uri("outsider", pg.port(), "closed"), "outsider-pw-77",
          redisOptions.password, "permission", false},
         {"wrong Redis password", uri("studio", pg.port(), "good"), pg.password(),
@@ -1613,11 +1669,11 @@ TEST_CASE("a sink with a wrong password, an unreachable host or no permission is
     };
     for (const Case &c : cases) {
         INFO(c.name);
-        const EnvChange env{{"PGPASSFILE"},
-                            {{"PGPASSWORD", c.pgPassword},
-                             {"CLICKSTREAM_REDIS_PASSWORD", c.redisPassword}}};
-        const Result r = runStudio(headless(c.postgres, "g-" + std::to_string(&c - cases.data())),
-                                   90, env);
+        const EnvChange env{
+            {"PGPASSFILE"},
+            {{"PGPASSWORD", c.pgPassword}, {"CLICKSTREAM_REDIS_PASSWORD", c.redisPassword}}};
+        const Result r =
+            runStudio(headless(c.postgres, "g-" + std::to_string(&c - cases.data())), 90, env);
         INFO(r.describe());
         // No crash: the process ends by itself, with an exit code, after its duration.
         REQUIRE(r.exited);

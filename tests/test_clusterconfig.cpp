@@ -80,7 +80,8 @@ TEST_CASE("cluster configs that cannot work are refused with a reason", "[config
     c.saslMechanism = "GSSAPI";
     CHECK(c.validate().find("mechanism") != std::string::npos);
 
-    for (const char *bad : {"", "localhost", "host:", ":9092", "host:99999", "host:9092,", "a:1,b"}) {
+    for (const char *bad :
+         {"", "localhost", "host:", ":9092", "host:99999", "host:9092,", "a:1,b"}) {
         c = saslSsl();
         c.bootstrap = bad;
         INFO(bad);

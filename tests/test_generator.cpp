@@ -1,5 +1,5 @@
-#include "core/produce/generator.h"
 #include "core/common/timeutil.h"
+#include "core/produce/generator.h"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
@@ -59,8 +59,8 @@ Parsed parse(simdjson::dom::parser &parser, std::string_view line)
     p.ts = *t;
     REQUIRE(str("event_id", p.eventId));
     REQUIRE(str("event_type", p.type));
-    if (p.type != "page_view" && p.type != "click" && p.type != "add_to_cart"
-        && p.type != "purchase") {
+    if (p.type != "page_view" && p.type != "click" && p.type != "add_to_cart" &&
+        p.type != "purchase") {
         p.problem = "event_type";
         return p;
     }
@@ -95,8 +95,8 @@ std::vector<std::string> generate(const GeneratorConfig &config, int n, double r
         out.emplace_back(batch.value(i));
         // The key is the user id of the event (Kafka key = user_id).
         if (i < 50 && out.back().find("\"user_id\"") != std::string::npos)
-            CHECK(out.back().find("\"user_id\":\"" + std::string(batch.key(i)) + "\"")
-                  != std::string::npos);
+            CHECK(out.back().find("\"user_id\":\"" + std::string(batch.key(i)) + "\"") !=
+                  std::string::npos);
     }
     return out;
 }
@@ -330,8 +330,8 @@ TEST_CASE("generator knobs out of range are refused with a reason", "[generator]
                c.malformedFraction = 0.6;
            }).empty());
     CHECK(!bad([](GeneratorConfig &c) { c.lateFraction = std::nan(""); }).empty());
-    CHECK(bad([](GeneratorConfig &c) { c.meanSessionEvents = 0.5; }).find("session")
-          != std::string::npos);
+    CHECK(bad([](GeneratorConfig &c) { c.meanSessionEvents = 0.5; }).find("session") !=
+          std::string::npos);
     // A hot product outside the catalogue is added to it.
     GeneratorConfig c;
     c.products = 10;

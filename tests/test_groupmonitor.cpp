@@ -1,9 +1,9 @@
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
-#include "core/monitor/groupmonitor.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/monitor/groupmonitor.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"
@@ -441,8 +441,7 @@ TEST_CASE("a cluster that goes down is an error in the snapshot, never a hang, a
     setDown(false);
 }
 
-TEST_CASE("a monitor of a cluster that never answers says so and stops at once",
-          "[groups][broker]")
+TEST_CASE("a monitor of a cluster that never answers says so and stops at once", "[groups][broker]")
 {
     ClusterConfig nowhere;
     nowhere.name = "nowhere";

@@ -1,5 +1,5 @@
-#include "core/monitor/alerts.h"
 #include "core/kafka/embeddedbroker.h"
+#include "core/monitor/alerts.h"
 #include "core/monitor/health.h"
 
 #include "kafkatestsupport.h"
@@ -107,9 +107,8 @@ TEST_CASE("a Redis probe is up with a latency, down when the server stops, up wh
     REQUIRE(waitForState(monitor, "redis", ServiceState::Up, 15s));
     // A second keeps its worst state: the newest second is all "up" once a probe of a new second
     // came in after the recovery.
-    REQUIRE(waitFor([&] {
-        return monitor.snapshot()->find("redis")->stateHistory.last().value == 1;
-    }, 10s));
+    REQUIRE(waitFor(
+        [&] { return monitor.snapshot()->find("redis")->stateHistory.last().value == 1; }, 10s));
     const auto snapshot = monitor.snapshot();
     const ServiceHealth *service = snapshot->find("redis");
     CHECK(service->lastError == downError); // the last error outlives the recovery
@@ -172,8 +171,8 @@ TEST_CASE("a PostgreSQL probe is up, down when the server stops, up when it retu
     CHECK(wrong.error.find("not-the-password-42") == std::string::npos);
 
     HealthMonitor monitor;
-    REQUIRE(monitor.addProbe(makePostgresProbe("postgresql", {pg.connectionString(), pg.password()}),
-                             3000ms, &error));
+    REQUIRE(monitor.addProbe(
+        makePostgresProbe("postgresql", {pg.connectionString(), pg.password()}), 3000ms, &error));
     monitor.start(300ms);
     REQUIRE(waitForState(monitor, "postgresql", ServiceState::Up, 15s));
     CHECK(monitor.snapshot()->find("postgresql")->kind == "postgresql");
@@ -224,10 +223,9 @@ TEST_CASE("a hung server is down as timed out while the other probes keep updati
     REQUIRE(monitor.addProbe(makeRedisProbe("redis", {"127.0.0.1", silent.port(), "", ""}), 500ms,
                              &error));
     REQUIRE(monitor.addProbe(
-        makePostgresProbe("postgresql",
-                          {"host=127.0.0.1 port=" + std::to_string(silent.port())
-                               + " dbname=x user=x",
-                           "secret-pw-1"}),
+        makePostgresProbe("postgresql", {"host=127.0.0.1 port=" + std::to_string(silent.port()) +
+                                             " dbname=x user=x",
+                                         "secret-pw-1"}),
         500ms, &error));
     const auto started = Clock::now();
     monitor.start(200ms);
@@ -280,14 +278,16 @@ TEST_CASE("stopping the monitor does not wait for a hung probe", "[health][timeo
     std::string error;
     {
         HealthMonitor monitor;
-        REQUIRE(monitor.addProbe(makeFunctionProbe("hung", "function", [gate] {
-                                     gate->entered = true;
-                                     std::unique_lock lock(gate->mutex);
-                                     gate->cv.wait(lock, [&] { return gate->open; });
-                                     gate->left = true;
-                                     return ProbeResult{ServiceState::Up, 1, "", 0};
-                                 }),
-                                 300ms, &error));
+        REQUIRE(
+            monitor.addProbe(makeFunctionProbe("hung", "function",
+                                               [gate] {
+                                                   gate->entered = true;
+                                                   std::unique_lock lock(gate->mutex);
+                                                   gate->cv.wait(lock, [&] { return gate->open; });
+                                                   gate->left = true;
+                                                   return ProbeResult{ServiceState::Up, 1, "", 0};
+                                               }),
+                             300ms, &error));
         monitor.start(100ms);
         REQUIRE(waitFor([&] { return gate->entered.load(); }, 10s));
         const auto before = Clock::now();
@@ -330,8 +330,7 @@ TEST_CASE("the Kafka probe follows the embedded broker down and back up", "[heal
     monitor.stop();
 }
 
-TEST_CASE("services that are not configured say so and give no service_up signal",
-          "[health]")
+TEST_CASE("services that are not configured say so and give no service_up signal", "[health]")
 {
     HealthMonitor monitor;
     std::string error;
@@ -339,9 +338,10 @@ TEST_CASE("services that are not configured say so and give no service_up signal
     REQUIRE(monitor.addProbe(makeRedisProbe("redis", {}), 500ms, &error));
     REQUIRE(monitor.addProbe(makePostgresProbe("postgresql", {}), 500ms, &error));
     REQUIRE(monitor.addProbe(makeKafkaProbe("kafka", ClusterConfig{}), 500ms, &error));
-    REQUIRE(monitor.addProbe(makeFunctionProbe("up", "producer", [] {
-                                 return ProbeResult{ServiceState::Up, 0, "", 0};
-                             }),
+    REQUIRE(monitor.addProbe(makeFunctionProbe("up", "producer",
+                                               [] {
+                                                   return ProbeResult{ServiceState::Up, 0, "", 0};
+                                               }),
                              500ms, &error));
     CHECK(monitor.snapshot()->services.size() == 5);
     CHECK(stateOf(monitor, "redis") == ServiceState::Unknown); // nothing probed yet
@@ -398,13 +398,13 @@ TEST_CASE("producer and aggregator health follow deliveries and lag status", "[h
 TEST_CASE("a PostgreSQL target keeps its password out of descriptions", "[health]")
 {
     const PostgresTarget target{"host=db port=5432 dbname=studio user=studio", "it's\\secret"};
-    CHECK(target.connectionString(3)
-          == "host=db port=5432 dbname=studio user=studio connect_timeout=3 "
-             "password='it\\'s\\\\secret'");
+    CHECK(target.connectionString(3) ==
+          "host=db port=5432 dbname=studio user=studio connect_timeout=3 "
+          "password='it\\'s\\\\secret'");
     CHECK(target.describe() == "host=db port=5432 dbname=studio user=studio");
     const PostgresTarget uri{"postgresql://studio@db/studio", "p@ss word"};
-    CHECK(uri.connectionString(2)
-          == "postgresql://studio@db/studio?connect_timeout=2&password=p%40ss%20word");
+    CHECK(uri.connectionString(2) ==
+          "postgresql://studio@db/studio?connect_timeout=2&password=p%40ss%20word");
     const PostgresTarget inline_{"host=db password='abc def' user=x", ""};
     CHECK(inline_.describe() == "host=db password=*** user=x");
 }

@@ -121,10 +121,10 @@ TEST_CASE("the storage spec's SPARSE example and broken sketch bytes are read co
     CHECK(hll->registers()[1099] == 19);
     CHECK(hll->estimate() == Approx(2).epsilon(0.01));
 
-    for (const std::string &bad : {std::string("\x11\xAE", 2), std::string("\x21\xAE\x0A", 3),
-                                  std::string("\x10\xAE\x0A", 3), std::string("\x14\xAE\x0A\x00", 4),
-                                  std::string("\x12\xAE\x0A\x01\x02", 5),
-                                  std::string("\x11\xA2\x0A", 3)}) {
+    for (const std::string &bad :
+         {std::string("\x11\xAE", 2), std::string("\x21\xAE\x0A", 3),
+          std::string("\x10\xAE\x0A", 3), std::string("\x14\xAE\x0A\x00", 4),
+          std::string("\x12\xAE\x0A\x01\x02", 5), std::string("\x11\xA2\x0A", 3)}) {
         error.clear();
         CHECK_FALSE(HyperLogLog::fromHllBytes(bad, &error));
         CHECK(error.rfind("HyperLogLog bytes: ", 0) == 0);

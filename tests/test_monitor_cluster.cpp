@@ -1,8 +1,8 @@
-#include "core/monitor/clustermonitor.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/kafka/messagebrowser.h"
+#include "core/monitor/clustermonitor.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"

@@ -2,15 +2,15 @@
 // signals from group lag and health feeding the alert rules, a loopback webhook receiving the
 // notifications, and the Prometheus families it adds.
 #include "core/aggregate/aggregator.h"
+#include "core/common/metrics.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
-#include "core/monitor/monitor.h"
-#include "core/pipeline/pipeline.h"
-#include "core/produce/producer.h"
-#include "core/produce/producerpool.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/health.h"
-#include "core/common/metrics.h"
+#include "core/monitor/monitor.h"
+#include "core/pipeline/pipeline.h"
+#include "core/produce/generator.h"
+#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
 
 #include "kafkatestsupport.h"
 
@@ -117,9 +117,9 @@ TEST_CASE("a paused aggregator fires the lag-status alert, the webhook hears it,
     ProducerPool pool;
     ProducerSettings producerSettings;
     producerSettings.ratePerSecond = 3000;
-    const int producerId = pool.add(std::make_unique<KafkaProducer>(
-        broker.clusterConfig(), producerSettings,
-        std::make_unique<GeneratorSource>(GeneratorConfig{})));
+    const int producerId = pool.add(
+        std::make_unique<KafkaProducer>(broker.clusterConfig(), producerSettings,
+                                        std::make_unique<GeneratorSource>(GeneratorConfig{})));
     REQUIRE(pool.find(producerId)->start(&error));
 
     WebhookReceiver receiver;
@@ -155,9 +155,9 @@ TEST_CASE("a paused aggregator fires the lag-status alert, the webhook hears it,
             const ServiceHealth *kafka = h->find("kafka");
             const ServiceHealth *producer = h->find("producer-" + std::to_string(producerId));
             const ServiceHealth *agg = h->find("aggregator");
-            return kafka && producer && agg && kafka->current.state == ServiceState::Up
-                   && producer->current.state == ServiceState::Up
-                   && agg->current.state == ServiceState::Up;
+            return kafka && producer && agg && kafka->current.state == ServiceState::Up &&
+                   producer->current.state == ServiceState::Up &&
+                   agg->current.state == ServiceState::Up;
         },
         60s));
     REQUIRE(waitFor(
@@ -215,8 +215,8 @@ TEST_CASE("a paused aggregator fires the lag-status alert, the webhook hears it,
     pool.remove(producerId);
     REQUIRE(waitFor(
         [&] {
-            return monitor.health().snapshot()->find("producer-" + std::to_string(producerId))
-                   == nullptr;
+            return monitor.health().snapshot()->find("producer-" + std::to_string(producerId)) ==
+                   nullptr;
         },
         10s));
 
@@ -247,7 +247,8 @@ TEST_CASE("a bad alert rules file stops the monitor from starting with its name 
     CHECK_THAT(error, Catch::Contains(rules.path));
 }
 
-TEST_CASE("Kafka health follows injected broker latency and recovers when it goes", "[monitor][broker]")
+TEST_CASE("Kafka health follows injected broker latency and recovers when it goes",
+          "[monitor][broker]")
 {
     EmbeddedBroker broker;
     std::string error;
@@ -258,7 +259,9 @@ TEST_CASE("Kafka health follows injected broker latency and recovers when it goe
     REQUIRE(health.addProbe(std::shared_ptr<Probe>(makeKafkaProbe("kafka", broker.clusterConfig())),
                             1000ms, &error));
     health.start(300ms);
-    auto kafka = [&] { return health.snapshot()->find("kafka")->current; };
+    auto kafka = [&] {
+        return health.snapshot()->find("kafka")->current;
+    };
     REQUIRE(waitFor([&] { return kafka().state == ServiceState::Up; }, 30s));
 
     // Every broker answers 2.5 s late: the 1 s probe reports down ("timed out"), nothing hangs.
@@ -299,20 +302,19 @@ TEST_CASE("injected ListOffsets errors show on the partitions of the cluster vie
     CHECK(partitionErrors() == 0);
     // ListOffsets (API key 2) answers "topic authorization failed" a few times.
     constexpr std::int16_t kListOffsets = 2;
-    rd_kafka_mock_push_request_errors(broker.mockCluster(), kListOffsets, 6,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    rd_kafka_mock_push_request_errors(
+        broker.mockCluster(), kListOffsets, 6, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     const bool refreshed = cluster.refreshNow(&error);
-    INFO("refresh: " << refreshed << " " << error << " snapshot error: " << cluster.snapshot()->error);
+    INFO("refresh: " << refreshed << " " << error
+                     << " snapshot error: " << cluster.snapshot()->error);
     if (refreshed)
         CHECK(partitionErrors() > 0); // answered per partition
     else
-        CHECK_THAT(cluster.snapshot()->error, Catch::Contains("refresh failed: ")
-                                                  && Catch::Contains("authorization"));
+        CHECK_THAT(cluster.snapshot()->error,
+                   Catch::Contains("refresh failed: ") && Catch::Contains("authorization"));
     // The errors are used up: the next refreshes are clean again.
     REQUIRE(cluster.start(&error));
     REQUIRE(waitFor([&] { return cluster.snapshot()->ok && partitionErrors() == 0; }, 30s));

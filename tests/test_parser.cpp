@@ -3,8 +3,8 @@
 // garbage, and reuse of one parser across events.
 
 #include "core/aggregate/eventparser.h"
-#include "core/produce/generator.h"
 #include "core/common/recordbatch.h"
+#include "core/produce/generator.h"
 
 #include <catch2/catch.hpp>
 
@@ -955,8 +955,8 @@ TEST_CASE("parser: Parsing in place gives the same verdicts whatever follows the
                 const std::string buffer = payload.substr(0, cut) + after;
                 ParsedEvent a, b;
                 const auto ra = copying.parse(std::string_view(buffer.data(), cut), a);
-                const auto rb = inPlace.parse(std::string_view(buffer.data(), cut), b,
-                                              buffer.size() - cut);
+                const auto rb =
+                    inPlace.parse(std::string_view(buffer.data(), cut), b, buffer.size() - cut);
                 INFO(payload.substr(0, cut));
                 REQUIRE(ra == rb);
                 if (!ra) {
@@ -990,14 +990,16 @@ TEST_CASE("parser: Strings come back whole or decoded wherever a backslash stand
             const std::string buffer = payload + "\"" + tail;
             REQUIRE_FALSE(inPlace.parse(std::string_view(buffer.data(), payload.size()), e,
                                         buffer.size() - payload.size()));
-            const std::string_view got = key == "page"s        ? e.page
+            const std::string_view got = key == "page"s         ? e.page
                                          : key == "product_id"s ? e.productId
-                                                                 : e.browser;
+                                                                : e.browser;
             CHECK(got == plain);
         }
         for (std::size_t at = 0; at <= length; ++at) {
-            for (const auto &[escape, decoded] : {std::pair{"\\\""s, "\""s}, {"\\\\"s, "\\"s},
-                                                  {"\\n"s, "\n"s}, {"\\u0041"s, "A"s}}) {
+            for (const auto &[escape, decoded] : {std::pair{"\\\""s, "\""s},
+                                                  {"\\\\"s, "\\"s},
+                                                  {"\\n"s, "\n"s},
+                                                  {"\\u0041"s, "A"s}}) {
                 const std::string raw = plain.substr(0, at) + escape + plain.substr(at);
                 INFO("page " << raw);
                 REQUIRE(verdict(parser, event("page", '"' + raw + '"'), e) == "ok");
@@ -1052,9 +1054,9 @@ TEST_CASE("parser: One parser follows payloads whose field order and keys change
             CHECK(e.browser == "Chrome");
         }
         // A field missing where the previous payload had it.
-        CHECK(verdict(parser, render(without(canonical, "ts")), e)
-              == name(InvalidReason::MissingField));
-        CHECK(verdict(parser, render(with(canonical, "page", "7")), e)
-              == name(InvalidReason::WrongType));
+        CHECK(verdict(parser, render(without(canonical, "ts")), e) ==
+              name(InvalidReason::MissingField));
+        CHECK(verdict(parser, render(with(canonical, "page", "7")), e) ==
+              name(InvalidReason::WrongType));
     }
 }

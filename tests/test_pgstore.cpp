@@ -3,11 +3,11 @@
 // shard merge (in the app and with postgresql-hll), connection errors, CSV export and `report`.
 
 #include "core/aggregate/aggregator.h"
-#include "core/store/csvreport.h"
+#include "core/common/timeutil.h"
 #include "core/produce/generator.h"
+#include "core/store/csvreport.h"
 #include "core/store/pgschema.h"
 #include "core/store/pgstore.h"
-#include "core/common/timeutil.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"
@@ -95,8 +95,8 @@ std::string freshDatabase(PostgresServer &pg)
 PostgresTarget targetFor(PostgresServer &pg, const std::string &db,
                          const std::string &password = {})
 {
-    return {"host=127.0.0.1 port=" + std::to_string(pg.port()) + " dbname=" + db
-                + " user=" + pg.user(),
+    return {"host=127.0.0.1 port=" + std::to_string(pg.port()) + " dbname=" + db +
+                " user=" + pg.user(),
             password.empty() ? pg.password() : password};
 }
 
@@ -162,7 +162,8 @@ SinkBatch sampleBatch(int variant = 0)
         b.results.sessions.push_back({"user_" + std::to_string(variant * 10 + w), start,
                                       start + 25'000, 14, 6, w * 1999, w == 2});
     }
-    b.offsets = {{"clickstream", 0, 100 + variant}, {"clickstream", 1, 200 + variant},
+    b.offsets = {{"clickstream", 0, 100 + variant},
+                 {"clickstream", 1, 200 + variant},
                  {"clickstream", 2, 300 + variant}};
     b.checkpoint = std::string("state\0with\xff binary", 18) + std::to_string(variant);
     return b;
@@ -272,12 +273,11 @@ TEST_CASE("migrations create every table once, serialise concurrent starters and
                                    " FROM information_schema.tables"
                                    " WHERE table_schema = 'public';",
                                    db);
-    for (const char *table :
-         {"aggregator_checkpoints", "alert_history", "consumer_offsets", "dim_country", "dim_date",
-          "dim_device", "dim_page", "dim_product", "dim_referrer", "geo_metrics",
-          "geo_metrics_merged", "page_metrics", "page_metrics_merged", "product_funnel",
-          "product_funnel_merged", "raw_events", "schema_migrations", "sessions",
-          "sessions_merged"})
+    for (const char *table : {"aggregator_checkpoints", "alert_history", "consumer_offsets",
+                              "dim_country", "dim_date", "dim_device", "dim_page", "dim_product",
+                              "dim_referrer", "geo_metrics", "geo_metrics_merged", "page_metrics",
+                              "page_metrics_merged", "product_funnel", "product_funnel_merged",
+                              "raw_events", "schema_migrations", "sessions", "sessions_merged"})
         CHECK_THAT(tables, Contains(table));
 
     // A second connect applies nothing.
@@ -301,8 +301,8 @@ TEST_CASE("migrations create every table once, serialise concurrent starters and
     std::string error;
     CHECK_FALSE(old.connect(targetFor(*pg, db), 10s, &error));
     CHECK_FALSE(old.isConnected());
-    CHECK_THAT(error, Contains("database schema version 7 is newer than this app knows ("
-                     + std::to_string(latest) + "): upgrade clickstream-studio"));
+    CHECK_THAT(error, Contains("database schema version 7 is newer than this app knows (" +
+                               std::to_string(latest) + "): upgrade clickstream-studio"));
     CHECK_THAT(error, Contains("PostgreSQL"));
     CHECK(countOf(*pg, db, "schema_migrations") == std::to_string(latest + 1));
 }
@@ -337,18 +337,21 @@ TEST_CASE("writing a batch twice leaves identical rows, and offsets and checkpoi
     CHECK(countOf(*pg, db, "page_metrics") == "9");
     CHECK(countOf(*pg, db, "dim_page") == "3");
     CHECK(countOf(*pg, db, "dim_date") == "1");
-    CHECK(sql(*pg, "SELECT date_key, full_date, year, quarter, month, day, day_of_week,"
-                   " week_of_year FROM dim_date;", db)
-          == "20260101|2026-01-01|2026|1|1|1|4|1\n");
-    CHECK(sql(*pg, "SELECT page, page_type FROM dim_page ORDER BY 1;", db)
-          == "/|home\n/cart|cart\n/product/prod_0042|product\n");
+    CHECK(sql(*pg,
+              "SELECT date_key, full_date, year, quarter, month, day, day_of_week,"
+              " week_of_year FROM dim_date;",
+              db) == "20260101|2026-01-01|2026|1|1|1|4|1\n");
+    CHECK(sql(*pg, "SELECT page, page_type FROM dim_page ORDER BY 1;", db) ==
+          "/|home\n/cart|cart\n/product/prod_0042|product\n");
     // Revenue as numeric(18,2) from cents, estimates beside their sketches.
-    CHECK(sql(*pg, "SELECT DISTINCT revenue FROM page_metrics ORDER BY 1;", db)
-          == "-2.50\n0.00\n123.45\n");
-    CHECK(sql(*pg, "SELECT DISTINCT round(unique_users), length(users_hll) FROM page_metrics"
-                   " ORDER BY 1;", db)
-          == "12|99\n40|323\n" + std::to_string(std::llround(batch.results.pages[1].row.uniqueUsers))
-                 + "|10243\n");
+    CHECK(sql(*pg, "SELECT DISTINCT revenue FROM page_metrics ORDER BY 1;", db) ==
+          "-2.50\n0.00\n123.45\n");
+    CHECK(sql(*pg,
+              "SELECT DISTINCT round(unique_users), length(users_hll) FROM page_metrics"
+              " ORDER BY 1;",
+              db) == "12|99\n40|323\n" +
+                         std::to_string(std::llround(batch.results.pages[1].row.uniqueUsers)) +
+                         "|10243\n");
     CHECK(store.stats().batches == 2);
     CHECK(store.stats().rows == 2 * batch.rowCount());
 
@@ -378,9 +381,10 @@ TEST_CASE("writing a batch twice leaves identical rows, and offsets and checkpoi
     twice.shard = "a";
     twice.results.pages = {pageRow(kT0, "/", 1, 1), pageRow(kT0, "/", 77, 3)};
     REQUIRE_WRITE(store, twice);
-    CHECK(sql(*pg, "SELECT views, unique_users FROM page_metrics WHERE page = '/' AND"
-                   " window_start = '2026-01-01T00:00:00Z';", db)
-          == "77|3\n");
+    CHECK(sql(*pg,
+              "SELECT views, unique_users FROM page_metrics WHERE page = '/' AND"
+              " window_start = '2026-01-01T00:00:00Z';",
+              db) == "77|3\n");
 
     // Offsets without a group are refused before anything is written.
     SinkBatch noGroup = sampleBatch(2);
@@ -544,16 +548,18 @@ TEST_CASE("SQL injection attempts in event fields are stored as plain data", "[p
     REQUIRE(store.loadOffsets(b.groupId, b.offsets[0].topic, &offsets, &error));
     CHECK(offsets == b.offsets);
     CHECK(sql(*pg, "SELECT DISTINCT shard FROM page_metrics;", db) == b.shard + "\n");
-    CHECK(sql(*pg, "SELECT count(*) FROM raw_events WHERE event_id = user_id AND page = country"
-                   " AND price IS NULL AND kafka_partition IS NULL;", db)
-          == "8\n");
+    CHECK(sql(*pg,
+              "SELECT count(*) FROM raw_events WHERE event_id = user_id AND page = country"
+              " AND price IS NULL AND kafka_partition IS NULL;",
+              db) == "8\n");
 
     // A NUL byte (which PostgreSQL text cannot hold) does not poison the batch.
     SinkBatch nul;
     nul.results.pages.push_back(pageRow(kT0, std::string("/nul\0byte", 9), 1, 1));
     REQUIRE_WRITE(store, nul);
-    CHECK(sql(*pg, "SELECT page FROM page_metrics WHERE page LIKE '/nul%';", db)
-          == "/nul\xEF\xBF\xBD" "byte\n");
+    CHECK(sql(*pg, "SELECT page FROM page_metrics WHERE page LIKE '/nul%';", db) ==
+          "/nul\xEF\xBF\xBD"
+          "byte\n");
 
     // Without the raw archive option raw events are left out.
     PostgresStore plain;
@@ -622,8 +628,8 @@ TEST_CASE("two shards' partial aggregates merge to the results of one combined r
             CHECK(p.row.purchases == want->row.purchases);
             CHECK(p.row.revenueCents == want->row.revenueCents);
             CHECK(p.row.uniqueUsers == Approx(want->row.uniqueUsers).epsilon(uniqueTolerance));
-            CHECK(p.row.uniqueSessions
-                  == Approx(want->row.uniqueSessions).epsilon(uniqueTolerance));
+            CHECK(p.row.uniqueSessions ==
+                  Approx(want->row.uniqueSessions).epsilon(uniqueTolerance));
             CHECK(p.users.estimate() == Approx(want->users.estimate()).epsilon(uniqueTolerance));
             sawFull = sawFull || !want->users.isExplicit();
         }
@@ -641,8 +647,8 @@ TEST_CASE("two shards' partial aggregates merge to the results of one combined r
 
         std::vector<FunnelRow> funnel;
         REQUIRE(s.loadFunnel(kT0, kT0 + 3'600'000, &funnel, &error));
-        std::map<std::pair<std::int64_t, std::string>, std::tuple<std::uint64_t, std::uint64_t,
-                                                                   std::uint64_t>>
+        std::map<std::pair<std::int64_t, std::string>,
+                 std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>>
             funnelWant, funnelGot;
         for (const FunnelRow &f : expected.funnel)
             funnelWant[{f.windowStart, f.productId}] = {f.views, f.addToCart, f.purchases};
@@ -703,12 +709,13 @@ TEST_CASE("sketches written by the store are postgresql-hll sketches", "[pgstore
     // explicit cutoff 512, no SPARSE), is byte for byte ours: EXPLICIT, and FULL after promotion.
     for (const int n : {0, 1, 300, 512, 513, 5000, 100'000}) {
         const HyperLogLog ours = sketchOf("u", 1, n + 1);
-        const std::string theirs = sql(
-            *pg,
-            "SELECT h::text, hll_cardinality(h) FROM (SELECT coalesce(hll_add_agg("
-            "hll_hash_text('u' || i), 14, 5, 512, 0), hll_empty(14, 5, 512, 0)) AS h"
-            " FROM generate_series(1, " + std::to_string(n) + ") i) s;",
-            db);
+        const std::string theirs =
+            sql(*pg,
+                "SELECT h::text, hll_cardinality(h) FROM (SELECT coalesce(hll_add_agg("
+                "hll_hash_text('u' || i), 14, 5, 512, 0), hll_empty(14, 5, 512, 0)) AS h"
+                " FROM generate_series(1, " +
+                    std::to_string(n) + ") i) s;",
+                db);
         INFO("n = " << n);
         const auto bar = theirs.find('|');
         REQUIRE(bar != std::string::npos);
@@ -752,8 +759,8 @@ TEST_CASE("connection failures say which sink and what went wrong, without the p
     CHECK_THAT(error, !Contains(wrong));
     CHECK_THAT(error, Contains("dbname=" + db));
 
-    PostgresTarget closed{"host=127.0.0.1 port=" + std::to_string(serverdetail::freeLoopbackPort())
-                              + " dbname=x user=y",
+    PostgresTarget closed{"host=127.0.0.1 port=" +
+                              std::to_string(serverdetail::freeLoopbackPort()) + " dbname=x user=y",
                           wrong};
     CHECK_FALSE(store.connect(closed, 3s, &error));
     CHECK_THAT(error, StartsWith("PostgreSQL at "));
@@ -822,8 +829,8 @@ TEST_CASE("a report export is the in-memory report's CSV, read from PostgreSQL",
     batch.results.pages.push_back(pageRow(kT0, "+1,2", 3, 2));
     batch.results.pages.push_back(pageRow(kT0, "-3\r\nline", 3, 2));
     batch.results.pages.push_back(pageRow(kT0, "@SUM(A1)", 3, 2));
-    batch.results.geo.push_back({kT0, kT0 + 5 * kMinute, "\tTAB", "=cmd|' /C calc'!A0",
-                                 "say \"hi\"", 1, true});
+    batch.results.geo.push_back(
+        {kT0, kT0 + 5 * kMinute, "\tTAB", "=cmd|' /C calc'!A0", "say \"hi\"", 1, true});
     batch.results.sessions.push_back({"=1+1", kT0 + 5, kT0 + 10, 1, 1, 5, true});
     batch.results.funnel.push_back({kT0, kT0 + kMinute, "@prod", 1, 0, 0, false, true});
     std::string error;
@@ -847,10 +854,9 @@ TEST_CASE("a report export is the in-memory report's CSV, read from PostgreSQL",
     const std::string text = pages.str();
     CHECK(text.rfind("window_start,window_end,page,views,clicks,add_to_cart,purchases,revenue,"
                      "unique_users,unique_sessions\r\n",
-                     0)
-          == 0);
+                     0) == 0);
     CHECK_THAT(text, Contains("\r\n2026-01-01T00:00:00.000Z,2026-01-01T00:01:00.000Z,"
-                    "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",3,"));
+                              "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",3,"));
     CHECK_THAT(text, Contains(",\"'+1,2\","));
     CHECK_THAT(text, Contains(",\"'-3\r\nline\","));
     CHECK_THAT(text, Contains(",'@SUM(A1),"));
@@ -861,8 +867,8 @@ TEST_CASE("a report export is the in-memory report's CSV, read from PostgreSQL",
     const std::string path = dir.path + "/export.csv";
     REQUIRE(store.exportCsv(ReportTable::PageMetrics, kT0, kT0 + kMinute, path, &error));
     CHECK(readFile(path) == text);
-    CHECK_FALSE(store.exportCsv(ReportTable::PageMetrics, 0, 1, dir.path + "/missing/x.csv",
-                                &error));
+    CHECK_FALSE(
+        store.exportCsv(ReportTable::PageMetrics, 0, 1, dir.path + "/missing/x.csv", &error));
     CHECK(!std::filesystem::exists(dir.path + "/missing/x.csv.part"));
     std::filesystem::remove_all(dir.path);
 }
@@ -892,9 +898,9 @@ TEST_CASE("the report subcommand exports from PostgreSQL and refuses passwords o
     const std::string out = dir.path + "/funnel.csv";
 
     ::setenv("PGPASSWORD", pg->password().c_str(), 1); // libpq's own variable, read by the child
-    auto [code, text] = run({"report", "--table", "product_funnel", "--from",
-                             "2026-01-01T00:00:00Z", "--to", "2026-01-01T00:02:00.000Z", "--out",
-                             out, "--postgres", conninfo});
+    auto [code, text] =
+        run({"report", "--table", "product_funnel", "--from", "2026-01-01T00:00:00Z", "--to",
+             "2026-01-01T00:02:00.000Z", "--out", out, "--postgres", conninfo});
     ::unsetenv("PGPASSWORD");
     INFO(text);
     CHECK(code == 0);
@@ -903,9 +909,9 @@ TEST_CASE("the report subcommand exports from PostgreSQL and refuses passwords o
 
     // The same through CLICKSTREAM_PG_PASSWORD, to stdout.
     ::setenv("CLICKSTREAM_PG_PASSWORD", pg->password().c_str(), 1);
-    std::tie(code, text) = run({"report", "--table", "product_funnel", "--from",
-                                "2026-01-01T00:00:00Z", "--to", "2026-01-01T00:02:00Z", "--out",
-                                "-", "--postgres", conninfo});
+    std::tie(code, text) =
+        run({"report", "--table", "product_funnel", "--from", "2026-01-01T00:00:00Z", "--to",
+             "2026-01-01T00:02:00Z", "--out", "-", "--postgres", conninfo});
     ::unsetenv("CLICKSTREAM_PG_PASSWORD");
     CHECK(code == 0);
     CHECK(text == want.str());
@@ -919,8 +925,8 @@ TEST_CASE("the report subcommand exports from PostgreSQL and refuses passwords o
 
     // A wrong password: the sink's clear message, non-zero exit.
     ::setenv("PGPASSWORD", "wrong-password-42", 1);
-    std::tie(code, text) = run({"report", "--table", "sessions", "--out", out, "--postgres",
-                                conninfo});
+    std::tie(code, text) =
+        run({"report", "--table", "sessions", "--out", out, "--postgres", conninfo});
     ::unsetenv("PGPASSWORD");
     CHECK(code == 1);
     CHECK_THAT(text, Contains("PostgreSQL at "));
@@ -932,8 +938,7 @@ TEST_CASE("the report subcommand exports from PostgreSQL and refuses passwords o
     CHECK(code == 2);
     CHECK_THAT(text, Contains("run --report-dir"));
 
-    std::tie(code, text) = run({"report", "--table", "nope", "--out", out, "--postgres",
-                                conninfo});
+    std::tie(code, text) = run({"report", "--table", "nope", "--out", out, "--postgres", conninfo});
     CHECK(code != 0);
     CHECK_THAT(text, Contains("page_metrics"));
 

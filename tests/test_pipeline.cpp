@@ -1,9 +1,9 @@
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/filereplaysource.h"
-#include "core/produce/generator.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/filereplaysource.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 
 #include "kafkatestsupport.h"
@@ -83,9 +83,9 @@ std::map<std::string, int> readReasons(const EmbeddedBroker &broker, const std::
             const void *value = nullptr;
             std::size_t size = 0;
             std::string reason = "<none>";
-            if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR
-                && rd_kafka_header_get_last(headers, "reason", &value, &size)
-                       == RD_KAFKA_RESP_ERR_NO_ERROR)
+            if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                rd_kafka_header_get_last(headers, "reason", &value, &size) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR)
                 reason.assign(static_cast<const char *>(value), size);
             ++reasons[reason];
             ++total;

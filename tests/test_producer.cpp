@@ -1,6 +1,6 @@
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 #include "core/produce/producerpool.h"
 
@@ -18,8 +18,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-EmbeddedBroker &startBroker(EmbeddedBroker &broker, std::vector<std::string> topics = {"clickstream"},
-                            int partitions = 6)
+EmbeddedBroker &startBroker(EmbeddedBroker &broker,
+                            std::vector<std::string> topics = {"clickstream"}, int partitions = 6)
 {
     EmbeddedBroker::Options options;
     options.partitions = partitions;
@@ -31,7 +31,8 @@ EmbeddedBroker &startBroker(EmbeddedBroker &broker, std::vector<std::string> top
 }
 
 std::unique_ptr<KafkaProducer> makeProducer(const EmbeddedBroker &broker, double rate,
-                                            std::string topic = "clickstream", std::uint64_t seed = 42)
+                                            std::string topic = "clickstream",
+                                            std::uint64_t seed = 42)
 {
     ProducerSettings settings;
     settings.ratePerSecond = rate;
@@ -54,7 +55,10 @@ void requireExactAccounting(const ProducerStats &s)
 class SlowSource final : public EventSource
 {
 public:
-    explicit SlowSource(std::size_t perCall) : m_perCall(perCall) {}
+    explicit SlowSource(std::size_t perCall)
+        : m_perCall(perCall)
+    {
+    }
     std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override
     {
         std::this_thread::sleep_for(1ms);
@@ -87,7 +91,8 @@ TEST_CASE("delivery accounting is exact against the embedded broker", "[producer
     CHECK(s.state == ProducerState::Stopped);
     CHECK(static_cast<double>(s.acked) == Approx(40'000).epsilon(0.05));
     // What the brokers hold is exactly what was acknowledged: nothing lost, nothing doubled.
-    CHECK(highWatermarkSum(broker.clusterConfig(), "clickstream") == static_cast<std::int64_t>(s.acked));
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clickstream") ==
+          static_cast<std::int64_t>(s.acked));
 }
 
 TEST_CASE("several producers run at once and are paused and stopped independently",
@@ -131,8 +136,10 @@ TEST_CASE("several producers run at once and are paused and stopped independentl
         CHECK(s.failed == 0);
         (pool.find(id)->settings().topic == "clicks-a" ? ackedA : ackedB) += s.acked;
     }
-    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-a") == static_cast<std::int64_t>(ackedA));
-    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-b") == static_cast<std::int64_t>(ackedB));
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-a") ==
+          static_cast<std::int64_t>(ackedA));
+    CHECK(highWatermarkSum(broker.clusterConfig(), "clicks-b") ==
+          static_cast<std::int64_t>(ackedB));
     CHECK(pool.remove(a));
     CHECK_FALSE(pool.remove(a));
     CHECK(pool.size() == 2);

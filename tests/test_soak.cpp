@@ -257,7 +257,10 @@ struct Servers
     {
         return "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + pg.database();
     }
-    std::string redisUri() const { return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0"; }
+    std::string redisUri() const
+    {
+        return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
+    }
 };
 
 } // namespace
@@ -279,12 +282,12 @@ TEST_CASE("verify reports a tampered table as lost or duplicated", "[soak][verif
     const std::int64_t acked = jsonInt(parser, summary.back(), "acked");
     REQUIRE(acked > 5000);
 
-    const Ran aggregated = runStudio(
-        dir, "aggregate",
-        {"headless", "--broker", s.bootstrap, "--producers", "0", "--postgres", s.postgresUri(),
-         "--checkpoint-ms", "200", "--session-timeout", "6", "--duration", "4",
-         "--drain-timeout", "60", "--json"},
-        120s);
+    const Ran aggregated =
+        runStudio(dir, "aggregate",
+                  {"headless", "--broker", s.bootstrap, "--producers", "0", "--postgres",
+                   s.postgresUri(), "--checkpoint-ms", "200", "--session-timeout", "6",
+                   "--duration", "4", "--drain-timeout", "60", "--json"},
+                  120s);
     INFO(aggregated.out);
     REQUIRE(aggregated.code == 0);
 
@@ -334,8 +337,8 @@ TEST_CASE("verify reports a tampered table as lost or duplicated", "[soak][verif
         CHECK_FALSE(contains(v.out, "ALL-RECORDS-ACCOUNTED"));
         CHECK(contains(v.out, "lost " + std::to_string(lostGeo) + ", duplicated 0\n"));
         CHECK(contains(v.out, "lost 2, duplicated 0\n"));
-        CHECK(contains(v.out, "NOT ACCOUNTED: lost " + std::to_string(lostGeo + 2)
-                                  + ", duplicated 1,"));
+        CHECK(contains(v.out,
+                       "NOT ACCOUNTED: lost " + std::to_string(lostGeo + 2) + ", duplicated 1,"));
     }
     // ...and the producer said it delivered one more than the topic holds.
     {
@@ -364,11 +367,29 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     // late (partitions read up to ~30 s apart after it); 60 s covers that. verify uses the same
     // windows.
     auto aggregatorArgs = [&](const std::string &seconds) {
-        return std::vector<std::string>{
-            "headless", "--broker", s.bootstrap, "--producers", "0", "--group", "soak",
-            "--postgres", s.postgresUri(), "--redis", s.redisUri(), "--checkpoint-ms", "5000",
-            "--watermark-delay", "60s", "--session-timeout", "6", "--duration", seconds,
-            "--drain-timeout", "120", "--json", "--json-status"};
+        return std::vector<std::string>{"headless",
+                                        "--broker",
+                                        s.bootstrap,
+                                        "--producers",
+                                        "0",
+                                        "--group",
+                                        "soak",
+                                        "--postgres",
+                                        s.postgresUri(),
+                                        "--redis",
+                                        s.redisUri(),
+                                        "--checkpoint-ms",
+                                        "5000",
+                                        "--watermark-delay",
+                                        "60s",
+                                        "--session-timeout",
+                                        "6",
+                                        "--duration",
+                                        seconds,
+                                        "--drain-timeout",
+                                        "120",
+                                        "--json",
+                                        "--json-status"};
     };
     // The expected events: the embedded broker keeps only the newest ~50,000 messages of each
     // partition, so verify reads a tap, kcat recording every message from the start as it
@@ -379,8 +400,8 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     // kcat gives up when every broker is down, so a loop starts it again (from the beginning:
     // verify skips offsets it has seen).
     Studio tap(dir, "tap",
-               {"-c", "while :; do " + kcat + " -C -b " + s.bootstrap
-                          + " -t clickstream -o beginning -J -q -u; sleep 1; done"},
+               {"-c", "while :; do " + kcat + " -C -b " + s.bootstrap +
+                          " -t clickstream -o beginning -J -q -u; sleep 1; done"},
                "/bin/bash");
     std::this_thread::sleep_for(2s);
     const std::string runFor = std::to_string(static_cast<int>(seconds * 4 + 300));
@@ -389,14 +410,16 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     Studio producer(dir, "producer",
                     {"produce", "--broker", s.bootstrap, "--rps",
                      std::to_string(static_cast<long long>(rps)), "--duration",
-                     std::to_string(static_cast<long long>(seconds)), "--seed", "9", "--late",
-                     "0", "--duplicates", "0", "--malformed", "0", "--json"});
+                     std::to_string(static_cast<long long>(seconds)), "--seed", "9", "--late", "0",
+                     "--duplicates", "0", "--malformed", "0", "--json"});
     const auto t0 = Clock::now();
     auto at = [&](double second) {
         std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Clock::duration>(
                                                std::chrono::duration<double>(second)));
     };
-    auto now = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    auto now = [&] {
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
     std::ostringstream timeline;
 
     // 1. SIGKILL of the aggregator; its successor starts once the group session (6 s) lapsed.
@@ -436,7 +459,8 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
 
     // The rest is steady soak until the producer is done.
     INFO("broker log:\n" << s.broker->log());
-    const int producedCode = producer.wait(std::chrono::seconds(static_cast<long long>(seconds) + 120));
+    const int producedCode =
+        producer.wait(std::chrono::seconds(static_cast<long long>(seconds) + 120));
     const std::string producerLog = producer.log();
     INFO(producerLog.substr(producerLog.size() > 3000 ? producerLog.size() - 3000 : 0));
     REQUIRE(producedCode == 0);
@@ -555,4 +579,3 @@ TEST_CASE("soak with faults: every record accounted", "[soak][faults]")
     s.broker->signal(SIGTERM);
     s.broker->wait(10s);
 }
-

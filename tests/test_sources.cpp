@@ -1,7 +1,7 @@
 #include "core/kafka/embeddedbroker.h"
+#include "core/kafka/kafkaclient.h"
 #include "core/produce/filereplaysource.h"
 #include "core/produce/generator.h"
-#include "core/kafka/kafkaclient.h"
 #include "core/produce/mirrorsource.h"
 #include "core/produce/producer.h"
 
@@ -62,7 +62,8 @@ TEST_CASE("a JSON Lines file replays once, keyed by user id", "[sources]")
         CHECK(batch.value(i) == lines[i]);
         if (!batch.key(i).empty()) {
             ++keyed;
-            CHECK(lines[i].find("\"user_id\":\"" + std::string(batch.key(i)) + "\"") != std::string::npos);
+            CHECK(lines[i].find("\"user_id\":\"" + std::string(batch.key(i)) + "\"") !=
+                  std::string::npos);
         }
     }
     CHECK(keyed > 900); // malformed lines without a readable user_id go unkeyed
@@ -142,7 +143,8 @@ TEST_CASE("a topic of another cluster is mirrored record for record", "[sources]
     seeder.stop();
     REQUIRE(seeder.stats().acked == 2000);
 
-    auto mirror = MirrorSource::open(remote.clusterConfig(), "remote-clicks", "test-mirror", &error);
+    auto mirror =
+        MirrorSource::open(remote.clusterConfig(), "remote-clicks", "test-mirror", &error);
     INFO(error);
     REQUIRE(mirror);
     ProducerSettings toLocal;

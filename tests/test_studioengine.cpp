@@ -1,5 +1,5 @@
-#include "core/produce/producerpool.h"
 #include "core/engine/studioengine.h"
+#include "core/produce/producerpool.h"
 
 #include "kafkatestsupport.h"
 

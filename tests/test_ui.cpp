@@ -1,7 +1,7 @@
 #include "core/engine/studioengine.h"
-#include "ui/window/mainwindow.h"
-#include "ui/pages/producereditor.h"
 #include "ui/common/theme.h"
+#include "ui/pages/producereditor.h"
+#include "ui/window/mainwindow.h"
 
 #include "uitestsupport.h"
 

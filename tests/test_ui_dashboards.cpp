@@ -1,15 +1,15 @@
-#include "core/produce/generator.h"
 #include "core/common/recordbatch.h"
+#include "core/produce/generator.h"
 #include "ui/charts/barchartview.h"
 #include "ui/charts/charttoolbar.h"
 #include "ui/charts/decimate.h"
-#include "ui/pages/geopage.h"
 #include "ui/charts/livechart.h"
+#include "ui/charts/pointhistory.h"
+#include "ui/models/rowtablemodel.h"
+#include "ui/pages/geopage.h"
 #include "ui/pages/overviewpage.h"
 #include "ui/pages/pagespage.h"
-#include "ui/charts/pointhistory.h"
 #include "ui/pages/productspage.h"
-#include "ui/models/rowtablemodel.h"
 #include "ui/pages/sessionspage.h"
 #include "ui/widgets/tablepanel.h"
 
@@ -21,14 +21,14 @@
 #include <QDateTimeAxis>
 #include <QDir>
 #include <QFile>
-#include <QTemporaryDir>
 #include <QGraphicsTextItem>
-#include <QRegularExpression>
-#include <QValueAxis>
-#include <QTableView>
 #include <QLineSeries>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QValueAxis>
 
 #include <cmath>
 #include <vector>
@@ -117,7 +117,8 @@ TEST_CASE("live chart: one line per series, range, pause, markers and hover", "[
     chart.show();
     chart.render();
 
-    REQUIRE(chart.seriesNames() == QStringList{QStringLiteral("produced"), QStringLiteral("consumed")});
+    REQUIRE(chart.seriesNames() ==
+            QStringList{QStringLiteral("produced"), QStringLiteral("consumed")});
     QLineSeries *produced = chart.lineSeries(QStringLiteral("produced"));
     REQUIRE(produced);
     // The last 5 minutes (301 points) plus the left neighbour, under the pixel budget.
@@ -129,8 +130,8 @@ TEST_CASE("live chart: one line per series, range, pause, markers and hover", "[
     REQUIRE(markers.size() == 1);
     CHECK(markers[0].second.startsWith(QStringLiteral("producer-1")));
     // The marker sits where the time axis puts its time.
-    const QPointF onAxis = chart.chart()->mapToScene(
-        chart.chart()->mapToPosition(QPointF(t0 + 450'000, 0), produced));
+    const QPointF onAxis =
+        chart.chart()->mapToScene(chart.chart()->mapToPosition(QPointF(t0 + 450'000, 0), produced));
     CHECK(std::abs(markers[0].first - onAxis.x()) < 1.0);
 
     const QString hover = chart.hoverText(t0 + 450'400);
@@ -162,7 +163,8 @@ TEST_CASE("live chart: one line per series, range, pause, markers and hover", "[
     CHECK(chart.lineSeries(QStringLiteral("produced")) == nullptr);
     CHECK(chart.chart()->series().size() == 1);
     // Several new names at once (they get empty lines).
-    chart.setShownSeries({QStringLiteral("new-1"), QStringLiteral("new-2"), QStringLiteral("consumed")});
+    chart.setShownSeries(
+        {QStringLiteral("new-1"), QStringLiteral("new-2"), QStringLiteral("consumed")});
     CHECK(chart.chart()->series().size() == 3);
     chart.render();
     CHECK(chart.lineSeries(QStringLiteral("new-2"))->count() == 0);
@@ -207,22 +209,30 @@ struct Item
 
 TEST_CASE("row table model diffs by key with the exact change protocol", "[ui]")
 {
-    RowTableModel<Item> model({{QStringLiteral("Name"), [](const Item &i) { return QVariant(i.name); }},
-                               {QStringLiteral("Count"), [](const Item &i) { return QVariant(i.count); }}},
+    RowTableModel<Item> model({{QStringLiteral("Name"),
+                                [](const Item &i) {
+                                    return QVariant(i.name);
+                                }},
+                               {QStringLiteral("Count"),
+                                [](const Item &i) {
+                                    return QVariant(i.count);
+                                }}},
                               [](const Item &i) { return i.name; });
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
     QSortFilterProxyModel proxy;
     proxy.setSourceModel(&model);
     proxy.setSortRole(Qt::UserRole);
     proxy.sort(1, Qt::DescendingOrder);
-    QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester proxyTester(&proxy,
+                                         QAbstractItemModelTester::FailureReportingMode::Fatal);
 
     model.setRows({{QStringLiteral("a"), 1}, {QStringLiteral("b"), 20}, {QStringLiteral("c"), 3}});
     CHECK(proxy.index(0, 0).data().toString() == QStringLiteral("b"));
     QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
     QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
     QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
-    model.setRows({{QStringLiteral("c"), 300}, {QStringLiteral("b"), 20}, {QStringLiteral("d"), 1}});
+    model.setRows(
+        {{QStringLiteral("c"), 300}, {QStringLiteral("b"), 20}, {QStringLiteral("d"), 1}});
     CHECK(changed.size() == 1); // only c changed, and only its count
     CHECK(changed[0][0].toModelIndex().column() == 1);
     CHECK(removed.size() == 1);
@@ -243,8 +253,7 @@ TEST_CASE("row table model diffs by key with the exact change protocol", "[ui]")
     REQUIRE(panel.exportCsv(dir.filePath(QStringLiteral("items.csv")), &error));
     QFile file(dir.filePath(QStringLiteral("items.csv")));
     REQUIRE(file.open(QIODevice::ReadOnly));
-    CHECK(QString::fromUtf8(file.readAll())
-          == QStringLiteral("Name,Count\n\"x,y\",7\n'=cmd,5\n"));
+    CHECK(QString::fromUtf8(file.readAll()) == QStringLiteral("Name,Count\n\"x,y\",7\n'=cmd,5\n"));
     CHECK_FALSE(panel.exportCsv(dir.filePath(QStringLiteral("missing/dir/items.csv")), &error));
     CHECK_FALSE(error.isEmpty());
 }
@@ -379,10 +388,10 @@ TEST_CASE("every page follows frames from a real aggregator and renders at 1280x
         CHECK(produced->size() == 30 * 60 / 10); // one point per frame
         CHECK(produced->points().back().x() == double(last.nowMs));
         CHECK(p.lagChart()->history(QStringLiteral("lag"))->size() == 180);
-        CHECK(p.watermarkChart()->history(QStringLiteral("watermark delay"))->points().back().y()
-              == Approx(last.watermarkDelayMs / 1000.0));
-        CHECK(p.problemChart()->seriesNames()
-              == QStringList{QStringLiteral("late"), QStringLiteral("invalid")});
+        CHECK(p.watermarkChart()->history(QStringLiteral("watermark delay"))->points().back().y() ==
+              Approx(last.watermarkDelayMs / 1000.0));
+        CHECK(p.problemChart()->seriesNames() ==
+              QStringList{QStringLiteral("late"), QStringLiteral("invalid")});
         // Revenue: one point per page window, not per frame.
         const PointHistory *revenue = p.revenueChart()->history(QStringLiteral("revenue"));
         REQUIRE(revenue);
@@ -398,8 +407,10 @@ TEST_CASE("every page follows frames from a real aggregator and renders at 1280x
                 cents += row.revenueCents;
         (void)lastWindow;
         CHECK(revenue->points().back() == QPointF(double(latestStart), cents / 100.0));
-        CHECK(p.counterText(QStringLiteral("Read")) == QLocale().toString(qulonglong(snapshot.counters.read)));
-        CHECK(p.counterText(QStringLiteral("Late")) == QLocale().toString(qulonglong(snapshot.counters.late)));
+        CHECK(p.counterText(QStringLiteral("Read")) ==
+              QLocale().toString(qulonglong(snapshot.counters.read)));
+        CHECK(p.counterText(QStringLiteral("Late")) ==
+              QLocale().toString(qulonglong(snapshot.counters.late)));
         CHECK(p.topPagesModel()->rowCount() == int(snapshot.topPages.size()));
         const QImage shot = shoot(&p, QStringLiteral("overview"));
         CHECK_FALSE(shot.isNull());
@@ -422,8 +433,8 @@ TEST_CASE("every page follows frames from a real aggregator and renders at 1280x
         REQUIRE(history);
         CHECK(history->size() >= 25);
         for (const auto &row : snapshot.pages)
-            if (QString::fromStdString(row.page) == top && !history->empty()
-                && row.windowStart == history->points().back().x())
+            if (QString::fromStdString(row.page) == top && !history->empty() &&
+                row.windowStart == history->points().back().x())
                 CHECK(history->points().back().y() == double(row.views));
         const QAbstractItemModel *table = p.windowsPanel()->view()->model();
         CHECK(table->headerData(0, Qt::Horizontal).toString() == QStringLiteral("Window start"));

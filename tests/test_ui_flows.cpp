@@ -2,15 +2,15 @@
 // broker: a stopped aggregator shows as growing lag and a Burrow status change on Kafka > Consumer
 // groups, and recovers when resumed; a Redis sink whose server goes away shows down on the Health
 // page and fires an alert counted in the status bar, both clearing when the server is back.
+#include "core/engine/studioengine.h"
 #include "core/monitor/alerts.h"
 #include "core/monitor/monitor.h"
-#include "core/engine/studioengine.h"
+#include "ui/models/kafkamodels.h"
+#include "ui/models/servicemodel.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/healthpage.h"
-#include "ui/models/kafkamodels.h"
 #include "ui/pages/kafkapage.h"
 #include "ui/window/mainwindow.h"
-#include "ui/models/servicemodel.h"
 
 #include "serversupport.h"
 #include "uitestsupport.h"
@@ -94,7 +94,9 @@ TEST_CASE("a paused aggregator shows growing lag and STOP on the group page, and
     ui::GroupModel *groups = kafka->groupsView()->groupModel();
     QAbstractItemModelTester tester(groups, QAbstractItemModelTester::FailureReportingMode::Fatal);
     const QString group = QString::fromStdString(settings.groupId);
-    auto status = [&] { return cell(groups, group, ui::GroupModel::Status); };
+    auto status = [&] {
+        return cell(groups, group, ui::GroupModel::Status);
+    };
     auto lag = [&]() -> qint64 { // the sort role holds the exact total lag, -1 while unknown
         for (int r = 0; r < groups->rowCount(); ++r) {
             if (groups->index(r, 0).data().toString() == group)
@@ -175,12 +177,11 @@ TEST_CASE("a Redis sink whose server stops shows down on the Health page and fir
     };
 
     // Configured through the engine as the settings dialog does: the probe follows the sink.
-    REQUIRE(engine.configureSinks({}, {}, "redis://" + redis.host() + ":" +
-                                              std::to_string(redis.port()) + "/0",
-                                  {}, &error));
+    REQUIRE(engine.configureSinks(
+        {}, {}, "redis://" + redis.host() + ":" + std::to_string(redis.port()) + "/0", {}, &error));
     REQUIRE(test::waitUntil([&] { return redisState() == QStringLiteral("up"); }, 30s));
-    CHECK(test::waitUntil([&] { return engine.sample().redis.state != core::ServiceState::NotConfigured; },
-                          10s));
+    CHECK(test::waitUntil(
+        [&] { return engine.sample().redis.state != core::ServiceState::NotConfigured; }, 10s));
     CHECK(firingInStatusBar(window) == 0);
 
     // Down: the page says so, the rule fires, the status bar counts it.

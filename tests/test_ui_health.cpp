@@ -3,14 +3,14 @@
 // firingChanged), the rules editor (add, edit, validation, save to and load from JSON). Every
 // model runs under QAbstractItemModelTester.
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/monitor/monitor.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 #include "core/produce/producerpool.h"
-#include "ui/models/alertmodels.h"
 #include "ui/dialogs/alertruleseditor.h"
-#include "ui/pages/healthpage.h"
+#include "ui/models/alertmodels.h"
 #include "ui/models/servicemodel.h"
+#include "ui/pages/healthpage.h"
 
 #include <catch2/catch.hpp>
 

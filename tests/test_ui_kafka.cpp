@@ -6,13 +6,13 @@
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/monitor.h"
 #include "ui/dialogs/createtopicdialog.h"
-#include "ui/pages/groupsview.h"
-#include "ui/widgets/heatstrip.h"
 #include "ui/models/kafkamodels.h"
-#include "ui/pages/kafkapage.h"
 #include "ui/models/messagemodel.h"
+#include "ui/pages/groupsview.h"
+#include "ui/pages/kafkapage.h"
 #include "ui/pages/messageview.h"
 #include "ui/pages/topicsview.h"
+#include "ui/widgets/heatstrip.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,12 +1,12 @@
 // The main window over a real engine on the embedded broker, driven through its widgets.
 #include "core/engine/studioengine.h"
+#include "ui/charts/dashboardframe.h"
 #include "ui/dialogs/aboutdialog.h"
 #include "ui/dialogs/connectionprofiles.h"
-#include "ui/charts/dashboardframe.h"
-#include "ui/window/mainwindow.h"
-#include "ui/pages/producereditor.h"
 #include "ui/models/producermodel.h"
+#include "ui/pages/producereditor.h"
 #include "ui/pages/producerspage.h"
+#include "ui/window/mainwindow.h"
 
 #include "uitestsupport.h"
 
@@ -18,9 +18,9 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QLocale>
 #include <QMenu>
 #include <QMenuBar>
-#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableView>
@@ -235,7 +235,9 @@ TEST_CASE("Help > About shows the project version, the Qt and librdkafka version
     CHECK(hasAboutQt);
 
     about->trigger();
-    auto dialogs = [&] { return window.findChildren<ui::AboutDialog *>(); };
+    auto dialogs = [&] {
+        return window.findChildren<ui::AboutDialog *>();
+    };
     REQUIRE(dialogs().size() == 1);
     ui::AboutDialog *dialog = dialogs().front();
     CHECK(dialog->objectName() == QStringLiteral("aboutDialog"));

@@ -3,9 +3,9 @@
 #include "serversupport.h"
 
 #include "core/aggregate/aggregator.h"
+#include "core/common/recordbatch.h"
 #include "core/produce/generator.h"
 #include "core/store/pgstore.h"
-#include "core/common/recordbatch.h"
 #include "ui/models/reportmodel.h"
 #include "ui/pages/reportspage.h"
 

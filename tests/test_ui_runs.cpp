@@ -4,8 +4,8 @@
 #include "core/engine/runrecording.h"
 #include "core/engine/studioengine.h"
 #include "ui/charts/livechart.h"
-#include "ui/window/mainwindow.h"
 #include "ui/pages/overviewpage.h"
+#include "ui/window/mainwindow.h"
 #include "uitestsupport.h"
 
 #include <QDir>

@@ -4,9 +4,9 @@
 // one, else offscreen.
 #include "core/engine/studioengine.h"
 #include "ui/charts/charttoolbar.h"
-#include "ui/window/mainwindow.h"
 #include "ui/pages/producerspage.h"
 #include "ui/pages/reportspage.h"
+#include "ui/window/mainwindow.h"
 
 #include "uitestsupport.h"
 

@@ -2,10 +2,10 @@
 // connection profiles model, the settings dialog, and the connection tests against real servers.
 #include "serversupport.h"
 
-#include "core/monitor/connectiontest.h"
 #include "core/kafka/embeddedbroker.h"
-#include "ui/dialogs/connectionprofiles.h"
+#include "core/monitor/connectiontest.h"
 #include "ui/common/secretstore.h"
+#include "ui/dialogs/connectionprofiles.h"
 #include "ui/dialogs/settingsdialog.h"
 
 #include <catch2/catch.hpp>
@@ -582,14 +582,15 @@ TEST_CASE("The compose stack's connection file imports", "[ui][settings][deploy]
     CHECK(config.security == core::SecurityProtocol::SaslPlaintext);
     CHECK(config.validate().empty());
 
-    CHECK(profiles.postgresUri() == QStringLiteral("postgresql://studio@localhost:5432/clickstream"));
+    CHECK(profiles.postgresUri() ==
+          QStringLiteral("postgresql://studio@localhost:5432/clickstream"));
     CHECK(profiles.redisUri() == QStringLiteral("redis://localhost:6379/0"));
     CHECK(profiles.redisUser().isEmpty());
 
     // The file matches docker-compose.yml's ports (the deploy test checks the compose side).
     const QByteArray compose = readFile(QStringLiteral(STUDIO_SOURCE_DIR "/docker-compose.yml"));
-    for (const char *port : {"\"9092:9092\"", "\"19092:9094\"", "\"29092:9094\"",
-                             "\"39092:9094\"", "\"5432:5432\"", "\"6379:6379\""})
+    for (const char *port : {"\"9092:9092\"", "\"19092:9094\"", "\"29092:9094\"", "\"39092:9094\"",
+                             "\"5432:5432\"", "\"6379:6379\""})
         CHECK(compose.contains(port));
 
     // Imported again (say, a newer copy of the file): updated in place, ids (and so the
@@ -659,8 +660,7 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
         {"not JSON", good.left(good.size() / 2), QStringLiteral("not valid JSON")},
         {"empty file", QByteArray(), QStringLiteral("not valid JSON")},
         {"a JSON list", "[]", QStringLiteral("not a JSON object")},
-        {"another format",
-         with("clickstream-studio-connections", "kafka-ui-clusters"),
+        {"another format", with("clickstream-studio-connections", "kafka-ui-clusters"),
          QStringLiteral("not a Clickstream Studio connections file")},
         {"a newer version", with("\"version\": 1", "\"version\": 2"),
          QStringLiteral("version 2, written by a newer Clickstream Studio")},
@@ -681,8 +681,7 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
          QStringLiteral("two Kafka profiles are named")},
         {"an unknown field", with("\"tls\": false", "\"tsl\": false"),
          QStringLiteral("unknown field \"tsl\"")},
-        {"nothing in it",
-         "{\"format\": \"clickstream-studio-connections\", \"version\": 1}",
+        {"nothing in it", "{\"format\": \"clickstream-studio-connections\", \"version\": 1}",
          QStringLiteral("names no Kafka profile")},
         {"a bad Redis URI", with("redis://localhost:6379/0", "redis://localhost:0/0"),
          QStringLiteral("redis.uri: bad port")},
@@ -691,8 +690,8 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
          with("\"username\": \"studio\",",
               "\"username\": \"studio\", \"password\": \"" + secretUtf8 + "\","),
          QStringLiteral("password field (kafka[1].password)")},
-        {"a nested secret", with("\"user\": \"\"", "\"user\": \"\", \"auth\": {\"Secret\": \"" +
-                                                       secretUtf8 + "\"}"),
+        {"a nested secret",
+         with("\"user\": \"\"", "\"user\": \"\", \"auth\": {\"Secret\": \"" + secretUtf8 + "\"}"),
          QStringLiteral("password field (redis.auth.Secret)")},
         {"a password in the PostgreSQL URI",
          with("postgresql://studio@", "postgresql://studio:" + secretUtf8 + "@"),
@@ -766,8 +765,8 @@ TEST_CASE("a saved Kafka profile resolves to its cluster, with its password from
     CHECK(cluster.security == core::SecurityProtocol::Plaintext);
 
     // SASL without a stored password: refused, saying where the password goes.
-    CHECK_FALSE(ui::resolveKafkaProfile(QStringLiteral("prod cluster"), store, &cluster, &error,
-                                        3000));
+    CHECK_FALSE(
+        ui::resolveKafkaProfile(QStringLiteral("prod cluster"), store, &cluster, &error, 3000));
     CHECK(error.contains(QStringLiteral("no password")));
     CHECK(error.contains(QStringLiteral("File > Connections")));
 

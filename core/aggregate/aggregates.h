@@ -108,7 +108,7 @@ struct AggregateCounters
     std::uint64_t openSessions = 0;
     std::uint64_t dedupeEntries = 0;
     std::uint64_t internedNames = 0; ///< pages, products and geo keys held for open state
-    std::uint64_t stateBytes = 0; ///< estimate of the memory the open state holds
+    std::uint64_t stateBytes = 0;    ///< estimate of the memory the open state holds
     std::uint64_t windowsFinalized = 0;
     std::uint64_t sessionsClosed = 0;
 };

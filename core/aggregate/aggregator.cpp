@@ -17,14 +17,14 @@ namespace {
 
 using internal::fastHash;
 using internal::floorDiv;
-using internal::windowStart;
-using internal::Interner;
-using internal::PageSet;
-using internal::PremixedHash;
-using internal::OpenSession;
-using internal::PageAgg;
 using internal::FunnelAgg;
 using internal::GeoAgg;
+using internal::Interner;
+using internal::OpenSession;
+using internal::PageAgg;
+using internal::PageSet;
+using internal::PremixedHash;
+using internal::windowStart;
 
 SessionRow sessionRow(const OpenSession &o);
 
@@ -50,7 +50,8 @@ Aggregator::Aggregator(AggregatorConfig config, AggregateSink *sink)
     , m_sink(sink)
     , m_parser(m_config.maxEventBytes)
     , m_state(std::make_unique<State>(m_config))
-{}
+{
+}
 
 Aggregator::~Aggregator() = default;
 
@@ -185,8 +186,8 @@ IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t read
         it = s.sessions.try_emplace(userHash).first;
         it->second.user.assign(e.userId);
         it->second.start = it->second.end = ts;
-    } else if (ts - it->second.end >= m_config.sessionGapMs
-               || it->second.start - ts >= m_config.sessionGapMs) {
+    } else if (ts - it->second.end >= m_config.sessionGapMs ||
+               it->second.start - ts >= m_config.sessionGapMs) {
         // The gap passed before the watermark did (or time ran backwards past it): close it here.
         const OpenSession &old = it->second;
         SessionRow row = sessionRow(old);
@@ -215,8 +216,17 @@ namespace {
 PageRow pageRow(const std::string &name, std::int64_t start, std::int64_t size, const PageAgg &a,
                 bool final)
 {
-    return {start,   start + size, name,      a.views,           a.clicks,
-            a.carts, a.purchases,  a.revenue, a.users.estimate(), a.sessions.estimate(), final};
+    return {start,
+            start + size,
+            name,
+            a.views,
+            a.clicks,
+            a.carts,
+            a.purchases,
+            a.revenue,
+            a.users.estimate(),
+            a.sessions.estimate(),
+            final};
 }
 
 void funnelRows(const Interner<1> &products, std::int64_t start, std::int64_t size,
@@ -232,8 +242,8 @@ void funnelRows(const Interner<1> &products, std::int64_t start, std::int64_t si
             continue;
         const double share = totalViews ? double(a.views) / double(totalViews) : 0.0;
         const double conversion = a.views ? double(a.purchases) / double(a.views) : 0.0;
-        const bool flagged = a.views > 0 && share >= config.hotViewShare
-                             && conversion <= config.hotMaxConversion;
+        const bool flagged =
+            a.views > 0 && share >= config.hotViewShare && conversion <= config.hotMaxConversion;
         out.push_back({start, start + size, products.name(id), a.views, a.carts, a.purchases,
                        flagged, final});
     }
@@ -247,12 +257,11 @@ GeoRow geoRow(const std::array<std::string, 3> &key, std::int64_t start, std::in
 
 SessionRow sessionRow(const OpenSession &o)
 {
-    return {o.user, o.start, o.end, o.events, static_cast<std::uint32_t>(o.pages.size()), o.revenue,
-            o.converted};
+    return {o.user,    o.start,    o.end, o.events, static_cast<std::uint32_t>(o.pages.size()),
+            o.revenue, o.converted};
 }
 
-template <class T>
-void keepLast(std::deque<T> &d, std::size_t n)
+template <class T> void keepLast(std::deque<T> &d, std::size_t n)
 {
     while (d.size() > n)
         d.pop_front();
@@ -286,8 +295,8 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             std::vector<GeoRow> rows;
             for (std::uint32_t id = 0; id < aggs.size(); ++id) {
                 if (aggs[id].used)
-                    rows.push_back(geoRow(s.geoKeys.key(id), start,
-                                          m_config.geoWindowMs, aggs[id], true));
+                    rows.push_back(
+                        geoRow(s.geoKeys.key(id), start, m_config.geoWindowMs, aggs[id], true));
             }
             out.geo.insert(out.geo.end(), rows.begin(), rows.end());
             s.recentGeo.push_back(std::move(rows));
@@ -305,7 +314,8 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
 
         // Sessions whose gap the watermark has passed can take no more events. Sweeping costs a
         // pass over the open sessions, so it runs once per second of event time at most.
-        if (everything || s.lastSessionSweep == kNoWatermark || until - s.lastSessionSweep >= 1000) {
+        if (everything || s.lastSessionSweep == kNoWatermark ||
+            until - s.lastSessionSweep >= 1000) {
             s.lastSessionSweep = until;
             for (auto it = s.sessions.begin(); it != s.sessions.end();) {
                 if (everything || it->second.end + m_config.sessionGapMs <= until) {
@@ -332,8 +342,8 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     while (s.recentSessions.size() > m_config.recentSessionsKept)
         s.recentSessions.pop_back();
 
-    c.openWindows = s.pageWindows.open().size() + s.geoWindows.open().size()
-                    + s.funnelWindows.open().size();
+    c.openWindows =
+        s.pageWindows.open().size() + s.geoWindows.open().size() + s.funnelWindows.open().size();
     c.openSessions = s.sessions.size();
     c.internedNames = s.pages.size() + s.products.size() + s.geoKeys.size();
     std::uint64_t dedupeEntries = 0, dedupeSlots = 0;
@@ -345,7 +355,8 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     std::uint64_t bytes = dedupeSlots * 9
                           // slot (hash key, session, control byte); each session's page list is
                           // left out: counting it would walk every open session per batch
-                          + s.sessions.capacity() * (sizeof(std::uint64_t) + sizeof(OpenSession) + 1);
+                          +
+                          s.sessions.capacity() * (sizeof(std::uint64_t) + sizeof(OpenSession) + 1);
     for (const auto &[start, aggs] : s.pageWindows.open()) {
         for (const PageAgg &a : aggs)
             bytes += sizeof(PageAgg) + a.users.memoryBytes() + a.sessions.memoryBytes();
@@ -383,8 +394,8 @@ AggregatorSnapshot Aggregator::snapshot() const
     for (const auto &[start, aggs] : s.geoWindows.open()) {
         for (std::uint32_t id = 0; id < aggs.size(); ++id) {
             if (aggs[id].used)
-                snap.geo.push_back(geoRow(s.geoKeys.key(id), start,
-                                          m_config.geoWindowMs, aggs[id], false));
+                snap.geo.push_back(
+                    geoRow(s.geoKeys.key(id), start, m_config.geoWindowMs, aggs[id], false));
         }
     }
     for (const auto &rows : s.recentFunnel)

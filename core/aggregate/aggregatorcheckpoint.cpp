@@ -47,7 +47,10 @@ private:
 class Reader
 {
 public:
-    explicit Reader(std::string_view in) : m_in(in) {}
+    explicit Reader(std::string_view in)
+        : m_in(in)
+    {
+    }
     bool u64(std::uint64_t &v)
     {
         if (m_in.size() - m_pos < 8)
@@ -86,7 +89,8 @@ public:
     /// A count that cannot exceed what is left (each item takes at least `minBytes`).
     bool count(std::uint64_t &n, std::size_t minBytes)
     {
-        return u64(n) && (n <= (m_in.size() - m_pos) / std::max<std::size_t>(minBytes, 1) || fail());
+        return u64(n) &&
+               (n <= (m_in.size() - m_pos) / std::max<std::size_t>(minBytes, 1) || fail());
     }
     bool atEnd() const { return m_pos == m_in.size(); }
     bool failed() const { return m_failed; }
@@ -183,8 +187,8 @@ std::string Aggregator::saveState() const
     writeSettings(w, m_config);
 
     const AggregateCounters &c = s.counters;
-    for (const std::uint64_t v : {c.read, c.valid, c.invalid, c.duplicates, c.late,
-                                  c.windowsFinalized, c.sessionsClosed})
+    for (const std::uint64_t v :
+         {c.read, c.valid, c.invalid, c.duplicates, c.late, c.windowsFinalized, c.sessionsClosed})
         w.u64(v);
     w.u64(c.invalidByReason.size());
     for (const std::uint64_t v : c.invalidByReason)
@@ -298,12 +302,12 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error)
                     return false;
                 internal::PageAgg &a = s.pageWindows.at(start, s.pages.id(name));
                 a.used = true;
-                return r.u64(a.views) && r.u64(a.clicks) && r.u64(a.carts) && r.u64(a.purchases)
-                       && r.i64(a.revenue) && readSketch(r, a.users, &why)
-                       && readSketch(r, a.sessions, &why);
+                return r.u64(a.views) && r.u64(a.clicks) && r.u64(a.carts) && r.u64(a.purchases) &&
+                       r.i64(a.revenue) && readSketch(r, a.users, &why) &&
+                       readSketch(r, a.sessions, &why);
             },
-            why)
-        && readWindows(
+            why) &&
+        readWindows(
             r, 32, "funnel",
             [&](std::int64_t start) {
                 std::string_view name;
@@ -313,8 +317,8 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error)
                 a.used = true;
                 return r.u64(a.views) && r.u64(a.carts) && r.u64(a.purchases);
             },
-            why)
-        && readWindows(
+            why) &&
+        readWindows(
             r, 32, "geo",
             [&](std::int64_t start) {
                 std::array<std::string_view, 3> parts;
@@ -336,8 +340,8 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error)
         std::uint64_t hash = 0, converted = 0, pages = 0;
         std::string_view user;
         internal::OpenSession o;
-        if (!r.u64(hash) || !r.str(user) || !r.i64(o.start) || !r.i64(o.end) || !r.u64(o.events)
-            || !r.i64(o.revenue) || !r.u64(converted) || !r.count(pages, 8))
+        if (!r.u64(hash) || !r.str(user) || !r.i64(o.start) || !r.i64(o.end) || !r.u64(o.events) ||
+            !r.i64(o.revenue) || !r.u64(converted) || !r.count(pages, 8))
             return fail("truncated session");
         o.user.assign(user);
         o.converted = converted != 0;
@@ -356,8 +360,8 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error)
         SessionRow row;
         std::string_view user;
         std::uint64_t distinct = 0, converted = 0;
-        if (!r.str(user) || !r.i64(row.start) || !r.i64(row.end) || !r.u64(row.events)
-            || !r.u64(distinct) || !r.i64(row.revenueCents) || !r.u64(converted))
+        if (!r.str(user) || !r.i64(row.start) || !r.i64(row.end) || !r.u64(row.events) ||
+            !r.u64(distinct) || !r.i64(row.revenueCents) || !r.u64(converted))
             return fail("truncated closed session");
         row.userId.assign(user);
         row.distinctPages = static_cast<std::uint32_t>(distinct);

@@ -34,7 +34,11 @@ struct PageAgg
     std::int64_t revenue = 0;
     HyperLogLog users, sessions;
     bool used = false;
-    explicit PageAgg(int log2m = HyperLogLog::kDefaultLog2m) : users(log2m), sessions(log2m) {}
+    explicit PageAgg(int log2m = HyperLogLog::kDefaultLog2m)
+        : users(log2m)
+        , sessions(log2m)
+    {
+    }
 };
 
 struct FunnelAgg
@@ -50,11 +54,14 @@ struct GeoAgg
 };
 
 /// Open tumbling windows of one kind: start -> per-key aggregates indexed by interned id.
-template <class Agg>
-class Windows
+template <class Agg> class Windows
 {
 public:
-    Windows(std::int64_t size, Agg prototype) : m_size(size), m_prototype(std::move(prototype)) {}
+    Windows(std::int64_t size, Agg prototype)
+        : m_size(size)
+        , m_prototype(std::move(prototype))
+    {
+    }
 
     Agg &at(std::int64_t ts, std::uint32_t id)
     {
@@ -99,8 +106,7 @@ public:
     const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
 
     /// Removes and returns (start, aggregates) of every window whose end is at or before `until`.
-    template <class Fn>
-    void takeFinal(std::int64_t until, Fn &&fn)
+    template <class Fn> void takeFinal(std::int64_t until, Fn &&fn)
     {
         while (!m_open.empty() && m_open.begin()->first + m_size <= until) {
             auto node = m_open.extract(m_open.begin());
@@ -128,7 +134,6 @@ struct OpenSession
     PageSet pages;
 };
 
-
 } // namespace internal
 
 struct Aggregator::State
@@ -137,11 +142,12 @@ struct Aggregator::State
         : pageWindows(c.pageWindowMs, internal::PageAgg(c.hllLog2m))
         , funnelWindows(c.funnelWindowMs, internal::FunnelAgg{})
         , geoWindows(c.geoWindowMs, internal::GeoAgg{})
-    {}
+    {
+    }
 
     internal::Interner<1> pages, products;
     internal::Interner<3> geoKeys; // country, browser, device
-    std::size_t compactAt = 4096; // interned names at which unused ones are dropped
+    std::size_t compactAt = 4096;  // interned names at which unused ones are dropped
     internal::Windows<internal::PageAgg> pageWindows;
     internal::Windows<internal::FunnelAgg> funnelWindows;
     internal::Windows<internal::GeoAgg> geoWindows;
@@ -189,12 +195,12 @@ struct Aggregator::State
         geoWindows.markUsed(keepGeo);
         const auto geoMap = geoKeys.compact(keepGeo);
         geoWindows.remap(geoMap, geoKeys.size());
-        compactAt = std::max<std::size_t>(4096, 2 * (pages.size() + products.size() + geoKeys.size()));
+        compactAt =
+            std::max<std::size_t>(4096, 2 * (pages.size() + products.size() + geoKeys.size()));
     }
 
     // One lookup for the (country, browser, device) triple instead of one per part.
-    std::uint32_t geoId(std::string_view country, std::string_view browser,
-                        std::string_view device)
+    std::uint32_t geoId(std::string_view country, std::string_view browser, std::string_view device)
     {
         return geoKeys.id({country, browser, device});
     }

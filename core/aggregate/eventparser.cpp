@@ -56,8 +56,8 @@ bool isWellFormed(simdjson::ondemand::value value, int depth = 0)
         for (auto field : object) {
             std::string_view key;
             ondemand::value inner;
-            if (field.unescaped_key().get(key) || field.value().get(inner)
-                || !isWellFormed(inner, depth + 1))
+            if (field.unescaped_key().get(key) || field.value().get(inner) ||
+                !isWellFormed(inner, depth + 1))
                 return false;
         }
         return true;
@@ -95,8 +95,7 @@ bool isWellFormed(simdjson::ondemand::value value, int depth = 0)
 
 // Compares the first N bytes at `p` with a literal: a fixed-size memcmp, which the compiler turns
 // into one or two word compares (simdjson's unsafe_is_equal walks byte by byte).
-template <std::size_t N>
-bool startsWith(const char *p, const char (&literal)[N])
+template <std::size_t N> bool startsWith(const char *p, const char (&literal)[N])
 {
     return std::memcmp(p, literal, N - 1) == 0;
 }
@@ -184,10 +183,10 @@ constexpr KeyPattern keyPattern(std::string_view name)
 
 // Indexed by the bit number of the Field.
 constexpr std::array<KeyPattern, kFieldCount> kKeyPatterns = {
-    keyPattern("event_id"),   keyPattern("event_type"), keyPattern("ts"),
-    keyPattern("user_id"),    keyPattern("session_id"), keyPattern("page"),
+    keyPattern("event_id"),   keyPattern("event_type"),       keyPattern("ts"),
+    keyPattern("user_id"),    keyPattern("session_id"),       keyPattern("page"),
     keyPattern("product_id"), keyPattern("product_category"), keyPattern("price"),
-    keyPattern("referrer"),   keyPattern("country"),    keyPattern("device_type"),
+    keyPattern("referrer"),   keyPattern("country"),          keyPattern("device_type"),
     keyPattern("browser")};
 static_assert(std::size("product_category\"") - 1 <= 24, "a key pattern spans three words");
 
@@ -204,9 +203,8 @@ inline bool matches(const char *k, const KeyPattern &p)
 {
     if constexpr (std::endian::native != std::endian::little)
         return false; // fieldOf() decides
-    return (((load64(k) ^ p.word[0]) & p.mask[0]) | ((load64(k + 8) ^ p.word[1]) & p.mask[1])
-            | ((load64(k + 16) ^ p.word[2]) & p.mask[2]))
-           == 0;
+    return (((load64(k) ^ p.word[0]) & p.mask[0]) | ((load64(k + 8) ^ p.word[1]) & p.mask[1]) |
+            ((load64(k + 16) ^ p.word[2]) & p.mask[2])) == 0;
 }
 
 constexpr std::array<std::uint8_t, kOrderSlots> defaultOrder()
@@ -332,8 +330,8 @@ struct EventParser::Impl
     simdjson::ondemand::parser parser;
     std::string buffer;    // a copied payload, simdjson's padding, room for unescaped strings
     std::string unescaped; // room for the unescaped strings of a payload parsed in place
-    std::string keyCopy; // an unescaped key, quoted, for fieldOf()
-    IsoTimeParser time;  // remembers the last date: events come in runs of one day
+    std::string keyCopy;   // an unescaped key, quoted, for fieldOf()
+    IsoTimeParser time;    // remembers the last date: events come in runs of one day
     // The field (bit number) found at each position of the previous payloads' objects.
     std::array<std::uint8_t, kOrderSlots> order = defaultOrder();
 };
@@ -341,7 +339,8 @@ struct EventParser::Impl
 EventParser::EventParser(std::size_t maxBytes)
     : m_impl(std::make_unique<Impl>())
     , m_maxBytes(maxBytes)
-{}
+{
+}
 
 EventParser::~EventParser() = default;
 
@@ -392,13 +391,16 @@ std::optional<InvalidReason> EventParser::parse(std::string_view payload, Parsed
     std::optional<InvalidReason> typeProblem; // reported after the structure is known good
     std::string_view eventType, ts;
     // always_inline: GCC keeps these lambdas out of line otherwise, at ~100 ns an event.
-    auto problem = [&](InvalidReason r) __attribute__((always_inline)) {
+    auto problem = [&](InvalidReason r) __attribute__((always_inline))
+    {
         if (!typeProblem)
             typeProblem = r;
     };
     // A string field; a wrong JSON type is remembered, broken JSON ends the parse.
-    auto readString = [&](ondemand::value &value, std::string_view &into)
-                          __attribute__((always_inline)) -> bool {
+    auto readString = [&](ondemand::value & value, std::string_view & into)
+                          __attribute__((always_inline))
+                              ->bool
+    {
         if (rawStringContent(value.raw_json_token(), into)) [[likely]] {
             ondemand::raw_json_string unused;
             return value.get_raw_json_string().get(unused) == SUCCESS; // moves past the value
@@ -417,8 +419,10 @@ std::optional<InvalidReason> EventParser::parse(std::string_view payload, Parsed
         }
         return false;
     };
-    auto readNullableString = [&](ondemand::value &value, std::string_view &into,
-                                  bool &present) __attribute__((always_inline)) -> bool {
+    auto readNullableString = [&](ondemand::value & value, std::string_view & into, bool &present)
+                                  __attribute__((always_inline))
+                                      ->bool
+    {
         bool isNull = false;
         if (value.is_null().get(isNull))
             return false;
@@ -439,8 +443,8 @@ std::optional<InvalidReason> EventParser::parse(std::string_view payload, Parsed
         std::uint32_t key = 0;
         // Most payloads list the fields in the order of the one before: try that key first.
         std::uint8_t &predicted = m_impl->order[position < kOrderSlots ? position : 0];
-        if (position < kOrderSlots && predicted < kFieldCount
-            && matches(rawKey.raw(), kKeyPatterns[predicted])) [[likely]]
+        if (position < kOrderSlots && predicted < kFieldCount &&
+            matches(rawKey.raw(), kKeyPatterns[predicted])) [[likely]]
             key = 1u << predicted;
         else if ((key = fieldOf(rawKey)) != 0 && position < kOrderSlots)
             predicted = static_cast<std::uint8_t>(std::countr_zero(key));
@@ -499,8 +503,8 @@ std::optional<InvalidReason> EventParser::parse(std::string_view payload, Parsed
                     problem(InvalidReason::WrongType);
                     if (!isWellFormed(value))
                         return InvalidReason::BadJson;
-                } else if (e == SUCCESS
-                           && (!std::isfinite(price) || price < 0 || price * 100.0 >= kPriceCentsLimit))
+                } else if (e == SUCCESS && (!std::isfinite(price) || price < 0 ||
+                                            price * 100.0 >= kPriceCentsLimit))
                     problem(InvalidReason::WrongType);
                 else if (e != SUCCESS)
                     return InvalidReason::BadJson;

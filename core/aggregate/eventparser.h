@@ -40,7 +40,7 @@ struct ParsedEvent
     std::string_view deviceType;
     std::string_view browser;
     std::int64_t timestampMs = 0;
-    std::int64_t priceCents = 0;      ///< 0 when null
+    std::int64_t priceCents = 0; ///< 0 when null
     EventType type = EventType::PageView;
     bool hasProduct = false;
     bool hasPrice = false;

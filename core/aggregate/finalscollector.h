@@ -13,7 +13,10 @@ namespace studio::core {
 class FinalsCollector final : public AggregateSink
 {
 public:
-    explicit FinalsCollector(AggregateSink *next = nullptr) : m_next(next) {}
+    explicit FinalsCollector(AggregateSink *next = nullptr)
+        : m_next(next)
+    {
+    }
 
     void onFinal(FinalResults &&results) override
     {

@@ -87,12 +87,24 @@ std::pair<std::uint64_t, std::uint64_t> murmurHash128(std::string_view data, std
     const std::uint8_t *tail = bytes + nblocks * 16;
     std::uint64_t k1 = 0, k2 = 0;
     switch (len & 15) {
-    case 15: k2 ^= std::uint64_t(tail[14]) << 48; [[fallthrough]];
-    case 14: k2 ^= std::uint64_t(tail[13]) << 40; [[fallthrough]];
-    case 13: k2 ^= std::uint64_t(tail[12]) << 32; [[fallthrough]];
-    case 12: k2 ^= std::uint64_t(tail[11]) << 24; [[fallthrough]];
-    case 11: k2 ^= std::uint64_t(tail[10]) << 16; [[fallthrough]];
-    case 10: k2 ^= std::uint64_t(tail[9]) << 8; [[fallthrough]];
+    case 15:
+        k2 ^= std::uint64_t(tail[14]) << 48;
+        [[fallthrough]];
+    case 14:
+        k2 ^= std::uint64_t(tail[13]) << 40;
+        [[fallthrough]];
+    case 13:
+        k2 ^= std::uint64_t(tail[12]) << 32;
+        [[fallthrough]];
+    case 12:
+        k2 ^= std::uint64_t(tail[11]) << 24;
+        [[fallthrough]];
+    case 11:
+        k2 ^= std::uint64_t(tail[10]) << 16;
+        [[fallthrough]];
+    case 10:
+        k2 ^= std::uint64_t(tail[9]) << 8;
+        [[fallthrough]];
     case 9:
         k2 ^= std::uint64_t(tail[8]);
         k2 *= c2;
@@ -100,13 +112,27 @@ std::pair<std::uint64_t, std::uint64_t> murmurHash128(std::string_view data, std
         k2 *= c1;
         h2 ^= k2;
         [[fallthrough]];
-    case 8: k1 ^= std::uint64_t(tail[7]) << 56; [[fallthrough]];
-    case 7: k1 ^= std::uint64_t(tail[6]) << 48; [[fallthrough]];
-    case 6: k1 ^= std::uint64_t(tail[5]) << 40; [[fallthrough]];
-    case 5: k1 ^= std::uint64_t(tail[4]) << 32; [[fallthrough]];
-    case 4: k1 ^= std::uint64_t(tail[3]) << 24; [[fallthrough]];
-    case 3: k1 ^= std::uint64_t(tail[2]) << 16; [[fallthrough]];
-    case 2: k1 ^= std::uint64_t(tail[1]) << 8; [[fallthrough]];
+    case 8:
+        k1 ^= std::uint64_t(tail[7]) << 56;
+        [[fallthrough]];
+    case 7:
+        k1 ^= std::uint64_t(tail[6]) << 48;
+        [[fallthrough]];
+    case 6:
+        k1 ^= std::uint64_t(tail[5]) << 40;
+        [[fallthrough]];
+    case 5:
+        k1 ^= std::uint64_t(tail[4]) << 32;
+        [[fallthrough]];
+    case 4:
+        k1 ^= std::uint64_t(tail[3]) << 24;
+        [[fallthrough]];
+    case 3:
+        k1 ^= std::uint64_t(tail[2]) << 16;
+        [[fallthrough]];
+    case 2:
+        k1 ^= std::uint64_t(tail[1]) << 8;
+        [[fallthrough]];
     case 1:
         k1 ^= std::uint64_t(tail[0]);
         k1 *= c1;
@@ -130,7 +156,8 @@ std::pair<std::uint64_t, std::uint64_t> murmurHash128(std::string_view data, std
 
 HyperLogLog::HyperLogLog(int log2m)
     : m_log2m(std::clamp(log2m, 4, 18))
-{}
+{
+}
 
 std::vector<std::uint64_t> HyperLogLog::explicitHashes() const
 {
@@ -193,8 +220,8 @@ void HyperLogLog::addToRegisters(std::uint64_t hash)
     const std::size_t index = hash & ((std::uint64_t{1} << m_log2m) - 1);
     const std::uint64_t rest = hash >> m_log2m;
     // 1-based position of the lowest set bit; all-zero rest gets the largest possible value.
-    const auto rho = static_cast<std::uint8_t>(rest == 0 ? 64 - m_log2m + 1
-                                                         : std::countr_zero(rest) + 1);
+    const auto rho =
+        static_cast<std::uint8_t>(rest == 0 ? 64 - m_log2m + 1 : std::countr_zero(rest) + 1);
     const std::uint8_t old = m_registers[index];
     if (rho > old) {
         m_inverseSum += kInversePowers[rho] - kInversePowers[old];
@@ -316,8 +343,8 @@ std::optional<HyperLogLog> HyperLogLog::fromHllBytes(std::string_view bytes, std
     const int regWidth = (static_cast<std::uint8_t>(bytes[1]) >> 5) + 1;
     const int log2m = static_cast<std::uint8_t>(bytes[1]) & 0x1f;
     if (version != 1)
-        return setHllError(error, "schema version " + std::to_string(version)
-                                      + " is not supported (only 1)"),
+        return setHllError(error, "schema version " + std::to_string(version) +
+                                      " is not supported (only 1)"),
                std::nullopt;
     if (log2m < 4 || log2m > 18)
         return setHllError(error, "log2m " + std::to_string(log2m) + " is outside 4..18"),
@@ -329,9 +356,9 @@ std::optional<HyperLogLog> HyperLogLog::fromHllBytes(std::string_view bytes, std
     auto setRegisters = [&](auto &&forEach) {
         hll.m_registers.assign(m, 0);
         forEach([&](std::size_t index, std::uint64_t value) {
-            hll.m_registers[index] = std::max(hll.m_registers[index],
-                                              static_cast<std::uint8_t>(std::min<std::uint64_t>(
-                                                  value, maxValue)));
+            hll.m_registers[index] =
+                std::max(hll.m_registers[index],
+                         static_cast<std::uint8_t>(std::min<std::uint64_t>(value, maxValue)));
         });
         hll.m_inverseSum = 0;
         hll.m_zeros = 0;
@@ -372,9 +399,9 @@ std::optional<HyperLogLog> HyperLogLog::fromHllBytes(std::string_view bytes, std
     }
     case 4:
         if (data.size() != (m * static_cast<std::size_t>(regWidth) + 7) / 8)
-            return setHllError(error, "FULL data has " + std::to_string(data.size())
-                                          + " bytes, expected "
-                                          + std::to_string((m * regWidth + 7) / 8)),
+            return setHllError(error, "FULL data has " + std::to_string(data.size()) +
+                                          " bytes, expected " +
+                                          std::to_string((m * regWidth + 7) / 8)),
                    std::nullopt;
         setRegisters([&](auto &&set) {
             for (std::size_t i = 0; i < m; ++i)

@@ -73,8 +73,8 @@ private:
     void promote();
 
     int m_log2m;
-    // Explicit mode: open addressing, growing to 2 * kExplicitMax slots; 0 marks an empty slot (a hash
-    // of 0 is remembered by m_hasZero).
+    // Explicit mode: open addressing, growing to 2 * kExplicitMax slots; 0 marks an empty slot (a
+    // hash of 0 is remembered by m_hasZero).
     std::vector<std::uint64_t> m_table;
     std::uint32_t m_explicitCount = 0;
     bool m_hasZero = false;

@@ -43,14 +43,15 @@ void shortWords(std::string_view s, std::uint64_t &a, std::uint64_t &b)
         a = (load32(p) << 32) | load32(p + mid);
         b = (load32(p + n - 4) << 32) | load32(p + n - 4 - mid);
     } else if (n > 0) {
-        const auto byte = [&](std::size_t i) { return std::uint64_t(std::uint8_t(p[i])); };
+        const auto byte = [&](std::size_t i) {
+            return std::uint64_t(std::uint8_t(p[i]));
+        };
         a = (byte(0) << 16) | (byte(n >> 1) << 8) | byte(n - 1);
     }
 }
 
 // One hash of several strings (a geo triple): a chain of one multiplication per short part.
-template <class Parts>
-std::uint64_t hashOfParts(const Parts &parts)
+template <class Parts> std::uint64_t hashOfParts(const Parts &parts)
 {
     if (parts.size() == 1)
         return fastHash(parts[0]);
@@ -76,9 +77,9 @@ bool sameBytes(const char *a, const char *b, std::size_t n)
         if (n > 32)
             return std::memcmp(a, b, n) == 0;
         if (n > 16)
-            return load64(a) == load64(b) && load64(a + 8) == load64(b + 8)
-                   && load64(a + n - 16) == load64(b + n - 16)
-                   && load64(a + n - 8) == load64(b + n - 8);
+            return load64(a) == load64(b) && load64(a + 8) == load64(b + 8) &&
+                   load64(a + n - 16) == load64(b + n - 16) &&
+                   load64(a + n - 8) == load64(b + n - 8);
         return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
     }
     if (n >= 4)
@@ -119,10 +120,10 @@ std::uint64_t fastHash(std::string_view s)
 template <std::size_t N>
 Interner<N>::Interner()
     : m_slots(kMinSlots)
-{}
+{
+}
 
-template <std::size_t N>
-std::uint32_t Interner<N>::id(const KeyView &parts)
+template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts)
 {
     const std::uint64_t h = hashOfParts(parts);
     const std::size_t mask = m_slots.size() - 1;
@@ -135,8 +136,8 @@ std::uint32_t Interner<N>::id(const KeyView &parts)
         bool same = true;
         for (std::size_t p = 0; p < N && same; ++p) {
             const std::string &have = (*slot.key)[p];
-            same = have.size() == parts[p].size()
-                   && sameBytes(have.data(), parts[p].data(), have.size());
+            same = have.size() == parts[p].size() &&
+                   sameBytes(have.data(), parts[p].data(), have.size());
         }
         if (same) [[likely]]
             return slot.id;
@@ -168,8 +169,7 @@ std::vector<std::uint32_t> Interner<N>::compact(const std::vector<char> &keep)
     return remap;
 }
 
-template <std::size_t N>
-void Interner<N>::place(std::uint64_t h, std::uint32_t id)
+template <std::size_t N> void Interner<N>::place(std::uint64_t h, std::uint32_t id)
 {
     const std::size_t mask = m_slots.size() - 1;
     std::size_t i = h & mask;
@@ -178,8 +178,7 @@ void Interner<N>::place(std::uint64_t h, std::uint32_t id)
     m_slots[i] = {h, &m_keys[id], id};
 }
 
-template <std::size_t N>
-void Interner<N>::rebuild(std::size_t slots)
+template <std::size_t N> void Interner<N>::rebuild(std::size_t slots)
 {
     m_slots.assign(slots, Slot{});
     for (std::uint32_t id = 0; id < m_keys.size(); ++id) {

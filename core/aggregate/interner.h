@@ -30,8 +30,7 @@ inline constexpr std::uint32_t kDroppedId = UINT32_MAX; ///< Interner::compact: 
 /// Keys of N strings (a page; a country, browser and device triple) mapped to small dense ids,
 /// so per-window state is a vector, not a map. Open addressing over the keys' fastHash, the
 /// slots pointing at the keys themselves. Instantiated for N = 1 and 3.
-template <std::size_t N>
-class Interner
+template <std::size_t N> class Interner
 {
 public:
     using Key = std::array<std::string, N>;
@@ -40,17 +39,9 @@ public:
     Interner();
     /// The id of `parts`, a new one (the next dense id) the first time.
     std::uint32_t id(const KeyView &parts);
-    std::uint32_t id(std::string_view s)
-        requires(N == 1)
-    {
-        return id(KeyView{s});
-    }
+    std::uint32_t id(std::string_view s) requires(N == 1) { return id(KeyView{s}); }
     const Key &key(std::uint32_t id) const { return m_keys[id]; }
-    const std::string &name(std::uint32_t id) const
-        requires(N == 1)
-    {
-        return m_keys[id][0];
-    }
+    const std::string &name(std::uint32_t id) const requires(N == 1) { return m_keys[id][0]; }
     std::size_t size() const { return m_keys.size(); }
 
     /// Keeps the keys whose `keep` flag is set, renumbered densely in their old order; returns
@@ -61,7 +52,7 @@ private:
     struct Slot
     {
         std::uint64_t hash = 0;
-        const Key *key = nullptr; // in m_keys (a deque: it does not move)
+        const Key *key = nullptr;      // in m_keys (a deque: it does not move)
         std::uint32_t id = UINT32_MAX; // UINT32_MAX: empty
     };
     void place(std::uint64_t h, std::uint32_t id);
@@ -92,12 +83,11 @@ public:
     }
     std::size_t size() const
     {
-        return static_cast<std::size_t>(std::popcount(m_low[0]) + std::popcount(m_low[1]))
-               + m_highCount;
+        return static_cast<std::size_t>(std::popcount(m_low[0]) + std::popcount(m_low[1])) +
+               m_highCount;
     }
     /// Calls fn(id) for every id, in no particular order.
-    template <class Fn>
-    void forEach(Fn &&fn) const
+    template <class Fn> void forEach(Fn &&fn) const
     {
         for (std::uint32_t w = 0; w < 2; ++w) {
             for (std::uint64_t bits = m_low[w]; bits != 0; bits &= bits - 1)

@@ -18,7 +18,10 @@ public:
         double value = 0;
     };
 
-    explicit TimeSeries(std::size_t capacity = 3600) : m_capacity(capacity ? capacity : 1) {}
+    explicit TimeSeries(std::size_t capacity = 3600)
+        : m_capacity(capacity ? capacity : 1)
+    {
+    }
 
     void add(std::int64_t second, double value)
     {

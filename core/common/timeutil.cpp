@@ -52,7 +52,10 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned &out)
     return true;
 }
 
-bool isLeap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeap(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 } // namespace
 
@@ -108,8 +111,8 @@ namespace {
 std::optional<std::int64_t> parseIsoDate(std::string_view s)
 {
     unsigned y, mo, d;
-    if (!digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-'
-        || !digits(s, 8, 2, d))
+    if (!digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+        !digits(s, 8, 2, d))
         return std::nullopt;
     static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1)
@@ -156,8 +159,8 @@ std::int64_t parseIsoTimeOfDay(std::string_view s)
     const std::string_view zone = s.substr(pos);
     if (zone != "Z" && zone != "z" && zone != "+00:00")
         return -1;
-    return (static_cast<std::int64_t>(h) * 60 + mi) * 60'000 + static_cast<std::int64_t>(sec) * 1000
-           + milli;
+    return (static_cast<std::int64_t>(h) * 60 + mi) * 60'000 +
+           static_cast<std::int64_t>(sec) * 1000 + milli;
 }
 
 constexpr std::int64_t kMsPerDay = 86'400'000;

@@ -269,11 +269,11 @@ struct StudioEngine::Impl
         const auto timeout = monitor->settings().probeTimeout;
         health.removeProbe("postgresql");
         health.removeProbe("redis");
-        health.addProbe(std::shared_ptr<Probe>(
-                            sinks && sinks->postgres
-                                ? makePostgresProbe("postgresql", *sinks->postgres)
-                                : makeNotConfiguredProbe("postgresql", "postgresql")),
-                        timeout);
+        health.addProbe(
+            std::shared_ptr<Probe>(sinks && sinks->postgres
+                                       ? makePostgresProbe("postgresql", *sinks->postgres)
+                                       : makeNotConfiguredProbe("postgresql", "postgresql")),
+            timeout);
         health.addProbe(std::shared_ptr<Probe>(sinks && sinks->redis
                                                    ? makeRedisProbe("redis", *sinks->redis)
                                                    : makeNotConfiguredProbe("redis", "redis")),

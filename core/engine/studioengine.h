@@ -3,9 +3,9 @@
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/clusterconfig.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/generator.h"
 #include "core/monitor/monitor.h"
 #include "core/pipeline/pipeline.h"
+#include "core/produce/generator.h"
 #include "core/produce/producer.h"
 #include "core/store/sinkworker.h"
 

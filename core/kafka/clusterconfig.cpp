@@ -27,8 +27,8 @@ bool validBootstrap(std::string_view list)
         if (colon == std::string_view::npos || colon == 0 || colon + 1 >= entry.size())
             return false;
         const std::string_view port = entry.substr(colon + 1);
-        if (port.size() > 5 || !std::all_of(port.begin(), port.end(),
-                                             [](char c) { return c >= '0' && c <= '9'; }))
+        if (port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
             return false;
         const int p = std::stoi(std::string(port));
         if (p < 1 || p > 65535)
@@ -82,27 +82,27 @@ bool ClusterConfig::usesTls() const
 std::string ClusterConfig::validate() const
 {
     if (!validBootstrap(bootstrap))
-        return "bootstrap servers must be a comma-separated list of HOST:PORT, got '" + bootstrap
-               + "'";
+        return "bootstrap servers must be a comma-separated list of HOST:PORT, got '" + bootstrap +
+               "'";
     if (usesSasl()) {
         const std::string mech = upper(saslMechanism);
         if (mech != "PLAIN" && mech != "SCRAM-SHA-256" && mech != "SCRAM-SHA-512")
-            return "SASL mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got '"
-                   + saslMechanism + "'";
+            return "SASL mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got '" +
+                   saslMechanism + "'";
         if (saslUsername.empty())
             return "SASL needs a username";
         if (saslPassword.empty())
-            return std::string("SASL needs a password (from the keychain, the prompt or ")
-                   + kSaslPasswordEnv + ")";
+            return std::string("SASL needs a password (from the keychain, the prompt or ") +
+                   kSaslPasswordEnv + ")";
     }
     if (!sslCertificateLocation.empty() != !sslKeyLocation.empty())
         return "a TLS client certificate needs its key, and a key its certificate";
     if (!usesTls() && (!sslCaLocation.empty() || !sslCertificateLocation.empty()))
-        return "TLS files were given but the security protocol is "
-               + std::string(toString(security)) + " (use ssl or sasl_ssl)";
+        return "TLS files were given but the security protocol is " +
+               std::string(toString(security)) + " (use ssl or sasl_ssl)";
     for (const auto &[key, value] : extra) {
-        if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos
-            || key == "sasl.jaas.config")
+        if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+            key == "sasl.jaas.config")
             return "secrets are not accepted as extra properties ('" + key + "')";
     }
     return {};
@@ -137,11 +137,11 @@ std::vector<std::pair<std::string, std::string>> ClusterConfig::clientProperties
 
 std::string ClusterConfig::describe() const
 {
-    std::string s = (name.empty() || name == bootstrap ? std::string() : name + " ") + "("
-                    + bootstrap + ", " + std::string(toString(security));
+    std::string s = (name.empty() || name == bootstrap ? std::string() : name + " ") + "(" +
+                    bootstrap + ", " + std::string(toString(security));
     if (usesSasl())
-        s += ", " + upper(saslMechanism) + " as " + saslUsername
-             + (saslPassword.empty() ? ", no password" : ", password set");
+        s += ", " + upper(saslMechanism) + " as " + saslUsername +
+             (saslPassword.empty() ? ", no password" : ", password set");
     if (usesTls())
         s += sslCaLocation.empty() ? ", system CAs" : ", CA " + sslCaLocation;
     return s + ")";

@@ -80,8 +80,8 @@ bool EmbeddedBroker::createTopic(const std::string &topic, int partitions, std::
             *error = "the embedded broker is not running";
         return false;
     }
-    const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-        m_mock, topic.c_str(), partitions, m_options.replicationFactor);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_mock_topic_create(m_mock, topic.c_str(), partitions, m_options.replicationFactor);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (error)
             *error = "cannot create topic '" + topic + "': " + rd_kafka_err2str(err);

@@ -57,8 +57,8 @@ void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
 
 std::string kafkaErrorText(int err, const char *reason)
 {
-    return std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": "
-           + reason;
+    return std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) +
+           ": " + reason;
 }
 
 KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,
@@ -67,8 +67,8 @@ KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &override
     KafkaConf conf(rd_kafka_conf_new());
     char errstr[512];
     auto set = [&](const std::string &key, const std::string &value) {
-        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr)
-            != RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
             if (error)
                 *error = "Kafka setting '" + key + "' rejected: " + errstr;
             return false;
@@ -103,9 +103,10 @@ KafkaHandle createKafkaClient(rd_kafka_type_t type, KafkaConf conf, std::string 
     return KafkaHandle(rk);
 }
 
-std::optional<std::vector<PartitionWatermarks>>
-queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs,
-                     std::string *error)
+std::optional<std::vector<PartitionWatermarks>> queryTopicWatermarks(rd_kafka_t *client,
+                                                                     const std::string &topic,
+                                                                     int timeoutMs,
+                                                                     std::string *error)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(client, topic.c_str(), nullptr);
     const rd_kafka_metadata_t *md = nullptr;
@@ -132,8 +133,8 @@ queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs
             const rd_kafka_resp_err_t werr = rd_kafka_query_watermark_offsets(
                 client, topic.c_str(), w.partition, &w.low, &w.high, timeoutMs);
             if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                failure = "watermarks of " + topic + "[" + std::to_string(w.partition)
-                          + "]: " + rd_kafka_err2str(werr);
+                failure = "watermarks of " + topic + "[" + std::to_string(w.partition) +
+                          "]: " + rd_kafka_err2str(werr);
                 break;
             }
             out.push_back(w);

@@ -29,8 +29,9 @@ using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-/// Receives librdkafka's log lines (level as syslog: 3 error, 4 warning, ...). Set once at start-up,
-/// before any client exists; the default writes to stderr. Called from librdkafka's threads.
+/// Receives librdkafka's log lines (level as syslog: 3 error, 4 warning, ...). Set once at
+/// start-up, before any client exists; the default writes to stderr. Called from librdkafka's
+/// threads.
 using KafkaLogHandler = void (*)(int level, const char *facility, const char *message);
 void setKafkaLogHandler(KafkaLogHandler handler);
 
@@ -54,17 +55,18 @@ struct PartitionWatermarks
 
 /// Partitions of `topic` with their low and high watermarks, asked of the brokers. Blocks for up
 /// to about `timeoutMs` per request: call it from a worker thread, never the GUI thread.
-std::optional<std::vector<PartitionWatermarks>>
-queryTopicWatermarks(rd_kafka_t *client, const std::string &topic, int timeoutMs,
-                     std::string *error);
+std::optional<std::vector<PartitionWatermarks>> queryTopicWatermarks(rd_kafka_t *client,
+                                                                     const std::string &topic,
+                                                                     int timeoutMs,
+                                                                     std::string *error);
 
 struct TopicPartitionWatermarks
 {
     std::string topic;
     std::int32_t partition = 0;
-    std::int64_t low = -1;  ///< -1 when the broker did not answer for this partition
+    std::int64_t low = -1; ///< -1 when the broker did not answer for this partition
     std::int64_t high = -1;
-    int error = 0;          ///< rd_kafka_resp_err_t of this partition's answer
+    int error = 0; ///< rd_kafka_resp_err_t of this partition's answer
 };
 
 /// Low and high watermarks of many partitions at once: two ListOffsets requests per partition

@@ -461,8 +461,8 @@ Consumer openRead(const ClusterConfig &cluster, const std::string &topic, std::i
                   BrowseResult &result)
 {
     Consumer consumer = makeConsumer(cluster, true, &result.error);
-    if (!consumer
-        || !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
+    if (!consumer ||
+        !topicWatermarks(consumer.get(), topic, partition, deadline, marks, &result.error))
         return nullptr;
     return consumer;
 }

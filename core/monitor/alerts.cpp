@@ -19,8 +19,8 @@
 namespace studio::core {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 using nlohmann::json;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -47,12 +47,18 @@ bool holds(const AlertRule &rule, double value)
     if (std::isnan(value))
         return false;
     switch (rule.comparison) {
-    case Comparison::Greater: return value > rule.threshold;
-    case Comparison::GreaterEqual: return value >= rule.threshold;
-    case Comparison::Less: return value < rule.threshold;
-    case Comparison::LessEqual: return value <= rule.threshold;
-    case Comparison::Equal: return value == rule.threshold;
-    case Comparison::NotEqual: return value != rule.threshold;
+    case Comparison::Greater:
+        return value > rule.threshold;
+    case Comparison::GreaterEqual:
+        return value >= rule.threshold;
+    case Comparison::Less:
+        return value < rule.threshold;
+    case Comparison::LessEqual:
+        return value <= rule.threshold;
+    case Comparison::Equal:
+        return value == rule.threshold;
+    case Comparison::NotEqual:
+        return value != rule.threshold;
     }
     return false;
 }
@@ -145,10 +151,11 @@ void appendHealthSignals(const HealthSnapshot &health, std::vector<Signal> &out)
 {
     for (const auto &service : health.services) {
         const ServiceState state = service->current.state;
-        if (state != ServiceState::Up && state != ServiceState::Degraded
-            && state != ServiceState::Down)
+        if (state != ServiceState::Up && state != ServiceState::Degraded &&
+            state != ServiceState::Down)
             continue;
-        out.push_back({kSignalServiceUp, {{"service", service->name}},
+        out.push_back({kSignalServiceUp,
+                       {{"service", service->name}},
                        state == ServiceState::Down ? 0.0 : 1.0});
     }
 }
@@ -156,12 +163,18 @@ void appendHealthSignals(const HealthSnapshot &health, std::vector<Signal> &out)
 std::string_view toString(Comparison comparison)
 {
     switch (comparison) {
-    case Comparison::Greater: return ">";
-    case Comparison::GreaterEqual: return ">=";
-    case Comparison::Less: return "<";
-    case Comparison::LessEqual: return "<=";
-    case Comparison::Equal: return "==";
-    case Comparison::NotEqual: return "!=";
+    case Comparison::Greater:
+        return ">";
+    case Comparison::GreaterEqual:
+        return ">=";
+    case Comparison::Less:
+        return "<";
+    case Comparison::LessEqual:
+        return "<=";
+    case Comparison::Equal:
+        return "==";
+    case Comparison::NotEqual:
+        return "!=";
     }
     return ">";
 }
@@ -178,9 +191,12 @@ std::optional<Comparison> parseComparison(std::string_view text)
 std::string_view toString(Severity severity)
 {
     switch (severity) {
-    case Severity::Info: return "info";
-    case Severity::Warning: return "warning";
-    case Severity::Critical: return "critical";
+    case Severity::Info:
+        return "info";
+    case Severity::Warning:
+        return "warning";
+    case Severity::Critical:
+        return "critical";
     }
     return "warning";
 }
@@ -196,10 +212,14 @@ std::optional<Severity> parseSeverity(std::string_view text)
 std::string_view toString(AlertState state)
 {
     switch (state) {
-    case AlertState::Inactive: return "inactive";
-    case AlertState::Pending: return "pending";
-    case AlertState::Firing: return "firing";
-    case AlertState::Resolved: return "resolved";
+    case AlertState::Inactive:
+        return "inactive";
+    case AlertState::Pending:
+        return "pending";
+    case AlertState::Firing:
+        return "firing";
+    case AlertState::Resolved:
+        return "resolved";
     }
     return "inactive";
 }
@@ -212,8 +232,8 @@ std::string AlertRule::validate() const
                     [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         return "field \"name\" holds control characters";
     if (!isSignalName(signal))
-        return "field \"signal\": \"" + signal
-               + "\" is not a signal name (letters, digits, '_' and ':')";
+        return "field \"signal\": \"" + signal +
+               "\" is not a signal name (letters, digits, '_' and ':')";
     for (const auto &[key, value] : matchers)
         if (key.empty())
             return "field \"labels\": a matcher has an empty label name";
@@ -292,9 +312,9 @@ std::optional<std::vector<AlertRule>> parseAlertRules(const std::string &text, s
     if (doc.contains("version") && doc["version"] != 1)
         return fail("unsupported version " + doc["version"].dump() + " (expected 1)");
 
-    static const std::set<std::string> known = {"name", "signal", "labels", "comparison",
-                                                "threshold", "for", "severity", "summary",
-                                                "enabled"};
+    static const std::set<std::string> known = {"name",       "signal",    "labels",
+                                                "comparison", "threshold", "for",
+                                                "severity",   "summary",   "enabled"};
     std::vector<AlertRule> rules;
     const json &list = doc["rules"];
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -321,8 +341,8 @@ std::optional<std::vector<AlertRule>> parseAlertRules(const std::string &text, s
         const std::string comparison = item["comparison"].get<std::string>();
         auto c = parseComparison(comparison);
         if (!c)
-            return fail(where + ": field \"comparison\": unknown comparison \"" + comparison
-                        + "\" (use >, >=, <, <=, == or !=)");
+            return fail(where + ": field \"comparison\": unknown comparison \"" + comparison +
+                        "\" (use >, >=, <, <=, == or !=)");
         r.comparison = *c;
         if (!item["threshold"].is_number())
             return fail(where + ": field \"threshold\" must be a number");
@@ -335,8 +355,8 @@ std::optional<std::vector<AlertRule>> parseAlertRules(const std::string &text, s
         if (const json *s = field("severity")) {
             auto severity = parseSeverity(s->get<std::string>());
             if (!severity)
-                return fail(where + ": field \"severity\": unknown severity \""
-                            + s->get<std::string>() + "\" (use info, warning or critical)");
+                return fail(where + ": field \"severity\": unknown severity \"" +
+                            s->get<std::string>() + "\" (use info, warning or critical)");
             r.severity = *severity;
         }
         if (const json *s = field("summary"))
@@ -565,9 +585,9 @@ std::vector<AlertTransition> AlertEngine::evaluate(std::int64_t nowMs,
                 } else {
                     change(it->second, AlertState::Pending);
                 }
-            } else if (it->second.state == AlertState::Pending
-                       && static_cast<double>(nowMs - it->second.activeSinceMs)
-                              >= rule.forSeconds * 1000.0) {
+            } else if (it->second.state == AlertState::Pending &&
+                       static_cast<double>(nowMs - it->second.activeSinceMs) >=
+                           rule.forSeconds * 1000.0) {
                 it->second.firingSinceMs = nowMs;
                 change(it->second, AlertState::Firing);
             }
@@ -638,8 +658,7 @@ std::string cleanError(const std::string &text, const std::string &password)
     while (!out.empty() && out.back() == ' ')
         out.pop_back();
     if (password.size() >= 3)
-        for (std::size_t at = out.find(password); at != std::string::npos;
-             at = out.find(password))
+        for (std::size_t at = out.find(password); at != std::string::npos; at = out.find(password))
             out.replace(at, password.size(), "***");
     return out;
 }
@@ -647,8 +666,10 @@ std::string cleanError(const std::string &text, const std::string &password)
 } // namespace
 
 AlertHistoryStore::AlertHistoryStore(PostgresTarget target, std::size_t capacity)
-    : m_target(std::move(target)), m_capacity(std::max<std::size_t>(capacity, 1))
-{}
+    : m_target(std::move(target))
+    , m_capacity(std::max<std::size_t>(capacity, 1))
+{
+}
 
 AlertHistoryStore::~AlertHistoryStore()
 {
@@ -679,8 +700,8 @@ void AlertHistoryStore::stop(milliseconds flushTimeout)
         // A write blocked on a silent server past the deadline: cut its connection.
         std::unique_lock lock(m_mutex);
         if (!m_wake.wait_until(lock, m_flushDeadline + milliseconds(500),
-                               [&] { return m_finished; })
-            && m_socket >= 0)
+                               [&] { return m_finished; }) &&
+            m_socket >= 0)
             ::shutdown(m_socket, SHUT_RDWR);
     }
     m_thread.join();
@@ -740,8 +761,8 @@ void AlertHistoryStore::run()
         bool rejected = false;
         try {
             if (!connection) {
-                connection = std::make_unique<pqxx::connection>(
-                    m_target.connectionString(flushing ? 2 : 5));
+                connection =
+                    std::make_unique<pqxx::connection>(m_target.connectionString(flushing ? 2 : 5));
                 {
                     std::lock_guard socketLock(m_mutex);
                     m_socket = connection->sock();

@@ -59,9 +59,9 @@ std::optional<Severity> parseSeverity(std::string_view text);
 /// {$threshold}, {$rule}.
 struct AlertRule
 {
-    std::string name;      ///< unique; the alert's alertname
+    std::string name; ///< unique; the alert's alertname
     std::string signal;
-    Labels matchers;       ///< equality on labels; empty = every label set
+    Labels matchers; ///< equality on labels; empty = every label set
     Comparison comparison = Comparison::Greater;
     double threshold = 0;
     double forSeconds = 0; ///< 0 fires on the first evaluation that holds
@@ -93,11 +93,11 @@ std::string_view toString(AlertState state); ///< "inactive", "pending", "firing
 struct Alert
 {
     std::string rule;
-    Labels labels;                 ///< the signal's labels (sorted)
+    Labels labels; ///< the signal's labels (sorted)
     Severity severity = Severity::Warning;
     AlertState state = AlertState::Inactive;
-    double value = 0;              ///< the signal's last value
-    std::string summary;           ///< rendered
+    double value = 0;    ///< the signal's last value
+    std::string summary; ///< rendered
     std::int64_t activeSinceMs = 0;
     std::int64_t firingSinceMs = 0; ///< 0 unless it fired
     std::int64_t resolvedAtMs = 0;  ///< 0 unless resolved
@@ -168,13 +168,13 @@ inline constexpr const char *kAlertHistoryDdl =
 
 struct AlertHistoryStats
 {
-    std::uint64_t written = 0;  ///< transitions stored
-    std::uint64_t dropped = 0;  ///< refused because the queue was full
-    std::uint64_t failed = 0;   ///< given up after the server rejected them three times
-    std::uint64_t errors = 0;   ///< failed write attempts (each is retried)
-    std::size_t pending = 0;    ///< queued, not yet stored
+    std::uint64_t written = 0; ///< transitions stored
+    std::uint64_t dropped = 0; ///< refused because the queue was full
+    std::uint64_t failed = 0;  ///< given up after the server rejected them three times
+    std::uint64_t errors = 0;  ///< failed write attempts (each is retried)
+    std::size_t pending = 0;   ///< queued, not yet stored
     bool connected = false;
-    std::string lastError;      ///< no secrets
+    std::string lastError; ///< no secrets
 };
 
 /// Writes transitions to PostgreSQL's alert_history (created if missing) on a worker thread of

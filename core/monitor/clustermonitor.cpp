@@ -1,7 +1,7 @@
 #include "core/monitor/clustermonitor.h"
 
-#include "core/kafka/embeddedbroker.h"
 #include "core/common/timeutil.h"
+#include "core/kafka/embeddedbroker.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "core/common/timeseries.h"
 #include "core/kafka/clusterconfig.h"
 #include "core/kafka/kafkaclient.h"
-#include "core/common/timeseries.h"
 
 #include <atomic>
 #include <condition_variable>

@@ -1,8 +1,8 @@
 #include "core/monitor/connectiontest.h"
 
+#include "core/common/text.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/store/pgschema.h"
-#include "core/common/text.h"
 #include "core/store/pgstore.h"
 
 #include <pqxx/pqxx>

@@ -1,7 +1,7 @@
 #include "core/monitor/groupmonitor.h"
 
-#include "core/monitor/groupqueries.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/monitor/groupqueries.h"
 
 #include <librdkafka/rdkafka.h>
 

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "core/common/timeseries.h"
 #include "core/kafka/clusterconfig.h"
 #include "core/monitor/lagstatus.h"
-#include "core/common/timeseries.h"
 
 #include <cstdint>
 #include <functional>

@@ -5,8 +5,8 @@
 // each function is as thread-safe as the client handed to it (one thread per client).
 
 #include "core/kafka/clusterconfig.h"
-#include "core/monitor/groupmonitor.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/monitor/groupmonitor.h"
 
 #include <atomic>
 #include <cstdint>

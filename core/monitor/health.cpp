@@ -1,8 +1,8 @@
 #include "core/monitor/health.h"
 
-#include "core/kafka/kafkaclient.h"
 #include "core/common/text.h"
 #include "core/common/timeutil.h"
+#include "core/kafka/kafkaclient.h"
 
 #include <hiredis/hiredis.h>
 #include <pqxx/pqxx>
@@ -46,15 +46,16 @@ ProbeResult result(ServiceState state, double latencyMs, std::string error = {})
     return r;
 }
 
-
 // ---- Kafka ------------------------------------------------------------------------------------
 
 class KafkaProbe final : public Probe
 {
 public:
     KafkaProbe(std::string name, ClusterConfig cluster)
-        : m_name(std::move(name)), m_cluster(std::move(cluster))
-    {}
+        : m_name(std::move(name))
+        , m_cluster(std::move(cluster))
+    {
+    }
     std::string name() const override { return m_name; }
     std::string kind() const override { return "kafka"; }
 
@@ -79,8 +80,8 @@ public:
                 return result(ServiceState::Down, msSince(start), "Kafka client: " + error);
         }
         const rd_kafka_metadata_t *metadata = nullptr;
-        const rd_kafka_resp_err_t err = rd_kafka_metadata(
-            m_client.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+        const rd_kafka_resp_err_t err = rd_kafka_metadata(m_client.get(), 0, nullptr, &metadata,
+                                                          static_cast<int>(timeout.count()));
         const double latency = msSince(start);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
@@ -110,7 +111,7 @@ public:
 private:
     const std::string m_name;
     const ClusterConfig m_cluster;
-    KafkaHandle m_client;          // made on the first call, on the worker thread
+    KafkaHandle m_client;           // made on the first call, on the worker thread
     std::set<std::int32_t> m_known; // every broker id any answer listed
 };
 
@@ -120,8 +121,10 @@ class PostgresProbe final : public Probe
 {
 public:
     PostgresProbe(std::string name, PostgresTarget target)
-        : m_name(std::move(name)), m_target(std::move(target))
-    {}
+        : m_name(std::move(name))
+        , m_target(std::move(target))
+    {
+    }
     std::string name() const override { return m_name; }
     std::string kind() const override { return "postgresql"; }
 
@@ -198,8 +201,10 @@ class RedisProbe final : public Probe
 {
 public:
     RedisProbe(std::string name, RedisTarget target)
-        : m_name(std::move(name)), m_target(std::move(target))
-    {}
+        : m_name(std::move(name))
+        , m_target(std::move(target))
+    {
+    }
     std::string name() const override { return m_name; }
     std::string kind() const override { return "redis"; }
 
@@ -218,12 +223,12 @@ public:
         };
         auto ioError = [&](redisContext *c, const char *step) {
             const std::string text = c->errstr;
-            if (remaining() <= milliseconds(0)
-                || text.find("temporarily unavailable") != std::string::npos
-                || text.find("timed out") != std::string::npos)
+            if (remaining() <= milliseconds(0) ||
+                text.find("temporarily unavailable") != std::string::npos ||
+                text.find("timed out") != std::string::npos)
                 return down(std::string(step) + " " + timedOut(timeout));
-            return down(std::string(step) + " failed: "
-                        + (text.empty() ? "connection lost" : text));
+            return down(std::string(step) +
+                        " failed: " + (text.empty() ? "connection lost" : text));
         };
 
         std::unique_ptr<redisContext, RedisContextDeleter> c(
@@ -237,16 +242,15 @@ public:
         if (!m_target.password.empty()) {
             redisSetTimeout(c.get(), toTimeval(remaining()));
             RedisReplyPtr reply(static_cast<redisReply *>(
-                m_target.user.empty()
-                    ? redisCommand(c.get(), "AUTH %s", m_target.password.c_str())
-                    : redisCommand(c.get(), "AUTH %s %s", m_target.user.c_str(),
-                                   m_target.password.c_str())));
+                m_target.user.empty() ? redisCommand(c.get(), "AUTH %s", m_target.password.c_str())
+                                      : redisCommand(c.get(), "AUTH %s %s", m_target.user.c_str(),
+                                                     m_target.password.c_str())));
             if (!reply)
                 return ioError(c.get(), "AUTH");
             if (reply->type == REDIS_REPLY_ERROR)
-                return down("authentication failed"
-                            + (m_target.user.empty() ? std::string() : " for user " + m_target.user)
-                            + ": " + reply->str);
+                return down("authentication failed" +
+                            (m_target.user.empty() ? std::string() : " for user " + m_target.user) +
+                            ": " + reply->str);
         }
         redisSetTimeout(c.get(), toTimeval(remaining()));
         RedisReplyPtr reply(static_cast<redisReply *>(redisCommand(c.get(), "PING")));
@@ -274,8 +278,11 @@ class FunctionProbe final : public Probe
 {
 public:
     FunctionProbe(std::string name, std::string kind, std::function<ProbeResult()> check)
-        : m_name(std::move(name)), m_kind(std::move(kind)), m_check(std::move(check))
-    {}
+        : m_name(std::move(name))
+        , m_kind(std::move(kind))
+        , m_check(std::move(check))
+    {
+    }
     std::string name() const override { return m_name; }
     std::string kind() const override { return m_kind; }
     ProbeResult probe(milliseconds) override
@@ -290,7 +297,6 @@ private:
     const std::string m_kind;
     const std::function<ProbeResult()> m_check;
 };
-
 
 } // namespace
 
@@ -325,9 +331,9 @@ ProbeResult producerHealth(std::uint64_t ackedDelta, std::uint64_t failedDelta,
 {
     if (failedDelta == 0)
         return result(ServiceState::Up, 0);
-    const std::string counts = std::to_string(failedDelta) + " deliveries failed, "
-                               + std::to_string(ackedDelta) + " acknowledged"
-                               + (lastError.empty() ? std::string() : ": " + lastError);
+    const std::string counts = std::to_string(failedDelta) + " deliveries failed, " +
+                               std::to_string(ackedDelta) + " acknowledged" +
+                               (lastError.empty() ? std::string() : ": " + lastError);
     return result(ackedDelta == 0 ? ServiceState::Down : ServiceState::Degraded, 0, counts);
 }
 
@@ -337,10 +343,12 @@ ProbeResult aggregatorHealth(LagStatus lagStatus, double invalidPerSecond, doubl
     const std::string status = lagStatusName(lagStatus);
     if (lagStatus == LagStatus::Stop)
         return result(ServiceState::Down, 0, "lag status " + status + ": no progress");
-    if (lagStatus == LagStatus::Warn || lagStatus == LagStatus::Stall
-        || lagStatus == LagStatus::Rewind)
+    if (lagStatus == LagStatus::Warn || lagStatus == LagStatus::Stall ||
+        lagStatus == LagStatus::Rewind)
         return result(ServiceState::Degraded, 0, "lag status " + status);
-    auto rate = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
+    auto rate = [](double v) {
+        return std::to_string(static_cast<long long>(std::llround(v)));
+    };
     if (invalidPerSecond > maxBadPerSecond)
         return result(ServiceState::Degraded, 0, rate(invalidPerSecond) + " invalid events/s");
     if (latePerSecond > maxBadPerSecond)
@@ -373,9 +381,9 @@ struct HealthMonitor::Worker
     // Guarded by Shared::mutex.
     std::thread thread;
     bool removed = false;
-    bool inFlight = false;        // a call of this probe runs (on this or an older thread)
+    bool inFlight = false; // a call of this probe runs (on this or an older thread)
     bool wakeNow = false;
-    bool overrun = false;         // the watchdog reported the current call as timed out
+    bool overrun = false; // the watchdog reported the current call as timed out
     Clock::time_point callStart;
     Clock::time_point lastOverrunReport;
 };
@@ -437,15 +445,17 @@ struct HealthMonitor::Shared
     }
 };
 
-HealthMonitor::HealthMonitor() : m_shared(std::make_shared<Shared>()) {}
+HealthMonitor::HealthMonitor()
+    : m_shared(std::make_shared<Shared>())
+{
+}
 
 HealthMonitor::~HealthMonitor()
 {
     stop();
 }
 
-bool HealthMonitor::addProbe(std::shared_ptr<Probe> probe, milliseconds timeout,
-                             std::string *error)
+bool HealthMonitor::addProbe(std::shared_ptr<Probe> probe, milliseconds timeout, std::string *error)
 {
     auto fail = [&](std::string message) {
         if (error)
@@ -472,8 +482,8 @@ bool HealthMonitor::addProbe(std::shared_ptr<Probe> probe, milliseconds timeout,
     m_shared->services.push_back(std::move(service));
     m_shared->publish();
     if (m_shared->running)
-        worker->thread = std::thread(&HealthMonitor::workerLoop, m_shared, worker,
-                                     m_shared->generation);
+        worker->thread =
+            std::thread(&HealthMonitor::workerLoop, m_shared, worker, m_shared->generation);
     return true;
 }
 
@@ -488,8 +498,8 @@ bool HealthMonitor::removeProbe(const std::string &name)
             if (workers[i]->name == name) {
                 worker = workers[i];
                 workers.erase(workers.begin() + static_cast<std::ptrdiff_t>(i));
-                m_shared->services.erase(m_shared->services.begin()
-                                         + static_cast<std::ptrdiff_t>(i));
+                m_shared->services.erase(m_shared->services.begin() +
+                                         static_cast<std::ptrdiff_t>(i));
                 break;
             }
         }
@@ -502,8 +512,8 @@ bool HealthMonitor::removeProbe(const std::string &name)
     }
     if (thread.joinable()) {
         std::unique_lock lock(m_shared->mutex);
-        const bool idle = m_shared->wake.wait_for(lock, kStopWait,
-                                                  [&] { return !worker->inFlight; });
+        const bool idle =
+            m_shared->wake.wait_for(lock, kStopWait, [&] { return !worker->inFlight; });
         lock.unlock();
         if (idle)
             thread.join();
@@ -546,8 +556,8 @@ void HealthMonitor::stop()
     const auto deadline = Clock::now() + kStopWait;
     for (auto &[worker, thread] : threads) {
         std::unique_lock lock(m_shared->mutex);
-        const bool idle = m_shared->wake.wait_until(lock, deadline,
-                                                    [&] { return !worker->inFlight; });
+        const bool idle =
+            m_shared->wake.wait_until(lock, deadline, [&] { return !worker->inFlight; });
         lock.unlock();
         if (idle)
             thread.join();
@@ -624,9 +634,9 @@ void HealthMonitor::workerLoop(std::shared_ptr<Shared> shared, std::shared_ptr<W
         const bool overran = elapsed > static_cast<double>((timeout + kWatchdogGrace).count());
         if (overran && r.state != ServiceState::NotConfigured) {
             r.state = ServiceState::Down;
-            r.error = timedOut(timeout) + " (answered after "
-                      + std::to_string(std::llround(elapsed)) + " ms"
-                      + (r.error.empty() ? std::string() : ": " + r.error) + ")";
+            r.error = timedOut(timeout) + " (answered after " +
+                      std::to_string(std::llround(elapsed)) + " ms" +
+                      (r.error.empty() ? std::string() : ": " + r.error) + ")";
         }
         if (r.latencyMs <= 0)
             r.latencyMs = elapsed;

@@ -1,10 +1,10 @@
 #pragma once
 
 #include "core/common/servicestate.h"
-#include "core/kafka/clusterconfig.h"
-#include "core/store/targets.h"
-#include "core/monitor/lagstatus.h"
 #include "core/common/timeseries.h"
+#include "core/kafka/clusterconfig.h"
+#include "core/monitor/lagstatus.h"
+#include "core/store/targets.h"
 
 #include <chrono>
 #include <cstdint>
@@ -16,14 +16,13 @@
 
 namespace studio::core {
 
-
 /// One probe's answer. `error` never holds a secret (passwords are redacted by the probes).
 struct ProbeResult
 {
     ServiceState state = ServiceState::Unknown;
-    double latencyMs = 0;   ///< the round trip measured (the whole call if the probe sets none)
-    std::string error;      ///< empty when up
-    std::int64_t atMs = 0;  ///< wall clock, ms since the epoch (the monitor fills it when 0)
+    double latencyMs = 0;  ///< the round trip measured (the whole call if the probe sets none)
+    std::string error;     ///< empty when up
+    std::int64_t atMs = 0; ///< wall clock, ms since the epoch (the monitor fills it when 0)
 };
 
 /// A health check of one service. probe() blocks for up to about `timeout` and is called from one
@@ -67,14 +66,14 @@ struct ServiceHealth
 {
     std::string name;
     std::string kind;
-    ProbeResult current;                ///< state Unknown until the first answer
-    std::string lastError;              ///< the last non-empty error, kept after recovery
+    ProbeResult current;   ///< state Unknown until the first answer
+    std::string lastError; ///< the last non-empty error, kept after recovery
     std::int64_t lastErrorAtMs = 0;
-    std::int64_t lastChangeAtMs = 0;    ///< when the state last changed
-    std::uint64_t probes = 0;           ///< answers recorded
-    std::uint64_t timeouts = 0;         ///< calls that overran their timeout
-    TimeSeries stateHistory;            ///< stateValue() per second (the worst of it), 1 h
-    TimeSeries latencyHistory;          ///< latency in ms per second (the longest), 1 h
+    std::int64_t lastChangeAtMs = 0; ///< when the state last changed
+    std::uint64_t probes = 0;        ///< answers recorded
+    std::uint64_t timeouts = 0;      ///< calls that overran their timeout
+    TimeSeries stateHistory;         ///< stateValue() per second (the worst of it), 1 h
+    TimeSeries latencyHistory;       ///< latency in ms per second (the longest), 1 h
 };
 
 /// An immutable picture of every service, in the order the probes were added.

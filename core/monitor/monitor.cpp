@@ -1,10 +1,10 @@
 #include "core/monitor/monitor.h"
 
 #include "core/aggregate/aggregator.h"
+#include "core/common/metrics.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/pipeline/pipeline.h"
 #include "core/produce/producerpool.h"
-#include "core/common/metrics.h"
 
 #include <algorithm>
 #include <atomic>
@@ -51,7 +51,8 @@ struct Monitor::Impl
         : settings(std::move(s))
         , cluster(settings.cluster, settings.embedded, settings.clusterOptions)
         , groups(settings.cluster, settings.embedded != nullptr, settings.groupOptions)
-    {}
+    {
+    }
 
     void run();
     std::vector<AlertTransition> tick(std::int64_t nowMs);
@@ -89,7 +90,8 @@ struct Monitor::Impl
 
 Monitor::Monitor(MonitorSettings settings)
     : m_impl(std::make_unique<Impl>(std::move(settings)))
-{}
+{
+}
 
 Monitor::~Monitor()
 {
@@ -125,14 +127,14 @@ bool Monitor::start(std::string *error)
 
     d.health.addProbe(std::shared_ptr<Probe>(makeKafkaProbe("kafka", d.settings.cluster)),
                       d.settings.probeTimeout);
-    d.health.addProbe(std::shared_ptr<Probe>(
-                          d.settings.postgres
-                              ? makePostgresProbe("postgresql", *d.settings.postgres)
-                              : makeNotConfiguredProbe("postgresql", "postgresql")),
-                      d.settings.probeTimeout);
-    d.health.addProbe(std::shared_ptr<Probe>(
-                          d.settings.redis ? makeRedisProbe("redis", *d.settings.redis)
-                                           : makeNotConfiguredProbe("redis", "redis")),
+    d.health.addProbe(
+        std::shared_ptr<Probe>(d.settings.postgres
+                                   ? makePostgresProbe("postgresql", *d.settings.postgres)
+                                   : makeNotConfiguredProbe("postgresql", "postgresql")),
+        d.settings.probeTimeout);
+    d.health.addProbe(std::shared_ptr<Probe>(d.settings.redis
+                                                 ? makeRedisProbe("redis", *d.settings.redis)
+                                                 : makeNotConfiguredProbe("redis", "redis")),
                       d.settings.probeTimeout);
     d.health.start(d.settings.healthInterval);
     if (d.settings.postgres && d.settings.alertHistoryInPostgres) {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/monitor/alerts.h"
 #include "core/kafka/clusterconfig.h"
+#include "core/monitor/alerts.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/groupmonitor.h"
 #include "core/monitor/health.h"

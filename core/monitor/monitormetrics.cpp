@@ -1,7 +1,7 @@
 // Monitor::collectMetrics: the Prometheus families of the monitoring side (kept apart from
 // monitor.cpp, which runs the parts).
-#include "core/monitor/monitor.h"
 #include "core/common/metrics.h"
+#include "core/monitor/monitor.h"
 
 #include <string>
 
@@ -21,8 +21,8 @@ const std::vector<std::string_view> &serviceStates()
 const std::vector<std::string_view> &lagStates()
 {
     static const std::vector<std::string_view> states = {
-        lagStatusName(LagStatus::Ok),   lagStatusName(LagStatus::Warn),
-        lagStatusName(LagStatus::Stall), lagStatusName(LagStatus::Stop),
+        lagStatusName(LagStatus::Ok),     lagStatusName(LagStatus::Warn),
+        lagStatusName(LagStatus::Stall),  lagStatusName(LagStatus::Stop),
         lagStatusName(LagStatus::Rewind), lagStatusName(LagStatus::Unknown)};
     return states;
 }
@@ -33,8 +33,8 @@ void serviceMetrics(const HealthSnapshot &health, MetricsText &out)
         const ServiceHealth &s = *service;
         const MetricLabels labels{{"service", s.name}, {"kind", s.kind}};
         const ServiceState state = s.current.state;
-        if (state == ServiceState::Up || state == ServiceState::Degraded
-            || state == ServiceState::Down) {
+        if (state == ServiceState::Up || state == ServiceState::Degraded ||
+            state == ServiceState::Down) {
             out.gauge("clickstream_service_up",
                       "1 when the service answers its health probe (up or degraded), 0 when down",
                       labels, state == ServiceState::Down ? 0 : 1);
@@ -56,8 +56,8 @@ void groupMetrics(const GroupsSnapshot &groups, MetricsText &out)
     for (const GroupLag &g : groups.groups) {
         const MetricLabels labels{{"group", g.groupId}};
         out.stateSet("clickstream_consumer_group_status",
-                     "Burrow-style lag status of the consumer group (sliding window rules)",
-                     labels, "status", lagStates(), lagStatusName(g.status));
+                     "Burrow-style lag status of the consumer group (sliding window rules)", labels,
+                     "status", lagStates(), lagStatusName(g.status));
         if (g.totalLag >= 0)
             out.gauge("clickstream_consumer_group_lag_messages",
                       "messages not yet consumed by the group, over its partitions", labels,
@@ -76,12 +76,10 @@ void groupMetrics(const GroupsSnapshot &groups, MetricsText &out)
                           double(p.lag));
             if (p.committed >= 0)
                 out.gauge("clickstream_consumer_group_partition_committed_offset",
-                          "the group's committed offset on the partition", pl,
-                          double(p.committed));
+                          "the group's committed offset on the partition", pl, double(p.committed));
             if (p.lagSeconds >= 0)
                 out.gauge("clickstream_consumer_group_partition_lag_seconds",
-                          "how far the group is behind in time on the partition", pl,
-                          p.lagSeconds);
+                          "how far the group is behind in time on the partition", pl, p.lagSeconds);
         }
     }
 }
@@ -101,8 +99,7 @@ void clusterMetrics(const ClusterSnapshot &c, MetricsText &out)
                   "messages the topic holds (high minus low watermark, summed)", labels,
                   double(t.messages));
         out.gauge("clickstream_kafka_topic_rate_messages_per_second",
-                  "messages appended to the topic per second (watermark movement)", labels,
-                  t.rate);
+                  "messages appended to the topic per second (watermark movement)", labels, t.rate);
         for (const PartitionInfo &p : t.partitions) {
             if (p.high < 0)
                 continue;
@@ -122,8 +119,8 @@ void alertMetrics(const std::vector<Alert> &active, const MonitorStatus &status,
                             {"severity", std::string(toString(a.severity))},
                             {"alertstate", std::string(toString(a.state))}};
         for (const auto &[k, v] : a.labels) {
-            if (k != "alertname" && k != "severity" && k != "alertstate"
-                && MetricsText::isValidLabelName(k))
+            if (k != "alertname" && k != "severity" && k != "alertstate" &&
+                MetricsText::isValidLabelName(k))
                 labels.emplace_back(k, v);
         }
         out.gauge("clickstream_alerts", "pending and firing alerts, as Prometheus' ALERTS", labels,

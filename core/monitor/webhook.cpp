@@ -11,8 +11,8 @@
 namespace studio::core {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 using nlohmann::json;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -110,9 +110,8 @@ json common(const std::vector<json> &objects)
     if (objects.empty())
         return out;
     for (const auto &[key, value] : objects.front().items()) {
-        if (std::all_of(objects.begin(), objects.end(), [&](const json &o) {
-                return o.contains(key) && o[key] == value;
-            }))
+        if (std::all_of(objects.begin(), objects.end(),
+                        [&](const json &o) { return o.contains(key) && o[key] == value; }))
             out[key] = value;
     }
     return out;
@@ -146,14 +145,14 @@ std::string webhookBody(const std::vector<AlertTransition> &group, const std::st
         firing = firing || isFiring;
         json labels = labelsOf(a);
         json annotations = {{"summary", a.summary}};
-        alerts.push_back({{"status", isFiring ? "firing" : "resolved"},
-                          {"labels", labels},
-                          {"annotations", annotations},
-                          {"startsAt",
-                           rfc3339(a.firingSinceMs ? a.firingSinceMs : a.activeSinceMs)},
-                          {"endsAt", isFiring ? std::string(kZeroTime) : rfc3339(a.resolvedAtMs)},
-                          {"generatorURL", externalUrl},
-                          {"fingerprint", alertFingerprint(a.rule, a.labels)}});
+        alerts.push_back(
+            {{"status", isFiring ? "firing" : "resolved"},
+             {"labels", labels},
+             {"annotations", annotations},
+             {"startsAt", rfc3339(a.firingSinceMs ? a.firingSinceMs : a.activeSinceMs)},
+             {"endsAt", isFiring ? std::string(kZeroTime) : rfc3339(a.resolvedAtMs)},
+             {"generatorURL", externalUrl},
+             {"fingerprint", alertFingerprint(a.rule, a.labels)}});
         labelSets.push_back(std::move(labels));
         annotationSets.push_back(std::move(annotations));
     }
@@ -171,7 +170,10 @@ std::string webhookBody(const std::vector<AlertTransition> &group, const std::st
     return body.dump();
 }
 
-WebhookNotifier::WebhookNotifier(WebhookSettings settings) : m_settings(std::move(settings)) {}
+WebhookNotifier::WebhookNotifier(WebhookSettings settings)
+    : m_settings(std::move(settings))
+{
+}
 
 WebhookNotifier::~WebhookNotifier()
 {
@@ -327,8 +329,8 @@ void WebhookNotifier::run()
                 m_queue.pop_front();
                 nextAttempt = Clock::now();
             } else {
-                const auto backoff = std::min(
-                    kMaxBackoff, m_settings.initialBackoff * (1 << std::min(attempt - 1, 16)));
+                const auto backoff = std::min(kMaxBackoff, m_settings.initialBackoff *
+                                                               (1 << std::min(attempt - 1, 16)));
                 nextAttempt = Clock::now() + backoff;
             }
         }

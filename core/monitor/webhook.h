@@ -16,13 +16,13 @@ namespace studio::core {
 /// Where and how alert notifications are posted.
 struct WebhookSettings
 {
-    std::string url;                          ///< http://host[:port]/path or https://...
+    std::string url; ///< http://host[:port]/path or https://...
     std::string receiver = "clickstream-studio";
-    std::string externalUrl;                  ///< Alertmanager's externalURL; may stay empty
-    std::chrono::milliseconds timeout{5000};  ///< connect, and read/write each
-    int maxAttempts = 4;                      ///< per message, first try included
+    std::string externalUrl;                       ///< Alertmanager's externalURL; may stay empty
+    std::chrono::milliseconds timeout{5000};       ///< connect, and read/write each
+    int maxAttempts = 4;                           ///< per message, first try included
     std::chrono::milliseconds initialBackoff{500}; ///< doubled after each failure
-    std::size_t queueCapacity = 256;          ///< messages waiting; more are dropped (counted)
+    std::size_t queueCapacity = 256;               ///< messages waiting; more are dropped (counted)
 
     /// Empty when usable, else a message (the URL is described without any user:password).
     std::string validate() const;
@@ -30,12 +30,12 @@ struct WebhookSettings
 
 struct WebhookStats
 {
-    std::uint64_t sent = 0;     ///< messages the receiver accepted (2xx)
-    std::uint64_t failed = 0;   ///< messages given up after maxAttempts or a 4xx answer
-    std::uint64_t dropped = 0;  ///< refused because the queue was full
-    std::uint64_t retries = 0;  ///< attempts after a failed one
-    std::size_t pending = 0;    ///< queued or being sent
-    int lastStatus = 0;         ///< HTTP status of the last answer, 0 when none came
+    std::uint64_t sent = 0;    ///< messages the receiver accepted (2xx)
+    std::uint64_t failed = 0;  ///< messages given up after maxAttempts or a 4xx answer
+    std::uint64_t dropped = 0; ///< refused because the queue was full
+    std::uint64_t retries = 0; ///< attempts after a failed one
+    std::size_t pending = 0;   ///< queued or being sent
+    int lastStatus = 0;        ///< HTTP status of the last answer, 0 when none came
     std::string lastError;
 };
 

@@ -17,7 +17,8 @@ AggregatorPipeline::AggregatorPipeline(ClusterConfig cluster, PipelineSettings s
     : m_cluster(std::move(cluster))
     , m_settings(std::move(settings))
     , m_aggregator(aggregator)
-{}
+{
+}
 
 AggregatorPipeline::~AggregatorPipeline()
 {
@@ -42,23 +43,24 @@ bool AggregatorPipeline::start(std::string *error)
     if (m_settings.topic.empty() || m_settings.groupId.empty())
         return fail("the aggregator needs a topic and a consumer group");
 
-    Properties props = {{"group.id", m_settings.groupId},
-                        {"enable.auto.commit", "false"},
-                        {"enable.auto.offset.store", "false"},
-                        {"auto.offset.reset", m_settings.autoOffsetReset},
-                        {"fetch.wait.max.ms", std::to_string(m_settings.fetchWaitMaxMs)},
-                        // Prefetch deep, and retry soon when the prefetch queue was full:
-                        // with librdkafka's defaults (64 MB, then a 500 ms back-off) a consumer
-                        // that does real work per batch waits on its fetches most of the time
-                        // (measured on the embedded broker with 64 partitions: 280k events/s
-                        // with the aggregator behind it, 1.07M with these settings).
-                        {"queued.min.messages", "1000000"},
-                        {"queued.max.messages.kbytes", std::to_string(m_settings.prefetchMegabytes * 1024)},
-                        {"fetch.error.backoff.ms", "10"},
-                        // Back within a second of the brokers: with the default (10 s cap) the
-                        // soak's 10 s outage left some partitions unfetched for seconds more.
-                        {"reconnect.backoff.max.ms", "1000"},
-                        {"enable.partition.eof", "false"}};
+    Properties props = {
+        {"group.id", m_settings.groupId},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", m_settings.autoOffsetReset},
+        {"fetch.wait.max.ms", std::to_string(m_settings.fetchWaitMaxMs)},
+        // Prefetch deep, and retry soon when the prefetch queue was full:
+        // with librdkafka's defaults (64 MB, then a 500 ms back-off) a consumer
+        // that does real work per batch waits on its fetches most of the time
+        // (measured on the embedded broker with 64 partitions: 280k events/s
+        // with the aggregator behind it, 1.07M with these settings).
+        {"queued.min.messages", "1000000"},
+        {"queued.max.messages.kbytes", std::to_string(m_settings.prefetchMegabytes * 1024)},
+        {"fetch.error.backoff.ms", "10"},
+        // Back within a second of the brokers: with the default (10 s cap) the
+        // soak's 10 s outage left some partitions unfetched for seconds more.
+        {"reconnect.backoff.max.ms", "1000"},
+        {"enable.partition.eof", "false"}};
     props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
     std::string e;
     KafkaConf conf = makeKafkaConf(m_cluster, props, &e);
@@ -253,8 +255,8 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < partitions->cnt; ++i) {
             rd_kafka_topic_partition_t &tp = partitions->elems[i];
             const auto p = static_cast<std::size_t>(tp.partition);
-            if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size()
-                && self->m_resumeOffsets[p] >= 0) {
+            if (self->m_settings.topic == tp.topic && p < self->m_resumeOffsets.size() &&
+                self->m_resumeOffsets[p] >= 0) {
                 // The checkpoint's, not the group's; but when the partition comes back to this
                 // process (a rejoin after a broker outage), where this process's state already
                 // is, or where the group committed if another member got further: going back
@@ -359,8 +361,8 @@ void AggregatorPipeline::run()
             refreshLag(pausedPartitions);
             lastLag = now;
         }
-        if (m_settings.sinks
-            && now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs)) {
+        if (m_settings.sinks &&
+            now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs)) {
             checkpoint();
             lastCheckpoint = now;
         }
@@ -386,8 +388,8 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
             setError(std::string("consume: ") + rd_kafka_message_errstr(m));
             continue;
         }
-        m_batch.add({}, std::string_view(static_cast<const char *>(m->payload),
-                                         m->payload ? m->len : 0));
+        m_batch.add(
+            {}, std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0));
         m_records.push_back(m);
     }
     m_aggregator.ingestBatch(m_batch, &m_outcomes);
@@ -507,8 +509,8 @@ void AggregatorPipeline::refreshLag(bool paused)
         std::int64_t low = -1, high = -1;
         if (paused) {
             // No fetches while paused, so the cached watermarks would stand still: ask.
-            rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low,
-                                             &high, 500);
+            rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high,
+                                             500);
         } else {
             // Cached from fetch responses: no broker round trip, safe to call often.
             rd_kafka_get_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high);
@@ -555,9 +557,8 @@ PipelineStats AggregatorPipeline::stats() const
     s.lagMessages = m_lag;
     s.assignedPartitions = m_assigned;
     if (m_samples.size() >= 2) {
-        const double dt = std::chrono::duration<double>(m_samples.back().first
-                                                        - m_samples.front().first)
-                              .count();
+        const double dt =
+            std::chrono::duration<double>(m_samples.back().first - m_samples.front().first).count();
         if (dt > 0)
             s.consumedRate = double(m_samples.back().second - m_samples.front().second) / dt;
     }

@@ -23,11 +23,11 @@ struct PipelineSettings
 {
     std::string topic = "clickstream";
     std::string groupId = "clickstream-studio";
-    bool deadLetters = true;       ///< invalid and late events go to `<topic>.dlq`
-    std::string deadLetterTopic;   ///< empty: topic + ".dlq"
-    int fetchWaitMaxMs = 10;       ///< low, for a short produce-to-window latency
+    bool deadLetters = true;     ///< invalid and late events go to `<topic>.dlq`
+    std::string deadLetterTopic; ///< empty: topic + ".dlq"
+    int fetchWaitMaxMs = 10;     ///< low, for a short produce-to-window latency
     std::size_t maxBatch = 4096;
-    int prefetchMegabytes = 256;   ///< most fetched-but-unprocessed data held in memory
+    int prefetchMegabytes = 256; ///< most fetched-but-unprocessed data held in memory
     int commitIntervalMs = 1000;
     std::string autoOffsetReset = "earliest";
     Properties extra;
@@ -47,7 +47,10 @@ struct PipelineSettings
     /// the sink writes only with PostgresStoreOptions::rawArchive). Costs a second parse.
     bool archiveRaw = false;
 
-    std::string dlqTopic() const { return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic; }
+    std::string dlqTopic() const
+    {
+        return deadLetterTopic.empty() ? topic + ".dlq" : deadLetterTopic;
+    }
 };
 
 enum class PipelineState { Stopped, Running, Paused, Failed };
@@ -59,15 +62,15 @@ struct PipelineStats
     double consumedRate = 0;       ///< messages/s over the last second
     std::int64_t lagMessages = -1; ///< sum over assigned partitions; -1 while unknown
     int assignedPartitions = 0;
-    std::uint64_t deadLettered = 0;    ///< handed to the dead-letter producer
+    std::uint64_t deadLettered = 0; ///< handed to the dead-letter producer
     std::uint64_t deadLetterAcked = 0;
     std::uint64_t deadLetterFailed = 0;
     std::uint64_t commits = 0;
-    std::uint64_t checkpoints = 0;  ///< durable mode: batches with the open state and offsets
+    std::uint64_t checkpoints = 0; ///< durable mode: batches with the open state and offsets
     /// Durable mode: batches with final rows only, sent while the previous state was not stored
     std::uint64_t finalsOnlyBatches = 0;
-    bool backPressure = false;      ///< durable mode: paused because the sinks are behind
-    bool restored = false;          ///< durable mode: resumed from a stored checkpoint
+    bool backPressure = false; ///< durable mode: paused because the sinks are behind
+    bool restored = false;     ///< durable mode: resumed from a stored checkpoint
     std::string lastError;
 };
 
@@ -139,10 +142,10 @@ private:
     RecordBatch m_batch;
     std::vector<IngestResult> m_outcomes;
     std::vector<const rd_kafka_message_t *> m_records;
-    std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
-    std::unique_ptr<EventParser> m_rawParser;  // archiveRaw only
+    std::vector<std::int64_t> m_nextOffsets;  // per partition: next offset to commit, -1 none
+    std::unique_ptr<EventParser> m_rawParser; // archiveRaw only
     ParsedEvent m_rawEvent;
-    std::vector<RawEvent> m_rawPending;        // accepted since the last checkpoint
+    std::vector<RawEvent> m_rawPending; // accepted since the last checkpoint
     bool m_uncommitted = false;
     std::string m_dlqTopic;
 

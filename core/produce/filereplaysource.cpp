@@ -31,7 +31,8 @@ FileReplaySource::FileReplaySource(std::string path, bool loop, std::FILE *file,
     , m_keys(keys)
     , m_file(file)
     , m_parser(std::make_unique<KeyParser>())
-{}
+{
+}
 
 FileReplaySource::~FileReplaySource()
 {

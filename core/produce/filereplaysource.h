@@ -18,8 +18,7 @@ public:
     /// Opens `path`; null with a message if it cannot be read. Keys::None leaves every key empty
     /// and skips reading user_id (for readers that need the values only).
     static std::unique_ptr<FileReplaySource> open(const std::string &path, bool loop,
-                                                  std::string *error,
-                                                  Keys keys = Keys::FromUserId);
+                                                  std::string *error, Keys keys = Keys::FromUserId);
     ~FileReplaySource() override;
 
     std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -130,8 +130,8 @@ void cumulative(const EventMix &mix, double *out)
 
 bool mixValid(const EventMix &m)
 {
-    return m.pageView >= 0 && m.click >= 0 && m.addToCart >= 0 && m.purchase >= 0
-           && m.pageView + m.click + m.addToCart + m.purchase > 0;
+    return m.pageView >= 0 && m.click >= 0 && m.addToCart >= 0 && m.purchase >= 0 &&
+           m.pageView + m.click + m.addToCart + m.purchase > 0;
 }
 
 std::uint64_t hashSeed(std::uint64_t seed)
@@ -146,17 +146,19 @@ std::uint64_t hashSeed(std::uint64_t seed)
 
 std::string GeneratorConfig::validate() const
 {
-    auto fraction = [](double v) { return std::isfinite(v) && v >= 0.0 && v <= 1.0; };
+    auto fraction = [](double v) {
+        return std::isfinite(v) && v >= 0.0 && v <= 1.0;
+    };
     if (users < 1 || users > 10'000'000)
         return "users must be between 1 and 10000000";
     if (products < 1 || products > 1'000'000)
         return "products must be between 1 and 1000000";
     if (hotProduct.empty() && hotShare > 0)
         return "a hot product id is needed when its share is above 0";
-    if (hotProduct.size() > 64
-        || !std::all_of(hotProduct.begin(), hotProduct.end(), [](unsigned char c) {
-               return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-           }))
+    if (hotProduct.size() > 64 ||
+        !std::all_of(hotProduct.begin(), hotProduct.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+        }))
         return "the hot product id may use only letters, digits, '_', '-' and '.' (at most 64)";
     if (!fraction(hotShare))
         return "hot-product share must be between 0 and 1";
@@ -245,8 +247,8 @@ int EventGenerator::pick(const double *cumulativeWeights, int n, double u)
 
 void EventGenerator::startSessionIfNeeded(User &user, std::int64_t timestampMs)
 {
-    const bool idle = user.sessionNumber > 0
-                      && timestampMs - user.lastEventMs > m_config.sessionTimeoutMs;
+    const bool idle =
+        user.sessionNumber > 0 && timestampMs - user.lastEventMs > m_config.sessionTimeoutMs;
     if (user.sessionNumber > 0 && user.eventsLeft > 0 && !idle)
         return;
     ++user.sessionNumber;
@@ -257,8 +259,7 @@ void EventGenerator::startSessionIfNeeded(User &user, std::int64_t timestampMs)
     // Geometric session length with the configured mean.
     const double p = 1.0 / m_config.meanSessionEvents;
     const double u = m_rng.unit();
-    user.eventsLeft = p >= 1.0 ? 1
-                               : 1 + static_cast<std::int32_t>(std::log1p(-u) / std::log1p(-p));
+    user.eventsLeft = p >= 1.0 ? 1 : 1 + static_cast<std::int32_t>(std::log1p(-u) / std::log1p(-p));
     user.stage = Stage::None;
     user.product = -1;
     user.cartProduct = -1;
@@ -320,7 +321,8 @@ EventGenerator::Emit EventGenerator::regularEvent(User &user)
         user.stage = index < 0 ? Stage::Category : Stage::Product;
     };
     auto randomCategory = [&] {
-        return static_cast<std::uint16_t>(m_rng.below(static_cast<std::uint32_t>(kCategories.size())));
+        return static_cast<std::uint16_t>(
+            m_rng.below(static_cast<std::uint32_t>(kCategories.size())));
     };
 
     if (e.type == PageView) {
@@ -380,8 +382,8 @@ EventGenerator::Emit EventGenerator::regularEvent(User &user)
         user.cartProduct = user.product;
     } else if (e.type == Purchase) {
         if (user.cartProduct < 0)
-            user.cartProduct = user.product >= 0 ? user.product
-                                                 : randomRegularProduct(user.category);
+            user.cartProduct =
+                user.product >= 0 ? user.product : randomRegularProduct(user.category);
         e.product = user.cartProduct;
         e.page = "/checkout";
         user.stage = Stage::Checkout;
@@ -442,8 +444,8 @@ void EventGenerator::next(std::int64_t timestampMs, RecordBatch &out)
     user.lastEventMs = std::max(user.lastEventMs, eventTime);
     --user.eventsLeft;
 
-    const auto kind = malformed ? static_cast<MalformedKind>(m_rng.below(
-                                      static_cast<std::uint32_t>(MalformedKind::Count)))
+    const auto kind = malformed ? static_cast<MalformedKind>(
+                                      m_rng.below(static_cast<std::uint32_t>(MalformedKind::Count)))
                                 : MalformedKind::Count;
     const std::size_t recordStart = out.buffer().size();
     writeEvent(user, emit, eventTime, out, kind, malformed);
@@ -460,7 +462,9 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     out.beginRecord(user.id);
     std::string &b = out.buffer();
     const std::size_t start = b.size();
-    const auto is = [&](MalformedKind k) { return isMalformed && malformed == k; };
+    const auto is = [&](MalformedKind k) {
+        return isMalformed && malformed == k;
+    };
 
     b.append(R"({"event_id":"evt_)");
     b.append(m_idPrefix);
@@ -468,7 +472,7 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     appendHex(b, m_generated, 10);
     b.append(R"(","event_type":)");
     appendQuoted(b, is(MalformedKind::UnknownEventType) ? std::string_view("hover")
-                                                            : kEventTypes[emit.type]);
+                                                        : kEventTypes[emit.type]);
     b.append(R"(,"ts":)");
     if (is(MalformedKind::WrongType)) {
         char num[24];
@@ -492,9 +496,8 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     appendQuoted(b, user.sessionId);
     b.append(R"(,"page":")");
     b.append(emit.page);
-    const Product *product = emit.product >= 0
-                                 ? &m_catalog[static_cast<std::size_t>(emit.product)]
-                                 : nullptr;
+    const Product *product =
+        emit.product >= 0 ? &m_catalog[static_cast<std::size_t>(emit.product)] : nullptr;
     if (emit.page == "/product/" && product)
         b.append(product->id);
     if (is(MalformedKind::NotUtf8))

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/produce/eventsource.h"
 #include "core/common/random.h"
+#include "core/produce/eventsource.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,14 +28,14 @@ struct GeneratorConfig
     int users = 500;
     int products = 100;
     std::string hotProduct = "prod_0042";
-    double hotShare = 0.20;                      ///< share of all events that concern hotProduct
-    EventMix hotMix{0.95, 0.0, 0.04, 0.01};      ///< event types of the hot product's events
-    EventMix mix;                                ///< event types of every other event
-    double duplicateFraction = 0.0;              ///< re-sent copies of an earlier event (same id)
-    double lateFraction = 0.0;                   ///< events whose time lies lateByMs in the past
-    double malformedFraction = 0.0;              ///< payloads that fail validation, by kind
+    double hotShare = 0.20;                 ///< share of all events that concern hotProduct
+    EventMix hotMix{0.95, 0.0, 0.04, 0.01}; ///< event types of the hot product's events
+    EventMix mix;                           ///< event types of every other event
+    double duplicateFraction = 0.0;         ///< re-sent copies of an earlier event (same id)
+    double lateFraction = 0.0;              ///< events whose time lies lateByMs in the past
+    double malformedFraction = 0.0;         ///< payloads that fail validation, by kind
     std::int64_t lateByMs = 5 * 60 * 1000;
-    double meanSessionEvents = 20.0;             ///< a session ends after ~this many events...
+    double meanSessionEvents = 20.0;                ///< a session ends after ~this many events...
     std::int64_t sessionTimeoutMs = 30 * 60 * 1000; ///< ...or after this much inactivity
     std::uint64_t seed = 42;
 
@@ -110,8 +110,8 @@ private:
     Emit hotEvent(User &user);
     Emit regularEvent(User &user);
     std::int32_t randomRegularProduct(std::uint16_t category);
-    void writeEvent(const User &user, const Emit &emit, std::int64_t timestampMs,
-                    RecordBatch &out, MalformedKind malformed, bool isMalformed);
+    void writeEvent(const User &user, const Emit &emit, std::int64_t timestampMs, RecordBatch &out,
+                    MalformedKind malformed, bool isMalformed);
     static int pick(const double *cumulative, int n, double u);
 
     GeneratorConfig m_config;
@@ -138,8 +138,10 @@ class GeneratorSource final : public EventSource
 {
 public:
     explicit GeneratorSource(GeneratorConfig config)
-        : m_hotShare(config.hotShare), m_generator(std::move(config))
-    {}
+        : m_hotShare(config.hotShare)
+        , m_generator(std::move(config))
+    {
+    }
     std::size_t fill(RecordBatch &out, std::size_t max, std::int64_t nowMs) override;
     std::string describe() const override;
     /// Thread-safe; applied from the next fill() on.
@@ -152,7 +154,8 @@ public:
 private:
     std::atomic<double> m_hotShare;
     EventGenerator m_generator;
-    std::string m_description = "generator (seed " + std::to_string(m_generator.config().seed) + ")";
+    std::string m_description =
+        "generator (seed " + std::to_string(m_generator.config().seed) + ")";
 };
 
 } // namespace studio::core

@@ -39,7 +39,8 @@ std::unique_ptr<MirrorSource> MirrorSource::open(const ClusterConfig &from,
 MirrorSource::MirrorSource(std::string description, KafkaHandle consumer)
     : m_description(std::move(description))
     , m_consumer(std::move(consumer))
-{}
+{
+}
 
 MirrorSource::~MirrorSource()
 {
@@ -64,10 +65,10 @@ std::size_t MirrorSource::fill(RecordBatch &out, std::size_t max, std::int64_t n
         }
         rd_kafka_timestamp_type_t type;
         const std::int64_t ts = rd_kafka_message_timestamp(msg, &type);
-        out.add(std::string_view(static_cast<const char *>(msg->key), msg->key ? msg->key_len : 0),
-                std::string_view(static_cast<const char *>(msg->payload),
-                                 msg->payload ? msg->len : 0),
-                ts >= 0 ? ts : nowMs);
+        out.add(
+            std::string_view(static_cast<const char *>(msg->key), msg->key ? msg->key_len : 0),
+            std::string_view(static_cast<const char *>(msg->payload), msg->payload ? msg->len : 0),
+            ts >= 0 ? ts : nowMs);
         rd_kafka_message_destroy(msg);
         ++added;
     }

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/kafka/clusterconfig.h"
-#include "core/produce/eventsource.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/produce/eventsource.h"
 
 #include <memory>
 #include <string>

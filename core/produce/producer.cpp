@@ -1,7 +1,7 @@
 #include "core/produce/producer.h"
 
-#include "core/produce/ratelimiter.h"
 #include "core/common/timeutil.h"
+#include "core/produce/ratelimiter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -34,8 +34,8 @@ std::string ProducerSettings::validate() const
         return "rate must be between 1 and 1000000 events/s";
     static constexpr std::string_view kCodecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
     if (std::find(std::begin(kCodecs), std::end(kCodecs), compression) == std::end(kCodecs))
-        return "compression must be one of none, gzip, snappy, lz4, zstd; got '" + compression
-               + "'";
+        return "compression must be one of none, gzip, snappy, lz4, zstd; got '" + compression +
+               "'";
     if (lingerMs < 0 || lingerMs > 60'000)
         return "linger must be between 0 and 60000 ms";
     if (batchSizeBytes < 1 || batchSizeBytes > 2'147'483'647)
@@ -71,7 +71,8 @@ KafkaProducer::KafkaProducer(ClusterConfig cluster, ProducerSettings settings,
     , m_source(std::move(source))
     , m_sourceDescription(m_source ? m_source->describe() : std::string("no source"))
     , m_targetRate(clampRate(m_settings.ratePerSecond))
-{}
+{
+}
 
 KafkaProducer::~KafkaProducer()
 {
@@ -102,7 +103,8 @@ bool KafkaProducer::start(std::string *error)
     Properties props = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"partitioner", "murmur2_random"}, // the Java client's partitioner: same key, same partition
+        {"partitioner",
+         "murmur2_random"}, // the Java client's partitioner: same key, same partition
         {"compression.codec", m_settings.compression},
         {"linger.ms", std::to_string(m_settings.lingerMs)},
         {"batch.size", std::to_string(m_settings.batchSizeBytes)},
@@ -126,8 +128,8 @@ bool KafkaProducer::start(std::string *error)
     m_topic = rd_kafka_topic_new(m_client.get(), m_settings.topic.c_str(), nullptr);
     if (!m_topic) {
         m_client.reset();
-        return fail("cannot use topic '" + m_settings.topic
-                    + "': " + rd_kafka_err2str(rd_kafka_last_error()));
+        return fail("cannot use topic '" + m_settings.topic +
+                    "': " + rd_kafka_err2str(rd_kafka_last_error()));
     }
     m_stopRequested = false;
     m_state = m_paused ? ProducerState::Paused : ProducerState::Running;
@@ -177,8 +179,8 @@ bool KafkaProducer::waitFinished(std::chrono::milliseconds timeout)
     std::unique_lock lock(m_mutex);
     return m_wake.wait_for(lock, timeout, [this] {
         const ProducerState s = m_state.load();
-        return s == ProducerState::Finished || s == ProducerState::Failed
-               || s == ProducerState::Stopped;
+        return s == ProducerState::Finished || s == ProducerState::Failed ||
+               s == ProducerState::Stopped;
     });
 }
 
@@ -208,8 +210,8 @@ void KafkaProducer::onDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void
         self->m_acked.fetch_add(1, std::memory_order_relaxed);
     } else {
         self->m_failed.fetch_add(1, std::memory_order_relaxed);
-        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
-            && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
             self->setError(std::string("delivery failed: ") + rd_kafka_err2str(msg->err));
         else
             self->setError("undelivered events were given up at stop");
@@ -235,13 +237,13 @@ void KafkaProducer::produceBatch(const RecordBatch &batch)
         const std::string_view key = batch.key(i);
         const std::string_view value = batch.value(i);
         for (;;) {
-            const rd_kafka_resp_err_t err = rd_kafka_producev(
-                m_client.get(), RD_KAFKA_V_RKT(m_topic),
-                RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
-                RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
-                RD_KAFKA_V_TIMESTAMP(batch.timestampMs(i)), RD_KAFKA_V_END);
+            const rd_kafka_resp_err_t err =
+                rd_kafka_producev(m_client.get(), RD_KAFKA_V_RKT(m_topic),
+                                  RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
+                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
+                                  RD_KAFKA_V_TIMESTAMP(batch.timestampMs(i)), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 ++accepted;
                 break;
@@ -308,9 +310,8 @@ void KafkaProducer::run()
             wasPaused = true;
             rd_kafka_poll(m_client.get(), 0);
             std::unique_lock lock(m_mutex);
-            m_wake.wait_for(lock, 100ms, [this] {
-                return m_stopRequested.load() || !m_paused.load();
-            });
+            m_wake.wait_for(lock, 100ms,
+                            [this] { return m_stopRequested.load() || !m_paused.load(); });
             continue;
         }
         if (wasPaused) {
@@ -331,8 +332,7 @@ void KafkaProducer::run()
                 rd_kafka_poll(m_client.get(), 0);
                 std::unique_lock lock(m_mutex);
                 m_wake.wait_for(lock, std::chrono::duration<double>(std::min(wait, 0.05)), [&] {
-                    return m_stopRequested.load() || m_paused.load()
-                           || m_targetRate.load() != rate;
+                    return m_stopRequested.load() || m_paused.load() || m_targetRate.load() != rate;
                 });
                 continue;
             }
@@ -418,8 +418,8 @@ ProducerStats KafkaProducer::stats() const
                 break;
             }
         }
-        s.keepingUp = s.state != ProducerState::Running || s.targetRate <= 0
-                      || last.shortfall == twoSecondsAgo->shortfall;
+        s.keepingUp = s.state != ProducerState::Running || s.targetRate <= 0 ||
+                      last.shortfall == twoSecondsAgo->shortfall;
     }
     if (!s.keepingUp)
         s.limitedBy = m_limitedBy;

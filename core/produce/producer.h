@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/kafka/clusterconfig.h"
-#include "core/produce/eventsource.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/produce/eventsource.h"
 
 #include <atomic>
 #include <chrono>
@@ -21,13 +21,13 @@ struct ProducerSettings
 {
     std::string name = "producer-1";
     std::string topic = "clickstream";
-    double ratePerSecond = 1000;        ///< 1 to 1,000,000 events/s; 0 = as fast as possible
-    std::string compression = "lz4";    ///< none, gzip, snappy, lz4, zstd
+    double ratePerSecond = 1000;     ///< 1 to 1,000,000 events/s; 0 = as fast as possible
+    std::string compression = "lz4"; ///< none, gzip, snappy, lz4, zstd
     int lingerMs = 5;
     int batchSizeBytes = 1'000'000;
     int batchNumMessages = 10'000;
-    int deliveryTimeoutMs = 30'000;     ///< after this an unacknowledged event counts as failed
-    Properties extra;                   ///< further librdkafka producer properties
+    int deliveryTimeoutMs = 30'000; ///< after this an unacknowledged event counts as failed
+    Properties extra;               ///< further librdkafka producer properties
 
     static constexpr double kMaxRate = 1'000'000;
     /// Empty when usable, else a message naming the first bad setting.
@@ -43,17 +43,17 @@ struct ProducerStats
 {
     ProducerState state = ProducerState::Stopped;
     double targetRate = 0;
-    double achievedRate = 0;      ///< events handed to Kafka per second, over the last second
-    double achievedRate10s = 0;   ///< the same over the last ten seconds
-    std::uint64_t produced = 0;   ///< accepted by the client library
-    std::uint64_t acked = 0;      ///< delivery confirmed by the brokers
-    std::uint64_t failed = 0;     ///< rejected locally or failed delivery
+    double achievedRate = 0;    ///< events handed to Kafka per second, over the last second
+    double achievedRate10s = 0; ///< the same over the last ten seconds
+    std::uint64_t produced = 0; ///< accepted by the client library
+    std::uint64_t acked = 0;    ///< delivery confirmed by the brokers
+    std::uint64_t failed = 0;   ///< rejected locally or failed delivery
     std::uint64_t inFlight = 0;
-    std::uint64_t shortfall = 0;  ///< events due by the schedule that could not be sent
-    bool keepingUp = true;        ///< false while the target rate is not being met
-    std::string limitedBy;        ///< when not keeping up: "source", "broker" or "cpu"
+    std::uint64_t shortfall = 0; ///< events due by the schedule that could not be sent
+    bool keepingUp = true;       ///< false while the target rate is not being met
+    std::string limitedBy;       ///< when not keeping up: "source", "broker" or "cpu"
     std::string lastError;
-    double runningSeconds = 0;    ///< time spent producing (pauses excluded)
+    double runningSeconds = 0; ///< time spent producing (pauses excluded)
 };
 
 /// A rate-controlled Kafka producer over an EventSource: idempotent, acks=all, key = the record's

@@ -10,7 +10,8 @@ RateLimiter::RateLimiter(double eventsPerSecond, Clock::time_point now,
     : m_rate(std::max(0.0, eventsPerSecond))
     , m_base(now)
     , m_maxBacklog(maxBacklog)
-{}
+{
+}
 
 double RateLimiter::scheduled(Clock::time_point now) const
 {
@@ -36,7 +37,8 @@ std::uint64_t RateLimiter::due(Clock::time_point now)
     const double target = scheduled(now);
     const double backlog = target - static_cast<double>(m_sent);
     // At least one event of slack, so very low rates are never "behind" by rounding.
-    const double allowed = std::max(1.0, m_rate * std::chrono::duration<double>(m_maxBacklog).count());
+    const double allowed =
+        std::max(1.0, m_rate * std::chrono::duration<double>(m_maxBacklog).count());
     if (backlog > allowed) {
         // Whole events only, so the shortfall counts exactly what the schedule lost.
         const double forgiven = std::floor(backlog - allowed);
@@ -54,7 +56,8 @@ RateLimiter::Clock::duration RateLimiter::untilNext(Clock::time_point now) const
     const double missing = static_cast<double>(m_sent) + 1.0 - scheduled(now);
     if (missing <= 0)
         return Clock::duration::zero();
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(missing / m_rate));
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(missing / m_rate));
 }
 
 } // namespace studio::core

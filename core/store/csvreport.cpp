@@ -9,8 +9,8 @@ namespace studio::core {
 std::string csvText(std::string_view text)
 {
     std::string cell;
-    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@'
-                          || text[0] == '\t' || text[0] == '\r'))
+    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' ||
+                          text[0] == '\t' || text[0] == '\r'))
         cell.push_back('\'');
     cell.append(text);
     if (cell.find_first_of(",\"\r\n") == std::string::npos)
@@ -45,10 +45,10 @@ bool CsvReportCollector::write(const std::string &directory, std::string *error)
     }
     // The cells and CSV rules shared by every report: core/store/reporttable.h.
     const std::filesystem::path dir(directory);
-    return writeReportCsv(reportOf(m_pages), (dir / "page_metrics.csv").string(), error)
-           && writeReportCsv(reportOf(m_geo), (dir / "geo_metrics.csv").string(), error)
-           && writeReportCsv(reportOf(m_sessions), (dir / "sessions.csv").string(), error)
-           && writeReportCsv(reportOf(m_funnel), (dir / "product_funnel.csv").string(), error);
+    return writeReportCsv(reportOf(m_pages), (dir / "page_metrics.csv").string(), error) &&
+           writeReportCsv(reportOf(m_geo), (dir / "geo_metrics.csv").string(), error) &&
+           writeReportCsv(reportOf(m_sessions), (dir / "sessions.csv").string(), error) &&
+           writeReportCsv(reportOf(m_funnel), (dir / "product_funnel.csv").string(), error);
 }
 
 } // namespace studio::core

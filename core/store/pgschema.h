@@ -9,9 +9,9 @@ namespace studio::core {
 /// (cmake/StudioEmbedSql.cmake generates the definition of schemaMigrations()).
 struct SchemaMigration
 {
-    int version = 0;        ///< NNNN, without leading zeros; 1, 2, 3, ...
-    std::string_view name;  ///< the part after the underscore
-    std::string_view sql;   ///< the file's text, run as one multi-statement script
+    int version = 0;       ///< NNNN, without leading zeros; 1, 2, 3, ...
+    std::string_view name; ///< the part after the underscore
+    std::string_view sql;  ///< the file's text, run as one multi-statement script
 };
 
 /// Every migration this build knows, in ascending version order. Thread-safe (constant data).

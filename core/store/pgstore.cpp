@@ -1,9 +1,9 @@
 #include "core/store/pgstore.h"
 
+#include "core/common/timeutil.h"
 #include "core/store/pgschema.h"
 #include "core/store/pgstatements.h"
 #include "core/store/pgstoreimpl.h"
-#include "core/common/timeutil.h"
 
 #include <nlohmann/json.hpp>
 
@@ -69,12 +69,23 @@ public:
         separate();
         for (const char c : s) {
             switch (c) {
-            case '\\': m_buffer += "\\\\"; break;
-            case '\t': m_buffer += "\\t"; break;
-            case '\n': m_buffer += "\\n"; break;
-            case '\r': m_buffer += "\\r"; break;
-            case '\0': m_buffer += "\xEF\xBF\xBD"; break;
-            default: m_buffer += c;
+            case '\\':
+                m_buffer += "\\\\";
+                break;
+            case '\t':
+                m_buffer += "\\t";
+                break;
+            case '\n':
+                m_buffer += "\\n";
+                break;
+            case '\r':
+                m_buffer += "\\r";
+                break;
+            case '\0':
+                m_buffer += "\xEF\xBF\xBD";
+                break;
+            default:
+                m_buffer += c;
             }
         }
         return *this;
@@ -100,8 +111,8 @@ public:
     {
         separate();
         const bool negative = cents < 0;
-        const std::uint64_t v = negative ? 0 - static_cast<std::uint64_t>(cents)
-                                         : static_cast<std::uint64_t>(cents);
+        const std::uint64_t v =
+            negative ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
         if (negative)
             m_buffer += '-';
         m_buffer += std::to_string(v / 100);
@@ -214,14 +225,16 @@ std::string lower(std::string_view text)
 } // namespace
 
 // Shared with the connection test (core/monitor/connectiontest.cpp).
-std::string classifyPostgresConnectError(const std::string &message,
-                                          const PostgresTarget &target, int timeoutSeconds)
+std::string classifyPostgresConnectError(const std::string &message, const PostgresTarget &target,
+                                         int timeoutSeconds)
 {
     const std::string m = lower(message);
-    auto has = [&](const char *s) { return m.find(s) != std::string::npos; };
+    auto has = [&](const char *s) {
+        return m.find(s) != std::string::npos;
+    };
     if (has("password authentication failed"))
-        return std::string("wrong password (authentication failed; the password comes from ")
-               + "PGPASSWORD, ~/.pgpass, CLICKSTREAM_PG_PASSWORD or the keychain)";
+        return std::string("wrong password (authentication failed; the password comes from ") +
+               "PGPASSWORD, ~/.pgpass, CLICKSTREAM_PG_PASSWORD or the keychain)";
     if (has("no password supplied") || has("password is required"))
         return target.password.empty()
                    ? "the server wants a password and none was given (set PGPASSWORD, use "
@@ -253,10 +266,10 @@ namespace {
 /// Whether a write that failed with `e` may succeed later with the same batch.
 bool retryable(const std::exception &e)
 {
-    if (dynamic_cast<const pqxx::broken_connection *>(&e)
-        || dynamic_cast<const pqxx::in_doubt_error *>(&e)
-        || dynamic_cast<const pqxx::transaction_rollback *>(&e)
-        || dynamic_cast<const pqxx::insufficient_resources *>(&e))
+    if (dynamic_cast<const pqxx::broken_connection *>(&e) ||
+        dynamic_cast<const pqxx::in_doubt_error *>(&e) ||
+        dynamic_cast<const pqxx::transaction_rollback *>(&e) ||
+        dynamic_cast<const pqxx::insufficient_resources *>(&e))
         return true;
     if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&e)) {
         // Connection, transaction rollback, resources, object in use (locks), operator
@@ -276,15 +289,16 @@ bool retryable(const std::exception &e)
 std::string PostgresStore::Impl::failure(const std::string &what, const std::exception &e) const
 {
     std::string text = pgdetail::oneLine(e.what());
-    if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&e); sql && !sql->sqlstate().empty())
+    if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&e);
+        sql && !sql->sqlstate().empty())
         text += " [SQLSTATE " + sql->sqlstate() + "]";
     return where + ": " + what + ": " + pgdetail::redact(std::move(text), target.password);
 }
 
 void PostgresStore::Impl::noteBroken(const std::exception &e)
 {
-    if (dynamic_cast<const pqxx::broken_connection *>(&e)
-        || (connection && !connection->is_open())) {
+    if (dynamic_cast<const pqxx::broken_connection *>(&e) ||
+        (connection && !connection->is_open())) {
         std::lock_guard lock(socketMutex);
         socket = -1;
         connection.reset();
@@ -295,8 +309,8 @@ bool PostgresStore::Impl::requireConnection(std::string *error) const
 {
     if (connection)
         return true;
-    setError(error, (where.empty() ? std::string("PostgreSQL") : where)
-                        + ": not connected (connect() first, or again after a failure)");
+    setError(error, (where.empty() ? std::string("PostgreSQL") : where) +
+                        ": not connected (connect() first, or again after a failure)");
     return false;
 }
 
@@ -305,10 +319,14 @@ bool PostgresStore::Impl::requireConnection(std::string *error) const
 std::string_view toString(ReportTable table)
 {
     switch (table) {
-    case ReportTable::PageMetrics: return "page_metrics";
-    case ReportTable::GeoMetrics: return "geo_metrics";
-    case ReportTable::Sessions: return "sessions";
-    case ReportTable::ProductFunnel: return "product_funnel";
+    case ReportTable::PageMetrics:
+        return "page_metrics";
+    case ReportTable::GeoMetrics:
+        return "geo_metrics";
+    case ReportTable::Sessions:
+        return "sessions";
+    case ReportTable::ProductFunnel:
+        return "product_funnel";
     }
     return "page_metrics";
 }
@@ -322,7 +340,8 @@ std::optional<ReportTable> reportTableFromName(std::string_view name)
     return std::nullopt;
 }
 
-PostgresStore::PostgresStore(PostgresStoreOptions options) : m_impl(std::make_unique<Impl>())
+PostgresStore::PostgresStore(PostgresStoreOptions options)
+    : m_impl(std::make_unique<Impl>())
 {
     m_impl->options = options;
 }
@@ -342,8 +361,8 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
         c = std::make_unique<pqxx::connection>(target.connectionString(seconds));
     } catch (const std::exception &e) {
         const std::string text = pgdetail::redact(pgdetail::oneLine(e.what()), target.password);
-        setError(error, d.where + ": " + classifyPostgresConnectError(text, target, seconds) + " ("
-                            + text + ")");
+        setError(error, d.where + ": " + classifyPostgresConnectError(text, target, seconds) +
+                            " (" + text + ")");
         return false;
     }
     std::string step = "setting up the session";
@@ -352,8 +371,8 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
             pqxx::nontransaction tx(*c);
             tx.exec("SET TimeZone = 'UTC'");
             tx.exec("SET application_name = 'clickstream-studio'");
-            tx.exec("SET statement_timeout = "
-                    + std::to_string(std::max<long long>(0, d.options.statementTimeout.count())));
+            tx.exec("SET statement_timeout = " +
+                    std::to_string(std::max<long long>(0, d.options.statementTimeout.count())));
         }
         step = "applying the schema migrations";
         const auto migrations = schemaMigrations();
@@ -369,22 +388,21 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
             const int current =
                 tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
             if (current > latest) {
-                setError(error, d.where + ": database schema version " + std::to_string(current)
-                                    + " is newer than this app knows (" + std::to_string(latest)
-                                    + "): upgrade clickstream-studio");
+                setError(error, d.where + ": database schema version " + std::to_string(current) +
+                                    " is newer than this app knows (" + std::to_string(latest) +
+                                    "): upgrade clickstream-studio");
                 return false; // the transaction rolls back; nothing changed
             }
-            const auto next = std::find_if(migrations.begin(), migrations.end(),
-                                           [&](const SchemaMigration &m) {
-                                               return m.version > current;
-                                           });
+            const auto next =
+                std::find_if(migrations.begin(), migrations.end(),
+                             [&](const SchemaMigration &m) { return m.version > current; });
             if (next == migrations.end()) {
                 tx.commit();
                 d.schemaVersion = current;
                 break;
             }
-            step = "applying schema migration " + std::to_string(next->version) + " ("
-                   + std::string(next->name) + ")";
+            step = "applying schema migration " + std::to_string(next->version) + " (" +
+                   std::string(next->name) + ")";
             tx.exec(std::string(next->sql));
             tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                            next->version, std::string(next->name));
@@ -404,8 +422,10 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
         // (libpqxx 6.4 throws insufficient_privilege without its SQLSTATE.)
         if (state == "42501" || dynamic_cast<const pqxx::insufficient_privilege *>(&e))
             setError(error, d.failure("no permission to create or use the schema in this "
-                                      "database while " + step + " (grant the user CREATE on "
-                                      "schema public, or connect once as the database owner)",
+                                      "database while " +
+                                          step +
+                                          " (grant the user CREATE on "
+                                          "schema public, or connect once as the database owner)",
                                       e));
         else
             setError(error, d.failure(step + " failed", e));
@@ -516,21 +536,26 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
         if (!r.pages.empty()) {
             step = "writing page_metrics";
             CopyWriter copy(tx, "stage_page_metrics",
-                            {"window_start", "window_end", "page", "views", "clicks",
-                             "add_to_cart", "purchases", "revenue", "unique_users",
-                             "unique_sessions", "users_hll", "sessions_hll", "date_key"});
+                            {"window_start", "window_end", "page", "views", "clicks", "add_to_cart",
+                             "purchases", "revenue", "unique_users", "unique_sessions", "users_hll",
+                             "sessions_hll", "date_key"});
             for (const std::size_t i : lastOfEachKey(r.pages, [](const PageFinal &p) {
                      return keyOf(p.row.windowStart, {p.row.page});
                  })) {
                 const PageFinal &p = r.pages[i];
                 const PageRow &row = p.row;
-                copy.time(row.windowStart).time(row.windowEnd).text(row.page)
+                copy.time(row.windowStart)
+                    .time(row.windowEnd)
+                    .text(row.page)
                     .integer(static_cast<std::int64_t>(row.views))
                     .integer(static_cast<std::int64_t>(row.clicks))
                     .integer(static_cast<std::int64_t>(row.addToCart))
-                    .integer(static_cast<std::int64_t>(row.purchases)).money(row.revenueCents)
-                    .real(p.users.estimate()).real(p.sessions.estimate())
-                    .bytes(p.users.toHllBytes()).bytes(p.sessions.toHllBytes())
+                    .integer(static_cast<std::int64_t>(row.purchases))
+                    .money(row.revenueCents)
+                    .real(p.users.estimate())
+                    .real(p.sessions.estimate())
+                    .bytes(p.users.toHllBytes())
+                    .bytes(p.sessions.toHllBytes())
                     .integer(utcDate(row.windowStart).first);
                 copy.endRow();
             }
@@ -548,8 +573,12 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
                      return keyOf(g.windowStart, {g.country, g.browser, g.deviceType});
                  })) {
                 const GeoRow &g = r.geo[i];
-                copy.time(g.windowStart).time(g.windowEnd).text(g.country).text(g.browser)
-                    .text(g.deviceType).integer(static_cast<std::int64_t>(g.events))
+                copy.time(g.windowStart)
+                    .time(g.windowEnd)
+                    .text(g.country)
+                    .text(g.browser)
+                    .text(g.deviceType)
+                    .integer(static_cast<std::int64_t>(g.events))
                     .integer(utcDate(g.windowStart).first);
                 copy.endRow();
             }
@@ -561,15 +590,19 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
         if (!r.sessions.empty()) {
             step = "writing sessions";
             CopyWriter copy(tx, "stage_sessions",
-                            {"user_id", "session_start", "session_end", "events",
-                             "distinct_pages", "revenue", "converted", "date_key"});
-            for (const std::size_t i : lastOfEachKey(r.sessions, [](const SessionRow &s) {
-                     return keyOf(s.start, {s.userId});
-                 })) {
+                            {"user_id", "session_start", "session_end", "events", "distinct_pages",
+                             "revenue", "converted", "date_key"});
+            for (const std::size_t i : lastOfEachKey(
+                     r.sessions, [](const SessionRow &s) { return keyOf(s.start, {s.userId}); })) {
                 const SessionRow &s = r.sessions[i];
-                copy.text(s.userId).time(s.start).time(s.end)
-                    .integer(static_cast<std::int64_t>(s.events)).integer(s.distinctPages)
-                    .money(s.revenueCents).boolean(s.converted).integer(utcDate(s.start).first);
+                copy.text(s.userId)
+                    .time(s.start)
+                    .time(s.end)
+                    .integer(static_cast<std::int64_t>(s.events))
+                    .integer(s.distinctPages)
+                    .money(s.revenueCents)
+                    .boolean(s.converted)
+                    .integer(utcDate(s.start).first);
                 copy.endRow();
             }
             copy.complete();
@@ -585,10 +618,13 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
                      return keyOf(f.windowStart, {f.productId});
                  })) {
                 const FunnelRow &f = r.funnel[i];
-                copy.time(f.windowStart).time(f.windowEnd).text(f.productId)
+                copy.time(f.windowStart)
+                    .time(f.windowEnd)
+                    .text(f.productId)
                     .integer(static_cast<std::int64_t>(f.views))
                     .integer(static_cast<std::int64_t>(f.addToCart))
-                    .integer(static_cast<std::int64_t>(f.purchases)).boolean(f.hotLowConversion)
+                    .integer(static_cast<std::int64_t>(f.purchases))
+                    .boolean(f.hotLowConversion)
                     .integer(utcDate(f.windowStart).first);
                 copy.endRow();
             }
@@ -605,14 +641,22 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
                              "device_type", "browser", "kafka_topic", "kafka_partition",
                              "kafka_offset"});
             for (const RawEvent &e : batch.rawEvents) {
-                copy.text(e.eventId).text(e.eventType).time(e.timestampMs).text(e.userId)
-                    .text(e.sessionId).text(e.page).optionalText(e.productId)
+                copy.text(e.eventId)
+                    .text(e.eventType)
+                    .time(e.timestampMs)
+                    .text(e.userId)
+                    .text(e.sessionId)
+                    .text(e.page)
+                    .optionalText(e.productId)
                     .optionalText(e.productCategory);
                 if (e.hasPrice)
                     copy.money(e.priceCents);
                 else
                     copy.null();
-                copy.text(e.referrer).text(e.country).text(e.deviceType).text(e.browser)
+                copy.text(e.referrer)
+                    .text(e.country)
+                    .text(e.deviceType)
+                    .text(e.browser)
                     .optionalText(e.topic);
                 if (e.partition >= 0)
                     copy.integer(e.partition);
@@ -641,9 +685,9 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
                                    {"partition", o.partition},
                                    {"next_offset", o.nextOffset}});
             const pqxx::binarystring state(batch.checkpoint->data(), batch.checkpoint->size());
-            tx.exec_prepared("studio_upsert_checkpoint", batch.groupId, batch.shard, state,
-                             offsets.dump(-1, ' ', false,
-                                          nlohmann::json::error_handler_t::replace));
+            tx.exec_prepared(
+                "studio_upsert_checkpoint", batch.groupId, batch.shard, state,
+                offsets.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         }
 
         step = "committing";
@@ -652,7 +696,8 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
         ++d.stats.failures;
         d.lastWriteRetryable = true;
         setError(error, d.failure("the connection broke while committing, so whether the batch "
-                                  "was stored is unknown (writing it again is safe)", e));
+                                  "was stored is unknown (writing it again is safe)",
+                                  e));
         d.noteBroken(e);
         return false;
     } catch (const std::exception &e) {
@@ -678,10 +723,10 @@ bool PostgresStore::loadOffsets(const std::string &group, const std::string &top
         return false;
     try {
         pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "SELECT partition, next_offset FROM consumer_offsets"
-            " WHERE group_id = $1 AND topic = $2 ORDER BY partition",
-            group, topic);
+        const pqxx::result r =
+            tx.exec_params("SELECT partition, next_offset FROM consumer_offsets"
+                           " WHERE group_id = $1 AND topic = $2 ORDER BY partition",
+                           group, topic);
         for (const auto &row : r)
             out->push_back({topic, row[0].as<std::int32_t>(), row[1].as<std::int64_t>()});
         return true;

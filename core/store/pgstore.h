@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/common/servicestate.h"
-#include "core/store/targets.h"
 #include "core/store/sinkbatch.h"
+#include "core/store/targets.h"
 
 #include <chrono>
 #include <cstdint>
@@ -39,10 +39,10 @@ struct PostgresStoreOptions
 
 struct PostgresStoreStats
 {
-    std::uint64_t batches = 0;      ///< committed write() calls
-    std::uint64_t rows = 0;         ///< fact rows in them
-    std::uint64_t rawEvents = 0;    ///< raw events archived (including ones already there)
-    std::uint64_t failures = 0;     ///< write() calls that rolled back
+    std::uint64_t batches = 0;   ///< committed write() calls
+    std::uint64_t rows = 0;      ///< fact rows in them
+    std::uint64_t rawEvents = 0; ///< raw events archived (including ones already there)
+    std::uint64_t failures = 0;  ///< write() calls that rolled back
 };
 
 /// The PostgreSQL sink (design.md "Persistence contract"): one connection, versioned migrations

@@ -34,8 +34,8 @@ struct PostgresStore::Impl
     /// Whether the merged loads union sketches in PostgreSQL.
     bool mergeInPostgres() const
     {
-        return options.hllMerge == HllMerge::InPostgres
-               || (options.hllMerge == HllMerge::Auto && hll);
+        return options.hllMerge == HllMerge::InPostgres ||
+               (options.hllMerge == HllMerge::Auto && hll);
     }
     bool requireConnection(std::string *error) const;
 };

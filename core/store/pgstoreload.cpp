@@ -1,10 +1,10 @@
 // PostgresStore's read side: final rows merged over shards, and CSV reports from them.
 
+#include "core/common/timeutil.h"
 #include "core/store/csvreport.h"
 #include "core/store/pgstore.h"
 #include "core/store/pgstoreimpl.h"
 #include "core/store/reporttable.h"
-#include "core/common/timeutil.h"
 
 #include <algorithm>
 #include <cmath>
@@ -51,8 +51,8 @@ std::string redact(std::string text, const std::string &secret)
 std::string timestampText(std::int64_t ms)
 {
     // formatIsoMs covers years 0000..9999; PostgreSQL has no year 0.
-    constexpr std::int64_t kMinMs = -62135596800000;  // 0001-01-01T00:00:00.000Z
-    constexpr std::int64_t kMaxMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
+    constexpr std::int64_t kMinMs = -62135596800000; // 0001-01-01T00:00:00.000Z
+    constexpr std::int64_t kMaxMs = 253402300799999; // 9999-12-31T23:59:59.999Z
     return formatIsoMs(std::clamp(ms, kMinMs, kMaxMs));
 }
 
@@ -111,18 +111,20 @@ bool PostgresStore::loadPages(std::int64_t fromMs, std::int64_t toMs, std::vecto
         if (d.mergeInPostgres()) {
             // The sketches are unioned by postgresql-hll: the bytes cast to its hll type.
             const pqxx::result r = tx.exec_params(
-                "SELECT " + ms("window_start") + ", " + ms("window_end") + ", page, views, clicks,"
-                " add_to_cart, purchases, revenue_cents,"
-                // hll's text form is the storage format in hex: "\\x...".
-                " decode(substr(u::text, 3), 'hex'), decode(substr(s::text, 3), 'hex'),"
-                " coalesce(hll_cardinality(u), 0), coalesce(hll_cardinality(s), 0)"
-                " FROM (SELECT window_start, max(window_end) AS window_end, page,"
-                "  sum(views)::bigint AS views, sum(clicks)::bigint AS clicks,"
-                "  sum(add_to_cart)::bigint AS add_to_cart, sum(purchases)::bigint AS purchases,"
-                "  (sum(revenue) * 100)::bigint AS revenue_cents,"
-                "  hll_union_agg(users_hll::hll) AS u, hll_union_agg(sessions_hll::hll) AS s"
-                "  FROM page_metrics" + whereRange("window_start")
-                + "  GROUP BY window_start, page) m",
+                "SELECT " + ms("window_start") + ", " + ms("window_end") +
+                    ", page, views, clicks,"
+                    " add_to_cart, purchases, revenue_cents,"
+                    // hll's text form is the storage format in hex: "\\x...".
+                    " decode(substr(u::text, 3), 'hex'), decode(substr(s::text, 3), 'hex'),"
+                    " coalesce(hll_cardinality(u), 0), coalesce(hll_cardinality(s), 0)"
+                    " FROM (SELECT window_start, max(window_end) AS window_end, page,"
+                    "  sum(views)::bigint AS views, sum(clicks)::bigint AS clicks,"
+                    "  sum(add_to_cart)::bigint AS add_to_cart, sum(purchases)::bigint AS "
+                    "purchases,"
+                    "  (sum(revenue) * 100)::bigint AS revenue_cents,"
+                    "  hll_union_agg(users_hll::hll) AS u, hll_union_agg(sessions_hll::hll) AS s"
+                    "  FROM page_metrics" +
+                    whereRange("window_start") + "  GROUP BY window_start, page) m",
                 from, to);
             out->reserve(r.size());
             for (const auto &row : r) {
@@ -145,16 +147,17 @@ bool PostgresStore::loadPages(std::int64_t fromMs, std::int64_t toMs, std::vecto
         } else {
             // Every shard's row, grouped here: counts add up, sketches merge register-wise.
             const pqxx::result r = tx.exec_params(
-                "SELECT " + ms("window_start") + ", " + ms("window_end") + ", page, views, clicks,"
-                " add_to_cart, purchases, (revenue * 100)::bigint, users_hll, sessions_hll"
-                " FROM page_metrics" + whereRange("window_start")
-                + " ORDER BY window_start, page, shard",
+                "SELECT " + ms("window_start") + ", " + ms("window_end") +
+                    ", page, views, clicks,"
+                    " add_to_cart, purchases, (revenue * 100)::bigint, users_hll, sessions_hll"
+                    " FROM page_metrics" +
+                    whereRange("window_start") + " ORDER BY window_start, page, shard",
                 from, to);
             for (const auto &row : r) {
                 const std::int64_t start = row[0].as<std::int64_t>();
                 const std::string page = row[2].as<std::string>();
-                if (out->empty() || out->back().row.windowStart != start
-                    || out->back().row.page != page) {
+                if (out->empty() || out->back().row.windowStart != start ||
+                    out->back().row.page != page) {
                     PageFinal p;
                     p.row.windowStart = start;
                     p.row.page = page;
@@ -184,7 +187,8 @@ bool PostgresStore::loadPages(std::int64_t fromMs, std::int64_t toMs, std::vecto
             }
         }
         std::sort(out->begin(), out->end(), [](const PageFinal &a, const PageFinal &b) {
-            return std::tie(a.row.windowStart, a.row.page) < std::tie(b.row.windowStart, b.row.page);
+            return std::tie(a.row.windowStart, a.row.page) <
+                   std::tie(b.row.windowStart, b.row.page);
         });
     });
 }
@@ -196,11 +200,11 @@ bool PostgresStore::loadGeo(std::int64_t fromMs, std::int64_t toMs, std::vector<
     Impl &d = *m_impl;
     return guarded(d, "loading geo_metrics", error, [&] {
         pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "SELECT " + ms("window_start") + ", " + ms("window_end")
-                + ", country, browser, device_type, events FROM geo_metrics_merged"
-                + whereRange("window_start"),
-            pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
+        const pqxx::result r =
+            tx.exec_params("SELECT " + ms("window_start") + ", " + ms("window_end") +
+                               ", country, browser, device_type, events FROM geo_metrics_merged" +
+                               whereRange("window_start"),
+                           pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
         out->reserve(r.size());
         for (const auto &row : r) {
             GeoRow g;
@@ -214,8 +218,8 @@ bool PostgresStore::loadGeo(std::int64_t fromMs, std::int64_t toMs, std::vector<
             out->push_back(std::move(g));
         }
         std::sort(out->begin(), out->end(), [](const GeoRow &a, const GeoRow &b) {
-            return std::tie(a.windowStart, a.country, a.browser, a.deviceType)
-                   < std::tie(b.windowStart, b.country, b.browser, b.deviceType);
+            return std::tie(a.windowStart, a.country, a.browser, a.deviceType) <
+                   std::tie(b.windowStart, b.country, b.browser, b.deviceType);
         });
     });
 }
@@ -227,12 +231,12 @@ bool PostgresStore::loadSessions(std::int64_t fromMs, std::int64_t toMs,
     Impl &d = *m_impl;
     return guarded(d, "loading sessions", error, [&] {
         pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "SELECT user_id, " + ms("session_start") + ", " + ms("session_end")
-                + ", events, distinct_pages, (revenue * 100)::bigint, converted"
-                  " FROM sessions_merged"
-                + whereRange("session_start"),
-            pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
+        const pqxx::result r =
+            tx.exec_params("SELECT user_id, " + ms("session_start") + ", " + ms("session_end") +
+                               ", events, distinct_pages, (revenue * 100)::bigint, converted"
+                               " FROM sessions_merged" +
+                               whereRange("session_start"),
+                           pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
         out->reserve(r.size());
         for (const auto &row : r) {
             SessionRow s;
@@ -258,12 +262,12 @@ bool PostgresStore::loadFunnel(std::int64_t fromMs, std::int64_t toMs, std::vect
     Impl &d = *m_impl;
     return guarded(d, "loading product_funnel", error, [&] {
         pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "SELECT " + ms("window_start") + ", " + ms("window_end")
-                + ", product_id, views, add_to_cart, purchases, hot_low_conversion"
-                  " FROM product_funnel_merged"
-                + whereRange("window_start"),
-            pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
+        const pqxx::result r =
+            tx.exec_params("SELECT " + ms("window_start") + ", " + ms("window_end") +
+                               ", product_id, views, add_to_cart, purchases, hot_low_conversion"
+                               " FROM product_funnel_merged" +
+                               whereRange("window_start"),
+                           pgdetail::timestampText(fromMs), pgdetail::timestampText(toMs));
         out->reserve(r.size());
         for (const auto &row : r) {
             FunnelRow f;

@@ -1,7 +1,7 @@
 #include "core/store/reporttable.h"
 
-#include "core/store/csvreport.h"
 #include "core/common/timeutil.h"
+#include "core/store/csvreport.h"
 
 #include <algorithm>
 #include <cmath>

@@ -37,7 +37,7 @@ struct RawEvent
     std::string country;
     std::string deviceType;
     std::string browser;
-    std::string topic;           ///< empty: unknown
+    std::string topic; ///< empty: unknown
     std::int32_t partition = -1;
     std::int64_t offset = -1;
 
@@ -80,8 +80,8 @@ struct SinkBatch
 
     std::size_t rowCount() const
     {
-        return results.pages.size() + results.geo.size() + results.sessions.size()
-               + results.funnel.size();
+        return results.pages.size() + results.geo.size() + results.sessions.size() +
+               results.funnel.size();
     }
 };
 

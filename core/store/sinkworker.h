@@ -1,10 +1,10 @@
 #pragma once
 
 #include "core/common/servicestate.h"
-#include "core/store/targets.h"
 #include "core/store/pgstore.h"
 #include "core/store/redisstore.h"
 #include "core/store/sinkbatch.h"
+#include "core/store/targets.h"
 
 #include <chrono>
 #include <cstdint>

@@ -32,8 +32,8 @@ std::string PostgresTarget::connectionString(int connectTimeoutSeconds) const
 {
     const std::string timeout = std::to_string(std::max(0, connectTimeoutSeconds));
     if (conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0) {
-        std::string uri = conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&")
-                          + "connect_timeout=" + timeout;
+        std::string uri = conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
+                          "connect_timeout=" + timeout;
         if (!password.empty())
             uri += "&password=" + percentEncode(password);
         return uri;

@@ -13,7 +13,8 @@ namespace studio::ui {
 
 BarChartView::BarChartView(const QString &title, const QStringList &setNames, Kind kind,
                            QWidget *parent)
-    : QChartView(parent), m_kind(kind)
+    : QChartView(parent)
+    , m_kind(kind)
 {
     auto *chart = new QChart;
     chart->setTitle(title);

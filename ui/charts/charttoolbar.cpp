@@ -9,7 +9,8 @@
 
 namespace studio::ui {
 
-ChartToolbar::ChartToolbar(QWidget *parent) : QWidget(parent)
+ChartToolbar::ChartToolbar(QWidget *parent)
+    : QWidget(parent)
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);

@@ -9,7 +9,9 @@ QList<QPointF> decimate(std::span<const QPointF> points, double xMin, double xMa
     QList<QPointF> out;
     if (points.empty() || xMax < xMin)
         return out;
-    const auto byX = [](const QPointF &p, double x) { return p.x() < x; };
+    const auto byX = [](const QPointF &p, double x) {
+        return p.x() < x;
+    };
     auto first = std::lower_bound(points.begin(), points.end(), xMin, byX);
     auto last = std::upper_bound(points.begin(), points.end(), xMax,
                                  [](double x, const QPointF &p) { return x < p.x(); });
@@ -40,14 +42,14 @@ QList<QPointF> decimate(std::span<const QPointF> points, double xMin, double xMa
     out.append(*inner); // the first and last points in range keep the line's ends in place
     auto it = inner;
     while (it != innerEnd) {
-        const int bucket = std::min(buckets - 1,
-                                    static_cast<int>((it->x() - xMin) / width * buckets));
+        const int bucket =
+            std::min(buckets - 1, static_cast<int>((it->x() - xMin) / width * buckets));
         auto minIt = it;
         auto maxIt = it;
         auto next = it;
         for (; next != innerEnd; ++next) {
-            const int b = std::min(buckets - 1,
-                                   static_cast<int>((next->x() - xMin) / width * buckets));
+            const int b =
+                std::min(buckets - 1, static_cast<int>((next->x() - xMin) / width * buckets));
             if (b != bucket)
                 break;
             if (next->y() < minIt->y())

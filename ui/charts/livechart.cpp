@@ -24,11 +24,11 @@ constexpr std::size_t kMaxMarkers = 500;
 
 QColor paletteColor(int index)
 {
-    static const QColor colors[] = {
-        QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-        QColor(0xd6, 0x27, 0x28), QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
-        QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f), QColor(0xbc, 0xbd, 0x22),
-        QColor(0x17, 0xbe, 0xcf)};
+    static const QColor colors[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
+                                    QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
+                                    QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                    QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
+                                    QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
     return colors[index % std::size(colors)];
 }
 
@@ -52,7 +52,8 @@ struct LiveChart::Reference
     QLineSeries *series = nullptr; // owned by the chart
 };
 
-LiveChart::LiveChart(const QString &title, QWidget *parent) : QChartView(parent)
+LiveChart::LiveChart(const QString &title, QWidget *parent)
+    : QChartView(parent)
 {
     auto *chart = new QChart;
     chart->setTitle(title);
@@ -351,7 +352,7 @@ void LiveChart::render()
     // Seconds only where they tell something, and as many ticks as the labels have room for
     // (a narrow chart with six "HH:mm:ss" labels elides every one of them).
     const double span = m_viewMax - m_viewMin;
-    const QString format = span > 2 * 3600'000.0 ? QStringLiteral("dd HH:mm")
+    const QString format = span > 2 * 3600'000.0  ? QStringLiteral("dd HH:mm")
                            : span > 10 * 60'000.0 ? QStringLiteral("HH:mm")
                                                   : QStringLiteral("HH:mm:ss");
     if (format != m_timeAxis->format())
@@ -400,8 +401,8 @@ QString LiveChart::hoverText(double timeMs) const
         const QPointF *p = m_lines.at(name)->history.nearest(timeMs);
         if (!p)
             continue;
-        text += QLatin1Char('\n') + name + QStringLiteral(": ")
-                + locale.toString(p->y(), 'f', std::abs(p->y()) < 10 ? 2 : 0);
+        text += QLatin1Char('\n') + name + QStringLiteral(": ") +
+                locale.toString(p->y(), 'f', std::abs(p->y()) < 10 ? 2 : 0);
         if (p->x() != best->x())
             text += QStringLiteral(" (at ") + timeText(p->x()) + QLatin1Char(')');
     }
@@ -486,7 +487,8 @@ void LiveChart::mouseMoveEvent(QMouseEvent *event)
         return;
     }
     const QRectF plot = chart()->plotArea();
-    const double t = m_viewMin + (chartPos.x() - plot.left()) / plot.width() * (m_viewMax - m_viewMin);
+    const double t =
+        m_viewMin + (chartPos.x() - plot.left()) / plot.width() * (m_viewMax - m_viewMin);
     QString text = hoverText(t);
     // The markers under the pointer, whose labels may have been left out for room.
     const double sceneX = mapToScene(event->position().toPoint()).x();

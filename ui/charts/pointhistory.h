@@ -15,7 +15,10 @@ namespace studio::ui {
 class PointHistory
 {
 public:
-    explicit PointHistory(std::size_t capacity = 20'000) : m_capacity(capacity ? capacity : 1) {}
+    explicit PointHistory(std::size_t capacity = 20'000)
+        : m_capacity(capacity ? capacity : 1)
+    {
+    }
 
     /// Sets the value at time `x`: replaces the point with the same time (a window whose counts
     /// grew since the previous frame), appends a newer one. Older times not present are dropped:

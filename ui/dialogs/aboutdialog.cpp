@@ -38,16 +38,16 @@ AboutDialog::AboutDialog(QWidget *parent)
     auto *versions = new QFormLayout;
     versions->addRow(tr("Version:"), label(QString::fromLatin1(kVersion), "aboutVersion", this));
     // The Qt the program runs with (qVersion) and the one it was built with can differ.
-    versions->addRow(tr("Qt:"), label(tr("%1 (built with %2)")
-                                          .arg(QString::fromLatin1(qVersion()),
-                                               QStringLiteral(QT_VERSION_STR)),
-                                      "aboutQtVersion", this));
+    versions->addRow(
+        tr("Qt:"), label(tr("%1 (built with %2)")
+                             .arg(QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR)),
+                         "aboutQtVersion", this));
     versions->addRow(tr("librdkafka:"),
                      label(QString::fromLatin1(rd_kafka_version_str()), "aboutKafkaVersion", this));
     layout->addLayout(versions);
     const QString homepage = QString::fromLatin1(kHomepage);
-    auto *link = new QLabel(QStringLiteral("<a href=\"%1\">%1</a>").arg(homepage.toHtmlEscaped()),
-                            this);
+    auto *link =
+        new QLabel(QStringLiteral("<a href=\"%1\">%1</a>").arg(homepage.toHtmlEscaped()), this);
     link->setObjectName(QStringLiteral("aboutHomepage"));
     link->setOpenExternalLinks(true);
     layout->addWidget(link);

@@ -4,8 +4,8 @@
 
 namespace studio::ui {
 
-/// Help > About Clickstream Studio: name, version, the Qt and librdkafka versions in use, a one-line
-/// description and the homepage. Everything it shows is known in process (no I/O).
+/// Help > About Clickstream Studio: name, version, the Qt and librdkafka versions in use, a
+/// one-line description and the homepage. Everything it shows is known in process (no I/O).
 class AboutDialog : public QDialog
 {
     Q_OBJECT

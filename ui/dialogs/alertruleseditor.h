@@ -14,8 +14,8 @@ class AlertRuleModel;
 
 /// The alert rules editor: a table of rules (name, signal, labels, comparison, threshold, for,
 /// severity, summary) to add, remove and edit, validation messages as you type, Apply (into the
-/// running AlertEngine), Revert, and Load…/Save… of JSON rule files through core/monitor/alerts.h, on a
-/// worker via QtConcurrent. `engine` must outlive the editor.
+/// running AlertEngine), Revert, and Load…/Save… of JSON rule files through core/monitor/alerts.h,
+/// on a worker via QtConcurrent. `engine` must outlive the editor.
 class AlertRulesEditor : public QWidget
 {
     Q_OBJECT

@@ -320,8 +320,7 @@ std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QStr
                        "\"%1\")")
                         .arg(kConnectionsFileFormat));
     const QJsonValue version = root.value(QStringLiteral("version"));
-    if (!version.isDouble() || version.toDouble() != double(version.toInt()) ||
-        version.toInt() < 1)
+    if (!version.isDouble() || version.toDouble() != double(version.toInt()) || version.toInt() < 1)
         return fail(tr("its \"version\" is missing or not a positive integer"));
     if (version.toInt() > kConnectionsFileVersion)
         return fail(tr("it is version %1, written by a newer Clickstream Studio; this one reads "
@@ -349,8 +348,7 @@ std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QStr
         if (!onlyKeys(o,
                       {QStringLiteral("name"), QStringLiteral("bootstrap"),
                        QStringLiteral("saslMechanism"), QStringLiteral("username"),
-                       QStringLiteral("tls"), QStringLiteral("caFile"),
-                       QStringLiteral("comment")},
+                       QStringLiteral("tls"), QStringLiteral("caFile"), QStringLiteral("comment")},
                       &unknown))
             return fail(tr("%1 has an unknown field \"%2\"").arg(where, unknown));
         auto text = [&o](const char *key, QString *value) {
@@ -384,8 +382,7 @@ std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QStr
                            "SCRAM-SHA-512")
                             .arg(where, p.name));
         // The password is typed later; a stand-in lets the core check everything else.
-        const std::string problem =
-            p.toClusterConfig(QStringLiteral("stand-in")).validate();
+        const std::string problem = p.toClusterConfig(QStringLiteral("stand-in")).validate();
         if (!problem.empty())
             return fail(tr("%1 (\"%2\"): %3").arg(where, p.name, QString::fromStdString(problem)));
         out.kafka.append(p);
@@ -448,7 +445,8 @@ QByteArray ConnectionProfiles::toConnectionsJson() const
                      {QStringLiteral("version"), kConnectionsFileVersion},
                      {QStringLiteral("kafka"), kafka}};
     if (!m_postgresUri.isEmpty())
-        root.insert(QStringLiteral("postgresql"), QJsonObject{{QStringLiteral("uri"), m_postgresUri}});
+        root.insert(QStringLiteral("postgresql"),
+                    QJsonObject{{QStringLiteral("uri"), m_postgresUri}});
     if (!m_redisUri.isEmpty())
         root.insert(QStringLiteral("redis"), QJsonObject{{QStringLiteral("uri"), m_redisUri},
                                                          {QStringLiteral("user"), m_redisUser}});
@@ -517,7 +515,8 @@ bool ConnectionProfiles::importConnections(const QString &path, QString *message
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
         if (message)
-            *message = tr("Nothing was imported: cannot read %1: %2.").arg(path, file.errorString());
+            *message =
+                tr("Nothing was imported: cannot read %1: %2.").arg(path, file.errorString());
         return false;
     }
     if (file.size() > kMaxConnectionsFileBytes) {
@@ -530,8 +529,7 @@ bool ConnectionProfiles::importConnections(const QString &path, QString *message
     QString inner;
     const bool ok = importConnectionsJson(file.readAll(), &inner);
     if (message)
-        *message = ok ? inner
-                      : tr("%1 was refused. %2").arg(QFileInfo(path).fileName(), inner);
+        *message = ok ? inner : tr("%1 was refused. %2").arg(QFileInfo(path).fileName(), inner);
     return ok;
 }
 
@@ -580,7 +578,7 @@ bool resolveKafkaProfile(const QString &name, SecretStore &secrets, core::Cluste
             *error = QObject::tr("Kafka profile \"%1\" uses SASL but has no password: %2 "
                                  "(store it in File > Connections…, or set "
                                  "CLICKSTREAM_SASL_PASSWORD)")
-                         .arg(name, !answered ? QObject::tr("the keychain did not answer")
+                         .arg(name, !answered       ? QObject::tr("the keychain did not answer")
                                     : why.isEmpty() ? QObject::tr("none in the keychain")
                                                     : why);
             return false;

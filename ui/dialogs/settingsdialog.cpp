@@ -1,7 +1,7 @@
 #include "ui/dialogs/settingsdialog.h"
 
-#include "ui/dialogs/connectionprofiles.h"
 #include "ui/common/secretstore.h"
+#include "ui/dialogs/connectionprofiles.h"
 
 #include <QCheckBox>
 #include <QComboBox>

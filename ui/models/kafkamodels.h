@@ -129,5 +129,4 @@ protected:
     }
 };
 
-
 } // namespace studio::ui

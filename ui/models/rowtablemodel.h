@@ -12,15 +12,17 @@ namespace studio::ui {
 
 /// One column of a RowTableModel: the raw value (numbers stay numbers: they sort as numbers and
 /// export as numbers, under Qt::UserRole) and an optional display text.
-template<typename Row>
-struct TableColumn
+template <typename Row> struct TableColumn
 {
     using Value = std::function<QVariant(const Row &)>;
     using Text = std::function<QString(const Row &)>;
 
     TableColumn(QString title, Value value, Text text = nullptr)
-        : title(std::move(title)), value(std::move(value)), text(std::move(text))
-    {}
+        : title(std::move(title))
+        , value(std::move(value))
+        , text(std::move(text))
+    {
+    }
 
     QString title;
     Value value;
@@ -31,8 +33,7 @@ struct TableColumn
 /// selection and scroll position: rows that vanished are removed (beginRemoveRows), rows still
 /// there are updated in place (dataChanged over the changed rows and columns), new ones appended
 /// (beginInsertRows). Sorting is left to a QSortFilterProxyModel with sortRole Qt::UserRole.
-template<typename Row>
-class RowTableModel : public QAbstractTableModel
+template <typename Row> class RowTableModel : public QAbstractTableModel
 {
 public:
     using Key = std::function<QString(const Row &)>;
@@ -40,8 +41,11 @@ public:
     using Decoration = std::function<QVariant(const Row &, int role)>;
 
     RowTableModel(std::vector<TableColumn<Row>> columns, Key key, QObject *parent = nullptr)
-        : QAbstractTableModel(parent), m_columns(std::move(columns)), m_key(std::move(key))
-    {}
+        : QAbstractTableModel(parent)
+        , m_columns(std::move(columns))
+        , m_key(std::move(key))
+    {
+    }
 
     void setDecoration(Decoration decoration) { m_decoration = std::move(decoration); }
     const std::vector<Row> &rows() const { return m_rows; }
@@ -150,8 +154,8 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation,
                         int role = Qt::DisplayRole) const override
     {
-        if (orientation == Qt::Horizontal && role == Qt::DisplayRole && section >= 0
-            && section < columnCount())
+        if (orientation == Qt::Horizontal && role == Qt::DisplayRole && section >= 0 &&
+            section < columnCount())
             return m_columns[section].title;
         return QAbstractTableModel::headerData(section, orientation, role);
     }

@@ -20,21 +20,40 @@ std::vector<TableColumn<core::GeoRow>> geoColumns()
 {
     using Row = core::GeoRow;
     return {
-        {QObject::tr("Window start"), [](const Row &r) { return QVariant(qlonglong(r.windowStart)); },
-         [](const Row &r) { return isoTime(r.windowStart); }},
+        {QObject::tr("Window start"),
+         [](const Row &r) { return QVariant(qlonglong(r.windowStart)); },
+         [](const Row &r) {
+             return isoTime(r.windowStart);
+         }},
         {QObject::tr("Window end"), [](const Row &r) { return QVariant(qlonglong(r.windowEnd)); },
-         [](const Row &r) { return isoTime(r.windowEnd); }},
-        {QObject::tr("Country"), [](const Row &r) { return QVariant(toQString(r.country)); }},
-        {QObject::tr("Browser"), [](const Row &r) { return QVariant(toQString(r.browser)); }},
-        {QObject::tr("Device"), [](const Row &r) { return QVariant(toQString(r.deviceType)); }},
-        {QObject::tr("Events"), [](const Row &r) { return QVariant(qulonglong(r.events)); }},
-        {QObject::tr("Final"), [](const Row &r) { return QVariant(r.final); }},
+         [](const Row &r) {
+             return isoTime(r.windowEnd);
+         }},
+        {QObject::tr("Country"),
+         [](const Row &r) {
+             return QVariant(toQString(r.country));
+         }},
+        {QObject::tr("Browser"),
+         [](const Row &r) {
+             return QVariant(toQString(r.browser));
+         }},
+        {QObject::tr("Device"),
+         [](const Row &r) {
+             return QVariant(toQString(r.deviceType));
+         }},
+        {QObject::tr("Events"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.events));
+         }},
+        {QObject::tr("Final"),
+         [](const Row &r) {
+             return QVariant(r.final);
+         }},
     };
 }
 
 // Keys by total, largest first.
-template<typename Map>
-QStringList ranked(const Map &totals)
+template <typename Map> QStringList ranked(const Map &totals)
 {
     std::vector<std::pair<QString, double>> items(totals.begin(), totals.end());
     std::stable_sort(items.begin(), items.end(),
@@ -47,18 +66,19 @@ QStringList ranked(const Map &totals)
 
 } // namespace
 
-GeoPage::GeoPage(QWidget *parent) : DashboardPage(parent)
+GeoPage::GeoPage(QWidget *parent)
+    : DashboardPage(parent)
 {
-    m_countries = new BarChartView(tr("Events by country (recent geo windows)"),
-                                   {tr("events")}, BarChartView::Kind::Grouped, this);
+    m_countries = new BarChartView(tr("Events by country (recent geo windows)"), {tr("events")},
+                                   BarChartView::Kind::Grouped, this);
     m_browsers = new BarChartView(tr("Events by browser and device type"), {},
                                   BarChartView::Kind::Stacked, this);
     m_windows = new RowTableModel<core::GeoRow>(
         geoColumns(),
         [](const core::GeoRow &r) {
-            return windowKey(r.windowStart, toQString(r.country) + QLatin1Char('|')
-                                                + toQString(r.browser) + QLatin1Char('|')
-                                                + toQString(r.deviceType));
+            return windowKey(r.windowStart, toQString(r.country) + QLatin1Char('|') +
+                                                toQString(r.browser) + QLatin1Char('|') +
+                                                toQString(r.deviceType));
         },
         this);
     m_windowsPanel = new TablePanel(tr("Geo windows (open and recently final)"), m_windows, this);

@@ -1,12 +1,12 @@
 #include "ui/pages/healthpage.h"
 
 #include "core/monitor/monitor.h"
-#include "ui/models/alertmodels.h"
 #include "ui/dialogs/alertruleseditor.h"
+#include "ui/models/alertmodels.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/models/servicemodel.h"
-#include "ui/widgets/sparklinedelegate.h"
 #include "ui/widgets/sortedtable.h"
+#include "ui/widgets/sparklinedelegate.h"
 
 #include <QDateTime>
 #include <QHeaderView>

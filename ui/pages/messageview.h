@@ -34,8 +34,8 @@ class MessageModel;
 /// timestamp, live tail) and a text search; the messages in a table (partition, offset, ISO
 /// time, key, value preview) and the selected one in a detail pane with the JSON pretty-printed.
 /// Copy puts the selected (else all shown) messages on the clipboard; Export writes the shown
-/// messages to CSV (core/store/reporttable.h rules). Reads run via QtConcurrent on a MessageBrowser of
-/// its own (never joining a group); the tail runs on the browser's thread and is polled by
+/// messages to CSV (core/store/reporttable.h rules). Reads run via QtConcurrent on a MessageBrowser
+/// of its own (never joining a group); the tail runs on the browser's thread and is polled by
 /// tick(), which the owner calls from its timer; starting and stopping it (which join the old
 /// tail's thread) run in order on pool threads.
 class MessageView : public QWidget

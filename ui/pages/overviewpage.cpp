@@ -2,8 +2,8 @@
 
 #include "core/engine/runrecording.h"
 #include "ui/charts/charttoolbar.h"
-#include "ui/common/format.h"
 #include "ui/charts/livechart.h"
+#include "ui/common/format.h"
 #include "ui/widgets/tablepanel.h"
 
 #include <QFrame>
@@ -26,18 +26,33 @@ std::vector<TableColumn<core::PageRow>> topPageColumns()
 {
     using Row = core::PageRow;
     return {
-        {QObject::tr("Page"), [](const Row &r) { return QVariant(toQString(r.page)); }},
-        {QObject::tr("Views"), [](const Row &r) { return QVariant(qulonglong(r.views)); }},
-        {QObject::tr("Clicks"), [](const Row &r) { return QVariant(qulonglong(r.clicks)); }},
-        {QObject::tr("Purchases"), [](const Row &r) { return QVariant(qulonglong(r.purchases)); }},
+        {QObject::tr("Page"),
+         [](const Row &r) {
+             return QVariant(toQString(r.page));
+         }},
+        {QObject::tr("Views"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.views));
+         }},
+        {QObject::tr("Clicks"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.clicks));
+         }},
+        {QObject::tr("Purchases"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.purchases));
+         }},
         {QObject::tr("Users"), [](const Row &r) { return QVariant(std::round(r.uniqueUsers)); },
-         [](const Row &r) { return QLocale().toString(std::llround(r.uniqueUsers)); }},
+         [](const Row &r) {
+             return QLocale().toString(std::llround(r.uniqueUsers));
+         }},
     };
 }
 
 } // namespace
 
-OverviewPage::OverviewPage(QWidget *parent) : DashboardPage(parent)
+OverviewPage::OverviewPage(QWidget *parent)
+    : DashboardPage(parent)
 {
     m_toolbar = new ChartToolbar(this);
 
@@ -180,8 +195,10 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
         length = row.windowEnd - row.windowStart;
     }
     for (const auto &[start, entry] : revenue) {
-        const double perMinute = entry.second > 0 ? 60'000.0 / static_cast<double>(entry.second) : 1;
-        m_revenue->setPoint(tr("revenue"), start, static_cast<double>(entry.first) / 100.0 * perMinute);
+        const double perMinute =
+            entry.second > 0 ? 60'000.0 / static_cast<double>(entry.second) : 1;
+        m_revenue->setPoint(tr("revenue"), start,
+                            static_cast<double>(entry.first) / 100.0 * perMinute);
     }
 
     const QLocale locale;

@@ -1,8 +1,8 @@
 #include "ui/pages/pagespage.h"
 
 #include "ui/charts/charttoolbar.h"
-#include "ui/common/format.h"
 #include "ui/charts/livechart.h"
+#include "ui/common/format.h"
 #include "ui/widgets/tablepanel.h"
 
 #include <QHBoxLayout>
@@ -25,29 +25,49 @@ std::vector<TableColumn<core::PageRow>> windowColumns()
 {
     using Row = core::PageRow;
     const auto count = [](std::uint64_t Row::*field) {
-        return [field](const Row &r) { return QVariant(qulonglong(r.*field)); };
+        return [field](const Row &r) {
+            return QVariant(qulonglong(r.*field));
+        };
     };
     return {
-        {QObject::tr("Window start"), [](const Row &r) { return QVariant(qlonglong(r.windowStart)); },
-         [](const Row &r) { return isoTime(r.windowStart); }},
+        {QObject::tr("Window start"),
+         [](const Row &r) { return QVariant(qlonglong(r.windowStart)); },
+         [](const Row &r) {
+             return isoTime(r.windowStart);
+         }},
         {QObject::tr("Window end"), [](const Row &r) { return QVariant(qlonglong(r.windowEnd)); },
-         [](const Row &r) { return isoTime(r.windowEnd); }},
-        {QObject::tr("Page"), [](const Row &r) { return QVariant(toQString(r.page)); }},
+         [](const Row &r) {
+             return isoTime(r.windowEnd);
+         }},
+        {QObject::tr("Page"),
+         [](const Row &r) {
+             return QVariant(toQString(r.page));
+         }},
         {QObject::tr("Views"), count(&Row::views)},
         {QObject::tr("Clicks"), count(&Row::clicks)},
         {QObject::tr("Add to cart"), count(&Row::addToCart)},
         {QObject::tr("Purchases"), count(&Row::purchases)},
-        {QObject::tr("Revenue"), [](const Row &r) { return QVariant(double(r.revenueCents) / 100.0); },
-         [](const Row &r) { return QLocale().toString(double(r.revenueCents) / 100.0, 'f', 2); }},
-        {QObject::tr("Unique users"), [](const Row &r) { return QVariant(std::round(r.uniqueUsers)); },
-         [](const Row &r) { return QLocale().toString(std::llround(r.uniqueUsers)); }},
-        {QObject::tr("Final"), [](const Row &r) { return QVariant(r.final); }},
+        {QObject::tr("Revenue"),
+         [](const Row &r) { return QVariant(double(r.revenueCents) / 100.0); },
+         [](const Row &r) {
+             return QLocale().toString(double(r.revenueCents) / 100.0, 'f', 2);
+         }},
+        {QObject::tr("Unique users"),
+         [](const Row &r) { return QVariant(std::round(r.uniqueUsers)); },
+         [](const Row &r) {
+             return QLocale().toString(std::llround(r.uniqueUsers));
+         }},
+        {QObject::tr("Final"),
+         [](const Row &r) {
+             return QVariant(r.final);
+         }},
     };
 }
 
 } // namespace
 
-PagesPage::PagesPage(QWidget *parent) : DashboardPage(parent)
+PagesPage::PagesPage(QWidget *parent)
+    : DashboardPage(parent)
 {
     m_toolbar = new ChartToolbar(this);
     m_topN = new QSpinBox(this);

@@ -1,8 +1,8 @@
 #include "ui/pages/producerspage.h"
 
 #include "core/engine/studioengine.h"
-#include "ui/pages/producereditor.h"
 #include "ui/models/producermodel.h"
+#include "ui/pages/producereditor.h"
 
 #include <QChart>
 #include <QChartView>

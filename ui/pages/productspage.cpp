@@ -25,17 +25,38 @@ const QColor kHotBackground(0xfd, 0xe0, 0xdc);
 std::vector<TableColumn<ProductFunnel>> productColumns()
 {
     using Row = ProductFunnel;
-    const auto pct = [](double value) -> QString { return QLocale().toString(value, 'f', 2) + QLatin1Char('%'); };
+    const auto pct = [](double value) -> QString {
+        return QLocale().toString(value, 'f', 2) + QLatin1Char('%');
+    };
     return {
-        {QObject::tr("Product"), [](const Row &r) { return QVariant(r.productId); }},
-        {QObject::tr("Views"), [](const Row &r) { return QVariant(qulonglong(r.views)); }},
-        {QObject::tr("Add to cart"), [](const Row &r) { return QVariant(qulonglong(r.addToCart)); }},
-        {QObject::tr("Purchases"), [](const Row &r) { return QVariant(qulonglong(r.purchases)); }},
+        {QObject::tr("Product"),
+         [](const Row &r) {
+             return QVariant(r.productId);
+         }},
+        {QObject::tr("Views"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.views));
+         }},
+        {QObject::tr("Add to cart"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.addToCart));
+         }},
+        {QObject::tr("Purchases"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.purchases));
+         }},
         {QObject::tr("Cart rate"), [](const Row &r) { return QVariant(r.cartRate()); },
-         [pct](const Row &r) { return pct(r.cartRate()); }},
+         [pct](const Row &r) {
+             return pct(r.cartRate());
+         }},
         {QObject::tr("Conversion"), [](const Row &r) { return QVariant(r.conversion()); },
-         [pct](const Row &r) { return pct(r.conversion()); }},
-        {QObject::tr("Hot, low conversion"), [](const Row &r) { return QVariant(r.hotLowConversion); }},
+         [pct](const Row &r) {
+             return pct(r.conversion());
+         }},
+        {QObject::tr("Hot, low conversion"),
+         [](const Row &r) {
+             return QVariant(r.hotLowConversion);
+         }},
     };
 }
 
@@ -71,14 +92,15 @@ std::vector<ProductFunnel> productFunnels(const std::vector<core::FunnelRow> &ro
     return out;
 }
 
-ProductsPage::ProductsPage(QWidget *parent) : DashboardPage(parent)
+ProductsPage::ProductsPage(QWidget *parent)
+    : DashboardPage(parent)
 {
     m_chart = new BarChartView(tr("Funnel of the most viewed products (recent funnel windows)"),
                                {tr("views"), tr("add to cart"), tr("purchases")},
                                BarChartView::Kind::Grouped, this);
-    m_conversionChart = new BarChartView(tr("Conversion of the most viewed products (%, by product number)"),
-                                         {tr("purchases / views")}, BarChartView::Kind::Grouped,
-                                         this);
+    m_conversionChart =
+        new BarChartView(tr("Conversion of the most viewed products (%, by product number)"),
+                         {tr("purchases / views")}, BarChartView::Kind::Grouped, this);
     m_conversionChart->setValueTitle(tr("%"));
     m_hot = new QLabel(tr("No hot low-conversion product"), this);
     QFont big = m_hot->font();
@@ -143,8 +165,9 @@ void ProductsPage::setRows(std::vector<ProductFunnel> rows)
             hot.append(tr("%1 (%2 views, %3% conversion)")
                            .arg(p.productId, locale.toString(qulonglong(p.views)),
                                 locale.toString(p.conversion(), 'f', 2)));
-    m_hot->setText(hot.isEmpty() ? tr("No hot low-conversion product")
-                                 : tr("⚠ Hot, low conversion: %1").arg(hot.join(QStringLiteral(", "))));
+    m_hot->setText(hot.isEmpty()
+                       ? tr("No hot low-conversion product")
+                       : tr("⚠ Hot, low conversion: %1").arg(hot.join(QStringLiteral(", "))));
     // Only on a change: a style sheet set repolishes the label (fonts, palette) even when equal.
     const QString style =
         hot.isEmpty() ? QString() : QStringLiteral("color: %1;").arg(kHotColor.name());

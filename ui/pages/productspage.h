@@ -28,7 +28,8 @@ struct ProductFunnel
 std::vector<ProductFunnel> productFunnels(const std::vector<core::FunnelRow> &rows);
 
 /// The product funnel: views, carts and purchases of the most viewed products (grouped bars) and
-/// their conversion (bars, where a low one shows next to the others), conversion per product in a table, and the hot low-conversion product highlighted in both.
+/// their conversion (bars, where a low one shows next to the others), conversion per product in a
+/// table, and the hot low-conversion product highlighted in both.
 class ProductsPage : public DashboardPage
 {
     Q_OBJECT

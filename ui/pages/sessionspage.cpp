@@ -2,8 +2,8 @@
 
 #include "ui/charts/barchartview.h"
 #include "ui/charts/charttoolbar.h"
-#include "ui/common/format.h"
 #include "ui/charts/livechart.h"
+#include "ui/common/format.h"
 #include "ui/widgets/tablepanel.h"
 
 #include <QGridLayout>
@@ -26,17 +26,38 @@ std::vector<TableColumn<core::SessionRow>> sessionColumns()
 {
     using Row = core::SessionRow;
     return {
-        {QObject::tr("User"), [](const Row &r) { return QVariant(toQString(r.userId)); }},
+        {QObject::tr("User"),
+         [](const Row &r) {
+             return QVariant(toQString(r.userId));
+         }},
         {QObject::tr("Start"), [](const Row &r) { return QVariant(qlonglong(r.start)); },
-         [](const Row &r) { return isoTime(r.start); }},
+         [](const Row &r) {
+             return isoTime(r.start);
+         }},
         {QObject::tr("End"), [](const Row &r) { return QVariant(qlonglong(r.end)); },
-         [](const Row &r) { return isoTime(r.end); }},
-        {QObject::tr("Length (min)"), [](const Row &r) { return QVariant((r.end - r.start) / 60'000.0); }},
-        {QObject::tr("Events"), [](const Row &r) { return QVariant(qulonglong(r.events)); }},
-        {QObject::tr("Pages"), [](const Row &r) { return QVariant(uint(r.distinctPages)); }},
+         [](const Row &r) {
+             return isoTime(r.end);
+         }},
+        {QObject::tr("Length (min)"),
+         [](const Row &r) {
+             return QVariant((r.end - r.start) / 60'000.0);
+         }},
+        {QObject::tr("Events"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.events));
+         }},
+        {QObject::tr("Pages"),
+         [](const Row &r) {
+             return QVariant(uint(r.distinctPages));
+         }},
         {QObject::tr("Revenue"), [](const Row &r) { return QVariant(r.revenueCents / 100.0); },
-         [](const Row &r) { return QLocale().toString(r.revenueCents / 100.0, 'f', 2); }},
-        {QObject::tr("Converted"), [](const Row &r) { return QVariant(r.converted); }},
+         [](const Row &r) {
+             return QLocale().toString(r.revenueCents / 100.0, 'f', 2);
+         }},
+        {QObject::tr("Converted"),
+         [](const Row &r) {
+             return QVariant(r.converted);
+         }},
     };
 }
 
@@ -45,23 +66,24 @@ std::vector<TableColumn<core::SessionRow>> sessionColumns()
 QStringList SessionsPage::lengthBins()
 {
     // Plain text: the category axis reads labels as rich text, so no "<".
-    return {QStringLiteral("0–1"), QStringLiteral("1–5"), QStringLiteral("5–10"),
+    return {QStringLiteral("0–1"),   QStringLiteral("1–5"),   QStringLiteral("5–10"),
             QStringLiteral("10–30"), QStringLiteral("30–60"), QStringLiteral("60+")};
 }
 
 QStringList SessionsPage::eventBins()
 {
-    return {QStringLiteral("1"), QStringLiteral("2–5"), QStringLiteral("6–10"),
+    return {QStringLiteral("1"),     QStringLiteral("2–5"),   QStringLiteral("6–10"),
             QStringLiteral("11–20"), QStringLiteral("21–50"), QStringLiteral(">50")};
 }
 
-SessionsPage::SessionsPage(QWidget *parent) : DashboardPage(parent)
+SessionsPage::SessionsPage(QWidget *parent)
+    : DashboardPage(parent)
 {
     m_toolbar = new ChartToolbar(this);
     m_closed = new LiveChart(tr("Sessions closed per minute"), this);
     m_toolbar->attach(m_closed);
-    m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"), {tr("sessions")},
-                                 BarChartView::Kind::Grouped, this);
+    m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"),
+                                 {tr("sessions")}, BarChartView::Kind::Grouped, this);
     m_lengths->setValueTitle(tr("sessions"));
     m_events = new BarChartView(tr("Events per session (recently closed)"), {tr("sessions")},
                                 BarChartView::Kind::Grouped, this);

@@ -1,8 +1,8 @@
 #include "ui/pages/topicsview.h"
 
 #include "ui/dialogs/createtopicdialog.h"
-#include "ui/widgets/heatstrip.h"
 #include "ui/models/kafkamodels.h"
+#include "ui/widgets/heatstrip.h"
 #include "ui/widgets/sortedtable.h"
 
 #include <QDateTime>

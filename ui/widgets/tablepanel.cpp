@@ -40,15 +40,15 @@ QString modelToCsv(const QAbstractItemModel &model)
     const int columns = model.columnCount();
     for (int c = 0; c < columns; ++c) {
         const QString title = model.headerData(c, Qt::Horizontal).toString();
-        out += (c ? QStringLiteral(",") : QString())
-               + QString::fromStdString(core::csvText(title.toStdString()));
+        out += (c ? QStringLiteral(",") : QString()) +
+               QString::fromStdString(core::csvText(title.toStdString()));
     }
     out += QLatin1Char('\n');
     for (int r = 0; r < model.rowCount(); ++r) {
         for (int c = 0; c < columns; ++c) {
             const QModelIndex index = model.index(r, c);
-            out += (c ? QStringLiteral(",") : QString())
-                   + csvField(index.data(Qt::UserRole), index.data(Qt::DisplayRole).toString());
+            out += (c ? QStringLiteral(",") : QString()) +
+                   csvField(index.data(Qt::UserRole), index.data(Qt::DisplayRole).toString());
         }
         out += QLatin1Char('\n');
     }
@@ -119,8 +119,8 @@ bool TablePanel::exportCsv(const QString &path, QString *error) const
 
 void TablePanel::exportInteractively()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export CSV"), QString(),
-                                                      tr("CSV files (*.csv)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Export CSV"), QString(), tr("CSV files (*.csv)"));
     if (path.isEmpty())
         return;
     QString error;

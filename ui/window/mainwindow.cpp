@@ -1,12 +1,14 @@
 #include "ui/window/mainwindow.h"
 
-#include "core/monitor/monitor.h"
-#include "core/produce/producerpool.h"
 #include "core/engine/runrecording.h"
 #include "core/engine/studioengine.h"
+#include "core/monitor/monitor.h"
+#include "core/produce/producerpool.h"
+#include "ui/charts/dashboardframe.h"
+#include "ui/common/secretstore.h"
 #include "ui/dialogs/aboutdialog.h"
 #include "ui/dialogs/connectionprofiles.h"
-#include "ui/charts/dashboardframe.h"
+#include "ui/dialogs/settingsdialog.h"
 #include "ui/pages/geopage.h"
 #include "ui/pages/healthpage.h"
 #include "ui/pages/kafkapage.h"
@@ -15,9 +17,7 @@
 #include "ui/pages/producerspage.h"
 #include "ui/pages/productspage.h"
 #include "ui/pages/reportspage.h"
-#include "ui/common/secretstore.h"
 #include "ui/pages/sessionspage.h"
-#include "ui/dialogs/settingsdialog.h"
 #include "ui/window/statusbar.h"
 
 #include <QActionGroup>
@@ -111,10 +111,10 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     // Reports read PostgreSQL when it is configured, else the aggregator's in-memory results.
     m_reports = new ReportsPage([&engine = m_engine] {
         core::AggregatorSnapshot snapshot;
-        engine.visitAggregator([&snapshot](const core::AggregatorPipeline &,
-                                           const core::Aggregator &aggregator) {
-            snapshot = aggregator.snapshot();
-        });
+        engine.visitAggregator(
+            [&snapshot](const core::AggregatorPipeline &, const core::Aggregator &aggregator) {
+                snapshot = aggregator.snapshot();
+            });
         return snapshot;
     });
     setPage(tr("Reports"), m_reports);
@@ -260,8 +260,7 @@ void MainWindow::createMenus()
             connectMenu->addSeparator();
         for (const KafkaProfile &p : m_profiles->profiles()) {
             const QString name = p.name;
-            QAction *action = connectMenu->addAction(
-                tr("%1 (%2)").arg(name, p.bootstrap));
+            QAction *action = connectMenu->addAction(tr("%1 (%2)").arg(name, p.bootstrap));
             connect(action, &QAction::triggered, this, [this, name] { connectTo(name); });
         }
     });
@@ -531,12 +530,11 @@ void MainWindow::connectTo(const QString &profileName)
     bool producing = false;
     for (const auto &[id, producer] : m_engine.pool().entries())
         producing = producing || producer->stats().state == core::ProducerState::Running;
-    if (producing
-        && QMessageBox::question(this, tr("Connect to %1").arg(target),
-                                 tr("Producers are running. The window starts again on %1 and "
-                                    "this one closes: its producers stop.")
-                                     .arg(target))
-               != QMessageBox::Yes)
+    if (producing &&
+        QMessageBox::question(this, tr("Connect to %1").arg(target),
+                              tr("Producers are running. The window starts again on %1 and "
+                                 "this one closes: its producers stop.")
+                                  .arg(target)) != QMessageBox::Yes)
         return;
     QStringList arguments;
     if (!profileName.isEmpty())
