@@ -2,6 +2,7 @@
 #include "core/produce/producerpool.h"
 
 #include "kafkatestsupport.h"
+#include "serversupport.h"
 
 #include <catch2/catch.hpp>
 
@@ -63,10 +64,12 @@ TEST_CASE("the studio engine produces, aggregates, marks rate changes, pauses an
 
     REQUIRE(engine.startProducer(id));
     std::vector<EngineMarker> markers;
+    std::uint64_t seen = 0; // this reader's newest marker
     double bestProduced = 0, bestConsumed = 0;
     REQUIRE(waitFor(
         [&] {
-            s = engine.sample();
+            s = engine.sample(seen);
+            seen = s.markerSequence;
             markers.insert(markers.end(), s.markers.begin(), s.markers.end());
             bestProduced = std::max(bestProduced, s.producedPerSecond);
             bestConsumed = std::max(bestConsumed, s.consumedPerSecond);
@@ -84,23 +87,26 @@ TEST_CASE("the studio engine produces, aggregates, marks rate changes, pauses an
 
     REQUIRE(engine.setProducerRate(id, 20000));
     REQUIRE(engine.setProducerHotShare(id, 0.5));
-    s = engine.sample();
+    s = engine.sample(seen);
+    seen = s.markerSequence;
     REQUIRE(s.markers.size() == 2);
     CHECK(s.markers[0].text == "p1: 5,000 -> 20,000 ev/s");
     CHECK(s.markers[0].timeMs > 0);
     CHECK(s.markers[1].text == "p1: prod_0042 share 20% -> 50%");
     CHECK(find(s, id)->stats.targetRate == 20000);
-    CHECK(engine.sample().markers.empty()); // each marker is handed out once
+    CHECK(engine.sample(seen).markers.empty()); // each marker is handed out once (per reader)
 
     REQUIRE(engine.pauseProducer(id));
     engine.waitIdle();
-    s = engine.sample();
+    s = engine.sample(seen);
+    seen = s.markerSequence;
     CHECK(find(s, id)->stats.state == ProducerState::Paused);
     REQUIRE(s.markers.size() == 1);
     CHECK(s.markers[0].text == "p1 paused");
     REQUIRE(engine.stopProducer(id));
     engine.waitIdle();
-    s = engine.sample();
+    s = engine.sample(seen);
+    seen = s.markerSequence;
     CHECK(find(s, id)->stats.state == ProducerState::Stopped);
     CHECK(find(s, id)->stats.inFlight == 0);
     REQUIRE(s.markers.size() == 1);
@@ -177,6 +183,89 @@ TEST_CASE("the studio engine switches to durable mode and back while producing",
     CHECK_FALSE(s.sinksConfigured);
     CHECK(s.postgres.state == ServiceState::NotConfigured);
     REQUIRE(waitFor([&] { return engine.sample().consumedPerSecond > 500; }, 60s));
+    REQUIRE(engine.stopProducer(id));
+    engine.waitIdle();
+}
+
+TEST_CASE("reading the studio engine changes nothing: every reader gets every marker, and the "
+          "rates come from the engine's own tick",
+          "[kafka]")
+{
+    StudioEngineSettings settings = smallEngine();
+    settings.monitor = false;
+    StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+    const int id = engine.addProducer(producerAt(5000, "p"));
+    REQUIRE(engine.startProducer(id));
+    engine.waitIdle(); // started (and marked) on the control thread
+    REQUIRE(engine.setProducerRate(id, 6000));
+
+    // Two readers from the start: each gets both markers, in order, neither takes them away.
+    const EngineSample a = engine.sample(0);
+    const EngineSample b = engine.sample(0);
+    REQUIRE(a.markers.size() == 2);
+    REQUIRE(b.markers.size() == 2);
+    CHECK(a.markers[0].sequence < a.markers[1].sequence);
+    CHECK(a.markerSequence == a.markers[1].sequence);
+    CHECK(a.markers[0].text == "p started at 5,000 ev/s");
+    CHECK(b.markers[0].text == a.markers[0].text);
+    CHECK(b.markers[1].text == a.markers[1].text);
+    const EngineSample later = engine.sample(a.markers[0].sequence);
+    REQUIRE(later.markers.size() == 1);
+    CHECK(later.markers[0].text == "p: 5,000 -> 6,000 ev/s");
+
+    // Nobody calls sample(): status() still shows rates, computed on the engine's tick.
+    EngineStatus st;
+    REQUIRE(waitFor(
+        [&] {
+            st = engine.status();
+            return st.producedPerSecond > 1000 && st.consumedPerSecond > 1000 &&
+                   st.counters.valid > 0 && st.watermarkDelayMs >= 0;
+        },
+        60s));
+    // status()'s counters are as of the last tick; sample() reads the aggregator itself.
+    CHECK(st.counters.valid <= engine.sample().aggregates.counters.valid);
+    CHECK_FALSE(st.sinksConfigured);
+    REQUIRE(engine.stopProducer(id));
+    engine.waitIdle();
+}
+
+TEST_CASE("in durable mode the engine writes the live Redis values itself, with no reader",
+          "[kafka][servers]")
+{
+    using studio::test::RedisServer;
+    std::string why;
+    if (!RedisServer::available(&why))
+        FAIL("redis-server is needed: " << why);
+    RedisServer redis;
+    std::string error;
+    REQUIRE(redis.start(&error));
+
+    StudioEngineSettings settings = smallEngine();
+    settings.monitor = false;
+    SinkSettings sinks;
+    sinks.redis = RedisTarget{};
+    sinks.redis->host = redis.host();
+    sinks.redis->port = redis.port();
+    settings.sinks = sinks;
+    StudioEngine engine(settings);
+    REQUIRE(engine.start(&error));
+    const int id = engine.addProducer(producerAt(2000, "p"));
+    REQUIRE(engine.startProducer(id));
+
+    // Only status() is read (it never writes anything): the open windows' values reach Redis
+    // once a second all the same, from the engine's tick, as in the GUI and in headless.
+    EngineStatus st;
+    REQUIRE(waitFor(
+        [&] {
+            st = engine.status();
+            return st.redis.liveWrites >= 2;
+        },
+        60s));
+    CHECK(st.sinksConfigured);
+    CHECK(st.redis.state == ServiceState::Up);
+    CHECK(st.postgres.state == ServiceState::NotConfigured);
     REQUIRE(engine.stopProducer(id));
     engine.waitIdle();
 }

@@ -1,7 +1,9 @@
 #include "core/engine/studioengine.h"
 
 #include "core/aggregate/finalscollector.h"
+#include "core/engine/enginemetrics.h"
 #include "core/produce/producerpool.h"
+#include "core/store/csvreport.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +19,8 @@ namespace studio::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxMarkers = 1000;
 
 std::int64_t wallMs()
 {
@@ -42,7 +46,7 @@ std::string percent(double share)
 struct Runtime
 {
     std::unique_ptr<SinkWorker> sinks;
-    FinalsCollector finals;
+    std::unique_ptr<FinalsCollector> finals; // durable mode: the aggregator's sink
     std::unique_ptr<Aggregator> aggregator;
     std::unique_ptr<AggregatorPipeline> pipeline;
 
@@ -105,7 +109,8 @@ struct StudioEngine::Impl
         int id = 0;
         int poolId = 0;
         std::shared_ptr<KafkaProducer> producer;
-        GeneratorSource *source = nullptr; // owned by producer
+        GeneratorSource *source = nullptr; // owned by producer; null for a source of its own
+        bool ownSource = false;            // a replay or mirror: cannot be rebuilt
         StudioProducerSettings settings;
         bool rebuild = false; // settings other than rate/skew changed: new client at next start
         bool removing = false;
@@ -120,19 +125,28 @@ struct StudioEngine::Impl
     EmbeddedBroker broker;
     ClusterConfig cluster;
     ProducerPool pool;
+    std::unique_ptr<CsvReportCollector> reports; // settings.collectReports
+    ProducerMetrics producerMetrics;
     std::unique_ptr<Monitor> monitor; // declared after what it watches: destroyed first
 
-    mutable std::mutex mutex; // guards everything below up to the control queue
+    mutable std::mutex mutex; // guards everything below up to the control queue, and `monitor`
+    bool connected = false;
+    bool started = false;
+    bool finished = false;
     std::vector<Entry> entries;
     int nextId = 1;
     std::shared_ptr<Runtime> runtime;
-    std::vector<EngineMarker> markers;
+    std::deque<EngineMarker> markers; // the newest kMaxMarkers
+    std::uint64_t markerSequence = 0;
     std::string brokerText;
     std::string error;
     std::vector<std::string> topics;
-    std::deque<Point> history;
-    double removedProduced = 0, consumedBase = 0, lateBase = 0, invalidBase = 0;
     bool aggregatorPaused = false;
+    // Written by the tick thread (and the control thread's runtime swap), read by status().
+    std::deque<Point> history;
+    AggregateCounters counters; // the current aggregator's, as of the last tick
+    double producedRate = 0, consumedRate = 0, lateRate = 0, invalidRate = 0;
+    double removedProduced = 0, consumedBase = 0, lateBase = 0, invalidBase = 0;
     Clock::time_point lastLive{};
 
     std::mutex queueMutex; // the control queue
@@ -142,6 +156,11 @@ struct StudioEngine::Impl
     bool busy = false;
     bool quit = false;
     std::thread control;
+
+    std::mutex tickMutex; // the tick thread's stop flag
+    std::condition_variable tickWake;
+    bool tickQuit = false;
+    std::thread ticker;
 
     void post(std::function<void()> task)
     {
@@ -172,7 +191,10 @@ struct StudioEngine::Impl
 
     void mark(std::string text)
     {
-        markers.push_back({wallMs(), std::move(text)}); // caller holds mutex
+        // caller holds mutex
+        markers.push_back({wallMs(), std::move(text), ++markerSequence});
+        while (markers.size() > kMaxMarkers)
+            markers.pop_front();
     }
 
     Entry *find(int id)
@@ -182,6 +204,18 @@ struct StudioEngine::Impl
                 return &e;
         }
         return nullptr;
+    }
+
+    Monitor *currentMonitor() const
+    {
+        std::lock_guard lock(mutex);
+        return monitor.get();
+    }
+
+    std::shared_ptr<Runtime> currentRuntime() const
+    {
+        std::lock_guard lock(mutex);
+        return runtime;
     }
 
     /// A new producer over a new generator; caller holds mutex.
@@ -201,19 +235,30 @@ struct StudioEngine::Impl
         PipelineSettings ps;
         ps.topic = settings.topic;
         ps.groupId = settings.groupId;
+        ps.deadLetters = settings.deadLetters;
+        if (settings.maxBatch > 0)
+            ps.maxBatch = settings.maxBatch;
         ps.extra = {{"session.timeout.ms", std::to_string(settings.sessionTimeoutMs)},
                     {"heartbeat.interval.ms",
                      std::to_string(std::max(500, settings.sessionTimeoutMs / 6))}};
+        ps.shard = settings.shard;
+        ps.checkpointIntervalMs = settings.checkpointIntervalMs;
+        AggregateSink *results = reports.get(); // null: the running values are all there is
         if (sinkSettings) {
             sinkSettings->groupId = settings.groupId;
-            sinkSettings->shard = ps.shard;
+            sinkSettings->shard = settings.shard;
+            const bool archive = settings.archiveRaw && sinkSettings->postgres.has_value();
+            if (archive)
+                sinkSettings->postgresOptions.rawArchive = true;
             rt->sinks = std::make_unique<SinkWorker>(std::move(*sinkSettings));
-            rt->sinks->start(); // connects in the background
+            rt->sinks->start(); // connects in the background: a server that is down is retried
+            rt->finals = std::make_unique<FinalsCollector>(results);
             ps.sinks = rt->sinks.get();
-            ps.finals = &rt->finals;
+            ps.finals = rt->finals.get();
+            ps.archiveRaw = archive;
+            results = rt->finals.get();
         }
-        rt->aggregator =
-            std::make_unique<Aggregator>(settings.aggregator, sinkSettings ? &rt->finals : nullptr);
+        rt->aggregator = std::make_unique<Aggregator>(settings.aggregator, results);
         rt->pipeline = std::make_unique<AggregatorPipeline>(cluster, ps, *rt->aggregator);
         return rt;
     }
@@ -221,24 +266,21 @@ struct StudioEngine::Impl
     /// Control thread: replaces the aggregator and pipeline, keeping the rate counters monotonic.
     void swapRuntime(std::optional<SinkSettings> sinkSettings)
     {
-        std::shared_ptr<Runtime> old;
-        {
-            std::lock_guard lock(mutex);
-            old = runtime;
-        }
-        if (monitor)
-            monitor->watchPipeline(nullptr, nullptr);
+        std::shared_ptr<Runtime> old = currentRuntime();
+        Monitor *mon = currentMonitor();
+        if (mon)
+            mon->watchPipeline(nullptr, nullptr);
+        double consumed = 0, late = 0, invalid = 0;
         if (old) {
             old->pipeline->stop(); // commits what it applied, so the new one goes on from there
-            std::lock_guard lock(mutex);
-            consumedBase += static_cast<double>(old->pipeline->stats().consumed);
+            consumed = static_cast<double>(old->pipeline->stats().consumed);
             const AggregateCounters c = old->aggregator->counters();
-            lateBase += static_cast<double>(c.late);
-            invalidBase += static_cast<double>(c.invalid);
+            late = static_cast<double>(c.late);
+            invalid = static_cast<double>(c.invalid);
         }
         const bool durable = sinkSettings.has_value();
-        if (monitor)
-            watchSinks(sinkSettings);
+        if (mon)
+            watchSinks(*mon, sinkSettings);
         auto fresh = makeRuntime(std::move(sinkSettings));
         {
             std::lock_guard lock(mutex);
@@ -248,25 +290,30 @@ struct StudioEngine::Impl
         std::string e;
         const bool started = fresh->pipeline->start(&e);
         {
+            // The bases and the runtime change together, so a tick never counts one twice.
             std::lock_guard lock(mutex);
+            consumedBase += consumed;
+            lateBase += late;
+            invalidBase += invalid;
             runtime = fresh;
+            counters = {};
             if (!started)
                 error = "aggregator: " + e;
             mark(durable ? "aggregator restarted with sinks"
                          : "aggregator restarted without sinks");
         }
-        if (monitor)
-            monitor->watchPipeline(fresh->pipeline.get(), fresh->aggregator.get());
+        if (mon)
+            mon->watchPipeline(fresh->pipeline.get(), fresh->aggregator.get());
         if (old && old->sinks)
             old->sinks->stop(std::chrono::seconds(2)); // here, never on a thread that samples
         old.reset();
     }
 
     /// Control thread: the monitor's PostgreSQL and Redis probes follow the configured sinks.
-    void watchSinks(const std::optional<SinkSettings> &sinks)
+    static void watchSinks(Monitor &mon, const std::optional<SinkSettings> &sinks)
     {
-        HealthMonitor &health = monitor->health();
-        const auto timeout = monitor->settings().probeTimeout;
+        HealthMonitor &health = mon.health();
+        const auto timeout = mon.settings().probeTimeout;
         health.removeProbe("postgresql");
         health.removeProbe("redis");
         health.addProbe(
@@ -296,57 +343,199 @@ struct StudioEngine::Impl
         }
         op(*producer);
     }
+
+    /// Tick thread: one point of the rate history and, in durable mode once a second, the open
+    /// windows' live values for Redis.
+    void tick(Clock::time_point now)
+    {
+        std::shared_ptr<Runtime> rt;
+        double produced = 0, consumed = 0, late = 0, invalid = 0;
+        {
+            std::lock_guard lock(mutex);
+            rt = runtime;
+            produced = removedProduced;
+            for (const Entry &e : entries)
+                produced += static_cast<double>(e.producer->stats().produced);
+            consumed = consumedBase;
+            late = lateBase;
+            invalid = invalidBase;
+        }
+        AggregateCounters c;
+        if (rt) {
+            consumed += static_cast<double>(rt->pipeline->stats().consumed);
+            c = rt->aggregator->counters(); // may wait for an ingest batch: this thread's job
+            late += static_cast<double>(c.late);
+            invalid += static_cast<double>(c.invalid);
+        }
+        bool live = false;
+        {
+            std::lock_guard lock(mutex);
+            if (rt != runtime)
+                return; // swapped meanwhile: the next tick counts against the new bases
+            counters = c;
+            const Point point{now, produced, consumed, late, invalid};
+            history.push_back(point);
+            while (history.size() > 2 && now - history[1].at >= std::chrono::seconds(1))
+                history.pop_front();
+            const Point &from = history.front();
+            const double dt = std::chrono::duration<double>(now - from.at).count();
+            if (dt > 0.05) {
+                auto rate = [dt](double a, double b) {
+                    return std::max(0.0, (b - a) / dt);
+                };
+                producedRate = rate(from.produced, point.produced);
+                consumedRate = rate(from.consumed, point.consumed);
+                lateRate = rate(from.late, point.late);
+                invalidRate = rate(from.invalid, point.invalid);
+            }
+            live = rt && rt->sinks && now - lastLive >= std::chrono::seconds(1);
+            if (live)
+                lastLive = now;
+        }
+        if (live) {
+            AggregatorSnapshot snapshot = rt->aggregator->snapshot();
+            RedisBatch values;
+            values.pages = std::move(snapshot.pages);
+            values.funnel = std::move(snapshot.funnel);
+            rt->sinks->submitLive(std::move(values));
+        }
+    }
+
+    void tickLoop()
+    {
+        const auto period = std::chrono::milliseconds(std::max(10, settings.tickMs));
+        auto next = Clock::now();
+        for (;;) {
+            tick(Clock::now());
+            next += period;
+            const auto now = Clock::now();
+            if (next < now)
+                next = now + period; // fell behind (a long ingest batch): no burst of catch-up
+            std::unique_lock lock(tickMutex);
+            if (tickWake.wait_until(lock, next, [this] { return tickQuit; }))
+                return;
+        }
+    }
+
+    void stopTicker()
+    {
+        {
+            std::lock_guard lock(tickMutex);
+            tickQuit = true;
+        }
+        tickWake.notify_all();
+        if (ticker.joinable())
+            ticker.join();
+    }
+
+    /// Everything of status(); the runtime it read, for sample().
+    std::shared_ptr<Runtime> fill(EngineStatus &s) const
+    {
+        s.nowMs = wallMs();
+        std::shared_ptr<Runtime> rt;
+        Monitor *mon = nullptr;
+        {
+            std::lock_guard lock(mutex);
+            s.broker = brokerText;
+            s.brokerError = error;
+            rt = runtime;
+            mon = monitor.get();
+            for (const Entry &e : entries) {
+                if (!e.removing)
+                    s.producers.push_back({e.id, e.settings, e.producer->stats()});
+            }
+            s.counters = counters;
+            s.producedPerSecond = producedRate;
+            s.consumedPerSecond = consumedRate;
+            s.latePerSecond = lateRate;
+            s.invalidPerSecond = invalidRate;
+        }
+        if (rt) {
+            s.pipeline = rt->pipeline->stats();
+            if (rt->sinks) {
+                s.sinksConfigured = true;
+                s.postgres = rt->sinks->postgresStatus();
+                s.redis = rt->sinks->redisStatus();
+            }
+        }
+        if (mon) {
+            s.alertsFiring = mon->status().firing;
+            if (const auto groups = mon->groups().snapshot()) {
+                for (const GroupLag &g : groups->groups) {
+                    if (g.groupId == settings.groupId)
+                        s.lagStatus = g.status;
+                }
+            }
+        }
+        setWatermarkDelay(s);
+        return rt;
+    }
+
+    static void setWatermarkDelay(EngineStatus &s)
+    {
+        s.watermarkDelayMs = s.counters.watermarkMs == kNoWatermark
+                                 ? -1
+                                 : static_cast<double>(s.nowMs - s.counters.watermarkMs);
+    }
 };
 
 StudioEngine::StudioEngine(StudioEngineSettings settings)
     : m(std::make_unique<Impl>())
 {
     m->settings = std::move(settings);
+    if (m->settings.collectReports)
+        m->reports = std::make_unique<CsvReportCollector>();
     m->control = std::thread([this] { m->controlLoop(); });
 }
 
 StudioEngine::~StudioEngine()
 {
+    m->stopTicker();
     {
         std::lock_guard lock(m->queueMutex);
         m->quit = true;
     }
     m->queueWake.notify_all();
     m->control.join(); // runs what is still queued first
-    if (m->monitor) {
-        m->monitor->stop();
-        m->monitor->watchPipeline(nullptr, nullptr);
-        m->monitor->watchProducers(nullptr);
+    if (Monitor *mon = m->currentMonitor()) {
+        mon->stop();
+        mon->watchPipeline(nullptr, nullptr);
+        mon->watchProducers(nullptr);
     }
     m->pool.stopAll();
     std::shared_ptr<Runtime> runtime;
+    std::unique_ptr<Monitor> monitor;
     {
         std::lock_guard lock(m->mutex);
         runtime = std::move(m->runtime);
+        monitor = std::move(m->monitor);
         m->entries.clear();
     }
     runtime.reset();
-    m->monitor.reset();
+    monitor.reset();
     m->broker.stop();
 }
 
-bool StudioEngine::start(std::string *error)
+bool StudioEngine::connect(std::string *error)
 {
-    auto fail = [&](std::string message) {
+    {
         std::lock_guard lock(m->mutex);
-        m->error = message;
-        if (error)
-            *error = std::move(message);
-        return false;
-    };
+        if (m->connected)
+            return true;
+    }
     std::string e;
     if (m->settings.embedded) {
         EmbeddedBroker::Options options = m->settings.embeddedOptions;
         if (std::find(options.topics.begin(), options.topics.end(), m->settings.topic) ==
             options.topics.end())
             options.topics.push_back(m->settings.topic);
-        if (!m->broker.start(options, &e))
-            return fail("embedded broker: " + e);
+        if (!m->broker.start(options, &e)) {
+            std::lock_guard lock(m->mutex);
+            m->error = "embedded broker: " + e;
+            if (error)
+                *error = m->error;
+            return false;
+        }
         std::lock_guard lock(m->mutex);
         m->cluster = m->broker.clusterConfig();
         m->topics = options.topics;
@@ -356,12 +545,37 @@ bool StudioEngine::start(std::string *error)
         m->cluster = m->settings.cluster;
         m->brokerText = m->cluster.describe();
     }
-    if (std::string invalid = m->settings.aggregator.validate(); !invalid.empty())
-        return fail("aggregator: " + invalid);
-    auto runtime = m->makeRuntime(std::nullopt);
-    if (!runtime->pipeline->start(&e))
-        return fail("aggregator: " + e);
+    std::lock_guard lock(m->mutex);
+    m->connected = true;
+    return true;
+}
+
+bool StudioEngine::start(std::string *error, EnginePart *failed)
+{
+    auto fail = [&](EnginePart part, std::string message) {
+        std::lock_guard lock(m->mutex);
+        m->error = message;
+        if (error)
+            *error = std::move(message);
+        if (failed)
+            *failed = part;
+        return false;
+    };
+    std::string e;
+    if (!connect(&e))
+        return fail(EnginePart::Broker, e);
     {
+        std::lock_guard lock(m->mutex);
+        if (m->started)
+            return true;
+    }
+    std::shared_ptr<Runtime> runtime;
+    if (m->settings.aggregate) {
+        if (std::string invalid = m->settings.aggregator.validate(); !invalid.empty())
+            return fail(EnginePart::Aggregator, "aggregator: " + invalid);
+        runtime = m->makeRuntime(m->settings.sinks);
+        if (!runtime->pipeline->start(&e))
+            return fail(EnginePart::Aggregator, "aggregator: " + e);
         std::lock_guard lock(m->mutex);
         m->runtime = runtime;
     }
@@ -369,14 +583,20 @@ bool StudioEngine::start(std::string *error)
         MonitorSettings ms = m->settings.monitorSettings;
         ms.cluster = m->cluster;
         ms.embedded = m->broker.isRunning() ? &m->broker : nullptr;
-        m->monitor = std::make_unique<Monitor>(std::move(ms));
-        m->monitor->watchPipeline(runtime->pipeline.get(), runtime->aggregator.get());
-        m->monitor->watchProducers(&m->pool);
-        if (!m->monitor->start(&e)) {
-            m->monitor.reset();
-            return fail("monitor: " + e);
-        }
+        auto monitor = std::make_unique<Monitor>(std::move(ms));
+        if (runtime)
+            monitor->watchPipeline(runtime->pipeline.get(), runtime->aggregator.get());
+        monitor->watchProducers(&m->pool);
+        if (!monitor->start(&e))
+            return fail(EnginePart::Monitor, "monitor: " + e);
+        std::lock_guard lock(m->mutex);
+        m->monitor = std::move(monitor);
     }
+    {
+        std::lock_guard lock(m->mutex);
+        m->started = true;
+    }
+    m->ticker = std::thread([this] { m->tickLoop(); });
     return true;
 }
 
@@ -392,13 +612,28 @@ int StudioEngine::addProducer(StudioProducerSettings settings)
     return e.id;
 }
 
+int StudioEngine::addProducer(StudioProducerSettings settings, std::unique_ptr<EventSource> source)
+{
+    std::lock_guard lock(m->mutex);
+    if (!source || !settings.producer.validate().empty())
+        return 0;
+    Impl::Entry &e = m->entries.emplace_back();
+    e.id = m->nextId++;
+    e.settings = std::move(settings);
+    e.ownSource = true;
+    auto producer =
+        std::make_unique<KafkaProducer>(m->cluster, e.settings.producer, std::move(source));
+    e.producer = m->pool.find(e.poolId = m->pool.add(std::move(producer)));
+    return e.id;
+}
+
 int StudioEngine::duplicateProducer(int id)
 {
     StudioProducerSettings copy;
     {
         std::lock_guard lock(m->mutex);
         const Impl::Entry *e = m->find(id);
-        if (!e)
+        if (!e || e->ownSource)
             return 0;
         copy = e->settings;
     }
@@ -549,7 +784,7 @@ bool StudioEngine::setProducerHotShare(int id, double share)
 {
     std::lock_guard lock(m->mutex);
     Impl::Entry *e = m->find(id);
-    if (!e)
+    if (!e || !e->source)
         return false;
     share = std::clamp(share, 0.0, 1.0);
     const double before = e->settings.generator.hotShare;
@@ -597,6 +832,11 @@ bool StudioEngine::updateProducer(int id, StudioProducerSettings settings, std::
             fixedOld.generator.duplicateFraction == fixedNew.generator.duplicateFraction &&
             fixedOld.generator.lateFraction == fixedNew.generator.lateFraction &&
             fixedOld.generator.malformedFraction == fixedNew.generator.malformedFraction;
+        if (!same && e->ownSource) {
+            if (error)
+                *error = "this producer plays a source of its own: only its rate can change";
+            return false;
+        }
         const StudioProducerSettings keep = e->settings;
         e->settings = std::move(settings);
         e->settings.producer.ratePerSecond = keep.producer.ratePerSecond;
@@ -635,7 +875,7 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
     }
     {
         std::lock_guard lock(m->mutex);
-        if (!m->runtime)
+        if (!m->runtime || m->finished)
             return fail("the engine is not running");
     }
     m->post([this, sinks = std::move(sinks)]() mutable { m->swapRuntime(std::move(sinks)); });
@@ -645,7 +885,7 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
 bool StudioEngine::pauseAggregator()
 {
     std::lock_guard lock(m->mutex);
-    if (!m->runtime)
+    if (!m->runtime || m->finished)
         return false;
     m->post([this] {
         std::lock_guard lock(m->mutex);
@@ -662,7 +902,7 @@ bool StudioEngine::pauseAggregator()
 bool StudioEngine::resumeAggregator()
 {
     std::lock_guard lock(m->mutex);
-    if (!m->runtime)
+    if (!m->runtime || m->finished)
         return false;
     m->post([this] {
         std::lock_guard lock(m->mutex);
@@ -676,69 +916,89 @@ bool StudioEngine::resumeAggregator()
     return true;
 }
 
-EngineSample StudioEngine::sample()
+void StudioEngine::stopProducers()
 {
-    EngineSample s;
-    s.nowMs = wallMs();
-    const auto now = Clock::now();
-    std::shared_ptr<Runtime> runtime;
-    double produced = 0;
+    waitIdle(); // what the control thread was asked to do first
+    m->pool.stopAll();
+}
+
+EngineSummary StudioEngine::finish(std::chrono::milliseconds sinkFlush)
+{
+    EngineSummary summary;
+    m->stopTicker(); // no live values after this: the flush below writes the last ones
+    waitIdle();
+    std::shared_ptr<Runtime> rt;
+    Monitor *mon = nullptr;
     {
         std::lock_guard lock(m->mutex);
-        s.broker = m->brokerText;
-        s.brokerError = m->error;
-        runtime = m->runtime;
-        produced = m->removedProduced;
-        for (const Impl::Entry &e : m->entries) {
-            ProducerStats stats = e.producer->stats();
-            produced += static_cast<double>(stats.produced);
-            if (!e.removing)
-                s.producers.push_back({e.id, e.settings, std::move(stats)});
-        }
-        s.markers = std::move(m->markers);
-        m->markers.clear();
+        if (m->finished)
+            return summary;
+        m->finished = true;
+        rt = m->runtime;
+        mon = m->monitor.get();
     }
-    if (runtime) {
-        s.pipeline = runtime->pipeline->stats();
-        s.aggregates = runtime->aggregator->snapshot();
-        if (runtime->sinks) {
-            s.sinksConfigured = true;
-            s.postgres = runtime->sinks->postgresStatus();
-            s.redis = runtime->sinks->redisStatus();
-        }
+    if (mon) {
+        summary.alertsFiring = mon->status().firing;
+        mon->stop();
+        mon->watchPipeline(nullptr, nullptr);
     }
-    if (m->monitor)
-        s.alertsFiring = m->monitor->status().firing;
-    const AggregateCounters &c = s.aggregates.counters;
-    if (c.watermarkMs != kNoWatermark)
-        s.watermarkDelayMs = static_cast<double>(s.nowMs - c.watermarkMs);
+    if (!rt)
+        return summary;
+    rt->pipeline->stop(); // in durable mode its last checkpoint holds the open state
+    summary.pipeline = rt->pipeline->stats();
+    rt->aggregator->flush();
+    summary.counters = rt->aggregator->counters();
+    {
+        std::lock_guard lock(m->mutex);
+        m->counters = summary.counters;
+    }
+    if (rt->sinks) {
+        // What the flush made final goes to the sinks too (rows only: the stored checkpoint
+        // keeps the state from before the flush, so a later run continues these windows and
+        // rewrites their rows with the full counts).
+        SinkBatch last;
+        last.shard = m->settings.shard;
+        last.results = rt->finals->take();
+        rt->sinks->submit(std::move(last));
+        summary.sinksWritten = rt->sinks->flush(sinkFlush);
+        if (!summary.sinksWritten) {
+            const SinkStatus pg = rt->sinks->postgresStatus();
+            summary.sinkError =
+                pg.lastError.empty() ? rt->sinks->redisStatus().lastError : pg.lastError;
+        }
+        rt->sinks->stop(std::chrono::seconds(2));
+        summary.postgres = rt->sinks->postgresStatus();
+        summary.redis = rt->sinks->redisStatus();
+    }
+    return summary;
+}
 
+const CsvReportCollector *StudioEngine::reports() const
+{
+    return m->reports.get();
+}
+
+EngineStatus StudioEngine::status() const
+{
+    EngineStatus s;
+    m->fill(s);
+    return s;
+}
+
+EngineSample StudioEngine::sample(std::uint64_t markersAfter) const
+{
+    EngineSample s;
+    if (const std::shared_ptr<Runtime> rt = m->fill(s)) {
+        s.aggregates = rt->aggregator->snapshot();
+        s.counters = s.aggregates.counters;
+        Impl::setWatermarkDelay(s);
+    }
     std::lock_guard lock(m->mutex);
-    const Impl::Point point{
-        now, produced, m->consumedBase + static_cast<double>(s.pipeline.consumed),
-        m->lateBase + static_cast<double>(c.late), m->invalidBase + static_cast<double>(c.invalid)};
-    m->history.push_back(point);
-    while (m->history.size() > 2 && now - m->history[1].at >= std::chrono::seconds(1))
-        m->history.pop_front();
-    const Impl::Point &from = m->history.front();
-    const double dt = std::chrono::duration<double>(now - from.at).count();
-    if (dt > 0.05) {
-        auto rate = [dt](double a, double b) {
-            return std::max(0.0, (b - a) / dt);
-        };
-        s.producedPerSecond = rate(from.produced, point.produced);
-        s.consumedPerSecond = rate(from.consumed, point.consumed);
-        s.latePerSecond = rate(from.late, point.late);
-        s.invalidPerSecond = rate(from.invalid, point.invalid);
+    for (const EngineMarker &marker : m->markers) {
+        if (marker.sequence > markersAfter)
+            s.markers.push_back(marker);
     }
-    // Durable mode: the open windows' live values for Redis, once a second.
-    if (runtime && runtime->sinks && now - m->lastLive >= std::chrono::seconds(1)) {
-        m->lastLive = now;
-        RedisBatch live;
-        live.pages = s.aggregates.pages;
-        live.funnel = s.aggregates.funnel;
-        runtime->sinks->submitLive(std::move(live));
-    }
+    s.markerSequence = m->markerSequence;
     return s;
 }
 
@@ -746,6 +1006,11 @@ ClusterConfig StudioEngine::cluster() const
 {
     std::lock_guard lock(m->mutex);
     return m->cluster;
+}
+
+EmbeddedBroker *StudioEngine::embeddedBroker()
+{
+    return m->broker.isRunning() ? &m->broker : nullptr;
 }
 
 const ProducerPool &StudioEngine::pool() const
@@ -756,18 +1021,39 @@ const ProducerPool &StudioEngine::pool() const
 void StudioEngine::visitAggregator(
     const std::function<void(const AggregatorPipeline &, const Aggregator &)> &visit) const
 {
-    std::shared_ptr<Runtime> runtime;
-    {
-        std::lock_guard lock(m->mutex);
-        runtime = m->runtime;
-    }
-    if (runtime)
+    if (const std::shared_ptr<Runtime> runtime = m->currentRuntime())
         visit(*runtime->pipeline, *runtime->aggregator);
 }
 
 Monitor *StudioEngine::monitor()
 {
-    return m->monitor.get();
+    return m->currentMonitor();
+}
+
+std::vector<MetricsRegistry::Registration>
+StudioEngine::registerMetrics(MetricsRegistry &registry) const
+{
+    Impl *d = m.get();
+    std::vector<MetricsRegistry::Registration> out;
+    out.push_back(
+        registry.add("producers", [d](MetricsText &t) { d->producerMetrics.collect(t, d->pool); }));
+    out.push_back(registry.add("pipeline", [d](MetricsText &t) {
+        if (const std::shared_ptr<Runtime> rt = d->currentRuntime())
+            collectPipelineMetrics(t, *rt->pipeline);
+    }));
+    out.push_back(registry.add("aggregator", [d](MetricsText &t) {
+        if (const std::shared_ptr<Runtime> rt = d->currentRuntime())
+            collectAggregatorMetrics(t, *rt->aggregator);
+    }));
+    out.push_back(registry.add("sinks", [d](MetricsText &t) {
+        if (const std::shared_ptr<Runtime> rt = d->currentRuntime(); rt && rt->sinks)
+            collectSinkMetrics(t, *rt->sinks);
+    }));
+    out.push_back(registry.add("monitor", [d](MetricsText &t) {
+        if (Monitor *mon = d->currentMonitor())
+            mon->collectMetrics(t);
+    }));
+    return out;
 }
 
 void StudioEngine::waitIdle()

@@ -154,7 +154,14 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     m_timer->setInterval(kTickMs);
     connect(m_timer, &QTimer::timeout, this, &MainWindow::requestSample);
     m_timer->start();
-    refresh();
+    // The status bar and the producers at once from the engine's status, which never waits for
+    // the aggregator; the rest from the first sample, taken on a pool thread.
+    core::EngineSample first;
+    static_cast<core::EngineStatus &>(first) = m_engine.status();
+    m_status->update(first);
+    if (m_producers)
+        m_producers->updateSample(first);
+    requestSample();
 }
 
 MainWindow::~MainWindow()
@@ -168,7 +175,9 @@ void MainWindow::requestSample()
 {
     if (m_sampler->isRunning())
         return; // the previous one is still being taken: skip a tick rather than queue up
-    m_sampler->setFuture(QtConcurrent::run([&engine = m_engine] { return engine.sample(); }));
+    // Only markers newer than the ones this window has: sampling changes nothing in the engine.
+    m_sampler->setFuture(QtConcurrent::run(
+        [&engine = m_engine, seen = m_markerSequence] { return engine.sample(seen); }));
 }
 
 void MainWindow::onFiringChanged(int count, const QString &summary)
@@ -358,12 +367,16 @@ void MainWindow::showPage(const QString &title)
 
 void MainWindow::refresh()
 {
-    core::EngineSample sample = m_engine.sample();
+    core::EngineSample sample = m_engine.sample(m_markerSequence);
     apply(sample);
 }
 
 void MainWindow::apply(core::EngineSample &sample)
 {
+    // A sample taken before a newer one was applied brings no markers this window lacks.
+    std::erase_if(sample.markers,
+                  [this](const core::EngineMarker &m) { return m.sequence <= m_markerSequence; });
+    m_markerSequence = std::max(m_markerSequence, sample.markerSequence);
     m_status->update(sample);
     record(sample);
     if (m_producers)

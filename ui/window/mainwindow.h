@@ -119,6 +119,7 @@ private:
     std::unique_ptr<core::RunRecorder> m_recorder;
     std::int64_t m_lastAlertMs = 0;
     QFutureWatcher<core::EngineSample> *m_sampler = nullptr;
+    std::uint64_t m_markerSequence = 0; ///< the newest engine marker applied
     Relauncher m_relaunch;
 };
 
