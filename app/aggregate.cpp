@@ -4,6 +4,7 @@
 
 #include "core/aggregate/aggregator.h"
 #include "core/common/timeutil.h"
+#include "core/engine/enginemetrics.h"
 #include "core/produce/filereplaysource.h"
 #include "core/store/csvreport.h"
 
@@ -36,7 +37,9 @@ int runAggregate(const AggregateCommand &command)
 
     core::CsvReportCollector reports;
     core::Aggregator aggregator(config, &reports);
-    const auto metrics = registerAggregatorMetrics(endpoint.registry(), aggregator);
+    const auto metrics = endpoint.registry().add("aggregator", [&aggregator](core::MetricsText &t) {
+        core::collectAggregatorMetrics(t, aggregator);
+    });
     core::RecordBatch batch;
     const auto t0 = std::chrono::steady_clock::now();
     while (!input->atEnd()) {

@@ -2,17 +2,13 @@
 // stores), as one command that prints each step with PASS or FAIL.
 #include "app/commands.h"
 
-#include "app/engine.h"
-#include "core/aggregate/aggregator.h"
-#include "core/aggregate/finalscollector.h"
-#include "core/kafka/embeddedbroker.h"
+#include "app/commandsupport.h"
+#include "core/engine/studioengine.h"
 #include "core/monitor/clustermonitor.h"
-#include "core/pipeline/pipeline.h"
 #include "core/produce/filereplaysource.h"
 #include "core/produce/generator.h"
-#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
 #include "core/store/csvreport.h"
-#include "core/store/sinkworker.h"
 
 #include <fmt/core.h>
 #include <hiredis/hiredis.h>
@@ -108,23 +104,43 @@ int runCheck(CheckCommand &c)
     const std::int64_t stamp = nowMs();
     const std::string name = "clickstream-check-" + std::to_string(stamp);
 
-    // 1. The cluster and a fresh topic.
-    core::EmbeddedBroker broker;
-    core::ClusterConfig cluster;
-    std::string error;
-    if (c.connection.embedded()) {
-        core::EmbeddedBroker::Options options;
-        options.topics = {};
-        const bool started = broker.start(options, &error);
-        if (!steps.step("broker", started,
-                        started ? "embedded broker at " + broker.bootstrap() : error))
-            return kRuntimeError;
-        cluster = broker.clusterConfig();
-    } else if (std::string e = buildClusterConfig(c.connection, cluster); !e.empty()) {
-        return usageError(e);
+    // The one engine, on a fresh topic of its own: no monitor, no dead letters, its own group
+    // and shard (so a shared database keeps this check's rows apart), the CSV reports collected.
+    const std::string redisPrefix = name + ":";
+    core::StudioEngineSettings settings;
+    settings.embedded = c.connection.embedded();
+    settings.embeddedOptions.partitions = 4;
+    settings.embeddedOptions.topics = {name};
+    settings.topic = name;
+    settings.groupId = name;
+    settings.shard = name;
+    settings.deadLetters = false;
+    settings.monitor = false;
+    settings.collectReports = true;
+    if (targets.postgres || targets.redis) {
+        core::SinkSettings ss;
+        ss.postgres = targets.postgres;
+        ss.redis = targets.redis;
+        ss.redisOptions.keyPrefix = redisPrefix;
+        settings.sinks = std::move(ss);
     }
-    {
-        core::ClusterMonitor monitor(cluster, c.connection.embedded() ? &broker : nullptr);
+    if (!settings.embedded) {
+        if (std::string e = buildClusterConfig(c.connection, settings.cluster); !e.empty())
+            return usageError(e);
+    }
+    core::StudioEngine engine(settings);
+
+    // 1. The cluster and a fresh topic (the embedded broker creates it as it starts).
+    std::string error;
+    const bool connected = engine.connect(&error);
+    if (settings.embedded) {
+        if (!steps.step("broker", connected,
+                        connected ? "embedded broker at " + engine.embeddedBroker()->bootstrap()
+                                  : error))
+            return kRuntimeError;
+        steps.step("topic", true, "created " + name + " (4 partitions)");
+    } else {
+        core::ClusterMonitor monitor(engine.cluster(), nullptr);
         const bool ok = monitor.createTopic(name, 4, 1, &error);
         if (!steps.step("topic", ok, ok ? "created " + name + " (4 partitions)" : error))
             return kRuntimeError;
@@ -148,15 +164,23 @@ int runCheck(CheckCommand &c)
         }
     }
     {
-        core::ProducerSettings ps;
-        ps.topic = name;
-        ps.ratePerSecond = 0;
-        core::KafkaProducer producer(cluster, ps,
-                                     core::FileReplaySource::open(input, false, &error));
-        const bool started = producer.start(&error);
-        const bool finished = started && producer.waitFinished(std::chrono::seconds(120));
-        producer.stop();
-        const core::ProducerStats s = producer.stats();
+        core::StudioProducerSettings ps;
+        ps.producer.topic = name;
+        ps.producer.ratePerSecond = 0;
+        auto source = core::FileReplaySource::open(input, false, &error);
+        const int id = source ? engine.addProducer(ps, std::move(source)) : 0;
+        bool finished = id != 0 && engine.startProducer(id, &error);
+        if (finished) {
+            engine.waitIdle(); // started on the engine's control thread
+            for (const auto &[poolId, producer] : engine.pool().entries())
+                finished = producer->waitFinished(std::chrono::seconds(120));
+        }
+        engine.stopProducers();
+        core::ProducerStats s;
+        for (const core::ProducerSample &p : engine.status().producers)
+            s = p.stats;
+        if (error.empty())
+            error = s.lastError;
         if (!steps.step("produce", finished && s.acked == std::uint64_t(c.count) && s.failed == 0,
                         fmt::format("{} events from seed 2026: {} acked, {} failed{}",
                                     grouped(std::uint64_t(c.count)), grouped(s.acked),
@@ -165,62 +189,28 @@ int runCheck(CheckCommand &c)
     }
 
     // 3. Aggregate them through the sinks.
-    core::CsvReportCollector reports;
-    core::FinalsCollector finals(&reports);
-    core::Aggregator aggregator({}, &finals);
-    std::unique_ptr<core::SinkWorker> sinks;
-    const std::string redisPrefix = name + ":";
-    if (targets.postgres || targets.redis) {
-        core::SinkSettings ss;
-        ss.postgres = targets.postgres;
-        ss.redis = targets.redis;
-        ss.redisOptions.keyPrefix = redisPrefix;
-        ss.shard = name;
-        ss.groupId = name;
-        sinks = std::make_unique<core::SinkWorker>(std::move(ss));
-        sinks->start();
+    error.clear();
+    bool consumed = engine.start(&error);
+    const auto deadline = Clock::now() + std::chrono::duration<double>(c.timeoutSeconds);
+    while (consumed && engine.status().pipeline.consumed < std::uint64_t(c.count) &&
+           Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    consumed = consumed && engine.status().pipeline.consumed == std::uint64_t(c.count);
+    if (!consumed && error.empty())
+        error = engine.status().pipeline.lastError;
+    const auto flushFor =
+        std::chrono::milliseconds(static_cast<long long>(std::min(60.0, c.timeoutSeconds) * 1000));
+    const core::EngineSummary end = engine.finish(flushFor);
+    steps.step("aggregate", consumed && end.counters.valid == std::uint64_t(c.count),
+               fmt::format("consumed {}, valid {}, invalid {}{}", grouped(end.pipeline.consumed),
+                           grouped(end.counters.valid), grouped(end.counters.invalid),
+                           error.empty() ? "" : " (" + error + ")"));
+    if (settings.sinks) {
+        steps.step("sinks", end.sinksWritten,
+                   end.sinksWritten ? "everything written"
+                                    : "not everything written in time: " + end.sinkError);
     }
-    core::PipelineSettings settings;
-    settings.topic = name;
-    settings.groupId = name;
-    settings.deadLetters = false;
-    settings.shard = name;
-    settings.sinks = sinks.get();
-    settings.finals = sinks ? &finals : nullptr;
-    {
-        core::Aggregator *target = &aggregator;
-        core::AggregatorPipeline pipeline(cluster, settings, *target);
-        bool consumed = pipeline.start(&error);
-        const auto deadline = Clock::now() + std::chrono::duration<double>(c.timeoutSeconds);
-        while (consumed && pipeline.stats().consumed < std::uint64_t(c.count) &&
-               Clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        consumed = consumed && pipeline.stats().consumed == std::uint64_t(c.count);
-        if (!consumed && error.empty())
-            error = pipeline.stats().lastError;
-        pipeline.stop();
-        aggregator.flush();
-        const core::AggregateCounters counters = aggregator.counters();
-        steps.step("aggregate", consumed && counters.valid == std::uint64_t(c.count),
-                   fmt::format("consumed {}, valid {}, invalid {}{}",
-                               grouped(pipeline.stats().consumed), grouped(counters.valid),
-                               grouped(counters.invalid), error.empty() ? "" : " (" + error + ")"));
-    }
-    if (sinks) {
-        core::SinkBatch last;
-        last.shard = name;
-        last.results = finals.take();
-        sinks->submit(std::move(last));
-        const auto flushFor = std::chrono::milliseconds(
-            static_cast<long long>(std::min(60.0, c.timeoutSeconds) * 1000));
-        const bool written = sinks->flush(flushFor);
-        const core::SinkStatus pg = sinks->postgresStatus(), rd = sinks->redisStatus();
-        steps.step("sinks", written,
-                   written ? "everything written"
-                           : "not everything written in time: " +
-                                 (pg.lastError.empty() ? rd.lastError : pg.lastError));
-        sinks->stop(std::chrono::seconds(2));
-    }
+    const core::CsvReportCollector &reports = *engine.reports();
 
     // 4. Verify the stores against the expected totals (every event counts once per table).
     const std::uint64_t expected = std::uint64_t(c.count);

@@ -251,7 +251,7 @@ int runCommandLine(int argc, char **argv)
     if (*runCmd) {
         if (run.headless || !haveDisplay())
             return runPipeline(run);
-        return runGui(argc, argv, run.produce, {});
+        return runGui(argc, argv, run, {});
     }
     if (*generateCmd)
         return runGenerate(generate);
@@ -283,7 +283,9 @@ int runCommandLine(int argc, char **argv)
         fmt::print(stderr, "error: --profile and --broker both name a cluster: give one\n");
         return 2;
     }
-    return runGui(argc, argv, gui, guiProfile);
+    RunCommand desktop;
+    desktop.produce = gui;
+    return runGui(argc, argv, desktop, guiProfile);
 }
 
 } // namespace studio::app

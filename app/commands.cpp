@@ -1,11 +1,11 @@
 #include "app/commands.h"
 
-#include "app/engine.h"
+#include "app/commandsupport.h"
+#include "app/enginesetup.h"
+#include "app/metricsserver.h"
 #include "app/signals.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
-#include "core/produce/filereplaysource.h"
-#include "core/produce/mirrorsource.h"
 #include "core/produce/producerpool.h"
 
 #include <fmt/core.h>
@@ -34,11 +34,11 @@ int usageError(const std::string &message)
     return kUsageError;
 }
 
-Totals totalsOf(const core::ProducerPool &pool)
+Totals totalsOf(const std::vector<core::ProducerSample> &producers)
 {
     Totals t;
-    for (const auto &[id, producer] : pool.entries()) {
-        const core::ProducerStats s = producer->stats();
+    for (const core::ProducerSample &p : producers) {
+        const core::ProducerStats &s = p.stats;
         t.produced += s.produced;
         t.acked += s.acked;
         t.failed += s.failed;
@@ -56,27 +56,6 @@ Totals totalsOf(const core::ProducerPool &pool)
     }
     return t;
 }
-
-namespace {
-
-std::unique_ptr<core::EventSource> makeSource(const ProduceCommand &c, int index,
-                                              std::string *error)
-{
-    const ProducerOptions &p = c.producer;
-    if (!p.replayFile.empty())
-        return core::FileReplaySource::open(p.replayFile, p.loop, error);
-    if (!p.mirrorFrom.empty()) {
-        core::ClusterConfig from;
-        from.name = "mirror source";
-        from.bootstrap = p.mirrorFrom;
-        return core::MirrorSource::open(from, p.mirrorTopic, "clickstream-studio-mirror", error);
-    }
-    core::GeneratorConfig config = c.generator.config;
-    config.seed += static_cast<std::uint64_t>(index); // distinct event ids per producer
-    return std::make_unique<core::GeneratorSource>(config);
-}
-
-} // namespace
 
 namespace {
 
@@ -220,89 +199,33 @@ int runGenerate(GenerateCommand &command)
     return 0;
 }
 
-std::optional<int> startEngine(ProduceCommand &c, Engine &engine)
-{
-    ConnectionOptions &conn = c.connection;
-    ProducerOptions &p = c.producer;
-    if (std::string e = refuseSecretArguments(conn); !e.empty())
-        return usageError(e);
-    if (std::string e = finishGeneratorOptions(c.generator); !e.empty())
-        return usageError(e);
-    if (!p.replayFile.empty() && !p.mirrorFrom.empty())
-        return usageError("--replay and --mirror-from are alternatives: give one");
-    if (!p.mirrorFrom.empty() && p.mirrorTopic.empty())
-        return usageError("--mirror-from needs --mirror-topic");
-    if (p.loop && p.replayFile.empty())
-        return usageError("--loop goes with --replay");
-    if (p.producers > 1 && (!p.replayFile.empty() || !p.mirrorFrom.empty()))
-        return usageError("--producers above 1 is for generated events only");
-    if (std::string e = p.settings.validate(); !e.empty())
-        return usageError(e);
-    // Before the broker, so a port in use is reported at once.
-    std::string error;
-    if (!engine.metrics.start(c.metrics, &error))
-        return usageError(error);
-
-    // Before anything slow starts, so an early Ctrl-C still ends with a summary.
-    installStopSignals();
-    if (conn.embedded()) {
-        core::EmbeddedBroker::Options options;
-        options.brokers = conn.embeddedBrokers;
-        options.partitions = conn.embeddedPartitions;
-        options.topics = {p.settings.topic};
-        if (!engine.broker.start(options, &error)) {
-            fmt::print(stderr, "error: {}\n", error);
-            return kRuntimeError;
-        }
-        engine.cluster = engine.broker.clusterConfig();
-        fmt::print(stderr, "embedded broker at {} (in this process, gone when it exits)\n",
-                   engine.broker.bootstrap());
-    } else if (std::string e = buildClusterConfig(conn, engine.cluster); !e.empty()) {
-        return usageError(e);
-    }
-    return std::nullopt;
-}
-
-std::optional<int> startProducers(ProduceCommand &c, Engine &engine)
-{
-    const ProducerOptions &p = c.producer;
-    std::string error;
-    for (int i = 0; i < p.producers; ++i) {
-        core::ProducerSettings settings = p.settings;
-        settings.name = "producer-" + std::to_string(i + 1);
-        settings.ratePerSecond = p.settings.ratePerSecond / p.producers;
-        auto source = makeSource(c, i, &error);
-        if (!source) {
-            fmt::print(stderr, "error: {}\n", error);
-            return kRuntimeError;
-        }
-        auto producer =
-            std::make_unique<core::KafkaProducer>(engine.cluster, settings, std::move(source));
-        if (!producer->start(&error)) {
-            fmt::print(stderr, "error: {}\n", error);
-            return kRuntimeError;
-        }
-        engine.pool.add(std::move(producer));
-    }
-    return std::nullopt;
-}
-
 int runProduce(ProduceCommand &c, bool headless)
 {
     if (c.producer.producers < 1)
         return usageError("--producers 0 aggregates only: it goes with run/headless, not produce");
-    Engine engine;
-    if (auto code = startEngine(c, engine))
+    core::StudioEngineSettings settings;
+    if (std::string e = buildProducerEngineSettings(c, settings); !e.empty())
+        return usageError(e);
+    if (std::string e = checkProducerOptions(c); !e.empty())
+        return usageError(e);
+    // Before the broker, so a port in use is reported at once.
+    MetricsEndpoint metrics;
+    std::string error;
+    if (!metrics.start(c.metrics, &error))
+        return usageError(error);
+    // Before anything slow starts, so an early Ctrl-C still ends with a summary.
+    installStopSignals();
+    core::StudioEngine engine(settings); // producers only: no pipeline, no monitor
+    // Declared after the engine, so removed (waiting for a scrape) before it goes.
+    const auto registrations = engine.registerMetrics(metrics.registry());
+    if (auto code = startEngine(engine))
         return *code;
     if (auto code = startProducers(c, engine))
         return *code;
-    const auto metrics = registerEngineMetrics(engine.metrics.registry(), {&engine.pool});
     const ConnectionOptions &conn = c.connection;
     const ProducerOptions &p = c.producer;
-    const core::ClusterConfig &cluster = engine.cluster;
-    core::ProducerPool &pool = engine.pool;
-    std::string error;
-    const std::string what = pool.find(pool.ids().front())->sourceDescription();
+    const core::ClusterConfig cluster = engine.cluster();
+    const std::string what = engine.pool().entries().front().second->sourceDescription();
     fmt::print(stderr, "{}producing {} to '{}' on {} at {} events/s{}{}\n",
                headless ? "Clickstream Studio headless: " : "", what, p.settings.topic,
                cluster.describe(), grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
@@ -314,7 +237,7 @@ int runProduce(ProduceCommand &c, bool headless)
     const double seconds = runTicking(
         p.durationSeconds,
         [&](double elapsed) {
-            const Totals t = totalsOf(pool);
+            const Totals t = totalsOf(engine.status().producers);
             std::string line = fmt::format(
                 "[{:6.1f}s] {:>9} ev/s (target {}) | produced {} acked {} failed {} in flight {}",
                 elapsed, grouped(static_cast<std::uint64_t>(t.rate)),
@@ -327,11 +250,11 @@ int runProduce(ProduceCommand &c, bool headless)
             fmt::print(statusOut, "{}\n", line);
             std::fflush(statusOut);
         },
-        [&] { return !totalsOf(pool).anyRunning; });
+        [&] { return !totalsOf(engine.status().producers).anyRunning; });
     if (stopRequested())
         fmt::print(stderr, "stopping: waiting for in-flight deliveries...\n");
-    pool.stopAll();
-    const Totals t = totalsOf(pool);
+    engine.stopProducers();
+    const Totals t = totalsOf(engine.status().producers);
 
     // What the brokers hold: on a fresh embedded topic this equals acked.
     std::int64_t highWatermarks = -1;

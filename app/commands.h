@@ -156,7 +156,8 @@ int runAlertRules(const AlertRulesCommand &command);
 int runCheck(CheckCommand &command);
 int runReport(const ReportCommand &command);
 int runVerify(const VerifyCommand &command);
-/// The desktop app; `profile` names a saved Kafka profile to connect to instead of --broker.
-int runGui(int argc, char **argv, ProduceCommand &command, const std::string &profile);
+/// The desktop app over the same engine settings as `run` (app/enginesetup.h); `profile` names a
+/// saved Kafka profile to connect to instead of --broker.
+int runGui(int argc, char **argv, RunCommand &command, const std::string &profile);
 
 } // namespace studio::app

@@ -1,54 +1,36 @@
 #include "app/commands.h"
 
+#include "app/enginesetup.h"
 #include "app/metricsserver.h"
 
-#include "core/common/metrics.h"
 #include "core/common/version.h"
 #include "core/engine/studioengine.h"
-#include "core/monitor/monitor.h"
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 #include "ui/window/mainwindow.h"
 
 #include <QApplication>
 #include <QMessageBox>
-#include <QStatusBar>
 
 #include <fmt/core.h>
 
-#include <optional>
-
 namespace studio::app {
 
-int runGui(int argc, char **argv, ProduceCommand &command, const std::string &profile)
+int runGui(int argc, char **argv, RunCommand &command, const std::string &profile)
 {
-    // Outlives the window and the engine; their collectors go into metrics.registry().
+    // The same settings as headless: broker, aggregator, group, sinks (--postgres/--redis:
+    // durable mode, passwords from the environment) and monitor.
+    core::StudioEngineSettings settings;
+    if (std::string e = buildEngineSettings(command, settings); !e.empty()) {
+        fmt::print(stderr, "error: {}\n", e);
+        return 2;
+    }
+    // Outlives the window and the engine; the engine's collectors go into metrics.registry().
     MetricsEndpoint metrics;
     std::string metricsError;
-    if (!metrics.start(command.metrics, &metricsError)) {
+    if (!metrics.start(command.produce.metrics, &metricsError)) {
         fmt::print(stderr, "error: {}\n", metricsError);
         return 2;
-    }
-    core::StudioEngineSettings settings;
-    if (std::string e = buildMonitorSettings(command.monitoring, settings.monitorSettings);
-        !e.empty()) {
-        fmt::print(stderr, "error: {}\n", e);
-        return 2;
-    }
-    if (std::string e = finishGeneratorOptions(command.generator); !e.empty()) {
-        fmt::print(stderr, "error: {}\n", e);
-        return 2;
-    }
-    settings.embedded = command.connection.embedded();
-    settings.embeddedOptions.brokers = command.connection.embeddedBrokers;
-    settings.embeddedOptions.partitions = command.connection.embeddedPartitions;
-    settings.embeddedOptions.topics = {command.producer.settings.topic};
-    settings.topic = command.producer.settings.topic;
-    if (!settings.embedded) {
-        if (std::string e = buildClusterConfig(command.connection, settings.cluster); !e.empty()) {
-            fmt::print(stderr, "error: {}\n", e);
-            return 2;
-        }
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
@@ -75,45 +57,8 @@ int runGui(int argc, char **argv, ProduceCommand &command, const std::string &pr
         }
     }
 
-    core::StudioEngine engine(settings);
-    std::string error;
-    const bool started = engine.start(&error); // on failure the window says why
-    if (started) {
-        fmt::print(stderr, "broker: {}\n", engine.sample().broker);
-        // One producer from the command line's settings, stopped: Start is one click away.
-        core::StudioProducerSettings first;
-        first.producer = command.producer.settings;
-        first.generator = command.generator.config;
-        engine.addProducer(std::move(first));
-        // --postgres/--redis: results go there (durable mode), passwords from the environment.
-        const core::MonitorSettings &ms = settings.monitorSettings;
-        if (ms.postgres || ms.redis) {
-            std::string sinkError;
-            if (!engine.configureSinks(ms.postgres ? ms.postgres->conninfo : std::string(),
-                                       ms.postgres ? ms.postgres->password : std::string(),
-                                       ms.redis ? command.monitoring.redis : std::string(),
-                                       ms.redis ? ms.redis->password : std::string(), &sinkError))
-                fmt::print(stderr, "error: sinks: {}\n", sinkError);
-        }
-    } else {
-        fmt::print(stderr, "error: {}\n", error);
-    }
-    // Declared after the engine, so removed (waiting for a scrape) before it goes.
-    const auto producerMetrics = registerProducerMetrics(metrics.registry(), engine.pool());
-    // The pipeline and aggregator are replaced when the sinks change: read the current ones.
-    const auto aggregatorMetrics = metrics.registry().add("pipeline", [&engine](
-                                                                          core::MetricsText &t) {
-        engine.visitAggregator([&t](const core::AggregatorPipeline &p, const core::Aggregator &a) {
-            collectPipelineMetrics(t, p);
-            collectAggregatorMetrics(t, a);
-        });
-    });
-    std::optional<MetricsRegistration> monitorMetrics;
-    if (core::Monitor *monitor = engine.monitor())
-        monitorMetrics = metrics.registry().add(
-            "monitor", [monitor](core::MetricsText &t) { monitor->collectMetrics(t); });
-
-    ui::MainWindow window(engine);
+    const GuiEngine engine = startGuiEngine(settings, command.produce, metrics.registry());
+    ui::MainWindow window(*engine.engine);
     window.show();
     return QApplication::exec();
 }

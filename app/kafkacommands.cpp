@@ -2,7 +2,7 @@
 // servers and CI (what AKHQ's pages and Burrow's HTTP answers give, as text or JSON lines).
 #include "app/commands.h"
 
-#include "app/engine.h"
+#include "app/commandsupport.h"
 #include "app/signals.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/messagebrowser.h"

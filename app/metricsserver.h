@@ -7,13 +7,6 @@
 #include <string>
 #include <vector>
 
-namespace studio::core {
-class SinkWorker;
-class Aggregator;
-class AggregatorPipeline;
-class ProducerPool;
-} // namespace studio::core
-
 namespace studio::app {
 
 /// Serves a MetricsRegistry over HTTP (cpp-httplib, a small thread pool of its own): `GET
@@ -46,8 +39,8 @@ private:
 };
 
 /// What a command serves at /metrics: a registry that always holds the process collector, and,
-/// when the options give a port, the server. Commands and the GUI add their own collectors to
-/// registry() with registerEngineMetrics() or MetricsRegistry::add().
+/// when the options give a port, the server. Commands and the GUI add the engine's collectors to
+/// registry() with StudioEngine::registerMetrics(), others with MetricsRegistry::add().
 class MetricsEndpoint
 {
 public:
@@ -73,38 +66,5 @@ double residentBytes();
 
 /// clickstream_build_info, process start time, resident memory and CPU time.
 [[nodiscard]] MetricsRegistration registerProcessMetrics(core::MetricsRegistry &registry);
-/// Per producer (labels producer_id, producer) and totals over the pool; the totals keep counting
-/// producers that were removed, so they never go down.
-[[nodiscard]] MetricsRegistration registerProducerMetrics(core::MetricsRegistry &registry,
-                                                          const core::ProducerPool &pool);
-/// The aggregator's consumer: consumed, dead letters, commits, lag, partitions, state (labels
-/// group, topic).
-[[nodiscard]] MetricsRegistration registerPipelineMetrics(core::MetricsRegistry &registry,
-                                                          const core::AggregatorPipeline &pipeline);
-/// The aggregator: events read, valid, invalid by reason, duplicates, late, watermark, state.
-[[nodiscard]] MetricsRegistration registerAggregatorMetrics(core::MetricsRegistry &registry,
-                                                            const core::Aggregator &aggregator);
-
-/// What registerPipelineMetrics() and registerAggregatorMetrics() collect, for a caller whose
-/// pipeline is replaced at runtime (the GUI's engine restarts it when the sinks change).
-void collectPipelineMetrics(core::MetricsText &t, const core::AggregatorPipeline &pipeline);
-void collectAggregatorMetrics(core::MetricsText &t, const core::Aggregator &aggregator);
-
-/// State, buffered rows, written rows, failures and write latency of the result sinks (label sink).
-[[nodiscard]] MetricsRegistration registerSinkMetrics(core::MetricsRegistry &registry,
-                                                      const core::SinkWorker &sinks);
-
-/// What the engine of a command has (null: not there).
-struct EngineMetricSources
-{
-    const core::ProducerPool *pool = nullptr;
-    const core::AggregatorPipeline *pipeline = nullptr;
-    const core::Aggregator *aggregator = nullptr;
-};
-
-/// Registers the collectors of every source given. Keep the result declared after (so destroyed
-/// before) the objects it reads: destroying a registration waits for a scrape in progress.
-[[nodiscard]] std::vector<MetricsRegistration>
-registerEngineMetrics(core::MetricsRegistry &registry, const EngineMetricSources &sources);
 
 } // namespace studio::app

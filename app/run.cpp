@@ -1,21 +1,21 @@
+// `run --headless` / `headless`: a driver over the engine the desktop app uses. Options become
+// engine settings, the engine starts, a status line is printed every second until the duration,
+// Ctrl-C or the end of a replay, then the aggregator drains and a summary follows.
 #include "app/commands.h"
 
-#include "app/engine.h"
+#include "app/commandsupport.h"
+#include "app/enginesetup.h"
 #include "app/metricsserver.h"
 #include "app/signals.h"
-#include "core/aggregate/finalscollector.h"
-#include "core/common/metrics.h"
 #include "core/common/timeutil.h"
+#include "core/engine/studioengine.h"
 #include "core/monitor/monitor.h"
-#include "core/pipeline/pipeline.h"
 #include "core/store/csvreport.h"
-#include "core/store/sinkworker.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <optional>
 #include <thread>
 
 namespace studio::app {
@@ -29,229 +29,197 @@ std::string clock(std::int64_t ms)
     return ms == core::kNoWatermark ? std::string("-") : core::formatIsoMs(ms).substr(11, 12);
 }
 
+/// One sink's part of the status line, or "" when it is not configured.
+std::string sinkText(const char *name, const core::SinkStatus &st)
+{
+    if (st.state == core::ServiceState::NotConfigured)
+        return {};
+    std::string text =
+        fmt::format(" | {} {} {} rows{}", name, core::toString(st.state), grouped(st.writtenRows),
+                    st.bufferedBatches || st.bufferedRows
+                        ? fmt::format(", {} rows in {} batches buffered", grouped(st.bufferedRows),
+                                      grouped(st.bufferedBatches))
+                        : std::string());
+    if (st.state != core::ServiceState::Up && !st.lastError.empty())
+        text += fmt::format(" ({})", st.lastError);
+    return text;
+}
+
+/// The status line of one second (`phase` is "" or " draining:").
+std::string statusLine(const core::EngineStatus &s, const Totals &t, double elapsed,
+                       const char *phase)
+{
+    const core::PipelineStats &ps = s.pipeline;
+    const core::AggregateCounters &c = s.counters;
+    std::string line = fmt::format(
+        "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {} "
+        "| valid {} dup {} late {} invalid {} | dead letters {}",
+        elapsed, phase, grouped(static_cast<std::uint64_t>(t.rate)),
+        grouped(static_cast<std::uint64_t>(ps.consumedRate)),
+        ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
+        ps.assignedPartitions, clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates),
+        grouped(c.late), grouped(c.invalid), grouped(ps.deadLettered));
+    if (!t.keepingUp)
+        line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
+    if (!ps.lastError.empty())
+        line += " | " + ps.lastError;
+    if (s.lagStatus)
+        line += fmt::format(" | lag status {}", core::lagStatusName(*s.lagStatus));
+    if (s.sinksConfigured) {
+        line += sinkText("postgresql", s.postgres) + sinkText("redis", s.redis);
+        if (ps.backPressure)
+            line += " | PAUSED: sinks behind";
+    }
+    if (s.alertsFiring > 0)
+        line += fmt::format(" | ALERTS FIRING {}", s.alertsFiring);
+    return line;
+}
+
+/// The same status for scripts and soak tests: counters only grow within one run.
+std::string statusJson(const core::EngineStatus &s, const Totals &t, double elapsed,
+                       const char *phase)
+{
+    const core::PipelineStats &ps = s.pipeline;
+    const core::AggregateCounters &c = s.counters;
+    nlohmann::ordered_json j = {{"elapsed", elapsed},
+                                {"phase", *phase ? "draining" : "running"},
+                                {"produced", t.produced},
+                                {"acked", t.acked},
+                                {"failed", t.failed},
+                                {"consumed", ps.consumed},
+                                {"consumed_rate", ps.consumedRate},
+                                {"lag", ps.lagMessages},
+                                {"partitions", ps.assignedPartitions},
+                                {"watermark", c.watermarkMs == core::kNoWatermark
+                                                  ? std::string()
+                                                  : core::formatIsoMs(c.watermarkMs)},
+                                {"valid", c.valid},
+                                {"duplicates", c.duplicates},
+                                {"late", c.late},
+                                {"invalid", c.invalid},
+                                {"dead_lettered", ps.deadLettered},
+                                {"dead_letter_failed", ps.deadLetterFailed},
+                                {"checkpoints", ps.checkpoints},
+                                {"restored", ps.restored},
+                                {"back_pressure", ps.backPressure},
+                                {"last_error", ps.lastError},
+                                {"open_windows", c.openWindows},
+                                {"open_sessions", c.openSessions},
+                                {"dedupe_entries", c.dedupeEntries},
+                                {"state_bytes", c.stateBytes},
+                                {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
+                                {"alerts_firing", s.alertsFiring}};
+    if (s.sinksConfigured) {
+        for (const auto &[name, st] :
+             {std::pair{"postgresql", s.postgres}, std::pair{"redis", s.redis}}) {
+            if (st.state == core::ServiceState::NotConfigured)
+                continue;
+            j[name] = {{"state", std::string(core::toString(st.state))},
+                       {"written_rows", st.writtenRows},
+                       {"buffered_rows", st.bufferedRows},
+                       {"buffered_batches", st.bufferedBatches},
+                       {"last_error", st.lastError}};
+        }
+    }
+    return j.dump();
+}
+
 } // namespace
 
 int runPipeline(RunCommand &r, const std::string &announce)
 {
-    core::AggregatorConfig config;
-    if (std::string e = finishAggregatorOptions(r.aggregator, config); !e.empty())
+    core::StudioEngineSettings settings;
+    if (std::string e = buildEngineSettings(r, settings); !e.empty())
         return usageError(e);
-    core::MonitorSettings monitorSettings;
-    if (std::string e = buildMonitorSettings(r.produce.monitoring, monitorSettings); !e.empty())
+    if (std::string e = checkProducerOptions(r.produce); !e.empty())
         return usageError(e);
-    if (r.archiveRaw && !monitorSettings.postgres)
-        return usageError("--archive-raw needs --postgres (the archive is the raw_events table)");
-    Engine engine;
-    if (auto code = startEngine(r.produce, engine))
-        return *code;
-
-    core::CsvReportCollector reports;
-    // Persistence: with --postgres or --redis the results go to the sinks, checkpointed with the
-    // offsets they cover (durable mode); the CSV reports still get every final row.
-    const bool durable = monitorSettings.postgres || monitorSettings.redis;
-    core::FinalsCollector finals(&reports);
-    std::unique_ptr<core::SinkWorker> sinks;
-    if (durable) {
-        core::SinkSettings ss;
-        ss.postgres = monitorSettings.postgres;
-        ss.postgresOptions.rawArchive = r.archiveRaw;
-        ss.redis = monitorSettings.redis;
-        ss.shard = r.shard;
-        ss.groupId = r.groupId;
-        sinks = std::make_unique<core::SinkWorker>(std::move(ss));
-        sinks->start(); // connects in the background: a server that is down is retried
-    }
-    core::Aggregator aggregator(config,
-                                durable ? static_cast<core::AggregateSink *>(&finals) : &reports);
-    core::PipelineSettings settings;
-    settings.topic = r.produce.producer.settings.topic;
-    settings.groupId = r.groupId;
-    settings.extra = {
-        {"session.timeout.ms", std::to_string(static_cast<int>(r.sessionTimeoutSeconds * 1000))},
-        {"heartbeat.interval.ms",
-         std::to_string(std::max(500, static_cast<int>(r.sessionTimeoutSeconds * 1000 / 6)))}};
-    settings.checkpointIntervalMs = r.checkpointMs;
-    if (durable) {
-        settings.sinks = sinks.get();
-        settings.finals = &finals;
-        settings.shard = r.shard;
-        settings.archiveRaw = r.archiveRaw;
-    }
-    core::AggregatorPipeline pipeline(engine.cluster, settings, aggregator);
-    // Declared after what they read, so they are removed (waiting for a scrape) before it goes.
-    const auto metrics =
-        registerEngineMetrics(engine.metrics.registry(), {&engine.pool, &pipeline, &aggregator});
+    settings.collectReports = true; // the summary counts report rows; --report-dir writes them
+    // Before the broker, so a port in use is reported at once.
+    MetricsEndpoint metrics;
     std::string error;
-    if (!pipeline.start(&error)) {
-        fmt::print(stderr, "error: aggregator: {}\n", error);
-        return kRuntimeError;
-    }
+    if (!metrics.start(r.produce.metrics, &error))
+        return usageError(error);
+    // Before anything slow starts, so an early Ctrl-C still ends with a summary.
+    installStopSignals();
+    core::StudioEngine engine(settings);
+    // Declared after the engine, so removed (waiting for a scrape) before it goes.
+    const auto registrations = engine.registerMetrics(metrics.registry());
+    if (auto code = startEngine(engine))
+        return *code;
     if (auto code = startProducers(r.produce, engine))
         return *code;
-
-    // Cluster view, group lag and status, health probes and alert rules, over the same engine.
-    monitorSettings.cluster = engine.cluster;
-    monitorSettings.embedded = engine.broker.isRunning() ? &engine.broker : nullptr;
-    core::Monitor monitor(monitorSettings);
-    monitor.watchPipeline(&pipeline, &aggregator);
-    monitor.watchProducers(&engine.pool);
-    if (!monitor.start(&error)) {
-        fmt::print(stderr, "error: monitoring: {}\n", error);
-        return kUsageError;
-    }
-    std::optional<MetricsRegistration> sinkMetrics;
-    if (sinks)
-        sinkMetrics = registerSinkMetrics(engine.metrics.registry(), *sinks);
-    const auto monitorMetrics = engine.metrics.registry().add(
-        "monitor", [&monitor](core::MetricsText &t) { monitor.collectMetrics(t); });
-    std::size_t alertsSeen = 0; // history entries already printed
+    std::string deadLetters;
+    engine.visitAggregator(
+        [&deadLetters](const core::AggregatorPipeline &p, const core::Aggregator &) {
+            deadLetters = p.settings().dlqTopic();
+        });
+    const core::MonitorSettings &targets = settings.monitorSettings;
+    const bool durable = settings.sinks.has_value();
 
     const auto &p = r.produce.producer;
     if (!announce.empty())
         fmt::print(stderr, "{}\n", announce);
-    fmt::print(
-        stderr,
-        "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
-        "letters to '{}'){}{}\n",
-        p.producers > 0 ? fmt::format("producing {} events/s to",
-                                      grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)))
-                        : std::string("reading"),
-        settings.topic, engine.cluster.describe(), settings.groupId, settings.dlqTopic(),
-        durable ? fmt::format(", results to {}{}{}", monitorSettings.postgres ? "PostgreSQL" : "",
-                              monitorSettings.postgres && monitorSettings.redis ? " and " : "",
-                              monitorSettings.redis ? "Redis" : "")
-                : std::string(),
-        p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
-                              : std::string(", Ctrl-C to stop"));
+    fmt::print(stderr,
+               "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
+               "letters to '{}'){}{}\n",
+               p.producers > 0
+                   ? fmt::format("producing {} events/s to",
+                                 grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)))
+                   : std::string("reading"),
+               settings.topic, engine.cluster().describe(), settings.groupId, deadLetters,
+               durable ? fmt::format(", results to {}{}{}", targets.postgres ? "PostgreSQL" : "",
+                                     targets.postgres && targets.redis ? " and " : "",
+                                     targets.redis ? "Redis" : "")
+                       : std::string(),
+               p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
+                                     : std::string(", Ctrl-C to stop"));
 
-    const bool json = r.produce.producer.json;
+    const bool json = p.json;
     std::FILE *statusOut = json ? stderr : stdout;
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
     auto elapsed = [&] {
         return std::chrono::duration<double>(Clock::now() - started).count();
     };
+    std::size_t alertsSeen = 0; // history entries already printed
     auto status = [&](const char *phase) {
-        const Totals t = totalsOf(engine.pool);
-        const core::PipelineStats ps = pipeline.stats();
-        const core::AggregateCounters c = aggregator.counters();
-        std::string line = fmt::format(
-            "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {} "
-            "| valid {} dup {} late {} invalid {} | dead letters {}",
-            elapsed(), phase, grouped(static_cast<std::uint64_t>(t.rate)),
-            grouped(static_cast<std::uint64_t>(ps.consumedRate)),
-            ps.lagMessages < 0 ? std::string("?")
-                               : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
-            ps.assignedPartitions, clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates),
-            grouped(c.late), grouped(c.invalid), grouped(ps.deadLettered));
-        if (!t.keepingUp)
-            line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
-        if (!ps.lastError.empty())
-            line += " | " + ps.lastError;
-        if (auto g = monitor.groups().snapshot()) {
-            for (const auto &group : g->groups) {
-                if (group.groupId == settings.groupId)
-                    line += fmt::format(" | lag status {}", core::lagStatusName(group.status));
-            }
-        }
-        if (sinks) {
-            const core::AggregatorSnapshot snap = aggregator.snapshot();
-            core::RedisBatch live;
-            live.pages = snap.pages;
-            live.funnel = snap.funnel;
-            sinks->submitLive(std::move(live));
-            for (const auto &[name, st] : {std::pair{"postgresql", sinks->postgresStatus()},
-                                           std::pair{"redis", sinks->redisStatus()}}) {
-                if (st.state == core::ServiceState::NotConfigured)
-                    continue;
-                line += fmt::format(
-                    " | {} {} {} rows{}", name, core::toString(st.state), grouped(st.writtenRows),
-                    st.bufferedBatches || st.bufferedRows
-                        ? fmt::format(", {} rows in {} batches buffered", grouped(st.bufferedRows),
-                                      grouped(st.bufferedBatches))
-                        : std::string());
-                if (st.state != core::ServiceState::Up && !st.lastError.empty())
-                    line += fmt::format(" ({})", st.lastError);
-            }
-            if (ps.backPressure)
-                line += " | PAUSED: sinks behind";
-        }
-        const core::MonitorStatus ms = monitor.status();
-        if (ms.firing > 0)
-            line += fmt::format(" | ALERTS FIRING {}", ms.firing);
-        fmt::print(statusOut, "{}\n", line);
+        const core::EngineStatus s = engine.status();
+        const Totals t = totalsOf(s.producers);
+        const double at = elapsed();
+        fmt::print(statusOut, "{}\n", statusLine(s, t, at, phase));
         if (r.jsonStatus) {
-            // The same status for scripts and soak tests: counters only grow within one run.
-            nlohmann::ordered_json j = {{"elapsed", elapsed()},
-                                        {"phase", *phase ? "draining" : "running"},
-                                        {"produced", t.produced},
-                                        {"acked", t.acked},
-                                        {"failed", t.failed},
-                                        {"consumed", ps.consumed},
-                                        {"consumed_rate", ps.consumedRate},
-                                        {"lag", ps.lagMessages},
-                                        {"partitions", ps.assignedPartitions},
-                                        {"watermark", c.watermarkMs == core::kNoWatermark
-                                                          ? std::string()
-                                                          : core::formatIsoMs(c.watermarkMs)},
-                                        {"valid", c.valid},
-                                        {"duplicates", c.duplicates},
-                                        {"late", c.late},
-                                        {"invalid", c.invalid},
-                                        {"dead_lettered", ps.deadLettered},
-                                        {"dead_letter_failed", ps.deadLetterFailed},
-                                        {"checkpoints", ps.checkpoints},
-                                        {"restored", ps.restored},
-                                        {"back_pressure", ps.backPressure},
-                                        {"last_error", ps.lastError},
-                                        {"open_windows", c.openWindows},
-                                        {"open_sessions", c.openSessions},
-                                        {"dedupe_entries", c.dedupeEntries},
-                                        {"state_bytes", c.stateBytes},
-                                        {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
-                                        {"alerts_firing", ms.firing}};
-            if (sinks) {
-                for (const auto &[name, st] : {std::pair{"postgresql", sinks->postgresStatus()},
-                                               std::pair{"redis", sinks->redisStatus()}}) {
-                    if (st.state == core::ServiceState::NotConfigured)
-                        continue;
-                    j[name] = {{"state", std::string(core::toString(st.state))},
-                               {"written_rows", st.writtenRows},
-                               {"buffered_rows", st.bufferedRows},
-                               {"buffered_batches", st.bufferedBatches},
-                               {"last_error", st.lastError}};
-                }
-            }
-            fmt::print(stdout, "{}\n", j.dump());
+            fmt::print(stdout, "{}\n", statusJson(s, t, at, phase));
             std::fflush(stdout);
         }
         // Alert transitions since the last line, one line each.
-        const auto history = monitor.alerts().history();
-        if (history.size() < alertsSeen)
-            alertsSeen = 0;
-        for (std::size_t i = alertsSeen; i < history.size(); ++i) {
-            const core::AlertTransition &tr = history[i];
-            if (tr.alert.state == core::AlertState::Pending || tr.notifies())
-                fmt::print(statusOut, "alert {}: {} ({}) {}\n", core::toString(tr.alert.state),
-                           tr.alert.rule, core::toString(tr.alert.severity), tr.alert.summary);
+        if (core::Monitor *monitor = engine.monitor()) {
+            const auto history = monitor->alerts().history();
+            if (history.size() < alertsSeen)
+                alertsSeen = 0;
+            for (std::size_t i = alertsSeen; i < history.size(); ++i) {
+                const core::AlertTransition &tr = history[i];
+                if (tr.alert.state == core::AlertState::Pending || tr.notifies())
+                    fmt::print(statusOut, "alert {}: {} ({}) {}\n", core::toString(tr.alert.state),
+                               tr.alert.rule, core::toString(tr.alert.severity), tr.alert.summary);
+            }
+            alertsSeen = history.size();
         }
-        alertsSeen = history.size();
         std::fflush(statusOut);
     };
 
     // Until the duration, Ctrl-C, or a replay played once.
     const double producing = runTicking(
         p.durationSeconds, [&](double) { status(""); },
-        [&] { return p.producers > 0 && !totalsOf(engine.pool).anyRunning; });
-    engine.pool.stopAll();
-    const Totals t = totalsOf(engine.pool);
+        [&] { return p.producers > 0 && !totalsOf(engine.status().producers).anyRunning; });
+    engine.stopProducers();
+    const Totals t = totalsOf(engine.status().producers);
 
     // Drain: everything acknowledged is consumed and the lag is back to zero.
     bool drained = false;
     const auto drainStart = Clock::now();
     double nextDrainStatus = elapsed() + 1.0;
     while (!drained) {
-        const core::PipelineStats ps = pipeline.stats();
+        const core::PipelineStats ps = engine.status().pipeline;
         drained =
             ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
         if (drained)
@@ -266,33 +234,16 @@ int runPipeline(RunCommand &r, const std::string &announce)
             nextDrainStatus += 1.0;
         }
     }
-    const core::MonitorStatus monitorStatus = monitor.status();
-    monitor.stop();
-    monitor.watchPipeline(nullptr, nullptr);
-    pipeline.stop(); // in durable mode its last checkpoint holds the open state, before the flush
-    const core::PipelineStats ps = pipeline.stats();
-    aggregator.flush();
-    const core::AggregateCounters c = aggregator.counters();
-    bool sinksWritten = true;
-    if (sinks) {
-        // What the flush made final goes to the sinks too (rows only: the stored checkpoint
-        // keeps the state from before the flush, so a later run continues these windows and
-        // rewrites their rows with the full counts).
-        core::SinkBatch last;
-        last.shard = r.shard;
-        last.results = finals.take();
-        sinks->submit(std::move(last));
-        sinksWritten = sinks->flush(std::chrono::milliseconds(
-            static_cast<long long>(std::max(5.0, r.drainSeconds) * 1000)));
-        if (!sinksWritten)
-            fmt::print(stderr,
-                       "warning: the sinks did not write everything in time ({}); what is "
-                       "missing was not committed and is read again by the next run\n",
-                       sinks->postgresStatus().lastError.empty()
-                           ? sinks->redisStatus().lastError
-                           : sinks->postgresStatus().lastError);
-        sinks->stop(std::chrono::seconds(2));
-    }
+    const core::EngineSummary end = engine.finish(
+        std::chrono::milliseconds(static_cast<long long>(std::max(5.0, r.drainSeconds) * 1000)));
+    const core::PipelineStats &ps = end.pipeline;
+    const core::AggregateCounters &c = end.counters;
+    if (!end.sinksWritten)
+        fmt::print(stderr,
+                   "warning: the sinks did not write everything in time ({}); what is "
+                   "missing was not committed and is read again by the next run\n",
+                   end.sinkError);
+    const core::CsvReportCollector &reports = *engine.reports();
     if (!r.reportDir.empty() && !reports.write(r.reportDir, &error)) {
         fmt::print(stderr, "error: {}\n", error);
         return kRuntimeError;
@@ -321,15 +272,14 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
                    seconds, producing, producing > 0 ? t.produced / producing : 0.0,
-                   monitorStatus.firing, ps.checkpoints, ps.restored ? "true" : "false",
-                   sinks ? sinks->postgresStatus().writtenRows : 0,
-                   sinks ? sinks->redisStatus().writtenRows : 0, sinksWritten ? "true" : "false",
-                   r.reportDir);
+                   end.alertsFiring, ps.checkpoints, ps.restored ? "true" : "false",
+                   end.postgres.writtenRows, end.redis.writtenRows,
+                   end.sinksWritten ? "true" : "false", r.reportDir);
         std::fflush(stdout);
     }
     if (t.failed > 0)
         return kDeliveryFailures;
-    if (!sinksWritten)
+    if (!end.sinksWritten)
         return kRuntimeError;
     return drained ? 0 : kNotDrained;
 }

@@ -6,7 +6,7 @@
 
 #include "app/commands.h"
 
-#include "app/engine.h"
+#include "app/commandsupport.h"
 
 #include "core/aggregate/aggregator.h"
 #include "core/common/timeutil.h"

@@ -3,9 +3,11 @@
 // scraped by us, checked by `promtool check metrics` and scraped by a real Prometheus server.
 // promtool and prometheus come from the Debian package `prometheus` (scripts/bootstrap.sh).
 
+#include "app/enginesetup.h"
 #include "app/metricsserver.h"
 #include "core/common/metrics.h"
 #include "kafkatestsupport.h"
+#include "serversupport.h"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -20,6 +22,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -267,6 +270,51 @@ std::string scrape(int port)
         return {};
     return r->body;
 }
+
+/// The metric family names of a scrape (its `# TYPE` lines).
+std::set<std::string> families(const std::string &text)
+{
+    std::set<std::string> out;
+    for (const auto &line : lines(text)) {
+        if (line.rfind("# TYPE ", 0) == 0)
+            out.insert(line.substr(7, line.find(' ', 7) - 7));
+    }
+    return out;
+}
+
+/// The names in `a` that `b` lacks, one per line.
+std::string missingFrom(const std::set<std::string> &a, const std::set<std::string> &b)
+{
+    std::string out;
+    for (const auto &name : a)
+        if (!b.count(name))
+            out += "  " + name + "\n";
+    return out.empty() ? "  (none)\n" : out;
+}
+
+/// An engine past its start: events consumed and aggregated, the monitor's first look taken.
+bool warm(const std::string &text)
+{
+    return sample(text, "clickstream_valid_events_total").value_or(0) > 0 &&
+           contains(text, "# TYPE clickstream_consumer_lag_messages ") &&
+           contains(text, "# TYPE clickstream_aggregator_watermark_seconds ") &&
+           contains(text, "# TYPE clickstream_consumer_group_status ") &&
+           contains(text, "# TYPE clickstream_kafka_topic_partitions ");
+}
+
+/// Sets an environment variable for this process (and the children it starts) while it lives.
+struct ScopedEnv
+{
+    std::string name;
+    ScopedEnv(std::string n, const std::string &value)
+        : name(std::move(n))
+    {
+        ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ~ScopedEnv() { ::unsetenv(name.c_str()); }
+    ScopedEnv(const ScopedEnv &) = delete;
+    ScopedEnv &operator=(const ScopedEnv &) = delete;
+};
 
 /// The headless app with a metrics endpoint on `port`, ready when its stderr announces it.
 struct HeadlessApp
@@ -839,6 +887,113 @@ TEST_CASE("a real Prometheus server scrapes the headless run and answers a PromQ
     server->signal(SIGTERM);
     CHECK(server->waitExit(30));
     app.stopCleanly();
+}
+
+TEST_CASE("the desktop app's engine and the headless run expose the same metric families",
+          "[metrics][headless][gui][servers]")
+{
+    using studio::test::PostgresServer;
+    using studio::test::RedisServer;
+    std::string why;
+    if (!PostgresServer::available(&why) || !RedisServer::available(&why))
+        FAIL("PostgreSQL and Redis are needed: " << why);
+    PostgresServer pg;
+    RedisServer redis;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    REQUIRE(redis.start(&error));
+    const ScopedEnv password("PGPASSWORD", pg.password()); // libpq's, here and in the child
+    const std::string postgres =
+        "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + pg.database();
+    auto redisUri = [&](int db) {
+        return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + std::to_string(db);
+    };
+
+    // The same configuration twice: on the embedded broker, then with PostgreSQL and Redis as
+    // sinks. Each path has its own broker, group, shard and Redis database.
+    for (const bool durable : {false, true}) {
+        INFO((durable ? "with --postgres and --redis" : "embedded broker only"));
+        std::vector<std::string> options = {"--rps", "2000"};
+        if (durable)
+            options.insert(options.end(), {"--postgres", postgres, "--redis", redisUri(0)});
+
+        // The GUI's path: runGui() builds these settings and starts this engine for the window.
+        studio::app::RunCommand gui;
+        gui.produce.producer.settings.ratePerSecond = 2000;
+        gui.groupId = "parity-gui";
+        gui.shard = "gui";
+        if (durable) {
+            gui.produce.monitoring.postgres = postgres;
+            gui.produce.monitoring.redis = redisUri(1);
+        }
+        studio::core::StudioEngineSettings settings;
+        REQUIRE(studio::app::buildEngineSettings(gui, settings).empty());
+        studio::app::MetricsEndpoint endpoint;
+        studio::app::MetricsOptions metricsOptions;
+        metricsOptions.port = 0;
+        REQUIRE(endpoint.start(metricsOptions, &error));
+        const studio::app::GuiEngine desktop =
+            studio::app::startGuiEngine(settings, gui.produce, endpoint.registry());
+        REQUIRE(desktop.firstProducer > 0);
+        REQUIRE(desktop.engine->startProducer(desktop.firstProducer)); // the Start button
+
+        // The headless path: the executable, as a user runs it.
+        TempDir dir;
+        const int port = freePort();
+        std::vector<std::string> argv = {kStudio,
+                                         "run",
+                                         "--headless",
+                                         "--duration",
+                                         "120",
+                                         "--group",
+                                         "parity-headless",
+                                         "--shard",
+                                         "headless",
+                                         "--metrics-port",
+                                         std::to_string(port)};
+        argv.insert(argv.end(), options.begin(), options.end());
+        Child headless(argv, dir.path, "headless");
+        REQUIRE(headless.started());
+
+        {
+            std::string fromGui, fromHeadless;
+            const bool bothWarm = waitFor(
+                [&] {
+                    fromGui = scrape(endpoint.server().port());
+                    fromHeadless = scrape(port);
+                    return (warm(fromGui) && warm(fromHeadless)) || headless.exited();
+                },
+                90s);
+            INFO(headless.describe() << "\n--- GUI scrape ---\n"
+                                     << fromGui << "\n--- headless scrape ---\n"
+                                     << fromHeadless);
+            REQUIRE(bothWarm);
+            REQUIRE_FALSE(headless.exited());
+        }
+
+        // Families that depend on the moment (an alert pending, a lag in seconds) may differ
+        // for a while; a collector missing on one side never heals.
+        std::set<std::string> a, b;
+        const bool same = waitFor(
+            [&] {
+                a = families(scrape(endpoint.server().port()));
+                b = families(scrape(port));
+                return a == b;
+            },
+            30s);
+        INFO("only the GUI's engine has:\n"
+             << missingFrom(a, b) << "only headless has:\n"
+             << missingFrom(b, a));
+        CHECK(same);
+        CHECK(a.count("clickstream_produced_events_total"));
+        CHECK(a.count("clickstream_consumed_events_total"));
+        CHECK(a.count("clickstream_kafka_up"));
+        CHECK(a.count("clickstream_sink_state") == (durable ? 1 : 0));
+        CHECK(b.count("clickstream_sink_written_rows_total") == (durable ? 1 : 0));
+
+        headless.signal(SIGTERM);
+        CHECK(headless.waitExit(60));
+    }
 }
 
 TEST_CASE("a metrics port in use or a bad metrics address exits 2 with a clear message",
