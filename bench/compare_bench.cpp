@@ -7,25 +7,23 @@
 //       and every value read with its type (as bench_aggregator's parse-only limit): the parse
 //       limit. Best of --repeat passes; cpu is this thread's CPU time for that pass.
 //   bench_compare pipeline --broker B --events N [--topic T] [--group G]
-//       Our AggregatorPipeline + Aggregator (default settings, as `headless` uses them) in its own
+//       Our engine (StudioEngine, as `headless` runs it, without producers or monitor) in its own
 //       consumer group from the beginning; time and process CPU from the first consumed message
 //       until N are consumed (the in-process cross-check of the headless row).
 //   bench_compare plain    --broker B --events N [--topic T] [--group G]
 //       A subscribed librdkafka consumer in its own group, same fetch settings, counting only.
 //   bench_compare latency  --rate R [--seconds 10] [--warmup 2] [--partitions 12] [--max-batch M]
-//       A fresh embedded broker in this process, the aggregator pipeline consuming, then one
-//       producer (generator defaults, seed 7) at R events/s for --seconds. A sampler thread reads
+//       A fresh engine in this process (embedded broker, the aggregator pipeline consuming, no
+//       monitor), then its producer (generator defaults, seed 7) at R events/s for --seconds.
+//       A sampler thread reads
 //       every ~1 ms the producer's produced counter (events handed to librdkafka = created) and
 //       the aggregator's counters().valid under the same lock snapshot() takes (= visible in the
 //       snapshot). Latency of the k-th event = (first sample where visible >= k) - (first sample
 //       where created >= k): the horizontal distance between the created and visible curves,
 //       exact for FIFO order and the per-position delay otherwise (see bench/README.md).
-#include "core/aggregate/aggregator.h"
-#include "core/kafka/embeddedbroker.h"
+#include "core/engine/studioengine.h"
 #include "core/kafka/kafkaclient.h"
-#include "core/pipeline/pipeline.h"
-#include "core/produce/generator.h"
-#include "core/produce/producer.h"
+#include "core/produce/producerpool.h"
 #include "parselimit.h"
 
 #include <fmt/core.h>
@@ -181,16 +179,21 @@ int runParse(const std::string &broker, const std::string &topic, long events, i
 int runPipeline(const std::string &broker, const std::string &topic, long events,
                 const std::string &group)
 {
-    Aggregator aggregator;
-    PipelineSettings settings;
+    StudioEngineSettings settings;
+    settings.embedded = false;
+    settings.cluster = external(broker);
     settings.topic = topic;
     settings.groupId = group;
-    AggregatorPipeline pipeline(external(broker), settings, aggregator);
+    settings.monitor = false;
+    StudioEngine engine(settings);
+    auto consumedSoFar = [&engine] {
+        return engine.status().pipeline.consumed;
+    };
     std::string error;
     const auto started = Clock::now();
-    if (!pipeline.start(&error))
+    if (!engine.start(&error))
         fail("pipeline: " + error);
-    while (pipeline.stats().consumed == 0) {
+    while (consumedSoFar() == 0) {
         if (since(started) > 60)
             fail("nothing consumed in 60 s");
         std::this_thread::sleep_for(200us);
@@ -199,22 +202,20 @@ int runPipeline(const std::string &broker, const std::string &topic, long events
     const double c0 = processCpu();
     const double startup = std::chrono::duration<double>(t0 - started).count();
     double nextTrace = 0.25; // progress on stderr every 250 ms, to see stalls
-    while (static_cast<long>(pipeline.stats().consumed) < events) {
+    while (static_cast<long>(consumedSoFar()) < events) {
         if (since(t0) > 300)
             fail("timed out consuming");
         std::this_thread::sleep_for(200us);
         if (since(t0) >= nextTrace) {
             fmt::print(stderr, "  {:6.2f} s  consumed {:>9}  cpu {:6.2f} s\n", since(t0),
-                       pipeline.stats().consumed, processCpu() - c0);
+                       consumedSoFar(), processCpu() - c0);
             nextTrace += 0.25;
         }
     }
     const double wall = since(t0);
     const double cpu = processCpu() - c0;
-    const auto consumed = pipeline.stats().consumed;
-    pipeline.stop();
-    aggregator.flush();
-    const AggregateCounters c = aggregator.counters();
+    const auto consumed = consumedSoFar();
+    const AggregateCounters c = engine.finish(std::chrono::seconds(1)).counters;
     fmt::print("{{\"row\":\"pipeline in-process\",\"events\":{},\"valid\":{},\"late\":{},"
                "\"invalid\":{},\"duplicates\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
                "\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{}}}\n",
@@ -297,35 +298,41 @@ double percentile(std::vector<double> &v, double p)
 
 int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch)
 {
-    EmbeddedBroker broker;
-    EmbeddedBroker::Options options;
-    options.partitions = partitions;
+    StudioEngineSettings settings;
+    settings.embeddedOptions.partitions = partitions;
+    settings.groupId = "bench-compare-latency";
+    settings.maxBatch = maxBatch; // diagnostic only; 0 keeps the default (what the product runs)
+    settings.monitor = false;
+    StudioEngine engine(settings);
     std::string error;
-    if (!broker.start(options, &error))
-        fail("broker: " + error);
-
-    Aggregator aggregator;
-    PipelineSettings ps;
-    ps.groupId = "bench-compare-latency";
-    ps.autoOffsetReset = "earliest";
-    if (maxBatch > 0)
-        ps.maxBatch = maxBatch; // diagnostic only; 0 keeps the default (what the product runs)
-    AggregatorPipeline pipeline(broker.clusterConfig(), ps, aggregator);
-    if (!pipeline.start(&error))
-        fail("pipeline: " + error);
+    if (!engine.start(&error))
+        fail("engine: " + error);
     const auto joinStart = Clock::now();
-    while (pipeline.stats().assignedPartitions == 0) {
+    while (engine.status().pipeline.assignedPartitions == 0) {
         if (since(joinStart) > 60)
             fail("no partitions assigned in 60 s");
         std::this_thread::sleep_for(10ms);
     }
+    std::size_t batch = 0;
+    engine.visitAggregator([&batch](const AggregatorPipeline &p, const Aggregator &) {
+        batch = p.settings().maxBatch;
+    });
 
-    ProducerSettings settings;
-    settings.ratePerSecond = rate;
-    GeneratorConfig gen;
-    gen.seed = 7;
-    KafkaProducer producer(broker.clusterConfig(), settings,
-                           std::make_unique<GeneratorSource>(gen));
+    StudioProducerSettings settingsOfProducer;
+    settingsOfProducer.producer.ratePerSecond = rate;
+    settingsOfProducer.generator.seed = 7;
+    const int id = engine.addProducer(settingsOfProducer);
+    if (id == 0)
+        fail("producer: unusable settings");
+    const std::shared_ptr<KafkaProducer> producer = engine.pool().entries().front().second;
+    // The aggregator's counters().valid under the lock snapshot() takes: visible in a snapshot.
+    auto visibleNow = [&engine] {
+        std::uint64_t valid = 0;
+        engine.visitAggregator([&valid](const AggregatorPipeline &, const Aggregator &a) {
+            valid = a.counters().valid;
+        });
+        return valid;
+    };
 
     std::vector<Sample> samples;
     samples.reserve(static_cast<std::size_t>((seconds + 30) * 1100));
@@ -333,29 +340,31 @@ int runLatency(double rate, double seconds, double warmup, int partitions, std::
     const auto t0 = Clock::now();
     std::thread sampler([&] {
         while (!stop.load()) {
-            const std::uint64_t created = producer.stats().produced;
-            const std::uint64_t visible = aggregator.counters().valid;
+            const std::uint64_t created = producer->stats().produced;
+            const std::uint64_t visible = visibleNow();
             samples.push_back({since(t0), created, visible});
             std::this_thread::sleep_for(1ms);
         }
     });
     const double cpu0 = processCpu();
-    if (!producer.start(&error))
-        fail("producer: " + error);
+    engine.startProducer(id);
+    engine.waitIdle(); // started on the engine's control thread
+    if (producer->stats().state == ProducerState::Failed)
+        fail("producer: " + producer->stats().lastError);
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    producer.stop(30s);
+    engine.stopProducer(id); // flushes its deliveries
+    engine.waitIdle();
     const double producing = since(t0);
-    const std::uint64_t produced = producer.stats().produced;
-    const std::uint64_t acked = producer.stats().acked;
+    const std::uint64_t produced = producer->stats().produced;
+    const std::uint64_t acked = producer->stats().acked;
     // Let the aggregator catch up (bounded) so every created event gets a visible time.
     const auto drain = Clock::now();
-    while (aggregator.counters().valid < acked && since(drain) < 30)
+    while (visibleNow() < acked && since(drain) < 30)
         std::this_thread::sleep_for(5ms);
     stop = true;
     sampler.join();
     const double cpu = processCpu() - cpu0;
-    pipeline.stop();
-    const AggregateCounters c = aggregator.counters();
+    const AggregateCounters c = engine.finish(std::chrono::seconds(1)).counters;
 
     // Events created after the warm-up and before the end of producing.
     auto firstAtLeast = [&](std::uint64_t k, bool visible) -> double {
@@ -405,7 +414,7 @@ int runLatency(double rate, double seconds, double warmup, int partitions, std::
                rate, seconds, produced, acked, c.valid, c.late,
                double(produced) / std::max(1e-9, producing),
                (vTo - vFrom) / std::max(1e-9, tTo - tFrom), p50, p99, max, lat.size() * step,
-               never * step, samples.size(), cpu, maxRssKb(), ps.maxBatch);
+               never * step, samples.size(), cpu, maxRssKb(), batch);
     return 0;
 }
 

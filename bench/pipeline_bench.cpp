@@ -1,16 +1,13 @@
-// End-to-end benchmark: events preloaded into the embedded broker, then consumed by the
+// End-to-end benchmark: events preloaded into the embedded broker, then consumed by the engine's
 // aggregator pipeline (consumer group, parse, validate, dedupe, windows, sessions) until drained.
 // Prints events/s beside a plain librdkafka consumer reading the same topic (the consume limit,
-// same group protocol, no processing), and their ratio.
+// same group protocol, no processing), and their ratio. Broker, producer and pipeline are the
+// StudioEngine's, as the app runs them; only the plain consumer (the peer) is assembled here.
 //
 //   bench_pipeline [--events N] [--partitions P]
 
-#include "core/aggregate/aggregator.h"
-#include "core/kafka/embeddedbroker.h"
+#include "core/engine/studioengine.h"
 #include "core/kafka/kafkaclient.h"
-#include "core/pipeline/pipeline.h"
-#include "core/produce/generator.h"
-#include "core/produce/producer.h"
 
 #include <fmt/core.h>
 
@@ -30,30 +27,45 @@ double since(Clock::time_point t)
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-void preload(const EmbeddedBroker &broker, long events)
+/// The engine's producer at full speed until `events` are produced, then paused until every
+/// delivery is reported, then stopped.
+void preload(StudioEngine &engine, long events)
 {
-    ProducerSettings settings;
-    settings.ratePerSecond = 0; // as fast as it goes
-    KafkaProducer producer(broker.clusterConfig(), settings,
-                           std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    StudioProducerSettings settings;
+    settings.producer.ratePerSecond = 0; // as fast as it goes
+    const int id = engine.addProducer(settings);
     std::string error;
-    if (!producer.start(&error)) {
+    if (id == 0 || !engine.startProducer(id, &error)) {
         fmt::print(stderr, "producer: {}\n", error);
         std::exit(1);
     }
-    while (static_cast<long>(producer.stats().produced) < events)
+    auto stats = [&engine] {
+        return engine.status().producers.front().stats;
+    };
+    while (static_cast<long>(stats().produced) < events) {
+        if (stats().state == ProducerState::Failed) {
+            fmt::print(stderr, "producer: {}\n", stats().lastError);
+            std::exit(1);
+        }
         std::this_thread::sleep_for(1ms);
-    producer.stop(60s);
-    fmt::print("  preloaded {} events\n", producer.stats().acked);
+    }
+    engine.pauseProducer(id);
+    engine.waitIdle();
+    const auto deadline = Clock::now() + 60s;
+    while (stats().inFlight > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    engine.stopProducer(id);
+    engine.waitIdle();
+    fmt::print("  preloaded {} events\n", stats().acked);
 }
 
 // A subscribed consumer that only counts: the broker's consume limit for this topic.
 int g_plainRuns = 0;
 
-double plainConsume(const EmbeddedBroker &broker, long events)
+double plainConsume(const ClusterConfig &cluster, long events)
 {
     std::string e;
-    auto conf = makeKafkaConf(broker.clusterConfig(),
+    auto conf = makeKafkaConf(cluster,
                               {{"group.id", "bench-plain-" + std::to_string(++g_plainRuns)},
                                {"auto.offset.reset", "earliest"},
                                {"enable.auto.commit", "false"},
@@ -88,27 +100,26 @@ double plainConsume(const EmbeddedBroker &broker, long events)
     return got / s;
 }
 
-double pipelineConsume(const EmbeddedBroker &broker, long events, AggregateCounters &counters)
+/// The engine's pipeline, started on the preloaded topic: events/s from the first consumed.
+double pipelineConsume(StudioEngine &engine, long events, AggregateCounters &counters)
 {
-    Aggregator aggregator;
-    PipelineSettings settings;
-    settings.groupId = "bench-pipeline";
-    AggregatorPipeline pipeline(broker.clusterConfig(), settings, aggregator);
     std::string error;
-    if (!pipeline.start(&error)) {
+    if (!engine.start(&error)) {
         fmt::print(stderr, "pipeline: {}\n", error);
         std::exit(1);
     }
-    while (pipeline.stats().consumed == 0)
+    auto consumed = [&engine] {
+        return engine.status().pipeline.consumed;
+    };
+    while (consumed() == 0)
         std::this_thread::sleep_for(1ms);
     const auto t0 = Clock::now();
-    while (static_cast<long>(pipeline.stats().consumed) < events)
+    while (static_cast<long>(consumed()) < events)
         std::this_thread::sleep_for(1ms);
     const double s = since(t0);
-    const auto consumed = pipeline.stats().consumed;
-    pipeline.stop();
-    counters = aggregator.counters();
-    return consumed / s;
+    const auto n = consumed();
+    counters = engine.finish(1s).counters;
+    return n / s;
 }
 
 } // namespace
@@ -128,23 +139,25 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    EmbeddedBroker broker;
-    EmbeddedBroker::Options options;
-    options.partitions = partitions;
+    StudioEngineSettings settings;
+    settings.embeddedOptions.partitions = partitions;
+    settings.groupId = "bench-pipeline";
+    settings.monitor = false; // the pipeline alone, as before: no cluster view or probes
+    StudioEngine engine(settings);
     std::string error;
-    if (!broker.start(options, &error)) {
+    if (!engine.connect(&error)) {
         fmt::print(stderr, "broker: {}\n", error);
         return 1;
     }
+    const ClusterConfig cluster = engine.cluster();
     fmt::print("pipeline benchmark: embedded broker (3 brokers, {} partitions), {} events, {} "
                "hardware threads\n",
                partitions, events, std::thread::hardware_concurrency());
-    preload(broker, events);
+    preload(engine, events);
     // The embedded broker keeps about 5 MiB per partition: count what is really there.
     {
         std::string e;
-        auto client =
-            createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(broker.clusterConfig(), {}, &e), &e);
+        auto client = createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(cluster, {}, &e), &e);
         auto w = queryTopicWatermarks(client.get(), "clickstream", 5000, &e);
         long available = 0;
         for (const auto &p : *w)
@@ -155,10 +168,10 @@ int main(int argc, char **argv)
         events = available;
     }
     AggregateCounters c;
-    const double warm = plainConsume(broker, events);
+    const double warm = plainConsume(cluster, events);
     fmt::print("  plain (first reader):             {:>12.0f} events/s\n", warm);
-    const double plain = plainConsume(broker, events);
-    const double ours = pipelineConsume(broker, events, c);
+    const double plain = plainConsume(cluster, events);
+    const double ours = pipelineConsume(engine, events, c);
     fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n",
                plain);
     fmt::print("  consume + parse + aggregate:      {:>12.0f} events/s ({} valid, {} invalid, {} "
