@@ -324,6 +324,17 @@ void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
                    "how far the watermark trails the newest event time")
         ->capture_default_str()
         ->group(group);
+    app.add_option("--max-future", o.maxFuture,
+                   "an event further ahead than this of its partition's time is held until later "
+                   "events confirm the jump (else refused as future_timestamp); in run/headless "
+                   "also the most an event may be ahead of the wall clock")
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--idle-timeout", o.idleTimeout,
+                   "a partition without events for this long stops holding the watermark back "
+                   "(wall time in run/headless; in aggregate and verify, event time)")
+        ->capture_default_str()
+        ->group(group);
 }
 
 std::string finishAggregatorOptions(const AggregatorOptions &o, core::AggregatorConfig &config)
@@ -336,7 +347,9 @@ std::string finishAggregatorOptions(const AggregatorOptions &o, core::Aggregator
     } durations[] = {{"--page-window", o.pageWindow, config.pageWindowMs},
                      {"--geo-window", o.geoWindow, config.geoWindowMs},
                      {"--session-gap", o.sessionGap, config.sessionGapMs},
-                     {"--watermark-delay", o.watermarkDelay, config.watermarkDelayMs}};
+                     {"--watermark-delay", o.watermarkDelay, config.watermarkDelayMs},
+                     {"--max-future", o.maxFuture, config.maxFutureMs},
+                     {"--idle-timeout", o.idleTimeout, config.idleTimeoutMs}};
     for (const auto &d : durations) {
         const auto ms = parseDurationMs(d.text);
         if (!ms)

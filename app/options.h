@@ -62,6 +62,8 @@ struct AggregatorOptions
     std::string geoWindow = "300s";
     std::string sessionGap = "1800s";
     std::string watermarkDelay = "10s";
+    std::string maxFuture = "5m";
+    std::string idleTimeout = "30s";
 };
 
 /// The /metrics endpoint: off unless a port is given; loopback unless an address is given.

@@ -52,13 +52,15 @@ std::string statusLine(const core::EngineStatus &s, const Totals &t, double elap
     const core::PipelineStats &ps = s.pipeline;
     const core::AggregateCounters &c = s.counters;
     std::string line = fmt::format(
-        "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {} "
+        "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {}{} "
         "| valid {} dup {} late {} invalid {} | dead letters {}",
         elapsed, phase, grouped(static_cast<std::uint64_t>(t.rate)),
         grouped(static_cast<std::uint64_t>(ps.consumedRate)),
         ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
-        ps.assignedPartitions, clock(c.watermarkMs), grouped(c.valid), grouped(c.duplicates),
-        grouped(c.late), grouped(c.invalid), grouped(ps.deadLettered));
+        ps.assignedPartitions, clock(c.watermarkMs),
+        c.idlePartitions ? fmt::format(" ({} idle)", c.idlePartitions) : std::string(),
+        grouped(c.valid), grouped(c.duplicates), grouped(c.late), grouped(c.invalid),
+        grouped(ps.deadLettered));
     if (!t.keepingUp)
         line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
     if (!ps.lastError.empty())
@@ -108,7 +110,34 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"dedupe_entries", c.dedupeEntries},
                                 {"state_bytes", c.stateBytes},
                                 {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
-                                {"alerts_firing", s.alertsFiring}};
+                                {"alerts_firing", s.alertsFiring},
+                                {"held", c.held},
+                                {"idle_partitions", c.idlePartitions},
+                                {"dead_letter_pending", ps.deadLetterPending},
+                                {"dead_letter_truncated", ps.deadLetterTruncated}};
+    nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < core::kInvalidReasonCount; ++i)
+        reasons[std::string(core::toString(static_cast<core::InvalidReason>(i)))] =
+            c.invalidByReason[i];
+    j["invalid_by_reason"] = std::move(reasons);
+    // Event time per partition: which ones hold the watermark back, which are idle.
+    nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+    for (const core::PartitionStatus &pt : c.partitions) {
+        if (!pt.assigned)
+            continue;
+        parts.push_back({{"partition", pt.partition},
+                         {"watermark", pt.watermarkMs == core::kNoWatermark
+                                           ? std::string()
+                                           : core::formatIsoMs(pt.watermarkMs)},
+                         {"idle", pt.idle},
+                         {"held", pt.held},
+                         {"valid", pt.valid},
+                         {"late", pt.late},
+                         {"invalid", pt.invalid},
+                         {"open_sessions", pt.openSessions},
+                         {"state_bytes", pt.stateBytes}});
+    }
+    j["partition_status"] = std::move(parts);
     if (s.sinksConfigured) {
         for (const auto &[name, st] :
              {std::pair{"postgresql", s.postgres}, std::pair{"redis", s.redis}}) {

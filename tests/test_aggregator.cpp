@@ -668,3 +668,314 @@ TEST_CASE("a checkpoint is refused under other settings or when damaged",
     CHECK(d.restoreState(state, &error));
     CHECK(d.counters().read == a.counters().read);
 }
+
+// ---- Event time per partition (issue 18) ------------------------------------------------------
+
+namespace {
+
+// `line` with its ts (and event id, so it is no duplicate) replaced.
+std::string withTime(const std::string &line, std::int64_t ts, const std::string &id = {})
+{
+    std::string out = line;
+    const std::size_t at = out.find("\"ts\":\"");
+    REQUIRE(at != std::string::npos);
+    out.replace(at + 6, 24, formatIsoMs(ts));
+    if (!id.empty()) {
+        const std::size_t idAt = out.find("\"event_id\":\"");
+        REQUIRE(idAt != std::string::npos);
+        const std::size_t end = out.find('"', idAt + 12);
+        out.replace(idAt + 12, end - idAt - 12, id);
+    }
+    return out;
+}
+
+std::string userOf(const std::string &line)
+{
+    const std::size_t at = line.find("\"user_id\":\"");
+    const std::size_t end = line.find('"', at + 11);
+    return line.substr(at + 11, end - at - 11);
+}
+
+std::int64_t timeOf(const std::string &line)
+{
+    const std::size_t at = line.find("\"ts\":\"");
+    return oracleTime(line.substr(at + 6, 24));
+}
+
+const std::int64_t k2099 = 4070908800000LL; // 2099-01-01T00:00:00Z
+
+std::size_t futureCount(const AggregateCounters &c)
+{
+    return c.invalidByReason[static_cast<std::size_t>(InvalidReason::FutureTimestamp)];
+}
+
+} // namespace
+
+TEST_CASE("one event in 2099 placed first, in the middle or last changes nothing else",
+          "[aggregator][eventtime]")
+{
+    const auto lines = generateLines(GeneratorConfig{}, 100'000, 1000);
+    const AggregatorConfig c = testConfig();
+    AggregateCounters reference;
+    const auto expected = dump(runCore(lines, c, &reference));
+    REQUIRE(reference.late == 0);
+    const std::string poison = withTime(lines[1234], k2099, "poison-2099");
+    for (const std::size_t at : {std::size_t{0}, lines.size() / 2, lines.size()}) {
+        INFO("the 2099 event at position " << at);
+        std::vector<std::string> poisoned = lines;
+        poisoned.insert(poisoned.begin() + static_cast<std::ptrdiff_t>(at), poison);
+        AggregateCounters counters;
+        const auto reports = runCore(poisoned, c, &counters);
+        CHECK(counters.late == 0);
+        CHECK(counters.read == lines.size() + 1);
+        CHECK(counters.valid == reference.valid);
+        CHECK(counters.invalid == 1);
+        CHECK(futureCount(counters) == 1);
+        CHECK(counters.held == 0);
+        CHECK(dump(reports) == expected);
+    }
+}
+
+TEST_CASE("events of users whose clocks run an hour ahead are refused live, everyone else's "
+          "windows are exact",
+          "[aggregator][eventtime]")
+{
+    // 500 users at 500 events/s; 50 of them send one event in ten an hour ahead: 1% in all.
+    GeneratorConfig g;
+    const auto lines = generateLines(g, 60'000, 500);
+    std::set<std::string> users;
+    for (const auto &line : lines)
+        users.insert(userOf(line));
+    REQUIRE(users.size() >= 400);
+    const std::set<std::string> skewed(users.begin(), std::next(users.begin(), 50));
+    std::vector<std::string> mixed, honest;
+    std::map<std::string, int> seen;
+    std::uint64_t ahead = 0;
+    for (const auto &line : lines) {
+        const std::string user = userOf(line);
+        if (skewed.count(user) && ++seen[user] % 10 == 0) {
+            mixed.push_back(withTime(line, timeOf(line) + 3'600'000));
+            ++ahead;
+        } else {
+            mixed.push_back(line);
+            honest.push_back(line);
+        }
+    }
+    REQUIRE(ahead > 400);
+    REQUIRE(ahead < 800);
+    AggregatorConfig c = testConfig();
+    c.liveClock = true;
+    CsvReportCollector reports;
+    Aggregator aggregator(c, &reports);
+    RecordBatch batch;
+    for (std::size_t i = 0; i < mixed.size(); ++i) {
+        batch.add({}, mixed[i]);
+        if (batch.size() == 500 || i + 1 == mixed.size()) {
+            // Live: the wall clock is the time these were produced at.
+            aggregator.ingestBatch(batch, nullptr, kStart + std::int64_t(i) * 2);
+            batch.clear();
+        }
+    }
+    aggregator.flush();
+    const AggregateCounters counters = aggregator.counters();
+    CHECK(futureCount(counters) == ahead);
+    CHECK(counters.invalid == ahead);
+    CHECK(counters.late == 0);
+    CHECK(counters.valid == honest.size());
+    compare(reports, oracleAggregate(oracleRead(honest), c));
+}
+
+TEST_CASE("a partition ten minutes behind the others is not late: the watermark follows it",
+          "[aggregator][eventtime]")
+{
+    // Users in four partitions (by user, as the Kafka key does); partition 3's events are 10 min
+    // behind the others' (a slow producer), interleaved with them.
+    const auto lines = generateLines(GeneratorConfig{}, 40'000, 200); // 200 s
+    AggregatorConfig c = testConfig();
+    CsvReportCollector reports;
+    Aggregator aggregator(c, &reports);
+    std::vector<std::string> all;
+    RecordBatch batch;
+    std::array<std::int64_t, 4> offsets{};
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto partition =
+            static_cast<std::int32_t>(std::hash<std::string>{}(userOf(lines[i])) % 4);
+        std::string line = lines[i];
+        if (partition == 3)
+            line = withTime(line, timeOf(line) - 600'000);
+        all.push_back(line);
+        batch.addFrom(partition, offsets[partition]++, {}, line);
+        if (batch.size() == 1000) {
+            aggregator.ingestBatch(batch);
+            batch.clear();
+            const AggregateCounters mid = aggregator.counters();
+            REQUIRE(mid.partitions.size() == 4);
+            CHECK(mid.watermarkMs == mid.partitions[3].watermarkMs);
+            CHECK_FALSE(mid.partitions[3].idle);
+        }
+    }
+    aggregator.ingestBatch(batch);
+    const AggregateCounters before = aggregator.counters();
+    CHECK(before.late == 0);
+    CHECK(before.watermarkMs == before.partitions[3].watermarkMs);
+    CHECK(before.partitions[0].watermarkMs > before.watermarkMs + 500'000);
+    CHECK(before.partitions[3].nextOffset == offsets[3]);
+    CHECK(offsets[3] > 5'000);
+    aggregator.flush();
+    compare(reports, oracleAggregate(oracleRead(all), c));
+}
+
+TEST_CASE("a partition that stops sending is idle after the timeout and releases the watermark",
+          "[aggregator][eventtime]")
+{
+    // In a file the clock is the stream's own event time: partition 1 stops after 20 s while
+    // partition 0 goes on for 5 min; with a 30 s idle timeout windows close meanwhile.
+    struct Sink : AggregateSink
+    {
+        std::size_t finals = 0;
+        void onFinal(FinalResults &&r) override { finals += r.pages.size(); }
+    } sink;
+    AggregatorConfig c = testConfig();
+    c.idleTimeoutMs = 30'000;
+    Aggregator aggregator(c, &sink);
+    const auto lines = generateLines(GeneratorConfig{}, 30'000, 100); // 300 s
+    RecordBatch batch;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::int64_t ts = timeOf(lines[i]);
+        const std::int32_t partition = ts - kStart < 20'000 && i % 2 ? 1 : 0;
+        batch.addFrom(partition, -1, {}, lines[i]);
+        if (batch.size() == 500) {
+            aggregator.ingestBatch(batch);
+            batch.clear();
+        }
+    }
+    aggregator.ingestBatch(batch);
+    const AggregateCounters counters = aggregator.counters();
+    REQUIRE(counters.partitions.size() == 2);
+    CHECK(counters.partitions[1].idle);
+    CHECK_FALSE(counters.partitions[0].idle);
+    CHECK(counters.idlePartitions == 1);
+    CHECK(counters.watermarkMs == counters.partitions[0].watermarkMs);
+    CHECK(sink.finals > 0); // windows closed before the end of input
+    CHECK(counters.late == 0);
+}
+
+TEST_CASE("a legitimate two-hour gap in a replayed file is accepted once confirmed",
+          "[aggregator][eventtime]")
+{
+    const auto first = generateLines(GeneratorConfig{}, 20'000, 200);
+    GeneratorConfig later;
+    later.seed = 7;
+    std::vector<std::string> lines = first;
+    for (const std::string &line : generateLines(later, 20'000, 200))
+        lines.push_back(withTime(line, timeOf(line) + 2 * 3'600'000));
+    const AggregatorConfig c = testConfig();
+    AggregateCounters counters;
+    const auto reports = runCore(lines, c, &counters);
+    CHECK(counters.late == 0);
+    CHECK(counters.invalid == 0);
+    CHECK(counters.held == 0);
+    CHECK(counters.valid == lines.size());
+    compare(reports, oracleAggregate(oracleRead(lines), c));
+}
+
+TEST_CASE("a stored partition time the future bound refuses is not brought back",
+          "[aggregator][eventtime][checkpoint]")
+{
+    // Offline (no wall clock), a partition that really jumped to 2099 keeps that time...
+    const auto lines = generateLines(GeneratorConfig{}, 3'000, 1000);
+    AggregatorConfig offline = testConfig();
+    Aggregator a(offline);
+    RecordBatch batch;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        batch.add({}, i < 2000 ? lines[i] : withTime(lines[i], k2099 + std::int64_t(i)));
+    a.ingestBatch(batch);
+    REQUIRE(a.counters().maxEventTimeMs > k2099);
+    REQUIRE(a.counters().invalid == 0);
+    const std::string state = a.saveState();
+
+    // ...but a live aggregator restoring it at a 2026 wall clock does not take it.
+    AggregatorConfig live = offline;
+    live.liveClock = true;
+    Aggregator b(live);
+    std::string error;
+    const std::int64_t now = kStart + 10'000;
+    REQUIRE(b.restoreState(state, &error, now));
+    const AggregateCounters restored = b.counters();
+    CHECK(restored.watermarkMs < k2099);
+    REQUIRE(restored.partitions.size() == 1);
+    CHECK(restored.partitions[0].maxEventTimeMs == kNoWatermark);
+    // Events of now are not late after it.
+    RecordBatch fresh;
+    const auto more = generateLines(GeneratorConfig{}, 1'000, 1000);
+    for (const auto &line : more)
+        fresh.add({}, withTime(line, timeOf(line) + 5'000, "n" + std::to_string(fresh.size())));
+    b.ingestBatch(fresh, nullptr, now);
+    CHECK(b.counters().late == 0);
+    CHECK(b.counters().valid == restored.valid + more.size());
+}
+
+TEST_CASE("held suspects and per-partition state survive a checkpoint exactly",
+          "[aggregator][eventtime][checkpoint]")
+{
+    // Four partitions, a far-future event in partition 2 just before each cut: restored runs
+    // still refuse it, and everything else equals the uninterrupted run.
+    GeneratorConfig g;
+    g.users = 300;
+    g.duplicateFraction = 0.02;
+    const auto lines = generateLines(g, 40'000, 300);
+    const AggregatorConfig c = testConfig();
+    const std::vector<std::size_t> cuts = {9'001, 20'000, 31'234, lines.size()};
+    auto feed = [&](Aggregator &a, std::size_t from, std::size_t to) {
+        RecordBatch batch;
+        for (std::size_t i = from; i < to; ++i) {
+            batch.addFrom(static_cast<std::int32_t>(i % 4), static_cast<std::int64_t>(i), {},
+                          lines[i]);
+            if (std::find(cuts.begin(), cuts.end(), i + 2) != cuts.end())
+                batch.addFrom(2, static_cast<std::int64_t>(i) + 1'000'000, "k",
+                              withTime(lines[i], k2099, "poison" + std::to_string(i)));
+            if (batch.size() >= 1000) {
+                a.ingestBatch(batch);
+                batch.clear();
+            }
+        }
+        a.ingestBatch(batch);
+    };
+    CsvReportCollector whole;
+    AggregateCounters wholeCounters;
+    {
+        Aggregator a(c, &whole);
+        feed(a, 0, lines.size());
+        a.flush();
+        wholeCounters = a.counters();
+    }
+    CHECK(futureCount(wholeCounters) == cuts.size());
+    CsvReportCollector pieces;
+    std::string state;
+    std::size_t from = 0;
+    std::uint64_t deferred = 0;
+    for (const std::size_t cut : cuts) {
+        Aggregator a(c, &pieces);
+        std::string error;
+        if (!state.empty())
+            REQUIRE(a.restoreState(state, &error));
+        feed(a, from, cut);
+        deferred += a.takeDeferred().size();
+        if (cut != lines.size()) {
+            CHECK(a.counters().held >= 1); // the suspect is held across the cut
+            state = a.saveState();
+        } else {
+            a.flush();
+            deferred += a.takeDeferred().size();
+            const AggregateCounters counters = a.counters();
+            CHECK(counters.read == wholeCounters.read);
+            CHECK(counters.valid == wholeCounters.valid);
+            CHECK(counters.duplicates == wholeCounters.duplicates);
+            CHECK(futureCount(counters) == cuts.size());
+            CHECK(counters.late == 0);
+        }
+        from = cut;
+    }
+    CHECK(deferred == cuts.size()); // each refused suspect is one dead letter, once
+    CHECK(dump(pieces) == dump(whole));
+}

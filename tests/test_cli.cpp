@@ -1707,3 +1707,238 @@ TEST_CASE("a sink with a wrong password, an unreachable host or no permission is
     REQUIRE(broker.sendSignal(SIGTERM));
     broker.finish(10);
 }
+
+// ---- Event time per partition (issue 18) ------------------------------------------------------
+
+namespace {
+
+// The four CSV reports of a directory, concatenated with their names.
+std::string reportsOf(const std::filesystem::path &dir)
+{
+    std::string all;
+    for (const char *name :
+         {"page_metrics.csv", "geo_metrics.csv", "sessions.csv", "product_funnel.csv"})
+        all += std::string("== ") + name + "\n" + readFile(dir / name);
+    return all;
+}
+
+/// `line` (an event as `generate` writes it) with another ts and event id.
+std::string retimed(const std::string &line, const std::string &ts, const std::string &id)
+{
+    std::string out = line;
+    const std::size_t at = out.find("\"ts\":\"");
+    out.replace(at + 6, 24, ts);
+    const std::size_t idAt = out.find("\"event_id\":\"");
+    const std::size_t end = out.find('"', idAt + 12);
+    out.replace(idAt + 12, end - idAt - 12, id);
+    return out;
+}
+
+/// invalid_by_reason.<reason> of a JSON summary line; -1 when absent.
+std::int64_t invalidBy(const std::string &line, const char *reason)
+{
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::int64_t v = -1;
+    if (parser.parse(line).get(doc) || doc["invalid_by_reason"][reason].get(v))
+        return -1;
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("one event in 2099 placed first, in the middle or last: aggregate and headless give "
+          "the reports of the stream without it, and dead-letter it once as future_timestamp",
+          "[cli][eventtime][broker]")
+{
+    TempDir dir;
+    const std::string source = (dir.path / "events.jsonl").string();
+    // 100,000 events over 5 s ending now-ish, so the live bound takes them.
+    const Result g =
+        runStudio({"generate", "--count", "100000", "--rps", "20000", "--out", source}, 30);
+    REQUIRE(g.exitCode == 0);
+    const auto lines = splitLines(readFile(source));
+    REQUIRE(lines.size() == 100'000);
+    const std::string poison = retimed(lines[77], "2099-01-01T00:00:00.000Z", "poison-2099");
+    const std::map<std::string, std::size_t> variants = {
+        {"ref", std::string::npos}, {"first", 0}, {"middle", 50'000}, {"last", 100'000}};
+    for (const auto &[name, at] : variants) {
+        std::ofstream out(dir.path / (name + ".jsonl"));
+        for (std::size_t i = 0; i <= lines.size(); ++i) {
+            if (i == at)
+                out << poison << '\n';
+            if (i < lines.size())
+                out << lines[i] << '\n';
+        }
+    }
+
+    // 1. aggregate of a file (no Kafka partitions: one; no wall clock: the partition rule).
+    std::map<std::string, std::string> fileReports;
+    for (const auto &[name, at] : variants) {
+        const auto outDir = dir.path / ("aggregate-" + name);
+        const Result r = runStudio({"aggregate", "--input", (dir.path / (name + ".jsonl")).string(),
+                                    "--out", outDir.string(), "--json"},
+                                   60);
+        INFO(name << "\n" << r.describe());
+        REQUIRE(r.exitCode == 0);
+        const std::string summary = lastLine(r.out);
+        CHECK(jsonInt(summary, "late") == 0);
+        CHECK(invalidBy(summary, "future_timestamp") == (name == "ref" ? 0 : 1));
+        CHECK(jsonInt(summary, "invalid") == (name == "ref" ? 0 : 1));
+        fileReports[name] = reportsOf(outDir);
+    }
+    CHECK(std::count(fileReports["ref"].begin(), fileReports["ref"].end(), '\n') > 500);
+    for (const char *name : {"first", "middle", "last"}) {
+        INFO(name);
+        CHECK(fileReports[name] == fileReports["ref"]);
+    }
+
+    // 2. Through Kafka: each variant into its own topic, aggregated by headless (live).
+    Child broker({kStudio, "broker", "--partitions", "4"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    std::map<std::string, std::string> kafkaReports;
+    for (const auto &[name, at] : variants) {
+        const std::string topic = "poison-" + name;
+        const Result p =
+            runStudio({"produce", "--broker", bootstrap, "--topic", topic, "--replay",
+                       (dir.path / (name + ".jsonl")).string(), "--rps", "100000", "--json"},
+                      90);
+        INFO(p.describe());
+        REQUIRE(p.exitCode == 0);
+        REQUIRE(jsonInt(lastLine(p.out), "acked") ==
+                static_cast<std::int64_t>(lines.size() + (name == "ref" ? 0 : 1)));
+        const auto outDir = dir.path / ("headless-" + name);
+        const Result h =
+            runStudio({"headless", "--broker", bootstrap, "--topic", topic, "--producers", "0",
+                       "--group", "g-" + name, "--duration", "1", "--drain-timeout", "120",
+                       "--report-dir", outDir.string(), "--json"},
+                      180);
+        INFO(name << "\n" << h.describe());
+        REQUIRE(h.exitCode == 0);
+        const std::string summary = lastLine(h.out);
+        CHECK(jsonInt(summary, "late") == 0);
+        CHECK(jsonInt(summary, "invalid") == (name == "ref" ? 0 : 1));
+        CHECK(jsonInt(summary, "dead_lettered") == (name == "ref" ? 0 : 1));
+        CHECK(jsonInt(summary, "consumed") == jsonInt(lastLine(p.out), "acked"));
+        kafkaReports[name] = reportsOf(outDir);
+        if (name == "ref")
+            continue;
+        // The dead-letter topic has it, with its reason.
+        const Result m = runStudio({"messages", "--broker", bootstrap, "--topic", topic + ".dlq",
+                                    "--json", "--timeout", "20"},
+                                   40);
+        INFO(m.describe());
+        CHECK(m.exitCode == 0);
+        const auto dead = splitLines(m.out);
+        REQUIRE(dead.size() == 1);
+        CHECK(contains(dead[0], "poison-2099"));
+        CHECK(contains(dead[0], R"({"name":"reason","value":"future_timestamp"})"));
+    }
+    for (const char *name : {"first", "middle", "last"}) {
+        INFO(name);
+        CHECK(kafkaReports[name] == kafkaReports["ref"]);
+    }
+    REQUIRE(broker.sendSignal(SIGTERM));
+    broker.finish(10);
+}
+
+TEST_CASE("a durable aggregator killed right after it refused an event from 2099 resumes with "
+          "nothing late",
+          "[cli][eventtime][persistence][servers]")
+{
+    TwoDatabasesAndBroker servers("poisoned", "unused");
+    const EnvChange &env = servers.env;
+    const std::string &bootstrap = servers.bootstrap;
+    TempDir dir;
+    // 20,000 events of now, the one from 2099 in the middle.
+    auto writeEvents = [&](const std::string &name, bool poisoned) {
+        const std::string raw = (dir.path / (name + ".raw")).string();
+        const Result g = runStudio({"generate", "--count", "20000", "--rps", "10000", "--seed",
+                                    poisoned ? "5" : "6", "--out", raw},
+                                   30);
+        REQUIRE(g.exitCode == 0);
+        const auto lines = splitLines(readFile(raw));
+        const std::string path = (dir.path / (name + ".jsonl")).string();
+        std::ofstream out(path);
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            if (poisoned && i == lines.size() / 2)
+                out << retimed(lines[i], "2099-06-01T12:00:00.000Z", "poison-2099") << '\n';
+            // Event ids of their own per file: the second file's are new events, not duplicates.
+            out << retimed(lines[i], lines[i].substr(lines[i].find("\"ts\":\"") + 6, 24),
+                           name + "-" + std::to_string(i))
+                << '\n';
+        }
+        return path;
+    };
+    auto produce = [&](const std::string &file) {
+        const Result p = runStudio(
+            {"produce", "--broker", bootstrap, "--replay", file, "--rps", "50000", "--json"}, 90);
+        INFO(p.describe());
+        REQUIRE(p.exitCode == 0);
+        return jsonInt(lastLine(p.out), "acked");
+    };
+    auto headless = [&](const std::string &duration) {
+        return std::vector<std::string>{kStudio,
+                                        "headless",
+                                        "--broker",
+                                        bootstrap,
+                                        "--producers",
+                                        "0",
+                                        "--group",
+                                        "poisoned",
+                                        "--postgres",
+                                        servers.uri("poisoned"),
+                                        "--checkpoint-ms",
+                                        "200",
+                                        "--session-timeout",
+                                        "6",
+                                        "--duration",
+                                        duration,
+                                        "--drain-timeout",
+                                        "120",
+                                        "--json",
+                                        "--json-status"};
+    };
+    REQUIRE(produce(writeEvents("before", true)) == 20'001);
+
+    // The first run refuses the 2099 event, and is killed soon after (checkpoints every 200 ms).
+    {
+        Child victim(headless("120"), env);
+        REQUIRE(victim.started());
+        const bool refused = victim.pumpUntil(120, [&] {
+            for (const std::string &line : splitLines(victim.out()))
+                if (contains(line, "\"phase\"") && jsonInt(line, "invalid") >= 1)
+                    return true;
+            return false;
+        });
+        INFO(victim.err().substr(victim.err().size() > 3000 ? victim.err().size() - 3000 : 0));
+        REQUIRE(refused);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        REQUIRE(victim.sendSignal(SIGKILL));
+        CHECK(victim.finish(10).signal == SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(7)); // its group membership lapses
+
+    // More events of now; the restarted aggregator takes them all, none of them late.
+    REQUIRE(produce(writeEvents("after", false)) == 20'000);
+    Child last(headless("3"), env);
+    const Result r = last.finish(240);
+    INFO(r.describe());
+    REQUIRE(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    CHECK(jsonInt(summary, "restored") == 1);
+    CHECK(jsonInt(summary, "late") == 0);
+    CHECK(jsonInt(summary, "invalid") == 1);
+    CHECK(jsonInt(summary, "valid") == 40'000);
+    // The status names every partition with its watermark, none from 2099.
+    std::string status;
+    for (const std::string &line : splitLines(r.out))
+        if (contains(line, "\"phase\""))
+            status = line;
+    REQUIRE_FALSE(status.empty());
+    CHECK(contains(status, "\"partition_status\":[{"));
+    CHECK_FALSE(contains(status, "2099"));
+    REQUIRE(servers.broker->sendSignal(SIGTERM));
+    servers.broker->finish(10);
+}

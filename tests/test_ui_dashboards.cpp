@@ -548,3 +548,47 @@ TEST_CASE("a window repeated across frames is one point, replaced as its counts 
     CHECK(page.windowsModel()->rowCount() == 1);
     CHECK(home->size() == 2); // but not from the history
 }
+
+TEST_CASE("the overview shows each partition's watermark: the slow one holds the aggregator's",
+          "[ui][eventtime]")
+{
+    // Partitions 0 and 1 in step, partition 2 ten minutes behind (a slow producer); the
+    // aggregator's watermark follows partition 2.
+    core::AggregatorConfig config;
+    core::Aggregator aggregator(config);
+    core::EventGenerator generator;
+    const std::int64_t start = 1767225600000LL; // 2026-01-01T00:00:00Z
+    core::RecordBatch generated, batch;
+    for (int i = 0; i < 3000; ++i)
+        generator.next(start + i * 10, generated);
+    for (std::size_t i = 0; i < generated.size(); ++i) {
+        std::string payload(generated.value(i));
+        const auto partition = static_cast<std::int32_t>(i % 3);
+        if (partition == 2) {
+            const std::size_t at = payload.find("\"ts\":\"");
+            payload.replace(at + 6, 24, "2025-12-31T23:50:00.000Z");
+        }
+        batch.addFrom(partition, static_cast<std::int64_t>(i / 3), generated.key(i), payload);
+    }
+    aggregator.ingestBatch(batch);
+
+    OverviewPage overview;
+    QAbstractItemModelTester tester(overview.partitionsModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    DashboardFrame frame;
+    frame.nowMs = start + 60'000;
+    frame.aggregates = aggregator.snapshot();
+    overview.updateFrame(frame);
+    const auto &rows = overview.partitionsModel()->rows();
+    REQUIRE(rows.size() == 3);
+    const core::AggregateCounters &c = frame.aggregates.counters;
+    CHECK(c.watermarkMs == rows[2].watermarkMs);
+    CHECK(rows[0].watermarkMs > rows[2].watermarkMs + 9 * 60'000);
+    // Shown as times of day, the held back one the earliest.
+    auto *model = overview.partitionsModel();
+    const QString slow = model->data(model->index(2, 1), Qt::DisplayRole).toString();
+    const QString fast = model->data(model->index(0, 1), Qt::DisplayRole).toString();
+    CHECK(slow.contains(QStringLiteral("23:49")));
+    CHECK(fast.contains(QStringLiteral("00:00")));
+    CHECK(model->data(model->index(2, 2), Qt::DisplayRole).toString() == QStringLiteral("active"));
+}

@@ -10,6 +10,8 @@
 
 namespace studio::core {
 
+inline constexpr std::int64_t kNoWatermark = INT64_MIN;
+
 /// Page metrics of one (window, page). Unique counts are HyperLogLog estimates.
 struct PageRow
 {
@@ -92,7 +94,38 @@ public:
     virtual void onFinal(FinalResults &&results) = 0;
 };
 
-inline constexpr std::int64_t kNoWatermark = INT64_MIN;
+/// One partition's event counters (AggregateCounters sums them).
+struct PartitionCounters
+{
+    std::uint64_t read = 0;
+    std::uint64_t valid = 0;
+    std::uint64_t invalid = 0;
+    std::array<std::uint64_t, kInvalidReasonCount> invalidByReason{};
+    std::uint64_t duplicates = 0;
+    std::uint64_t late = 0;
+    std::uint64_t sessionsClosed = 0;
+};
+
+/// One partition as the status, the GUI and /metrics show it.
+struct PartitionStatus
+{
+    std::int32_t partition = 0;
+    int worker = -1;      ///< aggregation worker that owns it
+    bool assigned = true; ///< false: revoked, open windows kept until they close
+    bool idle = false;    ///< not holding the aggregator's watermark back
+    std::int64_t watermarkMs = kNoWatermark;
+    std::int64_t maxEventTimeMs = kNoWatermark;
+    std::uint64_t held = 0; ///< suspects (or first events) waiting for a decision
+    std::uint64_t read = 0;
+    std::uint64_t valid = 0;
+    std::uint64_t late = 0;
+    std::uint64_t invalid = 0;
+    std::uint64_t openSessions = 0;
+    std::uint64_t stateBytes = 0;
+    std::int64_t nextOffset = -1;
+    std::uint64_t checkpointSeq = 0;      ///< increments stored for it (issue 19)
+    std::uint64_t lastIncrementBytes = 0; ///< size of its last checkpoint increment
+};
 
 struct AggregateCounters
 {
@@ -111,6 +144,9 @@ struct AggregateCounters
     std::uint64_t stateBytes = 0;    ///< estimate of the memory the open state holds
     std::uint64_t windowsFinalized = 0;
     std::uint64_t sessionsClosed = 0;
+    std::uint64_t held = 0;                  ///< read, not yet decided (see Outcome::Held)
+    std::uint64_t idlePartitions = 0;        ///< not holding the watermark back
+    std::vector<PartitionStatus> partitions; ///< by partition number
 };
 
 } // namespace studio::core

@@ -1,215 +1,23 @@
 #include "core/aggregate/aggregator.h"
 
 #include "core/aggregate/aggregatorstate.h"
-#include "core/aggregate/interner.h"
-
-#include <absl/container/flat_hash_map.h>
-#include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
-#include <array>
-#include <deque>
+#include <chrono>
 #include <map>
+#include <thread>
 
 namespace studio::core {
 
-namespace {
+namespace internal {
+SessionRow sessionRow(const OpenSession &o); // partitionstate.cpp
+} // namespace internal
 
-using internal::fastHash;
-using internal::floorDiv;
 using internal::FunnelAgg;
 using internal::GeoAgg;
-using internal::Interner;
 using internal::OpenSession;
 using internal::PageAgg;
-using internal::PageSet;
-using internal::PremixedHash;
-using internal::windowStart;
-
-SessionRow sessionRow(const OpenSession &o);
-
-} // namespace
-
-std::string AggregatorConfig::validate() const
-{
-    if (pageWindowMs < 1000 || geoWindowMs < 1000 || funnelWindowMs < 1000)
-        return "windows must be at least 1 s long";
-    if (sessionGapMs < 1000)
-        return "the session gap must be at least 1 s";
-    if (watermarkDelayMs < 0)
-        return "the watermark delay must not be negative";
-    if (hotViewShare < 0 || hotViewShare > 1 || hotMaxConversion < 0 || hotMaxConversion > 1)
-        return "hot-product thresholds must be between 0 and 1";
-    if (maxEventBytes < 64)
-        return "the event size limit must be at least 64 bytes";
-    return {};
-}
-
-Aggregator::Aggregator(AggregatorConfig config, AggregateSink *sink)
-    : m_config(std::move(config))
-    , m_sink(sink)
-    , m_parser(m_config.maxEventBytes)
-    , m_state(std::make_unique<State>(m_config))
-{
-}
-
-Aggregator::~Aggregator() = default;
-
-IngestResult Aggregator::ingest(std::string_view payload)
-{
-    FinalResults final;
-    IngestResult result;
-    {
-        std::lock_guard lock(m_mutex);
-        result = ingestLocked(payload);
-        collectFinal(final, false);
-    }
-    emit(std::move(final));
-    return result;
-}
-
-void Aggregator::ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes)
-{
-    FinalResults final;
-    {
-        std::lock_guard lock(m_mutex);
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            const IngestResult r = ingestLocked(batch.value(i), batch.bytesAfterValue(i));
-            if (outcomes)
-                outcomes->push_back(r);
-        }
-        collectFinal(final, false);
-    }
-    emit(std::move(final));
-}
-
-void Aggregator::flush()
-{
-    FinalResults final;
-    {
-        std::lock_guard lock(m_mutex);
-        collectFinal(final, true);
-    }
-    emit(std::move(final));
-}
-
-void Aggregator::emit(FinalResults &&results)
-{
-    if (m_sink && !results.empty())
-        m_sink->onFinal(std::move(results));
-}
-
-IngestResult Aggregator::ingestLocked(std::string_view payload, std::size_t readableAfter)
-{
-    State &s = *m_state;
-    AggregateCounters &c = s.counters;
-    ++c.read;
-    ParsedEvent &e = s.event; // reused: a fresh one per event costs a 180-byte clear
-    if (const auto reason = m_parser.parse(payload, e, readableAfter)) {
-        ++c.invalid;
-        ++c.invalidByReason[static_cast<std::size_t>(*reason)];
-        return {Outcome::Invalid, *reason};
-    }
-    if (c.watermarkMs != kNoWatermark && e.timestampMs < c.watermarkMs) {
-        ++c.late;
-        return {Outcome::Late, {}};
-    }
-    const std::int64_t second = floorDiv(e.timestampMs, 1000);
-    if (!s.seenLast || second != s.seenLastSecond) [[unlikely]] {
-        // A new second is sized like the one before: growing a set of 100,000 ids step by step
-        // rehashes them all about twice.
-        const std::size_t expected = s.seenLast ? s.seenLast->size() : 0;
-        const auto [it, added] = s.seen.try_emplace(second);
-        if (added)
-            it->second.reserve(expected);
-        s.seenLast = &it->second;
-        s.seenLastSecond = second;
-    }
-    // The dedupe set and the sessions are large and touched at random: their memory is asked
-    // for now and used after the hashing, so the cache misses overlap with it.
-    const std::uint64_t idHash = fastHash(e.eventId);
-    s.seenLast->prefetch(idHash);
-    const std::uint64_t userHash = murmurHash64(e.userId);
-    s.sessions.prefetch(userHash);
-    const std::uint64_t sessionHash = murmurHash64(e.sessionId);
-    if (!s.seenLast->insert(idHash).second) {
-        ++c.duplicates;
-        return {Outcome::Duplicate, {}};
-    }
-    ++c.valid;
-    if (e.timestampMs > c.maxEventTimeMs) {
-        c.maxEventTimeMs = e.timestampMs;
-        c.watermarkMs = e.timestampMs - m_config.watermarkDelayMs;
-    }
-
-    const std::int64_t ts = e.timestampMs;
-    const std::uint32_t pageId = s.pages.id(e.page);
-    const std::int64_t revenue = e.type == EventType::Purchase ? e.priceCents : 0;
-
-    PageAgg &page = s.pageWindows.at(ts, pageId);
-    page.used = true;
-    switch (e.type) {
-    case EventType::PageView:
-        ++page.views;
-        break;
-    case EventType::Click:
-        ++page.clicks;
-        break;
-    case EventType::AddToCart:
-        ++page.carts;
-        break;
-    case EventType::Purchase:
-        ++page.purchases;
-        page.revenue += revenue;
-        break;
-    }
-    // The sketches' slots are random places in kilobytes of memory: asked for here, written last.
-    page.users.prefetch(userHash);
-    page.sessions.prefetch(sessionHash);
-
-    const std::uint32_t geo = s.geoId(e.country, e.browser, e.deviceType);
-    GeoAgg &g = s.geoWindows.at(ts, geo);
-    g.used = true;
-    ++g.events;
-
-    if (e.hasProduct) {
-        FunnelAgg &f = s.funnelWindows.at(ts, s.products.id(e.productId));
-        f.used = true;
-        f.views += e.type == EventType::PageView;
-        f.carts += e.type == EventType::AddToCart;
-        f.purchases += e.type == EventType::Purchase;
-    }
-
-    // Sessions: the same session while the gap to its last event is under sessionGapMs.
-    auto it = s.sessions.find(userHash);
-    if (it == s.sessions.end()) {
-        it = s.sessions.try_emplace(userHash).first;
-        it->second.user.assign(e.userId);
-        it->second.start = it->second.end = ts;
-    } else if (ts - it->second.end >= m_config.sessionGapMs ||
-               it->second.start - ts >= m_config.sessionGapMs) {
-        // The gap passed before the watermark did (or time ran backwards past it): close it here.
-        const OpenSession &old = it->second;
-        SessionRow row = sessionRow(old);
-        s.recentSessions.push_front(row);
-        s.pendingSessions.push_back(std::move(row));
-        std::string user = std::move(it->second.user);
-        it->second = OpenSession{};
-        it->second.user = std::move(user);
-        it->second.start = it->second.end = ts;
-    }
-    OpenSession &session = it->second;
-    ++session.events;
-    session.start = std::min(session.start, ts);
-    session.end = std::max(session.end, ts);
-    session.revenue += revenue;
-    session.converted = session.converted || e.type == EventType::Purchase;
-    session.pages.insert(pageId);
-
-    page.users.addHash(userHash);
-    page.sessions.addHash(sessionHash);
-    return {Outcome::Accepted, {}};
-}
+using internal::PartitionState;
 
 namespace {
 
@@ -229,36 +37,20 @@ PageRow pageRow(const std::string &name, std::int64_t start, std::int64_t size, 
             final};
 }
 
-void funnelRows(const Interner<1> &products, std::int64_t start, std::int64_t size,
-                const std::vector<FunnelAgg> &aggs, const AggregatorConfig &config, bool final,
-                std::vector<FunnelRow> &out)
+/// A window's funnel rows, flagged against the window's total views (over every product).
+void funnelRows(std::int64_t start, std::int64_t size, const std::map<std::string, FunnelAgg> &aggs,
+                const AggregatorConfig &config, bool final, std::vector<FunnelRow> &out)
 {
     std::uint64_t totalViews = 0;
-    for (const FunnelAgg &a : aggs)
+    for (const auto &[name, a] : aggs)
         totalViews += a.views;
-    for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-        const FunnelAgg &a = aggs[id];
-        if (!a.used)
-            continue;
+    for (const auto &[name, a] : aggs) {
         const double share = totalViews ? double(a.views) / double(totalViews) : 0.0;
         const double conversion = a.views ? double(a.purchases) / double(a.views) : 0.0;
         const bool flagged =
             a.views > 0 && share >= config.hotViewShare && conversion <= config.hotMaxConversion;
-        out.push_back({start, start + size, products.name(id), a.views, a.carts, a.purchases,
-                       flagged, final});
+        out.push_back({start, start + size, name, a.views, a.carts, a.purchases, flagged, final});
     }
-}
-
-GeoRow geoRow(const std::array<std::string, 3> &key, std::int64_t start, std::int64_t size,
-              const GeoAgg &a, bool final)
-{
-    return {start, start + size, key[0], key[1], key[2], a.events, final};
-}
-
-SessionRow sessionRow(const OpenSession &o)
-{
-    return {o.user,    o.start,    o.end, o.events, static_cast<std::uint32_t>(o.pages.size()),
-            o.revenue, o.converted};
 }
 
 template <class T> void keepLast(std::deque<T> &d, std::size_t n)
@@ -267,141 +59,567 @@ template <class T> void keepLast(std::deque<T> &d, std::size_t n)
         d.pop_front();
 }
 
+std::int64_t systemNowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 } // namespace
+
+std::string AggregatorConfig::validate() const
+{
+    if (pageWindowMs < 1000 || geoWindowMs < 1000 || funnelWindowMs < 1000)
+        return "windows must be at least 1 s long";
+    if (sessionGapMs < 1000)
+        return "the session gap must be at least 1 s";
+    if (watermarkDelayMs < 0)
+        return "the watermark delay must not be negative";
+    if (hotViewShare < 0 || hotViewShare > 1 || hotMaxConversion < 0 || hotMaxConversion > 1)
+        return "hot-product thresholds must be between 0 and 1";
+    if (maxEventBytes < 64)
+        return "the event size limit must be at least 64 bytes";
+    if (maxFutureMs < 1000)
+        return "the future bound (--max-future) must be at least 1 s";
+    if (idleTimeoutMs < 0)
+        return "the idle timeout must not be negative";
+    if (workers < 0 || workers > 256)
+        return "workers must be between 0 (one per hardware thread) and 256";
+    return {};
+}
+
+int AggregatorConfig::workerCount() const
+{
+    if (workers > 0)
+        return workers;
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+Aggregator::Aggregator(AggregatorConfig config, AggregateSink *sink)
+    : m_config(std::move(config))
+    , m_sink(sink)
+    , m_state(std::make_unique<State>())
+{
+    const int n = m_config.workerCount();
+    for (int i = 0; i < n; ++i)
+        m_state->workers.push_back(std::make_unique<Worker>(m_config.maxEventBytes));
+}
+
+Aggregator::~Aggregator() = default;
+
+std::int64_t Aggregator::wallNow(std::int64_t nowMs) const
+{
+    return nowMs != kNoWatermark ? nowMs : systemNowMs();
+}
+
+int Aggregator::workerCount() const
+{
+    return static_cast<int>(m_state->workers.size());
+}
+
+IngestResult Aggregator::ingest(std::string_view payload, std::int32_t partition)
+{
+    RecordBatch batch;
+    batch.addFrom(partition, -1, {}, payload);
+    std::vector<IngestResult> out;
+    ingestBatch(batch, &out);
+    return out.empty() ? IngestResult{} : out.front();
+}
+
+void Aggregator::ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes,
+                             std::int64_t nowMs)
+{
+    const std::int64_t now = wallNow(nowMs);
+    FinalResults final;
+    {
+        AllWorkers lock(m_state->workers);
+        // One ingest thread: every partition is reachable, through worker 0's parser.
+        ingestRecords(*m_state->workers.front(), batch, outcomes, now, true);
+        advanceLocked(now, final);
+    }
+    emit(std::move(final));
+}
+
+void Aggregator::ingestWorker(int worker, const RecordBatch &batch,
+                              std::vector<IngestResult> *outcomes, std::int64_t nowMs)
+{
+    Worker &w = *m_state->workers.at(static_cast<std::size_t>(worker));
+    std::lock_guard lock(w.mutex);
+    ingestRecords(w, batch, outcomes, nowMs, false);
+}
+
+void Aggregator::advance(std::int64_t nowMs)
+{
+    FinalResults final;
+    {
+        AllWorkers lock(m_state->workers);
+        advanceLocked(wallNow(nowMs), final);
+    }
+    emit(std::move(final));
+}
+
+void Aggregator::flush()
+{
+    FinalResults final;
+    {
+        AllWorkers lock(m_state->workers);
+        for (auto &w : m_state->workers) {
+            for (PartitionState *p : w->partitions)
+                settleHeld(*w, *p, systemNowMs(), true);
+        }
+        collectFinal(final, true);
+    }
+    emit(std::move(final));
+}
+
+void Aggregator::emit(FinalResults &&results)
+{
+    if (m_sink && !results.empty())
+        m_sink->onFinal(std::move(results));
+}
+
+void Aggregator::advanceLocked(std::int64_t now, FinalResults &out)
+{
+    State &s = *m_state;
+    for (auto &w : s.workers) {
+        for (PartitionState *p : w->partitions)
+            settleHeld(*w, *p, now, false);
+    }
+    // The aggregator's watermark: the minimum over the partitions that are not idle.
+    std::int64_t newest = kNoWatermark;
+    for (const auto &[id, p] : s.partitions)
+        newest = std::max(newest, p->maxEventTimeMs);
+    s.maxEventTimeMs = std::max(s.maxEventTimeMs, newest);
+    // Idleness is measured on the wall clock (live), else on the stream's own (its newest
+    // event time): see ingestRecords().
+    const std::int64_t clock = m_config.liveClock ? now : s.maxEventTimeMs;
+    bool hold = false, anyActive = false, anyTime = false;
+    std::int64_t activeMin = INT64_MAX, allMin = INT64_MAX;
+    for (auto &[id, p] : s.partitions) {
+        if (!p->assigned) {
+            p->idle = false;
+            continue;
+        }
+        const std::int64_t wm = p->watermarkMs(m_config.watermarkDelayMs);
+        if (p->lastDataWallMs == kNoWatermark)
+            p->lastDataWallMs = clock; // stamped before the stream had a clock: count from now
+        p->idle = clock != kNoWatermark && p->lastDataWallMs != kNoWatermark &&
+                  !p->backlog.load(std::memory_order_relaxed) &&
+                  clock - p->lastDataWallMs >= m_config.idleTimeoutMs;
+        if (wm != kNoWatermark) {
+            anyTime = true;
+            allMin = std::min(allMin, wm);
+        }
+        if (p->idle)
+            continue;
+        anyActive = true;
+        if (wm == kNoWatermark)
+            hold = true; // assigned, not idle yet, no time: it holds everything back
+        else
+            activeMin = std::min(activeMin, wm);
+    }
+    std::int64_t next = kNoWatermark;
+    if (anyActive) {
+        if (!hold)
+            next = activeMin;
+    } else if (anyTime) {
+        next = allMin; // everyone is idle: the slowest decides
+    }
+    if (next != kNoWatermark && next > s.watermarkMs)
+        s.watermarkMs = next;
+    collectFinal(out, false);
+
+    // Revoked partitions whose state is gone by now are forgotten.
+    for (auto it = s.partitions.begin(); it != s.partitions.end();) {
+        PartitionState &p = *it->second;
+        if (!p.assigned && p.sessions.empty() && p.suspects.empty() &&
+            p.pageWindows.open().empty() && p.geoWindows.open().empty() &&
+            p.funnelWindows.open().empty()) {
+            for (auto &w : s.workers) {
+                std::erase(w->partitions, &p);
+                if (w->last == &p)
+                    w->last = nullptr;
+            }
+            it = s.partitions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
 
 void Aggregator::collectFinal(FinalResults &out, bool everything)
 {
     State &s = *m_state;
-    AggregateCounters &c = s.counters;
-    const std::int64_t until = everything ? INT64_MAX : c.watermarkMs;
-
+    const std::int64_t until = everything ? INT64_MAX : s.watermarkMs;
     if (until != kNoWatermark) {
-        s.pageWindows.takeFinal(until, [&](std::int64_t start, std::vector<PageAgg> &aggs) {
+        // Windows the watermark passed, merged over the partitions by name.
+        std::map<std::int64_t, std::map<std::string, PageFinal>> pages;
+        std::map<std::int64_t, std::map<std::array<std::string, 3>, std::uint64_t>> geo;
+        std::map<std::int64_t, std::map<std::string, FunnelAgg>> funnel;
+        for (auto &[id, up] : s.partitions) {
+            PartitionState &p = *up;
+            p.pageWindows.takeFinal(until, [&](std::int64_t start, std::vector<PageAgg> &aggs) {
+                auto &byName = pages[start];
+                for (std::uint32_t i = 0; i < aggs.size(); ++i) {
+                    PageAgg &a = aggs[i];
+                    if (!a.used)
+                        continue;
+                    const std::string &name = p.pages.name(i);
+                    auto [it, added] = byName.try_emplace(name);
+                    PageFinal &f = it->second;
+                    if (added) {
+                        f.row = pageRow(name, start, m_config.pageWindowMs, a, true);
+                        f.users = std::move(a.users);
+                        f.sessions = std::move(a.sessions);
+                        continue;
+                    }
+                    f.row.views += a.views;
+                    f.row.clicks += a.clicks;
+                    f.row.addToCart += a.carts;
+                    f.row.purchases += a.purchases;
+                    f.row.revenueCents += a.revenue;
+                    f.users.merge(a.users);
+                    f.sessions.merge(a.sessions);
+                }
+            });
+            p.geoWindows.takeFinal(until, [&](std::int64_t start, std::vector<GeoAgg> &aggs) {
+                auto &byKey = geo[start];
+                for (std::uint32_t i = 0; i < aggs.size(); ++i) {
+                    if (aggs[i].used)
+                        byKey[p.geoKeys.key(i)] += aggs[i].events;
+                }
+            });
+            p.funnelWindows.takeFinal(until, [&](std::int64_t start, std::vector<FunnelAgg> &aggs) {
+                auto &byName = funnel[start];
+                for (std::uint32_t i = 0; i < aggs.size(); ++i) {
+                    if (!aggs[i].used)
+                        continue;
+                    FunnelAgg &f = byName[p.products.name(i)];
+                    f.views += aggs[i].views;
+                    f.carts += aggs[i].carts;
+                    f.purchases += aggs[i].purchases;
+                }
+            });
+        }
+        std::lock_guard lock(m_resultsMutex);
+        for (auto &[start, byName] : pages) {
             std::vector<PageRow> rows;
-            for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-                PageAgg &a = aggs[id];
-                if (!a.used)
-                    continue;
-                PageFinal f{pageRow(s.pages.name(id), start, m_config.pageWindowMs, a, true),
-                            std::move(a.users), std::move(a.sessions)};
+            rows.reserve(byName.size());
+            for (auto &[name, f] : byName) {
+                f.row.uniqueUsers = f.users.estimate();
+                f.row.uniqueSessions = f.sessions.estimate();
                 rows.push_back(f.row);
                 out.pages.push_back(std::move(f));
             }
             s.recentPages.push_back(std::move(rows));
             keepLast(s.recentPages, m_config.recentWindowsKept);
-            ++c.windowsFinalized;
-        });
-        s.geoWindows.takeFinal(until, [&](std::int64_t start, std::vector<GeoAgg> &aggs) {
+            ++s.windowsFinalized;
+        }
+        for (const auto &[start, byKey] : geo) {
             std::vector<GeoRow> rows;
-            for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-                if (aggs[id].used)
-                    rows.push_back(
-                        geoRow(s.geoKeys.key(id), start, m_config.geoWindowMs, aggs[id], true));
-            }
+            for (const auto &[key, events] : byKey)
+                rows.push_back(
+                    {start, start + m_config.geoWindowMs, key[0], key[1], key[2], events, true});
             out.geo.insert(out.geo.end(), rows.begin(), rows.end());
             s.recentGeo.push_back(std::move(rows));
             keepLast(s.recentGeo, m_config.recentWindowsKept);
-            ++c.windowsFinalized;
-        });
-        s.funnelWindows.takeFinal(until, [&](std::int64_t start, std::vector<FunnelAgg> &aggs) {
+            ++s.windowsFinalized;
+        }
+        for (const auto &[start, byName] : funnel) {
             std::vector<FunnelRow> rows;
-            funnelRows(s.products, start, m_config.funnelWindowMs, aggs, m_config, true, rows);
+            funnelRows(start, m_config.funnelWindowMs, byName, m_config, true, rows);
             out.funnel.insert(out.funnel.end(), rows.begin(), rows.end());
             s.recentFunnel.push_back(std::move(rows));
             keepLast(s.recentFunnel, m_config.recentWindowsKept);
-            ++c.windowsFinalized;
-        });
+            ++s.windowsFinalized;
+        }
+    }
 
-        // Sessions whose gap the watermark has passed can take no more events. Sweeping costs a
-        // pass over the open sessions, so it runs once per second of event time at most.
-        if (everything || s.lastSessionSweep == kNoWatermark ||
-            until - s.lastSessionSweep >= 1000) {
-            s.lastSessionSweep = until;
-            for (auto it = s.sessions.begin(); it != s.sessions.end();) {
-                if (everything || it->second.end + m_config.sessionGapMs <= until) {
-                    s.pendingSessions.push_back(sessionRow(it->second));
-                    s.recentSessions.push_front(s.pendingSessions.back());
-                    s.sessions.erase(it++);
-                } else {
-                    ++it;
+    for (auto &[id, up] : s.partitions) {
+        PartitionState &p = *up;
+        // Behind both watermarks an event is late: sessions it could extend are closed, event
+        // ids it could repeat are forgotten.
+        const std::int64_t lateBefore =
+            everything ? INT64_MAX : std::max(until, p.watermarkMs(m_config.watermarkDelayMs));
+        if (lateBefore != kNoWatermark) {
+            // Sweeping costs a pass over the open sessions: once per second of event time.
+            if (everything || p.lastSessionSweep == kNoWatermark ||
+                lateBefore - p.lastSessionSweep >= 1000) {
+                p.lastSessionSweep = lateBefore;
+                for (auto it = p.sessions.begin(); it != p.sessions.end();) {
+                    if (everything || it->second.end + m_config.sessionGapMs <= lateBefore) {
+                        p.pendingSessions.push_back(internal::sessionRow(it->second));
+                        if (!it->second.dirty)
+                            p.dirtySessions.push_back(it->first); // gone, for the increment
+                        p.sessions.erase(it++);
+                    } else {
+                        ++it;
+                    }
                 }
             }
+            p.compactNames();
+            while (!p.seen.empty() && (p.seen.begin()->first + 1) * 1000 <= lateBefore) {
+                if (&p.seen.begin()->second == p.seenLast)
+                    p.seenLast = nullptr;
+                p.seen.erase(p.seen.begin());
+            }
         }
-        s.compactNames();
-        // Anything older than the watermark is late anyway: its id need not be remembered.
-        while (!s.seen.empty() && (s.seen.begin()->first + 1) * 1000 <= c.watermarkMs) {
-            if (&s.seen.begin()->second == s.seenLast)
-                s.seenLast = nullptr;
-            s.seen.erase(s.seen.begin());
+        if (!p.pendingSessions.empty()) {
+            p.counters.sessionsClosed += p.pendingSessions.size();
+            std::lock_guard lock(m_resultsMutex);
+            for (const SessionRow &row : p.pendingSessions)
+                s.recentSessions.push_front(row);
+            while (s.recentSessions.size() > m_config.recentSessionsKept)
+                s.recentSessions.pop_back();
+            out.sessions.insert(out.sessions.end(),
+                                std::make_move_iterator(p.pendingSessions.begin()),
+                                std::make_move_iterator(p.pendingSessions.end()));
+            p.pendingSessions.clear();
         }
     }
-    c.sessionsClosed += s.pendingSessions.size();
-    out.sessions.insert(out.sessions.end(), std::make_move_iterator(s.pendingSessions.begin()),
-                        std::make_move_iterator(s.pendingSessions.end()));
-    s.pendingSessions.clear();
-    while (s.recentSessions.size() > m_config.recentSessionsKept)
-        s.recentSessions.pop_back();
+}
 
-    c.openWindows =
-        s.pageWindows.open().size() + s.geoWindows.open().size() + s.funnelWindows.open().size();
-    c.openSessions = s.sessions.size();
-    c.internedNames = s.pages.size() + s.products.size() + s.geoKeys.size();
-    std::uint64_t dedupeEntries = 0, dedupeSlots = 0;
-    for (const auto &[second, ids] : s.seen) {
-        dedupeEntries += ids.size();
-        dedupeSlots += ids.capacity();
+std::vector<DeferredDeadLetter> Aggregator::takeDeferred(int worker)
+{
+    std::vector<DeferredDeadLetter> out;
+    auto drain = [&](Worker &w) {
+        if (out.empty())
+            out.swap(w.deferred);
+        else
+            out.insert(out.end(), std::make_move_iterator(w.deferred.begin()),
+                       std::make_move_iterator(w.deferred.end()));
+        w.deferred.clear();
+    };
+    if (worker >= 0) {
+        Worker &w = *m_state->workers.at(static_cast<std::size_t>(worker));
+        std::lock_guard lock(w.mutex);
+        drain(w);
+        return out;
     }
-    c.dedupeEntries = dedupeEntries;
-    std::uint64_t bytes = dedupeSlots * 9
-                          // slot (hash key, session, control byte); each session's page list is
-                          // left out: counting it would walk every open session per batch
-                          +
-                          s.sessions.capacity() * (sizeof(std::uint64_t) + sizeof(OpenSession) + 1);
-    for (const auto &[start, aggs] : s.pageWindows.open()) {
-        for (const PageAgg &a : aggs)
-            bytes += sizeof(PageAgg) + a.users.memoryBytes() + a.sessions.memoryBytes();
+    AllWorkers lock(m_state->workers);
+    for (auto &w : m_state->workers)
+        drain(*w);
+    return out;
+}
+
+void Aggregator::setBacklog(std::int32_t partition, bool backlog)
+{
+    std::lock_guard lock(m_resultsMutex); // partitions may be added by a worker meanwhile
+    const auto it = m_state->partitions.find(partition);
+    if (it != m_state->partitions.end())
+        it->second->backlog.store(backlog, std::memory_order_relaxed);
+}
+
+void Aggregator::assign(const std::vector<std::int32_t> &partitions, std::int64_t nowMs)
+{
+    const std::int64_t now = wallNow(nowMs);
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    for (const std::int32_t id : partitions) {
+        auto &slot = s.partitions[id];
+        if (!slot)
+            slot = std::make_unique<PartitionState>(id, m_config);
+        slot->assigned = true;
+        slot->idle = false;
+        slot->lastDataWallMs = now; // the idle timeout counts from here
     }
-    for (const auto &[start, aggs] : s.funnelWindows.open())
-        bytes += aggs.size() * sizeof(FunnelAgg);
-    for (const auto &[start, aggs] : s.geoWindows.open())
-        bytes += aggs.size() * sizeof(GeoAgg);
-    c.stateBytes = bytes;
+    rebalanceWorkers();
+}
+
+void Aggregator::revoke(const std::vector<std::int32_t> &partitions, bool drop)
+{
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    for (const std::int32_t id : partitions) {
+        const auto it = s.partitions.find(id);
+        if (it == s.partitions.end())
+            continue;
+        it->second->assigned = false;
+        it->second->backlog = false;
+        if (drop)
+            s.partitions.erase(it);
+    }
+    rebalanceWorkers();
+}
+
+void Aggregator::rebalanceWorkers()
+{
+    // Assigned partitions round robin in partition order, so each worker gets an even share of
+    // whatever Kafka assigned; revoked ones still closing their windows go along.
+    State &s = *m_state;
+    for (auto &w : s.workers) {
+        w->partitions.clear();
+        w->last = nullptr;
+    }
+    std::size_t next = 0;
+    for (const bool assigned : {true, false}) {
+        for (auto &[id, p] : s.partitions) {
+            if (p->assigned == assigned)
+                s.workers[next++ % s.workers.size()]->partitions.push_back(p.get());
+        }
+    }
+}
+
+std::vector<std::pair<std::int32_t, int>> Aggregator::assignment() const
+{
+    std::vector<std::pair<std::int32_t, int>> out;
+    AllWorkers lock(m_state->workers);
+    for (std::size_t w = 0; w < m_state->workers.size(); ++w) {
+        for (const PartitionState *p : m_state->workers[w]->partitions) {
+            if (p->assigned)
+                out.emplace_back(p->partition, static_cast<int>(w));
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 AggregateCounters Aggregator::counters() const
 {
-    std::lock_guard lock(m_mutex);
-    return m_state->counters;
+    AllWorkers lock(m_state->workers);
+    return countersLocked();
+}
+
+AggregateCounters Aggregator::countersLocked() const
+{
+    const State &s = *m_state;
+    AggregateCounters c;
+    std::map<std::int64_t, char> pageStarts, geoStarts, funnelStarts;
+    for (std::size_t w = 0; w < s.workers.size(); ++w) {
+        for (const PartitionState *p : s.workers[w]->partitions) {
+            const PartitionCounters &pc = p->counters;
+            c.read += pc.read;
+            c.valid += pc.valid;
+            c.invalid += pc.invalid;
+            for (std::size_t r = 0; r < kInvalidReasonCount; ++r)
+                c.invalidByReason[r] += pc.invalidByReason[r];
+            c.duplicates += pc.duplicates;
+            c.late += pc.late;
+            c.sessionsClosed += pc.sessionsClosed;
+            const std::uint64_t held = p->suspects.size() + p->startPending.size();
+            c.held += held;
+            c.maxEventTimeMs = std::max(c.maxEventTimeMs, p->maxEventTimeMs);
+            for (const auto &[start, aggs] : p->pageWindows.open())
+                pageStarts[start];
+            for (const auto &[start, aggs] : p->geoWindows.open())
+                geoStarts[start];
+            for (const auto &[start, aggs] : p->funnelWindows.open())
+                funnelStarts[start];
+            c.openSessions += p->sessions.size();
+            c.internedNames += p->pages.size() + p->products.size() + p->geoKeys.size();
+            std::uint64_t dedupe = 0;
+            for (const auto &[second, d] : p->seen)
+                dedupe += d.ids.size();
+            c.dedupeEntries += dedupe;
+            const std::uint64_t bytes = p->stateBytes();
+            c.stateBytes += bytes;
+            if (p->assigned && p->idle)
+                ++c.idlePartitions;
+            PartitionStatus st;
+            st.partition = p->partition;
+            st.worker = static_cast<int>(w);
+            st.assigned = p->assigned;
+            st.idle = p->assigned && p->idle;
+            st.watermarkMs = p->watermarkMs(m_config.watermarkDelayMs);
+            st.maxEventTimeMs = p->maxEventTimeMs;
+            st.held = held;
+            st.read = pc.read;
+            st.valid = pc.valid;
+            st.late = pc.late;
+            st.invalid = pc.invalid;
+            st.openSessions = p->sessions.size();
+            st.stateBytes = bytes;
+            st.nextOffset = p->nextOffset;
+            st.checkpointSeq = p->checkpointSeq;
+            st.lastIncrementBytes = p->lastIncrementBytes;
+            c.partitions.push_back(st);
+        }
+    }
+    std::sort(c.partitions.begin(), c.partitions.end(),
+              [](const PartitionStatus &a, const PartitionStatus &b) {
+                  return a.partition < b.partition;
+              });
+    c.openWindows = pageStarts.size() + geoStarts.size() + funnelStarts.size();
+    c.maxEventTimeMs = std::max(c.maxEventTimeMs, s.maxEventTimeMs);
+    c.watermarkMs = s.watermarkMs;
+    c.windowsFinalized = s.windowsFinalized;
+    return c;
 }
 
 AggregatorSnapshot Aggregator::snapshot() const
 {
-    std::lock_guard lock(m_mutex);
+    AllWorkers lock(m_state->workers);
     const State &s = *m_state;
     AggregatorSnapshot snap;
-    snap.counters = s.counters;
+    snap.counters = countersLocked();
+    // Open windows merged over the partitions. Unique users and sessions add up: a user (the
+    // Kafka key) and their sessions belong to one partition.
+    std::map<std::pair<std::int64_t, std::string_view>, PageRow> openPages;
+    std::map<std::pair<std::int64_t, std::array<std::string_view, 3>>, GeoRow> openGeo;
+    std::map<std::int64_t, std::map<std::string, FunnelAgg>> openFunnel;
+    for (const auto &w : s.workers) {
+        for (const PartitionState *p : w->partitions) {
+            for (const auto &[start, aggs] : p->pageWindows.open()) {
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    const PageAgg &a = aggs[id];
+                    if (!a.used)
+                        continue;
+                    const std::string &name = p->pages.name(id);
+                    auto [it, added] = openPages.try_emplace({start, name});
+                    if (added) {
+                        it->second = pageRow(name, start, m_config.pageWindowMs, a, false);
+                        continue;
+                    }
+                    PageRow &r = it->second;
+                    r.views += a.views;
+                    r.clicks += a.clicks;
+                    r.addToCart += a.carts;
+                    r.purchases += a.purchases;
+                    r.revenueCents += a.revenue;
+                    r.uniqueUsers += a.users.estimate();
+                    r.uniqueSessions += a.sessions.estimate();
+                }
+            }
+            for (const auto &[start, aggs] : p->geoWindows.open()) {
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    if (!aggs[id].used)
+                        continue;
+                    const auto &key = p->geoKeys.key(id);
+                    auto [it, added] = openGeo.try_emplace({start, {key[0], key[1], key[2]}});
+                    if (added)
+                        it->second = {
+                            start, start + m_config.geoWindowMs, key[0], key[1], key[2], 0, false};
+                    it->second.events += aggs[id].events;
+                }
+            }
+            for (const auto &[start, aggs] : p->funnelWindows.open()) {
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    if (!aggs[id].used)
+                        continue;
+                    FunnelAgg &f = openFunnel[start][p->products.name(id)];
+                    f.views += aggs[id].views;
+                    f.carts += aggs[id].carts;
+                    f.purchases += aggs[id].purchases;
+                }
+            }
+        }
+    }
+    std::lock_guard results(m_resultsMutex);
     for (const auto &rows : s.recentPages)
         snap.pages.insert(snap.pages.end(), rows.begin(), rows.end());
-    for (const auto &[start, aggs] : s.pageWindows.open()) {
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            if (aggs[id].used)
-                snap.pages.push_back(
-                    pageRow(s.pages.name(id), start, m_config.pageWindowMs, aggs[id], false));
-        }
-    }
+    for (auto &[key, row] : openPages)
+        snap.pages.push_back(std::move(row));
     for (const auto &rows : s.recentGeo)
         snap.geo.insert(snap.geo.end(), rows.begin(), rows.end());
-    for (const auto &[start, aggs] : s.geoWindows.open()) {
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            if (aggs[id].used)
-                snap.geo.push_back(
-                    geoRow(s.geoKeys.key(id), start, m_config.geoWindowMs, aggs[id], false));
-        }
-    }
+    for (auto &[key, row] : openGeo)
+        snap.geo.push_back(std::move(row));
     for (const auto &rows : s.recentFunnel)
         snap.funnel.insert(snap.funnel.end(), rows.begin(), rows.end());
-    for (const auto &[start, aggs] : s.funnelWindows.open())
-        funnelRows(s.products, start, m_config.funnelWindowMs, aggs, m_config, false, snap.funnel);
+    for (const auto &[start, byName] : openFunnel)
+        funnelRows(start, m_config.funnelWindowMs, byName, m_config, false, snap.funnel);
     snap.recentSessions.assign(s.recentSessions.begin(), s.recentSessions.end());
 
     // Top pages of the latest page window.

@@ -4,6 +4,9 @@
 #include "core/aggregate/eventparser.h"
 #include "core/common/recordbatch.h"
 
+#include <cstdint>
+
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +14,10 @@
 #include <vector>
 
 namespace studio::core {
+
+namespace internal {
+struct PartitionState;
+}
 
 struct AggregatorConfig
 {
@@ -26,17 +33,58 @@ struct AggregatorConfig
     std::size_t recentWindowsKept = 30; ///< finalized windows kept for snapshots
     std::size_t recentSessionsKept = 500;
     std::size_t topPages = 10;
+    /// An event more than this ahead of its partition's time is held as a suspect until the
+    /// events after it confirm the jump (else refused as future_timestamp); with liveClock also
+    /// the bound against the wall clock (design.md "watermark", README "Event time").
+    std::int64_t maxFutureMs = 5 * 60'000;
+    /// A partition without data for this long stops holding the watermark back (wall time with
+    /// liveClock; without, event time: the other partitions moved on this far).
+    std::int64_t idleTimeoutMs = 30'000;
+    /// Live modes (run, headless, GUI): events ahead of the wall clock by more than maxFutureMs
+    /// are invalid, idleness is wall time, held suspects are confirmed after idleTimeoutMs
+    /// without a contradicting event. Off for files and offline passes (verify).
+    bool liveClock = false;
+    /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
+    /// worker); 0: one per hardware thread.
+    int workers = 1;
 
     std::string validate() const;
+    /// `workers`, with 0 resolved to the hardware threads.
+    int workerCount() const;
 };
 
+/// Suspects a partition holds at most; beyond, the oldest is refused.
+inline constexpr std::size_t kMaxHeldSuspects = 16;
+/// Agreeing suspects (within maxFutureMs of each other) that confirm a jump in time.
+inline constexpr std::uint32_t kSuspectConfirmations = 3;
+/// Events at the partition's own time, after a suspect, that refuse it.
+inline constexpr std::uint32_t kSuspectRefutations = 3;
+
 /// What became of one event.
-enum class Outcome : std::uint8_t { Accepted, Duplicate, Late, Invalid };
+enum class Outcome : std::uint8_t {
+    Accepted,
+    Duplicate,
+    Late,
+    Invalid,
+    Held ///< decided later (a suspect jump in time, or a partition's first events): see
+         ///< Aggregator::takeDeferred for the dead letters that decision may bring
+};
 
 struct IngestResult
 {
     Outcome outcome = Outcome::Accepted;
     InvalidReason reason = InvalidReason::BadJson; ///< when Invalid
+};
+
+/// A dead letter decided after its record's batch: a held suspect refused (future_timestamp),
+/// or confirmed and then found late. Carries what the pipeline needs to send it.
+struct DeferredDeadLetter
+{
+    std::int32_t partition = 0;
+    std::int64_t offset = -1;
+    std::string key;
+    std::string payload;
+    std::string reason; ///< "future_timestamp" or "late"
 };
 
 /// What the UI reads: counters, open and recently final windows, top pages, recent sessions.
@@ -53,12 +101,25 @@ struct AggregatorSnapshot
 /// The windowed aggregation core (what Spark Structured Streaming did in the seeds): parse and
 /// validate, dedupe by event_id within the watermark horizon, tumbling windows aligned to the
 /// epoch for pages, geo and the product funnel, sessions per user closed by an inactivity gap, all
-/// in event time. Watermark = max event time seen - delay; an event older than the watermark is
-/// late (counted, not merged); a window is final once the watermark passes its end, and is then
-/// handed to the sink and evicted. flush() finalizes everything at end of input.
+/// in event time, with the open state kept per Kafka partition (a record's partition, else the
+/// event's "partition" field, else partition 0).
 ///
-/// Threads: ingest(), ingestBatch() and flush() are for one ingest thread; snapshot() and
-/// counters() may be called from any thread and take the same lock for a short copy.
+/// Event time (design.md "watermark"): each partition's watermark is the newest event time
+/// accepted in it minus the delay; the aggregator's watermark is the minimum over the active
+/// partitions (a partition idle for idleTimeoutMs does not hold it back) and never goes back. An
+/// event older than max(its partition's watermark, the aggregator's) is late (counted, not
+/// merged). A window is final for every partition at once when the aggregator's watermark passes
+/// its end; its rows, merged over the partitions (HyperLogLog sketches merged), go to the sink.
+/// An event more than maxFutureMs ahead of the wall clock (liveClock) is invalid
+/// (future_timestamp); one more than maxFutureMs ahead of its partition's time is held until
+/// kSuspectConfirmations agreeing events confirm the jump, or refused after
+/// kSuspectRefutations events at the partition's own time. flush() finalizes everything.
+///
+/// Threads: the single-threaded calls (ingest(), ingestBatch(), flush()) are for one ingest
+/// thread. For parallel ingestion (AggregatorPipeline), worker w's partitions are fed by
+/// ingestWorker(w, ...) from one thread per worker, and advance(), assign(), revoke() run only
+/// while no worker ingests (the pipeline's barrier). snapshot(), counters() and saveState() may
+/// be called from any thread: they take each worker's lock in turn for a short copy.
 class Aggregator
 {
 public:
@@ -68,19 +129,49 @@ public:
     Aggregator &operator=(const Aggregator &) = delete;
 
     /// One payload; results that become final are handed to the sink before it returns.
-    IngestResult ingest(std::string_view payload);
-    /// Many payloads under one lock; `outcomes` (optional) receives one result per record.
-    void ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes = nullptr);
-    /// End of input: every open window and session becomes final.
+    IngestResult ingest(std::string_view payload, std::int32_t partition = -1);
+    /// Many payloads (RecordBatch::partition() of each, -1: from the event), then advance().
+    /// `outcomes` (optional) receives one result per record. `nowMs`: the wall clock
+    /// (kNoWatermark: read it), used only with liveClock.
+    void ingestBatch(const RecordBatch &batch, std::vector<IngestResult> *outcomes = nullptr,
+                     std::int64_t nowMs = kNoWatermark);
+    /// End of input: every open window and session becomes final; held suspects are refused.
     void flush();
 
-    /// The open state (windows with their sketches, sessions, the dedupe horizon, counters and
-    /// watermark) as bytes, for a checkpoint stored with the offsets it covers. Thread-safe.
+    // ---- parallel ingestion (the pipeline) ----
+
+    int workerCount() const;
+    /// Partitions now assigned to this process (Kafka's rebalance): new ones get a state (or
+    /// keep the one they had here), spread over the workers. Only while no worker ingests.
+    void assign(const std::vector<std::int32_t> &partitions, std::int64_t nowMs);
+    /// Partitions taken away: they stop holding the watermark back and get no more records;
+    /// their open windows and sessions stay until the watermark closes them (`drop`: removed at
+    /// once, for a state handed to another process by a checkpoint). Only while no worker ingests.
+    void revoke(const std::vector<std::int32_t> &partitions, bool drop);
+    /// (partition, worker) of every assigned partition.
+    std::vector<std::pair<std::int32_t, int>> assignment() const;
+    /// Worker `worker`'s records (all of partitions assign() gave it), on that worker's thread.
+    /// No finalization: that is advance()'s.
+    void ingestWorker(int worker, const RecordBatch &batch, std::vector<IngestResult> *outcomes,
+                      std::int64_t nowMs);
+    /// Idleness, the aggregator's watermark, windows and sessions it closes (handed to the sink),
+    /// suspects confirmed by time. Only while no worker ingests (or from the one ingest thread).
+    void advance(std::int64_t nowMs);
+    /// Dead letters decided since the last call, of worker `worker`'s partitions (-1: all).
+    std::vector<DeferredDeadLetter> takeDeferred(int worker = -1);
+    /// The pipeline: whether unread messages wait in `partition` (such a partition is not idle).
+    void setBacklog(std::int32_t partition, bool backlog);
+
+    /// The open state (every partition's windows with their sketches, sessions, dedupe horizon,
+    /// watermark, held suspects and counters) as bytes, for a checkpoint stored with the offsets
+    /// it covers. Thread-safe.
     std::string saveState() const;
     /// Replaces the open state with one saved by saveState() under the same window, gap and
     /// watermark settings; false with a message (and the state unchanged) otherwise. Call it
-    /// before ingesting.
-    bool restoreState(std::string_view bytes, std::string *error);
+    /// before ingesting. `nowMs` (with liveClock): a stored partition time more than maxFutureMs
+    /// ahead of it is not brought back.
+    bool restoreState(std::string_view bytes, std::string *error,
+                      std::int64_t nowMs = kNoWatermark);
 
     AggregatorSnapshot snapshot() const;
     AggregateCounters counters() const;
@@ -88,14 +179,28 @@ public:
 
 private:
     struct State;
-    IngestResult ingestLocked(std::string_view payload, std::size_t readableAfter = 0);
+    struct Worker;
+    struct Ingest;
+    friend struct Ingest;
+    void ingestRecords(Worker &w, const RecordBatch &batch, std::vector<IngestResult> *outcomes,
+                       std::int64_t nowMs, bool anyWorker);
+    internal::PartitionState &partitionFor(Worker &w, std::int32_t partition, std::int64_t nowMs,
+                                           bool anyWorker);
+    /// Held suspects: confirmed by time (live), or all refused (end of input).
+    void settleHeld(Worker &w, internal::PartitionState &p, std::int64_t nowMs, bool refuseAll);
+    // With every worker's lock held:
+    void advanceLocked(std::int64_t nowMs, FinalResults &out);
     void collectFinal(FinalResults &out, bool everything);
+    AggregateCounters countersLocked() const;
+    void rebalanceWorkers();
     void emit(FinalResults &&results);
+    std::int64_t wallNow(std::int64_t nowMs) const;
+    void restoreGuard(std::map<std::int32_t, std::unique_ptr<internal::PartitionState>> &partitions,
+                      std::int64_t &global, std::int64_t nowMs) const;
 
     const AggregatorConfig m_config;
     AggregateSink *m_sink;
-    EventParser m_parser;
-    mutable std::mutex m_mutex;
+    mutable std::mutex m_resultsMutex; // recent final rows (State::recent*) and the watermark
     std::unique_ptr<State> m_state;
 };
 

@@ -1,43 +1,71 @@
-// Aggregator::saveState / restoreState: the open state as bytes for checkpoints.
+// The open state as bytes, for checkpoints: per partition, whole (a base) or only what changed
+// since the last increment; and the whole aggregator (saveState / restoreState) as every
+// partition's base in one container.
 //
-// Format (little-endian, version 1): magic "CSAGG1", the settings that shape the state (window
-// sizes, session gap, watermark delay, sketch precision), the counters, then every open window by
-// name (not by interned id, which is local to a process), the sessions, the sessions closed but
-// not yet handed out, and the dedupe horizon. Names travel as length-prefixed bytes; sketches in
-// postgresql-hll's storage format. A hand-written format because it is a private, versioned
-// snapshot of in-memory structures; no Debian serialisation library maps onto them more simply.
+// Partition format (little-endian varints, zigzag for signed values, version 2): magic "CSPRT2",
+// whether it is a base or an increment, the settings that shape the state (window sizes, session
+// gap, watermark delay, sketch precision), the partition, its increment sequence and next offset,
+// its event time, the aggregator's watermark when written (windows ending at or before it were
+// final then: dropped when applied), counters, held suspects (payload, key and offset, so a
+// restart still decides them), then a dictionary of the names used below, the windows (rows by
+// dictionary index; sketches in postgresql-hll's storage format), sessions (whole, or the fields
+// and the pages added since the last increment), sessions gone, closed sessions not yet handed
+// out, and the dedupe horizon (whole seconds of event-id hashes). A session's pages are
+// dictionary indexes: most of the state at high cardinality, a byte or two each. A hand-written
+// format because it is a private, versioned snapshot of in-memory structures; no Debian
+// serialisation library maps onto them more simply.
 #include "core/aggregate/aggregatorstate.h"
 
 #include <cstring>
 
 namespace studio::core {
 
+using internal::DedupeSecond;
+using internal::FunnelAgg;
+using internal::GeoAgg;
+using internal::HeldEvent;
+using internal::OpenSession;
+using internal::PageAgg;
+using internal::PartitionState;
+
+namespace internal {
+
 namespace {
 
-constexpr char kMagic[] = "CSAGG1";
+constexpr char kPartitionMagic[] = "CSPRT2";
+constexpr char kAggregatorMagic[] = "CSAGG2";
+constexpr std::uint8_t kBase = 0, kIncrement = 1;
+constexpr std::uint8_t kSessionWhole = 0, kSessionDelta = 1;
 
 class Writer
 {
 public:
-    void u64(std::uint64_t v)
+    void u8(std::uint8_t v) { m_out.push_back(static_cast<char>(v)); }
+    void var(std::uint64_t v)
+    {
+        while (v >= 0x80) {
+            m_out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+            v >>= 7;
+        }
+        m_out.push_back(static_cast<char>(v));
+    }
+    void svar(std::int64_t v)
+    {
+        var((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+    }
+    void fixed(std::uint64_t v)
     {
         char b[8];
         for (int i = 0; i < 8; ++i)
             b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
         m_out.append(b, 8);
     }
-    void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
-    void f64(double v)
-    {
-        std::uint64_t bits;
-        std::memcpy(&bits, &v, 8);
-        u64(bits);
-    }
     void str(std::string_view s)
     {
-        u64(s.size());
+        var(s.size());
         m_out.append(s);
     }
+    std::size_t size() const { return m_out.size(); }
     std::string take() { return std::move(m_out); }
 
 private:
@@ -51,7 +79,35 @@ public:
         : m_in(in)
     {
     }
-    bool u64(std::uint64_t &v)
+    bool u8(std::uint8_t &v)
+    {
+        if (m_pos >= m_in.size())
+            return fail();
+        v = static_cast<std::uint8_t>(m_in[m_pos++]);
+        return true;
+    }
+    bool var(std::uint64_t &v)
+    {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (m_pos >= m_in.size())
+                return fail();
+            const auto b = static_cast<std::uint8_t>(m_in[m_pos++]);
+            v |= std::uint64_t(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                return true;
+        }
+        return fail();
+    }
+    bool svar(std::int64_t &v)
+    {
+        std::uint64_t u = 0;
+        if (!var(u))
+            return false;
+        v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
+        return true;
+    }
+    bool fixed(std::uint64_t &v)
     {
         if (m_in.size() - m_pos < 8)
             return fail();
@@ -61,26 +117,10 @@ public:
         m_pos += 8;
         return true;
     }
-    bool i64(std::int64_t &v)
-    {
-        std::uint64_t u;
-        if (!u64(u))
-            return false;
-        v = static_cast<std::int64_t>(u);
-        return true;
-    }
-    bool f64(double &v)
-    {
-        std::uint64_t bits;
-        if (!u64(bits))
-            return false;
-        std::memcpy(&v, &bits, 8);
-        return true;
-    }
     bool str(std::string_view &s)
     {
-        std::uint64_t n;
-        if (!u64(n) || n > m_in.size() - m_pos)
+        std::uint64_t n = 0;
+        if (!var(n) || n > m_in.size() - m_pos)
             return fail();
         s = m_in.substr(m_pos, n);
         m_pos += n;
@@ -89,11 +129,10 @@ public:
     /// A count that cannot exceed what is left (each item takes at least `minBytes`).
     bool count(std::uint64_t &n, std::size_t minBytes)
     {
-        return u64(n) &&
+        return var(n) &&
                (n <= (m_in.size() - m_pos) / std::max<std::size_t>(minBytes, 1) || fail());
     }
     bool atEnd() const { return m_pos == m_in.size(); }
-    bool failed() const { return m_failed; }
 
 private:
     bool fail()
@@ -106,62 +145,262 @@ private:
     bool m_failed = false;
 };
 
+std::array<std::int64_t, 6> settingsOf(const AggregatorConfig &c)
+{
+    return {c.pageWindowMs, c.geoWindowMs,      c.funnelWindowMs,
+            c.sessionGapMs, c.watermarkDelayMs, std::int64_t(c.hllLog2m)};
+}
+
 void writeSettings(Writer &w, const AggregatorConfig &c)
 {
-    for (const std::int64_t v : {c.pageWindowMs, c.geoWindowMs, c.funnelWindowMs, c.sessionGapMs,
-                                 c.watermarkDelayMs, std::int64_t(c.hllLog2m)})
-        w.i64(v);
+    for (const std::int64_t v : settingsOf(c))
+        w.svar(v);
 }
 
-void writeSketch(Writer &w, const HyperLogLog &h)
+bool readSettings(Reader &r, const AggregatorConfig &c, std::string &error)
 {
-    w.str(h.toHllBytes());
-}
-
-bool readSketch(Reader &r, HyperLogLog &into, std::string *error)
-{
-    std::string_view bytes;
-    if (!r.str(bytes))
-        return false;
-    auto h = HyperLogLog::fromHllBytes(bytes, error);
-    if (!h)
-        return false;
-    into = std::move(*h);
+    for (const std::int64_t want : settingsOf(c)) {
+        std::int64_t v = 0;
+        if (!r.svar(v)) {
+            error = "truncated";
+            return false;
+        }
+        if (v != want) {
+            error = "made with other window, session-gap, watermark or sketch settings; start "
+                    "with the same settings (or a new consumer group)";
+            return false;
+        }
+    }
     return true;
 }
 
-// Open windows of one kind: start, the number of keys in use, then writeRow(id, agg) for each.
-template <class Agg, class WriteRow>
-void writeWindows(Writer &w, const internal::Windows<Agg> &windows, WriteRow &&writeRow)
+/// Names by first use, for the dictionary written ahead of the rows.
+class Dictionary
 {
-    w.u64(windows.open().size());
-    for (const auto &[start, aggs] : windows.open()) {
-        w.i64(start);
-        std::uint64_t used = 0;
-        for (const auto &a : aggs)
-            used += a.used;
-        w.u64(used);
-        for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-            if (aggs[id].used)
-                writeRow(id, aggs[id]);
+public:
+    std::uint32_t index(std::string_view name)
+    {
+        const auto [it, added] =
+            m_index.try_emplace(name, static_cast<std::uint32_t>(m_names.size()));
+        if (added)
+            m_names.push_back(name);
+        return it->second;
+    }
+    const std::vector<std::string_view> &names() const { return m_names; }
+
+private:
+    absl::flat_hash_map<std::string_view, std::uint32_t> m_index;
+    std::vector<std::string_view> m_names;
+};
+
+/// The body (everything after the dictionary) goes to its own buffer first: the dictionary it
+/// fills is written ahead of it.
+struct PartitionWriter
+{
+    const AggregatorConfig &config;
+    const PartitionState &p;
+    bool full;
+    Dictionary dict;
+    Writer body;
+
+    template <class Agg, class Row> void windows(const Windows<Agg> &windows, Row &&row, bool clear)
+    {
+        std::vector<std::pair<std::int64_t, std::vector<std::uint32_t>>> chosen;
+        for (const auto &[start, aggs] : windows.open()) {
+            std::vector<std::uint32_t> ids;
+            for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                if (aggs[id].used && (full || aggs[id].dirty))
+                    ids.push_back(id);
+            }
+            if (!ids.empty())
+                chosen.emplace_back(start, std::move(ids));
+        }
+        body.var(chosen.size());
+        for (const auto &[start, ids] : chosen) {
+            body.svar(start);
+            body.var(ids.size());
+            const auto &aggs = windows.open().at(start);
+            for (const std::uint32_t id : ids)
+                row(id, aggs[id]);
+        }
+        if (clear) {
+            for (auto &[start, aggs] : const_cast<Windows<Agg> &>(windows).open()) {
+                for (Agg &a : aggs)
+                    a.dirty = false;
+            }
         }
     }
+
+    void session(const OpenSession &o, bool whole)
+    {
+        body.u8(whole ? kSessionWhole : kSessionDelta);
+        body.str(o.user);
+        body.svar(o.start);
+        body.svar(o.end - o.start);
+        body.var(o.events);
+        body.svar(o.revenue);
+        body.u8(o.converted ? 1 : 0);
+        if (whole) {
+            body.var(o.pages.size());
+            o.pages.forEach([&](std::uint32_t id) { body.var(dict.index(p.pages.name(id))); });
+            return;
+        }
+        std::uint32_t low = 0;
+        o.pages.forEachLow([&](std::uint32_t) { ++low; });
+        body.var(low);
+        o.pages.forEachLow([&](std::uint32_t id) { body.var(dict.index(p.pages.name(id))); });
+        const std::uint32_t from = std::min(o.highCheckpointed, o.pages.highCount());
+        body.var(o.pages.highCount() - from);
+        o.pages.forEachHighFrom(from,
+                                [&](std::uint32_t id) { body.var(dict.index(p.pages.name(id))); });
+    }
+
+    void pendingSession(const SessionRow &row)
+    {
+        body.str(row.userId);
+        body.svar(row.start);
+        body.svar(row.end - row.start);
+        body.var(row.events);
+        body.var(row.distinctPages);
+        body.svar(row.revenueCents);
+        body.u8(row.converted ? 1 : 0);
+    }
+};
+
+} // namespace
+
+std::string savePartition(const AggregatorConfig &config, PartitionState &p,
+                          std::int64_t globalWatermark, bool full)
+{
+    PartitionWriter pw{config, p, full, {}, {}};
+    Writer &b = pw.body;
+    const bool clear = !full;
+    pw.windows(
+        p.pageWindows,
+        [&](std::uint32_t id, const PageAgg &a) {
+            b.var(pw.dict.index(p.pages.name(id)));
+            for (const std::uint64_t v : {a.views, a.clicks, a.carts, a.purchases})
+                b.var(v);
+            b.svar(a.revenue);
+            b.str(a.users.toHllBytes());
+            b.str(a.sessions.toHllBytes());
+        },
+        clear);
+    pw.windows(
+        p.funnelWindows,
+        [&](std::uint32_t id, const FunnelAgg &a) {
+            b.var(pw.dict.index(p.products.name(id)));
+            b.var(a.views);
+            b.var(a.carts);
+            b.var(a.purchases);
+        },
+        clear);
+    pw.windows(
+        p.geoWindows,
+        [&](std::uint32_t id, const GeoAgg &a) {
+            for (const std::string &part : p.geoKeys.key(id))
+                b.var(pw.dict.index(part));
+            b.var(a.events);
+        },
+        clear);
+
+    std::vector<std::uint64_t> gone;
+    if (full) {
+        b.var(p.sessions.size());
+        for (const auto &[hash, o] : p.sessions)
+            pw.session(o, true);
+    } else {
+        std::vector<std::pair<std::uint64_t, OpenSession *>> changed;
+        for (const std::uint64_t hash : p.dirtySessions) {
+            const auto it = p.sessions.find(hash);
+            if (it == p.sessions.end())
+                gone.push_back(hash);
+            else if (it->second.dirty) // listed twice once closed and reopened
+                changed.emplace_back(hash, &it->second);
+            if (it != p.sessions.end())
+                it->second.dirty = false;
+        }
+        b.var(changed.size());
+        for (auto &[hash, o] : changed) {
+            pw.session(*o, o->fullNext);
+            o->fullNext = false;
+            o->highCheckpointed = o->pages.highCount();
+        }
+        p.dirtySessions.clear();
+    }
+    b.var(gone.size());
+    for (const std::uint64_t hash : gone)
+        b.fixed(hash);
+    b.var(p.pendingSessions.size());
+    for (const SessionRow &row : p.pendingSessions)
+        pw.pendingSession(row);
+
+    std::uint64_t seconds = 0;
+    for (const auto &[second, d] : p.seen)
+        seconds += full || d.dirty;
+    b.var(seconds);
+    for (auto &[second, d] : p.seen) {
+        if (!full && !d.dirty)
+            continue;
+        b.svar(second);
+        b.var(d.ids.size());
+        for (const std::uint64_t h : d.ids)
+            b.fixed(h);
+    }
+    if (clear) {
+        for (auto &[second, d] : p.seen)
+            d.dirty = false;
+        p.seenLast = nullptr; // its next insert marks it again
+    }
+
+    Writer w;
+    w.str(kPartitionMagic);
+    w.u8(full ? kBase : kIncrement);
+    writeSettings(w, config);
+    w.svar(p.partition);
+    w.var(p.checkpointSeq);
+    w.svar(p.nextOffset);
+    w.svar(p.maxEventTimeMs);
+    w.svar(globalWatermark);
+    w.svar(p.lastSessionSweep);
+    const PartitionCounters &c = p.counters;
+    for (const std::uint64_t v :
+         {c.read, c.valid, c.invalid, c.duplicates, c.late, c.sessionsClosed})
+        w.var(v);
+    w.var(c.invalidByReason.size());
+    for (const std::uint64_t v : c.invalidByReason)
+        w.var(v);
+    w.var(p.suspects.size());
+    for (const HeldEvent &h : p.suspects) {
+        w.svar(h.timestampMs);
+        w.svar(h.offset);
+        w.svar(h.heldAtMs);
+        w.str(h.key);
+        w.str(h.payload);
+    }
+    w.var(p.normalsSinceSuspect);
+    w.var(pw.dict.names().size());
+    for (const std::string_view name : pw.dict.names())
+        w.str(name);
+    std::string out = w.take();
+    out += b.take();
+    return out;
 }
 
-// The reverse of writeWindows: readRow(start) reads one row into that window; false (with the
-// kind named in `error`) on damaged input.
+namespace {
+
 template <class ReadRow>
 bool readWindows(Reader &r, std::size_t minRowBytes, const char *kind, ReadRow &&readRow,
                  std::string &error)
 {
     std::uint64_t windows = 0, n = 0;
-    if (!r.count(windows, 16)) {
+    if (!r.count(windows, 2)) {
         error = std::string("truncated ") + kind + " windows";
         return false;
     }
     for (std::uint64_t w = 0; w < windows; ++w) {
         std::int64_t start = 0;
-        if (!r.i64(start) || !r.count(n, minRowBytes)) {
+        if (!r.svar(start) || !r.count(n, minRowBytes)) {
             error = std::string("truncated ") + kind + " window";
             return false;
         }
@@ -176,221 +415,415 @@ bool readWindows(Reader &r, std::size_t minRowBytes, const char *kind, ReadRow &
     return true;
 }
 
+bool readSketch(Reader &r, HyperLogLog &into, std::string *error)
+{
+    std::string_view bytes;
+    if (!r.str(bytes))
+        return false;
+    auto h = HyperLogLog::fromHllBytes(bytes, error);
+    if (!h)
+        return false;
+    into = std::move(*h);
+    return true;
+}
+
 } // namespace
+
+bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
+                    std::string &error, PartitionBlobInfo *info)
+{
+    Reader r(bytes);
+    std::string_view magic;
+    std::uint8_t kind = 0;
+    if (!r.str(magic) || magic != kPartitionMagic || !r.u8(kind) || kind > kIncrement) {
+        error = "not a partition checkpoint of this format (version 2)";
+        return false;
+    }
+    if (!readSettings(r, config, error))
+        return false;
+    std::int64_t partition = 0, nextOffset = 0, maxTime = 0, global = 0, sweep = 0;
+    std::uint64_t seq = 0;
+    PartitionCounters c;
+    std::uint64_t reasons = 0;
+    bool ok = r.svar(partition) && r.var(seq) && r.svar(nextOffset) && r.svar(maxTime) &&
+              r.svar(global) && r.svar(sweep);
+    for (std::uint64_t *v :
+         {&c.read, &c.valid, &c.invalid, &c.duplicates, &c.late, &c.sessionsClosed})
+        ok = ok && r.var(*v);
+    ok = ok && r.var(reasons) && reasons <= 64;
+    for (std::uint64_t i = 0; ok && i < reasons; ++i) {
+        std::uint64_t v = 0;
+        ok = r.var(v);
+        if (i < c.invalidByReason.size())
+            c.invalidByReason[i] = v; // reasons added later are read as zero; none dropped yet
+    }
+    if (!ok) {
+        error = "truncated counters";
+        return false;
+    }
+    if (kind == kBase && partition != p.partition && p.partition >= 0) {
+        // (a state moved between partition numbers cannot happen: keyed by them)
+    }
+    std::uint64_t held = 0;
+    if (!r.count(held, 5)) {
+        error = "truncated held events";
+        return false;
+    }
+    std::vector<HeldEvent> suspects;
+    for (std::uint64_t i = 0; i < held; ++i) {
+        HeldEvent h;
+        std::string_view key, payload;
+        if (!r.svar(h.timestampMs) || !r.svar(h.offset) || !r.svar(h.heldAtMs) || !r.str(key) ||
+            !r.str(payload)) {
+            error = "truncated held event";
+            return false;
+        }
+        h.key.assign(key);
+        h.payload.assign(payload);
+        suspects.push_back(std::move(h));
+    }
+    std::uint64_t normals = 0, names = 0;
+    if (!r.var(normals) || !r.count(names, 1)) {
+        error = "truncated dictionary";
+        return false;
+    }
+    std::vector<std::string_view> dict(names);
+    for (auto &name : dict) {
+        if (!r.str(name)) {
+            error = "truncated dictionary";
+            return false;
+        }
+    }
+    auto name = [&](std::uint64_t i, std::string_view &out) {
+        if (i >= dict.size()) {
+            error = "a name outside the dictionary";
+            return false;
+        }
+        out = dict[i];
+        return true;
+    };
+
+    // A base starts from nothing; an increment first drops what became final since.
+    if (kind == kBase) {
+        PartitionState fresh(p.partition, config);
+        p.pages = std::move(fresh.pages);
+        p.products = std::move(fresh.products);
+        p.geoKeys = std::move(fresh.geoKeys);
+        p.pageWindows = std::move(fresh.pageWindows);
+        p.funnelWindows = std::move(fresh.funnelWindows);
+        p.geoWindows = std::move(fresh.geoWindows);
+        p.sessions.clear();
+        p.seen.clear();
+        p.pendingSessions.clear();
+    }
+    p.seenLast = nullptr;
+    p.pageWindows.forget();
+    p.funnelWindows.forget();
+    p.geoWindows.forget();
+    if (global != kNoWatermark) {
+        p.pageWindows.takeFinal(global, [](std::int64_t, auto &) {});
+        p.funnelWindows.takeFinal(global, [](std::int64_t, auto &) {});
+        p.geoWindows.takeFinal(global, [](std::int64_t, auto &) {});
+    }
+
+    std::string why;
+    const bool windowsOk = readWindows(
+                               r, 8, "page",
+                               [&](std::int64_t start) {
+                                   std::uint64_t idx = 0;
+                                   std::string_view page;
+                                   if (!r.var(idx) || !name(idx, page))
+                                       return false;
+                                   PageAgg &a = p.pageWindows.at(start, p.pages.id(page));
+                                   a = PageAgg(config.hllLog2m);
+                                   a.used = true;
+                                   return r.var(a.views) && r.var(a.clicks) && r.var(a.carts) &&
+                                          r.var(a.purchases) && r.svar(a.revenue) &&
+                                          readSketch(r, a.users, &why) &&
+                                          readSketch(r, a.sessions, &why);
+                               },
+                               error) &&
+                           readWindows(
+                               r, 4, "funnel",
+                               [&](std::int64_t start) {
+                                   std::uint64_t idx = 0;
+                                   std::string_view product;
+                                   if (!r.var(idx) || !name(idx, product))
+                                       return false;
+                                   FunnelAgg &a = p.funnelWindows.at(start, p.products.id(product));
+                                   a = FunnelAgg{};
+                                   a.used = true;
+                                   return r.var(a.views) && r.var(a.carts) && r.var(a.purchases);
+                               },
+                               error) &&
+                           readWindows(
+                               r, 4, "geo",
+                               [&](std::int64_t start) {
+                                   std::array<std::string_view, 3> parts;
+                                   for (auto &part : parts) {
+                                       std::uint64_t idx = 0;
+                                       if (!r.var(idx) || !name(idx, part))
+                                           return false;
+                                   }
+                                   GeoAgg &a = p.geoWindows.at(start, p.geoKeys.id(parts));
+                                   a = GeoAgg{};
+                                   a.used = true;
+                                   return r.var(a.events);
+                               },
+                               error);
+    if (!windowsOk) {
+        if (!why.empty())
+            error = why;
+        return false;
+    }
+
+    std::uint64_t sessions = 0;
+    if (!r.count(sessions, 8)) {
+        error = "truncated sessions";
+        return false;
+    }
+    p.sessions.reserve(p.sessions.size() + sessions);
+    for (std::uint64_t i = 0; i < sessions; ++i) {
+        std::uint8_t form = 0, converted = 0;
+        std::string_view user;
+        std::int64_t start = 0, length = 0, revenue = 0;
+        std::uint64_t events = 0;
+        if (!r.u8(form) || form > kSessionDelta || !r.str(user) || !r.svar(start) ||
+            !r.svar(length) || !r.var(events) || !r.svar(revenue) || !r.u8(converted)) {
+            error = "truncated session";
+            return false;
+        }
+        const std::uint64_t hash = murmurHash64(user);
+        OpenSession *o = nullptr;
+        if (form == kSessionWhole) {
+            o = &(p.sessions[hash] = OpenSession{});
+            o->user.assign(user);
+        } else {
+            const auto it = p.sessions.find(hash);
+            if (it == p.sessions.end()) {
+                error = "an increment changes a session its base does not have";
+                return false;
+            }
+            o = &it->second;
+        }
+        o->start = start;
+        o->end = start + length;
+        o->events = events;
+        o->revenue = revenue;
+        o->converted = converted != 0;
+        o->dirty = false;
+        o->fullNext = false;
+        for (int part = 0; part < (form == kSessionWhole ? 1 : 2); ++part) {
+            std::uint64_t n = 0;
+            if (!r.count(n, 1)) {
+                error = "truncated session pages";
+                return false;
+            }
+            for (std::uint64_t k = 0; k < n; ++k) {
+                std::uint64_t idx = 0;
+                std::string_view page;
+                if (!r.var(idx) || !name(idx, page))
+                    return false;
+                o->pages.insert(p.pages.id(page));
+            }
+        }
+        o->highCheckpointed = o->pages.highCount();
+    }
+    std::uint64_t gone = 0;
+    if (!r.count(gone, 8)) {
+        error = "truncated closed sessions";
+        return false;
+    }
+    for (std::uint64_t i = 0; i < gone; ++i) {
+        std::uint64_t hash = 0;
+        if (!r.fixed(hash)) {
+            error = "truncated closed sessions";
+            return false;
+        }
+        p.sessions.erase(hash);
+    }
+    std::uint64_t pending = 0;
+    if (!r.count(pending, 7)) {
+        error = "truncated closed sessions";
+        return false;
+    }
+    p.pendingSessions.clear();
+    for (std::uint64_t i = 0; i < pending; ++i) {
+        SessionRow row;
+        std::string_view user;
+        std::int64_t length = 0;
+        std::uint64_t distinct = 0;
+        std::uint8_t converted = 0;
+        if (!r.str(user) || !r.svar(row.start) || !r.svar(length) || !r.var(row.events) ||
+            !r.var(distinct) || !r.svar(row.revenueCents) || !r.u8(converted)) {
+            error = "truncated closed session";
+            return false;
+        }
+        row.userId.assign(user);
+        row.end = row.start + length;
+        row.distinctPages = static_cast<std::uint32_t>(distinct);
+        row.converted = converted != 0;
+        p.pendingSessions.push_back(std::move(row));
+    }
+    std::uint64_t seconds = 0;
+    if (!r.count(seconds, 2)) {
+        error = "truncated dedupe horizon";
+        return false;
+    }
+    for (std::uint64_t i = 0; i < seconds; ++i) {
+        std::int64_t second = 0;
+        std::uint64_t n = 0;
+        if (!r.svar(second) || !r.count(n, 8)) {
+            error = "truncated dedupe second";
+            return false;
+        }
+        DedupeSecond &d = p.seen[second];
+        d.ids.clear();
+        d.ids.reserve(n);
+        d.dirty = false;
+        for (std::uint64_t k = 0; k < n; ++k) {
+            std::uint64_t h = 0;
+            if (!r.fixed(h)) {
+                error = "truncated dedupe second";
+                return false;
+            }
+            d.ids.insert(h);
+        }
+    }
+    if (!r.atEnd()) {
+        error = "unexpected bytes after the end";
+        return false;
+    }
+    const std::int64_t lateBefore = std::max(
+        global, maxTime == kNoWatermark ? kNoWatermark : maxTime - config.watermarkDelayMs);
+    while (!p.seen.empty() && lateBefore != kNoWatermark &&
+           (p.seen.begin()->first + 1) * 1000 <= lateBefore)
+        p.seen.erase(p.seen.begin());
+
+    p.checkpointSeq = seq;
+    p.nextOffset = nextOffset;
+    p.maxEventTimeMs = maxTime;
+    p.lastSessionSweep = sweep;
+    p.counters = c;
+    p.suspects = std::move(suspects);
+    p.normalsSinceSuspect = static_cast<std::uint32_t>(normals);
+    p.dirtySessions.clear();
+    for (auto &[start, aggs] : p.pageWindows.open()) {
+        for (PageAgg &a : aggs)
+            a.dirty = false;
+    }
+    for (auto &[start, aggs] : p.funnelWindows.open()) {
+        for (FunnelAgg &a : aggs)
+            a.dirty = false;
+    }
+    for (auto &[start, aggs] : p.geoWindows.open()) {
+        for (GeoAgg &a : aggs)
+            a.dirty = false;
+    }
+    if (info) {
+        info->partition = static_cast<std::int32_t>(partition);
+        info->base = kind == kBase;
+        info->globalWatermarkMs = global;
+    }
+    return true;
+}
+
+} // namespace internal
 
 std::string Aggregator::saveState() const
 {
-    std::lock_guard lock(m_mutex);
+    AllWorkers lock(m_state->workers);
     const State &s = *m_state;
-    Writer w;
-    w.str(kMagic);
-    writeSettings(w, m_config);
-
-    const AggregateCounters &c = s.counters;
-    for (const std::uint64_t v :
-         {c.read, c.valid, c.invalid, c.duplicates, c.late, c.windowsFinalized, c.sessionsClosed})
-        w.u64(v);
-    w.u64(c.invalidByReason.size());
-    for (const std::uint64_t v : c.invalidByReason)
-        w.u64(v);
-    w.i64(c.maxEventTimeMs);
-    w.i64(c.watermarkMs);
-    w.i64(s.lastSessionSweep);
-
-    writeWindows(w, s.pageWindows, [&](std::uint32_t id, const internal::PageAgg &a) {
-        w.str(s.pages.name(id));
-        for (const std::uint64_t v : {a.views, a.clicks, a.carts, a.purchases})
-            w.u64(v);
-        w.i64(a.revenue);
-        writeSketch(w, a.users);
-        writeSketch(w, a.sessions);
-    });
-    writeWindows(w, s.funnelWindows, [&](std::uint32_t id, const internal::FunnelAgg &a) {
-        w.str(s.products.name(id));
-        w.u64(a.views);
-        w.u64(a.carts);
-        w.u64(a.purchases);
-    });
-    writeWindows(w, s.geoWindows, [&](std::uint32_t id, const internal::GeoAgg &a) {
-        for (const std::string &part : s.geoKeys.key(id))
-            w.str(part);
-        w.u64(a.events);
-    });
-
-    w.u64(s.sessions.size());
-    for (const auto &[hash, o] : s.sessions) {
-        w.u64(hash);
-        w.str(o.user);
-        w.i64(o.start);
-        w.i64(o.end);
-        w.u64(o.events);
-        w.i64(o.revenue);
-        w.u64(o.converted);
-        w.u64(o.pages.size());
-        o.pages.forEach([&](std::uint32_t id) { w.str(s.pages.name(id)); });
-    }
-    w.u64(s.pendingSessions.size());
-    for (const SessionRow &row : s.pendingSessions) {
-        w.str(row.userId);
-        w.i64(row.start);
-        w.i64(row.end);
-        w.u64(row.events);
-        w.u64(row.distinctPages);
-        w.i64(row.revenueCents);
-        w.u64(row.converted);
-    }
-
-    w.u64(s.seen.size());
-    for (const auto &[second, hashes] : s.seen) {
-        w.i64(second);
-        w.u64(hashes.size());
-        for (const std::uint64_t h : hashes)
-            w.u64(h);
+    internal::Writer w;
+    w.str(internal::kAggregatorMagic);
+    internal::writeSettings(w, m_config);
+    w.svar(s.watermarkMs);
+    w.svar(s.maxEventTimeMs);
+    w.var(s.windowsFinalized);
+    std::vector<const PartitionState *> kept;
+    for (const auto &[id, p] : s.partitions)
+        kept.push_back(p.get());
+    w.var(kept.size());
+    for (const PartitionState *p : kept) {
+        w.str(internal::savePartition(m_config, const_cast<PartitionState &>(*p), s.watermarkMs,
+                                      true));
+        w.u8(p->assigned ? 1 : 0);
     }
     return w.take();
 }
 
-bool Aggregator::restoreState(std::string_view bytes, std::string *error)
+bool Aggregator::restoreState(std::string_view bytes, std::string *error, std::int64_t nowMs)
 {
     auto fail = [&](const std::string &why) {
         if (error)
             *error = "aggregator checkpoint: " + why;
         return false;
     };
-    Reader r(bytes);
+    internal::Reader r(bytes);
     std::string_view magic;
-    if (!r.str(magic) || magic != kMagic)
-        return fail("not a checkpoint of this format (version 1)");
-    {
-        Writer mine;
-        writeSettings(mine, m_config);
-        const std::string expected = mine.take();
-        for (std::size_t i = 0; i < expected.size() / 8; ++i) {
-            std::int64_t v = 0;
-            std::int64_t want = 0;
-            if (!r.i64(v))
-                return fail("truncated");
-            std::memcpy(&want, expected.data() + 8 * i, 8);
-            if (v != want)
-                return fail("made with other window, session-gap, watermark or sketch settings; "
-                            "start with the same settings (or a new consumer group)");
-        }
-    }
-
-    auto state = std::make_unique<State>(m_config);
-    State &s = *state;
-    AggregateCounters &c = s.counters;
-    bool ok = true;
-    for (std::uint64_t *v : {&c.read, &c.valid, &c.invalid, &c.duplicates, &c.late,
-                             &c.windowsFinalized, &c.sessionsClosed})
-        ok = ok && r.u64(*v);
-    std::uint64_t reasons = 0;
-    ok = ok && r.u64(reasons) && reasons == c.invalidByReason.size();
-    for (std::uint64_t &v : c.invalidByReason)
-        ok = ok && r.u64(v);
-    ok = ok && r.i64(c.maxEventTimeMs) && r.i64(c.watermarkMs) && r.i64(s.lastSessionSweep);
-    if (!ok)
-        return fail("truncated counters");
-
+    if (!r.str(magic) || magic != internal::kAggregatorMagic)
+        return fail("not a checkpoint of this format (version 2)");
     std::string why;
-    const bool windowsOk =
-        readWindows(
-            r, 56, "page",
-            [&](std::int64_t start) {
-                std::string_view name;
-                if (!r.str(name))
-                    return false;
-                internal::PageAgg &a = s.pageWindows.at(start, s.pages.id(name));
-                a.used = true;
-                return r.u64(a.views) && r.u64(a.clicks) && r.u64(a.carts) && r.u64(a.purchases) &&
-                       r.i64(a.revenue) && readSketch(r, a.users, &why) &&
-                       readSketch(r, a.sessions, &why);
-            },
-            why) &&
-        readWindows(
-            r, 32, "funnel",
-            [&](std::int64_t start) {
-                std::string_view name;
-                if (!r.str(name))
-                    return false;
-                internal::FunnelAgg &a = s.funnelWindows.at(start, s.products.id(name));
-                a.used = true;
-                return r.u64(a.views) && r.u64(a.carts) && r.u64(a.purchases);
-            },
-            why) &&
-        readWindows(
-            r, 32, "geo",
-            [&](std::int64_t start) {
-                std::array<std::string_view, 3> parts;
-                if (!r.str(parts[0]) || !r.str(parts[1]) || !r.str(parts[2]))
-                    return false;
-                internal::GeoAgg &a = s.geoWindows.at(start, s.geoKeys.id(parts));
-                a.used = true;
-                return r.u64(a.events);
-            },
-            why);
-    if (!windowsOk)
+    if (!internal::readSettings(r, m_config, why))
         return fail(why);
-
-    std::uint64_t sessions = 0;
-    if (!r.count(sessions, 64))
-        return fail("truncated sessions");
-    s.sessions.reserve(sessions);
-    for (std::uint64_t i = 0; i < sessions; ++i) {
-        std::uint64_t hash = 0, converted = 0, pages = 0;
-        std::string_view user;
-        internal::OpenSession o;
-        if (!r.u64(hash) || !r.str(user) || !r.i64(o.start) || !r.i64(o.end) || !r.u64(o.events) ||
-            !r.i64(o.revenue) || !r.u64(converted) || !r.count(pages, 8))
-            return fail("truncated session");
-        o.user.assign(user);
-        o.converted = converted != 0;
-        for (std::uint64_t p = 0; p < pages; ++p) {
-            std::string_view page;
-            if (!r.str(page))
-                return fail("truncated session pages");
-            o.pages.insert(s.pages.id(page));
-        }
-        s.sessions.emplace(hash, std::move(o));
-    }
-    std::uint64_t pending = 0;
-    if (!r.count(pending, 56))
-        return fail("truncated closed sessions");
-    for (std::uint64_t i = 0; i < pending; ++i) {
-        SessionRow row;
-        std::string_view user;
-        std::uint64_t distinct = 0, converted = 0;
-        if (!r.str(user) || !r.i64(row.start) || !r.i64(row.end) || !r.u64(row.events) ||
-            !r.u64(distinct) || !r.i64(row.revenueCents) || !r.u64(converted))
-            return fail("truncated closed session");
-        row.userId.assign(user);
-        row.distinctPages = static_cast<std::uint32_t>(distinct);
-        row.converted = converted != 0;
-        s.pendingSessions.push_back(std::move(row));
-    }
-    std::uint64_t seconds = 0;
-    if (!r.count(seconds, 16))
-        return fail("truncated dedupe horizon");
-    for (std::uint64_t i = 0; i < seconds; ++i) {
-        std::int64_t second = 0;
-        std::uint64_t hashes = 0;
-        if (!r.i64(second) || !r.count(hashes, 8))
-            return fail("truncated dedupe second");
-        auto &set = s.seen[second];
-        set.reserve(hashes);
-        for (std::uint64_t h = 0; h < hashes; ++h) {
-            std::uint64_t v = 0;
-            if (!r.u64(v))
-                return fail("truncated dedupe second");
-            set.insert(v);
-        }
+    std::int64_t global = 0, maxTime = 0;
+    std::uint64_t finalized = 0, count = 0;
+    if (!r.svar(global) || !r.svar(maxTime) || !r.var(finalized) || !r.count(count, 2))
+        return fail("truncated");
+    std::map<std::int32_t, std::unique_ptr<PartitionState>> partitions;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        std::string_view blob;
+        std::uint8_t assigned = 0;
+        if (!r.str(blob) || !r.u8(assigned))
+            return fail("truncated partition");
+        internal::PartitionBlobInfo info;
+        // The partition number is in the blob: read into a scratch state first.
+        auto p = std::make_unique<PartitionState>(-1, m_config);
+        if (!internal::applyPartition(m_config, *p, blob, why, &info))
+            return fail(why);
+        p->partition = info.partition;
+        p->assigned = assigned != 0;
+        partitions[info.partition] = std::move(p);
     }
     if (!r.atEnd())
         return fail("unexpected bytes after the end");
+    restoreGuard(partitions, global, nowMs);
 
-    std::lock_guard lock(m_mutex);
-    m_state = std::move(state);
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    s.partitions = std::move(partitions);
+    s.watermarkMs = global;
+    s.maxEventTimeMs = kNoWatermark;
+    for (const auto &[id, p] : s.partitions)
+        s.maxEventTimeMs = std::max(s.maxEventTimeMs, p->maxEventTimeMs);
+    s.windowsFinalized = finalized;
+    rebalanceWorkers();
     return true;
+}
+
+void Aggregator::restoreGuard(std::map<std::int32_t, std::unique_ptr<PartitionState>> &partitions,
+                              std::int64_t &global, std::int64_t nowMs) const
+{
+    if (!m_config.liveClock)
+        return;
+    // A stored time the future bound would refuse now is not brought back (a checkpoint of an
+    // older version, or one written under a wrong wall clock): the partition starts its time
+    // afresh from its next events.
+    const std::int64_t limit = wallNow(nowMs) + m_config.maxFutureMs;
+    std::int64_t lowest = kNoWatermark;
+    bool any = false;
+    for (auto &[id, p] : partitions) {
+        if (p->maxEventTimeMs != kNoWatermark && p->maxEventTimeMs > limit)
+            p->maxEventTimeMs = kNoWatermark;
+        const std::int64_t wm = p->watermarkMs(m_config.watermarkDelayMs);
+        if (wm != kNoWatermark) {
+            lowest = any ? std::min(lowest, wm) : wm;
+            any = true;
+        }
+    }
+    if (global != kNoWatermark && global > limit - m_config.watermarkDelayMs)
+        global = lowest;
 }
 
 } // namespace studio::core

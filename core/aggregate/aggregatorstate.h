@@ -1,7 +1,14 @@
 #pragma once
 
-// Private to the aggregator's sources (aggregator.cpp, aggregatorstate.cpp): the open state's
-// types. Not part of the core's API.
+// Private to the aggregator's sources (aggregator.cpp, partitionstate.cpp,
+// aggregatorcheckpoint.cpp): the open state's types. Not part of the core's API.
+//
+// The open state is kept per Kafka partition (PartitionState): that partition's windows,
+// sessions, dedupe horizon, event-time watermark, held suspects and counters, with names
+// interned per partition, so a partition's state never needs another's (sessions are per user
+// and the user is the Kafka key). Workers own sets of partitions; the aggregator's watermark is
+// the minimum over the active partitions, and windows become final for all partitions at once
+// when it passes their end, their rows merged over the partitions.
 
 #include "core/aggregate/aggregator.h"
 #include "core/aggregate/interner.h"
@@ -11,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <map>
 
@@ -34,6 +42,7 @@ struct PageAgg
     std::int64_t revenue = 0;
     HyperLogLog users, sessions;
     bool used = false;
+    bool dirty = false; ///< changed since the last checkpoint increment
     explicit PageAgg(int log2m = HyperLogLog::kDefaultLog2m)
         : users(log2m)
         , sessions(log2m)
@@ -45,12 +54,14 @@ struct FunnelAgg
 {
     std::uint64_t views = 0, carts = 0, purchases = 0;
     bool used = false;
+    bool dirty = false;
 };
 
 struct GeoAgg
 {
     std::uint64_t events = 0;
     bool used = false;
+    bool dirty = false;
 };
 
 /// Open tumbling windows of one kind: start -> per-key aggregates indexed by interned id.
@@ -104,6 +115,7 @@ public:
 
     std::map<std::int64_t, std::vector<Agg>> &open() { return m_open; }
     const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
+    void forget() { m_last = nullptr; } ///< after open() was changed from outside
 
     /// Removes and returns (start, aggregates) of every window whose end is at or before `until`.
     template <class Fn> void takeFinal(std::int64_t until, Fn &&fn)
@@ -131,79 +143,167 @@ struct OpenSession
     std::uint64_t events = 0;
     std::int64_t revenue = 0;
     bool converted = false;
+    bool dirty = false;   ///< in PartitionState::dirtySessions
+    bool fullNext = true; ///< the next increment writes it whole (else fields + pages added)
+    std::uint32_t highCheckpointed = 0; ///< pages.highCount() when last written
     PageSet pages;
 };
 
-} // namespace internal
-
-struct Aggregator::State
+/// An event held back: more than maxFuture ahead of its partition's time, not yet confirmed by
+/// the events after it, or (the first events of a partition) waiting for the batch's end.
+struct HeldEvent
 {
-    explicit State(const AggregatorConfig &c)
-        : pageWindows(c.pageWindowMs, internal::PageAgg(c.hllLog2m))
-        , funnelWindows(c.funnelWindowMs, internal::FunnelAgg{})
-        , geoWindows(c.geoWindowMs, internal::GeoAgg{})
+    std::string payload;
+    std::string key;
+    std::int64_t offset = -1;
+    std::int64_t timestampMs = 0;
+    std::int64_t heldAtMs = 0; ///< wall clock
+};
+
+/// One second of the dedupe horizon: the event-id hashes (fastHash) seen in it.
+struct DedupeSecond
+{
+    absl::flat_hash_set<std::uint64_t, PremixedHash> ids;
+    bool dirty = false; ///< changed since the last checkpoint increment
+};
+
+/// Everything one partition holds; one worker at a time touches it (under that worker's lock).
+struct PartitionState
+{
+    PartitionState(std::int32_t partition, const AggregatorConfig &c)
+        : partition(partition)
+        , pageWindows(c.pageWindowMs, PageAgg(c.hllLog2m))
+        , funnelWindows(c.funnelWindowMs, FunnelAgg{})
+        , geoWindows(c.geoWindowMs, GeoAgg{})
     {
     }
 
-    internal::Interner<1> pages, products;
-    internal::Interner<3> geoKeys; // country, browser, device
-    std::size_t compactAt = 4096;  // interned names at which unused ones are dropped
-    internal::Windows<internal::PageAgg> pageWindows;
-    internal::Windows<internal::FunnelAgg> funnelWindows;
-    internal::Windows<internal::GeoAgg> geoWindows;
+    std::int32_t partition;
+    bool assigned = true; ///< false: revoked, kept only until its windows close (no checkpoints)
+
+    Interner<1> pages, products;
+    Interner<3> geoKeys;          // country, browser, device
+    std::size_t compactAt = 4096; // interned names at which unused ones are dropped
+    Windows<PageAgg> pageWindows;
+    Windows<FunnelAgg> funnelWindows;
+    Windows<GeoAgg> geoWindows;
     // Keyed by the user id's 64-bit MurmurHash3 (computed anyway for the sketches): no string
     // hashing or comparing per event; a collision of two ids is a 2^-64 event.
-    absl::flat_hash_map<std::uint64_t, internal::OpenSession> sessions;
-    // Dedupe: event-id hashes (fastHash) in one set per second of event time. A re-sent event
-    // carries its original time, so only its own second is searched, and a second the watermark
-    // has passed is dropped whole (no erase per id, no expiry queue).
-    std::map<std::int64_t, absl::flat_hash_set<std::uint64_t, internal::PremixedHash>> seen;
-    absl::flat_hash_set<std::uint64_t, internal::PremixedHash> *seenLast = nullptr;
+    absl::flat_hash_map<std::uint64_t, OpenSession> sessions;
+    std::vector<std::uint64_t> dirtySessions; // changed or closed since the last increment
+    // Dedupe: event-id hashes in one set per second of event time. A re-sent event carries its
+    // original time, so only its own second is searched, and a second the watermark has passed
+    // is dropped whole (no erase per id, no expiry queue).
+    std::map<std::int64_t, DedupeSecond> seen;
+    DedupeSecond *seenLast = nullptr;
     std::int64_t seenLastSecond = INT64_MIN;
     std::int64_t lastSessionSweep = kNoWatermark;
-    AggregateCounters counters;
-    ParsedEvent event; // the event being ingested
-
-    std::deque<std::vector<PageRow>> recentPages;
-    std::deque<std::vector<GeoRow>> recentGeo;
-    std::deque<std::vector<FunnelRow>> recentFunnel;
-    std::deque<SessionRow> recentSessions;
     std::vector<SessionRow> pendingSessions; // closed by a later event, not yet handed out
 
-    // Names seen once stay interned only while an open window or session uses them, so state
-    // grows with the open keys, not with every page or product ever seen.
-    void compactNames()
+    // Event time. `maxEventTimeMs` is the newest event time accepted (held suspects excluded);
+    // this partition's watermark is that minus the delay.
+    std::int64_t maxEventTimeMs = kNoWatermark;
+    /// When it last had a valid event (or was assigned): the wall clock (live), else the
+    /// stream's newest event time then
+    std::int64_t lastDataWallMs = kNoWatermark;
+    std::atomic<bool> backlog{false};        ///< set by the pipeline: unread messages wait
+    bool idle = false;                       ///< set by advance()
+    std::vector<HeldEvent> suspects;         ///< in arrival order
+    std::uint32_t normalsSinceSuspect = 0;   ///< events at the partition's time since then
+    std::vector<std::uint32_t> startPending; ///< no time yet: batch records decided at its end
+
+    PartitionCounters counters;
+    std::int64_t nextOffset = -1; ///< after the last record applied, -1 none
+    std::uint64_t checkpointSeq = 0;
+    std::uint64_t lastIncrementBytes = 0;
+
+    std::int64_t watermarkMs(std::int64_t delay) const
     {
-        if (pages.size() + products.size() + geoKeys.size() < compactAt)
-            return;
-        std::vector<char> keepPages(pages.size(), 0);
-        pageWindows.markUsed(keepPages);
-        for (const auto &[user, session] : sessions) {
-            session.pages.forEach([&](std::uint32_t id) { keepPages[id] = 1; });
-        }
-        const auto pageMap = pages.compact(keepPages);
-        pageWindows.remap(pageMap, pages.size());
-        for (auto &[user, session] : sessions)
-            session.pages.remap(pageMap);
-
-        std::vector<char> keepProducts(products.size(), 0);
-        funnelWindows.markUsed(keepProducts);
-        const auto productMap = products.compact(keepProducts);
-        funnelWindows.remap(productMap, products.size());
-
-        std::vector<char> keepGeo(geoKeys.size(), 0);
-        geoWindows.markUsed(keepGeo);
-        const auto geoMap = geoKeys.compact(keepGeo);
-        geoWindows.remap(geoMap, geoKeys.size());
-        compactAt =
-            std::max<std::size_t>(4096, 2 * (pages.size() + products.size() + geoKeys.size()));
+        return maxEventTimeMs == kNoWatermark ? kNoWatermark : maxEventTimeMs - delay;
     }
 
-    // One lookup for the (country, browser, device) triple instead of one per part.
+    /// Names seen once stay interned only while an open window or session uses them, so state
+    /// grows with the open keys, not with every page or product ever seen. True when names
+    /// were renumbered (the sessions' page order then changed: their next increment is whole).
+    bool compactNames();
     std::uint32_t geoId(std::string_view country, std::string_view browser, std::string_view device)
     {
         return geoKeys.id({country, browser, device});
     }
+    /// Estimated memory of the open state.
+    std::uint64_t stateBytes() const;
+    void markSessionDirty(std::uint64_t hash, OpenSession &s)
+    {
+        if (!s.dirty) {
+            s.dirty = true;
+            dirtySessions.push_back(hash);
+        }
+    }
+};
+
+/// What applyPartition() read besides the state.
+struct PartitionBlobInfo
+{
+    std::int32_t partition = 0;
+    bool base = false;
+    std::int64_t globalWatermarkMs = kNoWatermark;
+};
+
+/// `p` as bytes: everything (a base; `p` unchanged), or what changed since the last increment
+/// (clears the change marks). `globalWatermark`: the aggregator's, at the time.
+std::string savePartition(const AggregatorConfig &config, PartitionState &p,
+                          std::int64_t globalWatermark, bool full);
+/// Applies a base (replacing `p`'s state) or an increment (onto it). False with a message for
+/// other settings or damaged bytes; `p` is then unusable (apply into a fresh or scratch state).
+bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
+                    std::string &error, PartitionBlobInfo *info = nullptr);
+
+} // namespace internal
+
+/// Every worker's lock, taken in worker order (the one order every caller uses).
+class AllWorkers
+{
+public:
+    template <class Workers> explicit AllWorkers(Workers &workers)
+    {
+        m_locks.reserve(workers.size());
+        for (auto &w : workers)
+            m_locks.emplace_back(w->mutex);
+    }
+
+private:
+    std::vector<std::unique_lock<std::mutex>> m_locks;
+};
+
+struct Aggregator::Worker
+{
+    explicit Worker(std::size_t maxEventBytes)
+        : parser(maxEventBytes)
+    {
+    }
+    std::mutex mutex; // the partitions' state, against snapshot() and counters()
+    EventParser parser;
+    ParsedEvent event; // the event being ingested
+    std::vector<internal::PartitionState *> partitions;
+    internal::PartitionState *last = nullptr; // the partition of the record before
+    std::vector<DeferredDeadLetter> deferred;
+    std::uint64_t events = 0; ///< records ingested (under mutex)
+};
+
+struct Aggregator::State
+{
+    std::map<std::int32_t, std::unique_ptr<internal::PartitionState>> partitions;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::int64_t watermarkMs = kNoWatermark;    ///< min over active partitions, never backwards
+    std::int64_t maxEventTimeMs = kNoWatermark; ///< over every partition
+    std::uint64_t windowsFinalized = 0;
+    std::size_t nextWorker = 0; // round robin for partitions first seen in a batch
+
+    // Recently final rows (merged over partitions), for snapshots.
+    std::deque<std::vector<PageRow>> recentPages;
+    std::deque<std::vector<GeoRow>> recentGeo;
+    std::deque<std::vector<FunnelRow>> recentFunnel;
+    std::deque<SessionRow> recentSessions;
 };
 
 } // namespace studio::core

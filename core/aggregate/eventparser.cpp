@@ -304,6 +304,8 @@ std::string_view toString(InvalidReason reason)
         return "oversize";
     case InvalidReason::NotUtf8:
         return "not_utf8";
+    case InvalidReason::FutureTimestamp:
+        return "future_timestamp";
     case InvalidReason::Count:
         break;
     }
@@ -525,6 +527,14 @@ std::optional<InvalidReason> EventParser::parse(std::string_view payload, Parsed
         } else if (key == FBrowser) {
             seen |= FBrowser;
             ok = readString(value, out.browser);
+        } else if (startsWith(rawKey.raw(), "partition\"")) {
+            // Optional: events written from Kafka with their partition (aggregate of a file).
+            std::int64_t partition = -1;
+            if (value.get_int64().get(partition) == SUCCESS && partition >= 0 &&
+                partition <= INT32_MAX)
+                out.partition = static_cast<std::int32_t>(partition);
+            else
+                ok = isWellFormed(value);
         } else {
             ok = isWellFormed(value); // an unknown field: ignored, but it must be JSON
         }

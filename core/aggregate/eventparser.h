@@ -18,6 +18,7 @@ enum class InvalidReason : std::uint8_t {
     UnknownEventType, ///< event_type is not one of the four
     Oversize,         ///< larger than the configured limit
     NotUtf8,          ///< invalid UTF-8 anywhere in the payload
+    FutureTimestamp,  ///< ts too far ahead of the wall clock (live) or of its partition's time
     Count
 };
 inline constexpr std::size_t kInvalidReasonCount = static_cast<std::size_t>(InvalidReason::Count);
@@ -44,6 +45,8 @@ struct ParsedEvent
     EventType type = EventType::PageView;
     bool hasProduct = false;
     bool hasPrice = false;
+    /// The optional integer field "partition" (files of events taken from Kafka); -1 if absent.
+    std::int32_t partition = -1;
 };
 
 /// Parses and validates events of the schema in design.md with simdjson: every required field

@@ -217,40 +217,45 @@ bool PageSet::insertHigh(std::uint32_t id)
             return false;
         m_high.push_back(id);
         if (++m_highCount > kScanMax)
-            rebuild(m_high);
+            rebuild(std::bit_ceil(std::size_t{m_highCount} * 4));
         return true;
     }
-    const std::size_t mask = m_high.size() - 1; // m_high is the table
-    for (std::size_t i = slotOf(id, mask);; i = (i + 1) & mask) {
-        if (m_high[i] == id + 1)
+    std::size_t tableSize = (m_high.size() / 3) * 2;
+    std::uint32_t *table = m_high.data() + tableSize / 2;
+    const std::size_t mask = tableSize - 1;
+    std::size_t i = slotOf(id, mask);
+    for (;; i = (i + 1) & mask) {
+        if (table[i] == id + 1)
             return false;
-        if (m_high[i] == 0) {
-            m_high[i] = id + 1;
+        if (table[i] == 0)
             break;
-        }
     }
-    if (++m_highCount * 2 > m_high.size()) {
-        std::vector<std::uint32_t> ids;
-        for (const std::uint32_t slot : m_high) {
-            if (slot != 0)
-                ids.push_back(slot - 1);
-        }
-        rebuild(ids);
+    if ((std::size_t{m_highCount} + 1) * 2 > tableSize) {
+        rebuild(tableSize * 2);
+        tableSize *= 2;
+        table = m_high.data() + tableSize / 2;
+        i = slotOf(id, tableSize - 1);
+        while (table[i] != 0)
+            i = (i + 1) & (tableSize - 1);
     }
+    table[i] = id + 1;
+    m_high[m_highCount++] = id;
     return true;
 }
 
-void PageSet::rebuild(const std::vector<std::uint32_t> &ids)
+void PageSet::rebuild(std::size_t tableSize)
 {
-    std::vector<std::uint32_t> slots(std::bit_ceil(ids.size() * 4), 0);
-    const std::size_t mask = slots.size() - 1;
-    for (const std::uint32_t id : ids) {
-        std::size_t i = slotOf(id, mask);
-        while (slots[i] != 0)
+    std::vector<std::uint32_t> next(tableSize / 2 + tableSize, 0);
+    std::copy(m_high.begin(), m_high.begin() + m_highCount, next.begin());
+    std::uint32_t *table = next.data() + tableSize / 2;
+    const std::size_t mask = tableSize - 1;
+    for (std::uint32_t k = 0; k < m_highCount; ++k) {
+        std::size_t i = slotOf(next[k], mask);
+        while (table[i] != 0)
             i = (i + 1) & mask;
-        slots[i] = id + 1; // 0 marks an empty slot
+        table[i] = next[k] + 1;
     }
-    m_high.swap(slots);
+    m_high.swap(next);
 }
 
 } // namespace studio::core::internal

@@ -64,8 +64,9 @@ private:
 
 /// The distinct page ids of a session. Ids below 128 (the pages of most sites: ids are dense)
 /// are bits inside the session itself, so the common case costs no memory access of its own;
-/// higher ids are in a list scanned while short, then an open-addressing table (a long session
-/// visits hundreds of pages, and every event asks).
+/// higher ids are kept in the order they were added (so a checkpoint increment can write only
+/// the ones added since the last), in a list scanned while short, then with an open-addressing
+/// index beside it (a long session visits hundreds of pages, and every event asks).
 class PageSet
 {
 public:
@@ -86,32 +87,45 @@ public:
         return static_cast<std::size_t>(std::popcount(m_low[0]) + std::popcount(m_low[1])) +
                m_highCount;
     }
-    /// Calls fn(id) for every id, in no particular order.
+    /// Calls fn(id) for every id: the low ones by value, then the high ones as added.
     template <class Fn> void forEach(Fn &&fn) const
+    {
+        forEachLow(fn);
+        forEachHighFrom(0, fn);
+    }
+    /// Calls fn(id) for every id below 128.
+    template <class Fn> void forEachLow(Fn &&fn) const
     {
         for (std::uint32_t w = 0; w < 2; ++w) {
             for (std::uint64_t bits = m_low[w]; bits != 0; bits &= bits - 1)
                 fn(w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits)));
         }
-        for (const std::uint32_t entry : m_high) {
-            if (m_highCount <= kScanMax)
-                fn(entry); // the list
-            else if (entry != 0)
-                fn(entry - 1); // the table
-        }
     }
-    /// Renumbers every id (after an Interner::compact that kept them all).
+    /// How many ids from 128 up: those added after the first highCount() of an earlier call are
+    /// forEachHighFrom(that count).
+    std::uint32_t highCount() const { return m_highCount; }
+    /// Calls fn(id) for the ids from 128 up, in the order they were added, from the `from`-th.
+    template <class Fn> void forEachHighFrom(std::uint32_t from, Fn &&fn) const
+    {
+        for (std::uint32_t i = from; i < m_highCount; ++i)
+            fn(m_high[i]);
+    }
+    /// Renumbers every id (after an Interner::compact that kept them all). The order of the high
+    /// ids that stay high is kept; ids that become low or high move.
     void remap(const std::vector<std::uint32_t> &map);
+    /// Heap bytes held (the index and list of high ids).
+    std::size_t heapBytes() const { return m_high.capacity() * sizeof(std::uint32_t); }
 
 private:
     static constexpr std::uint32_t kInline = 128;
     static constexpr std::uint32_t kScanMax = 16;
     bool insertHigh(std::uint32_t id);
-    void rebuild(const std::vector<std::uint32_t> &ids);
+    void rebuild(std::size_t tableSize);
 
     std::uint64_t m_low[2] = {};
-    // Ids from kInline up: a list while m_highCount <= kScanMax, then a table of id + 1 (0 for
-    // an empty slot).
+    // Ids from kInline up: while m_highCount <= kScanMax just the list (in insertion order);
+    // beyond, the list at [0, tableSize / 2) and an index of id + 1 (0: empty) at
+    // [tableSize / 2, tableSize / 2 + tableSize), at most half full.
     std::vector<std::uint32_t> m_high;
     std::uint32_t m_highCount = 0;
 };

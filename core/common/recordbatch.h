@@ -7,7 +7,8 @@
 
 namespace studio::core {
 
-/// A reusable batch of Kafka records (key, value, event time) stored in one contiguous buffer, so
+/// A reusable batch of Kafka records (key, value, event time, and where they came from: partition
+/// and offset, -1 when unknown) stored in one contiguous buffer, so
 /// a source can fill thousands of records without an allocation per record once warmed up.
 /// Not thread-safe.
 class RecordBatch
@@ -28,6 +29,16 @@ public:
         m_data.append(value);
         endRecord(timestampMs);
     }
+    /// A record read from Kafka: its partition and offset go with it.
+    void addFrom(std::int32_t partition, std::int64_t offset, std::string_view key,
+                 std::string_view value)
+    {
+        beginRecord(key);
+        m_data.append(value);
+        endRecord(0);
+        m_entries.back().partition = partition;
+        m_entries.back().offset = offset;
+    }
 
     /// Streaming form for writers that serialise straight into the buffer: beginRecord(key), then
     /// append to buffer(), then endRecord().
@@ -43,6 +54,8 @@ public:
     {
         m_open.valueLength = static_cast<std::uint32_t>(m_data.size() - m_open.valueOffset);
         m_open.timestampMs = timestampMs;
+        m_open.offset = -1;
+        m_open.partition = -1;
         m_entries.push_back(m_open);
     }
 
@@ -55,6 +68,8 @@ public:
         return {m_data.data() + m_entries[i].valueOffset, m_entries[i].valueLength};
     }
     std::int64_t timestampMs(std::size_t i) const { return m_entries[i].timestampMs; }
+    std::int32_t partition(std::size_t i) const { return m_entries[i].partition; }
+    std::int64_t offset(std::size_t i) const { return m_entries[i].offset; }
     /// Bytes of the buffer readable after value(i): the records that follow it.
     std::size_t bytesAfterValue(std::size_t i) const
     {
@@ -69,6 +84,8 @@ private:
         std::uint32_t valueOffset = 0;
         std::uint32_t valueLength = 0;
         std::int64_t timestampMs = 0;
+        std::int64_t offset = -1;
+        std::int32_t partition = -1;
     };
     std::string m_data;
     std::vector<Entry> m_entries;

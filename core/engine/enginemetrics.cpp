@@ -126,8 +126,14 @@ void collectPipelineMetrics(MetricsText &t, const AggregatorPipeline &pipeline)
     t.counter("clickstream_dead_letter_acked_events_total",
               "Dead letters whose delivery the brokers confirmed", l,
               static_cast<double>(s.deadLetterAcked));
-    t.counter("clickstream_dead_letter_failed_events_total", "Dead letters whose delivery failed",
-              l, static_cast<double>(s.deadLetterFailed));
+    t.counter("clickstream_dead_letter_failed_events_total",
+              "Dead-letter delivery attempts that failed (each is retried, none dropped)", l,
+              static_cast<double>(s.deadLetterFailed));
+    t.gauge("clickstream_dead_letter_pending_events", "Dead letters sent, not yet delivered", l,
+            static_cast<double>(s.deadLetterPending));
+    t.counter("clickstream_dead_letter_truncated_events_total",
+              "Dead letters whose payload was cut to fit the dead-letter topic", l,
+              static_cast<double>(s.deadLetterTruncated));
     t.counter("clickstream_consumer_commits_total", "Offset commits of the aggregator's consumer",
               l, static_cast<double>(s.commits));
     if (s.lagMessages >= 0)
@@ -205,6 +211,29 @@ void collectAggregatorMetrics(MetricsText &t, const Aggregator &aggregator)
               d(c.windowsFinalized));
     t.counter("clickstream_aggregator_sessions_closed_total", "Sessions closed",
               d(c.sessionsClosed));
+    t.gauge("clickstream_aggregator_held_events",
+            "Events held for a decision (a suspect jump in time, or a partition's first events)",
+            d(c.held));
+    t.gauge("clickstream_aggregator_idle_partitions",
+            "Assigned partitions idle past the idle timeout (not holding the watermark back)",
+            d(c.idlePartitions));
+    // Event time per partition: the aggregator's watermark is the minimum over the active ones.
+    for (const PartitionStatus &p : c.partitions) {
+        if (!p.assigned)
+            continue;
+        const MetricLabels l{{"partition", std::to_string(p.partition)}};
+        if (p.watermarkMs != kNoWatermark)
+            t.gauge("clickstream_partition_watermark_seconds",
+                    "Event-time watermark of one partition since the Unix epoch", l,
+                    seconds(p.watermarkMs));
+        t.gauge("clickstream_partition_idle",
+                "1 while the partition is idle (not holding the watermark back)", l,
+                p.idle ? 1 : 0);
+        t.gauge("clickstream_partition_held_events", "Events of the partition held for a decision",
+                l, d(p.held));
+        t.gauge("clickstream_partition_state_bytes", "Estimated memory of the partition's state", l,
+                d(p.stateBytes));
+    }
 }
 
 } // namespace studio::core

@@ -258,7 +258,10 @@ struct StudioEngine::Impl
             ps.archiveRaw = archive;
             results = rt->finals.get();
         }
-        rt->aggregator = std::make_unique<Aggregator>(settings.aggregator, results);
+        AggregatorConfig aggregator = settings.aggregator;
+        // Live (run, headless, GUI): the wall clock bounds event time, idleness is wall time.
+        aggregator.liveClock = true;
+        rt->aggregator = std::make_unique<Aggregator>(aggregator, results);
         rt->pipeline = std::make_unique<AggregatorPipeline>(cluster, ps, *rt->aggregator);
         return rt;
     }

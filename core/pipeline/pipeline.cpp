@@ -12,6 +12,17 @@ namespace studio::core {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+namespace {
+
+std::int64_t wallClockMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
 AggregatorPipeline::AggregatorPipeline(ClusterConfig cluster, PipelineSettings settings,
                                        Aggregator &aggregator)
     : m_cluster(std::move(cluster))
@@ -75,19 +86,10 @@ bool AggregatorPipeline::start(std::string *error)
     rd_kafka_poll_set_consumer(m_consumer.get());
 
     if (m_settings.deadLetters) {
-        KafkaConf dlq = makeKafkaConf(m_cluster,
-                                      {{"acks", "all"},
-                                       {"enable.idempotence", "true"},
-                                       {"linger.ms", "20"},
-                                       {"compression.codec", "lz4"}},
-                                      &e);
-        if (!dlq)
+        m_deadLetters = std::make_unique<DeadLetterQueue>(m_cluster, m_settings.dlqTopic());
+        if (!m_deadLetters->start(&e))
             return fail(e);
-        rd_kafka_conf_set_dr_msg_cb(dlq.get(), &AggregatorPipeline::onDeadLetterDelivery);
-        rd_kafka_conf_set_opaque(dlq.get(), this);
-        m_deadLetters = createKafkaClient(RD_KAFKA_PRODUCER, std::move(dlq), &e);
-        if (!m_deadLetters)
-            return fail(e);
+        m_deadLetters->setErrorHandler([this](std::string message) { setError(message); });
     }
 
     if (m_settings.sinks && !m_settings.finals)
@@ -99,7 +101,6 @@ bool AggregatorPipeline::start(std::string *error)
             return fail(why);
     }
     m_queue = rd_kafka_queue_get_consumer(m_consumer.get());
-    m_dlqTopic = m_settings.dlqTopic();
     m_stop = false;
     m_state = m_paused ? PipelineState::Paused : PipelineState::Running;
     m_thread = std::thread([this] { run(); });
@@ -171,7 +172,13 @@ void AggregatorPipeline::checkpoint(bool force)
     // large state, a slow or absent server) this batch carries the finals only: a newer state
     // would just replace the queued one, and serializing it costs the ingest thread. So the state
     // cadence stretches to what PostgreSQL can store, while final rows keep flowing.
-    const bool withState = force || m_stateSequence <= m_settings.sinks->durableSequence();
+    bool withState = force || m_stateSequence <= m_settings.sinks->durableSequence();
+    if (withState && m_deadLetters && m_deadLetters->stats().pending > 0 &&
+        !m_deadLetters->flush(force ? 5000ms : 200ms)) {
+        // The state covers records whose dead letters are not delivered: stored with these
+        // offsets, a crash would lose those letters. The next checkpoint carries it.
+        withState = false;
+    }
     if (withState) {
         batch.offsets = appliedOffsets();
         batch.checkpoint = m_aggregator.saveState();
@@ -217,7 +224,9 @@ void AggregatorPipeline::stop()
         m_consumer.reset();
     }
     if (m_deadLetters) {
-        rd_kafka_flush(m_deadLetters.get(), 10'000);
+        m_deadLetters->flush(5s);
+        std::lock_guard lock(m_mutex);
+        m_deadLetterTotals = m_deadLetters->stats(); // stats() after stop() still has them
         m_deadLetters.reset();
     }
     if (m_state != PipelineState::Failed)
@@ -274,24 +283,26 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 self->m_nextOffsets[p] = tp.offset;
             }
         }
+        std::vector<std::int32_t> mine;
+        for (int i = 0; i < partitions->cnt; ++i) {
+            if (self->m_settings.topic == partitions->elems[i].topic)
+                mine.push_back(partitions->elems[i].partition);
+        }
+        // Each gets its own event time from here (or keeps the state this process has for it).
+        self->m_aggregator.assign(mine, wallClockMs());
         rd_kafka_assign(rk, partitions);
     } else {
         // Before another member takes these partitions: commit what was applied, so it starts
         // after it rather than counting it again.
         self->commitApplied();
+        std::vector<std::int32_t> gone;
+        for (int i = 0; i < partitions->cnt; ++i) {
+            if (self->m_settings.topic == partitions->elems[i].topic)
+                gone.push_back(partitions->elems[i].partition);
+        }
+        // They stop holding the watermark back; their open windows close as it passes.
+        self->m_aggregator.revoke(gone, false);
         rd_kafka_assign(rk, nullptr);
-    }
-}
-
-void AggregatorPipeline::onDeadLetterDelivery(rd_kafka_t *, const rd_kafka_message_t *msg,
-                                              void *opaque)
-{
-    auto *self = static_cast<AggregatorPipeline *>(opaque);
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        self->m_deadLetterAcked.fetch_add(1, std::memory_order_relaxed);
-    } else {
-        self->m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
-        self->setError(std::string("dead-letter delivery failed: ") + rd_kafka_err2str(msg->err));
     }
 }
 
@@ -354,9 +365,11 @@ void AggregatorPipeline::run()
         }
         if (n > 0)
             applyBatch(messages.data(), static_cast<std::size_t>(n));
-        if (m_deadLetters)
-            rd_kafka_poll(m_deadLetters.get(), 0);
         const auto now = Clock::now();
+        if (n > 0 || now - m_lastAdvance >= 50ms)
+            advance(now);
+        if (m_deadLetters)
+            m_deadLetters->poll();
         if (now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
             refreshLag(pausedPartitions);
             lastLag = now;
@@ -371,10 +384,21 @@ void AggregatorPipeline::run()
             lastCommit = now;
         }
     }
+    advance(Clock::now());
+    if (m_deadLetters && !m_deadLetters->flush(5s))
+        setError("dead letters not yet delivered at stop: their offsets are not committed, a "
+                 "restart reads those records again");
     if (m_settings.sinks)
         checkpoint(true); // the state as it is now, before the caller flushes anything
     commitApplied();
     refreshLag(false);
+}
+
+void AggregatorPipeline::advance(Clock::time_point now)
+{
+    m_lastAdvance = now;
+    m_aggregator.advance(wallClockMs());
+    sendDeferred();
 }
 
 void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t count)
@@ -388,11 +412,13 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
             setError(std::string("consume: ") + rd_kafka_message_errstr(m));
             continue;
         }
-        m_batch.add(
-            {}, std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0));
+        m_batch.addFrom(
+            m->partition, m->offset,
+            std::string_view(static_cast<const char *>(m->key), m->key ? m->key_len : 0),
+            std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0));
         m_records.push_back(m);
     }
-    m_aggregator.ingestBatch(m_batch, &m_outcomes);
+    m_aggregator.ingestWorker(0, m_batch, &m_outcomes, wallClockMs());
     m_consumed.fetch_add(m_records.size(), std::memory_order_relaxed);
 
     for (std::size_t i = 0; i < m_records.size(); ++i) {
@@ -409,8 +435,20 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
         if (m_rawParser && r.outcome == Outcome::Accepted)
             archive(m);
     }
+    sendDeferred();
     for (std::size_t i = 0; i < count; ++i)
         rd_kafka_message_destroy(messages[i]);
+}
+
+void AggregatorPipeline::sendDeferred()
+{
+    // Held records decided later (refused as future_timestamp, or confirmed but late).
+    const std::vector<DeferredDeadLetter> letters = m_aggregator.takeDeferred();
+    if (!m_deadLetters)
+        return;
+    for (const DeferredDeadLetter &d : letters)
+        m_deadLetters->send({m_settings.topic, d.partition, d.offset, d.key, d.payload, d.reason},
+                            m_stop);
 }
 
 void AggregatorPipeline::archive(const rd_kafka_message_t *m)
@@ -427,32 +465,11 @@ void AggregatorPipeline::archive(const rd_kafka_message_t *m)
 
 void AggregatorPipeline::sendDeadLetter(const rd_kafka_message_t *m, std::string_view reason)
 {
-    const std::string partition = std::to_string(m->partition);
-    const std::string offset = std::to_string(m->offset);
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    rd_kafka_resp_err_t err;
-    int tries = 0;
-    do {
-        err = rd_kafka_producev(
-            m_deadLetters.get(), RD_KAFKA_V_TOPIC(m_dlqTopic.c_str()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
-            RD_KAFKA_V_VALUE(m->payload, m->payload ? m->len : 0),
-            RD_KAFKA_V_HEADER("reason", reason.data(), static_cast<ssize_t>(reason.size())),
-            RD_KAFKA_V_HEADER("source.topic", topic, -1),
-            RD_KAFKA_V_HEADER("source.partition", partition.data(),
-                              static_cast<ssize_t>(partition.size())),
-            RD_KAFKA_V_HEADER("source.offset", offset.data(), static_cast<ssize_t>(offset.size())),
-            RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(m_deadLetters.get(), 10);
-    } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && ++tries < 500);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        m_deadLettered.fetch_add(1, std::memory_order_relaxed);
-    } else {
-        m_deadLetterFailed.fetch_add(1, std::memory_order_relaxed);
-        setError(std::string("dead letter not sent: ") + rd_kafka_err2str(err));
-    }
+    m_deadLetters->send(
+        {rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+         std::string_view(static_cast<const char *>(m->key), m->key ? m->key_len : 0),
+         std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0), reason},
+        m_stop);
 }
 
 void AggregatorPipeline::commitApplied()
@@ -478,6 +495,18 @@ void AggregatorPipeline::commitApplied()
         if (next.empty())
             return; // nothing durable yet, or nothing assigned
     }
+    bool held = false; // some offsets held back: commit again later
+    if (m_deadLetters && !m_settings.sinks) {
+        // Not past a dead letter that is not delivered yet: a restart must read it again.
+        const auto pending = m_deadLetters->lowestPending();
+        for (KafkaOffset &o : next) {
+            if (const auto it = pending.find(o.partition);
+                it != pending.end() && it->second < o.nextOffset) {
+                o.nextOffset = it->second;
+                held = true;
+            }
+        }
+    }
     rd_kafka_topic_partition_list_t *offsets =
         rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
     for (const KafkaOffset &o : next) {
@@ -489,7 +518,7 @@ void AggregatorPipeline::commitApplied()
     rd_kafka_topic_partition_list_destroy(offsets);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
         // In durable mode more may become durable later: keep committing what the sinks store.
-        m_uncommitted = m_settings.sinks != nullptr;
+        m_uncommitted = m_settings.sinks != nullptr || held;
         m_commits.fetch_add(1, std::memory_order_relaxed);
     } else {
         setError(std::string("offset commit failed: ") + rd_kafka_err2str(err));
@@ -526,6 +555,9 @@ void AggregatorPipeline::refreshLag(bool paused)
         if (applied < 0)
             applied = tp.offset >= 0 ? tp.offset : low;
         lag += std::max<std::int64_t>(0, high - applied);
+        // A partition with unread messages is behind, not idle: it keeps holding the watermark.
+        if (m_settings.topic == tp.topic)
+            m_aggregator.setBacklog(tp.partition, high > applied);
     }
     const int count = assigned->cnt;
     rd_kafka_topic_partition_list_destroy(assigned);
@@ -544,9 +576,15 @@ PipelineStats AggregatorPipeline::stats() const
     PipelineStats s;
     s.state = m_state.load();
     s.consumed = m_consumed.load();
-    s.deadLettered = m_deadLettered.load();
-    s.deadLetterAcked = m_deadLetterAcked.load();
-    s.deadLetterFailed = m_deadLetterFailed.load();
+    {
+        std::lock_guard lock(m_mutex); // m_deadLetters goes in stop()
+        const DeadLetterStats d = m_deadLetters ? m_deadLetters->stats() : m_deadLetterTotals;
+        s.deadLettered = d.sent;
+        s.deadLetterAcked = d.acked;
+        s.deadLetterFailed = d.failed;
+        s.deadLetterPending = d.pending;
+        s.deadLetterTruncated = d.truncated;
+    }
     s.commits = m_commits.load();
     s.checkpoints = m_checkpoints.load();
     s.finalsOnlyBatches = m_finalsOnly.load();

@@ -3,6 +3,7 @@
 #include "core/aggregate/aggregator.h"
 #include "core/kafka/clusterconfig.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/pipeline/deadletters.h"
 #include "core/store/sinkbatch.h"
 
 #include <atomic>
@@ -64,7 +65,11 @@ struct PipelineStats
     int assignedPartitions = 0;
     std::uint64_t deadLettered = 0; ///< handed to the dead-letter producer
     std::uint64_t deadLetterAcked = 0;
+    /// Delivery attempts that failed (the dead-letter topic's brokers down, or a refusal); each
+    /// is retried until it succeeds, so this counts trouble, not losses.
     std::uint64_t deadLetterFailed = 0;
+    std::uint64_t deadLetterPending = 0;   ///< sent, not yet delivered
+    std::uint64_t deadLetterTruncated = 0; ///< payloads cut to fit the dead-letter topic
     std::uint64_t commits = 0;
     std::uint64_t checkpoints = 0; ///< durable mode: batches with the open state and offsets
     /// Durable mode: batches with final rows only, sent while the previous state was not stored
@@ -75,11 +80,13 @@ struct PipelineStats
 };
 
 /// The Kafka side of the aggregator: a consumer-group member on its own thread that fetches
-/// batches, feeds them to the Aggregator, sends invalid and late events to the dead-letter topic
-/// with the reason in a "reason" header (and the source topic/partition/offset), and commits
-/// offsets manually. Offsets are committed only after their batch has been applied and its final
-/// results handed to the aggregator's sink; in durable mode (PipelineSettings::sinks) only once
-/// the sinks have stored them with a checkpoint of the open state. Public methods are thread-safe.
+/// batches, feeds them to the Aggregator with their partitions (which it assigns and revokes
+/// there as Kafka does), sends invalid and late events to the dead-letter topic with the reason
+/// in a "reason" header (and the source topic/partition/offset; see DeadLetterQueue), and
+/// commits offsets manually, never past a dead letter not yet delivered. Offsets are committed only
+/// after their batch has been applied and its final results handed to the aggregator's sink; in
+/// durable mode (PipelineSettings::sinks) only once the sinks have stored them with a checkpoint of
+/// the open state. Public methods are thread-safe.
 class AggregatorPipeline
 {
 public:
@@ -102,6 +109,8 @@ private:
     void run();
     void applyBatch(rd_kafka_message_t **messages, std::size_t count);
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
+    void sendDeferred();
+    void advance(std::chrono::steady_clock::time_point now);
     void archive(const rd_kafka_message_t *message);
     void refreshLag(bool paused);
     void commitApplied();
@@ -110,7 +119,6 @@ private:
     void checkpoint(bool force = false);
     std::vector<KafkaOffset> appliedOffsets() const;
     void setError(std::string message);
-    static void onDeadLetterDelivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
     static void onError(rd_kafka_t *rk, int err, const char *reason, void *opaque);
     static void onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *partitions, void *opaque);
@@ -120,16 +128,13 @@ private:
     Aggregator &m_aggregator;
 
     KafkaHandle m_consumer;
-    KafkaHandle m_deadLetters;
+    std::unique_ptr<DeadLetterQueue> m_deadLetters;
     rd_kafka_queue_t *m_queue = nullptr;
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_paused{false};
     std::atomic<PipelineState> m_state{PipelineState::Stopped};
     std::atomic<std::uint64_t> m_consumed{0};
-    std::atomic<std::uint64_t> m_deadLettered{0};
-    std::atomic<std::uint64_t> m_deadLetterAcked{0};
-    std::atomic<std::uint64_t> m_deadLetterFailed{0};
     std::atomic<std::uint64_t> m_commits{0};
     std::atomic<std::uint64_t> m_checkpoints{0};
     std::atomic<std::uint64_t> m_finalsOnly{0};
@@ -147,11 +152,12 @@ private:
     ParsedEvent m_rawEvent;
     std::vector<RawEvent> m_rawPending; // accepted since the last checkpoint
     bool m_uncommitted = false;
-    std::string m_dlqTopic;
+    std::chrono::steady_clock::time_point m_lastAdvance;
 
     mutable std::mutex m_mutex; // guards what follows
     std::string m_lastError;
     std::int64_t m_lag = -1;
+    DeadLetterStats m_deadLetterTotals; // of the producer, once stop() destroyed it
     int m_assigned = 0;
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
 };

@@ -49,6 +49,49 @@ std::vector<TableColumn<core::PageRow>> topPageColumns()
     };
 }
 
+std::vector<TableColumn<core::PartitionStatus>> partitionColumns()
+{
+    using Row = core::PartitionStatus;
+    auto time = [](std::int64_t ms) {
+        return ms == core::kNoWatermark ? QStringLiteral("–") : isoTime(ms);
+    };
+    return {
+        {QObject::tr("Partition"),
+         [](const Row &r) {
+             return QVariant(r.partition);
+         }},
+        {QObject::tr("Watermark"), [](const Row &r) { return QVariant(qlonglong(r.watermarkMs)); },
+         [time](const Row &r) {
+             return time(r.watermarkMs);
+         }},
+        {QObject::tr("State"), [](const Row &r) { return QVariant(r.idle ? 1 : 0); },
+         [](const Row &r) {
+             return r.idle ? QObject::tr("idle") : QObject::tr("active");
+         }},
+        {QObject::tr("Held"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.held));
+         }},
+        {QObject::tr("Valid"), [](const Row &r) { return QVariant(qulonglong(r.valid)); },
+         [](const Row &r) {
+             return QLocale().toString(qulonglong(r.valid));
+         }},
+        {QObject::tr("Late"),
+         [](const Row &r) {
+             return QVariant(qulonglong(r.late));
+         }},
+        {QObject::tr("Worker"),
+         [](const Row &r) {
+             return QVariant(r.worker);
+         }},
+        {QObject::tr("State size (MiB)"),
+         [](const Row &r) { return QVariant(double(r.stateBytes) / (1024.0 * 1024.0)); },
+         [](const Row &r) {
+             return QLocale().toString(double(r.stateBytes) / (1024.0 * 1024.0), 'f', 1);
+         }},
+    };
+}
+
 } // namespace
 
 OverviewPage::OverviewPage(QWidget *parent)
@@ -79,6 +122,13 @@ OverviewPage::OverviewPage(QWidget *parent)
     m_topPagesPanel = new TablePanel(tr("Top pages (latest page window)"), m_topPages, this);
     m_topPagesPanel->sortBy(1, Qt::DescendingOrder);
 
+    m_partitions = new RowTableModel<core::PartitionStatus>(
+        partitionColumns(),
+        [](const core::PartitionStatus &r) { return QString::number(r.partition); }, this);
+    m_partitionsPanel = new TablePanel(
+        tr("Partitions (the watermark is the minimum over the active ones)"), m_partitions, this);
+    m_partitionsPanel->sortBy(0, Qt::AscendingOrder);
+
     auto *grid = new QGridLayout;
     grid->addWidget(m_throughput, 0, 0);
     grid->addWidget(m_lag, 0, 1);
@@ -86,8 +136,12 @@ OverviewPage::OverviewPage(QWidget *parent)
     grid->addWidget(m_problems, 1, 0);
     grid->addWidget(m_revenue, 1, 1);
     grid->addWidget(m_topPagesPanel, 1, 2);
+    grid->addWidget(m_partitionsPanel, 2, 0, 1, 3);
     for (int c = 0; c < 3; ++c)
         grid->setColumnStretch(c, 1);
+    grid->setRowStretch(0, 3);
+    grid->setRowStretch(1, 3);
+    grid->setRowStretch(2, 2);
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_toolbar);
@@ -212,6 +266,12 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
     m_counters[tr("Open sessions")]->setText(locale.toString(qulonglong(c.openSessions)));
 
     m_topPages->setRows(snapshot.topPages);
+    std::vector<core::PartitionStatus> assigned;
+    for (const core::PartitionStatus &p : c.partitions) {
+        if (p.assigned)
+            assigned.push_back(p);
+    }
+    m_partitions->setRows(std::move(assigned));
 
     for (LiveChart *chart : charts()) {
         chart->addMarkers(frame.markers);

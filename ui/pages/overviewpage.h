@@ -19,7 +19,8 @@ class TablePanel;
 
 /// The pipeline at a glance: produced vs consumed events/s, consumer lag, watermark delay, late
 /// and invalid rates, revenue per minute (from the page windows), the top pages of the latest
-/// page window and the big counters.
+/// page window, the big counters, and event time per partition (which partition holds the
+/// watermark back, which are idle).
 class OverviewPage : public DashboardPage
 {
     Q_OBJECT
@@ -44,6 +45,8 @@ public:
     LiveChart *revenueChart() const { return m_revenue; }
     QList<LiveChart *> charts() const;
     RowTableModel<core::PageRow> *topPagesModel() const { return m_topPages; }
+    /// Event time per assigned partition: watermark, idle or not, held events, worker, state.
+    RowTableModel<core::PartitionStatus> *partitionsModel() const { return m_partitions; }
     /// The text of one big counter, by its title ("Read", "Valid", "Late"...).
     QString counterText(const QString &title) const;
 
@@ -58,6 +61,8 @@ private:
     LiveChart *m_revenue = nullptr;
     RowTableModel<core::PageRow> *m_topPages = nullptr;
     TablePanel *m_topPagesPanel = nullptr;
+    RowTableModel<core::PartitionStatus> *m_partitions = nullptr;
+    TablePanel *m_partitionsPanel = nullptr;
     QWidget *m_counterStrip = nullptr;
     std::map<QString, QLabel *> m_counters;
     std::int64_t m_runStartMs = 0;
