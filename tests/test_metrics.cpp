@@ -782,6 +782,24 @@ TEST_CASE("the headless run serves growing counters at /metrics that promtool ac
     CHECK(grew);
     CHECK(sample(second, "clickstream_consumed_events_total").value_or(0) > 0);
 
+    // Event time per partition (issue 18): each partition with events has its own watermark,
+    // idleness is shown per partition, and future_timestamp is among the invalid reasons.
+    std::string perPartition;
+    const bool watermarks = waitFor(
+        [&] {
+            perPartition = scrape(app.port);
+            return sample(perPartition, "clickstream_partition_watermark_seconds{partition=\"")
+                       .value_or(0) > 1.7e9;
+        },
+        30s);
+    INFO(perPartition);
+    CHECK(watermarks);
+    CHECK(sample(perPartition, "clickstream_partition_idle{partition=\"").has_value());
+    CHECK(sample(perPartition, "clickstream_aggregator_idle_partitions").has_value());
+    CHECK(sample(perPartition, "clickstream_aggregator_held_events").has_value());
+    CHECK(sample(perPartition, "clickstream_invalid_events_total{reason=\"future_timestamp\"")
+              .value_or(-1) == 0);
+
     const Promtool p = promtoolCheck(second);
     INFO("--- promtool ---\n" << p.output);
     CHECK(p.exitCode == 0);
