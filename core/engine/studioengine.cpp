@@ -1018,6 +1018,12 @@ const ProducerPool &StudioEngine::pool() const
     return m->pool;
 }
 
+void StudioEngine::requestLagQuery()
+{
+    if (const std::shared_ptr<Runtime> runtime = m->currentRuntime())
+        runtime->pipeline->requestLagQuery();
+}
+
 void StudioEngine::visitAggregator(
     const std::function<void(const AggregatorPipeline &, const Aggregator &)> &visit) const
 {

@@ -357,8 +357,10 @@ void AggregatorPipeline::run()
         if (m_deadLetters)
             rd_kafka_poll(m_deadLetters.get(), 0);
         const auto now = Clock::now();
-        if (now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
-            refreshLag(pausedPartitions);
+        const bool queryLag = m_lagQueryRequested.exchange(false);
+        if (queryLag || now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
+            // No fetches while paused, so the cached watermarks would stand still: ask.
+            refreshLag(queryLag || pausedPartitions);
             lastLag = now;
         }
         if (m_settings.sinks &&
@@ -496,7 +498,12 @@ void AggregatorPipeline::commitApplied()
     }
 }
 
-void AggregatorPipeline::refreshLag(bool paused)
+void AggregatorPipeline::requestLagQuery()
+{
+    m_lagQueryRequested.store(true);
+}
+
+void AggregatorPipeline::refreshLag(bool query)
 {
     rd_kafka_topic_partition_list_t *assigned = nullptr;
     if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -507,8 +514,7 @@ void AggregatorPipeline::refreshLag(bool paused)
     for (int i = 0; i < assigned->cnt; ++i) {
         const rd_kafka_topic_partition_t &tp = assigned->elems[i];
         std::int64_t low = -1, high = -1;
-        if (paused) {
-            // No fetches while paused, so the cached watermarks would stand still: ask.
+        if (query) {
             rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high,
                                              500);
         } else {
@@ -533,6 +539,8 @@ void AggregatorPipeline::refreshLag(bool paused)
     std::lock_guard lock(m_mutex);
     m_assigned = count;
     m_lag = known ? lag : -1;
+    if (query && known)
+        ++m_lagQueries;
     const auto now = Clock::now();
     m_samples.emplace_back(now, m_consumed.load());
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
@@ -555,6 +563,7 @@ PipelineStats AggregatorPipeline::stats() const
     std::lock_guard lock(m_mutex);
     s.lastError = m_lastError;
     s.lagMessages = m_lag;
+    s.lagQueries = m_lagQueries;
     s.assignedPartitions = m_assigned;
     if (m_samples.size() >= 2) {
         const double dt =
