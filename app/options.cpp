@@ -108,7 +108,12 @@ void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
     app.add_option("--seed", c.seed, "random seed: same seed, same events")
         ->capture_default_str()
         ->group(group);
-    app.add_option("--users", c.users, "number of users")->capture_default_str()->group(group);
+    app.add_option("--users", c.users,
+                   "most users at once (0: as many as the rate needs, one event per --think-ms "
+                   "each)")
+        ->check(CLI::Range(0, 10'000'000))
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--products", c.products, "number of products")
         ->capture_default_str()
         ->group(group);
@@ -137,6 +142,9 @@ void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
         ->capture_default_str()
         ->group(group);
     app.add_option("--session-events", c.meanSessionEvents, "mean events per session")
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--think-ms", c.thinkMs, "mean pause between two events of a user (ms)")
         ->capture_default_str()
         ->group(group);
 }

@@ -60,7 +60,7 @@ struct AggregatorOptions
 {
     std::string pageWindow = "60s";
     std::string geoWindow = "300s";
-    std::string sessionGap = "1800s";
+    std::string sessionGap = std::to_string(core::AggregatorConfig{}.sessionGapMs / 1000) + "s";
     std::string watermarkDelay = "10s";
 };
 
