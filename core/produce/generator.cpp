@@ -85,15 +85,6 @@ std::uint8_t pickWeighted(Random &rng, const std::array<Weighted, N> &table)
     return static_cast<std::uint8_t>(N - 1);
 }
 
-// Every string the generator writes is built from fixed tables and ids checked by validate()
-// (letters, digits, '_', '-', '.'), so none needs JSON escaping.
-void appendQuoted(std::string &out, std::string_view s)
-{
-    out.push_back('"');
-    out.append(s);
-    out.push_back('"');
-}
-
 void appendHex(std::string &out, std::uint64_t v, int digits)
 {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -103,17 +94,6 @@ void appendHex(std::string &out, std::uint64_t v, int digits)
         v >>= 4;
     }
     out.append(buf, static_cast<std::size_t>(digits));
-}
-
-void appendCents(std::string &out, std::int64_t cents)
-{
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, cents / 100);
-    (void)ec;
-    *end++ = '.';
-    *end++ = static_cast<char>('0' + (cents % 100) / 10);
-    *end++ = static_cast<char>('0' + cents % 10);
-    out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
 bool mixValid(const EventMix &m)
@@ -654,6 +634,73 @@ void EventGenerator::next(std::int64_t timestampMs, RecordBatch &out)
     }
 }
 
+namespace {
+
+// Writes one record into a stack buffer: fixed-size copies the compiler inlines, no capacity
+// check per field, one append to the batch at the end (the per-field appends cost more than the
+// rest of the model).
+class RecordWriter
+{
+public:
+    explicit RecordWriter(char *at)
+        : m_begin(at)
+        , m_p(at)
+    {
+    }
+    template <std::size_t N> void lit(const char (&s)[N])
+    {
+        std::memcpy(m_p, s, N - 1);
+        m_p += N - 1;
+    }
+    void str(std::string_view s)
+    {
+        std::memcpy(m_p, s.data(), s.size());
+        m_p += s.size();
+    }
+    void quoted(std::string_view s)
+    {
+        *m_p++ = '"';
+        str(s);
+        *m_p++ = '"';
+    }
+    void ch(char c) { *m_p++ = c; }
+    void hex(std::uint64_t v, int digits)
+    {
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (int i = digits - 1; i >= 0; --i) {
+            m_p[i] = kHex[v & 0xf];
+            v >>= 4;
+        }
+        m_p += digits;
+    }
+    void integer(std::int64_t v) { m_p = std::to_chars(m_p, m_p + 24, v).ptr; }
+    void cents(std::int64_t c)
+    {
+        integer(c / 100);
+        *m_p++ = '.';
+        *m_p++ = static_cast<char>('0' + (c % 100) / 10);
+        *m_p++ = static_cast<char>('0' + c % 10);
+    }
+    void iso(std::int64_t ms)
+    {
+        formatIsoMs(ms, m_p);
+        m_p += kIsoMsLength;
+    }
+    std::size_t size() const { return static_cast<std::size_t>(m_p - m_begin); }
+
+private:
+    char *m_begin;
+    char *m_p;
+};
+
+// Every string the generator writes is built from fixed tables and ids checked by validate()
+// (letters, digits, '_', '-', '.'), so none needs JSON escaping. The longest record: fixed text and
+// tables (~300 bytes), ids of at most 64 characters (the hot product's, validate()) three times, a
+// 24-digit key twice.
+constexpr std::size_t kMaxRecord = 1024;
+
+} // namespace
+
 void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t timestampMs,
                                 RecordBatch &out, MalformedKind malformed, bool isMalformed)
 {
@@ -671,92 +718,93 @@ void EventGenerator::writeEvent(const User &user, const Emit &emit, std::int64_t
     m_keyLength = at + n;
     const std::string_view userId(m_key, m_keyLength);
 
-    out.beginRecord(userId);
-    std::string &b = out.buffer();
-    const std::size_t start = b.size();
     const auto is = [&](MalformedKind k) {
         return isMalformed && malformed == k;
     };
-
-    b.append(R"({"event_id":"evt_)");
-    b.append(m_idPrefix);
-    b.push_back('_');
-    appendHex(b, m_generated, 10);
-    b.append(R"(","event_type":)");
-    appendQuoted(b, is(MalformedKind::UnknownEventType) ? std::string_view("hover")
-                                                        : kEventTypes[emit.type]);
-    b.append(R"(,"ts":)");
+    char record[kMaxRecord];
+    RecordWriter w(record);
+    w.lit(R"({"event_id":"evt_)");
+    w.str(m_idPrefix);
+    w.ch('_');
+    w.hex(m_generated, 10);
+    w.lit(R"(","event_type":)");
+    w.quoted(is(MalformedKind::UnknownEventType) ? std::string_view("hover")
+                                                 : kEventTypes[emit.type]);
+    w.lit(R"(,"ts":)");
     if (is(MalformedKind::WrongType)) {
-        char num[24];
-        auto [end, ec] = std::to_chars(num, num + sizeof num, timestampMs);
-        (void)ec;
-        b.append(num, static_cast<std::size_t>(end - num));
+        w.integer(timestampMs);
     } else if (is(MalformedKind::BadTimestamp)) {
-        b.append(R"("2026-02-30T25:61:00.000Z")");
+        w.lit(R"("2026-02-30T25:61:00.000Z")");
     } else {
-        b.push_back('"');
-        const std::size_t ts = b.size();
-        b.resize(ts + kIsoMsLength);
-        formatIsoMs(timestampMs, b.data() + ts);
-        b.push_back('"');
+        w.ch('"');
+        w.iso(timestampMs);
+        w.ch('"');
     }
     if (!is(MalformedKind::MissingField)) {
-        b.append(R"(,"user_id":)");
-        appendQuoted(b, userId);
+        w.lit(R"(,"user_id":)");
+        w.quoted(userId);
     }
-    b.append(R"(,"session_id":"sess_)");
-    b.append(m_idPrefix);
-    b.push_back('_');
+    w.lit(R"(,"session_id":"sess_)");
+    w.str(m_idPrefix);
+    w.ch('_');
     // The user's index and their session number: unique for 1,048,576 sessions per user.
-    appendHex(b, u, 7);
-    appendHex(b, user.sessions, 5);
-    b.append(R"(","page":")");
+    w.hex(u, 7);
+    w.hex(user.sessions, 5);
+    w.lit(R"(","page":")");
     const Product *product =
         emit.product >= 0 ? &m_catalog[static_cast<std::size_t>(emit.product)] : nullptr;
     switch (emit.page) {
     case Page::Home:
-        b.append(user.sessions % 2 ? "/" : "/home");
+        if (user.sessions % 2)
+            w.ch('/');
+        else
+            w.lit("/home");
         break;
     case Page::Category:
-        b.append("/category/");
-        b.append(kCategorySlugs[user.category]);
+        w.lit("/category/");
+        w.str(kCategorySlugs[user.category]);
         break;
     case Page::Product:
     case Page::HotProduct:
-        b.append("/product/");
-        b.append(product ? std::string_view(product->id) : std::string_view());
+        w.lit("/product/");
+        if (product)
+            w.str(product->id);
         break;
     case Page::Cart:
-        b.append("/cart");
+        w.lit("/cart");
         break;
     case Page::Checkout:
-        b.append("/checkout");
+        w.lit("/checkout");
         break;
     }
     if (is(MalformedKind::NotUtf8))
-        b.append("\xC3\x28\xFF");
-    b.push_back('"');
+        w.lit("\xC3\x28\xFF");
+    w.ch('"');
     if (product) {
-        b.append(R"(,"product_id":)");
-        appendQuoted(b, product->id);
-        b.append(R"(,"product_category":)");
-        appendQuoted(b, product->category);
-        b.append(R"(,"price":)");
-        appendCents(b, product->priceCents);
+        w.lit(R"(,"product_id":)");
+        w.quoted(product->id);
+        w.lit(R"(,"product_category":)");
+        w.quoted(product->category);
+        w.lit(R"(,"price":)");
+        w.cents(product->priceCents);
     } else {
-        b.append(R"(,"product_id":null,"product_category":null,"price":null)");
+        w.lit(R"(,"product_id":null,"product_category":null,"price":null)");
     }
-    b.append(R"(,"referrer":)");
-    appendQuoted(b, kReferrers[user.referrer].value);
-    b.append(R"(,"country":")");
-    b.append(kCountries[user.country].value);
-    b.append(R"(","device_type":")");
-    b.append(kDevices[user.device].value);
-    b.append(R"(","browser":")");
-    b.append(kBrowsers[user.browser].value);
-    b.append("\"}");
+    w.lit(R"(,"referrer":)");
+    w.quoted(kReferrers[user.referrer].value);
+    w.lit(R"(,"country":")");
+    w.str(kCountries[user.country].value);
+    w.lit(R"(","device_type":")");
+    w.str(kDevices[user.device].value);
+    w.lit(R"(","browser":")");
+    w.str(kBrowsers[user.browser].value);
+    w.lit("\"}");
+    std::size_t length = w.size();
     if (is(MalformedKind::BadJson))
-        b.resize(start + (b.size() - start) * 2 / 3); // cut mid-object, as a torn write would
+        length = length * 2 / 3; // cut mid-object, as a torn write would
+
+    out.beginRecord(userId);
+    out.buffer().append(record, length);
     out.endRecord(timestampMs);
 }
 
