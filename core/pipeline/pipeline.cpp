@@ -319,6 +319,7 @@ void AggregatorPipeline::run()
     auto lastCommit = Clock::now();
     auto lastCheckpoint = Clock::now();
     auto lastLag = Clock::time_point{};
+    std::uint64_t lagQueriesServed = m_lagQueryRequests.load();
     bool pausedPartitions = false;
     while (!m_stop.load(std::memory_order_relaxed)) {
         bool backPressure = false;
@@ -357,10 +358,14 @@ void AggregatorPipeline::run()
         if (m_deadLetters)
             rd_kafka_poll(m_deadLetters.get(), 0);
         const auto now = Clock::now();
-        const bool queryLag = m_lagQueryRequested.exchange(false);
-        if (queryLag || now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
+        // A requested query stays wanted until one gives a lag (none while nothing is assigned).
+        const std::uint64_t requested = m_lagQueryRequests.load();
+        const bool queryLag = requested > lagQueriesServed;
+        if ((queryLag && now - lastLag >= 20ms) ||
+            now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
             // No fetches while paused, so the cached watermarks would stand still: ask.
-            refreshLag(queryLag || pausedPartitions);
+            if (refreshLag(queryLag || pausedPartitions) && queryLag)
+                lagQueriesServed = requested;
             lastLag = now;
         }
         if (m_settings.sinks &&
@@ -376,7 +381,7 @@ void AggregatorPipeline::run()
     if (m_settings.sinks)
         checkpoint(true); // the state as it is now, before the caller flushes anything
     commitApplied();
-    refreshLag(false);
+    (void)refreshLag(false);
 }
 
 void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t count)
@@ -500,14 +505,14 @@ void AggregatorPipeline::commitApplied()
 
 void AggregatorPipeline::requestLagQuery()
 {
-    m_lagQueryRequested.store(true);
+    m_lagQueryRequests.fetch_add(1);
 }
 
-void AggregatorPipeline::refreshLag(bool query)
+bool AggregatorPipeline::refreshLag(bool query)
 {
     rd_kafka_topic_partition_list_t *assigned = nullptr;
     if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
+        return false;
     rd_kafka_position(m_consumer.get(), assigned);
     std::int64_t lag = 0;
     bool known = assigned->cnt > 0;
@@ -545,6 +550,7 @@ void AggregatorPipeline::refreshLag(bool query)
     m_samples.emplace_back(now, m_consumed.load());
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
         m_samples.pop_front();
+    return known;
 }
 
 PipelineStats AggregatorPipeline::stats() const

@@ -111,7 +111,8 @@ private:
     void applyBatch(rd_kafka_message_t **messages, std::size_t count);
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
     void archive(const rd_kafka_message_t *message);
-    void refreshLag(bool query);
+    /// True when every assigned partition's lag is known (and something is assigned).
+    bool refreshLag(bool query);
     void commitApplied();
     std::string subscribe();
     bool loadResumePoint();
@@ -143,7 +144,7 @@ private:
     std::atomic<std::uint64_t> m_finalsOnly{0};
     std::uint64_t m_stateSequence = 0; // consumer thread: SinkWorker sequence of the last state
     std::atomic<bool> m_backPressure{false};
-    std::atomic<bool> m_lagQueryRequested{false};
+    std::atomic<std::uint64_t> m_lagQueryRequests{0};
     std::atomic<bool> m_restored{false};
     std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
 
