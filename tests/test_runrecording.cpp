@@ -358,3 +358,47 @@ TEST_CASE("A bad run file on disk gives a message through loadRun", "[runs]")
     }
     std::remove(path.c_str());
 }
+
+// Regression: RunRecorder kept every sample of a session (one a second, forever).
+TEST_CASE("The run recorder stays bounded over a week-long run", "[runs]")
+{
+    RunRecorder recorder;
+    const std::int64_t start = 1'700'000'000'000;
+    const std::int64_t seconds = 7 * 24 * 3600;
+    std::size_t maxSamples = 0, maxCapacity = 0;
+    for (std::int64_t i = 0; i < seconds; ++i) {
+        RunSample s;
+        s.timeMs = start + i * 1000;
+        s.validTotal = static_cast<std::uint64_t>(i);
+        REQUIRE(recorder.addSample(s));
+        if (i % 60 == 0) { // a marker and an alert a minute: 10,080 of each in the week
+            recorder.addMarker({s.timeMs, "marker " + std::to_string(i)});
+            recorder.addAlert({s.timeMs, "rule", "firing", ""});
+        }
+        maxSamples = std::max(maxSamples, recorder.recording().samples.size());
+        maxCapacity = std::max(maxCapacity, recorder.recording().samples.capacity());
+    }
+    const RunRecording &run = recorder.recording();
+    CHECK(maxSamples <= RunRecorder::kMaxSamples);
+    // The vector never grows past its first reallocation above the limit.
+    CHECK(maxCapacity <= 2 * RunRecorder::kMaxSamples);
+    CHECK(run.samples.size() >= RunRecorder::kMaxSamples - RunRecorder::kMaxSamples / 16);
+    // The newest are kept, in order, and the run starts at the first one kept.
+    CHECK(run.samples.back().timeMs == start + (seconds - 1) * 1000);
+    CHECK(run.startMs == run.samples.front().timeMs);
+    for (std::size_t i = 1; i < run.samples.size(); ++i)
+        REQUIRE(run.samples[i].timeMs - run.samples[i - 1].timeMs == 1000);
+    CHECK(run.markers.size() <= RunRecorder::kMaxMarkers);
+    CHECK(run.alerts.size() <= RunRecorder::kMaxAlerts);
+    CHECK(run.markers.back().text == "marker " + std::to_string((seconds - 1) / 60 * 60));
+    CHECK(recorder.droppedSampleBlocks() > 0);
+    // What a save writes stays bounded too: about 6 MiB for a day of samples.
+    CHECK(runToJson(run).size() < 16u * 1024 * 1024);
+
+    for (int i = 0; i < 2000; ++i) {
+        RunProducer p;
+        p.id = i;
+        recorder.noteProducer(p);
+    }
+    CHECK(recorder.recording().producers.size() == RunRecorder::kMaxProducers);
+}

@@ -168,6 +168,16 @@ RunAlert alertOf(const json &value, std::size_t index)
     return alert;
 }
 
+/// Drops the oldest entries once `items` holds more than `limit`: a block of limit/16 at a time,
+/// so a full recorder moves its elements once per limit/16 additions, not on every one.
+template <class T> void keepNewest(std::vector<T> &items, std::size_t limit)
+{
+    if (items.size() <= limit)
+        return;
+    const std::size_t drop = items.size() - limit + limit / 16;
+    items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
 } // namespace
 
 bool RunRecorder::addSample(const RunSample &sample)
@@ -180,17 +190,24 @@ bool RunRecorder::addSample(const RunSample &sample)
         m_run.startMs = sample.timeMs;
     }
     m_run.samples.push_back(sample);
+    if (m_run.samples.size() > kMaxSamples) {
+        keepNewest(m_run.samples, kMaxSamples);
+        m_run.startMs = m_run.samples.front().timeMs;
+        ++m_droppedBlocks;
+    }
     return true;
 }
 
 void RunRecorder::addMarker(RunMarker marker)
 {
     m_run.markers.push_back(std::move(marker));
+    keepNewest(m_run.markers, kMaxMarkers);
 }
 
 void RunRecorder::addAlert(RunAlert alert)
 {
     m_run.alerts.push_back(std::move(alert));
+    keepNewest(m_run.alerts, kMaxAlerts);
 }
 
 bool RunRecorder::knowsProducer(int id) const
@@ -204,13 +221,14 @@ bool RunRecorder::knowsProducer(int id) const
 
 void RunRecorder::noteProducer(const RunProducer &producer)
 {
-    if (!knowsProducer(producer.id))
+    if (!knowsProducer(producer.id) && m_run.producers.size() < kMaxProducers)
         m_run.producers.push_back(producer);
 }
 
 void RunRecorder::clear()
 {
     m_run = {};
+    m_droppedBlocks = 0;
 }
 
 std::string runToJson(const RunRecording &run)
