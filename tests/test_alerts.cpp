@@ -2,6 +2,7 @@
 #include "core/monitor/alerts.h"
 #include "core/monitor/health.h"
 #include "core/monitor/webhook.h"
+#include "core/store/pgschema.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"
@@ -561,6 +562,17 @@ TEST_CASE("alert history goes to PostgreSQL, and a stopped server does not block
     INFO(store.stats().lastError);
     CHECK(store.stats().written == 3);
     CHECK(store.stats().connected);
+    {
+        // The table came from the schema migrations, which the store applied itself to this
+        // fresh database: the same ones, to the same version, as the PostgreSQL sink's.
+        pqxx::connection c(target.connectionString(5));
+        pqxx::nontransaction tx(c);
+        CHECK(tx.exec("SELECT max(version) FROM schema_migrations")[0][0].as<int>() ==
+              latestSchemaVersion());
+        CHECK(tx.exec("SELECT count(*) FROM information_schema.tables WHERE table_name ="
+                      " 'page_metrics'")[0][0]
+                  .as<int>() == 1);
+    }
 
     auto rows = [&] {
         pqxx::connection c(target.connectionString(5));
@@ -607,4 +619,44 @@ TEST_CASE("alert history goes to PostgreSQL, and a stopped server does not block
     REQUIRE(r.size() == 6);
     CHECK(r[5][3].as<std::string>() == "resolved");
     store.stop();
+}
+
+// Regression: alert_history was defined twice (the store's own DDL and the migration). The store
+// now applies the migrations, so it refuses a database a newer build migrated, as the sink does.
+TEST_CASE("alert history applies the schema migrations and refuses a newer schema",
+          "[alerts][postgres]")
+{
+    std::string why;
+    if (!PostgresServer::available(&why)) {
+        WARN("skipped: " << why);
+        return;
+    }
+    PostgresServer pg;
+    std::string error;
+    INFO(error);
+    REQUIRE(pg.start(&error));
+    const PostgresTarget target{pg.connectionString(), pg.password()};
+    {
+        pqxx::connection c(target.connectionString(5));
+        pqxx::nontransaction tx(c);
+        tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now());"
+                "INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future');");
+    }
+    AlertEngine engine({serviceDownRule(2)});
+    AlertHistoryStore store(target);
+    store.start();
+    store.add(engine.evaluate(wallClockMs(), {serviceUp("postgresql", 0)}));
+    REQUIRE(waitFor([&] { return store.stats().errors >= 1; }, 30s));
+    const AlertHistoryStats s = store.stats();
+    INFO(s.lastError);
+    CHECK(s.lastError.find("database schema version 999 is newer than this app knows") !=
+          std::string::npos);
+    CHECK(s.written == 0);
+    CHECK(s.pending == 1);
+    store.stop(std::chrono::milliseconds(100));
+    // Nothing was created in the newer database.
+    pqxx::connection c(target.connectionString(5));
+    pqxx::nontransaction tx(c);
+    CHECK(tx.exec("SELECT to_regclass('alert_history') IS NULL")[0][0].as<bool>());
 }
