@@ -70,6 +70,7 @@ public:
                 return;
             }
             m_bodies.push_back(req.body);
+            m_authorization = req.get_header_value("Authorization");
             res.status = 200;
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
@@ -94,6 +95,11 @@ public:
         std::lock_guard lock(m_mutex);
         return m_requests;
     }
+    std::string authorization() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_authorization;
+    }
 
 private:
     httplib::Server m_server;
@@ -101,6 +107,7 @@ private:
     int m_failFirst = 0;
     mutable std::mutex m_mutex;
     std::vector<std::string> m_bodies;
+    std::string m_authorization; // of the last accepted request
     int m_requests = 0;
     std::thread m_thread;
 };
@@ -441,6 +448,28 @@ TEST_CASE("the webhook retries a failing receiver, gives up on a dead one and ne
     CHECK(error.find("http or https") != std::string::npos);
     bad.url = "http://host:99999/";
     CHECK(bad.validate().find("not a port number") != std::string::npos);
+}
+
+// The command line refuses a webhook URL with a password (CLICKSTREAM_WEBHOOK_PASSWORD instead):
+// the user stays in the URL and the password comes from the settings.
+TEST_CASE("the webhook sends basic auth with the password given beside the URL",
+          "[alerts][webhook]")
+{
+    AlertEngine engine({serviceDownRule(0)});
+    const auto firing = engine.evaluate(wallClockMs(), {serviceUp("redis", 0)});
+    WebhookReceiver receiver;
+    WebhookSettings settings;
+    settings.url = receiver.url();
+    settings.url.insert(settings.url.find("127.0.0.1"), "alerts@");
+    settings.password = "hook-pass";
+    WebhookNotifier notifier(settings);
+    std::string error;
+    REQUIRE(notifier.start(&error));
+    notifier.notify(firing);
+    REQUIRE(notifier.waitIdle(20s));
+    CHECK(notifier.stats().sent == 1);
+    CHECK(receiver.authorization() == "Basic YWxlcnRzOmhvb2stcGFzcw=="); // alerts:hook-pass
+    notifier.stop();
 }
 
 TEST_CASE("a service down for a few seconds fires, resolves and reaches the webhook",
