@@ -76,6 +76,7 @@ ClusterMonitor::~ClusterMonitor()
 
 bool ClusterMonitor::start(std::string *error)
 {
+    std::lock_guard lifecycle(m_lifecycleMutex);
     if (m_thread.joinable())
         return true;
     if (std::string e = m_cluster.validate(); !e.empty()) {
@@ -91,13 +92,16 @@ bool ClusterMonitor::start(std::string *error)
     }
     m_stop = false;
     m_thread = std::thread([this] { run(); });
+    m_running.store(true, std::memory_order_release);
     return true;
 }
 
 void ClusterMonitor::stop()
 {
+    std::lock_guard lifecycle(m_lifecycleMutex);
     if (!m_thread.joinable())
         return;
+    m_running.store(false, std::memory_order_release);
     {
         std::lock_guard lock(m_wakeMutex);
         m_stop = true;
