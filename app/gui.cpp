@@ -11,6 +11,7 @@
 
 #include <QApplication>
 #include <QMessageBox>
+#include <QThreadPool>
 
 #include <fmt/core.h>
 
@@ -58,9 +59,17 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
     }
 
     const GuiEngine engine = startGuiEngine(settings, command.produce, metrics.registry());
-    ui::MainWindow window(*engine.engine);
-    window.show();
-    return QApplication::exec();
+    int status = 0;
+    {
+        ui::MainWindow window(*engine.engine);
+        window.show();
+        status = QApplication::exec();
+    }
+    // The widgets wait for their own tasks that use the engine (TopicsView, ReportsPage,
+    // MainWindow's sampler); what else is still on the pool finishes here, before the engine
+    // goes, rather than in QApplication's destructor after it.
+    QThreadPool::globalInstance()->waitForDone();
+    return status;
 }
 
 } // namespace studio::app
