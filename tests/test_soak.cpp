@@ -225,9 +225,9 @@ std::vector<Status> statusesOf(const Studio &aggregator)
 /// three minutes of lines is what stays. 1.5 MiB a minute is a leak of 5 bytes per event at the
 /// default 5,000 events/s; the bound before (growth under 5% between the medians of the first and
 /// last 10 s of a 180 s run's last half, about 80 s apart at 80-96 MiB) let 3-3.6 MiB a minute
-/// pass. A leak of 8 bytes per event adds 2.3 MiB a minute at 5,000 events/s, over this bound
-/// whatever the run's own slope (-2.5 to -0.1 MiB a minute from 420 s in four runs,
-/// bench/README.md).
+/// pass. A leak of 8 bytes per event adds 2.3 MiB a minute at 5,000 events/s: over this bound on
+/// a flat run, but the runs' own slopes from 420 s were -2.5 to -0.1 MiB a minute (four runs,
+/// bench/README.md), so on one still settling it may not trip (not tried with an injected leak).
 constexpr double kMaxRssSlopeMiBPerMinute = 1.5;
 /// Resident memory still rises for minutes after the faults, with the open state already flat:
 /// on the quiet machine until about minute 3, on a loaded one (load 15 on 2 cores) until minute 7
