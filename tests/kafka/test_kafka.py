@@ -228,6 +228,21 @@ class GroupsTest(KafkaCase):
 
 
 class AdminTest(KafkaCase):
+    def test_topics_create_shows_the_new_topic_without_not_leader_for_partition(self):
+        """Regression: `topics --create` failed with "refresh failed: watermarks: Broker: Not
+        leader for partition" on a real cluster, whose new partitions get leaders a moment after
+        CreateTopics answers."""
+        k = self.k
+        topic = self.topic("create")
+        r = k.studio(["topics", "--create", topic, "--partitions", "12", "--replication-factor",
+                      str(min(3, k.brokers)), "--json"], 60)
+        self.assertOk(r, "topics --create")
+        self.assertNotIn("Not leader", r.stderr)
+        doc = json.loads(r.stdout.strip().splitlines()[-1])
+        parts = doc["topics"][0]["partitions"]
+        self.assertEqual(len(parts), 12)
+        self.assertTrue(all(p["leader"] >= 1 and p["error"] == 0 for p in parts), parts)
+
     def test_create_topic_errors_in_kafkas_words(self):
         k = self.k
         topic = self.topic("admin")
