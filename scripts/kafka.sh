@@ -123,12 +123,12 @@ resolve() { # version
 }
 
 # Logging: the broker at INFO to stdout (node-N/server.log), Kafka's tools warnings and errors
-# only to stderr. Kafka 4 logs through Log4j 2 (file.log4j2), 3.9 through reload4j (file.log4j);
-# with both bindings on 3.9's class path either may win, so both files are written.
+# only to stderr. Kafka 4 logs through Log4j 2 (X-log4j2.properties), 3.9 through reload4j
+# (X-log4j.properties); with both bindings on 3.9's class path either may win: both are written.
 write_log_config() { # file level
   local target=System.err
   [ "$2" = INFO ] && target=System.out
-  cat >"$1.log4j" <<EOF
+  cat >"$1-log4j.properties" <<EOF
 log4j.rootLogger=$2, out
 log4j.appender.out=org.apache.log4j.ConsoleAppender
 log4j.appender.out.Target=$target
@@ -137,7 +137,7 @@ log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 EOF
-  cat >"$1.log4j2" <<EOF
+  cat >"$1-log4j2.properties" <<EOF
 status = error
 appender.out.type = Console
 appender.out.name = out
@@ -154,12 +154,12 @@ EOF
 }
 
 log_options() { # config-file-prefix
-  echo "-Dlog4j2.configurationFile=$1.log4j2 -Dlog4j.configuration=file:$1.log4j"
+  echo "-Dlog4j2.configurationFile=$1-log4j2.properties -Dlog4j.configuration=file:$1-log4j.properties"
 }
 
 run_class() { # class args... (Kafka tools: small heap, quick start)
   local cfg="${TMPDIR:-/tmp}/clickstream-kafka-tools-log"
-  [ -f "$cfg.log4j2" ] || write_log_config "$cfg" WARN
+  [ -f "$cfg-log4j2.properties" ] || write_log_config "$cfg" WARN
   # shellcheck disable=SC2046
   java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     $(log_options "$cfg") -cp "$LIBS/*" "$@"
@@ -323,7 +323,7 @@ cmd_start() { # single|cluster dir
   done
   # A fresh start: nothing of an earlier run is kept.
   rm -rf "$dir"/node-* "$dir/tls" "$dir"/*.password "$dir"/*.properties "$dir/admin.librdkafka" \
-    "$dir/bootstrap" "$dir/setup" "$dir/version" "$dir"/log.log4j*
+    "$dir/bootstrap" "$dir/setup" "$dir/version" "$dir"/log-log4j*.properties
   write_log_config "$dir/log" INFO
 
   # Ports: a client listener and a controller listener per node (+ an internal one for cluster).

@@ -35,6 +35,9 @@ def kill_children():
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
     _children.clear()
 
 
@@ -187,7 +190,7 @@ class Kafka:
 
     def python_group(self, group, topic, folder, commit_every=1):
         """A python3-confluent-kafka consumer in `group`, committing synchronously after every
-        `commit_every` messages; it prints one line per commit ("committed N")."""
+        `commit_every` messages and whenever it is idle; prints a line per counted commit."""
         conf = dict(self.librdkafka_config())
         conf.update({"group.id": group, "enable.auto.commit": False,
                      "auto.offset.reset": "earliest", "session.timeout.ms": 60000,
@@ -201,13 +204,19 @@ class Kafka:
             "c = Consumer(json.load(open(sys.argv[1])))\n"
             "c.subscribe([sys.argv[2]])\n"
             "n = 0\n"
+            "pending = False\n"
             "while True:\n"
             "    m = c.poll(0.2)\n"
             "    if m is None or m.error():\n"
+            "        if pending:\n"  # idle: commit what was read so far
+            "            c.commit(asynchronous=False)\n"
+            "            pending = False\n"
             "        continue\n"
             "    n += 1\n"
+            "    pending = True\n"
             "    if n % int(sys.argv[3]) == 0:\n"
             "        c.commit(message=m, asynchronous=False)\n"
+            "        pending = False\n"
             "        print('committed', n, flush=True)\n")
         return spawn([PYTHON, "-c", code, path, topic, str(commit_every)],
                      stdout=subprocess.PIPE)
