@@ -98,6 +98,11 @@ std::string lastClientError(const rd_kafka_t *client)
 
 std::string withClientError(std::string message, const rd_kafka_t *client)
 {
+    // Error callbacks are served by rd_kafka_poll(): serve what is queued (up to 100 ms) first.
+    // Not for a consumer whose main queue goes to its consumer queue (rd_kafka_poll_set_consumer),
+    // where rd_kafka_poll must not be called.
+    if (client)
+        rd_kafka_poll(const_cast<rd_kafka_t *>(client), 100);
     if (std::string last = lastClientError(client); !last.empty())
         message += " (" + last + ")";
     return message;
