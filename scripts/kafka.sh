@@ -41,7 +41,8 @@
 # $STUDIO_KAFKA_CACHE/kafka-<version> (default ~/.cache/clickstream-studio), reused by later runs. Needs Java 17+, Maven, openssl (cluster) and kcat (readiness). Every wait has a
 # deadline: STUDIO_KAFKA_START_TIMEOUT (s, default 150) for the brokers to answer,
 # STUDIO_KAFKA_RESOLVE_TIMEOUT (s, default 900) for the download. STUDIO_KAFKA_HEAP sets each
-# node's heap (default 512m). Exit status: 0 ok, 1 failure (message on stderr), 2 bad usage.
+# node's heap (default 512m); STUDIO_KAFKA_VERSION runs another release than the pinned one.
+# Exit status: 0 ok, 1 failure (message on stderr), 2 bad usage.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +62,10 @@ usage() {
 }
 
 kafka_version() { # single|cluster
+  if [ -n "${STUDIO_KAFKA_VERSION:-}" ]; then # another release, e.g. to try one out
+    echo "$STUDIO_KAFKA_VERSION"
+    return
+  fi
   local key=kafka.version
   [ "${1:-single}" = cluster ] && key=kafka.cluster.version
   sed -n "s:.*<$key>\\(.*\\)</$key>.*:\\1:p" "$POM" | head -1
@@ -71,7 +76,7 @@ kafka_version() { # single|cluster
 
 need_java() {
   command -v java >/dev/null 2>&1 ||
-    die "no Java runtime (java not on PATH): Kafka 4 needs Java 17 or newer (scripts/bootstrap.sh installs default-jdk-headless)"
+    die "no Java runtime (java not on PATH): Kafka 4 needs Java 17 or newer (scripts/bootstrap.sh installs openjdk-17-jre-headless)"
   local v
   v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
   [ -n "$v" ] && [ "$v" -ge 17 ] ||
