@@ -137,6 +137,14 @@ bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<boo
     std::size_t errorCount = 0;
     const rd_kafka_error_t **errors =
         rd_kafka_ListConsumerGroups_result_errors(result, &errorCount);
+    if (count == 0 && errorCount > 0) {
+        // Every broker that answered refused (the embedded broker says "Required feature not
+        // supported by broker"): that is no listing at all, not an empty one.
+        if (error)
+            *error = std::string("listing groups: ") + rd_kafka_error_string(errors[0]);
+        rd_kafka_event_destroy(ev);
+        return false;
+    }
     if (error) {
         error->clear();
         if (errorCount > 0)
