@@ -244,7 +244,9 @@ wait_ready() { # dir want
   count="$(node_count "$dir")"
   while :; do
     for n in $(seq 1 "$count"); do
-      if [ -f "$dir/node-$n/pid" ] && [ ! -f "$dir/node-$n/stopped" ] && ! node_pid "$dir" "$n" >/dev/null; then
+      # Alive by pid (right after the launch its command line may not be java's yet).
+      if [ -f "$dir/node-$n/pid" ] && [ ! -f "$dir/node-$n/stopped" ] &&
+        ! kill -0 "$(cat "$dir/node-$n/pid")" 2>/dev/null; then
         echo "kafka.sh: node $n exited; the end of $dir/node-$n/server.log:" >&2
         grep -v '^\s*$' "$dir/node-$n/server.log" | tail -n 20 >&2 || true
         if grep -q "Address already in use" "$dir/node-$n/server.log"; then
