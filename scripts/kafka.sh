@@ -376,8 +376,15 @@ cmd_start() { # single|cluster dir
     chmod 600 "$dir/client.password"
   fi
 
-  local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # A KRaft cluster id: 16 random bytes in URL-safe base64, never starting with '-' (Kafka's own
+  # Uuid.randomUuid() skips those: the storage tool's argument parser takes "-t -xyz..." for an
+  # option, and the start failed with "argument --cluster-id/-t: expected one argument" whenever
+  # the first character came out as '-', about one start in 64).
+  # STUDIO_KAFKA_CLUSTER_ID sets it (the bad-input test starts one with a leading '-').
+  local cluster_id="${STUDIO_KAFKA_CLUSTER_ID:--}"
+  while [ -z "${STUDIO_KAFKA_CLUSTER_ID:-}" ] && [ "${cluster_id:0:1}" = "-" ]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   for n in $(seq 1 "$nodes"); do
     local node="$dir/node-$n"
     mkdir -p "$node/data"
@@ -426,7 +433,7 @@ cmd_start() { # single|cluster dir
   # Format every node's storage (in parallel: each is a JVM start), SCRAM users included.
   local -a formatting=()
   for n in $(seq 1 "$nodes"); do
-    (run_class kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/node-$n/server.properties" \
+    (run_class kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$dir/node-$n/server.properties" \
       ${scram[@]+"${scram[@]}"} >"$dir/node-$n/format.log" 2>&1) &
     formatting+=($!)
   done

@@ -5,7 +5,7 @@
 set -uo pipefail
 KAFKA_SH="$(cd "$(dirname "$0")/../.." && pwd)/scripts/kafka.sh"
 WORK="$(mktemp -d /tmp/studio-kafka-script.XXXXXX)"
-trap 'bash "$KAFKA_SH" stop "$WORK/late" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'for d in late dash; do bash "$KAFKA_SH" stop "$WORK/$d" >/dev/null 2>&1; done; rm -rf "$WORK"' EXIT
 failures=0
 expect() { # name want-rc pattern rc output
   if [ "$4" != "$2" ] || ! grep -q -- "$3" <<<"$5"; then
@@ -43,6 +43,13 @@ port="$(cat "$WORK/port")"
 out="$(STUDIO_KAFKA_PORTS="$port 1" timeout 60 bash "$KAFKA_SH" start single "$WORK/busy" 2>&1)"
 expect "port in use" 1 "port $port on 127.0.0.1 is in use" $? "$out"
 kill "$holder" 2>/dev/null
+
+# Regression: a cluster id starting with '-' (one random id in 64) failed the start with
+# "kafka-storage: error: argument --cluster-id/-t: expected one argument".
+out="$(STUDIO_KAFKA_CLUSTER_ID=-dashFirstId012345678A timeout 200 bash "$KAFKA_SH" start single "$WORK/dash" 2>&1)"
+expect "cluster id starting with a dash" 0 "^bootstrap=127.0.0.1:" $? "$out"
+out="$(timeout 60 bash "$KAFKA_SH" stop "$WORK/dash" 2>&1)"
+expect "cluster id starting with a dash: stop" 0 "" $? "$out"
 
 # Brokers that do not answer within the deadline: stopped, nothing left running.
 out="$(STUDIO_KAFKA_START_TIMEOUT=1 timeout 120 bash "$KAFKA_SH" start single "$WORK/late" 2>&1)"
