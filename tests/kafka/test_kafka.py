@@ -285,12 +285,19 @@ class LagStatusTest(KafkaCase):
         topic = self.topic("lag")
         k.create_topic(topic, 2)
         producer = k.studio_spawn(["produce", "--topic", topic, "--rps", "200", "--duration",
-                                   "90"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         group = "paused-" + topic
         consumer = k.python_group(group, topic, self.tmp, commit_every=5)
-        time.sleep(6)
-        ok, _ = self.group_status(group, topic)
-        self.assertEqual(ok["status"], "OK", ok)
+        # OK once the consumer has joined and caught up with what was produced before it started
+        # (a fixed 6 s was too short on a loaded machine: the status was, rightly, WARN "lag grew
+        # ... while the offset advanced" while it was still catching up).
+        seen = []
+
+        def ok_now():
+            seen[:] = [self.group_status(group, topic, 6)[0]]
+            return seen[0]["status"] == "OK"
+        self.assertTrue(ks.wait_for(ok_now, 90, step=1), "the running group never was OK: %s"
+                        % (seen[0] if seen else None))
 
         os.kill(consumer.pid, signal.SIGSTOP)
         time.sleep(2)
