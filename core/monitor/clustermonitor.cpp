@@ -418,6 +418,10 @@ std::string ClusterMonitor::validateTopicName(const std::string &name)
 namespace {
 
 // True once the metadata shows `topic` with `partitions` partitions, each with a leader.
+/// How long a created topic's partitions may take to get leaders before the create is reported
+/// as incomplete.
+constexpr int kLeaderWaitMs = 30'000;
+
 bool waitForLeaders(rd_kafka_t *rk, const std::string &topic, int partitions, int timeoutMs)
 {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
@@ -539,9 +543,13 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
         // CreateTopics answers once the controller took the topic; its partitions get leaders a
         // moment later, and until then the brokers answer "Not leader for partition" (a real
         // cluster's refresh right after the create failed on it). Wait for the leaders, bounded.
-        if (!waitForLeaders(rk, name, partitions, timeoutMs))
+        // Not by the request timeout: electing leaders is the controller's work after the answer,
+        // and a loaded single node took longer than 5 s for 12 partitions (the topic existed,
+        // yet the create was reported as failed).
+        const int leaderWaitMs = std::max(timeoutMs, kLeaderWaitMs);
+        if (!waitForLeaders(rk, name, partitions, leaderWaitMs))
             return fail("created topic '" + name + "', but its partitions had no leaders within " +
-                        std::to_string(timeoutMs) + " ms");
+                        std::to_string(leaderWaitMs) + " ms");
     }
     {
         std::lock_guard lock(m_wakeMutex);
