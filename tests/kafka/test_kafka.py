@@ -303,9 +303,11 @@ class LagStatusTest(KafkaCase):
         # ... while the offset advanced" while it was still catching up).
         seen = []
 
-        def ok_now():
+        def ok_now():  # ...and has committed on both partitions (else -1 there)
             seen[:] = [self.group_status(group, topic, 6)[0]]
-            return seen[0]["status"] == "OK"
+            parts = seen[0]["partitions"]
+            return seen[0]["status"] == "OK" and len(parts) == 2 and \
+                all(p["committed"] >= 0 for p in parts)
         self.assertTrue(ks.wait_for(ok_now, 90, step=1), "the running group never was OK: %s"
                         % (seen[0] if seen else None))
 
