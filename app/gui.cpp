@@ -26,6 +26,10 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
         fmt::print(stderr, "error: {}\n", e);
         return 2;
     }
+    // The Kafka page's Consumer groups tab shows every group a real cluster lists (other
+    // applications' too, as `groups` does), not only the app's own (the embedded broker lists
+    // none). Without this the tab showed only clickstream-studio on the test cluster.
+    settings.monitorSettings.groupOptions.watchListedGroups = true;
     // Outlives the window and the engine; the engine's collectors go into metrics.registry().
     MetricsEndpoint metrics;
     std::string metricsError;
