@@ -69,6 +69,16 @@ std::string secretFromEnvOrPrompt(const char *env, const std::string &prompt)
     return promptSecret(prompt);
 }
 
+// "scheme://user:secret@host/..." (a ':' in the part before the host's '@').
+bool webhookUrlHasPassword(const std::string &url)
+{
+    const auto scheme = url.find("://");
+    const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+    const auto at = authority.rfind('@');
+    return at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+}
+
 } // namespace
 
 void addConnectionOptions(CLI::App &app, ConnectionOptions &o)
@@ -108,7 +118,12 @@ void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
     app.add_option("--seed", c.seed, "random seed: same seed, same events")
         ->capture_default_str()
         ->group(group);
-    app.add_option("--users", c.users, "number of users")->capture_default_str()->group(group);
+    app.add_option("--users", c.users,
+                   "most users at once (0: as many as the rate needs, one event per --think-ms "
+                   "each)")
+        ->check(CLI::Range(0, 10'000'000))
+        ->capture_default_str()
+        ->group(group);
     app.add_option("--products", c.products, "number of products")
         ->capture_default_str()
         ->group(group);
@@ -137,6 +152,9 @@ void addGeneratorOptions(CLI::App &app, GeneratorOptions &o)
         ->capture_default_str()
         ->group(group);
     app.add_option("--session-events", c.meanSessionEvents, "mean events per session")
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--think-ms", c.thinkMs, "mean pause between two events of a user (ms)")
         ->capture_default_str()
         ->group(group);
 }
@@ -252,7 +270,9 @@ void addMonitoringOptions(CLI::App &app, MonitoringOptions &o)
                    "alert rules file (JSON); read at start when it exists, else the built-in rules")
         ->group(group);
     app.add_option("--webhook", o.webhook,
-                   "POST firing and resolved alerts to this URL (Alertmanager webhook format)")
+                   "POST firing and resolved alerts to this URL (Alertmanager webhook format); "
+                   "for basic auth, the user in the URL (https://USER@host/...) and the password "
+                   "from CLICKSTREAM_WEBHOOK_PASSWORD")
         ->group(group);
     for (const char *name : {"--postgres-password", "--pg-password", "--redis-password"})
         app.add_option(name, o.rejectedSecret)->group("");
@@ -303,6 +323,11 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
     if (!o.webhook.empty()) {
         core::WebhookSettings w;
         w.url = o.webhook;
+        if (webhookUrlHasPassword(o.webhook))
+            return "--webhook must not contain a password (shell history and `ps` would keep "
+                   "it): give the user in the URL (https://USER@host/...) and set "
+                   "CLICKSTREAM_WEBHOOK_PASSWORD";
+        w.password = env("CLICKSTREAM_WEBHOOK_PASSWORD");
         if (std::string e = w.validate(); !e.empty())
             return "--webhook: " + e;
         out.webhook = std::move(w);

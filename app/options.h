@@ -60,7 +60,7 @@ struct AggregatorOptions
 {
     std::string pageWindow = "60s";
     std::string geoWindow = "300s";
-    std::string sessionGap = "1800s";
+    std::string sessionGap = std::to_string(core::AggregatorConfig{}.sessionGapMs / 1000) + "s";
     std::string watermarkDelay = "10s";
     std::string maxFuture = "5m";
     std::string idleTimeout = "30s";
@@ -78,8 +78,8 @@ struct MetricsOptions
 void addMetricsOptions(CLI::App &app, MetricsOptions &options);
 
 /// What the monitor watches besides Kafka, and where alerts go. Passwords never come from here:
-/// libpq's PGPASSWORD / ~/.pgpass (or CLICKSTREAM_PG_PASSWORD) and REDISCLI_AUTH (or
-/// CLICKSTREAM_REDIS_PASSWORD).
+/// libpq's PGPASSWORD / ~/.pgpass (or CLICKSTREAM_PG_PASSWORD), REDISCLI_AUTH (or
+/// CLICKSTREAM_REDIS_PASSWORD) and CLICKSTREAM_WEBHOOK_PASSWORD.
 struct MonitoringOptions
 {
     std::string postgres;   ///< libpq conninfo or postgresql:// URL, without a password

@@ -243,16 +243,24 @@ int runPipeline(RunCommand &r, const std::string &announce)
     engine.stopProducers();
     const Totals t = totalsOf(engine.status().producers);
 
-    // Drain: everything acknowledged is consumed and the lag is back to zero.
+    // Drain: everything acknowledged is consumed and the lag is back to zero. The lag must come
+    // from high watermarks asked of the broker after the producers stopped: the ones cached from
+    // fetches can predate the last records, and a lag of 0 from them ended drains early.
     bool drained = false;
     const auto drainStart = Clock::now();
     double nextDrainStatus = elapsed() + 1.0;
+    std::uint64_t queriesBefore = engine.status().pipeline.lagQueries;
+    engine.requestLagQuery();
     while (!drained) {
         const core::PipelineStats ps = engine.status().pipeline;
-        drained =
-            ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
-        if (drained)
-            break;
+        if (ps.lagQueries > queriesBefore) {
+            drained =
+                ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
+            if (drained)
+                break;
+            queriesBefore = ps.lagQueries;
+            engine.requestLagQuery();
+        }
         if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds ||
             (stopRequested() &&
              std::chrono::duration<double>(Clock::now() - drainStart).count() > 5))

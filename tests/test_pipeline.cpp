@@ -443,3 +443,48 @@ TEST_CASE("a partition that gets no events stops holding the watermark back afte
     CHECK(c.idlePartitions == 1);
     CHECK(c.late == 0);
 }
+
+TEST_CASE("a drain judged on the lag asks the broker: a queried lag of 0 means everything acked "
+          "was consumed",
+          "[pipeline][broker]")
+{
+    // headless ended a drain on a lag of 0 computed from watermarks cached from an earlier fetch,
+    // then reported lag 2 (test_cli's wrong-Redis-password case under load). A lag from
+    // requestLagQuery() is asked of the broker after the producer's last acknowledgement.
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.partitions = 4;
+    REQUIRE(broker.start(options, &error));
+    Aggregator aggregator;
+    AggregatorPipeline pipeline(broker.clusterConfig(), {}, aggregator);
+    REQUIRE(pipeline.start(&error));
+
+    ProducerSettings settings;
+    settings.ratePerSecond = 20'000;
+    KafkaProducer producer(broker.clusterConfig(), settings,
+                           std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    REQUIRE(producer.start(&error));
+    REQUIRE(waitFor([&] { return pipeline.stats().consumed > 5000; }, 20s));
+    producer.stop(); // every delivery reported
+    const std::uint64_t acked = producer.stats().acked;
+    REQUIRE(acked > 5000);
+
+    bool zero = false;
+    int queries = 0;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (!zero && std::chrono::steady_clock::now() < until) {
+        const std::uint64_t before = pipeline.stats().lagQueries;
+        pipeline.requestLagQuery();
+        REQUIRE(waitFor([&] { return pipeline.stats().lagQueries > before; }, 5s));
+        ++queries;
+        const PipelineStats s = pipeline.stats();
+        REQUIRE(s.lagMessages >= 0);
+        zero = s.lagMessages == 0;
+        if (zero)
+            CHECK(s.consumed == acked);
+    }
+    INFO("queries: " << queries);
+    CHECK(zero);
+    pipeline.stop();
+}

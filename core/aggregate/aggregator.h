@@ -24,7 +24,10 @@ struct AggregatorConfig
     std::int64_t pageWindowMs = 60'000;
     std::int64_t geoWindowMs = 300'000;
     std::int64_t funnelWindowMs = 60'000;
-    std::int64_t sessionGapMs = 30 * 60'000;
+    /// Short for a live demo (README: "How the generator behaves"), so closed sessions show within
+    /// minutes of a start; the generator's users pause less and stay away longer than this
+    /// (GeneratorConfig::sessionTimeoutMs is the same). Real traffic: 30 min (--session-gap 30m).
+    std::int64_t sessionGapMs = 2 * 60'000;
     std::int64_t watermarkDelayMs = 10'000;
     double hotViewShare = 0.10;     ///< a product with at least this share of a window's views...
     double hotMaxConversion = 0.02; ///< ...and at most this purchases/views is flagged

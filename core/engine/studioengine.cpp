@@ -834,7 +834,11 @@ bool StudioEngine::updateProducer(int id, StudioProducerSettings settings, std::
             fixedOld.generator.mix.purchase == fixedNew.generator.mix.purchase &&
             fixedOld.generator.duplicateFraction == fixedNew.generator.duplicateFraction &&
             fixedOld.generator.lateFraction == fixedNew.generator.lateFraction &&
-            fixedOld.generator.malformedFraction == fixedNew.generator.malformedFraction;
+            fixedOld.generator.malformedFraction == fixedNew.generator.malformedFraction &&
+            fixedOld.generator.meanSessionEvents == fixedNew.generator.meanSessionEvents &&
+            fixedOld.generator.thinkMs == fixedNew.generator.thinkMs &&
+            fixedOld.generator.sessionTimeoutMs == fixedNew.generator.sessionTimeoutMs &&
+            fixedOld.generator.returnShare == fixedNew.generator.returnShare;
         if (!same && e->ownSource) {
             if (error)
                 *error = "this producer plays a source of its own: only its rate can change";
@@ -1019,6 +1023,12 @@ EmbeddedBroker *StudioEngine::embeddedBroker()
 const ProducerPool &StudioEngine::pool() const
 {
     return m->pool;
+}
+
+void StudioEngine::requestLagQuery()
+{
+    if (const std::shared_ptr<Runtime> runtime = m->currentRuntime())
+        runtime->pipeline->requestLagQuery();
 }
 
 void StudioEngine::visitAggregator(

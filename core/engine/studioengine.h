@@ -129,6 +129,10 @@ public:
     /// Also holds across configureSinks(). False before start().
     bool pauseAggregator();
     bool resumeAggregator();
+    /// The aggregator's next lag is computed from high watermarks asked of the broker, not the
+    /// ones cached from fetches (status().pipeline.lagQueries counts such values): a drain
+    /// judged on the lag alone asks this first. Does nothing without a pipeline.
+    void requestLagQuery();
 
     /// The end of a run (blocks): stops the tick thread, the monitor and the pipeline (in durable
     /// mode its last checkpoint holds the open state), flushes the aggregator's open windows and

@@ -38,6 +38,20 @@ void setKafkaLogHandler(KafkaLogHandler handler);
 /// "Kafka: <error name>: <reason>", the text for a client-level error callback.
 std::string kafkaErrorText(int err, const char *reason);
 
+/// The last client-level error librdkafka reported for `client` (a failed SASL login, a TLS
+/// handshake refused, all brokers down, ...) as kafkaErrorText, with a hint where the cause is
+/// known to be subtle; empty when none came. A request that merely timed out says nothing about
+/// why; this does. Recorded for every client made from makeKafkaConf() unless its caller installs
+/// an error callback of its own. Thread-safe.
+std::string lastClientError(const rd_kafka_t *client);
+
+/// Drops what lastClientError() holds for `client`; KafkaHandle does it on destruction, anyone
+/// destroying a client another way calls this right after.
+void forgetClientError(const rd_kafka_t *client);
+
+/// `message` followed by " (<lastClientError>)" when there is one.
+std::string withClientError(std::string message, const rd_kafka_t *client);
+
 /// A conf with the cluster's properties, then `overrides` (later wins). On a bad property returns
 /// null and a message naming the property (never its value, which may be a secret).
 KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &overrides,

@@ -26,8 +26,10 @@ struct ConsumerDeleter
 {
     void operator()(rd_kafka_t *rk) const
     {
-        if (rk)
+        if (rk) {
             rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+            forgetClientError(rk);
+        }
     }
 };
 using Consumer = std::unique_ptr<rd_kafka_t, ConsumerDeleter>;
@@ -126,7 +128,7 @@ bool topicWatermarks(rd_kafka_t *rk, const std::string &topic, std::int32_t part
     const rd_kafka_resp_err_t err =
         rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
+        *error = withClientError("metadata for '" + topic + "': " + rd_kafka_err2str(err), rk);
         return false;
     }
     out.clear();

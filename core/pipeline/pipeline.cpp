@@ -330,6 +330,7 @@ void AggregatorPipeline::run()
     auto lastCommit = Clock::now();
     auto lastCheckpoint = Clock::now();
     auto lastLag = Clock::time_point{};
+    std::uint64_t lagQueriesServed = m_lagQueryRequests.load();
     bool pausedPartitions = false;
     while (!m_stop.load(std::memory_order_relaxed)) {
         bool backPressure = false;
@@ -370,8 +371,14 @@ void AggregatorPipeline::run()
             advance(now);
         if (m_deadLetters)
             m_deadLetters->poll();
-        if (now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
-            refreshLag(pausedPartitions);
+        // A requested query stays wanted until one gives a lag (none while nothing is assigned).
+        const std::uint64_t requested = m_lagQueryRequests.load();
+        const bool queryLag = requested > lagQueriesServed;
+        if ((queryLag && now - lastLag >= 20ms) ||
+            now - lastLag >= (pausedPartitions ? 1000ms : 250ms)) {
+            // No fetches while paused, so the cached watermarks would stand still: ask.
+            if (refreshLag(queryLag || pausedPartitions) && queryLag)
+                lagQueriesServed = requested;
             lastLag = now;
         }
         if (m_settings.sinks &&
@@ -391,7 +398,7 @@ void AggregatorPipeline::run()
     if (m_settings.sinks)
         checkpoint(true); // the state as it is now, before the caller flushes anything
     commitApplied();
-    refreshLag(false);
+    (void)refreshLag(false);
 }
 
 void AggregatorPipeline::advance(Clock::time_point now)
@@ -525,19 +532,23 @@ void AggregatorPipeline::commitApplied()
     }
 }
 
-void AggregatorPipeline::refreshLag(bool paused)
+void AggregatorPipeline::requestLagQuery()
+{
+    m_lagQueryRequests.fetch_add(1);
+}
+
+bool AggregatorPipeline::refreshLag(bool query)
 {
     rd_kafka_topic_partition_list_t *assigned = nullptr;
     if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
+        return false;
     rd_kafka_position(m_consumer.get(), assigned);
     std::int64_t lag = 0;
     bool known = assigned->cnt > 0;
     for (int i = 0; i < assigned->cnt; ++i) {
         const rd_kafka_topic_partition_t &tp = assigned->elems[i];
         std::int64_t low = -1, high = -1;
-        if (paused) {
-            // No fetches while paused, so the cached watermarks would stand still: ask.
+        if (query) {
             rd_kafka_query_watermark_offsets(m_consumer.get(), tp.topic, tp.partition, &low, &high,
                                              500);
         } else {
@@ -565,10 +576,13 @@ void AggregatorPipeline::refreshLag(bool paused)
     std::lock_guard lock(m_mutex);
     m_assigned = count;
     m_lag = known ? lag : -1;
+    if (query && known)
+        ++m_lagQueries;
     const auto now = Clock::now();
     m_samples.emplace_back(now, m_consumed.load());
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
         m_samples.pop_front();
+    return known;
 }
 
 PipelineStats AggregatorPipeline::stats() const
@@ -593,6 +607,7 @@ PipelineStats AggregatorPipeline::stats() const
     std::lock_guard lock(m_mutex);
     s.lastError = m_lastError;
     s.lagMessages = m_lag;
+    s.lagQueries = m_lagQueries;
     s.assignedPartitions = m_assigned;
     if (m_samples.size() >= 2) {
         const double dt =

@@ -62,6 +62,10 @@ struct PipelineStats
     std::uint64_t consumed = 0;
     double consumedRate = 0;       ///< messages/s over the last second
     std::int64_t lagMessages = -1; ///< sum over assigned partitions; -1 while unknown
+    /// Lag values computed from high watermarks asked of the broker (requestLagQuery(), or while
+    /// paused) rather than the ones cached from fetch responses, which may predate the newest
+    /// records. A drain that must not stop early waits for this to grow and the lag to be 0.
+    std::uint64_t lagQueries = 0;
     int assignedPartitions = 0;
     std::uint64_t deadLettered = 0; ///< handed to the dead-letter producer
     std::uint64_t deadLetterAcked = 0;
@@ -102,6 +106,10 @@ public:
     /// Commits what was applied, leaves the group and waits for dead letters in flight.
     void stop();
 
+    /// The next lag is computed from high watermarks queried from the broker (one round trip per
+    /// assigned partition) instead of cached ones; stats().lagQueries counts them.
+    void requestLagQuery();
+
     PipelineStats stats() const;
     const PipelineSettings &settings() const { return m_settings; }
 
@@ -112,7 +120,8 @@ private:
     void sendDeferred();
     void advance(std::chrono::steady_clock::time_point now);
     void archive(const rd_kafka_message_t *message);
-    void refreshLag(bool paused);
+    /// True when every assigned partition's lag is known (and something is assigned).
+    bool refreshLag(bool query);
     void commitApplied();
     std::string subscribe();
     bool loadResumePoint();
@@ -140,6 +149,7 @@ private:
     std::atomic<std::uint64_t> m_finalsOnly{0};
     std::uint64_t m_stateSequence = 0; // consumer thread: SinkWorker sequence of the last state
     std::atomic<bool> m_backPressure{false};
+    std::atomic<std::uint64_t> m_lagQueryRequests{0};
     std::atomic<bool> m_restored{false};
     std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
 
@@ -158,6 +168,7 @@ private:
     std::string m_lastError;
     std::int64_t m_lag = -1;
     DeadLetterStats m_deadLetterTotals; // of the producer, once stop() destroyed it
+    std::uint64_t m_lagQueries = 0;
     int m_assigned = 0;
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
 };

@@ -2,8 +2,11 @@
 
 #include "core/common/text.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <string_view>
 
 namespace studio::core {
@@ -74,6 +77,34 @@ std::string PostgresTarget::describe() const
         }
     }
     return out;
+}
+
+bool postgresConninfoHasPassword(const std::string &conninfo)
+{
+    char *why = nullptr;
+    const std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(conninfo.c_str(), &why), &PQconninfoFree);
+    if (why)
+        PQfreemem(why);
+    if (options) {
+        for (const PQconninfoOption *o = options.get(); o->keyword; ++o) {
+            if (std::string_view(o->keyword) == "password" && o->val && *o->val)
+                return true;
+        }
+        return false;
+    }
+    // Not parsable: judged by its text (a password may still be in it).
+    std::string lower = conninfo;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.find("password") != std::string::npos)
+        return true;
+    const auto scheme = lower.find("://");
+    const auto at = lower.find('@');
+    if (scheme == std::string::npos || at == std::string::npos)
+        return false;
+    const auto colon = lower.find(':', scheme + 3);
+    return colon < at;
 }
 
 } // namespace studio::core

@@ -29,4 +29,10 @@ struct PostgresTarget
     std::string describe() const;
 };
 
+/// Whether a libpq connection string ("... password=...") or postgresql:// URI
+/// ("postgresql://user:secret@host/db", "...?password=...") carries a password, as libpq's own
+/// parser (PQconninfoParse) reads it. A string libpq cannot parse is judged by a plain search
+/// for "password" or a "user:secret@" part, so nothing that might hold one passes.
+bool postgresConninfoHasPassword(const std::string &conninfo);
+
 } // namespace studio::core

@@ -3,6 +3,7 @@
 #include "ui/common/secretstore.h"
 
 #include "core/monitor/connectiontest.h"
+#include "core/store/targets.h"
 
 #include <QEventLoop>
 #include <QFile>
@@ -223,10 +224,36 @@ void ConnectionProfiles::save(QSettings &settings) const
         settings.setValue(QStringLiteral("caFile"), p.caFile);
     }
     settings.endArray();
-    settings.setValue(QStringLiteral("postgres/uri"), m_postgresUri);
-    settings.setValue(QStringLiteral("redis/uri"), m_redisUri);
+    // The settings file is plain text: an address with a password in it is never written.
+    settings.setValue(QStringLiteral("postgres/uri"),
+                      postgresAddressPasswordProblem(m_postgresUri).isEmpty() ? m_postgresUri
+                                                                              : QString());
+    settings.setValue(QStringLiteral("redis/uri"),
+                      redisAddressPasswordProblem(m_redisUri).isEmpty() ? m_redisUri : QString());
     settings.setValue(QStringLiteral("redis/user"), m_redisUser);
     settings.endGroup();
+}
+
+QString postgresAddressPasswordProblem(const QString &uri)
+{
+    if (!core::postgresConninfoHasPassword(uri.trimmed().toStdString()))
+        return {};
+    return ConnectionProfiles::tr(
+        "The PostgreSQL address contains a password. Addresses are kept in plain text (the "
+        "settings file, connection files): remove the password from the address and type it in "
+        "the Password field, which keeps it in the keychain.");
+}
+
+QString redisAddressPasswordProblem(const QString &uri)
+{
+    std::string why;
+    if (uri.trimmed().isEmpty() || core::parseRedisUri(uri.trimmed().toStdString(), &why) ||
+        why != core::kRedisUriHasPassword)
+        return {};
+    return ConnectionProfiles::tr(
+        "The Redis address contains a password. Addresses are kept in plain text (the settings "
+        "file, connection files): remove the password from the address (redis://USER@HOST:PORT) "
+        "and type it in the Password field, which keeps it in the keychain.");
 }
 
 namespace {
@@ -274,19 +301,10 @@ bool onlyKeys(const QJsonObject &o, const QStringList &allowed, QString *unknown
     return true;
 }
 
-// A libpq conninfo or postgresql:// URI that carries a password (as the CLI checks --postgres).
+// A libpq conninfo or postgresql:// URI that carries a password (libpq's parser decides).
 bool postgresUriHasPassword(const QString &uri)
 {
-    if (uri.contains(QLatin1String("password"), Qt::CaseInsensitive))
-        return true;
-    const bool url = uri.startsWith(QLatin1String("postgresql://")) ||
-                     uri.startsWith(QLatin1String("postgres://"));
-    if (!url)
-        return false;
-    const qsizetype start = uri.indexOf(QLatin1String("://")) + 3;
-    const qsizetype at = uri.indexOf(QLatin1Char('@'), start);
-    const qsizetype colon = uri.indexOf(QLatin1Char(':'), start);
-    return at >= 0 && colon >= 0 && colon < at;
+    return core::postgresConninfoHasPassword(uri.toStdString());
 }
 
 } // namespace
@@ -444,10 +462,12 @@ QByteArray ConnectionProfiles::toConnectionsJson() const
     QJsonObject root{{QStringLiteral("format"), kConnectionsFileFormat},
                      {QStringLiteral("version"), kConnectionsFileVersion},
                      {QStringLiteral("kafka"), kafka}};
-    if (!m_postgresUri.isEmpty())
+    // A connections file never holds a password: an address with one is left out
+    // (exportConnections() refuses to write such a file at all).
+    if (!m_postgresUri.isEmpty() && postgresAddressPasswordProblem(m_postgresUri).isEmpty())
         root.insert(QStringLiteral("postgresql"),
                     QJsonObject{{QStringLiteral("uri"), m_postgresUri}});
-    if (!m_redisUri.isEmpty())
+    if (!m_redisUri.isEmpty() && redisAddressPasswordProblem(m_redisUri).isEmpty())
         root.insert(QStringLiteral("redis"), QJsonObject{{QStringLiteral("uri"), m_redisUri},
                                                          {QStringLiteral("user"), m_redisUser}});
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
@@ -455,6 +475,14 @@ QByteArray ConnectionProfiles::toConnectionsJson() const
 
 bool ConnectionProfiles::exportConnections(const QString &path, QString *error) const
 {
+    for (const QString &problem :
+         {postgresAddressPasswordProblem(m_postgresUri), redisAddressPasswordProblem(m_redisUri)}) {
+        if (!problem.isEmpty()) {
+            if (error)
+                *error = tr("Not exported: connection files never hold passwords. %1").arg(problem);
+            return false;
+        }
+    }
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(toConnectionsJson()) < 0 || !file.commit()) {
         if (error)

@@ -20,6 +20,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <tuple>
+
 namespace studio::ui {
 
 namespace {
@@ -275,6 +277,19 @@ void SettingsDialog::accept()
 {
     m_mapper->submit();
     const SinkConfiguration c = sinkConfiguration();
+    // The addresses go to the plain-text settings file: one with a password in it is refused,
+    // saying where the password goes; nothing is saved and the dialog stays open.
+    for (auto [problem, uri, result] :
+         {std::tuple{postgresAddressPasswordProblem(c.postgresUri), m_pgUri, m_pgResult},
+          std::tuple{redisAddressPasswordProblem(c.redisUri), m_redisUri, m_redisResult}}) {
+        if (problem.isEmpty())
+            continue;
+        result->setStyleSheet(QStringLiteral("color: #c62828;"));
+        result->setText(problem);
+        uri->setFocus();
+        Q_EMIT refused(problem);
+        return;
+    }
     m_profiles->setPostgresUri(c.postgresUri);
     m_profiles->setRedisUri(c.redisUri);
     m_profiles->setRedisUser(c.redisUser);

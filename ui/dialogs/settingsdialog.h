@@ -39,7 +39,9 @@ struct SinkConfiguration
 /// off the GUI thread and shows the answer in green or red with the latency.
 ///
 /// On OK the profiles are saved, changed passwords written, and sinkConfigurationChosen() is
-/// emitted. `profiles` and `secrets` must outlive the dialog (the main window owns them).
+/// emitted; a PostgreSQL or Redis address with a password inside is refused instead (refused()),
+/// since addresses go to the plain-text settings file and passwords only to the keychain.
+/// `profiles` and `secrets` must outlive the dialog (the main window owns them).
 class SettingsDialog : public QDialog
 {
     Q_OBJECT
@@ -59,6 +61,9 @@ Q_SIGNALS:
     void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
     /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
     void testFinished(const QString &target, bool ok, const QString &message);
+    /// OK refused (nothing saved, the dialog stays open): an address holds a password. `message`
+    /// says where the password goes; it is also shown under the address.
+    void refused(const QString &message);
 
 private:
     QWidget *makeKafkaSection();

@@ -89,7 +89,8 @@ ProducerEditor::ProducerEditor(QWidget *parent)
     form->addRow(tr("Mix (view/click/cart/buy)"), mixRow);
 
     m_users = new QSpinBox(this);
-    m_users->setRange(1, 10'000'000);
+    m_users->setRange(0, 10'000'000);
+    m_users->setSpecialValueText(tr("as the rate needs"));
     m_products = new QSpinBox(this);
     m_products->setRange(1, 1'000'000);
     form->addRow(tr("Users"), m_users);
