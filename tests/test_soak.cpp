@@ -313,10 +313,11 @@ TEST_CASE("verify reports a tampered table as lost or duplicated", "[soak][verif
     const std::string &dir = s.dir.path;
     simdjson::dom::parser parser;
 
-    const Ran produced = runStudio(dir, "produce",
-                                   {"produce", "--broker", s.bootstrap, "--rps", "5000",
-                                    "--duration", "2", "--seed", "3", "--late", "0", "--json"},
-                                   60s);
+    const Ran produced =
+        runStudio(dir, "produce",
+                  {"produce", "--broker", s.bootstrap, "--rps", "5000", "--duration", "2", "--seed",
+                   "3", "--late", "0", "--users", "500", "--json"},
+                  60s);
     INFO(produced.out);
     REQUIRE(produced.code == 0);
     const auto summary = lines(produced.out);
