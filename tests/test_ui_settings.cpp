@@ -708,14 +708,14 @@ TEST_CASE("The compose stack's connection file imports", "[ui][settings][deploy]
     CHECK(single.toClusterConfig({}).validate().empty());
 
     const ui::KafkaProfile &cluster = profiles.profile(2);
-    CHECK(cluster.name == QStringLiteral("compose: 3-broker SASL cluster"));
+    CHECK(cluster.name == QStringLiteral("compose: 3-broker SASL_SSL cluster"));
     CHECK(cluster.bootstrap == QStringLiteral("localhost:19092,localhost:29092,localhost:39092"));
-    CHECK(cluster.saslMechanism == QStringLiteral("PLAIN"));
+    CHECK(cluster.saslMechanism == QStringLiteral("SCRAM-SHA-512"));
     CHECK(cluster.username == QStringLiteral("studio"));
-    CHECK_FALSE(cluster.tls);
+    CHECK(cluster.tls); // the test cluster's SASL_SSL listener (deploy/kafka/cluster.properties)
     CHECK_FALSE(cluster.id.isEmpty());
     const core::ClusterConfig config = cluster.toClusterConfig(QStringLiteral("typed-later"));
-    CHECK(config.security == core::SecurityProtocol::SaslPlaintext);
+    CHECK(config.security == core::SecurityProtocol::SaslSsl);
     CHECK(config.validate().empty());
 
     CHECK(profiles.postgresUri() ==
@@ -805,7 +805,7 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
          "{\"format\": \"clickstream-studio-connections\", \"version\": 1, \"kafka\": "
          "{\"name\": \"x\", \"bootstrap\": \"h:9092\"}}",
          QStringLiteral("\"kafka\" is not a list of profiles")},
-        {"an unknown SASL mechanism", with("\"PLAIN\"", "\"GSSAPI\""),
+        {"an unknown SASL mechanism", with("\"SCRAM-SHA-512\"", "\"GSSAPI\""),
          QStringLiteral("SASL mechanism must be")},
         {"SASL without a user", with("\"username\": \"studio\",", ""),
          QStringLiteral("SASL needs a username")},
@@ -813,7 +813,7 @@ TEST_CASE("A bad connection file is refused and changes nothing", "[ui][settings
          QStringLiteral("HOST:PORT")},
         {"tls not a boolean", with("\"tls\": false", "\"tls\": \"no\""),
          QStringLiteral("kafka[0].tls is not true or false")},
-        {"a duplicate name", with("compose: 3-broker SASL cluster", "compose: single broker"),
+        {"a duplicate name", with("compose: 3-broker SASL_SSL cluster", "compose: single broker"),
          QStringLiteral("two Kafka profiles are named")},
         {"an unknown field", with("\"tls\": false", "\"tsl\": false"),
          QStringLiteral("unknown field \"tsl\"")},
