@@ -61,6 +61,9 @@ std::string statusLine(const core::EngineStatus &s, const Totals &t, double elap
         c.idlePartitions ? fmt::format(" ({} idle)", c.idlePartitions) : std::string(),
         grouped(c.valid), grouped(c.duplicates), grouped(c.late), grouped(c.invalid),
         grouped(ps.deadLettered));
+    if (c.keysFolded > 0)
+        line += fmt::format(" | key cap: {} keys into (other) in {} windows", grouped(c.keysFolded),
+                            grouped(c.windowsCapped));
     if (!t.keepingUp)
         line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
     if (!ps.lastError.empty())
@@ -109,6 +112,9 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"open_sessions", c.openSessions},
                                 {"dedupe_entries", c.dedupeEntries},
                                 {"state_bytes", c.stateBytes},
+                                {"keys_folded", c.keysFolded},
+                                {"windows_capped", c.windowsCapped},
+                                {"last_window_keys_folded", c.lastWindowFolded},
                                 {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
                                 {"alerts_firing", s.alertsFiring},
                                 {"held", c.held},

@@ -2,6 +2,7 @@
 
 #include "core/aggregate/aggregates.h"
 #include "core/aggregate/eventparser.h"
+#include "core/aggregate/pagenormalizer.h"
 #include "core/common/recordbatch.h"
 
 #include <cstdint>
@@ -50,6 +51,12 @@ struct AggregatorConfig
     /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
     /// worker); 0: one per hardware thread.
     int workers = 1;
+    /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
+    PageNormalization pageNormalization;
+    /// The key cap: distinct pages, geo combinations and products a window holds at most (per
+    /// partition, and again when the partitions' rows are merged); the others are counted into
+    /// that window's kOtherKey row. 0: no cap (`--max-keys-per-window`).
+    std::size_t maxKeysPerWindow = 10'000;
 
     std::string validate() const;
     /// `workers`, with 0 resolved to the hardware threads.
@@ -62,6 +69,10 @@ inline constexpr std::size_t kMaxHeldSuspects = 16;
 inline constexpr std::uint32_t kSuspectConfirmations = 3;
 /// Events at the partition's own time, after a suspect, that refuse it.
 inline constexpr std::uint32_t kSuspectRefutations = 3;
+/// Distinct pages a session counts at most (its page set's bound: at most about 80 KB of page
+/// ids, and the names they keep interned, per open session): a session that visits more reports
+/// this many.
+inline constexpr std::uint32_t kMaxSessionPages = 10'000;
 
 /// What became of one event.
 enum class Outcome : std::uint8_t {

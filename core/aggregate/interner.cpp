@@ -123,9 +123,51 @@ Interner<N>::Interner()
 {
 }
 
+template <std::size_t N> std::uint64_t Interner<N>::hashOf(const KeyView &parts)
+{
+    return hashOfParts(parts);
+}
+
+template <std::size_t N>
+std::uint32_t Interner<N>::find(const KeyView &parts, std::uint64_t h) const
+{
+    const std::size_t mask = m_slots.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const Slot &slot = m_slots[i];
+        if (slot.id == kEmpty)
+            return kDroppedId;
+        if (slot.hash != h)
+            continue;
+        bool same = true;
+        for (std::size_t p = 0; p < N && same; ++p) {
+            const std::string &have = (*slot.key)[p];
+            same = have.size() == parts[p].size() &&
+                   sameBytes(have.data(), parts[p].data(), have.size());
+        }
+        if (same)
+            return slot.id;
+    }
+}
+
+template <std::size_t N> std::uint64_t Interner<N>::memoryBytes() const
+{
+    std::uint64_t bytes = m_slots.capacity() * sizeof(Slot) + m_keys.size() * sizeof(Key);
+    for (const Key &key : m_keys) {
+        for (const std::string &part : key) {
+            if (part.capacity() > 15) // beyond the small-string buffer
+                bytes += part.capacity() + 1;
+        }
+    }
+    return bytes;
+}
+
 template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts)
 {
-    const std::uint64_t h = hashOfParts(parts);
+    return id(parts, hashOfParts(parts));
+}
+
+template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts, std::uint64_t h)
+{
     const std::size_t mask = m_slots.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
         const Slot &slot = m_slots[i];

@@ -40,6 +40,14 @@ public:
     /// The id of `parts`, a new one (the next dense id) the first time.
     std::uint32_t id(const KeyView &parts);
     std::uint32_t id(std::string_view s) requires(N == 1) { return id(KeyView{s}); }
+    /// The same, with `hash` == hashOf(parts) computed by the caller.
+    std::uint32_t id(const KeyView &parts, std::uint64_t hash);
+    /// The id of `parts` if interned, else kDroppedId; `hash` == hashOf(parts).
+    std::uint32_t find(const KeyView &parts, std::uint64_t hash) const;
+    /// The hash the interner files `parts` under (fastHash for N == 1).
+    static std::uint64_t hashOf(const KeyView &parts);
+    /// Estimated heap bytes of the keys and the slot table.
+    std::uint64_t memoryBytes() const;
     const Key &key(std::uint32_t id) const { return m_keys[id]; }
     const std::string &name(std::uint32_t id) const requires(N == 1) { return m_keys[id][0]; }
     std::size_t size() const { return m_keys.size(); }

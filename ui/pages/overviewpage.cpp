@@ -102,9 +102,13 @@ OverviewPage::OverviewPage(QWidget *parent)
     m_counterStrip = new QWidget(this);
     auto *counters = new QHBoxLayout(m_counterStrip);
     counters->setContentsMargins(0, 0, 0, 0);
-    for (const QString &title : {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"),
-                                 tr("Duplicates"), tr("Open windows"), tr("Open sessions")})
+    for (const QString &title :
+         {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"), tr("Duplicates"), tr("Open windows"),
+          tr("Open sessions"), tr("Keys folded")})
         counters->addWidget(addCounter(title)->parentWidget());
+    m_counters[tr("Keys folded")]->setToolTip(
+        tr("Distinct keys (pages, geo combinations, products) counted into a window's (other) "
+           "row beyond the key cap (Settings > Aggregation), summed over the windows"));
 
     m_throughput = new LiveChart(tr("Throughput (events/s)"), this);
     m_lag = new LiveChart(tr("Consumer lag (messages)"), this);
@@ -264,6 +268,11 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
     m_counters[tr("Duplicates")]->setText(locale.toString(qulonglong(c.duplicates)));
     m_counters[tr("Open windows")]->setText(locale.toString(qulonglong(c.openWindows)));
     m_counters[tr("Open sessions")]->setText(locale.toString(qulonglong(c.openSessions)));
+    m_counters[tr("Keys folded")]->setText(
+        c.windowsCapped ? tr("%1 in %2 windows")
+                              .arg(locale.toString(qulonglong(c.keysFolded)))
+                              .arg(locale.toString(qulonglong(c.windowsCapped)))
+                        : locale.toString(qulonglong(c.keysFolded)));
 
     m_topPages->setRows(snapshot.topPages);
     std::vector<core::PartitionStatus> assigned;

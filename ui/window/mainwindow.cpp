@@ -204,6 +204,10 @@ void MainWindow::openSettings()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &SettingsDialog::sinkConfigurationChosen, this,
             &MainWindow::applySinkConfiguration);
+    const core::AggregatorConfig now = m_engine.aggregatorConfig();
+    dialog->setAggregation({QString::fromStdString(now.pageNormalization.spec()),
+                            static_cast<int>(now.maxKeysPerWindow)});
+    connect(dialog, &SettingsDialog::aggregationChosen, this, &MainWindow::applyAggregation);
     dialog->show();
 }
 
@@ -226,6 +230,24 @@ void MainWindow::applySinkConfiguration(const SinkConfiguration &c)
     if (m_reports)
         m_reports->setPostgres(c.postgresUri, c.postgresPassword);
     statusBar()->showMessage(tr("Sinks applied: the aggregator restarts in durable mode"), 5000);
+}
+
+void MainWindow::applyAggregation(const AggregationConfiguration &c)
+{
+    core::PageNormalization pages;
+    std::string error;
+    if (!core::PageNormalization::parse(c.pageQuery.toStdString(), pages, error) ||
+        !m_engine.configureAggregation(pages, static_cast<std::size_t>(c.maxKeysPerWindow),
+                                       &error)) {
+        statusBar()->showMessage(
+            tr("Aggregation not changed: %1").arg(QString::fromStdString(error)), 10'000);
+        return;
+    }
+    statusBar()->showMessage(
+        tr("Aggregation applied (page query %1, %2 keys per window): the aggregator restarts")
+            .arg(c.pageQuery)
+            .arg(c.maxKeysPerWindow),
+        5000);
 }
 
 void MainWindow::createMenus()

@@ -25,6 +25,7 @@ namespace studio::ui {
 
 struct DashboardFrame;
 struct SinkConfiguration;
+struct AggregationConfiguration;
 class ConnectionProfiles;
 class ProducersPage;
 class ReportsPage;
@@ -60,9 +61,11 @@ public:
     void refresh();
     void setTheme(Theme theme);
     /// The connection settings (Kafka profiles, PostgreSQL, Redis; passwords via the keychain),
-    /// modeless. OK applies the sinks to the engine.
+    /// modeless. OK applies the sinks and the aggregation settings (page query, key cap) to the
+    /// engine.
     void openSettings();
     void applySinkConfiguration(const SinkConfiguration &configuration);
+    void applyAggregation(const AggregationConfiguration &configuration);
     /// Help > About Clickstream Studio: the AboutDialog (objectName "aboutDialog"), modeless.
     void showAbout();
     ConnectionProfiles *connectionProfiles() const { return m_profiles; }
