@@ -306,17 +306,18 @@ int runPipeline(RunCommand &r, const std::string &announce)
         fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
                    "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"
                    "\"dead_lettered\":{},\"dead_letter_failed\":{},\"page_rows\":{},"
-                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
-                   "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
+                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"keys_folded\":{},"
+                   "\"windows_capped\":{},\"seconds\":{:.3f},\"producing_seconds\":{:.3f},"
+                   "\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
                    "\"checkpoints\":{},\"restored\":{},\"postgres_rows\":{},\"redis_rows\":{},"
                    "\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
-                   seconds, producing, producing > 0 ? t.produced / producing : 0.0,
-                   end.alertsFiring, ps.checkpoints, ps.restored ? "true" : "false",
-                   end.postgres.writtenRows, end.redis.writtenRows,
+                   c.keysFolded, c.windowsCapped, seconds, producing,
+                   producing > 0 ? t.produced / producing : 0.0, end.alertsFiring, ps.checkpoints,
+                   ps.restored ? "true" : "false", end.postgres.writtenRows, end.redis.writtenRows,
                    end.sinksWritten ? "true" : "false", r.reportDir);
         std::fflush(stdout);
     }

@@ -129,8 +129,7 @@ TEST_CASE("--page-query values: good ones parse, bad ones say what is expected",
     CHECK(c.validate().find("--max-keys-per-window") != std::string::npos);
 }
 
-TEST_CASE("unique query strings aggregate into the normalised pages, totals exact",
-          "[cardinality]")
+TEST_CASE("unique query strings aggregate into the normalised pages, totals exact", "[cardinality]")
 {
     Collect sink;
     Aggregator agg({}, &sink);
@@ -263,7 +262,8 @@ TEST_CASE("partitions each under the cap are capped again when merged", "[cardin
     std::uint64_t id = 0;
     for (int i = 0; i < 800; ++i)
         for (int k = 0; k < 3; ++k)
-            agg.ingest(event(++id, fmt::format("/a/{}", i), kT0 + i, "ua", "page_view", {}, "NL", 0));
+            agg.ingest(
+                event(++id, fmt::format("/a/{}", i), kT0 + i, "ua", "page_view", {}, "NL", 0));
     for (int i = 0; i < 1'200; ++i)
         agg.ingest(event(++id, fmt::format("/b/{}", i), kT0 + i, "ub", "page_view", {}, "NL", 1));
     agg.flush();

@@ -1752,6 +1752,77 @@ TEST_CASE("check produces, aggregates and finds the exact totals in PostgreSQL, 
     CHECK(contains(bad.out, "check FAILED"));
 }
 
+TEST_CASE("unique paths through Kafka with headless into PostgreSQL: 10,001 page rows per "
+          "window, (other) holds the rest, totals exact, the alert fires",
+          "[cli][persistence][servers][cardinality]")
+{
+    using studio::test::PostgresServer;
+    PostgresServer pg;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    const std::string uri =
+        "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + pg.database();
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+    TempDir dir;
+    // 1,000,000 events (50 s of event time from 00:00:30: two page windows), every path unique.
+    const std::string plain = (dir.path / "plain.jsonl").string();
+    const Result g = runStudio({"generate", "--count", "1000000", "--rps", "20000", "--start",
+                                "2026-01-01T00:00:30.000Z", "--out", plain},
+                               120);
+    REQUIRE(g.exitCode == 0);
+    std::map<std::string, std::int64_t> eventsPerWindow;
+    {
+        std::ofstream unique(dir.path / "unique.jsonl");
+        std::uint64_t n = 0;
+        for (const std::string &line : splitLines(readFile(plain))) {
+            if (line.empty())
+                continue;
+            const std::size_t ts = line.find("\"ts\":\"") + 6;
+            ++eventsPerWindow[line.substr(ts, 10) + " " + line.substr(ts + 11, 5) + ":00+00"];
+            const std::size_t at = line.find("\"page\":\"") + 8;
+            unique << line.substr(0, at) << "/p/" << ++n << line.substr(line.find('"', at)) << '\n';
+        }
+    }
+    REQUIRE(eventsPerWindow.size() == 2);
+    const Result r =
+        runStudio({"headless", "--replay", (dir.path / "unique.jsonl").string(), "--rps", "100000",
+                   "--duration", "30", "--drain-timeout", "240", "--postgres", uri,
+                   "--max-keys-per-window", "10000", "--json-status", "--json"},
+                  400, env);
+    INFO(r.describe());
+    REQUIRE(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    REQUIRE(jsonInt(summary, "valid") == 1'000'000);
+    CHECK(contains(r.out + r.err, "KeyCardinalityCapped"));
+    CHECK(contains(r.out + r.err, "key cap: "));
+    // The status lines count the keys folded so far; the summary, after the last windows were
+    // made final, every folded key of both windows.
+    std::int64_t folded = 0;
+    for (const std::string &line : splitLines(r.out)) {
+        if (contains(line, "\"phase\""))
+            folded = std::max(folded, jsonInt(line, "keys_folded"));
+    }
+    CHECK(folded > 0);
+    CHECK(jsonInt(summary, "keys_folded") == 1'000'000 - 2 * 10'000);
+    CHECK(jsonInt(summary, "windows_capped") == 2);
+
+    const auto out =
+        pg.psql("SELECT window_start, count(*), sum(views + clicks + add_to_cart + purchases), "
+                "sum(views + clicks + add_to_cart + purchases) FILTER (WHERE page = '(other)') "
+                "FROM page_metrics GROUP BY 1 ORDER BY 1;"
+                "SELECT count(*) FROM dim_page WHERE page = '(other)';"
+                "SELECT count(*) FROM geo_metrics;",
+                &error);
+    INFO(error);
+    REQUIRE(out);
+    std::string expected;
+    for (const auto &[window, events] : eventsPerWindow)
+        expected += window + "|10001|" + std::to_string(events) + "|" +
+                    std::to_string(events - 10'000) + "\n";
+    expected += "1\n";
+    CHECK(out->substr(0, expected.size()) == expected);
+}
+
 TEST_CASE("a sink with a wrong password, an unreachable host or no permission is named, and the "
           "rest of the pipeline keeps running",
           "[cli][persistence][servers]")
