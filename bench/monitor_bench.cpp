@@ -9,6 +9,7 @@
 // produced to some of them between refreshes so rates and histories are exercised. Topic
 // creation on the mock is timed and reported separately.
 
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/clustermonitor.h"
@@ -27,11 +28,6 @@ using namespace studio::core;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double msSince(Clock::time_point t)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 double median(std::vector<double> v)
 {

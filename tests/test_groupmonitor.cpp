@@ -1,4 +1,5 @@
 #include "core/aggregate/aggregator.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/groupmonitor.h"
@@ -77,13 +78,6 @@ void produce(rd_kafka_t *producer, const std::string &topic, std::int32_t partit
     REQUIRE(rd_kafka_flush(producer, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
-std::int64_t nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 } // namespace
 
 TEST_CASE("the app's group is OK while consuming, STOP while paused, OK after catching up and "
@@ -118,7 +112,7 @@ TEST_CASE("the app's group is OK while consuming, STOP while paused, OK after ca
     monitor.watchGroup(group, {"clickstream"});
     monitor.setCommitCounter(group, [&pipeline] { return pipeline.stats().commits; });
     REQUIRE(monitor.start(&error));
-    const std::int64_t startSecond = nowMs() / 1000;
+    const std::int64_t startSecond = wallClockMs() / 1000;
 
     REQUIRE(waitFor([&] { return pipeline.stats().consumed > 3000; }, 30s));
 
@@ -268,7 +262,7 @@ TEST_CASE("a group that commits one offset over and over is STALL, a silent one 
 
     KafkaHandle producer = makeClient(cluster, RD_KAFKA_PRODUCER, {{"linger.ms", "5"}});
     // Messages a minute old: a group at offset 10 is a minute behind.
-    produce(producer.get(), "clickstream", 0, 200, nowMs() - 60'000);
+    produce(producer.get(), "clickstream", 0, 200, wallClockMs() - 60'000);
 
     KafkaHandle repeater = makeClient(cluster, RD_KAFKA_CONSUMER,
                                       {{"group.id", "repeater"}, {"enable.auto.commit", "false"}});
@@ -378,7 +372,7 @@ TEST_CASE("a cluster that goes down is an error in the snapshot, never a hang, a
     REQUIRE(broker.start(options, &error));
     const ClusterConfig cluster = broker.clusterConfig();
     KafkaHandle producer = makeClient(cluster, RD_KAFKA_PRODUCER, {{"linger.ms", "5"}});
-    produce(producer.get(), "clickstream", 0, 50, nowMs());
+    produce(producer.get(), "clickstream", 0, 50, wallClockMs());
     KafkaHandle consumer = makeClient(cluster, RD_KAFKA_CONSUMER,
                                       {{"group.id", "external"}, {"enable.auto.commit", "false"}});
     REQUIRE(commitOffsets(consumer.get(), "clickstream", {{0, 20}, {1, 0}}) ==

@@ -1,6 +1,8 @@
 #include "core/engine/studioengine.h"
 
 #include "core/aggregate/finalscollector.h"
+#include "core/common/text.h"
+#include "core/common/timeutil.h"
 #include "core/engine/enginemetrics.h"
 #include "core/produce/producerpool.h"
 #include "core/store/csvreport.h"
@@ -21,21 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxMarkers = 1000;
-
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string grouped(double value)
-{
-    std::string digits = std::to_string(static_cast<long long>(value + 0.5));
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-        digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
 
 std::string percent(double share)
 {
@@ -192,7 +179,7 @@ struct StudioEngine::Impl
     void mark(std::string text)
     {
         // caller holds mutex
-        markers.push_back({wallMs(), std::move(text), ++markerSequence});
+        markers.push_back({wallClockMs(), std::move(text), ++markerSequence});
         while (markers.size() > kMaxMarkers)
             markers.pop_front();
     }
@@ -431,7 +418,7 @@ struct StudioEngine::Impl
     /// Everything of status(); the runtime it read, for sample().
     std::shared_ptr<Runtime> fill(EngineStatus &s) const
     {
-        s.nowMs = wallMs();
+        s.nowMs = wallClockMs();
         std::shared_ptr<Runtime> rt;
         Monitor *mon = nullptr;
         {
@@ -695,8 +682,8 @@ bool StudioEngine::startProducer(int id, std::string *error)
                     m->build(e);
                 }
                 topic = e.settings.producer.topic;
-                m->mark(e.settings.producer.name + " started at " + grouped(p.stats().targetRate) +
-                        " ev/s");
+                m->mark(e.settings.producer.name + " started at " +
+                        groupThousands(p.stats().targetRate) + " ev/s");
             },
             [&](KafkaProducer &p) {
                 if (m->broker.isRunning()) {
@@ -775,8 +762,8 @@ bool StudioEngine::setProducerRate(int id, double eventsPerSecond)
         return true;
     e->settings.producer.ratePerSecond = eventsPerSecond;
     e->producer->setRate(eventsPerSecond);
-    m->mark(e->settings.producer.name + ": " + grouped(before) + " -> " + grouped(eventsPerSecond) +
-            " ev/s");
+    m->mark(e->settings.producer.name + ": " + groupThousands(before) + " -> " +
+            groupThousands(eventsPerSecond) + " ev/s");
     return true;
 }
 

@@ -1,5 +1,6 @@
 #include "core/kafka/messagebrowser.h"
 
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 
 #include <nlohmann/json.hpp>
@@ -22,22 +23,7 @@ namespace {
 
 /// Closes without consumer_close(): the browser never joined a group, so there is nothing to
 /// leave or commit, and a dead cluster cannot stall the close.
-struct ConsumerDeleter
-{
-    void operator()(rd_kafka_t *rk) const
-    {
-        if (rk)
-            rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    }
-};
-using Consumer = std::unique_ptr<rd_kafka_t, ConsumerDeleter>;
-
-int msLeft(Clock::time_point deadline)
-{
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::max<std::int64_t>(left, 0));
-}
+using Consumer = KafkaAssignOnlyConsumer;
 
 std::string uniqueGroupId()
 {
@@ -122,10 +108,10 @@ bool topicWatermarks(rd_kafka_t *rk, const std::string &topic, std::int32_t part
     }
     // Metadata of all topics: asking for one by name makes the embedded broker (and a cluster
     // with auto.create.topics.enable) create it when it does not exist.
-    const rd_kafka_metadata_t *md = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const KafkaMetadata md =
+        requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &err);
+    if (!md) {
         *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
         return false;
     }
@@ -270,7 +256,7 @@ std::optional<std::int64_t> findOffset(rd_kafka_t *rk, const TopicPartitionWater
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, w.topic.c_str(), w.partition)->offset = timestampMs;
     std::int64_t answer = -1;
-    if (rd_kafka_offsets_for_times(rk, list, std::max(msLeft(deadline) / 4, 1)) ==
+    if (rd_kafka_offsets_for_times(rk, list.get(), std::max(msLeft(deadline) / 4, 1)) ==
             RD_KAFKA_RESP_ERR_NO_ERROR &&
         list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         answer = list->elems[0].offset;

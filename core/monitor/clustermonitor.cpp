@@ -30,13 +30,6 @@ namespace {
 
 constexpr int kMinRequestMs = 50; // less than this left of the deadline: give up the refresh
 
-int msLeft(Clock::time_point deadline)
-{
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::max<std::int64_t>(left, 0));
-}
-
 std::int64_t steadyNs(Clock::time_point t)
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -174,7 +167,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
         kept->ok = false;
         kept->error = why;
         kept->attemptAtMs = attemptMs;
-        kept->refreshMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        kept->refreshMs = msSince(started);
         kept->refreshCount = m_refreshCount;
         kept->failedRefreshes = m_failedRefreshes;
         {
@@ -191,12 +184,11 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     if (!rk)
         return fail(why);
 
-    const rd_kafka_metadata_t *md = nullptr;
-    const rd_kafka_resp_err_t mdErr =
-        rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1));
-    if (mdErr != RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_resp_err_t mdErr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    KafkaMetadata md = requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &mdErr);
+    if (!md)
         return fail(std::string("unreachable: metadata: ") + rd_kafka_err2str(mdErr));
-    snap->metadataMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    snap->metadataMs = msSince(started);
 
     snap->brokers.reserve(static_cast<std::size_t>(md->broker_cnt));
     for (int b = 0; b < md->broker_cnt; ++b)
@@ -357,7 +349,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     ++m_refreshCount;
     snap->ok = true;
     snap->dataAtMs = attemptMs;
-    snap->refreshMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    snap->refreshMs = msSince(started);
     snap->refreshCount = m_refreshCount;
     snap->failedRefreshes = m_failedRefreshes;
     snap->historyBytes = bytes;

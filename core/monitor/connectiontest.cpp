@@ -1,6 +1,7 @@
 #include "core/monitor/connectiontest.h"
 
 #include "core/common/text.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/store/pgschema.h"
 #include "core/store/pgstore.h"
@@ -15,11 +16,6 @@ namespace studio::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 ConnectionTestResult make(bool ok, std::string message, Clock::time_point start)
 {

@@ -1,5 +1,6 @@
 #include "core/monitor/groupmonitor.h"
 
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/groupqueries.h"
 
@@ -21,20 +22,6 @@
 namespace studio::core {
 
 namespace {
-
-std::int64_t steadyMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string partitionName(const PartitionKey &key)
 {
@@ -150,7 +137,7 @@ bool GroupMonitor::Impl::ensureAdmin(std::string *error)
 
 bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, std::string *error)
 {
-    const std::int64_t now = steadyMs();
+    const std::int64_t now = steadyClockMs();
     bool missing = false;
     for (const auto &t : topics)
         missing = missing || !topicPartitions.count(t);
@@ -356,7 +343,7 @@ GroupMonitor::Impl::assemble(const std::map<std::string, std::vector<std::string
 
 void GroupMonitor::Impl::refresh()
 {
-    const std::int64_t nowWall = wallMs();
+    const std::int64_t nowWall = wallClockMs();
     ++refreshes;
     std::map<std::string, std::vector<std::string>> follow;
     {
@@ -397,9 +384,9 @@ void GroupMonitor::Impl::refresh()
         publish(assemble(follow, groupErrors, nowWall));
         return;
     }
-    if (!embedded && (lastListMs < 0 || steadyMs() - lastListMs >= options.listIntervalMs)) {
+    if (!embedded && (lastListMs < 0 || steadyClockMs() - lastListMs >= options.listIntervalMs)) {
         listGroupsNow();
-        lastListMs = steadyMs();
+        lastListMs = steadyClockMs();
     }
     if (!embedded && options.watchListedGroups) {
         for (const auto &l : listed)
@@ -477,7 +464,7 @@ void GroupMonitor::Impl::refresh()
     }
 
     // One sample per partition into its window, then Burrow's rules.
-    const std::int64_t sampleMs = steadyMs();
+    const std::int64_t sampleMs = steadyClockMs();
     for (const auto &[id, list] : follow) {
         GroupState &gs = groups[id];
         auto offsets = committed.find(id);

@@ -1,5 +1,7 @@
 #include "core/monitor/groupqueries.h"
 
+#include "core/common/timeutil.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -56,7 +58,7 @@ rd_kafka_event_t *waitEvent(rd_kafka_queue_t *queue, std::int64_t deadlineMs,
                             const std::atomic<bool> &abort)
 {
     while (!abort) {
-        const std::int64_t left = deadlineMs - steadyMs();
+        const std::int64_t left = deadlineMs - steadyClockMs();
         if (left <= 0)
             return nullptr;
         const int slice = int(std::min<std::int64_t>(left, kQuerySliceMs));
@@ -76,23 +78,23 @@ std::string noAnswer(int timeoutMs)
 const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
                                          const std::atomic<bool> &abort, std::string *error)
 {
-    const std::int64_t deadline = steadyMs() + timeoutMs;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs;
     for (;;) {
-        const std::int64_t started = steadyMs();
+        const std::int64_t started = steadyClockMs();
         const int slice = int(std::clamp<std::int64_t>(deadline - started, 1, kQuerySliceMs));
         const rd_kafka_metadata_t *md = nullptr;
         const rd_kafka_resp_err_t err =
             rd_kafka_metadata(client, allTopics ? 1 : 0, nullptr, &md, slice);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return md;
-        if (abort || steadyMs() >= deadline) {
+        if (abort || steadyClockMs() >= deadline) {
             if (error)
                 *error = "cannot reach the cluster (metadata, " + std::to_string(timeoutMs) +
                          " ms): " + rd_kafka_err2str(err);
             return nullptr;
         }
         // Some failures come back at once (no broker up): wait out the slice, not spin.
-        while (!abort && steadyMs() - started < slice)
+        while (!abort && steadyClockMs() - started < slice)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
@@ -103,7 +105,7 @@ bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<boo
     Queue queue(rd_kafka_queue_new(client));
     AdminOptions options = adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeoutMs);
     rd_kafka_ListConsumerGroups(client, options.get(), queue.get());
-    rd_kafka_event_t *ev = waitEvent(queue.get(), steadyMs() + timeoutMs + 1000, abort);
+    const KafkaEvent ev = waitEvent(queue.get(), steadyClockMs() + timeoutMs + 1000, abort);
     std::string failure;
     if (!ev)
         failure = "listing groups: " + noAnswer(timeoutMs);
@@ -177,7 +179,7 @@ fetchCommittedOffsets(rd_kafka_t *client,
     }
     std::vector<bool> answered(ids.size(), false);
     std::size_t left = ids.size();
-    const std::int64_t deadline = steadyMs() + timeoutMs + 1000;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs + 1000;
     while (left > 0) {
         rd_kafka_event_t *ev = waitEvent(queue.get(), deadline, abort);
         if (!ev)
@@ -264,9 +266,9 @@ bool readMessageTimestamps(rd_kafka_t *reader,
         return false;
     }
     std::size_t left = wanted.size();
-    const std::int64_t deadline = steadyMs() + timeoutMs;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs;
     while (left > 0 && !abort) {
-        const std::int64_t wait = deadline - steadyMs();
+        const std::int64_t wait = deadline - steadyClockMs();
         if (wait <= 0)
             break;
         rd_kafka_message_t *m =

@@ -26,11 +26,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 std::string timedOut(milliseconds timeout)
 {
     return "timed out after " + std::to_string(timeout.count()) + " ms";
