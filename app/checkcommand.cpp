@@ -11,6 +11,7 @@
 #include "core/produce/generator.h"
 #include "core/produce/producerpool.h"
 #include "core/store/csvreport.h"
+#include "core/store/redisclient.h"
 
 #include <fmt/core.h>
 #include <hiredis/hiredis.h>
@@ -250,48 +251,33 @@ int runCheck(CheckCommand &c)
     }
     if (targets.redis) {
         const core::RedisTarget &t = *targets.redis;
-        redisContext *ctx = redisConnect(t.host.c_str(), t.port);
+        const core::RedisContextPtr ctx(redisConnect(t.host.c_str(), t.port));
         std::uint64_t total = 0;
         std::string why;
-        auto command = [&](std::vector<std::string> args) -> redisReply * {
-            std::vector<const char *> argv;
-            std::vector<size_t> lens;
-            for (const auto &a : args) {
-                argv.push_back(a.data());
-                lens.push_back(a.size());
-            }
-            return static_cast<redisReply *>(
-                redisCommandArgv(ctx, int(argv.size()), argv.data(), lens.data()));
+        auto command = [&](const std::vector<std::string> &args) {
+            return core::redisCommandArgs(ctx.get(), args);
         };
         if (!ctx || ctx->err) {
             why = ctx ? ctx->errstr : "out of memory";
         } else {
-            std::vector<redisReply *> setup;
+            std::vector<core::RedisReplyPtr> setup;
             if (!t.password.empty())
                 setup.push_back(t.user.empty() ? command({"AUTH", t.password})
                                                : command({"AUTH", t.user, t.password}));
             setup.push_back(command({"SELECT", std::to_string(t.db)}));
-            for (redisReply *r : setup) {
+            for (const core::RedisReplyPtr &r : setup) {
                 if (!r || r->type == REDIS_REPLY_ERROR)
                     why = r ? std::string(r->str, r->len) : "no answer";
-                if (r)
-                    freeReplyObject(r);
             }
-            redisReply *keys =
+            const core::RedisReplyPtr keys =
                 why.empty() ? command({"KEYS", redisPrefix + "click_count:*"}) : nullptr;
             for (std::size_t i = 0; keys && i < keys->elements; ++i) {
-                redisReply *values =
+                const core::RedisReplyPtr values =
                     command({"HVALS", std::string(keys->element[i]->str, keys->element[i]->len)});
                 for (std::size_t v = 0; values && v < values->elements; ++v)
                     total += std::strtoull(values->element[v]->str, nullptr, 10);
-                if (values)
-                    freeReplyObject(values);
             }
-            if (keys)
-                freeReplyObject(keys);
         }
-        if (ctx)
-            redisFree(ctx);
         steps.step("redis", why.empty() && total == expected,
                    why.empty() ? fmt::format("{}click_count:* sum {}, expected {}", redisPrefix,
                                              groupThousands(total), groupThousands(expected))

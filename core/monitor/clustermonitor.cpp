@@ -220,7 +220,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
                       return a.partition < b.partition;
                   });
     }
-    rd_kafka_metadata_destroy(md);
+    md.reset();
     std::sort(snap->topics.begin(), snap->topics.end(),
               [](const TopicInfo &a, const TopicInfo &b) { return a.name < b.name; });
     for (std::size_t t = 0; t < snap->topics.size(); ++t) {
@@ -440,28 +440,31 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
         if (!rk)
             return fail(std::move(why));
         char errstr[512] = {};
-        rd_kafka_NewTopic_t *topic = rd_kafka_NewTopic_new(
-            name.c_str(), partitions, replicationFactor, errstr, sizeof errstr);
+        const KafkaNewTopic topic(rd_kafka_NewTopic_new(name.c_str(), partitions, replicationFactor,
+                                                        errstr, sizeof errstr));
         if (!topic)
             return fail("cannot create topic '" + name + "': " + errstr);
         const int timeoutMs = m_options.requestTimeoutMs;
-        rd_kafka_AdminOptions_t *options =
-            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, errstr, sizeof errstr);
-        rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, errstr, sizeof errstr);
-        rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
-        rd_kafka_CreateTopics(rk, &topic, 1, options, queue);
-        rd_kafka_event_t *event = rd_kafka_queue_poll(queue, timeoutMs + 1000);
+        const KafkaAdminOptions options(
+            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+        rd_kafka_AdminOptions_set_request_timeout(options.get(), timeoutMs, errstr, sizeof errstr);
+        rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeoutMs, errstr,
+                                                    sizeof errstr);
+        const KafkaQueue queue(rd_kafka_queue_new(rk));
+        rd_kafka_NewTopic_t *topics[] = {topic.get()};
+        rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
+        const KafkaEvent event(rd_kafka_queue_poll(queue.get(), timeoutMs + 1000));
         std::string failure;
         if (!event) {
             failure = "creating topic '" + name + "' timed out after " + std::to_string(timeoutMs) +
                       " ms";
-        } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            failure = "cannot create topic '" + name + "': " + rd_kafka_event_error_string(event);
+        } else if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failure =
+                "cannot create topic '" + name + "': " + rd_kafka_event_error_string(event.get());
         } else {
             size_t count = 0;
             const rd_kafka_topic_result_t **results = rd_kafka_CreateTopics_result_topics(
-                rd_kafka_event_CreateTopics_result(event), &count);
+                rd_kafka_event_CreateTopics_result(event.get()), &count);
             if (count < 1)
                 failure = "cannot create topic '" + name + "': no answer for it";
             else if (rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -470,11 +473,6 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
                           (text ? text : rd_kafka_err2str(rd_kafka_topic_result_error(results[0])));
             }
         }
-        if (event)
-            rd_kafka_event_destroy(event);
-        rd_kafka_queue_destroy(queue);
-        rd_kafka_AdminOptions_destroy(options);
-        rd_kafka_NewTopic_destroy(topic);
         if (!failure.empty())
             return fail(std::move(failure));
     }

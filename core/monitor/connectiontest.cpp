@@ -61,10 +61,10 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
     KafkaHandle client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
     if (!client)
         return make(false, where + ": " + error, start);
-    const rd_kafka_metadata_t *metadata = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(client.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    KafkaMetadata metadata =
+        requestMetadata(client.get(), false, nullptr, static_cast<int>(timeout.count()), &err);
+    if (!metadata) {
         std::string last;
         {
             std::lock_guard lock(errors.mutex);
@@ -86,7 +86,7 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
                    std::to_string(metadata->brokers[i].port);
     const int count = metadata->broker_cnt;
     const int topics = metadata->topic_cnt;
-    rd_kafka_metadata_destroy(metadata);
+    metadata.reset(); // before its client
     const double latency = msSince(start);
     client.reset();
     if (count == 0)

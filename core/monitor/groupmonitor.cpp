@@ -99,7 +99,7 @@ struct GroupMonitor::Impl
     KafkaHandle admin;
     KafkaHandle reader;
     std::string readerError;
-    std::map<std::string, rd_kafka_topic_t *> topicHandles;
+    std::map<std::string, KafkaTopic> topicHandles; // destroyed before `admin`, their client
     std::map<std::string, std::vector<std::int32_t>> topicPartitions; // followed topics that exist
     std::int64_t lastFullMetadataMs = -1;
     std::int64_t lastListMs = -1;
@@ -148,7 +148,7 @@ bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, st
                       (missing && now - lastFullMetadataMs >= 5000);
     if (!full && topicHandles.empty())
         return true;
-    const rd_kafka_metadata_t *md =
+    const KafkaMetadata md =
         fetchMetadata(admin.get(), full, options.requestTimeoutMs, stopFlag, error);
     if (!md)
         return false;
@@ -170,9 +170,8 @@ bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, st
         std::sort(ids.begin(), ids.end());
         topicPartitions[mt.topic] = std::move(ids);
         if (!topicHandles.count(mt.topic))
-            topicHandles[mt.topic] = rd_kafka_topic_new(admin.get(), mt.topic, nullptr);
+            topicHandles[mt.topic].reset(rd_kafka_topic_new(admin.get(), mt.topic, nullptr));
     }
-    rd_kafka_metadata_destroy(md);
     if (full) {
         lastFullMetadataMs = now;
         for (const auto &t : topics)
@@ -529,8 +528,6 @@ void GroupMonitor::Impl::refresh()
 
 void GroupMonitor::Impl::cleanup()
 {
-    for (auto &[name, handle] : topicHandles)
-        rd_kafka_topic_destroy(handle);
     topicHandles.clear();
     topicPartitions.clear();
     lastFullMetadataMs = -1;

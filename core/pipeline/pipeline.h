@@ -130,7 +130,7 @@ private:
 
     KafkaHandle m_consumer;
     KafkaHandle m_deadLetters;
-    rd_kafka_queue_t *m_queue = nullptr;
+    KafkaQueue m_queue;
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_paused{false};
