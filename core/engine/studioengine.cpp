@@ -46,47 +46,6 @@ struct Runtime
     }
 };
 
-/// "host[:port][/db]" after an optional redis:// and user@; empty on success.
-std::string parseRedis(std::string rest, RedisTarget &out)
-{
-    if (rest.rfind("redis://", 0) == 0)
-        rest = rest.substr(8);
-    if (const auto at = rest.find('@'); at != std::string::npos) {
-        out.user = rest.substr(0, at);
-        if (out.user.find(':') != std::string::npos)
-            return "the Redis URI must not contain a password: give it separately";
-        rest = rest.substr(at + 1);
-    }
-    try {
-        if (const auto slash = rest.find('/'); slash != std::string::npos) {
-            const std::string db = rest.substr(slash + 1);
-            out.db = db.empty() ? 0 : std::stoi(db);
-            rest = rest.substr(0, slash);
-        }
-        if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-            out.port = std::stoi(rest.substr(colon + 1));
-            rest = rest.substr(0, colon);
-        }
-    } catch (const std::exception &) {
-        return "bad Redis URI (expected redis://HOST[:PORT][/DB])";
-    }
-    if (rest.empty() || out.port < 1 || out.port > 65535 || out.db < 0)
-        return "bad Redis URI (expected redis://HOST[:PORT][/DB])";
-    out.host = rest;
-    return {};
-}
-
-bool postgresHasPassword(const std::string &c)
-{
-    if (c.find("password") != std::string::npos)
-        return true;
-    if (c.rfind("postgresql://", 0) != 0 && c.rfind("postgres://", 0) != 0)
-        return false;
-    const auto at = c.find('@');
-    const auto colon = c.find(':', c.find("://") + 3);
-    return at != std::string::npos && colon < at;
-}
-
 } // namespace
 
 struct StudioEngine::Impl
@@ -853,16 +812,21 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
     if (!postgresUri.empty() || !redisUri.empty())
         sinks.emplace();
     if (!postgresUri.empty()) {
-        if (postgresHasPassword(postgresUri))
-            return fail("the PostgreSQL URI must not contain a password: give it separately");
+        if (const std::string why = checkPostgresConninfo(postgresUri); !why.empty())
+            return fail(why == kPostgresConninfoHasPassword
+                            ? "the PostgreSQL URI must not contain a password: give it separately"
+                            : "PostgreSQL: " + why);
         sinks->postgres = PostgresTarget{postgresUri, postgresPassword};
     }
     if (!redisUri.empty()) {
-        RedisTarget target;
-        if (std::string e = parseRedis(redisUri, target); !e.empty())
-            return fail(std::move(e));
-        target.password = redisPassword;
-        sinks->redis = std::move(target);
+        std::string why;
+        std::optional<RedisTarget> target = parseRedisUri(redisUri, &why);
+        if (!target)
+            return fail(why == kRedisUriHasPassword
+                            ? "the Redis URI must not contain a password: give it separately"
+                            : "Redis: " + why);
+        target->password = redisPassword;
+        sinks->redis = std::move(*target);
     }
     {
         std::lock_guard lock(m->mutex);

@@ -101,6 +101,8 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
                                   std::chrono::milliseconds timeout)
 {
     const auto start = Clock::now();
+    if (std::string problem = postgresAddressProblem(conninfo); !problem.empty())
+        return make(false, std::move(problem), start);
     PostgresTarget target{conninfo, password};
     const std::string where =
         "PostgreSQL at " + (conninfo.empty() ? std::string("(libpq defaults)") : target.describe());
@@ -146,69 +148,35 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
     }
 }
 
-std::optional<RedisTarget> parseRedisUri(std::string_view uri, std::string *error)
+std::string postgresAddressProblem(const std::string &conninfo)
 {
-    const std::string text(uri);
-    const std::string expected = " (expected redis://HOST[:PORT][/DB])";
-    auto fail = [&](std::string message) -> std::optional<RedisTarget> {
-        if (error)
-            *error = std::move(message);
-        return std::nullopt;
-    };
-    RedisTarget target;
-    std::string rest = text;
-    if (rest.rfind("redis://", 0) == 0)
-        rest = rest.substr(8);
-    if (const auto at = rest.find('@'); at != std::string::npos) {
-        target.user = rest.substr(0, at);
-        rest = rest.substr(at + 1);
-        if (target.user.find(':') != std::string::npos)
-            return fail(kRedisUriHasPassword);
-    }
-    if (const auto slash = rest.find('/'); slash != std::string::npos) {
-        const std::string dbText = rest.substr(slash + 1);
-        rest = rest.substr(0, slash);
-        try {
-            std::size_t used = 0;
-            target.db = dbText.empty() ? 0 : std::stoi(dbText, &used);
-            if ((!dbText.empty() && used != dbText.size()) || target.db < 0)
-                throw std::out_of_range("db");
-        } catch (const std::exception &) {
-            return fail("bad database number in '" + text + "'" + expected);
-        }
-    }
-    const auto colon = rest.rfind(':');
-    target.host = rest.substr(0, colon);
-    if (colon != std::string::npos) {
-        try {
-            std::size_t used = 0;
-            target.port = std::stoi(rest.substr(colon + 1), &used);
-            if (used != rest.size() - colon - 1 || target.port < 1 || target.port > 65535)
-                throw std::out_of_range("port");
-        } catch (const std::exception &) {
-            return fail("bad port in '" + text + "'" + expected);
-        }
-    }
-    if (target.host.empty())
-        return fail("no host in '" + text + "'" + expected);
-    return target;
+    const std::string why = checkPostgresConninfo(conninfo);
+    if (why.empty())
+        return {};
+    return "PostgreSQL: " + (why == kPostgresConninfoHasPassword
+                                 ? std::string("the URI must not contain a password (use the "
+                                               "password field)")
+                                 : why);
+}
+
+std::string redisAddressProblem(const std::string &uri)
+{
+    std::string why;
+    if (parseRedisUri(uri, &why))
+        return {};
+    return "Redis: " + (why == kRedisUriHasPassword
+                            ? std::string("the URI must not contain a password (use the password "
+                                          "field)")
+                            : why);
 }
 
 ConnectionTestResult testRedis(const std::string &uri, const std::string &user,
                                const std::string &password, std::chrono::milliseconds timeout)
 {
     const auto start = Clock::now();
-    std::string error;
-    auto target = parseRedisUri(uri, &error);
-    if (!target)
-        return make(false,
-                    "Redis: " + (error == kRedisUriHasPassword
-                                     ? std::string("the URI must not contain a password (use "
-                                                   "the password field)")
-                                     : error),
-                    start);
-    if (!user.empty())
-        target->user = user;
+    if (std::string problem = redisAddressProblem(uri); !problem.empty())
+        return make(false, std::move(problem), start);
+    std::optional<RedisTarget> target = parseRedisUri(uri, user, nullptr);
     target->password = password;
     const std::string where = "Redis at " + target->host + ":" + std::to_string(target->port);
     // The health probe does connect, AUTH and PING, each within the timeout, password redacted.

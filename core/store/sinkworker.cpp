@@ -10,7 +10,6 @@
 #include <deque>
 #include <iterator>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -121,7 +120,7 @@ struct SinkWorker::Shared
             pgStore = std::make_unique<PostgresStore>(settings.postgresOptions);
         }
         if (redis.configured) {
-            redis.status.target = describeRedis(*settings.redis);
+            redis.status.target = redisUri(*settings.redis);
             redisStore = std::make_unique<RedisStore>(settings.redisOptions);
         }
         pg.status.state = redis.status.state = ServiceState::Unknown;

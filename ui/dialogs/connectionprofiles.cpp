@@ -3,6 +3,7 @@
 #include "ui/common/secretstore.h"
 
 #include "core/monitor/connectiontest.h"
+#include "core/store/targets.h"
 
 #include <QEventLoop>
 #include <QFile>
@@ -274,21 +275,6 @@ bool onlyKeys(const QJsonObject &o, const QStringList &allowed, QString *unknown
     return true;
 }
 
-// A libpq conninfo or postgresql:// URI that carries a password (as the CLI checks --postgres).
-bool postgresUriHasPassword(const QString &uri)
-{
-    if (uri.contains(QLatin1String("password"), Qt::CaseInsensitive))
-        return true;
-    const bool url = uri.startsWith(QLatin1String("postgresql://")) ||
-                     uri.startsWith(QLatin1String("postgres://"));
-    if (!url)
-        return false;
-    const qsizetype start = uri.indexOf(QLatin1String("://")) + 3;
-    const qsizetype at = uri.indexOf(QLatin1Char('@'), start);
-    const qsizetype colon = uri.indexOf(QLatin1Char(':'), start);
-    return at >= 0 && colon >= 0 && colon < at;
-}
-
 } // namespace
 
 std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QString *error)
@@ -395,9 +381,12 @@ std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QStr
             !postgres.toObject().value(QStringLiteral("uri")).isString())
             return fail(tr("\"postgresql\" must be {\"uri\": \"...\"}"));
         const QString uri = postgres.toObject().value(QStringLiteral("uri")).toString().trimmed();
-        if (postgresUriHasPassword(uri))
-            return fail(tr("postgresql.uri contains a password; connection files never carry "
-                           "passwords: remove it and type the password in File > Connections…"));
+        if (const std::string why = core::checkPostgresConninfo(uri.toStdString()); !why.empty())
+            return fail(why == core::kPostgresConninfoHasPassword
+                            ? tr("postgresql.uri contains a password; connection files never "
+                                 "carry passwords: remove it and type the password in File > "
+                                 "Connections…")
+                            : tr("postgresql.uri: %1").arg(QString::fromStdString(why)));
         out.postgresUri = uri;
     }
     const QJsonValue redis = root.value(QStringLiteral("redis"));

@@ -271,10 +271,38 @@ SinkConfiguration SettingsDialog::sinkConfiguration() const
     return c;
 }
 
+// The checks the Test buttons run before any network (core::postgresAddressProblem and
+// core::redisAddressProblem), so that OK never accepts an address that Test refuses, nor the
+// other way round; the engine's configureSinks reads the addresses with the same parsers.
+bool SettingsDialog::sinkAddressesUsable(const SinkConfiguration &c)
+{
+    bool usable = true;
+    const std::pair<QString, std::string> problems[] = {
+        {QStringLiteral("postgresql"),
+         c.postgresUri.isEmpty() ? std::string()
+                                 : core::postgresAddressProblem(c.postgresUri.toStdString())},
+        {QStringLiteral("redis"), c.redisUri.isEmpty()
+                                      ? std::string()
+                                      : core::redisAddressProblem(c.redisUri.toStdString())}};
+    for (const auto &[target, problem] : problems) {
+        if (problem.empty())
+            continue;
+        usable = false;
+        QLabel *result = target == QStringLiteral("redis") ? m_redisResult : m_pgResult;
+        const QString message = QString::fromStdString(problem);
+        result->setStyleSheet(QStringLiteral("color: #c62828;"));
+        result->setText(message);
+        Q_EMIT applyRefused(target, message);
+    }
+    return usable;
+}
+
 void SettingsDialog::accept()
 {
     m_mapper->submit();
     const SinkConfiguration c = sinkConfiguration();
+    if (!sinkAddressesUsable(c))
+        return;
     m_profiles->setPostgresUri(c.postgresUri);
     m_profiles->setRedisUri(c.redisUri);
     m_profiles->setRedisUser(c.redisUser);

@@ -38,8 +38,11 @@ struct SinkConfiguration
 /// through the SecretStore. Each section has a Test button that runs the core connection test
 /// off the GUI thread and shows the answer in green or red with the latency.
 ///
-/// On OK the profiles are saved, changed passwords written, and sinkConfigurationChosen() is
-/// emitted. `profiles` and `secrets` must outlive the dialog (the main window owns them).
+/// On OK the sink addresses are checked as their Test buttons check them first (the same core
+/// functions), and a refused one keeps the dialog open with the reason beside its Test button
+/// (applyRefused()); otherwise the profiles are saved, changed passwords written, and
+/// sinkConfigurationChosen() is emitted. `profiles` and `secrets` must outlive the dialog (the
+/// main window owns them).
 class SettingsDialog : public QDialog
 {
     Q_OBJECT
@@ -59,6 +62,8 @@ Q_SIGNALS:
     void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
     /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
     void testFinished(const QString &target, bool ok, const QString &message);
+    /// OK refused the address of `target` ("postgresql" or "redis"); nothing was saved.
+    void applyRefused(const QString &target, const QString &message);
 
 private:
     QWidget *makeKafkaSection();
@@ -68,6 +73,7 @@ private:
     void runTest(const QString &target, QPushButton *button, QLabel *result,
                  std::function<core::ConnectionTestResult()> test);
     void updateKeychainStatus();
+    bool sinkAddressesUsable(const SinkConfiguration &c);
 
     ConnectionProfiles *m_profiles;
     SecretStore *m_secrets;
