@@ -195,8 +195,11 @@ int runCommandLine(int argc, char **argv)
 
     GroupsCommand groups;
     auto *groupsCmd = app.add_subcommand(
-        "groups", "A consumer group's committed offsets, lag (messages and seconds) and "
-                  "Burrow-style status (OK, WARN, STALL, STOP, REWIND), watched for a while.");
+        "groups", "Consumer groups: on a real cluster every group (state, members, lag), or with "
+                  "--group one group's state, members and their partitions, committed offsets, "
+                  "lag (messages and seconds) and Burrow-style status (OK, WARN, STALL, STOP, "
+                  "REWIND), watched for a while. The embedded broker cannot list groups: there "
+                  "the --group (default clickstream-studio) on --topic is shown.");
     addConnectionOptions(*groupsCmd, groups.connection);
     groupsCmd->add_option("--group", groups.group, "consumer group")->capture_default_str();
     groupsCmd->add_option("--topic", groups.topics, "topic the group reads (repeatable)")
@@ -261,8 +264,11 @@ int runCommandLine(int argc, char **argv)
         return runTopics(topics);
     if (*messagesCmd)
         return runMessages(messages);
-    if (*groupsCmd)
+    if (*groupsCmd) {
+        groups.groupGiven = groupsCmd->count("--group") > 0;
+        groups.topicsGiven = groupsCmd->count("--topic") > 0;
         return runGroups(groups);
+    }
     if (*alertRulesCmd)
         return runAlertRules(alertRules);
     if (*checkCmd)

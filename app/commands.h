@@ -93,6 +93,8 @@ struct GroupsCommand
     std::vector<std::string> topics{"clickstream"};
     double seconds = 6;
     bool json = false;
+    bool groupGiven = false;  ///< --group named: describe that one group
+    bool topicsGiven = false; ///< --topic named: else a real cluster's offsets tell the topics
 };
 /// `check`: fresh topic, N events from a fixed seed, aggregated through the sinks, totals
 /// verified in PostgreSQL, Redis and the CSV reports.

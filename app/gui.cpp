@@ -11,6 +11,7 @@
 
 #include <QApplication>
 #include <QMessageBox>
+#include <QThreadPool>
 
 #include <fmt/core.h>
 
@@ -25,6 +26,10 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
         fmt::print(stderr, "error: {}\n", e);
         return 2;
     }
+    // The Kafka page's Consumer groups tab shows every group a real cluster lists (other
+    // applications' too, as `groups` does), not only the app's own (the embedded broker lists
+    // none). Without this the tab showed only clickstream-studio on the test cluster.
+    settings.monitorSettings.groupOptions.watchListedGroups = true;
     // Outlives the window and the engine; the engine's collectors go into metrics.registry().
     MetricsEndpoint metrics;
     std::string metricsError;
@@ -58,9 +63,17 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
     }
 
     const GuiEngine engine = startGuiEngine(settings, command.produce, metrics.registry());
-    ui::MainWindow window(*engine.engine);
-    window.show();
-    return QApplication::exec();
+    int status = 0;
+    {
+        ui::MainWindow window(*engine.engine);
+        window.show();
+        status = QApplication::exec();
+    }
+    // The widgets wait for their own tasks that use the engine (TopicsView, ReportsPage,
+    // MainWindow's sampler); what else is still on the pool finishes here, before the engine
+    // goes, rather than in QApplication's destructor after it.
+    QThreadPool::globalInstance()->waitForDone();
+    return status;
 }
 
 } // namespace studio::app

@@ -88,7 +88,8 @@ int runTopics(const TopicsCommand &c)
     std::string error;
     if (!c.create.empty()) {
         if (!monitor.createTopic(c.create, c.partitions, c.replicationFactor, &error)) {
-            fmt::print(stderr, "error: create topic '{}': {}\n", c.create, error);
+            fmt::print(stderr, "error: create topic '{}' on {}: {}\n", c.create, cluster.describe(),
+                       error);
             return kRuntimeError;
         }
         fmt::print(stderr, "created topic '{}' ({} partitions, replication factor {})\n", c.create,
@@ -96,12 +97,12 @@ int runTopics(const TopicsCommand &c)
     }
     // Two refreshes a second apart, so the rates are measured, not guessed.
     if (!monitor.refreshNow(&error)) {
-        fmt::print(stderr, "error: {}\n", error);
+        fmt::print(stderr, "error: {}: {}\n", cluster.describe(), error);
         return kRuntimeError;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
     if (!monitor.refreshNow(&error)) {
-        fmt::print(stderr, "error: {}\n", error);
+        fmt::print(stderr, "error: {}: {}\n", cluster.describe(), error);
         return kRuntimeError;
     }
     const auto snap = monitor.snapshot();
@@ -187,7 +188,7 @@ int runMessages(const MessagesCommand &c)
         o.maxMatches = c.max;
         const core::SearchResult r = browser.search(c.topic, o, timeout);
         if (!r.ok) {
-            fmt::print(stderr, "error: {}\n", r.error);
+            fmt::print(stderr, "error: {}: {}\n", cluster.describe(), r.error);
             return kRuntimeError;
         }
         for (const auto &m : r.matches)
@@ -219,7 +220,7 @@ int runMessages(const MessagesCommand &c)
         r.ok = true; // --follow alone: only what comes next
     }
     if (!r.ok) {
-        fmt::print(stderr, "error: {}\n", r.error);
+        fmt::print(stderr, "error: {}: {}\n", cluster.describe(), r.error);
         return kRuntimeError;
     }
     for (const auto &m : r.messages) {
@@ -267,6 +268,74 @@ int runMessages(const MessagesCommand &c)
     return 0;
 }
 
+namespace {
+
+json groupJson(const core::GroupLag &g)
+{
+    json parts = json::array();
+    for (const auto &p : g.partitions)
+        parts.push_back({{"topic", p.topic},
+                         {"partition", p.partition},
+                         {"committed", p.committed},
+                         {"high", p.high},
+                         {"lag", p.lag},
+                         {"lag_seconds", p.lagSeconds},
+                         {"status", core::lagStatusName(p.status)}});
+    json members = json::array();
+    for (const auto &m : g.members) {
+        json assignment = json::array();
+        for (const auto &[topic, partition] : m.assignment)
+            assignment.push_back({{"topic", topic}, {"partition", partition}});
+        members.push_back({{"member_id", m.memberId},
+                           {"client_id", m.clientId},
+                           {"host", m.host},
+                           {"assignment", assignment}});
+    }
+    return {{"group", g.groupId},
+            {"state", g.state},
+            {"described", g.described},
+            {"coordinator", g.coordinator},
+            {"assignor", g.assignor},
+            {"members", members},
+            {"status", core::lagStatusName(g.status)},
+            {"reason", g.reason},
+            {"lag", g.totalLag},
+            {"lag_seconds", g.lagSeconds},
+            {"lag_seconds_method", core::lagSecondsMethodName(g.lagSecondsMethod)},
+            {"error", g.error},
+            {"partitions", parts}};
+}
+
+void printGroup(const core::GroupLag &g)
+{
+    fmt::print("group {}: {} | lag {} messages, {} | {}\n", g.groupId,
+               core::lagStatusName(g.status), g.totalLag,
+               g.lagSeconds < 0 ? std::string("lag seconds unknown")
+                                : fmt::format("{:.1f} s behind ({})", g.lagSeconds,
+                                              core::lagSecondsMethodName(g.lagSecondsMethod)),
+               g.reason.empty() ? g.error : g.reason);
+    if (g.described) {
+        fmt::print("state {}, {} member(s), coordinator broker {}{}\n", g.state, g.members.size(),
+                   g.coordinator, g.assignor.empty() ? "" : ", assignor " + g.assignor);
+        for (const auto &m : g.members) {
+            std::string parts;
+            for (const auto &[topic, partition] : m.assignment)
+                parts += fmt::format("{}{}[{}]", parts.empty() ? "" : " ", topic, partition);
+            fmt::print("  member {} client {} host {}: {}\n", m.memberId, m.clientId, m.host,
+                       parts.empty() ? std::string("no partitions") : parts);
+        }
+    } else {
+        fmt::print("state: {}\n", g.state);
+    }
+    fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9} {:>7}\n", "TOPIC", "PARTITION", "COMMITTED",
+               "HIGH", "LAG", "LAG S", "STATUS");
+    for (const auto &p : g.partitions)
+        fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9.1f} {:>7}\n", p.topic, p.partition,
+                   p.committed, p.high, p.lag, p.lagSeconds, core::lagStatusName(p.status));
+}
+
+} // namespace
+
 int runGroups(const GroupsCommand &c)
 {
     core::ClusterConfig cluster;
@@ -274,7 +343,12 @@ int runGroups(const GroupsCommand &c)
         return *code;
     core::GroupMonitorOptions o;
     o.refreshIntervalMs = 500;
+    o.listIntervalMs = 2000;
+    // Without --group: every group a real cluster lists (their topics from their offsets).
+    o.watchListedGroups = !c.groupGiven;
     core::GroupMonitor monitor(cluster, false, o);
+    // The named topics until the cluster shows it can list groups: the embedded broker cannot,
+    // and tells a group's partitions only when they are named.
     monitor.watchGroup(c.group, c.topics);
     std::string error;
     if (!monitor.start(&error)) {
@@ -282,54 +356,70 @@ int runGroups(const GroupsCommand &c)
         return kRuntimeError;
     }
     installStopSignals();
+    // The first refresh tells whether the cluster lists groups; a real one does, and there a
+    // group's topics come from its committed offsets unless --topic names them.
+    if (!c.topicsGiven) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (monitor.snapshot()->refreshes == 0 && std::chrono::steady_clock::now() < until &&
+               !stopRequested())
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (monitor.snapshot()->listingAnswered) {
+            monitor.watchGroup(c.group, {});
+            monitor.refreshNow();
+        }
+    }
     // Burrow's rules need a window of samples: watch for a while, then report.
     runTicking(
         c.seconds, [](double) {}, [] { return false; });
     const auto snap = monitor.snapshot();
     monitor.stop();
+    const std::string where = cluster.describe();
     if (!snap->error.empty())
-        fmt::print(stderr, "warning: {}\n", snap->error);
+        fmt::print(stderr, "warning: {}: {}\n", where, snap->error);
+
+    if (!c.groupGiven && snap->listingAnswered) {
+        // Every listed group; the default group only when the cluster has it.
+        std::vector<const core::GroupLag *> shown;
+        for (const auto &g : snap->groups)
+            if (g.listed)
+                shown.push_back(&g);
+        if (!snap->listingError.empty())
+            fmt::print(stderr, "warning: {}: {}\n", where, snap->listingError);
+        if (c.json) {
+            json groups = json::array();
+            for (const auto *g : shown)
+                groups.push_back(groupJson(*g));
+            fmt::print("{}\n", json{{"groups", groups}, {"error", snap->error}}.dump());
+            return 0;
+        }
+        fmt::print("{} group(s) on {}\n", shown.size(), where);
+        fmt::print("{:<40} {:>20} {:>8} {:>12} {:>9} {:>7}\n", "GROUP", "STATE", "MEMBERS", "LAG",
+                   "LAG S", "STATUS");
+        for (const auto *g : shown)
+            fmt::print("{:<40} {:>20} {:>8} {:>12} {:>9.1f} {:>7}\n", g->groupId, g->state,
+                       g->described ? std::to_string(g->members.size()) : std::string("?"),
+                       g->totalLag, g->lagSeconds, core::lagStatusName(g->status));
+        return 0;
+    }
+
     const core::GroupLag *g = nullptr;
     for (const auto &group : snap->groups)
         if (group.groupId == c.group)
             g = &group;
     if (!g) {
-        fmt::print(stderr, "error: no data for group '{}'\n", c.group);
+        fmt::print(stderr, "error: {}: no data for group '{}'\n", where, c.group);
+        return kRuntimeError;
+    }
+    if (g->partitions.empty() && !g->error.empty()) {
+        // Nothing could be read: say why (unreachable, authentication, no rights on the group).
+        fmt::print(stderr, "error: group '{}' on {}: {}\n", c.group, where, g->error);
         return kRuntimeError;
     }
     if (c.json) {
-        json parts = json::array();
-        for (const auto &p : g->partitions)
-            parts.push_back({{"topic", p.topic},
-                             {"partition", p.partition},
-                             {"committed", p.committed},
-                             {"high", p.high},
-                             {"lag", p.lag},
-                             {"lag_seconds", p.lagSeconds},
-                             {"status", core::lagStatusName(p.status)}});
-        fmt::print("{}\n",
-                   json{{"group", g->groupId},
-                        {"status", core::lagStatusName(g->status)},
-                        {"reason", g->reason},
-                        {"lag", g->totalLag},
-                        {"lag_seconds", g->lagSeconds},
-                        {"lag_seconds_method", core::lagSecondsMethodName(g->lagSecondsMethod)},
-                        {"error", g->error},
-                        {"partitions", parts}}
-                       .dump());
+        fmt::print("{}\n", groupJson(*g).dump());
         return 0;
     }
-    fmt::print("group {}: {} | lag {} messages, {} | {}\n", g->groupId,
-               core::lagStatusName(g->status), g->totalLag,
-               g->lagSeconds < 0 ? std::string("lag seconds unknown")
-                                 : fmt::format("{:.1f} s behind ({})", g->lagSeconds,
-                                               core::lagSecondsMethodName(g->lagSecondsMethod)),
-               g->reason.empty() ? g->error : g->reason);
-    fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9} {:>7}\n", "TOPIC", "PARTITION", "COMMITTED",
-               "HIGH", "LAG", "LAG S", "STATUS");
-    for (const auto &p : g->partitions)
-        fmt::print("{:<30} {:>9} {:>12} {:>12} {:>10} {:>9.1f} {:>7}\n", p.topic, p.partition,
-                   p.committed, p.high, p.lag, p.lagSeconds, core::lagStatusName(p.status));
+    printGroup(*g);
     return 0;
 }
 

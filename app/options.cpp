@@ -70,6 +70,16 @@ std::string secretFromEnvOrPrompt(const char *env, const std::string &prompt)
     return promptSecret(prompt);
 }
 
+// "scheme://user:secret@host/..." (a ':' in the part before the host's '@').
+bool webhookUrlHasPassword(const std::string &url)
+{
+    const auto scheme = url.find("://");
+    const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+    const auto at = authority.rfind('@');
+    return at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+}
+
 } // namespace
 
 void addConnectionOptions(CLI::App &app, ConnectionOptions &o)
@@ -261,7 +271,9 @@ void addMonitoringOptions(CLI::App &app, MonitoringOptions &o)
                    "alert rules file (JSON); read at start when it exists, else the built-in rules")
         ->group(group);
     app.add_option("--webhook", o.webhook,
-                   "POST firing and resolved alerts to this URL (Alertmanager webhook format)")
+                   "POST firing and resolved alerts to this URL (Alertmanager webhook format); "
+                   "for basic auth, the user in the URL (https://USER@host/...) and the password "
+                   "from CLICKSTREAM_WEBHOOK_PASSWORD")
         ->group(group);
     for (const char *name : {"--postgres-password", "--pg-password", "--redis-password"})
         app.add_option(name, o.rejectedSecret)->group("");
@@ -304,6 +316,11 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
     if (!o.webhook.empty()) {
         core::WebhookSettings w;
         w.url = o.webhook;
+        if (webhookUrlHasPassword(o.webhook))
+            return "--webhook must not contain a password (shell history and `ps` would keep "
+                   "it): give the user in the URL (https://USER@host/...) and set "
+                   "CLICKSTREAM_WEBHOOK_PASSWORD";
+        w.password = env("CLICKSTREAM_WEBHOOK_PASSWORD");
         if (std::string e = w.validate(); !e.empty())
             return "--webhook: " + e;
         out.webhook = std::move(w);

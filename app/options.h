@@ -76,8 +76,8 @@ struct MetricsOptions
 void addMetricsOptions(CLI::App &app, MetricsOptions &options);
 
 /// What the monitor watches besides Kafka, and where alerts go. Passwords never come from here:
-/// libpq's PGPASSWORD / ~/.pgpass (or CLICKSTREAM_PG_PASSWORD) and REDISCLI_AUTH (or
-/// CLICKSTREAM_REDIS_PASSWORD).
+/// libpq's PGPASSWORD / ~/.pgpass (or CLICKSTREAM_PG_PASSWORD), REDISCLI_AUTH (or
+/// CLICKSTREAM_REDIS_PASSWORD) and CLICKSTREAM_WEBHOOK_PASSWORD.
 struct MonitoringOptions
 {
     std::string postgres;   ///< libpq conninfo or postgresql:// URL, without a password

@@ -3,12 +3,17 @@
 // in the same run; then the memory the aggregator holds per million open sessions.
 //
 //   bench_aggregator [--events N] [--repeat K] [--batch B] [--rate R] [--keys M]
-//                    [--only parse|validate|aggregate]
+//                    [--users U[,U...]] [--session-gap MS] [--only parse|validate|aggregate]
 //
 // N events (default 2,000,000) come from EventGenerator defaults into memory first, event times
 // spaced as if produced at R events/s (default 100,000) from 2026-11-23T12:00:55Z, so the first
-// page and funnel window closes and dedupe entries expire while the run goes on. Three stages run
-// over the same in-memory payloads, alternating K times (default 3); medians are compared:
+// page and funnel window closes and dedupe entries expire while the run goes on. --users sets the
+// generator's cap on users, one input per value (default "500,0"): 500 is the cardinality of the
+// generator before issue 25 (a fixed 500 users), the like-for-like figure; 0 is the generator's
+// default, as many users as the rate needs at human pace (about 300,000 at 100,000 events/s).
+// --session-gap sets the aggregator's session gap in ms (default: AggregatorConfig's). For each
+// input, three stages run over the same in-memory payloads, alternating K times (default 3);
+// medians are compared:
 //
 //   parse-only limit:  simdjson on-demand over each payload in place, every field visited and
 //                      every value read with the type the schema gives it (no checks beyond that);
@@ -56,7 +61,9 @@ struct Args
     std::size_t batch = 4096;
     double rate = 100'000;
     long keys = 1'000'000;
-    std::string only; // empty: every stage
+    std::vector<int> users{500, 0}; // one input per value; 0: the generator's default (no cap)
+    std::int64_t sessionGapMs = 0;  // 0: AggregatorConfig's default
+    std::string only;               // empty: every stage
 };
 
 constexpr const char *kStart = "2026-11-23T12:00:55.000Z";
@@ -106,10 +113,17 @@ struct Input
     std::int64_t firstMs = 0, lastMs = 0;
 };
 
-Input generate(const Args &args)
+struct InputStats
+{
+    std::size_t users = 0, activeUsers = 0;
+};
+
+Input generate(const Args &args, int users, InputStats &stats)
 {
     Input in;
-    EventGenerator generator;
+    GeneratorConfig config;
+    config.users = users;
+    EventGenerator generator(config);
     in.firstMs = *parseIsoMs(kStart);
     in.batches.reserve(static_cast<std::size_t>(args.events) / args.batch + 1);
     for (long i = 0; i < args.events; ++i) {
@@ -120,6 +134,8 @@ Input generate(const Args &args)
         generator.next(ts, in.batches.back());
         in.lastMs = ts;
     }
+    stats.users = generator.users();
+    stats.activeUsers = generator.activeUsers();
     for (RecordBatch &b : in.batches) {
         for (std::size_t i = 0; i < b.size(); ++i)
             in.valueBytes += b.value(i).size();
@@ -184,11 +200,14 @@ StageResult parseValidate(const Input &in)
     return r;
 }
 
-StageResult aggregate(const Input &in)
+StageResult aggregate(const Input &in, const Args &args)
 {
     StageResult r;
+    AggregatorConfig config;
+    if (args.sessionGapMs > 0)
+        config.sessionGapMs = args.sessionGapMs;
     const Stopwatch sw;
-    Aggregator aggregator; // default config, no sink
+    Aggregator aggregator(config); // default config unless --session-gap, no sink
     for (const RecordBatch &b : in.batches)
         aggregator.ingestBatch(b);
     aggregator.flush();
@@ -330,56 +349,35 @@ void printRow(const char *stage, const StageResult &r, long events)
                r.wall, r.cpu, n / r.wall, n / r.cpu, r.cpu * 1e9 / n, r.ok);
 }
 
-void usage()
+struct InputResult
 {
-    fmt::print(stderr, "usage: bench_aggregator [--events N] [--repeat K] [--batch B] [--rate R] "
-                       "[--keys M] [--only parse|validate|aggregate]\n");
+    std::string label;
+    double perCore = 0, perCoreWall = 0, ratio = 0, ratioWall = 0;
+};
+
+std::string usersLabel(int users, const InputStats &stats)
+{
+    if (users > 0)
+        return fmt::format("users capped at {}", users);
+    return fmt::format("users as the rate needs ({} users, {} active at the end)", stats.users,
+                       stats.activeUsers);
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+// One input (the generator with this user cap): the three stages alternating, then the medians.
+// False with --only (nothing to compare).
+bool runInput(const Args &args, int users, InputResult &result)
 {
-    Args args;
-    for (int i = 1; i < argc; i += 2) {
-        const std::string flag = argv[i];
-        if (i + 1 >= argc) {
-            usage();
-            return 2;
-        }
-        if (flag == "--events")
-            args.events = std::max(1L, std::stol(argv[i + 1]));
-        else if (flag == "--repeat")
-            args.repeat = std::max(1, std::stoi(argv[i + 1]));
-        else if (flag == "--batch")
-            args.batch = std::max<std::size_t>(1, std::stoul(argv[i + 1]));
-        else if (flag == "--rate")
-            args.rate = std::max(1.0, std::stod(argv[i + 1]));
-        else if (flag == "--keys")
-            args.keys = std::max(0L, std::stol(argv[i + 1]));
-        else if (flag == "--only" && (std::string_view(argv[i + 1]) == "parse" ||
-                                      std::string_view(argv[i + 1]) == "validate" ||
-                                      std::string_view(argv[i + 1]) == "aggregate"))
-            args.only = argv[i + 1];
-        else {
-            usage();
-            return 2;
-        }
-    }
-
-    // Memory first, on a heap no other stage has used yet; printed last.
-    if (!args.only.empty())
-        args.keys = 0;
-    const MemoryResult mem = args.keys > 0 ? memoryPerKeys(args) : MemoryResult{};
-    snapshotCost();
-
-    Input in = generate(args);
+    InputStats stats;
+    Input in = generate(args, users, stats);
+    result.label = usersLabel(users, stats);
     const double span = static_cast<double>(in.lastMs - in.firstMs) / 1000.0;
-    fmt::print("aggregator benchmark: {} events from EventGenerator defaults ({:.0f} bytes/event), "
-               "event time {} + {:.1f} s ({:.0f} events/s), batches of {}, {} repeats, "
-               "1 thread\n",
-               in.events, static_cast<double>(in.valueBytes) / static_cast<double>(in.events),
-               kStart, span, args.rate, args.batch, args.repeat);
+    fmt::print("\naggregator benchmark: {} events from EventGenerator defaults, {} ({:.0f} "
+               "bytes/event), event time {} + {:.1f} s ({:.0f} events/s), batches of {}, {} "
+               "repeats, 1 thread, session gap {} ms\n",
+               in.events, result.label,
+               static_cast<double>(in.valueBytes) / static_cast<double>(in.events), kStart, span,
+               args.rate, args.batch, args.repeat,
+               args.sessionGapMs > 0 ? args.sessionGapMs : AggregatorConfig{}.sessionGapMs);
     // Stage 1 (structural index, UTF-8) is dispatched at run time; the on-demand stage 2 code is
     // compiled for the "builtin" kernel the compiler flags allow, in core and here alike.
     fmt::print("simdjson {}.{}.{}: stage 1 kernel {}, on-demand (builtin) kernel {}\n",
@@ -404,13 +402,13 @@ int main(int argc, char **argv)
             checksum += validate.back().checksum;
         }
         if (args.only.empty() || args.only == "aggregate") {
-            agg.push_back(aggregate(in));
+            agg.push_back(aggregate(in, args));
             printRow("parse+validate+aggregate", agg.back(), in.events);
         }
     }
     if (!args.only.empty()) {
         fmt::print("(--only {}: no comparison; checksum {:x})\n", args.only, checksum & 0xffff);
-        return 0;
+        return false;
     }
     const AggregateCounters &c = agg.back().counters;
     fmt::print("  aggregate counters: read {}, valid {}, invalid {}, duplicates {}, late {}, "
@@ -420,7 +418,7 @@ int main(int argc, char **argv)
 
     const double n = static_cast<double>(in.events);
     const Medians l = medians(limit), v = medians(validate), a = medians(agg);
-    fmt::print("\nmedians of {}:\n", args.repeat);
+    fmt::print("medians of {}:\n", args.repeat);
     fmt::print("  {:<30} {:>14} {:>14} {:>10} {:>16}\n", "stage", "events/s wall", "events/s cpu",
                "ns/ev cpu", "of limit (cpu)");
     auto line = [&](const char *stage, const Medians &m) {
@@ -433,6 +431,85 @@ int main(int argc, char **argv)
     fmt::print("  cost split per event (cpu): simdjson {:.1f} ns, EventParser extra {:.1f} ns, "
                "aggregation {:.1f} ns\n",
                l.cpu * 1e9 / n, (v.cpu - l.cpu) * 1e9 / n, (a.cpu - v.cpu) * 1e9 / n);
+    result.perCore = n / a.cpu;
+    result.perCoreWall = n / a.wall;
+    result.ratio = l.cpu / a.cpu;
+    result.ratioWall = l.wall / a.wall;
+    return true;
+}
+
+void usage()
+{
+    fmt::print(stderr, "usage: bench_aggregator [--events N] [--repeat K] [--batch B] [--rate R] "
+                       "[--keys M] [--users U[,U...]] [--session-gap MS] "
+                       "[--only parse|validate|aggregate]\n");
+}
+
+// "500,0" -> {500, 0}; false on anything but a comma list of user caps.
+bool parseUsers(std::string_view list, std::vector<int> &out)
+{
+    out.clear();
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        const std::string item(list.substr(0, comma));
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        char *end = nullptr;
+        const long v = std::strtol(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || v < 0 || v > GeneratorConfig::kAutoUserLimit)
+            return false;
+        out.push_back(static_cast<int>(v));
+    }
+    return !out.empty();
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    Args args;
+    for (int i = 1; i < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (i + 1 >= argc) {
+            usage();
+            return 2;
+        }
+        if (flag == "--events")
+            args.events = std::max(1L, std::stol(argv[i + 1]));
+        else if (flag == "--repeat")
+            args.repeat = std::max(1, std::stoi(argv[i + 1]));
+        else if (flag == "--batch")
+            args.batch = std::max<std::size_t>(1, std::stoul(argv[i + 1]));
+        else if (flag == "--rate")
+            args.rate = std::max(1.0, std::stod(argv[i + 1]));
+        else if (flag == "--keys")
+            args.keys = std::max(0L, std::stol(argv[i + 1]));
+        else if (flag == "--users" && parseUsers(argv[i + 1], args.users))
+            continue;
+        else if (flag == "--session-gap")
+            args.sessionGapMs = std::max(1000L, std::stol(argv[i + 1]));
+        else if (flag == "--only" && (std::string_view(argv[i + 1]) == "parse" ||
+                                      std::string_view(argv[i + 1]) == "validate" ||
+                                      std::string_view(argv[i + 1]) == "aggregate"))
+            args.only = argv[i + 1];
+        else {
+            usage();
+            return 2;
+        }
+    }
+
+    // Memory first, on a heap no other stage has used yet; printed last.
+    if (!args.only.empty())
+        args.keys = 0;
+    const MemoryResult mem = args.keys > 0 ? memoryPerKeys(args) : MemoryResult{};
+    snapshotCost();
+
+    std::vector<InputResult> results;
+    for (const int users : args.users) {
+        InputResult r;
+        if (!runInput(args, users, r))
+            return 0; // --only
+        results.push_back(r);
+    }
 
     if (args.keys > 0) {
         const AggregateCounters &mc = mem.counters;
@@ -458,12 +535,14 @@ int main(int argc, char **argv)
                    rssGrowth > 0 ? static_cast<double>(mc.stateBytes) / rssGrowth : 0.0);
     }
 
-    const double ratio = l.cpu / a.cpu;
-    const double perCore = n / a.cpu;
-    fmt::print("\nratio aggregate/parse-only = {:.2f} (cpu; wall {:.2f}) (target >= 0.50): {}\n",
-               ratio, l.wall / a.wall, ratio >= 0.50 ? "met" : "NOT met");
-    fmt::print("aggregate events/s per core = {:.0f} (per cpu second; wall {:.0f}) "
-               "(target >= 3,000,000): {}\n",
-               perCore, n / a.wall, perCore >= 3'000'000 ? "met" : "NOT met");
+    for (const InputResult &r : results) {
+        fmt::print("\n{}:\n", r.label);
+        fmt::print("  ratio aggregate/parse-only = {:.2f} (cpu; wall {:.2f}) (target >= 0.50): "
+                   "{}\n",
+                   r.ratio, r.ratioWall, r.ratio >= 0.50 ? "met" : "NOT met");
+        fmt::print("  aggregate events/s per core = {:.0f} (per cpu second; wall {:.0f}) "
+                   "(target >= 3,000,000): {}\n",
+                   r.perCore, r.perCoreWall, r.perCore >= 3'000'000 ? "met" : "NOT met");
+    }
     return 0;
 }

@@ -16,6 +16,9 @@ PACKAGES=(
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
   # bench/compare: the Python peer aggregator (bench/peers/), run by Debian's /usr/bin/python3
   python3-confluent-kafka
+  # the `kafka` tests: Apache Kafka's jars from Maven Central (scripts/kafka.sh, tests/kafka/pom.xml)
+  # run on Java 17; openssl makes the test cluster's CA and broker certificates
+  openjdk-17-jre-headless maven openssl
   # GUI tests: a Secret Service (gnome-keyring) on a private D-Bus session for the keychain
   gnome-keyring libsecret-tools dbus-x11
   # postgresql-hll: hll_union_agg merges the sinks' HyperLogLog sketches inside PostgreSQL

@@ -2,6 +2,7 @@
 #include "core/monitor/alerts.h"
 #include "core/monitor/health.h"
 #include "core/monitor/webhook.h"
+#include "core/store/pgschema.h"
 
 #include "kafkatestsupport.h"
 #include "serversupport.h"
@@ -69,6 +70,7 @@ public:
                 return;
             }
             m_bodies.push_back(req.body);
+            m_authorization = req.get_header_value("Authorization");
             res.status = 200;
         });
         m_port = m_server.bind_to_any_port("127.0.0.1");
@@ -93,6 +95,11 @@ public:
         std::lock_guard lock(m_mutex);
         return m_requests;
     }
+    std::string authorization() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_authorization;
+    }
 
 private:
     httplib::Server m_server;
@@ -100,6 +107,7 @@ private:
     int m_failFirst = 0;
     mutable std::mutex m_mutex;
     std::vector<std::string> m_bodies;
+    std::string m_authorization; // of the last accepted request
     int m_requests = 0;
     std::thread m_thread;
 };
@@ -442,6 +450,28 @@ TEST_CASE("the webhook retries a failing receiver, gives up on a dead one and ne
     CHECK(bad.validate().find("not a port number") != std::string::npos);
 }
 
+// The command line refuses a webhook URL with a password (CLICKSTREAM_WEBHOOK_PASSWORD instead):
+// the user stays in the URL and the password comes from the settings.
+TEST_CASE("the webhook sends basic auth with the password given beside the URL",
+          "[alerts][webhook]")
+{
+    AlertEngine engine({serviceDownRule(0)});
+    const auto firing = engine.evaluate(wallClockMs(), {serviceUp("redis", 0)});
+    WebhookReceiver receiver;
+    WebhookSettings settings;
+    settings.url = receiver.url();
+    settings.url.insert(settings.url.find("127.0.0.1"), "alerts@");
+    settings.password = "hook-pass";
+    WebhookNotifier notifier(settings);
+    std::string error;
+    REQUIRE(notifier.start(&error));
+    notifier.notify(firing);
+    REQUIRE(notifier.waitIdle(20s));
+    CHECK(notifier.stats().sent == 1);
+    CHECK(receiver.authorization() == "Basic YWxlcnRzOmhvb2stcGFzcw=="); // alerts:hook-pass
+    notifier.stop();
+}
+
 TEST_CASE("a service down for a few seconds fires, resolves and reaches the webhook",
           "[alerts][redis][webhook]")
 {
@@ -561,6 +591,17 @@ TEST_CASE("alert history goes to PostgreSQL, and a stopped server does not block
     INFO(store.stats().lastError);
     CHECK(store.stats().written == 3);
     CHECK(store.stats().connected);
+    {
+        // The table came from the schema migrations, which the store applied itself to this
+        // fresh database: the same ones, to the same version, as the PostgreSQL sink's.
+        pqxx::connection c(target.connectionString(5));
+        pqxx::nontransaction tx(c);
+        CHECK(tx.exec("SELECT max(version) FROM schema_migrations")[0][0].as<int>() ==
+              latestSchemaVersion());
+        CHECK(tx.exec("SELECT count(*) FROM information_schema.tables WHERE table_name ="
+                      " 'page_metrics'")[0][0]
+                  .as<int>() == 1);
+    }
 
     auto rows = [&] {
         pqxx::connection c(target.connectionString(5));
@@ -607,4 +648,44 @@ TEST_CASE("alert history goes to PostgreSQL, and a stopped server does not block
     REQUIRE(r.size() == 6);
     CHECK(r[5][3].as<std::string>() == "resolved");
     store.stop();
+}
+
+// Regression: alert_history was defined twice (the store's own DDL and the migration). The store
+// now applies the migrations, so it refuses a database a newer build migrated, as the sink does.
+TEST_CASE("alert history applies the schema migrations and refuses a newer schema",
+          "[alerts][postgres]")
+{
+    std::string why;
+    if (!PostgresServer::available(&why)) {
+        WARN("skipped: " << why);
+        return;
+    }
+    PostgresServer pg;
+    std::string error;
+    INFO(error);
+    REQUIRE(pg.start(&error));
+    const PostgresTarget target{pg.connectionString(), pg.password()};
+    {
+        pqxx::connection c(target.connectionString(5));
+        pqxx::nontransaction tx(c);
+        tx.exec("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now());"
+                "INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future');");
+    }
+    AlertEngine engine({serviceDownRule(2)});
+    AlertHistoryStore store(target);
+    store.start();
+    store.add(engine.evaluate(wallClockMs(), {serviceUp("postgresql", 0)}));
+    REQUIRE(waitFor([&] { return store.stats().errors >= 1; }, 30s));
+    const AlertHistoryStats s = store.stats();
+    INFO(s.lastError);
+    CHECK(s.lastError.find("database schema version 999 is newer than this app knows") !=
+          std::string::npos);
+    CHECK(s.written == 0);
+    CHECK(s.pending == 1);
+    store.stop(std::chrono::milliseconds(100));
+    // Nothing was created in the newer database.
+    pqxx::connection c(target.connectionString(5));
+    pqxx::nontransaction tx(c);
+    CHECK(tx.exec("SELECT to_regclass('alert_history') IS NULL")[0][0].as<bool>());
 }

@@ -629,6 +629,31 @@ TEST_CASE("PostgreSQL and Redis passwords in arguments or URIs are refused and n
     CHECK(contains(bad.err, "bad port"));
 }
 
+// Regression: --webhook took "user:password@" in its URL, although passwords never come from the
+// command line anywhere else (shell history and `ps` keep them).
+TEST_CASE("a webhook URL with a password is refused with exit code 2 and where the password goes",
+          "[cli][args][secrets]")
+{
+    const std::string secret = "Hunter2-Sekrit-x9";
+    for (const std::string &url : {"https://alerts:" + secret + "@hooks.example/alertmanager",
+                                   "http://:" + secret + "@127.0.0.1:9/x"}) {
+        for (const std::vector<std::string> &command :
+             {std::vector<std::string>{"run", "--headless", "--duration", "1"},
+              std::vector<std::string>{"check", "--count", "1"}}) {
+            std::vector<std::string> args = command;
+            args.insert(args.end(), {"--webhook", url});
+            const Result r = runStudio(args, 15, kNoSecrets);
+            INFO(args[0] << " --webhook " << url << "\n" << r.describe());
+            CHECK_FALSE(r.timedOut);
+            CHECK(r.exitCode == 2);
+            CHECK(contains(r.err, "--webhook must not contain a password"));
+            CHECK(contains(r.err, "CLICKSTREAM_WEBHOOK_PASSWORD"));
+            CHECK_FALSE(contains(r.err, secret));
+            CHECK_FALSE(contains(r.out, secret));
+        }
+    }
+}
+
 TEST_CASE("SASL without a password and without a terminal is refused", "[cli][args][secrets]")
 {
     // stdin is /dev/null (not a terminal), so there is no prompt; the environment has no

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Checks docker-compose.yml and deploy/ without a Docker engine (ctest: deploy_compose).
 
-- docker-compose.yml parses; the services exist (a single KRaft broker by default, three SASL
-  brokers with replication factor 3 under the `cluster` profile, PostgreSQL, Redis, Prometheus,
+- docker-compose.yml parses; the services exist (a single KRaft broker by default, three SASL_SSL
+  brokers under the `cluster` profile running deploy/kafka/cluster.properties, the settings of the
+  test suite's cluster, on the Kafka releases tests/kafka/pom.xml pins, PostgreSQL, Redis, Prometheus,
   Grafana, the Kafka exporters) with their ports, a health check each and named volumes;
 - every host file it mounts exists in the repository; no literal secret is in it, every
   password comes from .env (documented in .env.example with placeholders; .env is git-ignored);
@@ -66,6 +67,7 @@ EXPECTED_PORTS = {  # service -> host ports it must publish
     "grafana": {3000},
 }
 CLUSTER = ["kafka-1", "kafka-2", "kafka-3"]
+ONE_SHOT = ["kafka-cluster-tls", "kafka-cluster-acls"]  # run once and exit: no health check
 STATEFUL = ["kafka", "kafka-1", "kafka-2", "kafka-3", "postgres", "redis", "prometheus", "grafana"]
 SECRET_WORDS = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|JAAS|CREDENTIAL", re.I)
 VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -176,6 +178,84 @@ def check_secrets(compose, source):
         check(tracked == "", ".env is tracked by git: it holds the passwords")
 
 
+def read_properties(path):
+    props = {}
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            props[key.strip()] = value.strip()
+    return props
+
+
+def check_cluster(services, source):
+    """The compose cluster is the test suite's: deploy/kafka/cluster.properties holds the broker
+    settings, scripts/kafka.sh (the `kafka` ctest label's cluster) and deploy/kafka/
+    compose-cluster.sh (each compose broker's entrypoint) both write it into server.properties
+    as it is; here: it says what the issue asks (SASL_SSL + SCRAM-SHA-512 for clients, RF 3,
+    min ISR 2, ACLs), both scripts read it, and compose's brokers run that script on it."""
+    props_path = os.path.join(source, "deploy", "kafka", "cluster.properties")
+    if not check(os.path.isfile(props_path), "deploy/kafka/cluster.properties is missing"):
+        return
+    props = read_properties(props_path)
+    protocols = dict(p.split(":") for p in
+                     props.get("listener.security.protocol.map", "").split(",") if ":" in p)
+    for key, want in [("default.replication.factor", "3"), ("min.insync.replicas", "2"),
+                      ("offsets.topic.replication.factor", "3"),
+                      ("transaction.state.log.replication.factor", "3"),
+                      ("sasl.enabled.mechanisms", "SCRAM-SHA-512"),
+                      ("process.roles", "broker,controller"),
+                      ("authorizer.class.name",
+                       "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+                      ("allow.everyone.if.no.acl.found", "false")]:
+        check(props.get(key) == want, f"cluster.properties: {key} must be {want}, is "
+                                      f"{props.get(key)!r}")
+    check(protocols.get("EXTERNAL") == "SASL_SSL",
+          "cluster.properties: the clients' listener EXTERNAL must be SASL_SSL")
+    for script in ("scripts/kafka.sh", "deploy/kafka/compose-cluster.sh"):
+        text = open(os.path.join(source, script), encoding="utf-8").read()
+        check("cluster.properties" in text, f"{script} does not read deploy/kafka/cluster.properties")
+    ids, cluster_ids = set(), set()
+    for name in CLUSTER:
+        service = services[name]
+        env = environment(service)
+        ids.add(env.get("NODE_ID"))
+        cluster_ids.add(env.get("CLUSTER_ID"))
+        check(service.get("entrypoint") == ["/bin/sh", "/deploy/kafka/compose-cluster.sh",
+                                            "broker"],
+              f"{name}: its entrypoint must be deploy/kafka/compose-cluster.sh broker")
+        check(mount_of(service, "/deploy/kafka") == "./deploy/kafka",
+              f"{name}: must mount ./deploy/kafka at /deploy/kafka (cluster.properties)")
+        check(mount_of(service, "/etc/kafka/tls") == "kafka-cluster-tls",
+              f"{name}: must mount the kafka-cluster-tls volume at /etc/kafka/tls")
+        voters = env.get("CONTROLLER_QUORUM_VOTERS", "").split(",")
+        check(sorted(v.split("@")[1].split(":")[0] for v in voters if "@" in v) == CLUSTER,
+              f"{name}: the quorum must be the three brokers")
+        advertised = env.get("ADVERTISED_LISTENERS", "")
+        external = re.search(r"(\w+)://localhost:(\d+)", advertised)
+        if check(external, f"{name}: advertises no localhost listener"):
+            listener, port = external.group(1), int(external.group(2))
+            check(protocols.get(listener) == "SASL_SSL",
+                  f"{name}: listener {listener} on the host must be SASL_SSL")
+            inside = port_map(service).get(port)
+            check(inside is not None and f"{listener}://:{inside}" in env.get("LISTENERS", ""),
+                  f"{name}: advertised localhost:{port} is not mapped to the {listener} listener")
+        for var in ("KAFKA_ADMIN_PASSWORD", "CLICKSTREAM_SASL_PASSWORD", "KAFKA_TLS_PASSWORD"):
+            check(env.get(var, "").startswith("${" + var + ":?"),
+                  f"{name}: {var} must come from .env")
+    check(ids == {"1", "2", "3"}, f"cluster node ids must be 1, 2, 3; are {sorted(map(str, ids))}")
+    check(len(cluster_ids) == 1 and None not in cluster_ids,
+          "the three brokers must share one CLUSTER_ID")
+    tls = services["kafka-cluster-tls"]
+    check(tls.get("entrypoint", [])[-1:] == ["tls"] and
+          mount_of(tls, "/etc/kafka/tls") == "kafka-cluster-tls",
+          "kafka-cluster-tls: must run compose-cluster.sh tls into the kafka-cluster-tls volume")
+    acls = services["kafka-cluster-acls"]
+    check(acls.get("entrypoint", [])[-1:] == ["acls"] and
+          set((acls.get("depends_on") or {}).keys()) == set(CLUSTER),
+          "kafka-cluster-acls: must run compose-cluster.sh acls once the three brokers are up")
+
+
 def check_compose(source):
     path = os.path.join(source, "docker-compose.yml")
     with open(path, encoding="utf-8") as f:
@@ -190,16 +270,27 @@ def check_compose(source):
         return compose
 
     # Default services vs the cluster profile.
-    for name in CLUSTER + ["kafka-exporter-cluster"]:
+    for name in ["kafka", *CLUSTER, *ONE_SHOT, "kafka-exporter-cluster"]:
+        check(name in services, f"service {name} is missing")
+    if ERRORS:
+        return compose
+    for name in CLUSTER + ONE_SHOT + ["kafka-exporter-cluster"]:
         check("cluster" in (services[name].get("profiles") or []),
               f"{name} must be under the 'cluster' profile")
     for name in ["kafka", "postgres", "redis", "prometheus", "grafana", "kafka-exporter"]:
         check(not services[name].get("profiles"), f"{name} must start by default (no profile)")
 
     # Images.
-    for name in ["kafka", *CLUSTER]:
-        check(services[name].get("image") == "apache/kafka:3.7.0",
-              f"{name}: image must be apache/kafka:3.7.0")
+    # The Kafka releases the test suite runs (scripts/kafka.sh resolves them from the pom).
+    pom = open(os.path.join(source, "tests", "kafka", "pom.xml"), encoding="utf-8").read()
+    versions = {key: re.search(rf"<{key}>([^<]+)</{key}>", pom).group(1)
+                for key in ("kafka.version", "kafka.cluster.version")}
+    for names, key in ((["kafka"], "kafka.version"),
+                       (CLUSTER + ONE_SHOT, "kafka.cluster.version")):
+        for name in names:
+            want = "apache/kafka:" + versions[key]
+            check(services[name].get("image") == want,
+                  f"{name}: image must be {want} (tests/kafka/pom.xml's {key}, what the tests ran)")
     check(str(services["postgres"].get("image", "")).startswith("postgres:15"),
           "postgres: image must be postgres:15")
     check(str(services["redis"].get("image", "")).startswith("redis:7"),
@@ -217,6 +308,10 @@ def check_compose(source):
 
     # Health checks everywhere.
     for name, service in services.items():
+        if name in ONE_SHOT:
+            check(service.get("restart") in ("no", "on-failure"),
+                  f"{name}: a one-shot service must not restart once it is done")
+            continue
         hc = service.get("healthcheck") or {}
         test = hc.get("test")
         check(bool(test) and not hc.get("disable") and test != ["NONE"],
@@ -246,45 +341,12 @@ def check_compose(source):
                       f"{name}: env_file {env_path} is not in the repository")
     check(declared <= used, f"volumes declared but unused: {sorted(declared - used)}")
 
-    # Kafka: single broker plaintext on 9092; cluster of 3 with SASL/PLAIN and RF 3.
+    # Kafka: single broker plaintext on 9092; the cluster of 3 runs the test suite's settings.
     single = environment(services["kafka"])
     check("PLAINTEXT://localhost:9092" in single.get("KAFKA_ADVERTISED_LISTENERS", ""),
           "kafka: must advertise PLAINTEXT://localhost:9092")
     check(bool(single.get("CLUSTER_ID")), "kafka: KRaft needs CLUSTER_ID")
-    ids, cluster_ids = set(), set()
-    for name in CLUSTER:
-        env = environment(services[name])
-        ids.add(env.get("KAFKA_NODE_ID"))
-        cluster_ids.add(env.get("CLUSTER_ID"))
-        for key, want in [("KAFKA_DEFAULT_REPLICATION_FACTOR", "3"),
-                          ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "3"),
-                          ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "3"),
-                          ("KAFKA_SASL_ENABLED_MECHANISMS", "PLAIN"),
-                          ("KAFKA_PROCESS_ROLES", "broker,controller")]:
-            check(env.get(key) == want, f"{name}: {key} must be {want}, is {env.get(key)!r}")
-        voters = env.get("KAFKA_CONTROLLER_QUORUM_VOTERS", "").split(",")
-        check(sorted(v.split("@")[1].split(":")[0] for v in voters if "@" in v) == CLUSTER,
-              f"{name}: the quorum must be the three brokers")
-        protocols = dict(p.split(":") for p in
-                         env.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "").split(",") if ":" in p)
-        advertised = env.get("KAFKA_ADVERTISED_LISTENERS", "")
-        external = re.search(r"(\w+)://localhost:(\d+)", advertised)
-        if check(external, f"{name}: advertises no localhost listener"):
-            listener, port = external.group(1), int(external.group(2))
-            check(protocols.get(listener) == "SASL_PLAINTEXT",
-                  f"{name}: listener {listener} on the host must be SASL_PLAINTEXT")
-            inside = port_map(services[name]).get(port)
-            check(inside is not None and f"{listener}://:{inside}" in env.get("KAFKA_LISTENERS", ""),
-                  f"{name}: advertised localhost:{port} is not mapped to the {listener} listener")
-            jaas = env.get(f"KAFKA_LISTENER_NAME_{listener}_PLAIN_SASL_JAAS_CONFIG", "")
-            check('user_studio="${CLICKSTREAM_SASL_PASSWORD:?' in jaas,
-                  f"{name}: the {listener} listener must accept user studio with "
-                  f"CLICKSTREAM_SASL_PASSWORD from .env")
-        check(bool(env.get("KAFKA_OPTS")), f"{name}: the image requires KAFKA_OPTS with SASL")
-    check(ids == {"1", "2", "3"}, f"cluster node ids must be 1, 2, 3; are {sorted(map(str, ids))}")
-    check(len(cluster_ids) == 1 and None not in cluster_ids,
-          "the three brokers must share one CLUSTER_ID")
-
+    check_cluster(services, source)
     pg = environment(services["postgres"])
     check(pg.get("POSTGRES_DB") == "clickstream", "postgres: POSTGRES_DB must be clickstream")
     check(pg.get("POSTGRES_USER") == "studio", "postgres: POSTGRES_USER must be studio")

@@ -616,3 +616,65 @@ TEST_CASE("browsing a dead cluster fails within its deadline", "[browser][broker
     browser.stopTail();
     CHECK(Clock::now() - started < 3s);
 }
+
+// Regression: isRunning() read the std::thread that start() and stop() assign and join, without
+// a lock (a data race: ThreadSanitizer reports it, tests/README.md).
+TEST_CASE("isRunning may be asked from another thread while start and stop run",
+          "[cluster][threads]")
+{
+    ClusterConfig cluster;
+    cluster.bootstrap = "127.0.0.1:1"; // nothing listens: refreshes fail fast
+    ClusterMonitorOptions options;
+    options.refreshIntervalMs = 50;
+    options.requestTimeoutMs = 100;
+    ClusterMonitor monitor(cluster, nullptr, options);
+    std::atomic<bool> done{false};
+    std::atomic<int> seenRunning{0}, seenStopped{0};
+    std::thread reader([&] {
+        while (!done) {
+            (monitor.isRunning() ? seenRunning : seenStopped)++;
+            (void)monitor.snapshot();
+        }
+    });
+    std::string error;
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(monitor.start(&error));
+        std::this_thread::sleep_for(5ms);
+        monitor.stop();
+        std::this_thread::sleep_for(1ms);
+    }
+    done = true;
+    reader.join();
+    CHECK_FALSE(monitor.isRunning());
+    CHECK(seenRunning > 0);
+    CHECK(seenStopped > 0);
+}
+
+// Regression: start() and stop() assigned and joined the std::thread unguarded, so two threads
+// calling them at once (the header promises any thread) could join one thread twice or overwrite
+// a running one.
+TEST_CASE("start and stop may be called from two threads at once", "[cluster][threads]")
+{
+    ClusterConfig cluster;
+    cluster.bootstrap = "127.0.0.1:1";
+    ClusterMonitorOptions options;
+    options.refreshIntervalMs = 50;
+    options.requestTimeoutMs = 100;
+    ClusterMonitor monitor(cluster, nullptr, options);
+    auto cycle = [&monitor] {
+        std::string error;
+        for (int i = 0; i < 20; ++i) {
+            monitor.start(&error);
+            std::this_thread::sleep_for(2ms);
+            monitor.stop();
+        }
+    };
+    std::thread other(cycle);
+    cycle();
+    other.join();
+    CHECK_FALSE(monitor.isRunning());
+    std::string error;
+    REQUIRE(monitor.start(&error)); // still usable
+    CHECK(monitor.isRunning());
+    monitor.stop();
+}

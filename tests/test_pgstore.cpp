@@ -286,13 +286,15 @@ TEST_CASE("migrations create every table once, serialise concurrent starters and
     connectOrFail(again, *pg, db);
     CHECK(sql(*pg, "SELECT version, applied_at FROM schema_migrations;", db) == before);
 
-    // alert_history is the table AlertHistoryStore creates: its DDL still runs on it.
+    // alert_history comes from the migrations only (AlertHistoryStore applies the same ones), and
+    // takes the rows AlertHistoryStore writes. The DDL builds before had AlertHistoryStore run
+    // itself still runs on it (a database they created first).
     sql(*pg,
         "CREATE TABLE IF NOT EXISTS alert_history (id bigserial PRIMARY KEY, rule text NOT NULL,"
         " labels jsonb NOT NULL DEFAULT '{}'::jsonb, severity text NOT NULL, state text NOT NULL,"
         " value double precision, at timestamptz NOT NULL, summary text NOT NULL DEFAULT '');"
-        "INSERT INTO alert_history (rule, severity, state, at) VALUES ('r', 'warning', 'firing',"
-        " now());",
+        "INSERT INTO alert_history (rule, labels, severity, state, value, at, summary) VALUES"
+        " ('r', '{}'::jsonb, 'warning', 'firing', 1, now(), 's');",
         db);
 
     // A database migrated by a newer build is refused, and left as it is.

@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 using namespace studio::core;
 using namespace studio::test;
@@ -268,4 +270,40 @@ TEST_CASE("in durable mode the engine writes the live Redis values itself, with 
     CHECK(st.postgres.state == ServiceState::NotConfigured);
     REQUIRE(engine.stopProducer(id));
     engine.waitIdle();
+}
+
+// Regression: StudioEngine::Impl::monitor was assigned in start() while sample() (the GUI's pool
+// thread) and monitor() read it without a lock (ThreadSanitizer reports the race: build-tsan in
+// tests/README.md). Since the one-engine rework it is guarded by the engine's mutex; this case
+// keeps it so.
+TEST_CASE("the engine's monitor may be read from another thread while start runs",
+          "[kafka][threads]")
+{
+    StudioEngine engine(smallEngine());
+    std::atomic<bool> started{false};
+    std::atomic<int> samples{0}, withMonitor{0};
+    std::thread reader([&] {
+        for (;;) {
+            const bool last = started; // one more round after start() returned
+            if (Monitor *monitor = engine.monitor()) {
+                (void)monitor->status();
+                ++withMonitor;
+            }
+            (void)engine.status();
+            (void)engine.sample();
+            ++samples;
+            if (last)
+                return;
+        }
+    });
+    std::string error;
+    const bool ok = engine.start(&error);
+    started = true;
+    reader.join();
+    INFO(error);
+    REQUIRE(ok);
+    CHECK(samples > 0);
+    REQUIRE(engine.monitor());
+    CHECK(engine.monitor()->status().firing == 0);
+    CHECK(withMonitor >= 1);
 }

@@ -13,9 +13,17 @@
 
 #include <QAbstractItemModelTester>
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 using namespace studio;
 
@@ -199,6 +207,115 @@ TEST_CASE("Reports page over a real Aggregator's results", "[ui][reports]")
     for (int i = 1; i < lines.size(); ++i)
         events += lines[i].split(',').last().toULongLong();
     CHECK(events == aggregator.counters().valid);
+}
+
+// Regression: the page took the in-memory snapshot on the GUI thread, so a Preview waited for the
+// aggregator's lock, which its ingest thread holds for a whole batch: the window froze for it.
+TEST_CASE("Reports page Preview does not wait on the GUI thread for the aggregator's lock",
+          "[ui][reports]")
+{
+    core::Aggregator aggregator;
+    core::EventGenerator generator;
+    core::RecordBatch batch;
+    for (int i = 0; i < 600; ++i)
+        generator.next(kT0 + i * 100, batch);
+    aggregator.ingestBatch(batch);
+    const std::size_t pages = aggregator.snapshot().pages.size();
+    REQUIRE(pages > 0);
+
+    // What the ingest thread does to the snapshot: the lock is taken for a whole batch. Here a
+    // lock in front of the snapshot, held by another thread for 500 ms.
+    std::mutex ingestLock;
+    std::atomic<int> calls{0};
+    ui::ReportsPage reports([&] {
+        std::lock_guard lock(ingestLock);
+        ++calls;
+        return aggregator.snapshot();
+    });
+    reports.setTable(core::ReportTable::PageMetrics);
+    reports.setRange(utc(kT0 - 3'600'000), utc(kT0 + 3'600'000));
+    QPushButton *preview = nullptr;
+    for (QPushButton *b : reports.findChildren<QPushButton *>())
+        if (b->text() == QStringLiteral("Preview"))
+            preview = b;
+    REQUIRE(preview);
+
+    std::atomic<bool> held{false};
+    std::thread ingest([&] {
+        std::lock_guard lock(ingestLock);
+        held = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    });
+    while (!held)
+        std::this_thread::yield();
+
+    // The event loop keeps turning while the batch holds the lock: a 10 ms timer keeps ticking.
+    QElapsedTimer clock;
+    clock.start();
+    qint64 lastTick = 0, longestGap = 0;
+    int ticks = 0;
+    QTimer ticker;
+    ticker.setInterval(10);
+    QObject::connect(&ticker, &QTimer::timeout, &ticker, [&] {
+        const qint64 now = clock.elapsed();
+        longestGap = std::max(longestGap, now - lastTick);
+        lastTick = now;
+        ++ticks;
+    });
+    ticker.start();
+    QSignalSpy spy(&reports, &ui::ReportsPage::previewFinished);
+    const qint64 pressedAt = clock.elapsed();
+    QTest::mouseClick(preview, Qt::LeftButton);
+    const qint64 pressTook = clock.elapsed() - pressedAt;
+    REQUIRE(spy.wait(20'000));
+    ingest.join();
+    const qint64 answeredAfter = clock.elapsed() - pressedAt;
+    ticker.stop();
+    INFO("press took " << pressTook << " ms, answer after " << answeredAfter << " ms, " << ticks
+                       << " ticks, longest gap " << longestGap << " ms");
+    CHECK(pressTook < 100);
+    CHECK(answeredAfter >= 400); // the answer did wait for the lock, on the worker
+    CHECK(longestGap < 200);     // 10 ms ticks; slack for a loaded machine, far below 500
+    CHECK(ticks >= 15);
+    CHECK(calls == 1);
+    const QList<QVariant> args = spy.takeFirst();
+    CHECK(args.at(0).toBool());
+    CHECK(args.at(1).toInt() == static_cast<int>(pages));
+}
+
+// Regression (the same lifetime rule as Create topic): a Preview still waiting for the snapshot
+// when the page goes must not call into what the window destroys next.
+TEST_CASE("Reports page destroyed during an in-memory Preview waits for the snapshot call",
+          "[ui][reports]")
+{
+    auto aggregator = std::make_unique<core::Aggregator>();
+    std::mutex ingestLock;
+    std::atomic<bool> held{false}, release{false};
+    std::thread ingest([&] {
+        std::lock_guard lock(ingestLock);
+        held = true;
+        while (!release)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+    while (!held)
+        std::this_thread::yield();
+    auto reports = std::make_unique<ui::ReportsPage>([&] {
+        std::lock_guard lock(ingestLock);
+        return aggregator->snapshot();
+    });
+    QElapsedTimer clock;
+    clock.start();
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        release = true;
+    });
+    reports->refresh();
+    CHECK(clock.elapsed() < 100); // the snapshot waits on the worker, not here
+    reports.reset();              // waits for the call under way...
+    CHECK(clock.elapsed() >= 250);
+    aggregator.reset(); // ...so this is safe (AddressSanitizer would see the use otherwise)
+    releaser.join();
+    ingest.join();
 }
 
 TEST_CASE("Reports page reads PostgreSQL once configured", "[ui][reports][servers]")

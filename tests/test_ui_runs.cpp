@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QFile>
 #include <QLineSeries>
+#include <QMessageBox>
 #include <QTemporaryDir>
 
 #include <catch2/catch.hpp>
@@ -210,4 +211,89 @@ TEST_CASE("The main window records the run, saves it and overlays a reopened one
     window.clearComparison();
     CHECK(overview->throughputChart()->referenceNames().isEmpty());
     engine.stopProducer(id);
+}
+
+// Regression: a run file whose "format" is not a string, or without "version", threw out of the
+// parser on the pool thread and again from QFutureWatcher::result() in the window's slot: the
+// GUI terminated. Every malformed file goes through the window's own path (File > Open run for
+// comparison) and ends in the non-blocking message.
+TEST_CASE("Opening a malformed run file in the window gives the message, never a crash",
+          "[ui][runs]")
+{
+    test::IsolatedSettings isolated;
+    QTemporaryDir dir;
+    core::StudioEngineSettings settings;
+    settings.embeddedOptions.brokers = 1;
+    settings.embeddedOptions.partitions = 4;
+    settings.monitor = false;
+    core::StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+    ui::MainWindow window(engine);
+    window.show();
+
+    int opened = 0;
+    bool openedOk = true;
+    QString openMessage;
+    QObject::connect(&window, &ui::MainWindow::comparisonOpened, &window,
+                     [&](bool ok, const QString &message) {
+                         ++opened;
+                         openedOk = ok;
+                         openMessage = message;
+                     });
+    const std::vector<QByteArray> files = {
+        R"({"format": 1, "version": 1})",
+        R"({"format": {"x": "clickstream-studio-run"}, "version": 1})",
+        R"({"format": "clickstream-studio-run"})",
+        R"({"format": "clickstream-studio-run", "version": "1"})",
+        R"({"format": "clickstream-studio-run", "version": 1, "startMs": 1e300, "producers": [],)"
+        R"( "samples": [], "markers": [], "alerts": []})",
+        R"({"format": "clickstream-studio-run", "version": 1, "startMs": 1, "producers": [7],)"
+        R"( "samples": [["a"]], "markers": {}, "alerts": null})",
+        R"({"format": "clickstream-studio-run", "version": 1, "startMs": 1, "producers": [],)"
+        R"( "samples": [[1,0,0,0,0,0,0,0,0]], "markers": [{"timeMs": "x", "text": 1}],)"
+        R"( "alerts": []})",
+        R"({"format": "clickstream-studio-run", "vers)",
+        QByteArray(),
+        QByteArray("\x7f"
+                   "ELF\x02\x01\x01\0\0\0\xff\xfe",
+                   14),
+    };
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        INFO("file " << i << ": " << files[i].toStdString());
+        const QString path = QDir(dir.path()).filePath(QStringLiteral("bad-%1.json").arg(i));
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        file.write(files[i]);
+        file.close();
+        const int before = opened;
+        window.openComparison(path);
+        REQUIRE(test::waitUntil([&] { return opened == before + 1; }, 10s));
+        CHECK_FALSE(openedOk);
+        CHECK(openMessage.startsWith(QStringLiteral("Cannot open ")));
+        // The message box is open and the window goes on (the box is window-modal, not exec()).
+        QMessageBox *box = nullptr;
+        REQUIRE(test::waitUntil(
+            [&] {
+                for (QMessageBox *b : window.findChildren<QMessageBox *>())
+                    if (b->isVisible())
+                        box = b;
+                return box != nullptr;
+            },
+            5s));
+        CHECK(box->text() == openMessage);
+        box->close();
+        QCoreApplication::processEvents();
+    }
+    // The window still works: a good run opens after all of them.
+    const QString good = QDir(dir.path()).filePath(QStringLiteral("good.json"));
+    core::RunRecording run;
+    run.startMs = 1'000;
+    run.samples.push_back({});
+    run.samples.back().timeMs = 1'000;
+    REQUIRE(core::saveRun(run, good.toStdString(), &error));
+    const int before = opened;
+    window.openComparison(good);
+    REQUIRE(test::waitUntil([&] { return opened == before + 1; }, 10s));
+    CHECK(openedOk);
 }

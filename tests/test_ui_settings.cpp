@@ -313,6 +313,142 @@ TEST_CASE("ConnectionProfiles is a well-behaved model saved without passwords", 
     CHECK(loaded.profile(0).name == QStringLiteral("prod"));
 }
 
+// Regression: OK saved PostgreSQL and Redis addresses with a password inside to the plain-text
+// settings file ("postgresql://u:pw@h/db", "redis://:pw@h").
+TEST_CASE("The settings dialog refuses an address with a password and writes none of it",
+          "[ui][settings][secrets]")
+{
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+    TempSettings settings;
+    ui::SecretStore store(testService());
+    ui::ConnectionProfiles profiles;
+    const QString secret = QStringLiteral("Hunter2-Sekrit-%1").arg(QUuid::createUuid().toString());
+    const QString pgPlain = QStringLiteral("postgresql://studio@127.0.0.1:5432/studio");
+    const QString redisPlain = QStringLiteral("redis://writer@127.0.0.1:6379/0");
+    struct Case
+    {
+        QString postgres, redis, field;
+    };
+    const std::vector<Case> cases = {
+        {QStringLiteral("postgresql://studio:%1@127.0.0.1:5432/studio").arg(secret), redisPlain,
+         QStringLiteral("PostgreSQL")},
+        {QStringLiteral("postgres://studio:%1@db/studio").arg(secret), QString(),
+         QStringLiteral("PostgreSQL")},
+        {QStringLiteral("host=127.0.0.1 dbname=studio user=studio password=%1").arg(secret),
+         QString(), QStringLiteral("PostgreSQL")},
+        {QStringLiteral("postgresql://studio@db/studio?password=%1").arg(secret), QString(),
+         QStringLiteral("PostgreSQL")},
+        {pgPlain, QStringLiteral("redis://:%1@127.0.0.1:6379/0").arg(secret),
+         QStringLiteral("Redis")},
+        {QString(), QStringLiteral("redis://writer:%1@cache:6380").arg(secret),
+         QStringLiteral("Redis")},
+    };
+    for (const Case &c : cases) {
+        INFO(c.postgres.toStdString() << " | " << c.redis.toStdString());
+        ui::SettingsDialog dialog(&profiles, &store);
+        dialog.show();
+        QLineEdit *pgUri = nullptr, *redisUri = nullptr;
+        for (QLineEdit *edit : dialog.findChildren<QLineEdit *>()) {
+            if (edit->placeholderText().startsWith(QStringLiteral("postgresql://")))
+                pgUri = edit;
+            else if (edit->placeholderText().startsWith(QStringLiteral("redis://")))
+                redisUri = edit;
+        }
+        REQUIRE(pgUri);
+        REQUIRE(redisUri);
+        pgUri->setText(c.postgres);
+        redisUri->setText(c.redis);
+        QSignalSpy chosen(&dialog, &ui::SettingsDialog::sinkConfigurationChosen);
+        QSignalSpy refused(&dialog, &ui::SettingsDialog::refused);
+        dialog.accept();
+        CHECK(chosen.isEmpty());
+        REQUIRE(refused.count() == 1);
+        const QString message = refused.takeFirst().at(1).toString();
+        CHECK(message.contains(c.field + QStringLiteral(" address contains a password")));
+        CHECK(message.contains(QStringLiteral("Password field")));
+        CHECK(message.contains(QStringLiteral("keychain")));
+        CHECK_FALSE(message.contains(secret));
+        CHECK(dialog.isVisible()); // still open: the user fixes the address
+        CHECK(dialog.result() != QDialog::Accepted);
+        bool shown = false;
+        for (const QLabel *label : dialog.findChildren<QLabel *>())
+            shown = shown || (label->isVisible() && label->text() == message);
+        CHECK(shown);
+        // Read the settings file back: the password is nowhere in it.
+        CHECK_FALSE(settings.contents().contains(secret.toUtf8()));
+    }
+
+    // Fixed as the message says (address without it, the password in its field): OK goes through.
+    ui::SettingsDialog dialog(&profiles, &store);
+    QLineEdit *pgUri = nullptr;
+    QList<QLineEdit *> passwords;
+    for (QLineEdit *edit : dialog.findChildren<QLineEdit *>()) {
+        if (edit->echoMode() == QLineEdit::Password)
+            passwords << edit;
+        else if (edit->placeholderText().startsWith(QStringLiteral("postgresql://")))
+            pgUri = edit;
+    }
+    REQUIRE(pgUri);
+    REQUIRE(passwords.size() == 3);
+    pgUri->setText(pgPlain);
+    QTest::keyClicks(passwords[1], secret);
+    QSignalSpy chosen(&dialog, &ui::SettingsDialog::sinkConfigurationChosen);
+    dialog.accept();
+    REQUIRE(chosen.count() == 1);
+    CHECK(chosen.takeFirst().at(0).value<ui::SinkConfiguration>().postgresPassword == secret);
+    const QByteArray file = settings.contents();
+    CHECK(file.contains(pgPlain.toUtf8()));
+    CHECK_FALSE(file.contains(secret.toUtf8()));
+}
+
+// Regression: export wrote the addresses as they were into the connections file, which promises
+// never to hold a password.
+TEST_CASE("Exporting connections never writes an address with a password",
+          "[ui][settings][secrets]")
+{
+    TempSettings settings;
+    QTemporaryDir dir;
+    const QString secret = QStringLiteral("Hunter2-Sekrit-x9");
+    for (const auto &[postgres, redis] :
+         {std::pair{QStringLiteral("postgresql://alice:%1@db:5432/studio").arg(secret), QString()},
+          std::pair{QStringLiteral("host=db user=alice password=%1").arg(secret), QString()},
+          std::pair{QString(), QStringLiteral("redis://:%1@cache:6379/0").arg(secret)}}) {
+        INFO(postgres.toStdString() << " | " << redis.toStdString());
+        ui::ConnectionProfiles profiles; // e.g. loaded from a settings file an older version wrote
+        ui::KafkaProfile kafka;
+        kafka.name = QStringLiteral("local");
+        kafka.bootstrap = QStringLiteral("127.0.0.1:9092");
+        profiles.addProfile(kafka);
+        profiles.setPostgresUri(postgres);
+        profiles.setRedisUri(redis);
+        const QString path = dir.filePath(QStringLiteral("connections.json"));
+        QString error;
+        CHECK_FALSE(profiles.exportConnections(path, &error));
+        CHECK(error.contains(QStringLiteral("never hold passwords")));
+        CHECK(error.contains(QStringLiteral("Password field")));
+        CHECK_FALSE(error.contains(secret));
+        CHECK_FALSE(QFile::exists(path));
+        CHECK_FALSE(profiles.toConnectionsJson().contains(secret.toUtf8()));
+        // Nor does the settings file get it.
+        {
+            QSettings s;
+            profiles.save(s);
+        }
+        CHECK_FALSE(settings.contents().contains(secret.toUtf8()));
+        CHECK(settings.contents().contains("127.0.0.1:9092"));
+    }
+    // Without a password the same export works and reads back.
+    ui::ConnectionProfiles profiles;
+    profiles.setPostgresUri(QStringLiteral("postgresql://alice@db:5432/studio"));
+    const QString path = dir.filePath(QStringLiteral("ok.json"));
+    QString error;
+    REQUIRE(profiles.exportConnections(path, &error));
+    ui::ConnectionProfiles back;
+    QString message;
+    REQUIRE(back.importConnections(path, &message));
+    CHECK(back.postgresUri() == QStringLiteral("postgresql://alice@db:5432/studio"));
+}
+
 TEST_CASE("connection tests against a real PostgreSQL", "[ui][settings][servers]")
 {
     std::string why;
@@ -544,7 +680,7 @@ TEST_CASE("the Connections dialog's Test and OK agree on which sink addresses th
     REQUIRE(redisUri);
     REQUIRE(redisUser);
     QSignalSpy tested(&dialog, &ui::SettingsDialog::testFinished);
-    QSignalSpy refused(&dialog, &ui::SettingsDialog::applyRefused);
+    QSignalSpy refused(&dialog, &ui::SettingsDialog::refused);
     QSignalSpy chosen(&dialog, &ui::SettingsDialog::sinkConfigurationChosen);
     core::StudioEngine engine; // never started: configureSinks parses, then says it is not running
 

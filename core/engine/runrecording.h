@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,16 +67,27 @@ struct RunRecording
 
 /// Builds a RunRecording from a stream of (10 Hz or any rate) samples, keeping one per
 /// `intervalMs`. Plain data, not thread-safe: fed from one thread (the GUI tick).
+///
+/// Bounded, so a window left open for weeks does not grow without end: the newest kMaxSamples
+/// samples are kept (24 hours at one a second, about 6 MiB); past that the oldest are dropped,
+/// kMaxSamples / 16 (1.5 hours) at a time, and startMs moves to the first sample kept. Markers
+/// and alerts keep their newest kMaxMarkers and kMaxAlerts the same way, producers the first
+/// kMaxProducers seen.
 class RunRecorder
 {
 public:
+    static constexpr std::size_t kMaxSamples = 86'400;
+    static constexpr std::size_t kMaxMarkers = 10'000;
+    static constexpr std::size_t kMaxAlerts = 10'000;
+    static constexpr std::size_t kMaxProducers = 1'000;
+
     explicit RunRecorder(std::int64_t intervalMs = 1000)
         : m_intervalMs(intervalMs)
     {
     }
 
     /// Keeps `sample` when it is the first or at least intervalMs after the last kept one; true
-    /// when kept. Older or equal times are ignored.
+    /// when kept. Older or equal times are ignored. May drop the oldest samples (see above).
     bool addSample(const RunSample &sample);
     void addMarker(RunMarker marker);
     void addAlert(RunAlert alert);
@@ -86,10 +98,13 @@ public:
     void clear();
 
     const RunRecording &recording() const { return m_run; }
+    /// How many times the oldest samples were dropped since the start (or clear()).
+    std::uint64_t droppedSampleBlocks() const { return m_droppedBlocks; }
 
 private:
     std::int64_t m_intervalMs;
     RunRecording m_run;
+    std::uint64_t m_droppedBlocks = 0;
 };
 
 /// The run as compact JSON text (format version kFormatVersion).

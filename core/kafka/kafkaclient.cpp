@@ -34,6 +34,32 @@ void stderrLog(int level, const char *facility, const char *message)
 
 KafkaLogHandler g_logHandler = &stderrLog;
 
+// Last client-level error per client, for lastClientError(); erased when the client is destroyed.
+std::mutex g_errorsMutex;
+std::map<const rd_kafka_t *, std::string> g_lastErrors;
+
+void recordError(rd_kafka_t *rk, int err, const char *reason, void *)
+{
+    std::string text = kafkaErrorText(err, reason);
+    const std::string_view r(reason ? reason : "");
+    if (r.find("invalid credentials") != std::string_view::npos &&
+        r.find("SCRAM") != std::string_view::npos && rd_kafka_version() < 0x020601ff) {
+        // librdkafka before 2.6.1 sends a SCRAM nonce that Kafka 4.0 and newer reject
+        // (confluentinc/librdkafka#4895): there even the right password fails.
+        text += std::string(" [a wrong user name or password; or the cluster runs Kafka 4.0 or "
+                            "newer, where this build's librdkafka ") +
+                rd_kafka_version_str() +
+                " cannot log in with SCRAM at all (fixed in librdkafka 2.6.1): use PLAIN over "
+                "TLS there]";
+    }
+    {
+        std::lock_guard lock(g_errorsMutex);
+        g_lastErrors[rk] = text;
+    }
+    // Without an error callback librdkafka would have logged it: keep that line.
+    g_logHandler(3, "ERROR", reason ? reason : "");
+}
+
 void forwardLog(const rd_kafka_t *, int level, const char *facility, const char *message)
 {
     // Old brokers and the embedded one cannot honour allow.auto.create.topics=false; our readers
@@ -84,6 +110,47 @@ KafkaPartitionList currentAssignment(rd_kafka_t *consumer)
     return KafkaPartitionList(assigned);
 }
 
+namespace kafkadetail {
+
+void destroyClient(rd_kafka_t *client)
+{
+    rd_kafka_destroy(client);
+    forgetClientError(client);
+}
+
+void destroyWithoutConsumerClose(rd_kafka_t *client)
+{
+    rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    forgetClientError(client);
+}
+
+} // namespace kafkadetail
+
+void forgetClientError(const rd_kafka_t *client)
+{
+    std::lock_guard lock(g_errorsMutex);
+    g_lastErrors.erase(client);
+}
+
+std::string lastClientError(const rd_kafka_t *client)
+{
+    std::lock_guard lock(g_errorsMutex);
+    auto it = g_lastErrors.find(client);
+    return it == g_lastErrors.end() ? std::string() : it->second;
+}
+
+std::string withClientError(std::string message, const rd_kafka_t *client)
+{
+    // Error callbacks are served by rd_kafka_poll(): serve what is queued (up to 100 ms) first.
+    // Not for a consumer whose main queue goes to its consumer queue (rd_kafka_poll_set_consumer),
+    // where rd_kafka_poll must not be called.
+    if (client)
+        rd_kafka_poll(const_cast<rd_kafka_t *>(client), 100);
+    if (std::string last = lastClientError(client); !last.empty())
+        message += " (" + last + ")";
+    return message;
+}
+
 std::string kafkaErrorText(int err, const char *reason)
 {
     return std::string("Kafka: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) +
@@ -108,6 +175,7 @@ KafkaConf makeKafkaConf(const ClusterConfig &cluster, const Properties &override
     if (!set("log.connection.close", "false"))
         return nullptr;
     rd_kafka_conf_set_log_cb(conf.get(), &forwardLog);
+    rd_kafka_conf_set_error_cb(conf.get(), &recordError);
     for (const auto &[key, value] : cluster.clientProperties()) {
         if (!set(key, value))
             return nullptr;
@@ -189,7 +257,11 @@ bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &
             rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
                 which;
         const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list.get(), timeoutMs);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // A local error (timed out, transport, all brokers down) fails the whole request. A
+        // broker's error (Not leader for partition while a leader is elected, e.g. just after a
+        // topic was created or a broker died) is returned for the first partition that had one,
+        // but every partition carries its own answer: the others are good.
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err < 0) {
             if (error)
                 *error = std::string("watermarks: ") + rd_kafka_err2str(err);
             return false;
@@ -198,8 +270,8 @@ bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &
         for (int i = 0; i < list->cnt; ++i) {
             auto &p = partitions[static_cast<std::size_t>(i)];
             const rd_kafka_topic_partition_t &e = list->elems[i];
-            if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                p.error = e.err;
+            if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR || e.offset < 0) {
+                p.error = e.err != RD_KAFKA_RESP_ERR_NO_ERROR ? e.err : err;
                 continue;
             }
             (which == RD_KAFKA_OFFSET_BEGINNING ? p.low : p.high) = e.offset;

@@ -29,15 +29,17 @@ template <auto Destroy> struct Destroyer
             Destroy(object);
     }
 };
-inline void destroyWithoutConsumerClose(rd_kafka_t *client)
-{
-    rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-}
+/// rd_kafka_destroy, then forgetClientError: every owner of a client drops its last error.
+void destroyClient(rd_kafka_t *client);
+/// The same without the consumer close (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
+void destroyWithoutConsumerClose(rd_kafka_t *client);
 } // namespace kafkadetail
 
 /// A client (producer, consumer or admin); destroying it closes the client, which for a
-/// subscribed consumer leaves the group first (rd_kafka_destroy).
-using KafkaHandle = std::unique_ptr<rd_kafka_t, kafkadetail::Destroyer<&rd_kafka_destroy>>;
+/// subscribed consumer leaves the group first (rd_kafka_destroy), and forgets its last
+/// client-level error (forgetClientError).
+using KafkaHandle =
+    std::unique_ptr<rd_kafka_t, kafkadetail::Destroyer<&kafkadetail::destroyClient>>;
 /// A consumer that only ever assign()s partitions and never joins its group: destroying it skips
 /// the consumer close, a group round trip with nothing to leave or commit that a dead cluster
 /// would make wait.
@@ -90,6 +92,20 @@ void setKafkaLogHandler(KafkaLogHandler handler);
 
 /// "Kafka: <error name>: <reason>", the text for a client-level error callback.
 std::string kafkaErrorText(int err, const char *reason);
+
+/// The last client-level error librdkafka reported for `client` (a failed SASL login, a TLS
+/// handshake refused, all brokers down, ...) as kafkaErrorText, with a hint where the cause is
+/// known to be subtle; empty when none came. A request that merely timed out says nothing about
+/// why; this does. Recorded for every client made from makeKafkaConf() unless its caller installs
+/// an error callback of its own. Thread-safe.
+std::string lastClientError(const rd_kafka_t *client);
+
+/// Drops what lastClientError() holds for `client`; KafkaHandle and KafkaAssignOnlyConsumer do it
+/// on destruction, anyone destroying a client another way calls this right after.
+void forgetClientError(const rd_kafka_t *client);
+
+/// `message` followed by " (<lastClientError>)" when there is one.
+std::string withClientError(std::string message, const rd_kafka_t *client);
 
 /// A conf with the cluster's properties, then `overrides` (later wins). On a bad property returns
 /// null and a message naming the property (never its value, which may be a secret).

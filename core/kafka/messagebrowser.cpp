@@ -104,7 +104,7 @@ bool topicWatermarks(rd_kafka_t *rk, const std::string &topic, std::int32_t part
     const KafkaMetadata md =
         requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &err);
     if (!md) {
-        *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
+        *error = withClientError("metadata for '" + topic + "': " + rd_kafka_err2str(err), rk);
         return false;
     }
     out.clear();

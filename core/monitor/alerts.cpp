@@ -3,6 +3,7 @@
 #include "core/common/backoff.h"
 #include "core/common/text.h"
 #include "core/common/timeutil.h"
+#include "core/store/pgschema.h"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 namespace studio::core {
 
@@ -756,9 +758,11 @@ void AlertHistoryStore::run()
                     std::lock_guard socketLock(m_mutex);
                     m_socket = connection->sock();
                 }
-                pqxx::work ddl(*connection);
-                ddl.exec(kAlertHistoryDdl);
-                ddl.commit();
+                // alert_history is defined by the schema migrations: the same ones the sink runs.
+                int version = 0;
+                std::string step, newer;
+                if (!migrateSchema(*connection, &version, &step, &newer))
+                    throw std::runtime_error(newer);
             }
             pqxx::work tx(*connection);
             for (const auto &t : batch) {

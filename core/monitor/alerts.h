@@ -153,19 +153,6 @@ private:
     std::deque<AlertTransition> m_history;
 };
 
-/// The history table; issue 4 will move it into the versioned migrations.
-inline constexpr const char *kAlertHistoryDdl =
-    "CREATE TABLE IF NOT EXISTS alert_history ("
-    " id bigserial PRIMARY KEY,"
-    " rule text NOT NULL,"
-    " labels jsonb NOT NULL DEFAULT '{}'::jsonb,"
-    " severity text NOT NULL,"
-    " state text NOT NULL,"
-    " value double precision,"
-    " at timestamptz NOT NULL,"
-    " summary text NOT NULL DEFAULT '');"
-    "CREATE INDEX IF NOT EXISTS alert_history_at ON alert_history (at);";
-
 struct AlertHistoryStats
 {
     std::uint64_t written = 0; ///< transitions stored
@@ -177,9 +164,12 @@ struct AlertHistoryStats
     std::string lastError; ///< no secrets
 };
 
-/// Writes transitions to PostgreSQL's alert_history (created if missing) on a worker thread of
-/// its own: add() only queues (bounded, never blocks), so a dead server never holds up the alert
-/// evaluation; writes are retried with backoff and reconnects. Thread-safe.
+/// Writes transitions to PostgreSQL's alert_history on a worker thread of its own. The table is
+/// defined only by the schema migrations (resources/sql), which it applies on each connect the
+/// way the PostgreSQL sink does (core/store/pgschema.h migrateSchema(); a database migrated by a
+/// newer build is refused, and that is its lastError). add() only queues (bounded, never blocks),
+/// so a dead server never holds up the alert evaluation; writes are retried with backoff and
+/// reconnects. Thread-safe.
 class AlertHistoryStore
 {
 public:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace studio::core {
 
@@ -69,6 +70,7 @@ ClusterMonitor::~ClusterMonitor()
 
 bool ClusterMonitor::start(std::string *error)
 {
+    std::lock_guard lifecycle(m_lifecycleMutex);
     if (m_thread.joinable())
         return true;
     if (std::string e = m_cluster.validate(); !e.empty()) {
@@ -84,13 +86,16 @@ bool ClusterMonitor::start(std::string *error)
     }
     m_stop = false;
     m_thread = std::thread([this] { run(); });
+    m_running.store(true, std::memory_order_release);
     return true;
 }
 
 void ClusterMonitor::stop()
 {
+    std::lock_guard lifecycle(m_lifecycleMutex);
     if (!m_thread.joinable())
         return;
+    m_running.store(false, std::memory_order_release);
     {
         std::lock_guard lock(m_wakeMutex);
         m_stop = true;
@@ -187,7 +192,8 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     rd_kafka_resp_err_t mdErr = RD_KAFKA_RESP_ERR_NO_ERROR;
     KafkaMetadata md = requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &mdErr);
     if (!md)
-        return fail(std::string("unreachable: metadata: ") + rd_kafka_err2str(mdErr));
+        return fail(
+            withClientError(std::string("unreachable: metadata: ") + rd_kafka_err2str(mdErr), rk));
     snap->metadataMs = msSince(started);
 
     snap->brokers.reserve(static_cast<std::size_t>(md->broker_cnt));
@@ -246,7 +252,8 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
         // A client-side ("Local: ...": timed out, transport, all brokers down) failure is
         // "unreachable"; a broker that answered with an error ("Broker: ...") is not.
         const bool answered = why.find("Broker: ") != std::string::npos;
-        return fail((answered ? "refresh failed: " : "unreachable: ") + why);
+        return fail(answered ? "refresh failed: " + why
+                             : withClientError("unreachable: " + why, rk));
     }
     const auto measuredAt = Clock::now();
     snap->watermarksMs =
@@ -400,6 +407,52 @@ std::string ClusterMonitor::validateTopicName(const std::string &name)
     return {};
 }
 
+namespace {
+
+// True once the metadata shows `topic` with `partitions` partitions, each with a leader.
+/// How long a created topic's partitions may take to get leaders before the create is reported
+/// as incomplete.
+constexpr int kLeaderWaitMs = 30'000;
+
+bool waitForLeaders(rd_kafka_t *rk, const std::string &topic, int partitions, int timeoutMs)
+{
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (Clock::now() < deadline) {
+        if (const KafkaMetadata md =
+                requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), nullptr)) {
+            bool ready = false;
+            for (int t = 0; t < md->topic_cnt; ++t) {
+                const rd_kafka_metadata_topic &mt = md->topics[t];
+                if (topic != mt.topic || mt.err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    mt.partition_cnt != partitions)
+                    continue;
+                ready = std::all_of(mt.partitions, mt.partitions + mt.partition_cnt,
+                                    [](const rd_kafka_metadata_partition &p) {
+                                        return p.leader >= 0 && p.err == RD_KAFKA_RESP_ERR_NO_ERROR;
+                                    });
+            }
+            if (ready) {
+                // The metadata can name a leader a moment before that broker answers for the
+                // partition: ask it for the watermarks too.
+                std::vector<TopicPartitionWatermarks> marks(static_cast<std::size_t>(partitions));
+                for (int p = 0; p < partitions; ++p) {
+                    marks[static_cast<std::size_t>(p)].topic = topic;
+                    marks[static_cast<std::size_t>(p)].partition = p;
+                }
+                std::string why;
+                if (queryWatermarks(rk, marks, std::max(msLeft(deadline) / 2, 1), &why) &&
+                    std::all_of(marks.begin(), marks.end(),
+                                [](const TopicPartitionWatermarks &w) { return w.error == 0; }))
+                    return true;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+} // namespace
+
 bool ClusterMonitor::createTopic(const std::string &name, int partitions, int replicationFactor,
                                  std::string *error)
 {
@@ -475,6 +528,16 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
         }
         if (!failure.empty())
             return fail(std::move(failure));
+        // CreateTopics answers once the controller took the topic; its partitions get leaders a
+        // moment later, and until then the brokers answer "Not leader for partition" (a real
+        // cluster's refresh right after the create failed on it). Wait for the leaders, bounded.
+        // Not by the request timeout: electing leaders is the controller's work after the answer,
+        // and a loaded single node took longer than 5 s for 12 partitions (the topic existed,
+        // yet the create was reported as failed).
+        const int leaderWaitMs = std::max(timeoutMs, kLeaderWaitMs);
+        if (!waitForLeaders(rk, name, partitions, leaderWaitMs))
+            return fail("created topic '" + name + "', but its partitions had no leaders within " +
+                        std::to_string(leaderWaitMs) + " ms");
     }
     {
         std::lock_guard lock(m_wakeMutex);

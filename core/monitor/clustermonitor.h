@@ -100,7 +100,8 @@ public:
     /// Starts the refresh thread (the first refresh runs at once). False if the config is unusable.
     bool start(std::string *error);
     void stop();
-    bool isRunning() const { return m_thread.joinable(); }
+    /// Between a successful start() and the next stop(); never waits (stop() may be joining).
+    bool isRunning() const { return m_running.load(std::memory_order_acquire); }
 
     /// A refresh on the caller's thread, serialised with the worker's (the worker lets a waiting
     /// caller go first, so this returns within about twice the request timeout). False with the
@@ -144,7 +145,9 @@ private:
     EmbeddedBroker *const m_embedded;
     const ClusterMonitorOptions m_options;
 
+    std::mutex m_lifecycleMutex; // serialises start() and stop(); guards m_thread
     std::thread m_thread;
+    std::atomic<bool> m_running{false}; // what isRunning() says, without m_lifecycleMutex
     std::atomic<bool> m_stop{false};
     std::mutex m_wakeMutex;
     std::condition_variable m_wake;

@@ -148,15 +148,26 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
     }
 }
 
+namespace {
+
+// Where the password goes instead: addresses are kept in plain text, passwords in the keychain.
+std::string passwordInAddress(const std::string &kind, const std::string &form)
+{
+    return "The " + kind +
+           " address contains a password. Addresses are kept in plain text (the settings file, "
+           "connection files): remove the password from the address" +
+           form + " and type it in the Password field, which keeps it in the keychain.";
+}
+
+} // namespace
+
 std::string postgresAddressProblem(const std::string &conninfo)
 {
     const std::string why = checkPostgresConninfo(conninfo);
     if (why.empty())
         return {};
-    return "PostgreSQL: " + (why == kPostgresConninfoHasPassword
-                                 ? std::string("the URI must not contain a password (use the "
-                                               "password field)")
-                                 : why);
+    return why == kPostgresConninfoHasPassword ? passwordInAddress("PostgreSQL", "")
+                                               : "PostgreSQL: " + why;
 }
 
 std::string redisAddressProblem(const std::string &uri)
@@ -164,10 +175,8 @@ std::string redisAddressProblem(const std::string &uri)
     std::string why;
     if (parseRedisUri(uri, &why))
         return {};
-    return "Redis: " + (why == kRedisUriHasPassword
-                            ? std::string("the URI must not contain a password (use the password "
-                                          "field)")
-                            : why);
+    return why == kRedisUriHasPassword ? passwordInAddress("Redis", " (redis://USER@HOST:PORT)")
+                                       : "Redis: " + why;
 }
 
 ConnectionTestResult testRedis(const std::string &uri, const std::string &user,

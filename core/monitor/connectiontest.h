@@ -40,11 +40,12 @@ ConnectionTestResult testRedis(const std::string &uri, const std::string &user,
 
 /// What the PostgreSQL Test refuses before any network, and the Connections dialog's OK with it
 /// (so both refuse the same addresses): empty when `conninfo` can be used, else the message for
-/// the dialog, "PostgreSQL: ..." (checkPostgresConninfo's reason; for a password inside, where the
-/// password goes instead).
+/// the dialog, "PostgreSQL: ..." (checkPostgresConninfo's reason); for a password inside, "The
+/// PostgreSQL address contains a password. ..." saying where the password goes instead (the
+/// Password field, the keychain), never the password.
 std::string postgresAddressProblem(const std::string &conninfo);
 
-/// The same for a Redis URI (parseRedisUri): empty, or "Redis: ...".
+/// The same for a Redis URI (parseRedisUri): empty, "Redis: ...", or where the password goes.
 std::string redisAddressProblem(const std::string &uri);
 
 } // namespace studio::core

@@ -105,6 +105,9 @@ struct GroupMonitor::Impl
     std::int64_t lastListMs = -1;
     std::vector<GroupListing> listed;
     std::string listingError;
+    bool listingAnswered = false;
+    std::map<std::string, GroupDescription> described; // followed groups the cluster listed
+    std::map<std::string, std::string> describeErrors;
     std::uint64_t refreshes = 0;
     std::map<std::string, GroupState> groups;
 
@@ -114,6 +117,7 @@ struct GroupMonitor::Impl
     bool ensureAdmin(std::string *error);
     bool refreshMetadata(const std::set<std::string> &topics, std::string *error);
     void listGroupsNow();
+    void describeGroupsNow(const std::map<std::string, std::vector<std::string>> &follow);
     void readTimestamps(std::map<PartitionKey, std::pair<std::int64_t, std::int64_t>> &wanted);
     void updateLagSeconds(std::int64_t nowWall);
     std::shared_ptr<GroupsSnapshot>
@@ -126,9 +130,16 @@ bool GroupMonitor::Impl::ensureAdmin(std::string *error)
     if (admin)
         return true;
     // A consumer-type client: it never subscribes, and consumers do not ask for topics to be
-    // auto-created.
-    KafkaConf conf = makeKafkaConf(
-        cluster, {{"socket.timeout.ms", std::to_string(options.requestTimeoutMs)}}, error);
+    // auto-created. It has a group.id of its own that it never joins or commits to: without one
+    // librdkafka 2.0.2 has no group handle, and an OffsetFetch answered with NOT_COORDINATOR (a
+    // group's coordinator moving or still loading, as on a real cluster when a group is new)
+    // makes it re-query the coordinator through that null handle and crash (seen once here: the
+    // headless app died with SIGSEGV within its first second on a fresh topic and group).
+    KafkaConf conf = makeKafkaConf(cluster,
+                                   {{"socket.timeout.ms", std::to_string(options.requestTimeoutMs)},
+                                    {"group.id", "clickstream-studio.group-monitor"},
+                                    {"enable.auto.commit", "false"}},
+                                   error);
     if (!conf)
         return false;
     admin = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), error);
@@ -185,10 +196,33 @@ void GroupMonitor::Impl::listGroupsNow()
 {
     std::vector<GroupListing> groups;
     std::string error;
-    if (listConsumerGroups(admin.get(), options.requestTimeoutMs, stopFlag, groups, &error))
+    if (listConsumerGroups(admin.get(), options.requestTimeoutMs, stopFlag, groups, &error)) {
         listed = std::move(groups);
+        listingAnswered = true;
+    }
     if (!stopFlag)
         listingError = error;
+}
+
+void GroupMonitor::Impl::describeGroupsNow(
+    const std::map<std::string, std::vector<std::string>> &follow)
+{
+    // Only groups the cluster listed: the embedded broker lists none (it answers "unsupported"),
+    // and describing a group there would deadlock librdkafka 2.0.2.
+    std::vector<std::string> ids;
+    for (const auto &l : listed)
+        if (follow.count(l.groupId))
+            ids.push_back(l.groupId);
+    std::map<std::string, GroupDescription> out;
+    std::map<std::string, std::string> errors;
+    std::string error;
+    if (!describeConsumerGroups(admin.get(), ids, options.requestTimeoutMs, stopFlag, out, errors,
+                                &error)) {
+        for (const auto &id : ids)
+            errors[id] = error;
+    }
+    described = std::move(out);
+    describeErrors = std::move(errors);
 }
 
 void GroupMonitor::Impl::readTimestamps(
@@ -275,6 +309,7 @@ GroupMonitor::Impl::assemble(const std::map<std::string, std::vector<std::string
         snap->note = "the embedded broker cannot list consumer groups: showing the groups the app "
                      "knows";
     snap->listingError = listingError;
+    snap->listingAnswered = listingAnswered;
     if (!readerError.empty())
         snap->note += (snap->note.empty() ? "" : "; ") + readerError;
 
@@ -298,6 +333,15 @@ GroupMonitor::Impl::assemble(const std::map<std::string, std::vector<std::string
                                : "not listed by the cluster";
         if (auto e = groupErrors.find(id); e != groupErrors.end())
             g.error = e->second;
+        if (auto d = described.find(id); d != described.end()) {
+            g.described = true;
+            g.state = d->second.state;
+            g.members = d->second.members;
+            g.coordinator = d->second.coordinator;
+            g.assignor = d->second.assignor;
+        } else if (auto e = describeErrors.find(id); e != describeErrors.end() && g.error.empty()) {
+            g.error = e->second;
+        }
 
         auto gsIt = groups.find(id);
         if (gsIt != groups.end()) {
@@ -391,6 +435,8 @@ void GroupMonitor::Impl::refresh()
         for (const auto &l : listed)
             follow.try_emplace(l.groupId); // no topics: discovered from its offsets
     }
+    if (!embedded)
+        describeGroupsNow(follow);
     for (auto it = groups.begin(); it != groups.end();)
         it = follow.count(it->first) ? std::next(it) : groups.erase(it);
 
@@ -449,7 +495,7 @@ void GroupMonitor::Impl::refresh()
     }
     std::string wmError;
     if (!queryWatermarks(admin.get(), marks, options.requestTimeoutMs, &wmError)) {
-        clusterError = "cannot reach the cluster: " + wmError;
+        clusterError = withClientError("cannot reach the cluster: " + wmError, admin.get());
         publish(assemble(follow, groupErrors, nowWall));
         return;
     }
@@ -535,10 +581,9 @@ void GroupMonitor::Impl::cleanup()
     groups.clear();
     // The reader never subscribed: skip the consumer close (a group round trip that a dead
     // cluster would make wait).
-    if (reader)
-        rd_kafka_destroy_flags(reader.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    if (admin)
-        rd_kafka_destroy_flags(admin.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    // (Handing them to the assign-only owner destroys them that way.)
+    KafkaAssignOnlyConsumer(reader.release()).reset();
+    KafkaAssignOnlyConsumer(admin.release()).reset();
 }
 
 void GroupMonitor::Impl::run()

@@ -45,6 +45,15 @@ struct PartitionLag
     std::string reason;
 };
 
+/// One member of a consumer group, as the group coordinator describes it (real clusters only).
+struct GroupMember
+{
+    std::string memberId;
+    std::string clientId;
+    std::string host;
+    std::vector<std::pair<std::string, std::int32_t>> assignment; ///< topic, partition
+};
+
 struct GroupLag
 {
     std::string groupId;
@@ -52,6 +61,10 @@ struct GroupLag
     bool watched = false;                 ///< registered with watchGroup()
     bool listed = false;                  ///< returned by the cluster's group listing
     std::string state;                    ///< the cluster's group state, or a note saying why not
+    bool described = false;               ///< members/coordinator below come from the cluster
+    std::vector<GroupMember> members;     ///< by member id; empty when not described
+    std::int32_t coordinator = -1;        ///< the group coordinator's broker id
+    std::string assignor;                 ///< partition assignor ("range", "cooperative-sticky")
     std::vector<PartitionLag> partitions; ///< by topic, then partition
     std::int64_t totalLag = -1;
     double lagSeconds = -1;                                     ///< the largest partition's
@@ -77,6 +90,7 @@ struct GroupsSnapshot
     std::uint64_t refreshes = 0;
     bool embedded = false;
     bool listingSupported = false; ///< false on the embedded broker, which cannot list groups
+    bool listingAnswered = false;  ///< the cluster answered a group listing (a real cluster)
     std::string note;              ///< says so when only the app's own groups can be shown
     std::string error;             ///< cluster-level failure of the last refresh, else empty
     std::string listingError;
@@ -94,9 +108,11 @@ struct GroupHistory
 /// Burrow's lag status (lagstatus.h), refreshed on a worker thread. It never joins a group:
 /// offsets come from the admin API (ListConsumerGroupOffsets with the partitions named, which
 /// is all the embedded broker answers), next-message timestamps from an assign()-only reader
-/// whose private group.id is never committed or joined. It never calls DescribeConsumerGroups
-/// or DeleteGroups (they deadlock librdkafka 2.0.2 against the embedded broker), and lists
-/// groups (ListConsumerGroups) only on a real cluster.
+/// whose private group.id is never committed or joined. It lists groups (ListConsumerGroups) and
+/// describes the followed ones that the listing returned (DescribeConsumerGroups: state,
+/// members, their assignments) only on a real cluster: against the embedded broker
+/// DescribeConsumerGroups deadlocks librdkafka 2.0.2, which answers ListConsumerGroups with
+/// "unsupported", so a group is never described there.
 ///
 /// Thread-safety: every public method may be called from any thread and returns quickly; the
 /// snapshot is immutable once published. stop() returns within ~250 ms of a request finishing:

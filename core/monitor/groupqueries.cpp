@@ -59,8 +59,10 @@ KafkaMetadata fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
             return md;
         if (abort || steadyClockMs() >= deadline) {
             if (error)
-                *error = "cannot reach the cluster (metadata, " + std::to_string(timeoutMs) +
-                         " ms): " + rd_kafka_err2str(err);
+                *error = withClientError("cannot reach the cluster (metadata, " +
+                                             std::to_string(timeoutMs) +
+                                             " ms): " + rd_kafka_err2str(err),
+                                         client);
             return nullptr;
         }
         // Some failures come back at once (no broker up): wait out the slice, not spin.
@@ -106,12 +108,89 @@ bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<boo
     std::size_t errorCount = 0;
     const rd_kafka_error_t **errors =
         rd_kafka_ListConsumerGroups_result_errors(result, &errorCount);
+    if (count == 0 && errorCount > 0) {
+        // Every broker that answered refused (the embedded broker says "Required feature not
+        // supported by broker"): that is no listing at all, not an empty one.
+        if (error)
+            *error = std::string("listing groups: ") + rd_kafka_error_string(errors[0]);
+        return false;
+    }
     if (error) {
         error->clear();
         if (errorCount > 0)
             *error = std::string("listing groups: ") + rd_kafka_error_string(errors[0]);
         if (errorCount > 1)
             *error += " (" + std::to_string(errorCount) + " brokers answered with errors)";
+    }
+    return true;
+}
+
+bool describeConsumerGroups(rd_kafka_t *client, const std::vector<std::string> &ids, int timeoutMs,
+                            const std::atomic<bool> &abort,
+                            std::map<std::string, GroupDescription> &out,
+                            std::map<std::string, std::string> &errors, std::string *error)
+{
+    if (ids.empty())
+        return true;
+    std::vector<const char *> names;
+    for (const auto &id : ids)
+        names.push_back(id.c_str());
+    const KafkaQueue queue(rd_kafka_queue_new(client));
+    const KafkaAdminOptions options =
+        adminOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeoutMs);
+    rd_kafka_DescribeConsumerGroups(client, names.data(), names.size(), options.get(), queue.get());
+    const KafkaEvent ev = waitEvent(queue.get(), steadyClockMs() + timeoutMs + 1000, abort);
+    if (!ev) {
+        if (error)
+            *error = "describing groups: " + noAnswer(timeoutMs);
+        return false;
+    }
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (error)
+            *error = std::string("describing groups: ") + rd_kafka_event_error_string(ev.get());
+        return false;
+    }
+    std::size_t count = 0;
+    const rd_kafka_ConsumerGroupDescription_t **groups =
+        rd_kafka_DescribeConsumerGroups_result_groups(
+            rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const rd_kafka_ConsumerGroupDescription_t *g = groups[i];
+        const std::string id = rd_kafka_ConsumerGroupDescription_group_id(g);
+        if (const rd_kafka_error_t *e = rd_kafka_ConsumerGroupDescription_error(g)) {
+            errors[id] = std::string("describing the group: ") + rd_kafka_error_string(e);
+            continue;
+        }
+        GroupDescription d;
+        d.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(g));
+        if (const char *a = rd_kafka_ConsumerGroupDescription_partition_assignor(g))
+            d.assignor = a;
+        if (const rd_kafka_Node_t *node = rd_kafka_ConsumerGroupDescription_coordinator(g))
+            d.coordinator = rd_kafka_Node_id(node);
+        const std::size_t members = rd_kafka_ConsumerGroupDescription_member_count(g);
+        for (std::size_t m = 0; m < members; ++m) {
+            const rd_kafka_MemberDescription_t *md = rd_kafka_ConsumerGroupDescription_member(g, m);
+            GroupMember member;
+            auto text = [](const char *s) {
+                return s ? std::string(s) : std::string();
+            };
+            member.memberId = text(rd_kafka_MemberDescription_consumer_id(md));
+            member.clientId = text(rd_kafka_MemberDescription_client_id(md));
+            member.host = text(rd_kafka_MemberDescription_host(md));
+            if (const rd_kafka_MemberAssignment_t *a = rd_kafka_MemberDescription_assignment(md)) {
+                const rd_kafka_topic_partition_list_t *parts =
+                    rd_kafka_MemberAssignment_partitions(a);
+                for (int p = 0; parts && p < parts->cnt; ++p)
+                    member.assignment.emplace_back(parts->elems[p].topic,
+                                                   parts->elems[p].partition);
+                std::sort(member.assignment.begin(), member.assignment.end());
+            }
+            d.members.push_back(std::move(member));
+        }
+        std::sort(
+            d.members.begin(), d.members.end(),
+            [](const GroupMember &a, const GroupMember &b) { return a.memberId < b.memberId; });
+        out[id] = std::move(d);
     }
     return true;
 }

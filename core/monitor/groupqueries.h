@@ -33,6 +33,22 @@ KafkaMetadata fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
 bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<bool> &abort,
                         std::vector<GroupListing> &groups, std::string *error);
 
+/// DescribeConsumerGroups of `ids` (state, members, assignments, coordinator). Only for groups a
+/// real cluster listed: the embedded broker's answer to it deadlocks librdkafka 2.0.2. A group
+/// whose description failed is left out of `out` and named in `errors`. False with a message
+/// when no answer came within `timeoutMs`.
+struct GroupDescription
+{
+    std::string state;
+    std::string assignor;
+    std::int32_t coordinator = -1;
+    std::vector<GroupMember> members;
+};
+bool describeConsumerGroups(rd_kafka_t *client, const std::vector<std::string> &ids, int timeoutMs,
+                            const std::atomic<bool> &abort,
+                            std::map<std::string, GroupDescription> &out,
+                            std::map<std::string, std::string> &errors, std::string *error);
+
 struct CommittedOffsets
 {
     /// group -> partition -> committed offset (-1: nothing committed)

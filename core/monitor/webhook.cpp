@@ -267,8 +267,9 @@ bool WebhookNotifier::post(const std::string &body, std::string *error, bool *re
     client.set_connection_timeout(sec, usec);
     client.set_read_timeout(sec, usec);
     client.set_write_timeout(sec, usec);
-    if (!u.user.empty())
-        client.set_basic_auth(u.user, u.password);
+    if (!u.user.empty() || !m_settings.password.empty())
+        client.set_basic_auth(u.user,
+                              m_settings.password.empty() ? u.password : m_settings.password);
     const std::string where =
         u.host + ":" + std::to_string(u.port) + u.path.substr(0, u.path.find('?'));
     const auto res = client.Post(m_path, body, "application/json");

@@ -16,7 +16,10 @@ namespace studio::core {
 /// Where and how alert notifications are posted.
 struct WebhookSettings
 {
-    std::string url; ///< http://host[:port]/path or https://...
+    std::string url; ///< http[s]://[USER[:PASSWORD]@]host[:port]/path
+    /// HTTP basic auth password for the URL's USER, in place of one in the URL (the command line
+    /// refuses those: CLICKSTREAM_WEBHOOK_PASSWORD instead); in memory only, never printed.
+    std::string password;
     std::string receiver = "clickstream-studio";
     std::string externalUrl;                       ///< Alertmanager's externalURL; may stay empty
     std::chrono::milliseconds timeout{5000};       ///< connect, and read/write each

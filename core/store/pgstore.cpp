@@ -341,6 +341,45 @@ std::optional<ReportTable> reportTableFromName(std::string_view name)
     return std::nullopt;
 }
 
+bool migrateSchema(pqxx::connection_base &connection, int *version, std::string *step,
+                   std::string *error)
+{
+    *step = "applying the schema migrations";
+    const auto migrations = schemaMigrations();
+    const int latest = latestSchemaVersion();
+    for (;;) {
+        pqxx::work tx(connection, "migrate");
+        tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+        if (tx.exec("SELECT to_regclass('schema_migrations') IS NULL")[0][0].as<bool>())
+            tx.exec("CREATE TABLE schema_migrations ("
+                    " version integer PRIMARY KEY,"
+                    " name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())");
+        const int current =
+            tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
+        if (current > latest) {
+            setError(error, "database schema version " + std::to_string(current) +
+                                " is newer than this app knows (" + std::to_string(latest) +
+                                "): upgrade clickstream-studio");
+            return false; // the transaction rolls back; nothing changed
+        }
+        const auto next =
+            std::find_if(migrations.begin(), migrations.end(),
+                         [&](const SchemaMigration &m) { return m.version > current; });
+        if (next == migrations.end()) {
+            tx.commit();
+            *version = current;
+            return true;
+        }
+        *step = "applying schema migration " + std::to_string(next->version) + " (" +
+                std::string(next->name) + ")";
+        tx.exec(std::string(next->sql));
+        tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                       next->version, std::string(next->name));
+        tx.commit();
+    }
+}
+
 PostgresStore::PostgresStore(PostgresStoreOptions options)
     : m_impl(std::make_unique<Impl>())
 {
@@ -375,39 +414,10 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
             tx.exec("SET statement_timeout = " +
                     std::to_string(std::max<long long>(0, d.options.statementTimeout.count())));
         }
-        step = "applying the schema migrations";
-        const auto migrations = schemaMigrations();
-        const int latest = latestSchemaVersion();
-        for (;;) {
-            pqxx::work tx(*c, "migrate");
-            tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
-            if (tx.exec("SELECT to_regclass('schema_migrations') IS NULL")[0][0].as<bool>())
-                tx.exec("CREATE TABLE schema_migrations ("
-                        " version integer PRIMARY KEY,"
-                        " name text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())");
-            const int current =
-                tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0].as<int>();
-            if (current > latest) {
-                setError(error, d.where + ": database schema version " + std::to_string(current) +
-                                    " is newer than this app knows (" + std::to_string(latest) +
-                                    "): upgrade clickstream-studio");
-                return false; // the transaction rolls back; nothing changed
-            }
-            const auto next =
-                std::find_if(migrations.begin(), migrations.end(),
-                             [&](const SchemaMigration &m) { return m.version > current; });
-            if (next == migrations.end()) {
-                tx.commit();
-                d.schemaVersion = current;
-                break;
-            }
-            step = "applying schema migration " + std::to_string(next->version) + " (" +
-                   std::string(next->name) + ")";
-            tx.exec(std::string(next->sql));
-            tx.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                           next->version, std::string(next->name));
-            tx.commit();
+        std::string newer;
+        if (!migrateSchema(*c, &d.schemaVersion, &step, &newer)) {
+            setError(error, d.where + ": " + newer);
+            return false;
         }
         step = "preparing the session";
         {

@@ -277,6 +277,17 @@ std::string checkPostgresConninfo(std::string_view conninfo)
     if (!options) {
         std::string why = parseError ? oneLine(parseError) : "out of memory";
         PQfreemem(parseError);
+        // libpq's reason may quote the text: judged by the text first, so that nothing that might
+        // hold a password is repeated (a "password" word, or a "user:secret@" part).
+        std::string lower(conninfo);
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const auto scheme = lower.find("://");
+        const auto at = lower.find('@');
+        if (lower.find("password") != std::string::npos ||
+            (scheme != std::string::npos && at != std::string::npos &&
+             lower.find(':', scheme + 3) < at))
+            return kPostgresConninfoHasPassword;
         return "not a valid PostgreSQL connection string: " + why;
     }
     for (const PQconninfoOption *o = options.get(); o->keyword; ++o) {

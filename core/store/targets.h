@@ -64,7 +64,9 @@ std::string redisUri(const RedisTarget &target);
 /// postgresql:// URI) and holds no password; else why not: kPostgresConninfoHasPassword for a
 /// password in any form libpq reads one (`password=...`, `user:secret@` also percent-encoded,
 /// `?password=...`), or "not a valid PostgreSQL connection string: <libpq's reason>". It asks
-/// libpq's own parser (PQconninfoParse), which reads no environment, file or server.
+/// libpq's own parser (PQconninfoParse), which reads no environment, file or server. A string
+/// libpq cannot parse that has the word "password" or a "user:secret@" part in it counts as
+/// holding a password, so that nothing that might be one is repeated in a message.
 std::string checkPostgresConninfo(std::string_view conninfo);
 
 } // namespace studio::core

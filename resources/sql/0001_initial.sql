@@ -121,8 +121,10 @@ CREATE TABLE product_funnel (
     PRIMARY KEY (window_start, product_id, shard)
 );
 
--- ---- alerts (the same DDL as core/alerts.h kAlertHistoryDdl, which AlertHistoryStore runs) -----
+-- ---- alerts (AlertHistoryStore, core/monitor/alerts.h, writes here) ----------------------------
 
+-- The only definition of the table. IF NOT EXISTS: builds before this one had AlertHistoryStore
+-- create it itself, so a database may have it before this migration runs.
 CREATE TABLE IF NOT EXISTS alert_history (
     id       bigserial PRIMARY KEY,
     rule     text NOT NULL,

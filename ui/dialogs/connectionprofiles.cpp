@@ -224,10 +224,31 @@ void ConnectionProfiles::save(QSettings &settings) const
         settings.setValue(QStringLiteral("caFile"), p.caFile);
     }
     settings.endArray();
-    settings.setValue(QStringLiteral("postgres/uri"), m_postgresUri);
-    settings.setValue(QStringLiteral("redis/uri"), m_redisUri);
+    // The settings file is plain text: an address with a password in it is never written.
+    settings.setValue(QStringLiteral("postgres/uri"),
+                      postgresAddressPasswordProblem(m_postgresUri).isEmpty() ? m_postgresUri
+                                                                              : QString());
+    settings.setValue(QStringLiteral("redis/uri"),
+                      redisAddressPasswordProblem(m_redisUri).isEmpty() ? m_redisUri : QString());
     settings.setValue(QStringLiteral("redis/user"), m_redisUser);
     settings.endGroup();
+}
+
+QString postgresAddressPasswordProblem(const QString &uri)
+{
+    const std::string address = uri.trimmed().toStdString();
+    if (core::checkPostgresConninfo(address) != core::kPostgresConninfoHasPassword)
+        return {};
+    return QString::fromStdString(core::postgresAddressProblem(address));
+}
+
+QString redisAddressPasswordProblem(const QString &uri)
+{
+    const std::string address = uri.trimmed().toStdString();
+    std::string why;
+    if (address.empty() || core::parseRedisUri(address, &why) || why != core::kRedisUriHasPassword)
+        return {};
+    return QString::fromStdString(core::redisAddressProblem(address));
 }
 
 namespace {
@@ -433,10 +454,12 @@ QByteArray ConnectionProfiles::toConnectionsJson() const
     QJsonObject root{{QStringLiteral("format"), kConnectionsFileFormat},
                      {QStringLiteral("version"), kConnectionsFileVersion},
                      {QStringLiteral("kafka"), kafka}};
-    if (!m_postgresUri.isEmpty())
+    // A connections file never holds a password: an address with one is left out
+    // (exportConnections() refuses to write such a file at all).
+    if (!m_postgresUri.isEmpty() && postgresAddressPasswordProblem(m_postgresUri).isEmpty())
         root.insert(QStringLiteral("postgresql"),
                     QJsonObject{{QStringLiteral("uri"), m_postgresUri}});
-    if (!m_redisUri.isEmpty())
+    if (!m_redisUri.isEmpty() && redisAddressPasswordProblem(m_redisUri).isEmpty())
         root.insert(QStringLiteral("redis"), QJsonObject{{QStringLiteral("uri"), m_redisUri},
                                                          {QStringLiteral("user"), m_redisUser}});
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
@@ -444,6 +467,14 @@ QByteArray ConnectionProfiles::toConnectionsJson() const
 
 bool ConnectionProfiles::exportConnections(const QString &path, QString *error) const
 {
+    for (const QString &problem :
+         {postgresAddressPasswordProblem(m_postgresUri), redisAddressPasswordProblem(m_redisUri)}) {
+        if (!problem.isEmpty()) {
+            if (error)
+                *error = tr("Not exported: connection files never hold passwords. %1").arg(problem);
+            return false;
+        }
+    }
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(toConnectionsJson()) < 0 || !file.commit()) {
         if (error)

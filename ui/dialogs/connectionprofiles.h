@@ -56,6 +56,13 @@ struct ConnectionsFile
     std::optional<QString> redisUser;
 };
 
+/// "" when `uri` (a libpq conninfo or postgresql:// URI) holds no password, else a message that
+/// says where the password goes instead: addresses are kept in plain text (the settings file,
+/// connection files), passwords only in the keychain. libpq's own parser decides.
+QString postgresAddressPasswordProblem(const QString &uri);
+/// The same for a Redis address (redis://USER:SECRET@HOST...).
+QString redisAddressPasswordProblem(const QString &uri);
+
 /// Parses and checks a connections file; std::nullopt and `*error` (one sentence naming the
 /// offending field, never a value that could be a secret) when it is not one this app can use.
 std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QString *error);
@@ -103,12 +110,16 @@ public:
 
     /// Replaces everything with what `settings` holds (group "connections").
     void load(QSettings &settings);
-    /// Writes everything but passwords to `settings` (group "connections").
+    /// Writes everything but passwords to `settings` (group "connections"). An address with a
+    /// password inside (see postgresAddressPasswordProblem()) is written as "", never as it is;
+    /// the settings dialog refuses one before it gets here.
     void save(QSettings &settings) const;
 
-    /// Everything but passwords (and ids) as a connections file.
+    /// Everything but passwords (and ids) as a connections file; an address with a password
+    /// inside is left out.
     QByteArray toConnectionsJson() const;
-    /// Writes toConnectionsJson() to `path` (atomically); false and `*error` on failure.
+    /// Writes toConnectionsJson() to `path` (atomically); false and `*error` on failure, or when
+    /// an address holds a password (the message says where it goes; nothing is written).
     bool exportConnections(const QString &path, QString *error) const;
     /// Merges a connections file: a Kafka profile with the name of an existing one updates it
     /// (keeping its id, so its password in the keychain stays), others are appended; the

@@ -20,6 +20,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <tuple>
+
 namespace studio::ui {
 
 namespace {
@@ -287,12 +289,15 @@ bool SettingsDialog::sinkAddressesUsable(const SinkConfiguration &c)
     for (const auto &[target, problem] : problems) {
         if (problem.empty())
             continue;
-        usable = false;
-        QLabel *result = target == QStringLiteral("redis") ? m_redisResult : m_pgResult;
+        const bool redis = target == QStringLiteral("redis");
+        QLabel *result = redis ? m_redisResult : m_pgResult;
         const QString message = QString::fromStdString(problem);
         result->setStyleSheet(QStringLiteral("color: #c62828;"));
         result->setText(message);
-        Q_EMIT applyRefused(target, message);
+        if (usable) // the first refused address gets the focus, to be fixed
+            (redis ? m_redisUri : m_pgUri)->setFocus();
+        usable = false;
+        Q_EMIT refused(target, message);
     }
     return usable;
 }

@@ -39,10 +39,11 @@ struct SinkConfiguration
 /// off the GUI thread and shows the answer in green or red with the latency.
 ///
 /// On OK the sink addresses are checked as their Test buttons check them first (the same core
-/// functions), and a refused one keeps the dialog open with the reason beside its Test button
-/// (applyRefused()); otherwise the profiles are saved, changed passwords written, and
-/// sinkConfigurationChosen() is emitted. `profiles` and `secrets` must outlive the dialog (the
-/// main window owns them).
+/// functions): a refused one (unparsable, or with a password inside, which would go to the
+/// plain-text settings file while passwords only go to the keychain) keeps the dialog open with
+/// the reason beside its Test button (refused()), saying where a password goes instead; otherwise
+/// the profiles are saved, changed passwords written, and sinkConfigurationChosen() is emitted.
+/// `profiles` and `secrets` must outlive the dialog (the main window owns them).
 class SettingsDialog : public QDialog
 {
     Q_OBJECT
@@ -62,8 +63,10 @@ Q_SIGNALS:
     void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
     /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
     void testFinished(const QString &target, bool ok, const QString &message);
-    /// OK refused the address of `target` ("postgresql" or "redis"); nothing was saved.
-    void applyRefused(const QString &target, const QString &message);
+    /// OK refused the address of `target` ("postgresql" or "redis"), nothing saved, the dialog
+    /// stays open; `message` (also shown under the address) says why, and for a password inside
+    /// where the password goes.
+    void refused(const QString &target, const QString &message);
 
 private:
     QWidget *makeKafkaSection();

@@ -30,7 +30,8 @@ struct ReportsPage::Request
     std::vector<std::string> columns;
     std::string postgresUri;
     std::string postgresPassword;
-    std::shared_ptr<const core::AggregatorSnapshot> snapshot; // null when reading PostgreSQL
+    // Reading the in-memory results (empty when reading PostgreSQL): called on the worker.
+    std::function<core::AggregatorSnapshot()> inMemory;
 };
 
 namespace {
@@ -50,8 +51,9 @@ struct Outcome
 template <class Request>
 bool loadReport(const Request &r, core::ReportData *out, std::string *error)
 {
-    if (r.snapshot) {
-        *out = core::reportFromSnapshot(r.table, *r.snapshot, r.fromMs, r.toMs);
+    if (r.inMemory) {
+        const core::AggregatorSnapshot snapshot = r.inMemory();
+        *out = core::reportFromSnapshot(r.table, snapshot, r.fromMs, r.toMs);
         return true;
     }
     core::PostgresStore store;
@@ -125,6 +127,13 @@ ReportsPage::ReportsPage(std::function<core::AggregatorSnapshot()> inMemory, QWi
     connect(m_columns, &QListWidget::itemChanged, this, &ReportsPage::applyColumns);
     connect(m_refresh, &QPushButton::clicked, this, &ReportsPage::refresh);
     connect(m_export, &QPushButton::clicked, this, &ReportsPage::chooseExportFile);
+}
+
+ReportsPage::~ReportsPage()
+{
+    // A task reading the in-memory results calls m_inMemory, which uses the engine the window is
+    // destroyed before: it must end first. PostgreSQL tasks hold copies of all they use.
+    m_inMemoryTasks.waitForFinished();
 }
 
 void ReportsPage::setTable(core::ReportTable table)
@@ -210,10 +219,12 @@ ReportsPage::Request ReportsPage::request() const
     if (usesPostgres()) {
         r.postgresUri = m_postgresUri.toStdString();
         r.postgresPassword = m_postgresPassword.toStdString();
+    } else if (m_inMemory) {
+        r.inMemory = m_inMemory; // the snapshot waits for the aggregator's lock: on the worker
     } else {
-        // A short copy under the engine's lock, taken here so the worker touches no shared state.
-        r.snapshot = std::make_shared<const core::AggregatorSnapshot>(
-            m_inMemory ? m_inMemory() : core::AggregatorSnapshot{});
+        r.inMemory = [] {
+            return core::AggregatorSnapshot{};
+        };
     }
     return r;
 }
@@ -238,7 +249,7 @@ void ReportsPage::refresh()
         m_status->setStyleSheet(o.ok ? QString() : QStringLiteral("color: #c62828;"));
         Q_EMIT previewFinished(o.ok, static_cast<int>(o.rows), message);
     });
-    watcher->setFuture(QtConcurrent::run([r] {
+    const QFuture<Outcome> future = QtConcurrent::run([r] {
         Outcome o;
         o.ok = loadReport(r, &o.report, &o.message);
         if (!o.ok)
@@ -251,7 +262,10 @@ void ReportsPage::refresh()
                          ? ", the first " + std::to_string(kPreviewRows) + " shown"
                          : std::string());
         return o;
-    }));
+    });
+    if (r.inMemory)
+        m_inMemoryTasks.addFuture(future);
+    watcher->setFuture(future);
 }
 
 void ReportsPage::chooseExportFile()
@@ -279,7 +293,7 @@ void ReportsPage::exportCsv(const QString &path)
         Q_EMIT exportFinished(o.ok, message);
     });
     const std::string file = QFile::encodeName(path).toStdString();
-    watcher->setFuture(QtConcurrent::run([r, file] {
+    const QFuture<Outcome> future = QtConcurrent::run([r, file] {
         Outcome o;
         core::ReportData full;
         if (!loadReport(r, &full, &o.message))
@@ -291,7 +305,10 @@ void ReportsPage::exportCsv(const QString &path)
             o.message = "wrote " + std::to_string(o.rows) + " rows of " +
                         std::string(core::toString(r.table)) + " to " + file;
         return o;
-    }));
+    });
+    if (r.inMemory)
+        m_inMemoryTasks.addFuture(future);
+    watcher->setFuture(future);
 }
 
 } // namespace studio::ui

@@ -3,6 +3,7 @@
 #include "core/aggregate/aggregator.h"
 #include "core/store/pgstore.h"
 #include "core/store/reporttable.h"
+#include "ui/common/futuresynchronizer.h"
 
 #include <QDateTime>
 #include <QString>
@@ -27,9 +28,12 @@ class ReportModel;
 /// UTF-8, header, ISO-8601 UTC, formula cells neutralised: core/store/reporttable.h).
 ///
 /// Source: PostgreSQL (merged over shards) once setPostgres() gave a URI and password, else the
-/// in-memory results of `inMemory`, which is called on the GUI thread (it should be a short
-/// snapshot copy such as Aggregator::snapshot()). Queries and exports run via QtConcurrent with
-/// watchers parented to the page; the GUI thread never waits on the database or the disk.
+/// in-memory results of `inMemory` (a snapshot copy such as Aggregator::snapshot()), which is
+/// called on a pool thread: the aggregator's lock is held by its ingest thread for a whole
+/// batch, a wait the GUI thread must not make. What `inMemory` uses must outlive the page; the
+/// page's destructor waits for a call still under way. Queries and exports run via QtConcurrent
+/// with watchers parented to the page; the GUI thread never waits on the database, the disk or
+/// the aggregator.
 class ReportsPage : public QWidget
 {
     Q_OBJECT
@@ -38,6 +42,7 @@ public:
 
     explicit ReportsPage(std::function<core::AggregatorSnapshot()> inMemory,
                          QWidget *parent = nullptr);
+    ~ReportsPage() override;
 
     void setTable(core::ReportTable table);
     core::ReportTable table() const;
@@ -85,7 +90,8 @@ private:
     QPushButton *m_export = nullptr;
     QLabel *m_source = nullptr;
     QLabel *m_status = nullptr;
-    quint64 m_previewSeq = 0; // the newest preview asked for; older answers are dropped
+    quint64 m_previewSeq = 0;           // the newest preview asked for; older answers are dropped
+    FutureSynchronizer m_inMemoryTasks; // tasks calling m_inMemory: waited for on destruction
 };
 
 } // namespace studio::ui

@@ -94,6 +94,13 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
             });
 }
 
+TopicsView::~TopicsView()
+{
+    // A creation on a pool thread uses m_cluster, which the engine destroys soon after the window
+    // (app/gui.cpp): it must end first. The late result is dropped with the watcher.
+    m_tasks.waitForFinished();
+}
+
 void TopicsView::setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapshot)
 {
     if (!snapshot)
@@ -177,13 +184,16 @@ void TopicsView::createTopic(const QString &name, int partitions, int replicatio
         m_status->setStyleSheet(o.ok ? QString() : QStringLiteral("color: #c62828;"));
         Q_EMIT topicCreated(o.ok, message);
     });
-    core::ClusterMonitor *cluster = &m_cluster;
+    core::ClusterMonitor *cluster = &m_cluster; // outlives the task: see ~TopicsView()
     const std::string topic = name.toStdString();
-    watcher->setFuture(QtConcurrent::run([cluster, topic, partitions, replicationFactor] {
-        Outcome o;
-        o.ok = cluster->createTopic(topic, partitions, replicationFactor, &o.error);
-        return o;
-    }));
+    const QFuture<Outcome> future =
+        QtConcurrent::run([cluster, topic, partitions, replicationFactor] {
+            Outcome o;
+            o.ok = cluster->createTopic(topic, partitions, replicationFactor, &o.error);
+            return o;
+        });
+    m_tasks.addFuture(future);
+    watcher->setFuture(future);
 }
 
 } // namespace studio::ui

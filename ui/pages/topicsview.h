@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/monitor/clustermonitor.h"
+#include "ui/common/futuresynchronizer.h"
 
 #include <QWidget>
 
@@ -21,12 +22,14 @@ class TopicModel;
 /// partitions (leader, replicas, ISR, watermarks, rate), a heat-map strip of the per-partition
 /// rate, and "Create topic…". The owner feeds snapshots (setSnapshot) from its timer; topic
 /// creation runs via QtConcurrent with a watcher parented here.
-/// `cluster` must outlive the view.
+/// `cluster` must outlive the view: the view's destructor waits for a creation still under way
+/// (at most the cluster's request timeout), since it uses `cluster` on a pool thread.
 class TopicsView : public QWidget
 {
     Q_OBJECT
 public:
     explicit TopicsView(core::ClusterMonitor &cluster, QWidget *parent = nullptr);
+    ~TopicsView() override;
 
     void setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapshot);
     /// Selects `topic` in the list (false when it is not there).
@@ -61,6 +64,7 @@ private:
     QLabel *m_status = nullptr;
     QLabel *m_partitionTitle = nullptr;
     QPushButton *m_create = nullptr;
+    FutureSynchronizer m_tasks; // topic creations still using m_cluster
 };
 
 } // namespace studio::ui
