@@ -24,7 +24,7 @@ TEST_CASE("Backoff doubles from the initial wait up to the maximum and starts ov
     CHECK(b.next() == 500ms);
 }
 
-TEST_CASE("Backoff takes any multiplier; below 1 the wait stays constant", "[backoff]")
+TEST_CASE("Backoff takes any multiplier: below 1 the wait stays constant", "[backoff]")
 {
     Backoff triple({100ms, 1000ms, 3.0, 0.0});
     for (const auto expected : {100ms, 300ms, 900ms, 1000ms})
