@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -330,6 +331,7 @@ bool parse(int argc, char **argv, Options &o)
 
 int main(int argc, char **argv)
 {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // progress lines show as they come, even in a file
     Options o;
     if (!parse(argc, argv, o)) {
         fmt::print(stderr, "usage: bench_gui [--seconds 20] [--rate 200000] [--page-ms 2000] "
