@@ -76,16 +76,14 @@ double plainConsume(const ClusterConfig &cluster, long events)
                               &e);
     auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
     rd_kafka_poll_set_consumer(consumer.get());
-    auto *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, "clickstream", RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer.get());
+    subscribeToTopic(consumer.get(), "clickstream");
+    KafkaQueue queue(rd_kafka_queue_get_consumer(consumer.get()));
     std::vector<rd_kafka_message_t *> batch(4096);
     long got = 0;
     Clock::time_point first{};
     while (got < events) {
-        const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+        const ssize_t n =
+            rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
         for (ssize_t i = 0; i < n; ++i) {
             if (!batch[i]->err) {
                 if (got++ == 0)
@@ -95,7 +93,7 @@ double plainConsume(const ClusterConfig &cluster, long events)
         }
     }
     const double s = since(first); // from the first message: group joining is not consuming
-    rd_kafka_queue_destroy(queue);
+    queue.reset();
     rd_kafka_consumer_close(consumer.get());
     return got / s;
 }

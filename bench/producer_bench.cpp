@@ -110,7 +110,7 @@ double rawRate(const Args &args)
     KafkaConf conf = makeKafkaConf(broker.clusterConfig(), producerProperties(), &error);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), rawDelivery);
     KafkaHandle rk = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
-    rd_kafka_topic_t *topic = rd_kafka_topic_new(rk.get(), "clickstream", nullptr);
+    KafkaTopic topic(rd_kafka_topic_new(rk.get(), "clickstream", nullptr));
     g_rawAcked = 0;
     g_rawFailed = 0;
     const auto t0 = Clock::now();
@@ -118,7 +118,7 @@ double rawRate(const Args &args)
         const std::size_t k = static_cast<std::size_t>(i) % payloads.size();
         const auto key = payloads.key(k);
         const auto value = payloads.value(k);
-        while (rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic),
+        while (rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic.get()),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
@@ -129,7 +129,7 @@ double rawRate(const Args &args)
     }
     rd_kafka_flush(rk.get(), 60'000);
     const double s = since(t0);
-    rd_kafka_topic_destroy(topic);
+    topic.reset();
     fmt::print("  raw librdkafka, pre-made:   {:>12.0f} events/s acked  ({} acked, {} failed)\n",
                static_cast<double>(g_rawAcked.load()) / s, g_rawAcked.load(), g_rawFailed.load());
     return static_cast<double>(g_rawAcked.load()) / s;

@@ -84,15 +84,12 @@ std::map<std::string, int> readReasons(const EmbeddedBroker &broker, const std::
     auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
     REQUIRE(consumer);
     rd_kafka_poll_set_consumer(consumer.get());
-    auto *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
+    subscribeToTopic(consumer.get(), topic);
     std::map<std::string, int> reasons;
     int total = 0;
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (total < expected && std::chrono::steady_clock::now() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer.get(), 100);
+        const KafkaMessage m(rd_kafka_consumer_poll(consumer.get(), 100));
         if (!m)
             continue;
         if (!m->err) {
@@ -100,14 +97,13 @@ std::map<std::string, int> readReasons(const EmbeddedBroker &broker, const std::
             const void *value = nullptr;
             std::size_t size = 0;
             std::string reason = "<none>";
-            if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
                 rd_kafka_header_get_last(headers, "reason", &value, &size) ==
                     RD_KAFKA_RESP_ERR_NO_ERROR)
                 reason.assign(static_cast<const char *>(value), size);
             ++reasons[reason];
             ++total;
         }
-        rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(consumer.get());
     return reasons;

@@ -138,7 +138,7 @@ private:
 
     KafkaHandle m_consumer;
     std::unique_ptr<DeadLetterQueue> m_deadLetters;
-    rd_kafka_queue_t *m_queue = nullptr;
+    KafkaQueue m_queue;
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_paused{false};
