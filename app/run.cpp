@@ -250,21 +250,31 @@ int runPipeline(RunCommand &r, const std::string &announce)
 
     // Drain: everything acknowledged is consumed and the lag is back to zero. The lag must come
     // from high watermarks asked of the broker after the producers stopped: the ones cached from
-    // fetches can predate the last records, and a lag of 0 from them ended drains early.
+    // fetches can predate the last records, and a lag of 0 from them ended drains early. A query
+    // costs the consumer thread one round trip per partition, so while a backlog drains it is
+    // asked again only once the cached lag reads 0, or after a second.
     bool drained = false;
     const auto drainStart = Clock::now();
     double nextDrainStatus = elapsed() + 1.0;
     std::uint64_t queriesBefore = engine.status().pipeline.lagQueries;
     engine.requestLagQuery();
+    bool queryPending = true;
+    auto lastRequest = Clock::now();
     while (!drained) {
         const core::PipelineStats ps = engine.status().pipeline;
-        if (ps.lagQueries > queriesBefore) {
+        if (queryPending && ps.lagQueries > queriesBefore) {
+            queryPending = false;
             drained =
-                ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
+                ps.queriedLag == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
             if (drained)
                 break;
             queriesBefore = ps.lagQueries;
+        }
+        if (!queryPending &&
+            (ps.lagMessages == 0 || Clock::now() - lastRequest >= std::chrono::seconds(1))) {
             engine.requestLagQuery();
+            queryPending = true;
+            lastRequest = Clock::now();
         }
         if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds ||
             (stopRequested() &&

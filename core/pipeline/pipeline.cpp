@@ -565,8 +565,10 @@ bool AggregatorPipeline::refreshLag(bool query)
     std::lock_guard lock(m_mutex);
     m_assigned = count;
     m_lag = known ? lag : -1;
-    if (query && known)
+    if (query && known) {
         ++m_lagQueries;
+        m_queriedLag = lag;
+    }
     const auto now = Clock::now();
     m_samples.emplace_back(now, m_consumed.load());
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
@@ -597,6 +599,7 @@ PipelineStats AggregatorPipeline::stats() const
     s.lastError = m_lastError;
     s.lagMessages = m_lag;
     s.lagQueries = m_lagQueries;
+    s.queriedLag = m_queriedLag;
     s.assignedPartitions = m_assigned;
     if (m_samples.size() >= 2) {
         const double dt =
