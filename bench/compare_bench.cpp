@@ -13,6 +13,7 @@
 //   bench_compare plain    --broker B --events N [--topic T] [--group G]
 //       A subscribed librdkafka consumer in its own group, same fetch settings, counting only.
 //   bench_compare latency  --rate R [--seconds 10] [--warmup 2] [--partitions 12] [--max-batch M]
+//                          [--broker B --topic T]
 //       A fresh engine in this process (embedded broker, the aggregator pipeline consuming, no
 //       monitor), then its producer (generator defaults, seed 7) at R events/s for --seconds.
 //       A sampler thread reads
@@ -292,10 +293,17 @@ double percentile(std::vector<double> &v, double p)
     return v[i];
 }
 
-int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch)
+int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch,
+               const std::string &broker, const std::string &topic)
 {
     StudioEngineSettings settings;
     settings.embeddedOptions.partitions = partitions;
+    if (!broker.empty()) { // a real cluster: `topic` exists there, empty (bench/compare made it)
+        settings.embedded = false;
+        settings.cluster.name = "bench";
+        settings.cluster.bootstrap = broker;
+        settings.topic = topic;
+    }
     settings.groupId = "bench-compare-latency";
     settings.maxBatch = maxBatch; // diagnostic only; 0 keeps the default (what the product runs)
     settings.monitor = false;
@@ -316,6 +324,7 @@ int runLatency(double rate, double seconds, double warmup, int partitions, std::
 
     StudioProducerSettings settingsOfProducer;
     settingsOfProducer.producer.ratePerSecond = rate;
+    settingsOfProducer.producer.topic = settings.topic;
     settingsOfProducer.generator.seed = 7;
     const int id = engine.addProducer(settingsOfProducer);
     if (id == 0)
@@ -445,7 +454,7 @@ int main(int argc, char **argv)
     if (mode == "latency")
         return runLatency(std::stod(o["--rate"]), std::stod(o["--seconds"]),
                           std::stod(o["--warmup"]), std::stoi(o["--partitions"]),
-                          std::stoul(o["--max-batch"]));
+                          std::stoul(o["--max-batch"]), o["--broker"], o["--topic"]);
     fmt::print(stderr, "bench_compare: unknown mode {}\n", mode);
     return 2;
 }
