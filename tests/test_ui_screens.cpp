@@ -1,9 +1,10 @@
 // The whole window with a producer running: every page shows real data, and a PNG of each page at
-// 1280x800 is written for a person to look at (STUDIO_SCREENSHOT_DIR, the build tree's
-// screenshots/window by default). ctest runs it on a virtual X server (xvfb-run) when there is
-// one, else offscreen.
+// 1100x720 and 1600x1000, light and dark, is written for a person to look at
+// (STUDIO_SCREENSHOT_DIR, the build tree's screenshots/window by default: <theme>-<W>x<H>/). ctest
+// runs it on a virtual X server (xvfb-run) when there is one, else offscreen.
 #include "core/engine/studioengine.h"
 #include "ui/charts/charttoolbar.h"
+#include "ui/common/theme.h"
 #include "ui/pages/producerspage.h"
 #include "ui/pages/reportspage.h"
 #include "ui/pages/sessionspage.h"
@@ -63,7 +64,8 @@ QString screenshotDir()
 
 } // namespace
 
-TEST_CASE("every page shows live data with a producer running, and is captured at 1280x800",
+TEST_CASE("every page shows live data with a producer running, captured at two sizes in light "
+          "and dark",
           "[ui][screenshots]")
 {
     test::IsolatedSettings isolated;
@@ -79,7 +81,7 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
     REQUIRE(engine.startProducer(id, &error));
 
     ui::MainWindow window(engine);
-    window.resize(1280, 800);
+    window.resize(1100, 720);
     window.show();
     // Enough time for windows to fill and charts to have a history.
     REQUIRE(test::waitUntil(
@@ -103,45 +105,69 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
         }
     }
 
-    const QString dir = screenshotDir();
     const QStringList withCharts = {QStringLiteral("Overview"), QStringLiteral("Producers"),
                                     QStringLiteral("Pages"),    QStringLiteral("Geo"),
                                     QStringLiteral("Sessions"), QStringLiteral("Products")};
     const QStringList withTables = {QStringLiteral("Kafka"), QStringLiteral("Health & Alerts"),
                                     QStringLiteral("Reports")};
-    for (const QString &title : ui::MainWindow::pageTitles()) {
-        INFO(title.toStdString());
-        window.showPage(title);
-        QWidget *page = window.page(title);
-        REQUIRE(page);
-        if (auto *reports = qobject_cast<ui::ReportsPage *>(page))
-            reports->refresh();
-        // A page repaints only while visible: give it a few ticks.
-        test::waitUntil([] { return false; }, 1500ms);
-        if (withCharts.contains(title)) {
-            REQUIRE(test::waitUntil(
-                [&] {
-                    const Drawn d = drawnIn(page);
-                    return d.points + d.bars > 0;
-                },
-                20s));
-        } else {
-            REQUIRE(withTables.contains(title));
-            REQUIRE(test::waitUntil([&] { return drawnIn(page).rows > 0; }, 20s));
+    // STUDIO_SCREENSHOT_SIZES=WxH[,WxH...] and STUDIO_SCREENSHOT_THEMES=light[,dark] narrow it.
+    QList<QSize> sizes = {QSize(1100, 720), QSize(1600, 1000)};
+    if (const QString only = qEnvironmentVariable("STUDIO_SCREENSHOT_SIZES"); !only.isEmpty()) {
+        sizes.clear();
+        for (const QString &size : only.split(QLatin1Char(','))) {
+            const QStringList wh = size.split(QLatin1Char('x'));
+            sizes.append(QSize(wh.value(0).toInt(), wh.value(1).toInt()));
         }
-        if (title == QStringLiteral("Overview")) {
-            // Live: the Overview's series and counters advance while the producer runs.
-            const Drawn before = drawnIn(page);
-            const std::uint64_t validBefore = engine.sample().aggregates.counters.valid;
-            CHECK(test::waitUntil([&] { return drawnIn(page).points > before.points; }, 10s));
-            CHECK(test::waitUntil(
-                [&] { return engine.sample().aggregates.counters.valid > validBefore; }, 10s));
+    }
+    QStringList themes = {QStringLiteral("light"), QStringLiteral("dark")};
+    if (const QString only = qEnvironmentVariable("STUDIO_SCREENSHOT_THEMES"); !only.isEmpty())
+        themes = only.split(QLatin1Char(','));
+    for (const QString &theme : themes) {
+        window.setTheme(ui::themeFromName(theme));
+        for (const QSize &size : sizes) {
+            window.resize(size);
+            const QString dir =
+                screenshotDir() +
+                QStringLiteral("/%1-%2x%3").arg(theme).arg(size.width()).arg(size.height());
+            QDir().mkpath(dir);
+            for (const QString &title : ui::MainWindow::pageTitles()) {
+                INFO(title.toStdString() << " " << theme.toStdString() << " " << size.width());
+                window.showPage(title);
+                QWidget *page = window.page(title);
+                REQUIRE(page);
+                if (auto *reports = qobject_cast<ui::ReportsPage *>(page))
+                    reports->refresh();
+                // A page repaints only while visible: give it a few ticks.
+                test::waitUntil([] { return false; }, 1200ms);
+                if (withCharts.contains(title)) {
+                    REQUIRE(test::waitUntil(
+                        [&] {
+                            const Drawn d = drawnIn(page);
+                            return d.points + d.bars > 0;
+                        },
+                        20s));
+                } else {
+                    REQUIRE(withTables.contains(title));
+                    REQUIRE(test::waitUntil([&] { return drawnIn(page).rows > 0; }, 20s));
+                }
+                if (title == QStringLiteral("Overview")) {
+                    // Live: the Overview's series and counters advance while the producer runs.
+                    const Drawn before = drawnIn(page);
+                    const std::uint64_t validBefore = engine.sample().aggregates.counters.valid;
+                    CHECK(test::waitUntil([&] { return drawnIn(page).points != before.points; },
+                                          10s));
+                    CHECK(test::waitUntil(
+                        [&] { return engine.sample().aggregates.counters.valid > validBefore; },
+                        10s));
+                }
+                const QString name =
+                    title.toLower().replace(QStringLiteral(" & "), QStringLiteral("-"));
+                const QImage shot = window.grab().toImage();
+                CHECK(shot.width() >= size.width());
+                CHECK(shot.height() >= size.height());
+                CHECK(shot.save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
+            }
         }
-        const QString name = title.toLower().replace(QStringLiteral(" & "), QStringLiteral("-"));
-        const QImage shot = window.grab().toImage();
-        CHECK(shot.width() >= 1280);
-        CHECK(shot.height() >= 800);
-        CHECK(shot.save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
     }
     engine.stopProducer(id);
 }

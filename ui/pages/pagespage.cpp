@@ -79,6 +79,7 @@ PagesPage::PagesPage(QWidget *parent)
 
     m_views = new LiveChart(tr("Views per page (per page window)"), this);
     m_views->chart()->legend()->setAlignment(Qt::AlignRight);
+    m_views->setValueTitle(tr("views per window"));
     m_toolbar->attach(m_views);
 
     m_windows = new RowTableModel<core::PageRow>(
@@ -118,8 +119,15 @@ void PagesPage::updateFrame(const DashboardFrame &frame)
         m_windows->setRows(frame.aggregates.pages);
         updateShownPages(); // first, so the pages outside the top N never get a line series
     }
-    for (const core::PageRow &row : frame.aggregates.pages)
+    std::int64_t openFrom = -1; // the oldest window still open: partial, not drawn
+    for (const core::PageRow &row : frame.aggregates.pages) {
         m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
+        if (!row.final && (openFrom < 0 || row.windowStart < openFrom))
+            openFrom = row.windowStart;
+    }
+    if (openFrom >= 0)
+        for (const QString &page : m_views->seriesNames())
+            m_views->setOpenFrom(page, static_cast<double>(openFrom), true);
     m_views->addMarkers(frame.markers);
     m_views->setNow(frame.nowMs);
     m_views->requestRender();

@@ -81,6 +81,7 @@ SessionsPage::SessionsPage(QWidget *parent)
 {
     m_toolbar = new ChartToolbar(this);
     m_closed = new LiveChart(tr("Sessions closed per minute"), this);
+    m_closed->setValueTitle(tr("sessions/min"));
     m_toolbar->attach(m_closed);
     m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"),
                                  {tr("sessions")}, BarChartView::Kind::Grouped, this);
