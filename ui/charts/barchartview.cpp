@@ -44,6 +44,8 @@ BarChartView::BarChartView(const QString &title, const QStringList &setNames, Ki
     setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(240, 160);
+    setAccessibleName(title);
+    setToolTip(title);
     followTheme(this, [this] { restyle(); });
 }
 
@@ -72,6 +74,7 @@ void BarChartView::setLogarithmic(bool logarithmic)
         m_logAxis->setBase(10);
         m_logAxis->setLabelFormat(QStringLiteral("%.0f"));
         m_logAxis->setMinorTickCount(-1);
+        m_logAxis->setRange(1, 10); // before it meets the bars: log(0) has no place on it
         chart()->addAxis(m_logAxis, Qt::AlignLeft);
         m_series->attachAxis(m_logAxis);
         m_logAxis->setTitleText(m_valueTitle);

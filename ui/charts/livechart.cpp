@@ -65,6 +65,8 @@ LiveChart::LiveChart(const QString &title, QWidget *parent)
     setRenderHint(QPainter::Antialiasing);
     setMouseTracking(true);
     setMinimumSize(240, 160);
+    setAccessibleName(title);
+    setToolTip(title);
 
     m_renderTimer.setSingleShot(true);
     connect(&m_renderTimer, &QTimer::timeout, this, [this] {
@@ -568,6 +570,18 @@ void LiveChart::mouseMoveEvent(QMouseEvent *event)
         QToolTip::hideText();
     else
         QToolTip::showText(event->globalPosition().toPoint(), text, this);
+}
+
+bool LiveChart::event(QEvent *event)
+{
+    // Over the plot the hover values are the tooltip (mouseMoveEvent); elsewhere the chart's own.
+    if (event->type() == QEvent::ToolTip) {
+        const auto *help = static_cast<QHelpEvent *>(event);
+        const QPointF chartPos = chart()->mapFromScene(mapToScene(help->pos()));
+        if (chart()->plotArea().contains(chartPos))
+            return true;
+    }
+    return QChartView::event(event);
 }
 
 void LiveChart::showEvent(QShowEvent *event)

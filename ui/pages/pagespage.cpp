@@ -75,6 +75,8 @@ PagesPage::PagesPage(QWidget *parent)
     m_topN->setValue(5);
     m_topN->setPrefix(tr("Top "));
     m_topN->setSuffix(tr(" pages"));
+    m_topN->setAccessibleName(tr("Pages drawn"));
+    m_topN->setToolTip(tr("How many of the most viewed pages the chart draws"));
     connect(m_topN, &QSpinBox::valueChanged, this, [this] { updateShownPages(); });
 
     m_views = new LiveChart(tr("Views per page (per page window)"), this);
