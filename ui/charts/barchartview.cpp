@@ -2,6 +2,7 @@
 
 #include "ui/charts/chartstyle.h"
 
+#include <QApplication>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
@@ -57,6 +58,10 @@ void BarChartView::restyle()
         sets[i]->setColor(seriesColor(i));
         sets[i]->setBorderColor(seriesColor(i));
     }
+    // Category names are many and short: a smaller font keeps "10–30" whole on a narrow chart.
+    QFont small = QApplication::font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    m_categoryAxis->setLabelsFont(small);
 }
 
 void BarChartView::setLogarithmic(bool logarithmic)

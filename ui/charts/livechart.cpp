@@ -532,6 +532,8 @@ void LiveChart::drawForeground(QPainter *painter, const QRectF &rect)
             QRectF box(x + 3, y, metrics.horizontalAdvance(label) + 4, metrics.height());
             if (box.right() > plot.right())
                 box.moveRight(x - 3);
+            if (box.left() < plot.left()) // never over the value axis' labels
+                box.setLeft(plot.left());
             const bool overlaps = std::any_of(taken[row].cbegin(), taken[row].cend(),
                                               [&](const QRectF &r) { return r.intersects(box); });
             if (overlaps)
@@ -541,7 +543,8 @@ void LiveChart::drawForeground(QPainter *painter, const QRectF &rect)
             background.setAlpha(215);
             painter->fillRect(box, background);
             painter->setPen(paletteIsDark() ? QColor(0xff, 0x9e, 0x8f) : QColor(0x80, 0x20, 0x18));
-            painter->drawText(box, Qt::AlignCenter, label);
+            painter->drawText(box, Qt::AlignCenter,
+                              metrics.elidedText(label, Qt::ElideRight, int(box.width()) - 2));
             break;
         }
     }

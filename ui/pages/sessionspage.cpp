@@ -85,19 +85,19 @@ SessionsPage::SessionsPage(QWidget *parent)
     m_closed = new LiveChart(tr("Sessions closed per minute"), this);
     m_closed->setValueTitle(tr("sessions/min"));
     m_toolbar->attach(m_closed);
-    m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"),
-                                 {tr("sessions")}, BarChartView::Kind::Grouped, this);
+    m_lengths = new BarChartView(tr("Closed: length (min)"), {tr("sessions")},
+                                 BarChartView::Kind::Grouped, this);
     m_lengths->setValueTitle(tr("sessions"));
-    m_events = new BarChartView(tr("Events per session (recently closed)"), {tr("sessions")},
+    m_events = new BarChartView(tr("Closed: events per session"), {tr("sessions")},
                                 BarChartView::Kind::Grouped, this);
     m_events->setValueTitle(tr("sessions"));
     m_open = new LiveChart(tr("Sessions open now"), this);
     m_open->setValueTitle(tr("sessions"));
     m_toolbar->attach(m_open);
-    m_openLengths = new BarChartView(tr("Session length so far in minutes (open now)"),
-                                     {tr("sessions")}, BarChartView::Kind::Grouped, this);
+    m_openLengths = new BarChartView(tr("Open: length so far (min)"), {tr("sessions")},
+                                     BarChartView::Kind::Grouped, this);
     m_openLengths->setValueTitle(tr("sessions"));
-    m_openEvents = new BarChartView(tr("Events so far per session (open now)"), {tr("sessions")},
+    m_openEvents = new BarChartView(tr("Open: events so far"), {tr("sessions")},
                                     BarChartView::Kind::Grouped, this);
     m_openEvents->setValueTitle(tr("sessions"));
     m_openText = new QLabel(tr("Open now: no session yet"), this);

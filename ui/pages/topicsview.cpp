@@ -1,5 +1,6 @@
 #include "ui/pages/topicsview.h"
 
+#include "ui/common/format.h"
 #include "ui/dialogs/createtopicdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/heatstrip.h"
@@ -168,7 +169,7 @@ void TopicsView::showPartitions()
     m_partitionTitle->setText(topic ? tr("%1: %2 partitions, %3 messages")
                                           .arg(m_selected)
                                           .arg(topic->partitions.size())
-                                          .arg(topic->messages)
+                                          .arg(groupedNumber(double(topic->messages)))
                                     : tr("Select a topic"));
 }
 

@@ -46,7 +46,7 @@ StatusFields::StatusFields(QStatusBar *bar)
     m_configure = new QPushButton(tr("Configure…"), bar);
     m_configure->setObjectName(QStringLiteral("configureSinksButton"));
     m_configure->setFlat(true);
-    m_configure->setToolTip(tr("Configure the PostgreSQL and Redis sinks (Ctrl+,)"));
+    m_configure->setToolTip(tr("Configure the PostgreSQL and Redis sinks"));
     bar->addPermanentWidget(m_configure);
     m_alerts = field("alertsLabel", tr("Alerts firing now (Health & Alerts page)"), 0);
     m_messageTimer = new QTimer(this);
