@@ -99,6 +99,14 @@ void LiveChart::setOpenFrom(const QString &series, double timeMs, bool dashed)
     }
 }
 
+void LiveChart::setPointsVisible(bool visible)
+{
+    m_pointsVisible = visible;
+    for (auto &[name, l] : m_lines)
+        if (l->series)
+            l->series->setPointsVisible(visible);
+}
+
 QList<QPointF> LiveChart::openTail(const QString &series) const
 {
     auto it = m_lines.find(series);
@@ -188,6 +196,7 @@ void LiveChart::syncShownLines()
         QPen pen(seriesColor(i));
         pen.setWidthF(1.6);
         l.series->setPen(pen);
+        l.series->setPointsVisible(m_pointsVisible);
     }
     chart()->legend()->setVisible(shown.size() + m_references.size() > 1);
 }

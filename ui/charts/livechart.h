@@ -45,6 +45,9 @@ public:
     /// hover names them), so a per-window total does not seem to drop at the end; `dashed` draws
     /// them as a dashed tail instead of leaving them out. Negative: none (the default).
     void setOpenFrom(const QString &series, double timeMs, bool dashed = false);
+    /// Draws a dot at every point: for lines of one point per window (a minute apart), where a
+    /// single closed window would otherwise be an invisible line of one point.
+    void setPointsVisible(bool visible);
     /// The open tail drawn dashed for `series` at the last render (empty when none).
     QList<QPointF> openTail(const QString &series) const;
 
@@ -119,6 +122,7 @@ private:
     QDateTimeAxis *m_timeAxis = nullptr;
     QCategoryAxis *m_valueAxis = nullptr;
     bool m_wholeValues = true;
+    bool m_pointsVisible = false;
     std::int64_t m_nowMs = 0;
     std::int64_t m_rangeMs = 15 * 60'000;
     bool m_paused = false;

@@ -148,6 +148,7 @@ OverviewPage::OverviewPage(QWidget *parent)
     m_revenue = new LiveChart(tr("Revenue per minute (closed windows)"), this);
     m_revenue->setValueTitle(tr("revenue/min"));
     m_revenue->setValueLabelFormat(QStringLiteral("%.0f"));
+    m_revenue->setPointsVisible(true); // one point a minute: the first closed one is a dot
     m_throughput->setToolTip(tr("Events handed to Kafka and read by the aggregator per second"));
     m_lag->setToolTip(tr("Messages the aggregator's consumer group has not read yet"));
     m_watermark->setToolTip(tr("Wall clock minus the event-time watermark"));

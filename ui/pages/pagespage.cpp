@@ -82,6 +82,7 @@ PagesPage::PagesPage(QWidget *parent)
     m_views = new LiveChart(tr("Views per page (per page window)"), this);
     m_views->chart()->legend()->setAlignment(Qt::AlignRight);
     m_views->setValueTitle(tr("views per window"));
+    m_views->setPointsVisible(true);
     m_toolbar->attach(m_views);
 
     m_windows = new RowTableModel<core::PageRow>(
