@@ -3,12 +3,15 @@
 #include "app/commands.h"
 
 #include "app/commandsupport.h"
+#include "core/common/text.h"
+#include "core/common/timeutil.h"
 #include "core/engine/studioengine.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/produce/filereplaysource.h"
 #include "core/produce/generator.h"
 #include "core/produce/producerpool.h"
 #include "core/store/csvreport.h"
+#include "core/store/redisclient.h"
 
 #include <fmt/core.h>
 #include <hiredis/hiredis.h>
@@ -21,16 +24,11 @@
 
 namespace studio::app {
 
+using core::groupThousands;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 class Steps
 {
@@ -101,7 +99,7 @@ int runCheck(CheckCommand &c)
     if (std::string e = refuseSecretArguments(c.connection); !e.empty())
         return usageError(e);
     Steps steps;
-    const std::int64_t stamp = nowMs();
+    const std::int64_t stamp = core::wallClockMs();
     const std::string name = "clickstream-check-" + std::to_string(stamp);
 
     // The one engine, on a fresh topic of its own: no monitor, no dead letters, its own group
@@ -183,8 +181,9 @@ int runCheck(CheckCommand &c)
             error = s.lastError;
         if (!steps.step("produce", finished && s.acked == std::uint64_t(c.count) && s.failed == 0,
                         fmt::format("{} events from seed 2026: {} acked, {} failed{}",
-                                    grouped(std::uint64_t(c.count)), grouped(s.acked),
-                                    grouped(s.failed), error.empty() ? "" : " (" + error + ")")))
+                                    groupThousands(std::uint64_t(c.count)), groupThousands(s.acked),
+                                    groupThousands(s.failed),
+                                    error.empty() ? "" : " (" + error + ")")))
             return kRuntimeError;
     }
 
@@ -202,8 +201,9 @@ int runCheck(CheckCommand &c)
         std::chrono::milliseconds(static_cast<long long>(std::min(60.0, c.timeoutSeconds) * 1000));
     const core::EngineSummary end = engine.finish(flushFor);
     steps.step("aggregate", consumed && end.counters.valid == std::uint64_t(c.count),
-               fmt::format("consumed {}, valid {}, invalid {}{}", grouped(end.pipeline.consumed),
-                           grouped(end.counters.valid), grouped(end.counters.invalid),
+               fmt::format("consumed {}, valid {}, invalid {}{}",
+                           groupThousands(end.pipeline.consumed),
+                           groupThousands(end.counters.valid), groupThousands(end.counters.invalid),
                            error.empty() ? "" : " (" + error + ")"));
     if (settings.sinks) {
         steps.step("sinks", end.sinksWritten,
@@ -221,7 +221,8 @@ int runCheck(CheckCommand &c)
         steps.step("csv", geo == expected && sessions == expected,
                    fmt::format("geo_metrics.csv events {}, sessions.csv events {}, expected {} "
                                "(in {})",
-                               grouped(geo), grouped(sessions), grouped(expected), reportDir));
+                               groupThousands(geo), groupThousands(sessions),
+                               groupThousands(expected), reportDir));
     } else {
         steps.step("csv", false, error);
     }
@@ -240,8 +241,8 @@ int runCheck(CheckCommand &c)
             steps.step("postgresql", geo == expected && sessions == expected && pages == expected,
                        fmt::format("shard {}: geo_metrics {}, sessions {}, page_metrics {}, "
                                    "expected {} each",
-                                   name, grouped(geo), grouped(sessions), grouped(pages),
-                                   grouped(expected)));
+                                   name, groupThousands(geo), groupThousands(sessions),
+                                   groupThousands(pages), groupThousands(expected)));
         } catch (const std::exception &e) {
             steps.step("postgresql", false,
                        std::string("PostgreSQL at ") + targets.postgres->describe() + ": " +
@@ -250,51 +251,36 @@ int runCheck(CheckCommand &c)
     }
     if (targets.redis) {
         const core::RedisTarget &t = *targets.redis;
-        redisContext *ctx = redisConnect(t.host.c_str(), t.port);
+        const core::RedisContextPtr ctx(redisConnect(t.host.c_str(), t.port));
         std::uint64_t total = 0;
         std::string why;
-        auto command = [&](std::vector<std::string> args) -> redisReply * {
-            std::vector<const char *> argv;
-            std::vector<size_t> lens;
-            for (const auto &a : args) {
-                argv.push_back(a.data());
-                lens.push_back(a.size());
-            }
-            return static_cast<redisReply *>(
-                redisCommandArgv(ctx, int(argv.size()), argv.data(), lens.data()));
+        auto command = [&](const std::vector<std::string> &args) {
+            return core::redisCommandArgs(ctx.get(), args);
         };
         if (!ctx || ctx->err) {
             why = ctx ? ctx->errstr : "out of memory";
         } else {
-            std::vector<redisReply *> setup;
+            std::vector<core::RedisReplyPtr> setup;
             if (!t.password.empty())
                 setup.push_back(t.user.empty() ? command({"AUTH", t.password})
                                                : command({"AUTH", t.user, t.password}));
             setup.push_back(command({"SELECT", std::to_string(t.db)}));
-            for (redisReply *r : setup) {
+            for (const core::RedisReplyPtr &r : setup) {
                 if (!r || r->type == REDIS_REPLY_ERROR)
                     why = r ? std::string(r->str, r->len) : "no answer";
-                if (r)
-                    freeReplyObject(r);
             }
-            redisReply *keys =
+            const core::RedisReplyPtr keys =
                 why.empty() ? command({"KEYS", redisPrefix + "click_count:*"}) : nullptr;
             for (std::size_t i = 0; keys && i < keys->elements; ++i) {
-                redisReply *values =
+                const core::RedisReplyPtr values =
                     command({"HVALS", std::string(keys->element[i]->str, keys->element[i]->len)});
                 for (std::size_t v = 0; values && v < values->elements; ++v)
                     total += std::strtoull(values->element[v]->str, nullptr, 10);
-                if (values)
-                    freeReplyObject(values);
             }
-            if (keys)
-                freeReplyObject(keys);
         }
-        if (ctx)
-            redisFree(ctx);
         steps.step("redis", why.empty() && total == expected,
                    why.empty() ? fmt::format("{}click_count:* sum {}, expected {}", redisPrefix,
-                                             grouped(total), grouped(expected))
+                                             groupThousands(total), groupThousands(expected))
                                : "Redis " + t.host + ":" + std::to_string(t.port) + ": " + why);
     }
     fmt::print("{}\n", steps.failed() ? "check FAILED" : "check passed");

@@ -4,6 +4,7 @@
 #include "app/enginesetup.h"
 #include "app/metricsserver.h"
 #include "app/signals.h"
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/produce/producerpool.h"
@@ -20,13 +21,7 @@
 
 namespace studio::app {
 
-std::string grouped(std::uint64_t v)
-{
-    std::string digits = std::to_string(v);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-        digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
+using core::groupThousands;
 
 int usageError(const std::string &message)
 {
@@ -192,8 +187,8 @@ int runGenerate(GenerateCommand &command)
     }
     if (toFile)
         fmt::print(
-            stderr, "wrote {} events to {} ({} to {})\n", grouped(command.count), command.out,
-            core::formatIsoMs(start),
+            stderr, "wrote {} events to {} ({} to {})\n", groupThousands(command.count),
+            command.out, core::formatIsoMs(start),
             core::formatIsoMs(start + static_cast<std::int64_t>(
                                           static_cast<double>(command.count - 1) * msPerEvent)));
     return 0;
@@ -228,7 +223,8 @@ int runProduce(ProduceCommand &c, bool headless)
     const std::string what = engine.pool().entries().front().second->sourceDescription();
     fmt::print(stderr, "{}producing {} to '{}' on {} at {} events/s{}{}\n",
                headless ? "Clickstream Studio headless: " : "", what, p.settings.topic,
-               cluster.describe(), grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
+               cluster.describe(),
+               groupThousands(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
                p.producers > 1 ? fmt::format(" over {} producers", p.producers) : "",
                p.durationSeconds > 0 ? fmt::format(" for {} s", p.durationSeconds)
                                      : std::string(", Ctrl-C to stop"));
@@ -240,9 +236,9 @@ int runProduce(ProduceCommand &c, bool headless)
             const Totals t = totalsOf(engine.status().producers);
             std::string line = fmt::format(
                 "[{:6.1f}s] {:>9} ev/s (target {}) | produced {} acked {} failed {} in flight {}",
-                elapsed, grouped(static_cast<std::uint64_t>(t.rate)),
-                grouped(static_cast<std::uint64_t>(t.target)), grouped(t.produced),
-                grouped(t.acked), grouped(t.failed), grouped(t.inFlight));
+                elapsed, groupThousands(static_cast<std::uint64_t>(t.rate)),
+                groupThousands(static_cast<std::uint64_t>(t.target)), groupThousands(t.produced),
+                groupThousands(t.acked), groupThousands(t.failed), groupThousands(t.inFlight));
             if (!t.keepingUp)
                 line += fmt::format(" | BEHIND target, limited by {}", t.limitedBy);
             if (!t.lastError.empty())
@@ -268,12 +264,12 @@ int runProduce(ProduceCommand &c, bool headless)
     const double achieved = seconds > 0 ? static_cast<double>(t.produced) / seconds : 0;
     fmt::print(stderr,
                "done: produced {} acked {} failed {} in {:.1f} s ({} events/s, target {}){}\n",
-               grouped(t.produced), grouped(t.acked), grouped(t.failed), seconds,
-               grouped(static_cast<std::uint64_t>(achieved)),
-               grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
-               t.shortfall > 0
-                   ? fmt::format("; {} events behind schedule were not sent", grouped(t.shortfall))
-                   : std::string());
+               groupThousands(t.produced), groupThousands(t.acked), groupThousands(t.failed),
+               seconds, groupThousands(static_cast<std::uint64_t>(achieved)),
+               groupThousands(static_cast<std::uint64_t>(p.settings.ratePerSecond)),
+               t.shortfall > 0 ? fmt::format("; {} events behind schedule were not sent",
+                                             groupThousands(t.shortfall))
+                               : std::string());
     if (!t.lastError.empty() && t.failed > 0)
         fmt::print(stderr, "last error: {}\n", t.lastError);
     if (p.json) {

@@ -23,8 +23,6 @@ struct Totals
 };
 Totals totalsOf(const std::vector<core::ProducerSample> &producers);
 
-/// 1234567 -> "1,234,567".
-std::string grouped(std::uint64_t v);
 /// Prints "error: message" and returns kUsageError.
 int usageError(const std::string &message);
 

@@ -4,6 +4,7 @@
 
 #include "app/commandsupport.h"
 #include "app/signals.h"
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/messagebrowser.h"
 #include "core/monitor/alerts.h"
@@ -18,6 +19,8 @@
 #include <thread>
 
 namespace studio::app {
+
+using core::groupThousands;
 
 namespace {
 
@@ -146,12 +149,12 @@ int runTopics(const TopicsCommand &c)
         fmt::print("{:<40} {:>10} {:>14} {:>12}\n", "TOPIC", "PARTITIONS", "MESSAGES", "MSG/S");
         for (const auto &t : snap->topics)
             fmt::print("{:<40} {:>10} {:>14} {:>12.0f}\n", t.name, t.partitions.size(),
-                       grouped(static_cast<std::uint64_t>(t.messages)), t.rate);
+                       groupThousands(static_cast<std::uint64_t>(t.messages)), t.rate);
         return 0;
     }
     const core::TopicInfo &t = *snap->findTopic(only);
     fmt::print("topic {}: {} partitions, {} messages, {:.0f} msg/s\n", t.name, t.partitions.size(),
-               grouped(static_cast<std::uint64_t>(t.messages)), t.rate);
+               groupThousands(static_cast<std::uint64_t>(t.messages)), t.rate);
     fmt::print("{:>9} {:>6} {:>12} {:>12} {:>12} {:>12} {:>10}\n", "PARTITION", "LEADER",
                "REPLICAS", "ISR", "LOW", "HIGH", "MSG/S");
     for (const auto &p : t.partitions)
@@ -191,9 +194,9 @@ int runMessages(const MessagesCommand &c)
         for (const auto &m : r.matches)
             printMessage(m.message, c);
         fmt::print(stderr, "{} match(es) in {} message(s) scanned{}{}{}\n", r.matches.size(),
-                   grouped(r.scanned),
+                   groupThousands(r.scanned),
                    r.boundHit ? fmt::format(" (the newest {} of each partition; --scan N for more)",
-                                            grouped(c.scan))
+                                            groupThousands(c.scan))
                               : std::string(),
                    r.matchesCapped ? " (stopped at --max)" : "",
                    r.timedOut ? " (timed out: partial)" : "");

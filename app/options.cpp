@@ -1,6 +1,7 @@
 #include "app/options.h"
 
 #include "core/monitor/connectiontest.h"
+#include "core/store/targets.h"
 
 #include <CLI/CLI.hpp>
 
@@ -288,32 +289,24 @@ std::string buildMonitorSettings(const MonitoringOptions &o, core::MonitorSettin
         return v ? std::string(v) : std::string();
     };
     if (!o.postgres.empty()) {
-        const std::string &c = o.postgres;
-        const bool url = c.rfind("postgresql://", 0) == 0 || c.rfind("postgres://", 0) == 0;
-        bool hasPassword = c.find("password") != std::string::npos;
-        if (url) {
-            const auto at = c.find('@');
-            const auto colon = c.find(':', c.find("://") + 3);
-            hasPassword = hasPassword || (at != std::string::npos && colon < at);
-        }
-        if (hasPassword)
-            return "--postgres must not contain a password (shell history and `ps` would keep "
-                   "it): set PGPASSWORD or use ~/.pgpass instead";
+        if (const std::string why = core::checkPostgresConninfo(o.postgres); !why.empty())
+            return why == core::kPostgresConninfoHasPassword
+                       ? "--postgres must not contain a password (shell history and `ps` would "
+                         "keep it): set PGPASSWORD or use ~/.pgpass instead"
+                       : "--postgres: " + why;
         core::PostgresTarget target;
-        target.conninfo = c;
+        target.conninfo = o.postgres;
         target.password = env("CLICKSTREAM_PG_PASSWORD");
         out.postgres = std::move(target);
     }
     if (!o.redis.empty()) {
         std::string e;
-        auto target = core::parseRedisUri(o.redis, &e);
+        auto target = core::parseRedisUri(o.redis, o.redisUser, &e);
         if (!target)
             return e == core::kRedisUriHasPassword
                        ? "--redis must not contain a password (shell history and `ps` would keep "
                          "it): set REDISCLI_AUTH or CLICKSTREAM_REDIS_PASSWORD instead"
                        : "--redis: " + e;
-        if (!o.redisUser.empty())
-            target->user = o.redisUser;
         target->password = env("REDISCLI_AUTH");
         if (target->password.empty())
             target->password = env("CLICKSTREAM_REDIS_PASSWORD");

@@ -7,6 +7,7 @@
 #include "app/enginesetup.h"
 #include "app/metricsserver.h"
 #include "app/signals.h"
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/engine/studioengine.h"
 #include "core/monitor/monitor.h"
@@ -19,6 +20,8 @@
 #include <thread>
 
 namespace studio::app {
+
+using core::groupThousands;
 
 namespace {
 
@@ -34,12 +37,12 @@ std::string sinkText(const char *name, const core::SinkStatus &st)
 {
     if (st.state == core::ServiceState::NotConfigured)
         return {};
-    std::string text =
-        fmt::format(" | {} {} {} rows{}", name, core::toString(st.state), grouped(st.writtenRows),
-                    st.bufferedBatches || st.bufferedRows
-                        ? fmt::format(", {} rows in {} batches buffered", grouped(st.bufferedRows),
-                                      grouped(st.bufferedBatches))
-                        : std::string());
+    std::string text = fmt::format(
+        " | {} {} {} rows{}", name, core::toString(st.state), groupThousands(st.writtenRows),
+        st.bufferedBatches || st.bufferedRows
+            ? fmt::format(", {} rows in {} batches buffered", groupThousands(st.bufferedRows),
+                          groupThousands(st.bufferedBatches))
+            : std::string());
     if (st.state != core::ServiceState::Up && !st.lastError.empty())
         text += fmt::format(" ({})", st.lastError);
     return text;
@@ -54,13 +57,14 @@ std::string statusLine(const core::EngineStatus &s, const Totals &t, double elap
     std::string line = fmt::format(
         "[{:6.1f}s]{} produced {:>9}/s consumed {:>9}/s lag {:>7} partitions {} | watermark {}{} "
         "| valid {} dup {} late {} invalid {} | dead letters {}",
-        elapsed, phase, grouped(static_cast<std::uint64_t>(t.rate)),
-        grouped(static_cast<std::uint64_t>(ps.consumedRate)),
-        ps.lagMessages < 0 ? std::string("?") : grouped(static_cast<std::uint64_t>(ps.lagMessages)),
+        elapsed, phase, groupThousands(static_cast<std::uint64_t>(t.rate)),
+        groupThousands(static_cast<std::uint64_t>(ps.consumedRate)),
+        ps.lagMessages < 0 ? std::string("?")
+                           : groupThousands(static_cast<std::uint64_t>(ps.lagMessages)),
         ps.assignedPartitions, clock(c.watermarkMs),
         c.idlePartitions ? fmt::format(" ({} idle)", c.idlePartitions) : std::string(),
-        grouped(c.valid), grouped(c.duplicates), grouped(c.late), grouped(c.invalid),
-        grouped(ps.deadLettered));
+        groupThousands(c.valid), groupThousands(c.duplicates), groupThousands(c.late),
+        groupThousands(c.invalid), groupThousands(ps.deadLettered));
     if (!t.keepingUp)
         line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
     if (!ps.lastError.empty())
@@ -188,20 +192,21 @@ int runPipeline(RunCommand &r, const std::string &announce)
     const auto &p = r.produce.producer;
     if (!announce.empty())
         fmt::print(stderr, "{}\n", announce);
-    fmt::print(stderr,
-               "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
-               "letters to '{}'){}{}\n",
-               p.producers > 0
-                   ? fmt::format("producing {} events/s to",
-                                 grouped(static_cast<std::uint64_t>(p.settings.ratePerSecond)))
-                   : std::string("reading"),
-               settings.topic, engine.cluster().describe(), settings.groupId, deadLetters,
-               durable ? fmt::format(", results to {}{}{}", targets.postgres ? "PostgreSQL" : "",
-                                     targets.postgres && targets.redis ? " and " : "",
-                                     targets.redis ? "Redis" : "")
-                       : std::string(),
-               p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
-                                     : std::string(", Ctrl-C to stop"));
+    fmt::print(
+        stderr,
+        "Clickstream Studio headless: {} '{}' on {}, aggregating in group '{}' (dead "
+        "letters to '{}'){}{}\n",
+        p.producers > 0
+            ? fmt::format("producing {} events/s to",
+                          groupThousands(static_cast<std::uint64_t>(p.settings.ratePerSecond)))
+            : std::string("reading"),
+        settings.topic, engine.cluster().describe(), settings.groupId, deadLetters,
+        durable ? fmt::format(", results to {}{}{}", targets.postgres ? "PostgreSQL" : "",
+                              targets.postgres && targets.redis ? " and " : "",
+                              targets.redis ? "Redis" : "")
+                : std::string(),
+        p.durationSeconds > 0 ? fmt::format(", for {} s", p.durationSeconds)
+                              : std::string(", Ctrl-C to stop"));
 
     const bool json = p.json;
     std::FILE *statusOut = json ? stderr : stdout;
@@ -245,21 +250,31 @@ int runPipeline(RunCommand &r, const std::string &announce)
 
     // Drain: everything acknowledged is consumed and the lag is back to zero. The lag must come
     // from high watermarks asked of the broker after the producers stopped: the ones cached from
-    // fetches can predate the last records, and a lag of 0 from them ended drains early.
+    // fetches can predate the last records, and a lag of 0 from them ended drains early. A query
+    // costs the consumer thread one round trip per partition, so while a backlog drains it is
+    // asked again only once the cached lag reads 0, or after a second.
     bool drained = false;
     const auto drainStart = Clock::now();
     double nextDrainStatus = elapsed() + 1.0;
     std::uint64_t queriesBefore = engine.status().pipeline.lagQueries;
     engine.requestLagQuery();
+    bool queryPending = true;
+    auto lastRequest = Clock::now();
     while (!drained) {
         const core::PipelineStats ps = engine.status().pipeline;
-        if (ps.lagQueries > queriesBefore) {
+        if (queryPending && ps.lagQueries > queriesBefore) {
+            queryPending = false;
             drained =
-                ps.lagMessages == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
+                ps.queriedLag == 0 && (!r.produce.connection.embedded() || ps.consumed >= t.acked);
             if (drained)
                 break;
             queriesBefore = ps.lagQueries;
+        }
+        if (!queryPending &&
+            (ps.lagMessages == 0 || Clock::now() - lastRequest >= std::chrono::seconds(1))) {
             engine.requestLagQuery();
+            queryPending = true;
+            lastRequest = Clock::now();
         }
         if (std::chrono::duration<double>(Clock::now() - drainStart).count() > r.drainSeconds ||
             (stopRequested() &&
@@ -286,16 +301,18 @@ int runPipeline(RunCommand &r, const std::string &announce)
         return kRuntimeError;
     }
     const double seconds = elapsed();
-    fmt::print(stderr,
-               "done: produced {} acked {} failed {} in {:.1f} s ({} events/s) | consumed {}, lag "
-               "{}{} | valid {}, duplicates {}, late {}, invalid {}, dead letters {} | {} page "
-               "rows, {} sessions{}\n",
-               grouped(t.produced), grouped(t.acked), grouped(t.failed), producing,
-               grouped(static_cast<std::uint64_t>(producing > 0 ? t.produced / producing : 0)),
-               grouped(ps.consumed), ps.lagMessages, drained ? "" : " (NOT drained)",
-               grouped(c.valid), grouped(c.duplicates), grouped(c.late), grouped(c.invalid),
-               grouped(ps.deadLettered), reports.pages().size(), reports.sessions().size(),
-               r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
+    fmt::print(
+        stderr,
+        "done: produced {} acked {} failed {} in {:.1f} s ({} events/s) | consumed {}, lag "
+        "{}{} | valid {}, duplicates {}, late {}, invalid {}, dead letters {} | {} page "
+        "rows, {} sessions{}\n",
+        groupThousands(t.produced), groupThousands(t.acked), groupThousands(t.failed), producing,
+        groupThousands(static_cast<std::uint64_t>(producing > 0 ? t.produced / producing : 0)),
+        groupThousands(ps.consumed), ps.lagMessages, drained ? "" : " (NOT drained)",
+        groupThousands(c.valid), groupThousands(c.duplicates), groupThousands(c.late),
+        groupThousands(c.invalid), groupThousands(ps.deadLettered), reports.pages().size(),
+        reports.sessions().size(),
+        r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
     if (json) {
         fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
                    "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"

@@ -13,6 +13,7 @@
 //   bench_compare plain    --broker B --events N [--topic T] [--group G]
 //       A subscribed librdkafka consumer in its own group, same fetch settings, counting only.
 //   bench_compare latency  --rate R [--seconds 10] [--warmup 2] [--partitions 12] [--max-batch M]
+//                          [--broker B --topic T]
 //       A fresh engine in this process (embedded broker, the aggregator pipeline consuming, no
 //       monitor), then its producer (generator defaults, seed 7) at R events/s for --seconds.
 //       A sampler thread reads
@@ -113,20 +114,19 @@ Payloads readTopic(const std::string &bootstrap, const std::string &topic, long 
     auto marks = queryTopicWatermarks(consumer.get(), topic, 10'000, &e);
     if (!marks)
         fail("watermarks: " + e);
-    auto *list = rd_kafka_topic_partition_list_new(static_cast<int>(marks->size()));
+    const KafkaPartitionList list = makePartitionList(static_cast<int>(marks->size()));
     long available = 0;
     for (const auto &p : *marks) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p.partition)->offset = p.low;
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.low;
         available += p.high - p.low;
     }
     events = std::min(events, available);
-    rd_kafka_assign(consumer.get(), list);
-    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_assign(consumer.get(), list.get());
     Payloads out;
     out.spans.reserve(static_cast<std::size_t>(events));
     const auto start = Clock::now();
     while (static_cast<long>(out.spans.size()) < events) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer.get(), 100);
+        const KafkaMessage m(rd_kafka_consumer_poll(consumer.get(), 100));
         if (!m) {
             if (since(start) > 120)
                 fail("timed out reading the topic");
@@ -136,7 +136,6 @@ Payloads readTopic(const std::string &bootstrap, const std::string &topic, long 
             out.spans.emplace_back(out.buffer.size(), m->len);
             out.buffer.append(static_cast<const char *>(m->payload), m->len);
         }
-        rd_kafka_message_destroy(m);
     }
     rd_kafka_consumer_close(consumer.get());
     out.buffer.append(simdjson::SIMDJSON_PADDING, ' ');
@@ -245,11 +244,8 @@ int runPlain(const std::string &broker, const std::string &topic, long events,
     if (!consumer)
         fail("consumer: " + e);
     rd_kafka_poll_set_consumer(consumer.get());
-    auto *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer.get());
+    subscribeToTopic(consumer.get(), topic);
+    KafkaQueue queue(rd_kafka_queue_get_consumer(consumer.get()));
     std::vector<rd_kafka_message_t *> batch(4096);
     long got = 0;
     Clock::time_point first{};
@@ -258,7 +254,8 @@ int runPlain(const std::string &broker, const std::string &topic, long events,
     while (got < events) {
         if (since(started) > 300)
             fail("timed out consuming");
-        const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+        const ssize_t n =
+            rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
         for (ssize_t i = 0; i < n; ++i) {
             if (!batch[i]->err && got++ == 0) {
                 first = Clock::now();
@@ -269,7 +266,7 @@ int runPlain(const std::string &broker, const std::string &topic, long events,
     }
     const double wall = since(first);
     const double cpu = processCpu() - c0;
-    rd_kafka_queue_destroy(queue);
+    queue.reset();
     rd_kafka_consumer_close(consumer.get());
     fmt::print(
         "{{\"row\":\"plain group consumer\",\"events\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
@@ -296,10 +293,17 @@ double percentile(std::vector<double> &v, double p)
     return v[i];
 }
 
-int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch)
+int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch,
+               const std::string &broker, const std::string &topic)
 {
     StudioEngineSettings settings;
     settings.embeddedOptions.partitions = partitions;
+    if (!broker.empty()) { // a real cluster: `topic` exists there, empty (bench/compare made it)
+        settings.embedded = false;
+        settings.cluster.name = "bench";
+        settings.cluster.bootstrap = broker;
+        settings.topic = topic;
+    }
     settings.groupId = "bench-compare-latency";
     settings.maxBatch = maxBatch; // diagnostic only; 0 keeps the default (what the product runs)
     settings.monitor = false;
@@ -320,6 +324,7 @@ int runLatency(double rate, double seconds, double warmup, int partitions, std::
 
     StudioProducerSettings settingsOfProducer;
     settingsOfProducer.producer.ratePerSecond = rate;
+    settingsOfProducer.producer.topic = settings.topic;
     settingsOfProducer.generator.seed = 7;
     const int id = engine.addProducer(settingsOfProducer);
     if (id == 0)
@@ -449,7 +454,7 @@ int main(int argc, char **argv)
     if (mode == "latency")
         return runLatency(std::stod(o["--rate"]), std::stod(o["--seconds"]),
                           std::stod(o["--warmup"]), std::stoi(o["--partitions"]),
-                          std::stoul(o["--max-batch"]));
+                          std::stoul(o["--max-batch"]), o["--broker"], o["--topic"]);
     fmt::print(stderr, "bench_compare: unknown mode {}\n", mode);
     return 2;
 }

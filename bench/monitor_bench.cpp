@@ -9,6 +9,7 @@
 // produced to some of them between refreshes so rates and histories are exercised. Topic
 // creation on the mock is timed and reported separately.
 
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/clustermonitor.h"
@@ -27,11 +28,6 @@ using namespace studio::core;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double msSince(Clock::time_point t)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 double median(std::vector<double> v)
 {
@@ -115,14 +111,11 @@ int main(int argc, char **argv)
             createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(broker.clusterConfig(), {}, &e), &e);
         if (!client)
             return;
-        rd_kafka_topic_t *topic = rd_kafka_topic_new(client.get(), names.front().c_str(), nullptr);
+        const KafkaTopic topic(rd_kafka_topic_new(client.get(), names.front().c_str(), nullptr));
         while (nudging) {
-            const rd_kafka_metadata_t *md = nullptr;
-            if (rd_kafka_metadata(client.get(), 0, topic, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                rd_kafka_metadata_destroy(md);
+            requestMetadata(client.get(), false, topic.get(), 1000, nullptr);
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
-        rd_kafka_topic_destroy(topic);
     });
     t0 = Clock::now();
     bool created = true;

@@ -4,8 +4,12 @@
 // same group protocol, no processing), and their ratio. Broker, producer and pipeline are the
 // StudioEngine's, as the app runs them; only the plain consumer (the peer) is assembled here.
 //
-//   bench_pipeline [--events N] [--partitions P]
+//   bench_pipeline [--events N] [--partitions P] [--kafka embedded|single]
+//
+// --kafka single: the same on a real Apache Kafka node in its own JVM process (scripts/kafka.sh),
+// a fresh topic of P partitions; the engine then connects to it as to any real cluster.
 
+#include "benchkafka.h"
 #include "core/engine/studioengine.h"
 #include "core/kafka/kafkaclient.h"
 
@@ -29,10 +33,11 @@ double since(Clock::time_point t)
 
 /// The engine's producer at full speed until `events` are produced, then paused until every
 /// delivery is reported, then stopped.
-void preload(StudioEngine &engine, long events)
+void preload(StudioEngine &engine, const std::string &topic, long events)
 {
     StudioProducerSettings settings;
     settings.producer.ratePerSecond = 0; // as fast as it goes
+    settings.producer.topic = topic;
     const int id = engine.addProducer(settings);
     std::string error;
     if (id == 0 || !engine.startProducer(id, &error)) {
@@ -62,7 +67,7 @@ void preload(StudioEngine &engine, long events)
 // A subscribed consumer that only counts: the broker's consume limit for this topic.
 int g_plainRuns = 0;
 
-double plainConsume(const ClusterConfig &cluster, long events)
+double plainConsume(const ClusterConfig &cluster, const std::string &topic, long events)
 {
     std::string e;
     auto conf = makeKafkaConf(cluster,
@@ -76,16 +81,14 @@ double plainConsume(const ClusterConfig &cluster, long events)
                               &e);
     auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
     rd_kafka_poll_set_consumer(consumer.get());
-    auto *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, "clickstream", RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(consumer.get());
+    subscribeToTopic(consumer.get(), topic);
+    KafkaQueue queue(rd_kafka_queue_get_consumer(consumer.get()));
     std::vector<rd_kafka_message_t *> batch(4096);
     long got = 0;
     Clock::time_point first{};
     while (got < events) {
-        const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+        const ssize_t n =
+            rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
         for (ssize_t i = 0; i < n; ++i) {
             if (!batch[i]->err) {
                 if (got++ == 0)
@@ -95,7 +98,7 @@ double plainConsume(const ClusterConfig &cluster, long events)
         }
     }
     const double s = since(first); // from the first message: group joining is not consuming
-    rd_kafka_queue_destroy(queue);
+    queue.reset();
     rd_kafka_consumer_close(consumer.get());
     return got / s;
 }
@@ -128,19 +131,35 @@ int main(int argc, char **argv)
 {
     long events = 1'000'000;
     int partitions = 64;
+    auto kind = studio::bench::BenchKafka::Kind::Embedded;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--events")
             events = std::stol(argv[i + 1]);
         else if (flag == "--partitions")
             partitions = std::stoi(argv[i + 1]);
+        else if (flag == "--kafka" && studio::bench::BenchKafka::parseKind(argv[i + 1]))
+            kind = *studio::bench::BenchKafka::parseKind(argv[i + 1]);
         else {
-            fmt::print(stderr, "usage: bench_pipeline [--events N] [--partitions P]\n");
+            fmt::print(stderr, "usage: bench_pipeline [--events N] [--partitions P] [--kafka "
+                               "embedded|single]\n");
             return 2;
         }
     }
     StudioEngineSettings settings;
     settings.embeddedOptions.partitions = partitions;
+    studio::bench::BenchKafka kafka(kind, settings.embeddedOptions.brokers);
+    if (kind == studio::bench::BenchKafka::Kind::Single) {
+        std::string error;
+        std::optional<studio::bench::BenchKafka::Target> target;
+        if (!kafka.start(&error) || !(target = kafka.fresh(partitions, &error))) {
+            fmt::print(stderr, "{}\n", error);
+            return 1;
+        }
+        settings.embedded = false;
+        settings.cluster = target->cluster;
+        settings.topic = target->topic;
+    }
     settings.groupId = "bench-pipeline";
     settings.monitor = false; // the pipeline alone, as before: no cluster view or probes
     StudioEngine engine(settings);
@@ -150,15 +169,14 @@ int main(int argc, char **argv)
         return 1;
     }
     const ClusterConfig cluster = engine.cluster();
-    fmt::print("pipeline benchmark: embedded broker (3 brokers, {} partitions), {} events, {} "
-               "hardware threads\n",
-               partitions, events, std::thread::hardware_concurrency());
-    preload(engine, events);
+    fmt::print("pipeline benchmark: {}, {} partitions, {} events, {} hardware threads\n",
+               kafka.describe(), partitions, events, std::thread::hardware_concurrency());
+    preload(engine, settings.topic, events);
     // The embedded broker keeps about 5 MiB per partition: count what is really there.
     {
         std::string e;
         auto client = createKafkaClient(RD_KAFKA_PRODUCER, makeKafkaConf(cluster, {}, &e), &e);
-        auto w = queryTopicWatermarks(client.get(), "clickstream", 5000, &e);
+        auto w = queryTopicWatermarks(client.get(), settings.topic, 5000, &e);
         long available = 0;
         for (const auto &p : *w)
             available += p.high - p.low;
@@ -168,9 +186,9 @@ int main(int argc, char **argv)
         events = available;
     }
     AggregateCounters c;
-    const double warm = plainConsume(cluster, events);
+    const double warm = plainConsume(cluster, settings.topic, events);
     fmt::print("  plain (first reader):             {:>12.0f} events/s\n", warm);
-    const double plain = plainConsume(cluster, events);
+    const double plain = plainConsume(cluster, settings.topic, events);
     const double ours = pipelineConsume(engine, events, c);
     fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n",
                plain);

@@ -1,12 +1,15 @@
 // Producer benchmark: generated events/s, produced-and-acked events/s of our producer to the
-// embedded broker, and the ratio to librdkafka's raw produce rate of pre-made payloads measured
-// in the same run on the same kind of broker.
+// embedded broker (or a real Kafka node, --kafka single), and the ratio to librdkafka's raw
+// produce rate of pre-made payloads measured in the same run on the same kind of broker.
 //
 //   bench_producer [--events N] [--brokers B] [--partitions P] [--seconds S] [--repeat K]
+//                  [--kafka embedded|single]
 //
-// The raw and our max-rate runs alternate K times (default 3) on fresh brokers; the medians are
-// compared, so a passing hiccup on a shared machine does not decide the ratio.
+// The raw and our max-rate runs alternate K times (default 3), each on a fresh broker (embedded)
+// or a fresh topic (single); the medians are compared, so a passing hiccup on a shared machine
+// does not decide the ratio.
 
+#include "benchkafka.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
@@ -35,7 +38,21 @@ struct Args
     int partitions = 12;
     double seconds = 10;
     int repeat = 3;
+    studio::bench::BenchKafka::Kind kafka = studio::bench::BenchKafka::Kind::Embedded;
 };
+
+studio::bench::BenchKafka *g_kafka = nullptr;
+
+studio::bench::BenchKafka::Target freshTarget(const Args &args)
+{
+    std::string error;
+    auto target = g_kafka->fresh(args.partitions, &error);
+    if (!target) {
+        fmt::print(stderr, "broker: {}\n", error);
+        std::exit(1);
+    }
+    return std::move(*target);
+}
 
 double since(Clock::time_point t)
 {
@@ -92,25 +109,18 @@ void rawDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void *)
 
 double rawRate(const Args &args)
 {
-    EmbeddedBroker broker;
+    const auto target = freshTarget(args);
     std::string error;
-    EmbeddedBroker::Options options;
-    options.brokers = args.brokers;
-    options.partitions = args.partitions;
-    if (!broker.start(options, &error)) {
-        fmt::print(stderr, "broker: {}\n", error);
-        std::exit(1);
-    }
     // Pre-made payloads: 100,000 generated events, cycled.
     EventGenerator generator;
     RecordBatch payloads;
     for (int i = 0; i < 100'000; ++i)
         generator.next(wallClockMs(), payloads);
 
-    KafkaConf conf = makeKafkaConf(broker.clusterConfig(), producerProperties(), &error);
+    KafkaConf conf = makeKafkaConf(target.cluster, producerProperties(), &error);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), rawDelivery);
     KafkaHandle rk = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
-    rd_kafka_topic_t *topic = rd_kafka_topic_new(rk.get(), "clickstream", nullptr);
+    KafkaTopic topic(rd_kafka_topic_new(rk.get(), target.topic.c_str(), nullptr));
     g_rawAcked = 0;
     g_rawFailed = 0;
     const auto t0 = Clock::now();
@@ -118,7 +128,7 @@ double rawRate(const Args &args)
         const std::size_t k = static_cast<std::size_t>(i) % payloads.size();
         const auto key = payloads.key(k);
         const auto value = payloads.value(k);
-        while (rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic),
+        while (rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic.get()),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
@@ -129,7 +139,7 @@ double rawRate(const Args &args)
     }
     rd_kafka_flush(rk.get(), 60'000);
     const double s = since(t0);
-    rd_kafka_topic_destroy(topic);
+    topic.reset();
     fmt::print("  raw librdkafka, pre-made:   {:>12.0f} events/s acked  ({} acked, {} failed)\n",
                static_cast<double>(g_rawAcked.load()) / s, g_rawAcked.load(), g_rawFailed.load());
     return static_cast<double>(g_rawAcked.load()) / s;
@@ -147,18 +157,12 @@ struct RunResult
 // `seconds` passed; then stop (which flushes) and count what was acked.
 RunResult ourRate(const Args &args, double rate, long events, double seconds)
 {
-    EmbeddedBroker broker;
+    const auto target = freshTarget(args);
     std::string error;
-    EmbeddedBroker::Options options;
-    options.brokers = args.brokers;
-    options.partitions = args.partitions;
-    if (!broker.start(options, &error)) {
-        fmt::print(stderr, "broker: {}\n", error);
-        std::exit(1);
-    }
     ProducerSettings settings;
     settings.ratePerSecond = rate;
-    KafkaProducer producer(broker.clusterConfig(), settings,
+    settings.topic = target.topic;
+    KafkaProducer producer(target.cluster, settings,
                            std::make_unique<GeneratorSource>(GeneratorConfig{}));
     const auto t0 = Clock::now();
     if (!producer.start(&error)) {
@@ -193,15 +197,23 @@ int main(int argc, char **argv)
             args.seconds = std::stod(argv[i + 1]);
         else if (flag == "--repeat")
             args.repeat = std::max(1, std::stoi(argv[i + 1]));
+        else if (flag == "--kafka" && studio::bench::BenchKafka::parseKind(argv[i + 1]))
+            args.kafka = *studio::bench::BenchKafka::parseKind(argv[i + 1]);
         else {
             fmt::print(stderr, "usage: bench_producer [--events N] [--brokers B] [--partitions P] "
-                               "[--seconds S] [--repeat K]\n");
+                               "[--seconds S] [--repeat K] [--kafka embedded|single]\n");
             return 2;
         }
     }
-    fmt::print("producer benchmark: embedded broker ({} brokers, {} partitions), lz4, linger 5 ms, "
-               "idempotent, acks=all, {} events, {} hardware threads\n",
-               args.brokers, args.partitions, args.events, std::thread::hardware_concurrency());
+    studio::bench::BenchKafka kafka(args.kafka, args.brokers);
+    if (std::string error; !kafka.start(&error)) {
+        fmt::print(stderr, "{}\n", error);
+        return 1;
+    }
+    g_kafka = &kafka;
+    fmt::print("producer benchmark: {}, {} partitions, lz4, linger 5 ms, idempotent, acks=all, {} "
+               "events, {} hardware threads\n",
+               kafka.describe(), args.partitions, args.events, std::thread::hardware_concurrency());
     generatorRate(args.events, 500); // the generator's cardinality before issue 25
     const double gen = generatorRate(args.events, 0);
     std::vector<double> raws, ours;

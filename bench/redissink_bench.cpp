@@ -9,6 +9,7 @@
 // Input: P pages x W one-minute windows; each window's P rows are one write() (what the sink does
 // with one snapshot). Ours and SET alternate R times on an emptied server (FLUSHALL); medians.
 
+#include "core/store/redisclient.h"
 #include "core/store/redisstore.h"
 
 #include "../tests/serversupport.h"
@@ -49,9 +50,9 @@ double secondsSince(Clock::time_point t)
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-redisContext *plainClient(int port)
+RedisContextPtr plainClient(int port)
 {
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, {10, 0});
+    RedisContextPtr c(redisConnectWithTimeout("127.0.0.1", port, {10, 0}));
     if (!c || c->err) {
         fmt::print(stderr, "cannot connect to redis-server: {}\n", c ? c->errstr : "no memory");
         std::exit(1);
@@ -61,11 +62,8 @@ redisContext *plainClient(int port)
 
 bool flushAll(redisContext *c)
 {
-    auto *r = static_cast<redisReply *>(redisCommand(c, "FLUSHALL"));
-    const bool ok = r && r->type != REDIS_REPLY_ERROR;
-    if (r)
-        freeReplyObject(r);
-    return ok;
+    const RedisReplyPtr r = redisCommandArgs(c, {"FLUSHALL"});
+    return r && r->type != REDIS_REPLY_ERROR;
 }
 
 Run runOurs(RedisStore &store, const std::vector<RedisBatch> &batches)
@@ -95,13 +93,13 @@ Run runSet(redisContext *c, std::size_t count, std::size_t depth)
     std::size_t pending = 0;
     auto drain = [&] {
         for (; pending > 0; --pending) {
-            void *reply = nullptr;
-            if (redisGetReply(c, &reply) != REDIS_OK ||
-                static_cast<redisReply *>(reply)->type == REDIS_REPLY_ERROR) {
+            void *raw = nullptr;
+            const bool ok = redisGetReply(c, &raw) == REDIS_OK;
+            const RedisReplyPtr reply = adoptRedisReply(raw);
+            if (!ok || !reply || reply->type == REDIS_REPLY_ERROR) {
                 fmt::print(stderr, "SET failed: {}\n", c->errstr);
                 std::exit(1);
             }
-            freeReplyObject(reply);
         }
     };
     char key[32];
@@ -205,7 +203,8 @@ int main(int argc, char **argv)
         fmt::print(stderr, "{}\n", error);
         return 1;
     }
-    redisContext *plain = plainClient(server.port());
+    const RedisContextPtr client = plainClient(server.port());
+    redisContext *plain = client.get();
 
     fmt::print("redis sink benchmark: redis-server on 127.0.0.1:{} (no persistence), {} pages x {} "
                "windows = {} page rows, one write() per window, pipeline depth {}, ttl 24 h\n",
@@ -228,7 +227,6 @@ int main(int argc, char **argv)
         setCps.push_back(set.commandsPerSecond());
     }
     flushAll(plain);
-    redisFree(plain);
     const double ours = median(oursCps);
     const double set = median(setCps);
     fmt::print("  medians of {}: ours {:.0f} commands/s ({:.0f} rows/s), pipelined SET {:.0f} "

@@ -1,4 +1,5 @@
 #include "core/aggregate/aggregator.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/groupmonitor.h"
@@ -54,12 +55,10 @@ KafkaHandle makeClient(const ClusterConfig &cluster, rd_kafka_type_t type, Prope
 rd_kafka_resp_err_t commitOffsets(rd_kafka_t *consumer, const std::string &topic,
                                   const std::map<std::int32_t, std::int64_t> &offsets)
 {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(int(offsets.size()));
+    const KafkaPartitionList list = makePartitionList(int(offsets.size()));
     for (const auto &[partition, offset] : offsets)
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
-    const rd_kafka_resp_err_t err = rd_kafka_commit(consumer, list, 0);
-    rd_kafka_topic_partition_list_destroy(list);
-    return err;
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+    return rd_kafka_commit(consumer, list.get(), 0);
 }
 
 // `count` messages to `partition`, each with the given timestamp.
@@ -75,13 +74,6 @@ void produce(rd_kafka_t *producer, const std::string &topic, std::int32_t partit
                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     REQUIRE(rd_kafka_flush(producer, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
-}
-
-std::int64_t nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 } // namespace
@@ -118,7 +110,7 @@ TEST_CASE("the app's group is OK while consuming, STOP while paused, OK after ca
     monitor.watchGroup(group, {"clickstream"});
     monitor.setCommitCounter(group, [&pipeline] { return pipeline.stats().commits; });
     REQUIRE(monitor.start(&error));
-    const std::int64_t startSecond = nowMs() / 1000;
+    const std::int64_t startSecond = wallClockMs() / 1000;
 
     REQUIRE(waitFor([&] { return pipeline.stats().consumed > 3000; }, 30s));
 
@@ -224,20 +216,13 @@ TEST_CASE("the app's group is OK while consuming, STOP while paused, OK after ca
                                      {"session.timeout.ms", "6000"},
                                      {"heartbeat.interval.ms", "500"}});
     rd_kafka_poll_set_consumer(member.get());
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, "clickstream", RD_KAFKA_PARTITION_UA);
-    REQUIRE(rd_kafka_subscribe(member.get(), topics) == RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(topics);
+    REQUIRE(subscribeToTopic(member.get(), "clickstream") == RD_KAFKA_RESP_ERR_NO_ERROR);
     REQUIRE(waitFor(
         [&] {
-            if (rd_kafka_message_t *m = rd_kafka_consumer_poll(member.get(), 100))
-                rd_kafka_message_destroy(m);
-            rd_kafka_topic_partition_list_t *assigned = nullptr;
-            if (rd_kafka_assignment(member.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                return false;
-            const int count = assigned->cnt;
-            rd_kafka_topic_partition_list_destroy(assigned);
-            return count == 4;
+            // Polling serves the group protocol; the message itself is not wanted.
+            const KafkaMessage polled(rd_kafka_consumer_poll(member.get(), 100));
+            const KafkaPartitionList assigned = currentAssignment(member.get());
+            return assigned && assigned->cnt == 4;
         },
         40s));
     REQUIRE(commitOffsets(member.get(), "clickstream", rewound) == RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -268,7 +253,7 @@ TEST_CASE("a group that commits one offset over and over is STALL, a silent one 
 
     KafkaHandle producer = makeClient(cluster, RD_KAFKA_PRODUCER, {{"linger.ms", "5"}});
     // Messages a minute old: a group at offset 10 is a minute behind.
-    produce(producer.get(), "clickstream", 0, 200, nowMs() - 60'000);
+    produce(producer.get(), "clickstream", 0, 200, wallClockMs() - 60'000);
 
     KafkaHandle repeater = makeClient(cluster, RD_KAFKA_CONSUMER,
                                       {{"group.id", "repeater"}, {"enable.auto.commit", "false"}});
@@ -360,11 +345,10 @@ TEST_CASE("a group that commits one offset over and over is STALL, a silent one 
     rateMonitor.stop();
     monitor.stop();
     // Watching a missing topic did not create it on the embedded broker.
-    const rd_kafka_metadata_t *md = nullptr;
-    REQUIRE(rd_kafka_metadata(producer.get(), 1, nullptr, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    const KafkaMetadata md = requestMetadata(producer.get(), true, nullptr, 5000, nullptr);
+    REQUIRE(md);
     for (int t = 0; t < md->topic_cnt; ++t)
         CHECK(std::string(md->topics[t].topic) != "no-such-topic");
-    rd_kafka_metadata_destroy(md);
 }
 
 TEST_CASE("a cluster that goes down is an error in the snapshot, never a hang, and the monitor "
@@ -378,7 +362,7 @@ TEST_CASE("a cluster that goes down is an error in the snapshot, never a hang, a
     REQUIRE(broker.start(options, &error));
     const ClusterConfig cluster = broker.clusterConfig();
     KafkaHandle producer = makeClient(cluster, RD_KAFKA_PRODUCER, {{"linger.ms", "5"}});
-    produce(producer.get(), "clickstream", 0, 50, nowMs());
+    produce(producer.get(), "clickstream", 0, 50, wallClockMs());
     KafkaHandle consumer = makeClient(cluster, RD_KAFKA_CONSUMER,
                                       {{"group.id", "external"}, {"enable.auto.commit", "false"}});
     REQUIRE(commitOffsets(consumer.get(), "clickstream", {{0, 20}, {1, 0}}) ==

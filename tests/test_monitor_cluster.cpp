@@ -64,17 +64,17 @@ void produce(const ClusterConfig &cluster, const std::string &topic,
     KafkaHandle producer = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
     REQUIRE(producer);
     for (const Outgoing &m : messages) {
-        rd_kafka_headers_t *headers = rd_kafka_headers_new(m.headers.size());
+        KafkaHeaders headers(rd_kafka_headers_new(m.headers.size()));
         for (const auto &[name, value] : m.headers)
-            rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()),
+            rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()),
                                 value.data(), static_cast<ssize_t>(value.size()));
         rd_kafka_resp_err_t err = rd_kafka_producev(
             producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(m.partition),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
             RD_KAFKA_V_VALUE(const_cast<char *>(m.value.data()), m.value.size()),
-            RD_KAFKA_V_TIMESTAMP(m.timestampMs), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            rd_kafka_headers_destroy(headers);
+            RD_KAFKA_V_TIMESTAMP(m.timestampMs), RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            (void)headers.release(); // the message owns them now
         REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     REQUIRE(rd_kafka_flush(producer.get(), 20'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -540,21 +540,18 @@ TEST_CASE("browsing leaves a consumer group's committed offsets untouched", "[br
     KafkaHandle group = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &error);
     REQUIRE(group);
     auto offsets = [&](std::int64_t base) {
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(12);
+        KafkaPartitionList list = makePartitionList(12);
         for (int p = 0; p < 12; ++p)
-            rd_kafka_topic_partition_list_add(list, "clickstream", p)->offset = base + p;
+            rd_kafka_topic_partition_list_add(list.get(), "clickstream", p)->offset = base + p;
         return list;
     };
-    rd_kafka_topic_partition_list_t *commit = offsets(3);
-    REQUIRE(rd_kafka_commit(group.get(), commit, 0) == RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(commit);
+    REQUIRE(rd_kafka_commit(group.get(), offsets(3).get(), 0) == RD_KAFKA_RESP_ERR_NO_ERROR);
     auto committed = [&] {
-        rd_kafka_topic_partition_list_t *list = offsets(RD_KAFKA_OFFSET_INVALID);
-        REQUIRE(rd_kafka_committed(group.get(), list, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        const KafkaPartitionList list = offsets(RD_KAFKA_OFFSET_INVALID);
+        REQUIRE(rd_kafka_committed(group.get(), list.get(), 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
         std::vector<std::int64_t> out;
         for (int i = 0; i < list->cnt; ++i)
             out.push_back(list->elems[i].offset);
-        rd_kafka_topic_partition_list_destroy(list);
         return out;
     };
     const auto before = committed();

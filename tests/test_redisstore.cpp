@@ -1,6 +1,7 @@
 // RedisStore against a real redis-server started by the test; everything written is read back
 // with a plain hiredis client.
 
+#include "core/store/redisclient.h"
 #include "core/store/redisstore.h"
 
 #include "serversupport.h"
@@ -33,11 +34,7 @@ constexpr std::int64_t kW0 = 1'749'531'840'000; // 2025-06-10T05:04:00Z, seed 00
         }                                                                                          \
     } while (false)
 
-struct ReplyDeleter
-{
-    void operator()(redisReply *r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+using Reply = RedisReplyPtr;
 
 /// A plain hiredis connection for reading back what the store wrote.
 class Client
@@ -45,7 +42,7 @@ class Client
 public:
     explicit Client(const RedisServer &server, int db = 0)
     {
-        m_c = redisConnectWithTimeout("127.0.0.1", server.port(), {5, 0});
+        m_c.reset(redisConnectWithTimeout("127.0.0.1", server.port(), {5, 0}));
         REQUIRE(m_c);
         REQUIRE(m_c->err == 0);
         if (!server.options().password.empty())
@@ -53,20 +50,12 @@ public:
         if (db != 0)
             REQUIRE(command({"SELECT", std::to_string(db)})->type != REDIS_REPLY_ERROR);
     }
-    ~Client() { redisFree(m_c); }
     Client(const Client &) = delete;
     Client &operator=(const Client &) = delete;
 
     Reply command(const std::vector<std::string> &args)
     {
-        std::vector<const char *> argv;
-        std::vector<std::size_t> lens;
-        for (const auto &a : args) {
-            argv.push_back(a.data());
-            lens.push_back(a.size());
-        }
-        Reply r(static_cast<redisReply *>(
-            redisCommandArgv(m_c, int(argv.size()), argv.data(), lens.data())));
+        Reply r = redisCommandArgs(m_c.get(), args);
         REQUIRE(r);
         return r;
     }
@@ -120,7 +109,7 @@ public:
 
 private:
     static std::string text(const redisReply *r) { return std::string(r->str, r->len); }
-    redisContext *m_c = nullptr;
+    RedisContextPtr m_c;
 };
 
 PageRow page(std::string name, std::int64_t start, std::uint64_t views, std::uint64_t clicks = 0,

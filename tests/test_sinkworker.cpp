@@ -3,6 +3,7 @@
 // commit, outages with buffering and back-pressure, wrong passwords, hung servers.
 
 #include "core/store/pgstore.h"
+#include "core/store/redisclient.h"
 #include "core/store/redisstore.h"
 #include "core/store/sinkworker.h"
 
@@ -228,11 +229,7 @@ std::string referenceDump(PostgresServer &pg, const std::vector<SinkBatch> &batc
     return dumpTables(pg, db);
 }
 
-struct ReplyDeleter
-{
-    void operator()(redisReply *r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+using Reply = RedisReplyPtr;
 
 /// A plain hiredis connection for reading what the worker wrote.
 class RedisClient
@@ -240,26 +237,18 @@ class RedisClient
 public:
     explicit RedisClient(const RedisServer &server)
     {
-        m_c = redisConnectWithTimeout("127.0.0.1", server.port(), {5, 0});
+        m_c.reset(redisConnectWithTimeout("127.0.0.1", server.port(), {5, 0}));
         REQUIRE(m_c);
         REQUIRE(m_c->err == 0);
         if (!server.options().password.empty())
             REQUIRE(command({"AUTH", server.options().password})->type != REDIS_REPLY_ERROR);
     }
-    ~RedisClient() { redisFree(m_c); }
     RedisClient(const RedisClient &) = delete;
     RedisClient &operator=(const RedisClient &) = delete;
 
     Reply command(const std::vector<std::string> &args)
     {
-        std::vector<const char *> argv;
-        std::vector<std::size_t> lens;
-        for (const auto &a : args) {
-            argv.push_back(a.data());
-            lens.push_back(a.size());
-        }
-        Reply r(static_cast<redisReply *>(
-            redisCommandArgv(m_c, int(argv.size()), argv.data(), lens.data())));
+        Reply r = redisCommandArgs(m_c.get(), args);
         REQUIRE(r);
         return r;
     }
@@ -272,7 +261,7 @@ public:
     }
 
 private:
-    redisContext *m_c = nullptr;
+    RedisContextPtr m_c;
 };
 
 /// click_count:<page> field <window> -> count, as the last final row of each key sets it.

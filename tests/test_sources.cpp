@@ -166,17 +166,13 @@ TEST_CASE("a topic of another cluster is mirrored record for record", "[sources]
     auto consumer = createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), &e);
     REQUIRE(consumer);
     rd_kafka_poll_set_consumer(consumer.get());
-    auto *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, "clickstream", RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
+    subscribeToTopic(consumer.get(), "clickstream");
     std::set<std::string> expected(lines.begin(), lines.end()), seen;
     const auto readDeadline = std::chrono::steady_clock::now() + 30s;
     while (seen.size() < expected.size() && std::chrono::steady_clock::now() < readDeadline) {
-        if (rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer.get(), 100)) {
+        if (const KafkaMessage m{rd_kafka_consumer_poll(consumer.get(), 100)}) {
             if (!m->err)
                 seen.emplace(static_cast<const char *>(m->payload), m->len);
-            rd_kafka_message_destroy(m);
         }
     }
     rd_kafka_consumer_close(consumer.get());

@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
 using namespace studio::core;
 
 TEST_CASE("ISO-8601 times round-trip with milliseconds", "[time]")
@@ -118,6 +123,74 @@ TEST_CASE("IsoTimeParser gives what parseIsoMs gives, whatever came before", "[t
         for (const std::string &text : texts) {
             INFO(text);
             REQUIRE(parser.parse(text) == parseIsoMs(text));
+        }
+    }
+}
+
+TEST_CASE("ISO-8601 dates follow the Gregorian leap years", "[time]")
+{
+    // Divisible by 4 is leap, by 100 is not, by 400 is again; year 0 (1 BC) is divisible by 400.
+    for (const char *leap :
+         {"2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "1600-02-29T00:00:00Z",
+          "0000-02-29T00:00:00Z", "9996-02-29T00:00:00Z", "0004-02-29T00:00:00Z"}) {
+        INFO(leap);
+        const auto ms = parseIsoMs(leap);
+        REQUIRE(ms);
+        CHECK(formatIsoMs(*ms).substr(0, 10) == std::string(leap).substr(0, 10));
+        // The day after February 29 is March 1.
+        CHECK(formatIsoMs(*ms + 86'400'000).substr(5, 5) == "03-01");
+    }
+    for (const char *common :
+         {"2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
+          "0100-02-29T00:00:00Z", "9999-02-29T00:00:00Z"}) {
+        INFO(common);
+        CHECK_FALSE(parseIsoMs(common));
+    }
+    // Leap and common years have 366 and 365 days.
+    CHECK(*parseIsoMs("2025-01-01T00:00:00Z") - *parseIsoMs("2024-01-01T00:00:00Z") ==
+          366LL * 86'400'000);
+    CHECK(*parseIsoMs("2101-01-01T00:00:00Z") - *parseIsoMs("2100-01-01T00:00:00Z") ==
+          365LL * 86'400'000);
+    CHECK(*parseIsoMs("2000-03-01T00:00:00Z") - *parseIsoMs("2000-02-28T00:00:00Z") ==
+          2LL * 86'400'000);
+    // Days of each month, a common year: 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31.
+    const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int m = 1; m <= 12; ++m) {
+        char last[32], over[32];
+        std::snprintf(last, sizeof last, "2026-%02d-%02dT00:00:00Z", m, days[m - 1]);
+        std::snprintf(over, sizeof over, "2026-%02d-%02dT00:00:00Z", m, days[m - 1] + 1);
+        INFO(last);
+        CHECK(parseIsoMs(last));
+        CHECK_FALSE(parseIsoMs(over));
+    }
+}
+
+TEST_CASE("ISO-8601 times cover years 0000 to 9999 and clamp outside them", "[time]")
+{
+    CHECK(parseIsoMs("0000-01-01T00:00:00.000Z") == kFirstIsoMs);
+    CHECK(parseIsoMs("9999-12-31T23:59:59.999Z") == kLastIsoMs);
+    CHECK(parseIsoMs("1970-01-01T00:00:00.000Z") == 0);
+    CHECK(parseIsoMs("1969-12-31T23:59:59.999Z") == -1);
+    CHECK(formatIsoMs(kFirstIsoMs) == "0000-01-01T00:00:00.000Z");
+    CHECK(formatIsoMs(kLastIsoMs) == "9999-12-31T23:59:59.999Z");
+    CHECK(formatIsoMs(-1) == "1969-12-31T23:59:59.999Z");
+    CHECK(formatIsoMs(-62135596800000LL) == "0001-01-01T00:00:00.000Z");
+    // Outside the four-digit years: the nearest end, never a wrong date.
+    CHECK(formatIsoMs(kFirstIsoMs - 1) == "0000-01-01T00:00:00.000Z");
+    CHECK(formatIsoMs(kLastIsoMs + 1) == "9999-12-31T23:59:59.999Z");
+    CHECK(formatIsoMs(std::numeric_limits<std::int64_t>::min()) == "0000-01-01T00:00:00.000Z");
+    CHECK(formatIsoMs(std::numeric_limits<std::int64_t>::max()) == "9999-12-31T23:59:59.999Z");
+    CHECK_FALSE(parseIsoMs("10000-01-01T00:00:00Z"));
+    CHECK_FALSE(parseIsoMs("-0001-01-01T00:00:00Z"));
+    // Every first of a month across the whole range round-trips.
+    for (int y = 0; y <= 9999; y += 7) {
+        for (int m = 1; m <= 12; ++m) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%04d-%02d-01T12:34:56.789Z", y, m);
+            INFO(text);
+            const auto ms = parseIsoMs(text);
+            REQUIRE(ms);
+            CHECK(formatIsoMs(*ms) == text);
         }
     }
 }

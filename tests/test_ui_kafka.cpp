@@ -96,12 +96,10 @@ void produce(rd_kafka_t *producer, const std::string &topic, int partitions, int
 rd_kafka_resp_err_t commitOffsets(rd_kafka_t *consumer, const std::string &topic,
                                   const std::map<std::int32_t, std::int64_t> &offsets)
 {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(int(offsets.size()));
+    const core::KafkaPartitionList list = core::makePartitionList(int(offsets.size()));
     for (const auto &[partition, offset] : offsets)
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
-    const rd_kafka_resp_err_t err = rd_kafka_commit(consumer, list, 0);
-    rd_kafka_topic_partition_list_destroy(list);
-    return err;
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+    return rd_kafka_commit(consumer, list.get(), 0);
 }
 
 const ui::TopicRow *findTopic(const ui::TopicModel &model, const QString &name)

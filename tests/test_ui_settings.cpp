@@ -2,8 +2,10 @@
 // connection profiles model, the settings dialog, and the connection tests against real servers.
 #include "serversupport.h"
 
+#include "core/engine/studioengine.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/monitor/connectiontest.h"
+#include "core/store/targets.h"
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 #include "ui/dialogs/settingsdialog.h"
@@ -361,7 +363,7 @@ TEST_CASE("The settings dialog refuses an address with a password and writes non
         dialog.accept();
         CHECK(chosen.isEmpty());
         REQUIRE(refused.count() == 1);
-        const QString message = refused.takeFirst().at(0).toString();
+        const QString message = refused.takeFirst().at(1).toString();
         CHECK(message.contains(c.field + QStringLiteral(" address contains a password")));
         CHECK(message.contains(QStringLiteral("Password field")));
         CHECK(message.contains(QStringLiteral("keychain")));
@@ -651,6 +653,130 @@ TEST_CASE("Redis URIs parse as the CLI reads them", "[ui][settings]")
     CHECK(error.find("bad port") == 0);
     CHECK_FALSE(core::parseRedisUri("redis://h/-1", &error));
     CHECK(error.find("bad database number") == 0);
+}
+
+// Before: Test parsed Redis addresses strictly (core::parseRedisUri) while OK went through the
+// main window to the engine's own lenient parser (std::stoi took "6379x"), and a password inside
+// a PostgreSQL URI was refused by OK but sent by Test. Now Test, OK and the engine's
+// configureSinks read every address with the same core functions.
+TEST_CASE("the Connections dialog's Test and OK agree on which sink addresses they refuse",
+          "[ui][settings]")
+{
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+    TempSettings settings;
+    ui::ConnectionProfiles profiles;
+    ui::SecretStore store(testService());
+    ui::SettingsDialog dialog(&profiles, &store);
+    QLineEdit *pgUri = nullptr, *redisUri = nullptr, *redisUser = nullptr;
+    for (QLineEdit *edit : dialog.findChildren<QLineEdit *>()) {
+        if (edit->placeholderText().startsWith(QStringLiteral("postgresql://")))
+            pgUri = edit;
+        else if (edit->placeholderText().startsWith(QStringLiteral("redis://")))
+            redisUri = edit;
+        else if (edit->placeholderText() == QStringLiteral("default"))
+            redisUser = edit;
+    }
+    REQUIRE(pgUri);
+    REQUIRE(redisUri);
+    REQUIRE(redisUser);
+    QSignalSpy tested(&dialog, &ui::SettingsDialog::testFinished);
+    QSignalSpy refused(&dialog, &ui::SettingsDialog::refused);
+    QSignalSpy chosen(&dialog, &ui::SettingsDialog::sinkConfigurationChosen);
+    core::StudioEngine engine; // never started: configureSinks parses, then says it is not running
+
+    // Nothing listens on this port: a well-formed address fails Test only when it connects.
+    const std::string closed = std::to_string(test::serverdetail::freeLoopbackPort());
+    const std::string secret = "s3cret-" + std::to_string(QUuid::createUuid().data1);
+    struct Case
+    {
+        const char *what;
+        std::string postgres; // one of the two is set
+        std::string redis;
+        bool wellFormed;
+    };
+    const std::vector<Case> cases = {
+        {"a Redis port with trailing junk", "", "redis://127.0.0.1:" + closed + "x", false},
+        {"a Redis database with trailing junk", "", "redis://127.0.0.1:" + closed + "/1x", false},
+        {"a Redis port out of range", "", "redis://127.0.0.1:70000", false},
+        {"Redis over TLS", "", "rediss://127.0.0.1:" + closed, false},
+        {"an unbracketed IPv6 Redis host", "", "redis://::1:" + closed, false},
+        {"a Redis password in the URI", "", "redis://u:" + secret + "@127.0.0.1:" + closed, false},
+        {"a Redis password in a query", "", "redis://127.0.0.1:" + closed + "/0?password=" + secret,
+         false},
+        {"a Redis URI", "", "redis://127.0.0.1:" + closed + "/2", true},
+        {"a Redis host and port", "", "127.0.0.1:" + closed, true},
+        {"a bracketed IPv6 Redis host", "", "redis://[::1]:" + closed + "/0", true},
+        {"a PostgreSQL password in the URI",
+         "postgresql://studio:" + secret + "@127.0.0.1:" + closed + "/x", "", false},
+        {"a percent-encoded PostgreSQL password",
+         "postgresql://studio:s%40" + secret + "@127.0.0.1:" + closed + "/x", "", false},
+        {"a PostgreSQL password as a query parameter",
+         "postgresql://studio@127.0.0.1:" + closed + "/x?password=" + secret, "", false},
+        {"a PostgreSQL password in key=value words",
+         "host=127.0.0.1 port=" + closed + " password=" + secret, "", false},
+        {"a PostgreSQL string libpq cannot parse", "host=127.0.0.1 port", "", false},
+        {"a PostgreSQL URI", "postgresql://studio@127.0.0.1:" + closed + "/x", "", true},
+        {"PostgreSQL key=value words naming 'password' only in a value",
+         "host=127.0.0.1 port=" + closed + " dbname=password_reset user=y", "", true},
+    };
+    QString savedPostgres = profiles.postgresUri(), savedRedis = profiles.redisUri();
+    for (const Case &c : cases) {
+        INFO(c.what);
+        const bool isRedis = !c.redis.empty();
+        const std::string address = isRedis ? c.redis : c.postgres;
+        INFO(address);
+        pgUri->setText(QString::fromStdString(c.postgres));
+        redisUri->setText(QString::fromStdString(c.redis));
+        redisUser->setText(isRedis ? QStringLiteral("writer") : QString());
+
+        // Test.
+        tested.clear();
+        if (isRedis)
+            dialog.testRedis();
+        else
+            dialog.testPostgres();
+        REQUIRE(tested.wait(10'000));
+        const QList<QVariant> test = tested.takeFirst();
+        CHECK_FALSE(test.at(1).toBool()); // nothing listens, or the address is refused
+        const QString testMessage = test.at(2).toString();
+        INFO("Test: " << testMessage.toStdString());
+        const std::string problem =
+            isRedis ? core::redisAddressProblem(address) : core::postgresAddressProblem(address);
+        const bool testRefused =
+            testMessage.startsWith(QString::fromStdString(problem)) && !problem.empty();
+        CHECK(testRefused == !c.wellFormed);
+
+        // OK: refuses exactly what Test refused, with the same words, and saves nothing then.
+        refused.clear();
+        chosen.clear();
+        dialog.accept();
+        CHECK((refused.count() == 1) == testRefused);
+        CHECK((chosen.count() == 1) == !testRefused);
+        if (refused.count() == 1) {
+            CHECK(refused.first().at(0).toString() ==
+                  (isRedis ? QStringLiteral("redis") : QStringLiteral("postgresql")));
+            CHECK(refused.first().at(1).toString() == QString::fromStdString(problem));
+        } else {
+            savedPostgres = QString::fromStdString(c.postgres);
+            savedRedis = QString::fromStdString(c.redis);
+        }
+        CHECK(profiles.postgresUri() == savedPostgres); // unchanged by a refused OK
+        CHECK(profiles.redisUri() == savedRedis);
+        CHECK_FALSE(testMessage.contains(QString::fromStdString(secret)));
+        for (const QList<QVariant> &r : std::as_const(refused))
+            CHECK_FALSE(r.at(1).toString().contains(QString::fromStdString(secret)));
+        CHECK_FALSE(settings.contents().contains(QByteArray::fromStdString(secret)));
+
+        // Apply: what the main window hands the engine (the user field in the URI) is read by
+        // the same parsers, so the engine refuses the same addresses.
+        std::string engineUri = c.redis, error;
+        if (const auto target = core::parseRedisUri(c.redis, "writer", nullptr); isRedis && target)
+            engineUri = core::redisUri(*target);
+        CHECK_FALSE(engine.configureSinks(c.postgres, "", engineUri, "", &error));
+        INFO("engine: " << error);
+        CHECK((error == "the engine is not running") == !testRefused);
+        CHECK(error.find(secret) == std::string::npos);
+    }
 }
 
 // Issue 8: connection files. The real deploy/clickstream-studio-profiles.json (the

@@ -1,35 +1,25 @@
 #include "core/common/timeutil.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 namespace studio::core {
 
 namespace {
 
-// Howard Hinnant's days_from_civil / civil_from_days: exact for the proleptic Gregorian calendar.
-std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
+constexpr std::int64_t kMsPerDay = 86'400'000;
 
-void civilFromDays(std::int64_t z, int &y, unsigned &m, unsigned &d)
+// The calendar is std::chrono's (proleptic Gregorian, as ISO-8601 has it).
+constexpr std::int64_t daysSinceEpoch(std::chrono::year_month_day date)
 {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));
+    return std::chrono::sys_days(date).time_since_epoch().count();
 }
+static_assert(daysSinceEpoch(std::chrono::year(1970) / 1 / 1) == 0);
+static_assert(daysSinceEpoch(std::chrono::year(0) / 1 / 1) * kMsPerDay == kFirstIsoMs);
+static_assert((daysSinceEpoch(std::chrono::year(9999) / 12 / 31) + 1) * kMsPerDay - 1 ==
+              kLastIsoMs);
 
 void put2(char *p, unsigned v)
 {
@@ -52,11 +42,6 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned &out)
     return true;
 }
 
-bool isLeap(unsigned y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 } // namespace
 
 std::int64_t wallClockMs()
@@ -65,24 +50,42 @@ std::int64_t wallClockMs()
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t steadyClockMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+double msSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+int msLeft(std::chrono::steady_clock::time_point deadline)
+{
+    using namespace std::chrono;
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    return static_cast<int>(std::clamp<std::int64_t>(left, 0, std::numeric_limits<int>::max()));
+}
+
 void formatIsoMs(std::int64_t ms, char *out)
 {
-    std::int64_t days = ms / 86'400'000;
-    std::int64_t rem = ms % 86'400'000;
+    ms = std::clamp(ms, kFirstIsoMs, kLastIsoMs);
+    std::int64_t days = ms / kMsPerDay;
+    std::int64_t rem = ms % kMsPerDay;
     if (rem < 0) {
-        rem += 86'400'000;
+        rem += kMsPerDay;
         --days;
     }
-    int y = 0;
-    unsigned m = 0, d = 0;
-    civilFromDays(days, y, m, d);
-    const auto uy = static_cast<unsigned>(y < 0 ? 0 : (y > 9999 ? 9999 : y));
-    put2(out, uy / 100);
-    put2(out + 2, uy % 100);
+    const std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(days))};
+    const auto y = static_cast<unsigned>(static_cast<int>(date.year()));
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
     out[4] = '-';
-    put2(out + 5, m);
+    put2(out + 5, static_cast<unsigned>(date.month()));
     out[7] = '-';
-    put2(out + 8, d);
+    put2(out + 8, static_cast<unsigned>(date.day()));
     out[10] = 'T';
     const auto r = static_cast<unsigned>(rem);
     put2(out + 11, r / 3'600'000);
@@ -114,12 +117,12 @@ std::optional<std::int64_t> parseIsoDate(std::string_view s)
     if (!digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
         !digits(s, 8, 2, d))
         return std::nullopt;
-    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1)
+    // ok(): a month 1..12 and a day that month has in that year (February 29 in leap years).
+    const std::chrono::year_month_day date{std::chrono::year(static_cast<int>(y)),
+                                           std::chrono::month(mo), std::chrono::day(d)};
+    if (!date.ok())
         return std::nullopt;
-    if (d > kDays[mo - 1] + ((mo == 2 && isLeap(y)) ? 1 : 0))
-        return std::nullopt;
-    return daysFromCivil(y, mo, d);
+    return daysSinceEpoch(date);
 }
 
 inline unsigned digitAt(std::string_view s, std::size_t i)
@@ -162,8 +165,6 @@ std::int64_t parseIsoTimeOfDay(std::string_view s)
     return (static_cast<std::int64_t>(h) * 60 + mi) * 60'000 +
            static_cast<std::int64_t>(sec) * 1000 + milli;
 }
-
-constexpr std::int64_t kMsPerDay = 86'400'000;
 
 } // namespace
 

@@ -1,6 +1,8 @@
 #include "core/engine/studioengine.h"
 
 #include "core/aggregate/finalscollector.h"
+#include "core/common/text.h"
+#include "core/common/timeutil.h"
 #include "core/engine/enginemetrics.h"
 #include "core/produce/producerpool.h"
 #include "core/store/csvreport.h"
@@ -21,21 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxMarkers = 1000;
-
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string grouped(double value)
-{
-    std::string digits = std::to_string(static_cast<long long>(value + 0.5));
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-        digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
 
 std::string percent(double share)
 {
@@ -58,47 +45,6 @@ struct Runtime
             sinks->stop(std::chrono::seconds(2));
     }
 };
-
-/// "host[:port][/db]" after an optional redis:// and user@; empty on success.
-std::string parseRedis(std::string rest, RedisTarget &out)
-{
-    if (rest.rfind("redis://", 0) == 0)
-        rest = rest.substr(8);
-    if (const auto at = rest.find('@'); at != std::string::npos) {
-        out.user = rest.substr(0, at);
-        if (out.user.find(':') != std::string::npos)
-            return "the Redis URI must not contain a password: give it separately";
-        rest = rest.substr(at + 1);
-    }
-    try {
-        if (const auto slash = rest.find('/'); slash != std::string::npos) {
-            const std::string db = rest.substr(slash + 1);
-            out.db = db.empty() ? 0 : std::stoi(db);
-            rest = rest.substr(0, slash);
-        }
-        if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-            out.port = std::stoi(rest.substr(colon + 1));
-            rest = rest.substr(0, colon);
-        }
-    } catch (const std::exception &) {
-        return "bad Redis URI (expected redis://HOST[:PORT][/DB])";
-    }
-    if (rest.empty() || out.port < 1 || out.port > 65535 || out.db < 0)
-        return "bad Redis URI (expected redis://HOST[:PORT][/DB])";
-    out.host = rest;
-    return {};
-}
-
-bool postgresHasPassword(const std::string &c)
-{
-    if (c.find("password") != std::string::npos)
-        return true;
-    if (c.rfind("postgresql://", 0) != 0 && c.rfind("postgres://", 0) != 0)
-        return false;
-    const auto at = c.find('@');
-    const auto colon = c.find(':', c.find("://") + 3);
-    return at != std::string::npos && colon < at;
-}
 
 } // namespace
 
@@ -192,7 +138,7 @@ struct StudioEngine::Impl
     void mark(std::string text)
     {
         // caller holds mutex
-        markers.push_back({wallMs(), std::move(text), ++markerSequence});
+        markers.push_back({wallClockMs(), std::move(text), ++markerSequence});
         while (markers.size() > kMaxMarkers)
             markers.pop_front();
     }
@@ -434,7 +380,7 @@ struct StudioEngine::Impl
     /// Everything of status(); the runtime it read, for sample().
     std::shared_ptr<Runtime> fill(EngineStatus &s) const
     {
-        s.nowMs = wallMs();
+        s.nowMs = wallClockMs();
         std::shared_ptr<Runtime> rt;
         Monitor *mon = nullptr;
         {
@@ -698,8 +644,8 @@ bool StudioEngine::startProducer(int id, std::string *error)
                     m->build(e);
                 }
                 topic = e.settings.producer.topic;
-                m->mark(e.settings.producer.name + " started at " + grouped(p.stats().targetRate) +
-                        " ev/s");
+                m->mark(e.settings.producer.name + " started at " +
+                        groupThousands(p.stats().targetRate) + " ev/s");
             },
             [&](KafkaProducer &p) {
                 if (m->broker.isRunning()) {
@@ -778,8 +724,8 @@ bool StudioEngine::setProducerRate(int id, double eventsPerSecond)
         return true;
     e->settings.producer.ratePerSecond = eventsPerSecond;
     e->producer->setRate(eventsPerSecond);
-    m->mark(e->settings.producer.name + ": " + grouped(before) + " -> " + grouped(eventsPerSecond) +
-            " ev/s");
+    m->mark(e->settings.producer.name + ": " + groupThousands(before) + " -> " +
+            groupThousands(eventsPerSecond) + " ev/s");
     return true;
 }
 
@@ -869,16 +815,21 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
     if (!postgresUri.empty() || !redisUri.empty())
         sinks.emplace();
     if (!postgresUri.empty()) {
-        if (postgresHasPassword(postgresUri))
-            return fail("the PostgreSQL URI must not contain a password: give it separately");
+        if (const std::string why = checkPostgresConninfo(postgresUri); !why.empty())
+            return fail(why == kPostgresConninfoHasPassword
+                            ? "the PostgreSQL URI must not contain a password: give it separately"
+                            : "PostgreSQL: " + why);
         sinks->postgres = PostgresTarget{postgresUri, postgresPassword};
     }
     if (!redisUri.empty()) {
-        RedisTarget target;
-        if (std::string e = parseRedis(redisUri, target); !e.empty())
-            return fail(std::move(e));
-        target.password = redisPassword;
-        sinks->redis = std::move(target);
+        std::string why;
+        std::optional<RedisTarget> target = parseRedisUri(redisUri, &why);
+        if (!target)
+            return fail(why == kRedisUriHasPassword
+                            ? "the Redis URI must not contain a password: give it separately"
+                            : "Redis: " + why);
+        target->password = redisPassword;
+        sinks->redis = std::move(*target);
     }
     {
         std::lock_guard lock(m->mutex);

@@ -1,5 +1,6 @@
 #include "core/kafka/kafkaclient.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -75,13 +76,55 @@ void setKafkaLogHandler(KafkaLogHandler handler)
     g_logHandler = handler ? handler : &stderrLog;
 }
 
-void KafkaHandleDeleter::operator()(rd_kafka_t *rk) const
+KafkaMetadata requestMetadata(rd_kafka_t *client, bool allTopics, rd_kafka_topic_t *onlyTopic,
+                              int timeoutMs, rd_kafka_resp_err_t *error)
 {
-    if (!rk)
-        return;
-    rd_kafka_destroy(rk);
-    forgetClientError(rk);
+    const rd_kafka_metadata_t *raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(client, allTopics ? 1 : 0, onlyTopic, &raw, timeoutMs);
+    KafkaMetadata md(raw);
+    if (error)
+        *error = err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        md.reset();
+    return md;
 }
+
+KafkaPartitionList makePartitionList(int size)
+{
+    return KafkaPartitionList(rd_kafka_topic_partition_list_new(std::max(size, 0)));
+}
+
+rd_kafka_resp_err_t subscribeToTopic(rd_kafka_t *consumer, const std::string &topic)
+{
+    const KafkaPartitionList topics = makePartitionList(1);
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+    return rd_kafka_subscribe(consumer, topics.get());
+}
+
+KafkaPartitionList currentAssignment(rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *assigned = nullptr;
+    if (rd_kafka_assignment(consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return nullptr;
+    return KafkaPartitionList(assigned);
+}
+
+namespace kafkadetail {
+
+void destroyClient(rd_kafka_t *client)
+{
+    rd_kafka_destroy(client);
+    forgetClientError(client);
+}
+
+void destroyWithoutConsumerClose(rd_kafka_t *client)
+{
+    rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    forgetClientError(client);
+}
+
+} // namespace kafkadetail
 
 void forgetClientError(const rd_kafka_t *client)
 {
@@ -162,11 +205,10 @@ std::optional<std::vector<PartitionWatermarks>> queryTopicWatermarks(rd_kafka_t 
                                                                      int timeoutMs,
                                                                      std::string *error)
 {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(client, topic.c_str(), nullptr);
-    const rd_kafka_metadata_t *md = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(client, 0, rkt, &md, timeoutMs);
-    rd_kafka_topic_destroy(rkt);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const KafkaTopic handle(rd_kafka_topic_new(client, topic.c_str(), nullptr));
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const KafkaMetadata md = requestMetadata(client, false, handle.get(), timeoutMs, &err);
+    if (!md) {
         if (error)
             *error = "metadata for '" + topic + "': " + rd_kafka_err2str(err);
         return std::nullopt;
@@ -194,7 +236,6 @@ std::optional<std::vector<PartitionWatermarks>> queryTopicWatermarks(rd_kafka_t 
             out.push_back(w);
         }
     }
-    rd_kafka_metadata_destroy(md);
     if (!failure.empty() || out.empty()) {
         if (error)
             *error = failure.empty() ? "topic '" + topic + "' has no partitions" : failure;
@@ -211,17 +252,16 @@ bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &
     // ListOffsets with the logical timestamps -2 (earliest) and -1 (latest) answers the
     // watermarks; librdkafka groups the partitions by leader, one request each.
     for (const std::int64_t which : {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END}) {
-        rd_kafka_topic_partition_list_t *list =
-            rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+        const KafkaPartitionList list = makePartitionList(static_cast<int>(partitions.size()));
         for (const auto &p : partitions)
-            rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = which;
-        const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list, timeoutMs);
+            rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
+                which;
+        const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(client, list.get(), timeoutMs);
         // A local error (timed out, transport, all brokers down) fails the whole request. A
         // broker's error (Not leader for partition while a leader is elected, e.g. just after a
         // topic was created or a broker died) is returned for the first partition that had one,
         // but every partition carries its own answer: the others are good.
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err < 0) {
-            rd_kafka_topic_partition_list_destroy(list);
             if (error)
                 *error = std::string("watermarks: ") + rd_kafka_err2str(err);
             return false;
@@ -236,7 +276,6 @@ bool queryWatermarks(rd_kafka_t *client, std::vector<TopicPartitionWatermarks> &
             }
             (which == RD_KAFKA_OFFSET_BEGINNING ? p.low : p.high) = e.offset;
         }
-        rd_kafka_topic_partition_list_destroy(list);
     }
     return true;
 }

@@ -14,18 +14,73 @@
 
 namespace studio::core {
 
-struct KafkaHandleDeleter
-{
-    void operator()(rd_kafka_t *rk) const;
-};
-/// Owns an rd_kafka_t; destroying it closes the client.
-using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
+// ---- Owners of librdkafka objects ------------------------------------------------------------
+// One std::unique_ptr type per kind of object, each calling that kind's own destroy function, so
+// no file declares a deleter of its own and no early return leaks. Where librdkafka hands an
+// object over through an out-parameter, take it at once: `KafkaPartitionList list(raw);`.
 
-struct KafkaConfDeleter
+namespace kafkadetail {
+/// Calls `Destroy` on a non-null pointer (not every librdkafka destroy function accepts null).
+template <auto Destroy> struct Destroyer
 {
-    void operator()(rd_kafka_conf_t *conf) const { rd_kafka_conf_destroy(conf); }
+    template <typename T> void operator()(T *object) const noexcept
+    {
+        if (object)
+            Destroy(object);
+    }
 };
-using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
+/// rd_kafka_destroy, then forgetClientError: every owner of a client drops its last error.
+void destroyClient(rd_kafka_t *client);
+/// The same without the consumer close (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE).
+void destroyWithoutConsumerClose(rd_kafka_t *client);
+} // namespace kafkadetail
+
+/// A client (producer, consumer or admin); destroying it closes the client, which for a
+/// subscribed consumer leaves the group first (rd_kafka_destroy), and forgets its last
+/// client-level error (forgetClientError).
+using KafkaHandle =
+    std::unique_ptr<rd_kafka_t, kafkadetail::Destroyer<&kafkadetail::destroyClient>>;
+/// A consumer that only ever assign()s partitions and never joins its group: destroying it skips
+/// the consumer close, a group round trip with nothing to leave or commit that a dead cluster
+/// would make wait.
+using KafkaAssignOnlyConsumer =
+    std::unique_ptr<rd_kafka_t, kafkadetail::Destroyer<&kafkadetail::destroyWithoutConsumerClose>>;
+/// A configuration not yet given to rd_kafka_new (which takes it over: release() then).
+using KafkaConf = std::unique_ptr<rd_kafka_conf_t, kafkadetail::Destroyer<&rd_kafka_conf_destroy>>;
+using KafkaTopic =
+    std::unique_ptr<rd_kafka_topic_t, kafkadetail::Destroyer<&rd_kafka_topic_destroy>>;
+using KafkaPartitionList =
+    std::unique_ptr<rd_kafka_topic_partition_list_t,
+                    kafkadetail::Destroyer<&rd_kafka_topic_partition_list_destroy>>;
+using KafkaMessage =
+    std::unique_ptr<rd_kafka_message_t, kafkadetail::Destroyer<&rd_kafka_message_destroy>>;
+using KafkaMetadata =
+    std::unique_ptr<const rd_kafka_metadata_t, kafkadetail::Destroyer<&rd_kafka_metadata_destroy>>;
+using KafkaQueue =
+    std::unique_ptr<rd_kafka_queue_t, kafkadetail::Destroyer<&rd_kafka_queue_destroy>>;
+using KafkaEvent =
+    std::unique_ptr<rd_kafka_event_t, kafkadetail::Destroyer<&rd_kafka_event_destroy>>;
+using KafkaHeaders =
+    std::unique_ptr<rd_kafka_headers_t, kafkadetail::Destroyer<&rd_kafka_headers_destroy>>;
+using KafkaAdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t,
+                                          kafkadetail::Destroyer<&rd_kafka_AdminOptions_destroy>>;
+using KafkaNewTopic =
+    std::unique_ptr<rd_kafka_NewTopic_t, kafkadetail::Destroyer<&rd_kafka_NewTopic_destroy>>;
+
+/// Metadata from the brokers within `timeoutMs`: of every topic in the cluster (`allTopics`), or
+/// of `onlyTopic`, or else of the topics the client knows. Null with `*error` set when there is
+/// no answer. Blocks: call it from a worker thread.
+KafkaMetadata requestMetadata(rd_kafka_t *client, bool allTopics, rd_kafka_topic_t *onlyTopic,
+                              int timeoutMs, rd_kafka_resp_err_t *error);
+
+/// A list of `size` (a capacity hint) partitions to fill with rd_kafka_topic_partition_list_add.
+KafkaPartitionList makePartitionList(int size);
+
+/// Subscribes `consumer` (a group member) to `topic`, all of its partitions.
+rd_kafka_resp_err_t subscribeToTopic(rd_kafka_t *consumer, const std::string &topic);
+
+/// The partitions assigned to `consumer` now; null when librdkafka cannot say.
+KafkaPartitionList currentAssignment(rd_kafka_t *consumer);
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
@@ -45,8 +100,8 @@ std::string kafkaErrorText(int err, const char *reason);
 /// an error callback of its own. Thread-safe.
 std::string lastClientError(const rd_kafka_t *client);
 
-/// Drops what lastClientError() holds for `client`; KafkaHandle does it on destruction, anyone
-/// destroying a client another way calls this right after.
+/// Drops what lastClientError() holds for `client`; KafkaHandle and KafkaAssignOnlyConsumer do it
+/// on destruction, anyone destroying a client another way calls this right after.
 void forgetClientError(const rd_kafka_t *client);
 
 /// `message` followed by " (<lastClientError>)" when there is one.

@@ -1,5 +1,6 @@
 #include "core/kafka/messagebrowser.h"
 
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 
 #include <nlohmann/json.hpp>
@@ -20,26 +21,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Closes without consumer_close(): the browser never joined a group, so there is nothing to
+/// Closed without consumer_close(): the browser never joins a group, so there is nothing to
 /// leave or commit, and a dead cluster cannot stall the close.
-struct ConsumerDeleter
-{
-    void operator()(rd_kafka_t *rk) const
-    {
-        if (rk) {
-            rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-            forgetClientError(rk);
-        }
-    }
-};
-using Consumer = std::unique_ptr<rd_kafka_t, ConsumerDeleter>;
-
-int msLeft(Clock::time_point deadline)
-{
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::max<std::int64_t>(left, 0));
-}
+using Consumer = KafkaAssignOnlyConsumer;
 
 std::string uniqueGroupId()
 {
@@ -68,15 +52,7 @@ Consumer makeConsumer(const ClusterConfig &cluster, bool partitionEof, std::stri
     KafkaConf conf = makeKafkaConf(cluster, props, error);
     if (!conf)
         return nullptr;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
-    if (!rk) {
-        if (error)
-            *error = std::string("cannot create Kafka consumer: ") + errstr;
-        return nullptr;
-    }
-    (void)conf.release();
-    return Consumer(rk);
+    return Consumer(createKafkaClient(RD_KAFKA_CONSUMER, std::move(conf), error).release());
 }
 
 BrowsedMessage toBrowsed(const rd_kafka_message_t &m)
@@ -124,10 +100,10 @@ bool topicWatermarks(rd_kafka_t *rk, const std::string &topic, std::int32_t part
     }
     // Metadata of all topics: asking for one by name makes the embedded broker (and a cluster
     // with auto.create.topics.enable) create it when it does not exist.
-    const rd_kafka_metadata_t *md = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const KafkaMetadata md =
+        requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &err);
+    if (!md) {
         *error = withClientError("metadata for '" + topic + "': " + rd_kafka_err2str(err), rk);
         return false;
     }
@@ -152,7 +128,6 @@ bool topicWatermarks(rd_kafka_t *rk, const std::string &topic, std::int32_t part
         if (out.empty())
             failure = "topic '" + topic + "' has no partition " + std::to_string(partition);
     }
-    rd_kafka_metadata_destroy(md);
     if (out.empty()) {
         *error = failure;
         return false;
@@ -185,31 +160,29 @@ ScanEnd scan(rd_kafka_t *rk, const std::string &topic, const std::vector<Range> 
         bool done = false;
     };
     std::map<std::int32_t, State> states;
-    rd_kafka_topic_partition_list_t *list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
+    const KafkaPartitionList list = makePartitionList(static_cast<int>(ranges.size()));
     for (const Range &r : ranges) {
         if (r.start >= r.end)
             continue;
         states[r.partition] = {r, false};
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), r.partition)->offset = r.start;
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), r.partition)->offset = r.start;
     }
     std::size_t open = states.size();
     ScanEnd end = ScanEnd::Done;
     if (open > 0) {
-        if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, list)) {
+        if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get())) {
             *error = std::string("cannot assign partitions: ") + rd_kafka_err2str(err);
             open = 0;
             end = ScanEnd::Failed;
         }
     }
-    rd_kafka_topic_partition_list_destroy(list);
     while (open > 0) {
         const int left = msLeft(deadline);
         if (left <= 0) {
             end = ScanEnd::TimedOut;
             break;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, std::min(left, 100));
+        const KafkaMessage m(rd_kafka_consumer_poll(rk, std::min(left, 100)));
         if (!m)
             continue;
         auto it = states.find(m->partition);
@@ -221,11 +194,12 @@ ScanEnd scan(rd_kafka_t *rk, const std::string &topic, const std::vector<Range> 
         } else if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
                    m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                    m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-            *error = "reading '" + topic + "': " + rd_kafka_message_errstr(m);
+            *error = "reading '" + topic + "': " + rd_kafka_message_errstr(m.get());
             end = ScanEnd::Failed;
             open = 0;
         } else if (m->err) {
-            *error = rd_kafka_message_errstr(m); // transient: kept in case the deadline passes
+            *error =
+                rd_kafka_message_errstr(m.get()); // transient: kept in case the deadline passes
         } else if (it != states.end() && !it->second.done && m->offset >= it->second.range.start) {
             State &s = it->second;
             const bool inside = m->offset < s.range.end;
@@ -238,7 +212,6 @@ ScanEnd scan(rd_kafka_t *rk, const std::string &topic, const std::vector<Range> 
                 open = 0;
             }
         }
-        rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(rk, nullptr);
     if (end == ScanEnd::TimedOut)
@@ -269,14 +242,14 @@ std::optional<std::int64_t> findOffset(rd_kafka_t *rk, const TopicPartitionWater
                                        std::int64_t timestampMs, Clock::time_point deadline,
                                        std::string *error)
 {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, w.topic.c_str(), w.partition)->offset = timestampMs;
+    const KafkaPartitionList list = makePartitionList(1);
+    rd_kafka_topic_partition_list_add(list.get(), w.topic.c_str(), w.partition)->offset =
+        timestampMs;
     std::int64_t answer = -1;
-    if (rd_kafka_offsets_for_times(rk, list, std::max(msLeft(deadline) / 4, 1)) ==
+    if (rd_kafka_offsets_for_times(rk, list.get(), std::max(msLeft(deadline) / 4, 1)) ==
             RD_KAFKA_RESP_ERR_NO_ERROR &&
         list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         answer = list->elems[0].offset;
-    rd_kafka_topic_partition_list_destroy(list);
     if (answer >= 0) // a real answer; -1 is "none" on Kafka but "unsupported" on the mock
         return std::clamp(answer, w.low, w.high);
 
@@ -381,19 +354,18 @@ bool MessageBrowser::Tail::position(rd_kafka_t *rk)
         setError("tail: " + why);
         return false;
     }
-    rd_kafka_topic_partition_list_t *list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(marks.size()));
+    const KafkaPartitionList list = makePartitionList(static_cast<int>(marks.size()));
     for (const auto &w : marks) {
         if (from.empty()) {
-            rd_kafka_topic_partition_list_add(list, topic.c_str(), w.partition)->offset = w.high;
+            rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), w.partition)->offset =
+                w.high;
         } else if (auto it = from.find(w.partition); it != from.end()) {
-            rd_kafka_topic_partition_list_add(list, topic.c_str(), w.partition)->offset =
+            rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), w.partition)->offset =
                 std::clamp(it->second, w.low, w.high);
         }
     }
     const rd_kafka_resp_err_t err =
-        list->cnt > 0 ? rd_kafka_assign(rk, list) : RD_KAFKA_RESP_ERR__INVALID_ARG;
-    rd_kafka_topic_partition_list_destroy(list);
+        list->cnt > 0 ? rd_kafka_assign(rk, list.get()) : RD_KAFKA_RESP_ERR__INVALID_ARG;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         setError(std::string("tail: cannot assign partitions: ") +
                  (err == RD_KAFKA_RESP_ERR__INVALID_ARG ? "none of the given partitions exist"
@@ -426,14 +398,13 @@ void MessageBrowser::Tail::run()
     while (!stop) {
         const auto until = Clock::now() + 50ms;
         while (batch.size() < 1000 && Clock::now() < until && !stop) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+            const KafkaMessage m(rd_kafka_consumer_poll(rk, 50));
             if (!m)
                 break;
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 batch.push_back(toBrowsed(*m));
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                setError(std::string("tail: ") + rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
+                setError(std::string("tail: ") + rd_kafka_message_errstr(m.get()));
         }
         if (batch.empty())
             continue;

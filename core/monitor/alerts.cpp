@@ -1,5 +1,7 @@
 #include "core/monitor/alerts.h"
 
+#include "core/common/backoff.h"
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/store/pgschema.h"
 
@@ -652,19 +654,6 @@ std::string labelsJson(const Labels &labels)
     return object.dump();
 }
 
-std::string cleanError(const std::string &text, const std::string &password)
-{
-    std::string out;
-    for (char c : text)
-        out += (c == '\n' || c == '\t') ? ' ' : c;
-    while (!out.empty() && out.back() == ' ')
-        out.pop_back();
-    if (password.size() >= 3)
-        for (std::size_t at = out.find(password); at != std::string::npos; at = out.find(password))
-            out.replace(at, password.size(), "***");
-    return out;
-}
-
 } // namespace
 
 AlertHistoryStore::AlertHistoryStore(PostgresTarget target, std::size_t capacity)
@@ -740,7 +729,7 @@ bool AlertHistoryStore::waitIdle(milliseconds timeout) const
 void AlertHistoryStore::run()
 {
     std::unique_ptr<pqxx::connection> connection;
-    milliseconds backoff{250};
+    Backoff backoff({milliseconds(250), kMaxBackoff});
     auto retryAt = Clock::now();
     int rejections = 0; // of the batch at the head of the queue
 
@@ -797,11 +786,11 @@ void AlertHistoryStore::run()
             m_queue.erase(m_queue.begin(), m_queue.begin() + static_cast<std::ptrdiff_t>(n));
             m_stats.written += n;
             m_stats.connected = true;
-            backoff = milliseconds(250);
+            backoff.reset();
             rejections = 0;
         } else {
             ++m_stats.errors;
-            m_stats.lastError = cleanError(error, m_target.password);
+            m_stats.lastError = redact(oneLine(error), m_target.password);
             if (rejected && ++rejections >= kMaxRejections) {
                 // The server refuses these rows themselves: give them up rather than block the
                 // rest behind them forever.
@@ -816,8 +805,7 @@ void AlertHistoryStore::run()
                 connection.reset();
                 lock.lock();
             }
-            retryAt = Clock::now() + backoff;
-            backoff = std::min(backoff * 2, kMaxBackoff);
+            retryAt = Clock::now() + backoff.next();
         }
         m_stats.pending = m_queue.size();
         m_wake.notify_all();

@@ -31,13 +31,6 @@ namespace {
 
 constexpr int kMinRequestMs = 50; // less than this left of the deadline: give up the refresh
 
-int msLeft(Clock::time_point deadline)
-{
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::max<std::int64_t>(left, 0));
-}
-
 std::int64_t steadyNs(Clock::time_point t)
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -179,7 +172,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
         kept->ok = false;
         kept->error = why;
         kept->attemptAtMs = attemptMs;
-        kept->refreshMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        kept->refreshMs = msSince(started);
         kept->refreshCount = m_refreshCount;
         kept->failedRefreshes = m_failedRefreshes;
         {
@@ -196,13 +189,12 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     if (!rk)
         return fail(why);
 
-    const rd_kafka_metadata_t *md = nullptr;
-    const rd_kafka_resp_err_t mdErr =
-        rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1));
-    if (mdErr != RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_resp_err_t mdErr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    KafkaMetadata md = requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), &mdErr);
+    if (!md)
         return fail(
             withClientError(std::string("unreachable: metadata: ") + rd_kafka_err2str(mdErr), rk));
-    snap->metadataMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    snap->metadataMs = msSince(started);
 
     snap->brokers.reserve(static_cast<std::size_t>(md->broker_cnt));
     for (int b = 0; b < md->broker_cnt; ++b)
@@ -234,7 +226,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
                       return a.partition < b.partition;
                   });
     }
-    rd_kafka_metadata_destroy(md);
+    md.reset();
     std::sort(snap->topics.begin(), snap->topics.end(),
               [](const TopicInfo &a, const TopicInfo &b) { return a.name < b.name; });
     for (std::size_t t = 0; t < snap->topics.size(); ++t) {
@@ -364,7 +356,7 @@ bool ClusterMonitor::refresh(std::string *error, bool caller)
     ++m_refreshCount;
     snap->ok = true;
     snap->dataAtMs = attemptMs;
-    snap->refreshMs = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    snap->refreshMs = msSince(started);
     snap->refreshCount = m_refreshCount;
     snap->failedRefreshes = m_failedRefreshes;
     snap->historyBytes = bytes;
@@ -426,9 +418,8 @@ bool waitForLeaders(rd_kafka_t *rk, const std::string &topic, int partitions, in
 {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
     while (Clock::now() < deadline) {
-        const rd_kafka_metadata_t *md = nullptr;
-        if (rd_kafka_metadata(rk, 1, nullptr, &md, std::max(msLeft(deadline), 1)) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (const KafkaMetadata md =
+                requestMetadata(rk, true, nullptr, std::max(msLeft(deadline), 1), nullptr)) {
             bool ready = false;
             for (int t = 0; t < md->topic_cnt; ++t) {
                 const rd_kafka_metadata_topic &mt = md->topics[t];
@@ -440,7 +431,6 @@ bool waitForLeaders(rd_kafka_t *rk, const std::string &topic, int partitions, in
                                         return p.leader >= 0 && p.err == RD_KAFKA_RESP_ERR_NO_ERROR;
                                     });
             }
-            rd_kafka_metadata_destroy(md);
             if (ready) {
                 // The metadata can name a leader a moment before that broker answers for the
                 // partition: ask it for the watermarks too.
@@ -503,28 +493,31 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
         if (!rk)
             return fail(std::move(why));
         char errstr[512] = {};
-        rd_kafka_NewTopic_t *topic = rd_kafka_NewTopic_new(
-            name.c_str(), partitions, replicationFactor, errstr, sizeof errstr);
+        const KafkaNewTopic topic(rd_kafka_NewTopic_new(name.c_str(), partitions, replicationFactor,
+                                                        errstr, sizeof errstr));
         if (!topic)
             return fail("cannot create topic '" + name + "': " + errstr);
         const int timeoutMs = m_options.requestTimeoutMs;
-        rd_kafka_AdminOptions_t *options =
-            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, errstr, sizeof errstr);
-        rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, errstr, sizeof errstr);
-        rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
-        rd_kafka_CreateTopics(rk, &topic, 1, options, queue);
-        rd_kafka_event_t *event = rd_kafka_queue_poll(queue, timeoutMs + 1000);
+        const KafkaAdminOptions options(
+            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+        rd_kafka_AdminOptions_set_request_timeout(options.get(), timeoutMs, errstr, sizeof errstr);
+        rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeoutMs, errstr,
+                                                    sizeof errstr);
+        const KafkaQueue queue(rd_kafka_queue_new(rk));
+        rd_kafka_NewTopic_t *topics[] = {topic.get()};
+        rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
+        const KafkaEvent event(rd_kafka_queue_poll(queue.get(), timeoutMs + 1000));
         std::string failure;
         if (!event) {
             failure = "creating topic '" + name + "' timed out after " + std::to_string(timeoutMs) +
                       " ms";
-        } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            failure = "cannot create topic '" + name + "': " + rd_kafka_event_error_string(event);
+        } else if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failure =
+                "cannot create topic '" + name + "': " + rd_kafka_event_error_string(event.get());
         } else {
             size_t count = 0;
             const rd_kafka_topic_result_t **results = rd_kafka_CreateTopics_result_topics(
-                rd_kafka_event_CreateTopics_result(event), &count);
+                rd_kafka_event_CreateTopics_result(event.get()), &count);
             if (count < 1)
                 failure = "cannot create topic '" + name + "': no answer for it";
             else if (rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -533,11 +526,6 @@ bool ClusterMonitor::createTopic(const std::string &name, int partitions, int re
                           (text ? text : rd_kafka_err2str(rd_kafka_topic_result_error(results[0])));
             }
         }
-        if (event)
-            rd_kafka_event_destroy(event);
-        rd_kafka_queue_destroy(queue);
-        rd_kafka_AdminOptions_destroy(options);
-        rd_kafka_NewTopic_destroy(topic);
         if (!failure.empty())
             return fail(std::move(failure));
         // CreateTopics answers once the controller took the topic; its partitions get leaders a

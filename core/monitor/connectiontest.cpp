@@ -1,6 +1,7 @@
 #include "core/monitor/connectiontest.h"
 
 #include "core/common/text.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/store/pgschema.h"
 #include "core/store/pgstore.h"
@@ -15,11 +16,6 @@ namespace studio::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 ConnectionTestResult make(bool ok, std::string message, Clock::time_point start)
 {
@@ -65,10 +61,10 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
     KafkaHandle client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &error);
     if (!client)
         return make(false, where + ": " + error, start);
-    const rd_kafka_metadata_t *metadata = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(client.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    KafkaMetadata metadata =
+        requestMetadata(client.get(), false, nullptr, static_cast<int>(timeout.count()), &err);
+    if (!metadata) {
         std::string last;
         {
             std::lock_guard lock(errors.mutex);
@@ -90,7 +86,7 @@ ConnectionTestResult testKafka(const ClusterConfig &cluster, std::chrono::millis
                    std::to_string(metadata->brokers[i].port);
     const int count = metadata->broker_cnt;
     const int topics = metadata->topic_cnt;
-    rd_kafka_metadata_destroy(metadata);
+    metadata.reset(); // before its client
     const double latency = msSince(start);
     client.reset();
     if (count == 0)
@@ -105,6 +101,8 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
                                   std::chrono::milliseconds timeout)
 {
     const auto start = Clock::now();
+    if (std::string problem = postgresAddressProblem(conninfo); !problem.empty())
+        return make(false, std::move(problem), start);
     PostgresTarget target{conninfo, password};
     const std::string where =
         "PostgreSQL at " + (conninfo.empty() ? std::string("(libpq defaults)") : target.describe());
@@ -150,69 +148,44 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
     }
 }
 
-std::optional<RedisTarget> parseRedisUri(std::string_view uri, std::string *error)
+namespace {
+
+// Where the password goes instead: addresses are kept in plain text, passwords in the keychain.
+std::string passwordInAddress(const std::string &kind, const std::string &form)
 {
-    const std::string text(uri);
-    const std::string expected = " (expected redis://HOST[:PORT][/DB])";
-    auto fail = [&](std::string message) -> std::optional<RedisTarget> {
-        if (error)
-            *error = std::move(message);
-        return std::nullopt;
-    };
-    RedisTarget target;
-    std::string rest = text;
-    if (rest.rfind("redis://", 0) == 0)
-        rest = rest.substr(8);
-    if (const auto at = rest.find('@'); at != std::string::npos) {
-        target.user = rest.substr(0, at);
-        rest = rest.substr(at + 1);
-        if (target.user.find(':') != std::string::npos)
-            return fail(kRedisUriHasPassword);
-    }
-    if (const auto slash = rest.find('/'); slash != std::string::npos) {
-        const std::string dbText = rest.substr(slash + 1);
-        rest = rest.substr(0, slash);
-        try {
-            std::size_t used = 0;
-            target.db = dbText.empty() ? 0 : std::stoi(dbText, &used);
-            if ((!dbText.empty() && used != dbText.size()) || target.db < 0)
-                throw std::out_of_range("db");
-        } catch (const std::exception &) {
-            return fail("bad database number in '" + text + "'" + expected);
-        }
-    }
-    const auto colon = rest.rfind(':');
-    target.host = rest.substr(0, colon);
-    if (colon != std::string::npos) {
-        try {
-            std::size_t used = 0;
-            target.port = std::stoi(rest.substr(colon + 1), &used);
-            if (used != rest.size() - colon - 1 || target.port < 1 || target.port > 65535)
-                throw std::out_of_range("port");
-        } catch (const std::exception &) {
-            return fail("bad port in '" + text + "'" + expected);
-        }
-    }
-    if (target.host.empty())
-        return fail("no host in '" + text + "'" + expected);
-    return target;
+    return "The " + kind +
+           " address contains a password. Addresses are kept in plain text (the settings file, "
+           "connection files): remove the password from the address" +
+           form + " and type it in the Password field, which keeps it in the keychain.";
+}
+
+} // namespace
+
+std::string postgresAddressProblem(const std::string &conninfo)
+{
+    const std::string why = checkPostgresConninfo(conninfo);
+    if (why.empty())
+        return {};
+    return why == kPostgresConninfoHasPassword ? passwordInAddress("PostgreSQL", "")
+                                               : "PostgreSQL: " + why;
+}
+
+std::string redisAddressProblem(const std::string &uri)
+{
+    std::string why;
+    if (parseRedisUri(uri, &why))
+        return {};
+    return why == kRedisUriHasPassword ? passwordInAddress("Redis", " (redis://USER@HOST:PORT)")
+                                       : "Redis: " + why;
 }
 
 ConnectionTestResult testRedis(const std::string &uri, const std::string &user,
                                const std::string &password, std::chrono::milliseconds timeout)
 {
     const auto start = Clock::now();
-    std::string error;
-    auto target = parseRedisUri(uri, &error);
-    if (!target)
-        return make(false,
-                    "Redis: " + (error == kRedisUriHasPassword
-                                     ? std::string("the URI must not contain a password (use "
-                                                   "the password field)")
-                                     : error),
-                    start);
-    if (!user.empty())
-        target->user = user;
+    if (std::string problem = redisAddressProblem(uri); !problem.empty())
+        return make(false, std::move(problem), start);
+    std::optional<RedisTarget> target = parseRedisUri(uri, user, nullptr);
     target->password = password;
     const std::string where = "Redis at " + target->host + ":" + std::to_string(target->port);
     // The health probe does connect, AUTH and PING, each within the timeout, password redacted.

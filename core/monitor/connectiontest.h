@@ -2,6 +2,7 @@
 
 #include "core/kafka/clusterconfig.h"
 #include "core/monitor/health.h"
+#include "core/store/targets.h"
 
 #include <chrono>
 #include <optional>
@@ -32,15 +33,19 @@ ConnectionTestResult testPostgres(const std::string &conninfo, const std::string
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 /// Redis: connect, AUTH [user] password (when a password is given), PING, every step within
-/// `timeout`. `uri` is redis://[USER@]HOST[:PORT][/DB] or HOST[:PORT]; `user` overrides its user.
+/// `timeout`. `uri` as parseRedisUri reads it; `user` overrides its user.
 ConnectionTestResult testRedis(const std::string &uri, const std::string &user,
                                const std::string &password,
                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-/// redis://[USER@]HOST[:PORT][/DB] (or HOST[:PORT][/DB]) as a target without a password. Nullopt
-/// and a message ("bad port in '...' (expected redis://HOST[:PORT][/DB])") when malformed; a
-/// password in the URI ("user:secret@") is refused with kRedisUriHasPassword.
-std::optional<RedisTarget> parseRedisUri(std::string_view uri, std::string *error);
-inline constexpr const char *kRedisUriHasPassword = "contains a password";
+/// What the PostgreSQL Test refuses before any network, and the Connections dialog's OK with it
+/// (so both refuse the same addresses): empty when `conninfo` can be used, else the message for
+/// the dialog, "PostgreSQL: ..." (checkPostgresConninfo's reason); for a password inside, "The
+/// PostgreSQL address contains a password. ..." saying where the password goes instead (the
+/// Password field, the keychain), never the password.
+std::string postgresAddressProblem(const std::string &conninfo);
+
+/// The same for a Redis URI (parseRedisUri): empty, "Redis: ...", or where the password goes.
+std::string redisAddressProblem(const std::string &uri);
 
 } // namespace studio::core

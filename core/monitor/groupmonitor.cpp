@@ -1,5 +1,6 @@
 #include "core/monitor/groupmonitor.h"
 
+#include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/monitor/groupqueries.h"
 
@@ -21,20 +22,6 @@
 namespace studio::core {
 
 namespace {
-
-std::int64_t steadyMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string partitionName(const PartitionKey &key)
 {
@@ -112,7 +99,7 @@ struct GroupMonitor::Impl
     KafkaHandle admin;
     KafkaHandle reader;
     std::string readerError;
-    std::map<std::string, rd_kafka_topic_t *> topicHandles;
+    std::map<std::string, KafkaTopic> topicHandles; // destroyed before `admin`, their client
     std::map<std::string, std::vector<std::int32_t>> topicPartitions; // followed topics that exist
     std::int64_t lastFullMetadataMs = -1;
     std::int64_t lastListMs = -1;
@@ -161,7 +148,7 @@ bool GroupMonitor::Impl::ensureAdmin(std::string *error)
 
 bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, std::string *error)
 {
-    const std::int64_t now = steadyMs();
+    const std::int64_t now = steadyClockMs();
     bool missing = false;
     for (const auto &t : topics)
         missing = missing || !topicPartitions.count(t);
@@ -172,7 +159,7 @@ bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, st
                       (missing && now - lastFullMetadataMs >= 5000);
     if (!full && topicHandles.empty())
         return true;
-    const rd_kafka_metadata_t *md =
+    const KafkaMetadata md =
         fetchMetadata(admin.get(), full, options.requestTimeoutMs, stopFlag, error);
     if (!md)
         return false;
@@ -194,9 +181,8 @@ bool GroupMonitor::Impl::refreshMetadata(const std::set<std::string> &topics, st
         std::sort(ids.begin(), ids.end());
         topicPartitions[mt.topic] = std::move(ids);
         if (!topicHandles.count(mt.topic))
-            topicHandles[mt.topic] = rd_kafka_topic_new(admin.get(), mt.topic, nullptr);
+            topicHandles[mt.topic].reset(rd_kafka_topic_new(admin.get(), mt.topic, nullptr));
     }
-    rd_kafka_metadata_destroy(md);
     if (full) {
         lastFullMetadataMs = now;
         for (const auto &t : topics)
@@ -400,7 +386,7 @@ GroupMonitor::Impl::assemble(const std::map<std::string, std::vector<std::string
 
 void GroupMonitor::Impl::refresh()
 {
-    const std::int64_t nowWall = wallMs();
+    const std::int64_t nowWall = wallClockMs();
     ++refreshes;
     std::map<std::string, std::vector<std::string>> follow;
     {
@@ -441,9 +427,9 @@ void GroupMonitor::Impl::refresh()
         publish(assemble(follow, groupErrors, nowWall));
         return;
     }
-    if (!embedded && (lastListMs < 0 || steadyMs() - lastListMs >= options.listIntervalMs)) {
+    if (!embedded && (lastListMs < 0 || steadyClockMs() - lastListMs >= options.listIntervalMs)) {
         listGroupsNow();
-        lastListMs = steadyMs();
+        lastListMs = steadyClockMs();
     }
     if (!embedded && options.watchListedGroups) {
         for (const auto &l : listed)
@@ -523,7 +509,7 @@ void GroupMonitor::Impl::refresh()
     }
 
     // One sample per partition into its window, then Burrow's rules.
-    const std::int64_t sampleMs = steadyMs();
+    const std::int64_t sampleMs = steadyClockMs();
     for (const auto &[id, list] : follow) {
         GroupState &gs = groups[id];
         auto offsets = committed.find(id);
@@ -588,8 +574,6 @@ void GroupMonitor::Impl::refresh()
 
 void GroupMonitor::Impl::cleanup()
 {
-    for (auto &[name, handle] : topicHandles)
-        rd_kafka_topic_destroy(handle);
     topicHandles.clear();
     topicPartitions.clear();
     lastFullMetadataMs = -1;
@@ -597,16 +581,9 @@ void GroupMonitor::Impl::cleanup()
     groups.clear();
     // The reader never subscribed: skip the consumer close (a group round trip that a dead
     // cluster would make wait).
-    if (reader) {
-        rd_kafka_t *rk = reader.release();
-        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        forgetClientError(rk);
-    }
-    if (admin) {
-        rd_kafka_t *rk = admin.release();
-        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        forgetClientError(rk);
-    }
+    // (Handing them to the assign-only owner destroys them that way.)
+    KafkaAssignOnlyConsumer(reader.release()).reset();
+    KafkaAssignOnlyConsumer(admin.release()).reset();
 }
 
 void GroupMonitor::Impl::run()

@@ -1,5 +1,7 @@
 #include "core/monitor/groupqueries.h"
 
+#include "core/common/timeutil.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -15,52 +17,24 @@ namespace {
 // never committed to.
 constexpr const char *kReaderGroupId = "clickstream-studio.lag-probe";
 
-std::int64_t steadyMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-struct AdminOptionsDeleter
-{
-    void operator()(rd_kafka_AdminOptions_t *o) const { rd_kafka_AdminOptions_destroy(o); }
-};
-using AdminOptions = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
-
-struct QueueDeleter
-{
-    void operator()(rd_kafka_queue_t *q) const { rd_kafka_queue_destroy(q); }
-};
-using Queue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
-
-struct PartitionListDeleter
-{
-    void operator()(rd_kafka_topic_partition_list_t *l) const
-    {
-        rd_kafka_topic_partition_list_destroy(l);
-    }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
-
-AdminOptions adminOptions(rd_kafka_t *client, rd_kafka_admin_op_t op, int timeoutMs)
+KafkaAdminOptions adminOptions(rd_kafka_t *client, rd_kafka_admin_op_t op, int timeoutMs)
 {
     char errstr[256];
-    AdminOptions options(rd_kafka_AdminOptions_new(client, op));
+    KafkaAdminOptions options(rd_kafka_AdminOptions_new(client, op));
     rd_kafka_AdminOptions_set_request_timeout(options.get(), timeoutMs, errstr, sizeof errstr);
     return options;
 }
 
 // The next event of `queue`, or null once the deadline passed or `abort` was set.
-rd_kafka_event_t *waitEvent(rd_kafka_queue_t *queue, std::int64_t deadlineMs,
-                            const std::atomic<bool> &abort)
+KafkaEvent waitEvent(rd_kafka_queue_t *queue, std::int64_t deadlineMs,
+                     const std::atomic<bool> &abort)
 {
     while (!abort) {
-        const std::int64_t left = deadlineMs - steadyMs();
+        const std::int64_t left = deadlineMs - steadyClockMs();
         if (left <= 0)
             return nullptr;
         const int slice = int(std::min<std::int64_t>(left, kQuerySliceMs));
-        if (rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, slice))
+        if (KafkaEvent ev{rd_kafka_queue_poll(queue, slice)})
             return ev;
     }
     return nullptr;
@@ -73,19 +47,17 @@ std::string noAnswer(int timeoutMs)
 
 } // namespace
 
-const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
-                                         const std::atomic<bool> &abort, std::string *error)
+KafkaMetadata fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
+                            const std::atomic<bool> &abort, std::string *error)
 {
-    const std::int64_t deadline = steadyMs() + timeoutMs;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs;
     for (;;) {
-        const std::int64_t started = steadyMs();
+        const std::int64_t started = steadyClockMs();
         const int slice = int(std::clamp<std::int64_t>(deadline - started, 1, kQuerySliceMs));
-        const rd_kafka_metadata_t *md = nullptr;
-        const rd_kafka_resp_err_t err =
-            rd_kafka_metadata(client, allTopics ? 1 : 0, nullptr, &md, slice);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (KafkaMetadata md = requestMetadata(client, allTopics, nullptr, slice, &err))
             return md;
-        if (abort || steadyMs() >= deadline) {
+        if (abort || steadyClockMs() >= deadline) {
             if (error)
                 *error = withClientError("cannot reach the cluster (metadata, " +
                                              std::to_string(timeoutMs) +
@@ -94,7 +66,7 @@ const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int
             return nullptr;
         }
         // Some failures come back at once (no broker up): wait out the slice, not spin.
-        while (!abort && steadyMs() - started < slice)
+        while (!abort && steadyClockMs() - started < slice)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
@@ -102,24 +74,23 @@ const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int
 bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<bool> &abort,
                         std::vector<GroupListing> &groups, std::string *error)
 {
-    Queue queue(rd_kafka_queue_new(client));
-    AdminOptions options = adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeoutMs);
+    const KafkaQueue queue(rd_kafka_queue_new(client));
+    const KafkaAdminOptions options =
+        adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeoutMs);
     rd_kafka_ListConsumerGroups(client, options.get(), queue.get());
-    rd_kafka_event_t *ev = waitEvent(queue.get(), steadyMs() + timeoutMs + 1000, abort);
+    const KafkaEvent ev = waitEvent(queue.get(), steadyClockMs() + timeoutMs + 1000, abort);
     std::string failure;
     if (!ev)
         failure = "listing groups: " + noAnswer(timeoutMs);
-    else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        failure = std::string("listing groups: ") + rd_kafka_event_error_string(ev);
+    else if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        failure = std::string("listing groups: ") + rd_kafka_event_error_string(ev.get());
     if (!failure.empty()) {
-        if (ev)
-            rd_kafka_event_destroy(ev);
         if (error)
             *error = failure;
         return false;
     }
     const rd_kafka_ListConsumerGroups_result_t *result =
-        rd_kafka_event_ListConsumerGroups_result(ev);
+        rd_kafka_event_ListConsumerGroups_result(ev.get());
     std::size_t count = 0;
     const rd_kafka_ConsumerGroupListing_t **valid =
         rd_kafka_ListConsumerGroups_result_valid(result, &count);
@@ -142,7 +113,6 @@ bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<boo
         // supported by broker"): that is no listing at all, not an empty one.
         if (error)
             *error = std::string("listing groups: ") + rd_kafka_error_string(errors[0]);
-        rd_kafka_event_destroy(ev);
         return false;
     }
     if (error) {
@@ -152,7 +122,6 @@ bool listConsumerGroups(rd_kafka_t *client, int timeoutMs, const std::atomic<boo
         if (errorCount > 1)
             *error += " (" + std::to_string(errorCount) + " brokers answered with errors)";
     }
-    rd_kafka_event_destroy(ev);
     return true;
 }
 
@@ -166,26 +135,25 @@ bool describeConsumerGroups(rd_kafka_t *client, const std::vector<std::string> &
     std::vector<const char *> names;
     for (const auto &id : ids)
         names.push_back(id.c_str());
-    Queue queue(rd_kafka_queue_new(client));
-    AdminOptions options =
+    const KafkaQueue queue(rd_kafka_queue_new(client));
+    const KafkaAdminOptions options =
         adminOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeoutMs);
     rd_kafka_DescribeConsumerGroups(client, names.data(), names.size(), options.get(), queue.get());
-    rd_kafka_event_t *ev = waitEvent(queue.get(), steadyMs() + timeoutMs + 1000, abort);
+    const KafkaEvent ev = waitEvent(queue.get(), steadyClockMs() + timeoutMs + 1000, abort);
     if (!ev) {
         if (error)
             *error = "describing groups: " + noAnswer(timeoutMs);
         return false;
     }
-    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (error)
-            *error = std::string("describing groups: ") + rd_kafka_event_error_string(ev);
-        rd_kafka_event_destroy(ev);
+            *error = std::string("describing groups: ") + rd_kafka_event_error_string(ev.get());
         return false;
     }
     std::size_t count = 0;
     const rd_kafka_ConsumerGroupDescription_t **groups =
         rd_kafka_DescribeConsumerGroups_result_groups(
-            rd_kafka_event_DescribeConsumerGroups_result(ev), &count);
+            rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &count);
     for (std::size_t i = 0; i < count; ++i) {
         const rd_kafka_ConsumerGroupDescription_t *g = groups[i];
         const std::string id = rd_kafka_ConsumerGroupDescription_group_id(g);
@@ -224,7 +192,6 @@ bool describeConsumerGroups(rd_kafka_t *client, const std::vector<std::string> &
             [](const GroupMember &a, const GroupMember &b) { return a.memberId < b.memberId; });
         out[id] = std::move(d);
     }
-    rd_kafka_event_destroy(ev);
     return true;
 }
 
@@ -236,20 +203,20 @@ fetchCommittedOffsets(rd_kafka_t *client,
     CommittedOffsets out;
     if (requests.empty())
         return out;
-    Queue queue(rd_kafka_queue_new(client));
+    const KafkaQueue queue(rd_kafka_queue_new(client));
     std::vector<const std::string *> ids;
     // One request per group (the API takes one group per call), all in flight together; the
     // opaque tells the answers apart.
     for (const auto &[group, partitions] : requests) {
-        PartitionList list;
+        KafkaPartitionList list;
         if (!partitions.empty() || !allowAll) {
-            list.reset(rd_kafka_topic_partition_list_new(int(partitions.size())));
+            list = makePartitionList(int(partitions.size()));
             for (const auto &[topic, partition] : partitions)
                 rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
         }
         rd_kafka_ListConsumerGroupOffsets_t *request =
             rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
-        AdminOptions options =
+        const KafkaAdminOptions options =
             adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeoutMs);
         rd_kafka_AdminOptions_set_opaque(options.get(),
                                          reinterpret_cast<void *>(std::intptr_t(ids.size())));
@@ -259,28 +226,26 @@ fetchCommittedOffsets(rd_kafka_t *client,
     }
     std::vector<bool> answered(ids.size(), false);
     std::size_t left = ids.size();
-    const std::int64_t deadline = steadyMs() + timeoutMs + 1000;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs + 1000;
     while (left > 0) {
-        rd_kafka_event_t *ev = waitEvent(queue.get(), deadline, abort);
+        const KafkaEvent ev = waitEvent(queue.get(), deadline, abort);
         if (!ev)
             break;
-        const auto index = std::size_t(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev)));
-        if (index >= ids.size() || answered[index]) {
-            rd_kafka_event_destroy(ev);
+        const auto index =
+            std::size_t(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev.get())));
+        if (index >= ids.size() || answered[index])
             continue;
-        }
         answered[index] = true;
         --left;
         const std::string &group = *ids[index];
-        if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             out.groupErrors[group] =
-                std::string("committed offsets: ") + rd_kafka_event_error_string(ev);
-            rd_kafka_event_destroy(ev);
+                std::string("committed offsets: ") + rd_kafka_event_error_string(ev.get());
             continue;
         }
         std::size_t count = 0;
         const rd_kafka_group_result_t **results = rd_kafka_ListConsumerGroupOffsets_result_groups(
-            rd_kafka_event_ListConsumerGroupOffsets_result(ev), &count);
+            rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &count);
         for (std::size_t g = 0; g < count; ++g) {
             if (const rd_kafka_error_t *e = rd_kafka_group_result_error(results[g])) {
                 out.groupErrors[group] =
@@ -300,7 +265,6 @@ fetchCommittedOffsets(rd_kafka_t *client,
                     offsets[key] = tp.offset >= 0 ? tp.offset : -1;
             }
         }
-        rd_kafka_event_destroy(ev);
     }
     for (std::size_t i = 0; i < ids.size(); ++i)
         if (!answered[i] && !abort)
@@ -336,7 +300,7 @@ bool readMessageTimestamps(rd_kafka_t *reader,
 {
     if (wanted.empty())
         return true;
-    PartitionList list(rd_kafka_topic_partition_list_new(int(wanted.size())));
+    const KafkaPartitionList list = makePartitionList(int(wanted.size()));
     for (const auto &[key, want] : wanted)
         rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset =
             want.first;
@@ -346,13 +310,12 @@ bool readMessageTimestamps(rd_kafka_t *reader,
         return false;
     }
     std::size_t left = wanted.size();
-    const std::int64_t deadline = steadyMs() + timeoutMs;
+    const std::int64_t deadline = steadyClockMs() + timeoutMs;
     while (left > 0 && !abort) {
-        const std::int64_t wait = deadline - steadyMs();
+        const std::int64_t wait = deadline - steadyClockMs();
         if (wait <= 0)
             break;
-        rd_kafka_message_t *m =
-            rd_kafka_consumer_poll(reader, int(std::min<std::int64_t>(wait, 50)));
+        const KafkaMessage m(rd_kafka_consumer_poll(reader, int(std::min<std::int64_t>(wait, 50))));
         if (!m)
             continue;
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt) {
@@ -360,11 +323,10 @@ bool readMessageTimestamps(rd_kafka_t *reader,
             // The first message at or after the wanted offset (after it: control records, or
             // retention removed it). Counted as read even without a timestamp (-1).
             if (it != wanted.end() && it->second.second == -2 && m->offset >= it->second.first) {
-                it->second.second = rd_kafka_message_timestamp(m, nullptr);
+                it->second.second = rd_kafka_message_timestamp(m.get(), nullptr);
                 --left;
             }
         }
-        rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(reader, nullptr);
     return true;

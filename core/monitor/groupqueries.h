@@ -22,9 +22,9 @@ using PartitionKey = std::pair<std::string, std::int32_t>;
 inline constexpr int kQuerySliceMs = 250;
 
 /// Metadata (all topics, or the topics the client holds handles for), retried in slices until
-/// `timeoutMs` passes. Null with a message on failure; the caller destroys the result.
-const rd_kafka_metadata_t *fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
-                                         const std::atomic<bool> &abort, std::string *error);
+/// `timeoutMs` passes. Null with a message on failure.
+KafkaMetadata fetchMetadata(rd_kafka_t *client, bool allTopics, int timeoutMs,
+                            const std::atomic<bool> &abort, std::string *error);
 
 /// The cluster's consumer groups (ListConsumerGroups), sorted by id. Never call it on the
 /// embedded broker's behalf for anything but listing: it answers "unsupported" there. Returns

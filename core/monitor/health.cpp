@@ -3,6 +3,7 @@
 #include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/kafka/kafkaclient.h"
+#include "core/store/redisclient.h"
 
 #include <hiredis/hiredis.h>
 #include <pqxx/pqxx>
@@ -25,11 +26,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 std::string timedOut(milliseconds timeout)
 {
@@ -79,11 +75,11 @@ public:
             if (!m_client)
                 return result(ServiceState::Down, msSince(start), "Kafka client: " + error);
         }
-        const rd_kafka_metadata_t *metadata = nullptr;
-        const rd_kafka_resp_err_t err = rd_kafka_metadata(m_client.get(), 0, nullptr, &metadata,
-                                                          static_cast<int>(timeout.count()));
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        const KafkaMetadata metadata = requestMetadata(m_client.get(), false, nullptr,
+                                                       static_cast<int>(timeout.count()), &err);
         const double latency = msSince(start);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!metadata) {
             if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
                 return result(ServiceState::Down, latency,
                               "metadata request " + timedOut(timeout) + " (no broker answered)");
@@ -93,7 +89,6 @@ public:
         std::set<std::int32_t> listed;
         for (int i = 0; i < metadata->broker_cnt; ++i)
             listed.insert(metadata->brokers[i].id);
-        rd_kafka_metadata_destroy(metadata);
         std::string missing;
         for (std::int32_t id : m_known) {
             if (!listed.count(id))
@@ -178,25 +173,6 @@ private:
 
 // ---- Redis ------------------------------------------------------------------------------------
 
-struct RedisContextDeleter
-{
-    void operator()(redisContext *c) const { redisFree(c); }
-};
-struct RedisReplyDeleter
-{
-    void operator()(redisReply *r) const { freeReplyObject(r); }
-};
-using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
-
-timeval toTimeval(milliseconds ms)
-{
-    ms = std::max(ms, milliseconds(1));
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-    return tv;
-}
-
 class RedisProbe final : public Probe
 {
 public:
@@ -231,8 +207,8 @@ public:
                         " failed: " + (text.empty() ? "connection lost" : text));
         };
 
-        std::unique_ptr<redisContext, RedisContextDeleter> c(
-            redisConnectWithTimeout(m_target.host.c_str(), m_target.port, toTimeval(timeout)));
+        const RedisContextPtr c(
+            redisConnectWithTimeout(m_target.host.c_str(), m_target.port, redisTimeval(timeout)));
         const std::string where = m_target.host + ":" + std::to_string(m_target.port);
         if (!c)
             return down("cannot allocate a Redis context");
@@ -240,11 +216,11 @@ public:
             return ioError(c.get(), ("connect to " + where).c_str());
 
         if (!m_target.password.empty()) {
-            redisSetTimeout(c.get(), toTimeval(remaining()));
-            RedisReplyPtr reply(static_cast<redisReply *>(
-                m_target.user.empty() ? redisCommand(c.get(), "AUTH %s", m_target.password.c_str())
-                                      : redisCommand(c.get(), "AUTH %s %s", m_target.user.c_str(),
-                                                     m_target.password.c_str())));
+            redisSetTimeout(c.get(), redisTimeval(remaining()));
+            const RedisReplyPtr reply =
+                m_target.user.empty()
+                    ? redisCommandArgs(c.get(), {"AUTH", m_target.password})
+                    : redisCommandArgs(c.get(), {"AUTH", m_target.user, m_target.password});
             if (!reply)
                 return ioError(c.get(), "AUTH");
             if (reply->type == REDIS_REPLY_ERROR)
@@ -252,8 +228,8 @@ public:
                             (m_target.user.empty() ? std::string() : " for user " + m_target.user) +
                             ": " + reply->str);
         }
-        redisSetTimeout(c.get(), toTimeval(remaining()));
-        RedisReplyPtr reply(static_cast<redisReply *>(redisCommand(c.get(), "PING")));
+        redisSetTimeout(c.get(), redisTimeval(remaining()));
+        const RedisReplyPtr reply = redisCommandArgs(c.get(), {"PING"});
         if (!reply)
             return ioError(c.get(), "PING");
         if (reply->type == REDIS_REPLY_ERROR) {

@@ -2,6 +2,7 @@
 
 #include "core/aggregate/aggregator.h"
 #include "core/common/metrics.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/pipeline/pipeline.h"
 #include "core/produce/producerpool.h"
@@ -19,13 +20,6 @@
 namespace studio::core {
 
 namespace {
-
-std::int64_t nowUnixMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // What the health probes read. Probes may run on threads that outlive the monitor (a hung
 // probe is abandoned, not joined), so they hold this by shared_ptr, never the monitor itself;
@@ -227,7 +221,7 @@ void Monitor::watchPipeline(const AggregatorPipeline *pipeline, const Aggregator
         d.pipelineGroup = pipeline ? pipeline->settings().groupId : std::string();
         d.pipelineTopic = pipeline ? pipeline->settings().topic : std::string();
         d.lastDeadLettered = pipeline ? pipeline->stats().deadLettered : 0;
-        d.lastDeadLetterMs = nowUnixMs();
+        d.lastDeadLetterMs = wallClockMs();
     }
     bool hadPipeline = false;
     {
@@ -399,7 +393,7 @@ void Monitor::Impl::run()
     std::unique_lock lock(wakeMutex);
     while (!stopping) {
         lock.unlock();
-        tick(nowUnixMs());
+        tick(wallClockMs());
         lock.lock();
         wake.wait_for(lock, std::chrono::milliseconds(std::max(50, settings.tickMs)),
                       [this] { return stopping.load(); });

@@ -1,5 +1,6 @@
 #include "core/monitor/webhook.h"
 
+#include "core/common/backoff.h"
 #include "core/common/timeutil.h"
 
 #include <httplib.h>
@@ -294,6 +295,8 @@ void WebhookNotifier::run()
 {
     std::unique_lock lock(m_mutex);
     auto nextAttempt = Clock::now();
+    // For the message at the head of the queue: only it is ever retried.
+    Backoff backoff({m_settings.initialBackoff, kMaxBackoff});
     for (;;) {
         const bool pastDeadline = m_stopping && Clock::now() >= m_flushDeadline;
         if ((m_stopping && m_queue.empty()) || pastDeadline)
@@ -323,16 +326,16 @@ void WebhookNotifier::run()
             ++m_stats.sent;
             m_queue.pop_front();
             nextAttempt = Clock::now();
+            backoff.reset();
         } else {
             m_stats.lastError = error;
             if (!retry || attempt >= m_settings.maxAttempts) {
                 ++m_stats.failed;
                 m_queue.pop_front();
                 nextAttempt = Clock::now();
+                backoff.reset();
             } else {
-                const auto backoff = std::min(kMaxBackoff, m_settings.initialBackoff *
-                                                               (1 << std::min(attempt - 1, 16)));
-                nextAttempt = Clock::now() + backoff;
+                nextAttempt = Clock::now() + backoff.next();
             }
         }
         m_wake.notify_all();

@@ -100,7 +100,7 @@ bool AggregatorPipeline::start(std::string *error)
         if (std::string why = subscribe(); !why.empty())
             return fail(why);
     }
-    m_queue = rd_kafka_queue_get_consumer(m_consumer.get());
+    m_queue.reset(rd_kafka_queue_get_consumer(m_consumer.get()));
     m_stop = false;
     m_state = m_paused ? PipelineState::Paused : PipelineState::Running;
     m_thread = std::thread([this] { run(); });
@@ -109,10 +109,7 @@ bool AggregatorPipeline::start(std::string *error)
 
 std::string AggregatorPipeline::subscribe()
 {
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, m_settings.topic.c_str(), RD_KAFKA_PARTITION_UA);
-    const rd_kafka_resp_err_t err = rd_kafka_subscribe(m_consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
+    const rd_kafka_resp_err_t err = subscribeToTopic(m_consumer.get(), m_settings.topic);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         return "cannot subscribe to '" + m_settings.topic + "': " + rd_kafka_err2str(err);
     return {};
@@ -215,10 +212,7 @@ void AggregatorPipeline::stop()
     m_stop = true;
     if (m_thread.joinable())
         m_thread.join();
-    if (m_queue) {
-        rd_kafka_queue_destroy(m_queue);
-        m_queue = nullptr;
-    }
+    m_queue.reset();
     if (m_consumer) {
         rd_kafka_consumer_close(m_consumer.get());
         m_consumer.reset();
@@ -341,13 +335,11 @@ void AggregatorPipeline::run()
         const bool paused = m_paused.load(std::memory_order_relaxed) || backPressure;
         if (paused != pausedPartitions) {
             // Paused partitions keep the group membership (the consume call below still runs).
-            rd_kafka_topic_partition_list_t *assigned = nullptr;
-            if (rd_kafka_assignment(m_consumer.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (const KafkaPartitionList assigned = currentAssignment(m_consumer.get())) {
                 if (paused)
-                    rd_kafka_pause_partitions(m_consumer.get(), assigned);
+                    rd_kafka_pause_partitions(m_consumer.get(), assigned.get());
                 else
-                    rd_kafka_resume_partitions(m_consumer.get(), assigned);
-                rd_kafka_topic_partition_list_destroy(assigned);
+                    rd_kafka_resume_partitions(m_consumer.get(), assigned.get());
             }
             pausedPartitions = paused;
         }
@@ -355,12 +347,13 @@ void AggregatorPipeline::run()
         // for the first message. (One call with a timeout waits until the batch is full or
         // the timeout passes: at 10,000 events/s every event then sat up to 100 ms before being
         // counted, p50 62 ms; at high rates the batch is full at once either way.)
-        ssize_t n = rd_kafka_consume_batch_queue(m_queue, 0, messages.data(), messages.size());
+        ssize_t n =
+            rd_kafka_consume_batch_queue(m_queue.get(), 0, messages.data(), messages.size());
         if (n == 0) {
-            n = rd_kafka_consume_batch_queue(m_queue, 100, messages.data(), 1);
+            n = rd_kafka_consume_batch_queue(m_queue.get(), 100, messages.data(), 1);
             if (n == 1 && messages.size() > 1) {
-                const ssize_t more = rd_kafka_consume_batch_queue(m_queue, 0, messages.data() + 1,
-                                                                  messages.size() - 1);
+                const ssize_t more = rd_kafka_consume_batch_queue(
+                    m_queue.get(), 0, messages.data() + 1, messages.size() - 1);
                 n += std::max<ssize_t>(more, 0);
             }
         }
@@ -489,15 +482,14 @@ void AggregatorPipeline::commitApplied()
         // Only for partitions this member holds: a commit from a member the group does not know
         // (still joining) is refused, and librdkafka answers that by rejoining, which would
         // restart the join every time.
-        rd_kafka_topic_partition_list_t *assigned = nullptr;
-        if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        const KafkaPartitionList assigned = currentAssignment(m_consumer.get());
+        if (!assigned)
             return;
         std::vector<KafkaOffset> held;
         for (const KafkaOffset &o : next) {
-            if (rd_kafka_topic_partition_list_find(assigned, o.topic.c_str(), o.partition))
+            if (rd_kafka_topic_partition_list_find(assigned.get(), o.topic.c_str(), o.partition))
                 held.push_back(o);
         }
-        rd_kafka_topic_partition_list_destroy(assigned);
         next.swap(held);
         if (next.empty())
             return; // nothing durable yet, or nothing assigned
@@ -514,15 +506,13 @@ void AggregatorPipeline::commitApplied()
             }
         }
     }
-    rd_kafka_topic_partition_list_t *offsets =
-        rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+    const KafkaPartitionList offsets = makePartitionList(static_cast<int>(next.size()));
     for (const KafkaOffset &o : next) {
         if (o.topic == m_settings.topic && o.nextOffset >= 0)
-            rd_kafka_topic_partition_list_add(offsets, o.topic.c_str(), o.partition)->offset =
+            rd_kafka_topic_partition_list_add(offsets.get(), o.topic.c_str(), o.partition)->offset =
                 o.nextOffset;
     }
-    const rd_kafka_resp_err_t err = rd_kafka_commit(m_consumer.get(), offsets, 0);
-    rd_kafka_topic_partition_list_destroy(offsets);
+    const rd_kafka_resp_err_t err = rd_kafka_commit(m_consumer.get(), offsets.get(), 0);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
         // In durable mode more may become durable later: keep committing what the sinks store.
         m_uncommitted = m_settings.sinks != nullptr || held;
@@ -539,10 +529,10 @@ void AggregatorPipeline::requestLagQuery()
 
 bool AggregatorPipeline::refreshLag(bool query)
 {
-    rd_kafka_topic_partition_list_t *assigned = nullptr;
-    if (rd_kafka_assignment(m_consumer.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    const KafkaPartitionList assigned = currentAssignment(m_consumer.get());
+    if (!assigned)
         return false;
-    rd_kafka_position(m_consumer.get(), assigned);
+    rd_kafka_position(m_consumer.get(), assigned.get());
     std::int64_t lag = 0;
     bool known = assigned->cnt > 0;
     for (int i = 0; i < assigned->cnt; ++i) {
@@ -571,13 +561,14 @@ bool AggregatorPipeline::refreshLag(bool query)
             m_aggregator.setBacklog(tp.partition, high > applied);
     }
     const int count = assigned->cnt;
-    rd_kafka_topic_partition_list_destroy(assigned);
 
     std::lock_guard lock(m_mutex);
     m_assigned = count;
     m_lag = known ? lag : -1;
-    if (query && known)
+    if (query && known) {
         ++m_lagQueries;
+        m_queriedLag = lag;
+    }
     const auto now = Clock::now();
     m_samples.emplace_back(now, m_consumed.load());
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
@@ -608,6 +599,7 @@ PipelineStats AggregatorPipeline::stats() const
     s.lastError = m_lastError;
     s.lagMessages = m_lag;
     s.lagQueries = m_lagQueries;
+    s.queriedLag = m_queriedLag;
     s.assignedPartitions = m_assigned;
     if (m_samples.size() >= 2) {
         const double dt =

@@ -66,6 +66,9 @@ struct PipelineStats
     /// paused) rather than the ones cached from fetch responses, which may predate the newest
     /// records. A drain that must not stop early waits for this to grow and the lag to be 0.
     std::uint64_t lagQueries = 0;
+    /// The lag of the latest of those queries (a cached refresh after it does not change it);
+    /// -1 before the first.
+    std::int64_t queriedLag = -1;
     int assignedPartitions = 0;
     std::uint64_t deadLettered = 0; ///< handed to the dead-letter producer
     std::uint64_t deadLetterAcked = 0;
@@ -138,7 +141,7 @@ private:
 
     KafkaHandle m_consumer;
     std::unique_ptr<DeadLetterQueue> m_deadLetters;
-    rd_kafka_queue_t *m_queue = nullptr;
+    KafkaQueue m_queue;
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_paused{false};
@@ -169,6 +172,7 @@ private:
     std::int64_t m_lag = -1;
     DeadLetterStats m_deadLetterTotals; // of the producer, once stop() destroyed it
     std::uint64_t m_lagQueries = 0;
+    std::int64_t m_queriedLag = -1;
     int m_assigned = 0;
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
 };

@@ -23,10 +23,7 @@ std::unique_ptr<MirrorSource> MirrorSource::open(const ClusterConfig &from,
     if (!consumer)
         return nullptr;
     rd_kafka_poll_set_consumer(consumer.get());
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-    const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer.get(), topics);
-    rd_kafka_topic_partition_list_destroy(topics);
+    const rd_kafka_resp_err_t err = subscribeToTopic(consumer.get(), topic);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (error)
             *error = "cannot subscribe to '" + topic + "': " + rd_kafka_err2str(err);
@@ -53,23 +50,21 @@ std::size_t MirrorSource::fill(RecordBatch &out, std::size_t max, std::int64_t n
     std::size_t added = 0;
     int timeoutMs = 20; // wait a little for the first record only
     while (added < max) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(m_consumer.get(), timeoutMs);
+        const KafkaMessage msg(rd_kafka_consumer_poll(m_consumer.get(), timeoutMs));
         if (!msg)
             break;
         timeoutMs = 0;
         if (msg->err) {
             if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                m_error = std::string("mirror: ") + rd_kafka_message_errstr(msg);
-            rd_kafka_message_destroy(msg);
+                m_error = std::string("mirror: ") + rd_kafka_message_errstr(msg.get());
             continue;
         }
         rd_kafka_timestamp_type_t type;
-        const std::int64_t ts = rd_kafka_message_timestamp(msg, &type);
+        const std::int64_t ts = rd_kafka_message_timestamp(msg.get(), &type);
         out.add(
             std::string_view(static_cast<const char *>(msg->key), msg->key ? msg->key_len : 0),
             std::string_view(static_cast<const char *>(msg->payload), msg->payload ? msg->len : 0),
             ts >= 0 ? ts : nowMs);
-        rd_kafka_message_destroy(msg);
         ++added;
     }
     if (added > 0)

@@ -125,7 +125,7 @@ bool KafkaProducer::start(std::string *error)
     m_client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &e);
     if (!m_client)
         return fail(std::move(e));
-    m_topic = rd_kafka_topic_new(m_client.get(), m_settings.topic.c_str(), nullptr);
+    m_topic.reset(rd_kafka_topic_new(m_client.get(), m_settings.topic.c_str(), nullptr));
     if (!m_topic) {
         m_client.reset();
         return fail("cannot use topic '" + m_settings.topic +
@@ -196,10 +196,7 @@ void KafkaProducer::finishClient(std::chrono::milliseconds flushTimeout)
         rd_kafka_flush(m_client.get(), 1000);
         rd_kafka_poll(m_client.get(), 0);
     }
-    if (m_topic) {
-        rd_kafka_topic_destroy(m_topic);
-        m_topic = nullptr;
-    }
+    m_topic.reset(); // before the client it belongs to
     m_client.reset();
 }
 
@@ -238,7 +235,7 @@ void KafkaProducer::produceBatch(const RecordBatch &batch)
         const std::string_view value = batch.value(i);
         for (;;) {
             const rd_kafka_resp_err_t err =
-                rd_kafka_producev(m_client.get(), RD_KAFKA_V_RKT(m_topic),
+                rd_kafka_producev(m_client.get(), RD_KAFKA_V_RKT(m_topic.get()),
                                   RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),

@@ -104,7 +104,7 @@ private:
     const std::string m_sourceDescription;
 
     KafkaHandle m_client;
-    rd_kafka_topic_t *m_topic = nullptr;
+    KafkaTopic m_topic;
     std::thread m_thread;
 
     std::atomic<bool> m_stopRequested{false};

@@ -1,5 +1,6 @@
 #include "core/store/pgstore.h"
 
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
 #include "core/store/pgschema.h"
 #include "core/store/pgstatements.h"
@@ -288,11 +289,11 @@ bool retryable(const std::exception &e)
 
 std::string PostgresStore::Impl::failure(const std::string &what, const std::exception &e) const
 {
-    std::string text = pgdetail::oneLine(e.what());
+    std::string text = oneLine(e.what());
     if (const auto *sql = dynamic_cast<const pqxx::sql_error *>(&e);
         sql && !sql->sqlstate().empty())
         text += " [SQLSTATE " + sql->sqlstate() + "]";
-    return where + ": " + what + ": " + pgdetail::redact(std::move(text), target.password);
+    return where + ": " + what + ": " + redact(std::move(text), target.password);
 }
 
 void PostgresStore::Impl::noteBroken(const std::exception &e)
@@ -399,7 +400,7 @@ bool PostgresStore::connect(const PostgresTarget &target, std::chrono::milliseco
     try {
         c = std::make_unique<pqxx::connection>(target.connectionString(seconds));
     } catch (const std::exception &e) {
-        const std::string text = pgdetail::redact(pgdetail::oneLine(e.what()), target.password);
+        const std::string text = redact(oneLine(e.what()), target.password);
         setError(error, d.where + ": " + classifyPostgresConnectError(text, target, seconds) +
                             " (" + text + ")");
         return false;

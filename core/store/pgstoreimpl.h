@@ -42,10 +42,6 @@ struct PostgresStore::Impl
 
 namespace pgdetail {
 
-/// One line, no tabs: libpq's messages span lines ("FATAL:  ...\n\tIs the server running...").
-std::string oneLine(std::string_view text);
-/// Every occurrence of `secret` (3 characters or more) replaced by ***.
-std::string redact(std::string text, const std::string &secret);
 /// `ms` as an ISO-8601 timestamptz literal, clamped to years 0001..9999.
 std::string timestampText(std::int64_t ms);
 

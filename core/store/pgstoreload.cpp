@@ -21,39 +21,11 @@ using pgdetail::setError;
 
 namespace pgdetail {
 
-std::string oneLine(std::string_view text)
-{
-    std::string out;
-    bool space = false;
-    for (const char c : text) {
-        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space)
-            out += ' ';
-        space = false;
-        out += c;
-    }
-    return out;
-}
-
-std::string redact(std::string text, const std::string &secret)
-{
-    if (secret.size() < 3)
-        return text;
-    for (std::size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 3))
-        text.replace(at, secret.size(), "***");
-    return text;
-}
-
 std::string timestampText(std::int64_t ms)
 {
     // formatIsoMs covers years 0000..9999; PostgreSQL has no year 0.
     constexpr std::int64_t kMinMs = -62135596800000; // 0001-01-01T00:00:00.000Z
-    constexpr std::int64_t kMaxMs = 253402300799999; // 9999-12-31T23:59:59.999Z
-    return formatIsoMs(std::clamp(ms, kMinMs, kMaxMs));
+    return formatIsoMs(std::clamp(ms, kMinMs, kLastIsoMs));
 }
 
 } // namespace pgdetail

@@ -1,6 +1,8 @@
 #include "core/store/redisstore.h"
 
+#include "core/common/text.h"
 #include "core/common/timeutil.h"
+#include "core/store/redisclient.h"
 
 #include <hiredis/hiredis.h>
 
@@ -54,26 +56,6 @@ for i = 1, #fields do
 end
 return removed
 )lua";
-
-struct ReplyDeleter
-{
-    void operator()(redisReply *r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-timeval toTimeval(milliseconds ms)
-{
-    ms = std::max(ms, milliseconds(1));
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-    return tv;
-}
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 // hiredis writes with plain write(): a server that closes the connection would raise SIGPIPE and
 // end the process. Blocked on this thread for the call, the write fails with EPIPE instead; a
@@ -198,7 +180,7 @@ struct RedisStore::Impl
     RedisTarget target;
     bool haveTarget = false;
     milliseconds timeout{2000};
-    redisContext *ctx = nullptr;
+    RedisContextPtr ctx;
     std::string productSha;
     std::string pruneSha;
     // click_count pruning: the newest window of a page at its last prune (this process only).
@@ -216,23 +198,14 @@ struct RedisStore::Impl
     RedisWriteResult *current = nullptr;
 
     std::string where() const { return "Redis " + target.host + ":" + std::to_string(target.port); }
-    std::string redact(std::string text) const
+    std::string fail(const std::string &what) const
     {
-        const std::string &secret = target.password;
-        if (secret.size() < 3)
-            return text;
-        for (std::size_t at = text.find(secret); at != std::string::npos;
-             at = text.find(secret, at + 3))
-            text.replace(at, secret.size(), "***");
-        return text;
+        return redact(where() + ": " + what, target.password);
     }
-    std::string fail(const std::string &what) const { return redact(where() + ": " + what); }
 
     void drop()
     {
-        if (ctx)
-            redisFree(ctx);
-        ctx = nullptr;
+        ctx.reset();
         pending = 0;
         std::lock_guard lock(statsMutex);
         stats.connected = false;
@@ -255,25 +228,25 @@ struct RedisStore::Impl
 
     // One command on the connection: null on an I/O error (then dropped, message in `error`);
     // error replies are returned as they are.
-    ReplyPtr roundTrip(std::initializer_list<std::string_view> args, const char *step,
-                       std::string *error)
+    RedisReplyPtr roundTrip(std::initializer_list<std::string_view> args, const char *step,
+                            std::string *error)
     {
         cmd.start();
         for (std::string_view a : args)
             cmd.arg(a);
         void *raw = nullptr;
-        if (cmd.appendTo(ctx) == 0 || redisGetReply(ctx, &raw) != REDIS_OK) {
+        if (cmd.appendTo(ctx.get()) == 0 || redisGetReply(ctx.get(), &raw) != REDIS_OK) {
             *error = ioError(step);
             return nullptr;
         }
-        return ReplyPtr(static_cast<redisReply *>(raw));
+        return adoptRedisReply(raw);
     }
 
     // A handshake command that must succeed; an error reply drops the connection.
-    ReplyPtr call(std::initializer_list<std::string_view> args, const char *step,
-                  std::string *error)
+    RedisReplyPtr call(std::initializer_list<std::string_view> args, const char *step,
+                       std::string *error)
     {
-        ReplyPtr reply = roundTrip(args, step, error);
+        RedisReplyPtr reply = roundTrip(args, step, error);
         if (reply && reply->type == REDIS_REPLY_ERROR) {
             const std::string text(reply->str, reply->len);
             if (text.rfind("NOAUTH", 0) == 0)
@@ -295,7 +268,7 @@ struct RedisStore::Impl
             *error = "Redis: no server configured";
             return false;
         }
-        ctx = redisConnectWithTimeout(target.host.c_str(), target.port, toTimeval(timeout));
+        ctx.reset(redisConnectWithTimeout(target.host.c_str(), target.port, redisTimeval(timeout)));
         if (!ctx) {
             *error = fail("cannot allocate a connection");
             return false;
@@ -304,14 +277,15 @@ struct RedisStore::Impl
             *error = ioError("connect");
             return false;
         }
-        if (redisSetTimeout(ctx, toTimeval(timeout)) != REDIS_OK) {
+        if (redisSetTimeout(ctx.get(), redisTimeval(timeout)) != REDIS_OK) {
             *error = ioError("setting the timeout");
             return false;
         }
         if (!target.password.empty()) {
-            ReplyPtr auth = target.user.empty()
-                                ? roundTrip({"AUTH", target.password}, "AUTH", error)
-                                : roundTrip({"AUTH", target.user, target.password}, "AUTH", error);
+            RedisReplyPtr auth =
+                target.user.empty()
+                    ? roundTrip({"AUTH", target.password}, "AUTH", error)
+                    : roundTrip({"AUTH", target.user, target.password}, "AUTH", error);
             if (!auth)
                 return false;
             if (auth->type == REDIS_REPLY_ERROR) {
@@ -329,10 +303,10 @@ struct RedisStore::Impl
         if (target.db != 0 && !call({"SELECT", std::to_string(target.db)},
                                     ("SELECT " + std::to_string(target.db)).c_str(), error))
             return false;
-        ReplyPtr product = call({"SCRIPT", "LOAD", kProductScript}, "SCRIPT LOAD", error);
+        RedisReplyPtr product = call({"SCRIPT", "LOAD", kProductScript}, "SCRIPT LOAD", error);
         if (!product)
             return false;
-        ReplyPtr prune = call({"SCRIPT", "LOAD", kPruneScript}, "SCRIPT LOAD", error);
+        RedisReplyPtr prune = call({"SCRIPT", "LOAD", kPruneScript}, "SCRIPT LOAD", error);
         if (!prune)
             return false;
         productSha.assign(product->str, product->len);
@@ -348,10 +322,10 @@ struct RedisStore::Impl
     {
         while (pending > 0) {
             void *raw = nullptr;
-            if (redisGetReply(ctx, &raw) != REDIS_OK)
+            if (redisGetReply(ctx.get(), &raw) != REDIS_OK)
                 return false;
             --pending;
-            ReplyPtr reply(static_cast<redisReply *>(raw));
+            RedisReplyPtr reply = adoptRedisReply(raw);
             if (reply->type == REDIS_REPLY_ERROR) {
                 const std::string text(reply->str, reply->len);
                 if (text.rfind("NOSCRIPT", 0) == 0)
@@ -365,7 +339,7 @@ struct RedisStore::Impl
 
     bool send(Command &c)
     {
-        const std::size_t bytes = c.appendTo(ctx);
+        const std::size_t bytes = c.appendTo(ctx.get());
         if (bytes == 0)
             return false;
         ++pending;

@@ -1,12 +1,15 @@
 #include "core/store/sinkworker.h"
 
+#include "core/common/backoff.h"
+#include "core/common/text.h"
+#include "core/common/timeutil.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <iterator>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -22,18 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 /// Gives the heap's free pages back to the system. A checkpoint is one large string (megabytes
 /// at high cardinality) made on the ingest thread and freed here once stored; its size drifts
 /// from one to the next, so a freed block rarely fits the next one exactly and glibc keeps the
@@ -48,49 +39,11 @@ void releaseFreeHeap()
 #endif
 }
 
-/// Exponential backoff: initial, doubled per failure up to max, each wait +-20% at random so
-/// that several instances do not retry in step.
-class Backoff
+/// Doubled per failure up to the maximum, each wait +-20% at random so that several instances
+/// do not retry in step.
+Backoff sinkBackoff(const SinkSettings &settings)
 {
-public:
-    Backoff(milliseconds initial, milliseconds max)
-        : m_initial(std::max(initial, milliseconds(1)))
-        , m_max(std::max(max, m_initial))
-        , m_next(m_initial)
-        , m_random(std::random_device{}())
-    {
-    }
-    milliseconds next()
-    {
-        const double base = double(m_next.count());
-        m_next = std::min(m_max, m_next * 2);
-        std::uniform_real_distribution<double> jitter(0.8, 1.2);
-        return milliseconds(
-            std::max<long long>(1, static_cast<long long>(base * jitter(m_random))));
-    }
-    void reset() { m_next = m_initial; }
-
-private:
-    milliseconds m_initial;
-    milliseconds m_max;
-    milliseconds m_next;
-    std::mt19937 m_random;
-};
-
-std::string describeRedis(const RedisTarget &t)
-{
-    return "redis://" + (t.user.empty() ? std::string() : t.user + "@") + t.host + ":" +
-           std::to_string(t.port) + "/" + std::to_string(t.db);
-}
-
-/// Belt and braces over the stores' own redaction: no password in a status text.
-std::string redact(std::string text, const std::string &secret)
-{
-    if (secret.size() < 3)
-        return text;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
-        text.replace(at, secret.size(), "***");
-    return text;
+    return Backoff({settings.initialBackoff, settings.maxBackoff, 2.0, 0.2});
 }
 
 /// Newer offsets replace older ones of the same partition; others are kept.
@@ -167,7 +120,7 @@ struct SinkWorker::Shared
             pgStore = std::make_unique<PostgresStore>(settings.postgresOptions);
         }
         if (redis.configured) {
-            redis.status.target = describeRedis(*settings.redis);
+            redis.status.target = redisUri(*settings.redis);
             redisStore = std::make_unique<RedisStore>(settings.redisOptions);
         }
         pg.status.state = redis.status.state = ServiceState::Unknown;
@@ -261,7 +214,7 @@ struct SinkWorker::Shared
     {
         ++link.status.failures;
         link.status.lastError = redact(error, secret);
-        link.status.lastErrorAtMs = wallMs();
+        link.status.lastErrorAtMs = wallClockMs();
     }
     SinkStatus statusOf(const Link &link, std::size_t buffered, std::size_t batches) const
     {
@@ -308,7 +261,7 @@ void SinkWorker::Shared::postgresLoop(std::shared_ptr<Shared> self)
     Shared &s = *self;
     PostgresStore &store = *s.pgStore;
     const std::string &secret = s.settings.postgres->password;
-    Backoff backoff(s.settings.initialBackoff, s.settings.maxBackoff);
+    Backoff backoff = sinkBackoff(s.settings);
     std::optional<Queued> inflight;
     bool retrying = false;
     auto nextPing = Clock::now() + s.settings.pingInterval;
@@ -377,7 +330,7 @@ void SinkWorker::Shared::postgresLoop(std::shared_ptr<Shared> self)
         st.writtenRows += inflight->rows;
         st.writtenBatches += inflight->batches;
         ++st.writes;
-        st.lastWriteAtMs = wallMs();
+        st.lastWriteAtMs = wallClockMs();
         st.lastWriteLatencyMs = latency;
         st.writtenThrough = inflight->lastSeq;
         s.pgInflightRows = s.pgInflightBatches = 0;
@@ -416,7 +369,7 @@ void SinkWorker::Shared::redisLoop(std::shared_ptr<Shared> self)
     RedisStore &store = *s.redisStore;
     const std::string &secret = s.settings.redis->password;
     const std::size_t maxRows = std::max<std::size_t>(1, s.settings.maxRedisRowsPerWrite);
-    Backoff backoff(s.settings.initialBackoff, s.settings.maxBackoff);
+    Backoff backoff = sinkBackoff(s.settings);
     bool retrying = false;
     auto nextPing = Clock::now() + s.settings.pingInterval;
     Clock::time_point lastLive{};
@@ -558,7 +511,7 @@ void SinkWorker::Shared::redisLoop(std::shared_ptr<Shared> self)
             st.writtenThrough = std::max(st.writtenThrough, seqAtTake);
             st.writtenBatches += batchesTaken;
         }
-        st.lastWriteAtMs = wallMs();
+        st.lastWriteAtMs = wallClockMs();
         st.lastWriteLatencyMs = result.latencyMs;
         retrying = false;
         s.redis.failing = false;

@@ -236,24 +236,19 @@ void ConnectionProfiles::save(QSettings &settings) const
 
 QString postgresAddressPasswordProblem(const QString &uri)
 {
-    if (!core::postgresConninfoHasPassword(uri.trimmed().toStdString()))
+    const std::string address = uri.trimmed().toStdString();
+    if (core::checkPostgresConninfo(address) != core::kPostgresConninfoHasPassword)
         return {};
-    return ConnectionProfiles::tr(
-        "The PostgreSQL address contains a password. Addresses are kept in plain text (the "
-        "settings file, connection files): remove the password from the address and type it in "
-        "the Password field, which keeps it in the keychain.");
+    return QString::fromStdString(core::postgresAddressProblem(address));
 }
 
 QString redisAddressPasswordProblem(const QString &uri)
 {
+    const std::string address = uri.trimmed().toStdString();
     std::string why;
-    if (uri.trimmed().isEmpty() || core::parseRedisUri(uri.trimmed().toStdString(), &why) ||
-        why != core::kRedisUriHasPassword)
+    if (address.empty() || core::parseRedisUri(address, &why) || why != core::kRedisUriHasPassword)
         return {};
-    return ConnectionProfiles::tr(
-        "The Redis address contains a password. Addresses are kept in plain text (the settings "
-        "file, connection files): remove the password from the address (redis://USER@HOST:PORT) "
-        "and type it in the Password field, which keeps it in the keychain.");
+    return QString::fromStdString(core::redisAddressProblem(address));
 }
 
 namespace {
@@ -299,12 +294,6 @@ bool onlyKeys(const QJsonObject &o, const QStringList &allowed, QString *unknown
             return false;
         }
     return true;
-}
-
-// A libpq conninfo or postgresql:// URI that carries a password (libpq's parser decides).
-bool postgresUriHasPassword(const QString &uri)
-{
-    return core::postgresConninfoHasPassword(uri.toStdString());
 }
 
 } // namespace
@@ -413,9 +402,12 @@ std::optional<ConnectionsFile> parseConnectionsFile(const QByteArray &json, QStr
             !postgres.toObject().value(QStringLiteral("uri")).isString())
             return fail(tr("\"postgresql\" must be {\"uri\": \"...\"}"));
         const QString uri = postgres.toObject().value(QStringLiteral("uri")).toString().trimmed();
-        if (postgresUriHasPassword(uri))
-            return fail(tr("postgresql.uri contains a password; connection files never carry "
-                           "passwords: remove it and type the password in File > Connections…"));
+        if (const std::string why = core::checkPostgresConninfo(uri.toStdString()); !why.empty())
+            return fail(why == core::kPostgresConninfoHasPassword
+                            ? tr("postgresql.uri contains a password; connection files never "
+                                 "carry passwords: remove it and type the password in File > "
+                                 "Connections…")
+                            : tr("postgresql.uri: %1").arg(QString::fromStdString(why)));
         out.postgresUri = uri;
     }
     const QJsonValue redis = root.value(QStringLiteral("redis"));

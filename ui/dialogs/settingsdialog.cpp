@@ -273,23 +273,41 @@ SinkConfiguration SettingsDialog::sinkConfiguration() const
     return c;
 }
 
+// The checks the Test buttons run before any network (core::postgresAddressProblem and
+// core::redisAddressProblem), so that OK never accepts an address that Test refuses, nor the
+// other way round; the engine's configureSinks reads the addresses with the same parsers.
+bool SettingsDialog::sinkAddressesUsable(const SinkConfiguration &c)
+{
+    bool usable = true;
+    const std::pair<QString, std::string> problems[] = {
+        {QStringLiteral("postgresql"),
+         c.postgresUri.isEmpty() ? std::string()
+                                 : core::postgresAddressProblem(c.postgresUri.toStdString())},
+        {QStringLiteral("redis"), c.redisUri.isEmpty()
+                                      ? std::string()
+                                      : core::redisAddressProblem(c.redisUri.toStdString())}};
+    for (const auto &[target, problem] : problems) {
+        if (problem.empty())
+            continue;
+        const bool redis = target == QStringLiteral("redis");
+        QLabel *result = redis ? m_redisResult : m_pgResult;
+        const QString message = QString::fromStdString(problem);
+        result->setStyleSheet(QStringLiteral("color: #c62828;"));
+        result->setText(message);
+        if (usable) // the first refused address gets the focus, to be fixed
+            (redis ? m_redisUri : m_pgUri)->setFocus();
+        usable = false;
+        Q_EMIT refused(target, message);
+    }
+    return usable;
+}
+
 void SettingsDialog::accept()
 {
     m_mapper->submit();
     const SinkConfiguration c = sinkConfiguration();
-    // The addresses go to the plain-text settings file: one with a password in it is refused,
-    // saying where the password goes; nothing is saved and the dialog stays open.
-    for (auto [problem, uri, result] :
-         {std::tuple{postgresAddressPasswordProblem(c.postgresUri), m_pgUri, m_pgResult},
-          std::tuple{redisAddressPasswordProblem(c.redisUri), m_redisUri, m_redisResult}}) {
-        if (problem.isEmpty())
-            continue;
-        result->setStyleSheet(QStringLiteral("color: #c62828;"));
-        result->setText(problem);
-        uri->setFocus();
-        Q_EMIT refused(problem);
+    if (!sinkAddressesUsable(c))
         return;
-    }
     m_profiles->setPostgresUri(c.postgresUri);
     m_profiles->setRedisUri(c.redisUri);
     m_profiles->setRedisUser(c.redisUser);

@@ -38,9 +38,11 @@ struct SinkConfiguration
 /// through the SecretStore. Each section has a Test button that runs the core connection test
 /// off the GUI thread and shows the answer in green or red with the latency.
 ///
-/// On OK the profiles are saved, changed passwords written, and sinkConfigurationChosen() is
-/// emitted; a PostgreSQL or Redis address with a password inside is refused instead (refused()),
-/// since addresses go to the plain-text settings file and passwords only to the keychain.
+/// On OK the sink addresses are checked as their Test buttons check them first (the same core
+/// functions): a refused one (unparsable, or with a password inside, which would go to the
+/// plain-text settings file while passwords only go to the keychain) keeps the dialog open with
+/// the reason beside its Test button (refused()), saying where a password goes instead; otherwise
+/// the profiles are saved, changed passwords written, and sinkConfigurationChosen() is emitted.
 /// `profiles` and `secrets` must outlive the dialog (the main window owns them).
 class SettingsDialog : public QDialog
 {
@@ -61,9 +63,10 @@ Q_SIGNALS:
     void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
     /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
     void testFinished(const QString &target, bool ok, const QString &message);
-    /// OK refused (nothing saved, the dialog stays open): an address holds a password. `message`
-    /// says where the password goes; it is also shown under the address.
-    void refused(const QString &message);
+    /// OK refused the address of `target` ("postgresql" or "redis"), nothing saved, the dialog
+    /// stays open; `message` (also shown under the address) says why, and for a password inside
+    /// where the password goes.
+    void refused(const QString &target, const QString &message);
 
 private:
     QWidget *makeKafkaSection();
@@ -73,6 +76,7 @@ private:
     void runTest(const QString &target, QPushButton *button, QLabel *result,
                  std::function<core::ConnectionTestResult()> test);
     void updateKeychainStatus();
+    bool sinkAddressesUsable(const SinkConfiguration &c);
 
     ConnectionProfiles *m_profiles;
     SecretStore *m_secrets;

@@ -4,6 +4,7 @@
 #include "core/engine/studioengine.h"
 #include "core/monitor/monitor.h"
 #include "core/produce/producerpool.h"
+#include "core/store/targets.h"
 #include "ui/charts/dashboardframe.h"
 #include "ui/common/icons.h"
 #include "ui/common/secretstore.h"
@@ -295,16 +296,19 @@ void MainWindow::openSettings()
 
 void MainWindow::applySinkConfiguration(const SinkConfiguration &c)
 {
-    QString redisUri = c.redisUri;
-    // The ACL user travels in the URI (redis://USER@HOST...), the password beside it.
-    if (!c.redisUser.isEmpty() && !redisUri.isEmpty() && !redisUri.contains(QLatin1Char('@'))) {
-        const QString scheme = QStringLiteral("redis://");
-        const QString rest = redisUri.startsWith(scheme) ? redisUri.mid(scheme.size()) : redisUri;
-        redisUri = scheme + c.redisUser + QLatin1Char('@') + rest;
-    }
     std::string error;
+    // The ACL user travels in the URI (redis://USER@HOST...), the password beside it; the user
+    // field wins over a user in the URI, as in the dialog's Test.
+    std::string redisUri;
+    if (!c.redisUri.isEmpty()) {
+        if (const auto target =
+                core::parseRedisUri(c.redisUri.toStdString(), c.redisUser.toStdString(), &error))
+            redisUri = core::redisUri(*target);
+        else
+            redisUri = c.redisUri.toStdString(); // configureSinks says what is wrong with it
+    }
     if (!m_engine.configureSinks(c.postgresUri.toStdString(), c.postgresPassword.toStdString(),
-                                 redisUri.toStdString(), c.redisPassword.toStdString(), &error)) {
+                                 redisUri, c.redisPassword.toStdString(), &error)) {
         m_status->showMessage(tr("Sinks not applied: %1").arg(QString::fromStdString(error)),
                               10'000);
         return;
