@@ -725,6 +725,23 @@ AggregatorSnapshot Aggregator::snapshot() const
                     it->second.events += aggs[id].events;
                 }
             }
+            // Open sessions: one pass, a few compares each (issue 21).
+            OpenSessionSummary &o = snap.openSessions;
+            for (const auto &[hash, session] : p->sessions) {
+                ++o.count;
+                o.converted += session.converted ? 1 : 0;
+                const double minutes = static_cast<double>(session.end - session.start) / 60'000.0;
+                std::size_t l = 0;
+                while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
+                       minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
+                    ++l;
+                ++o.byLength[l];
+                std::size_t e = 0;
+                while (e < OpenSessionSummary::kEventBounds.size() &&
+                       session.events > OpenSessionSummary::kEventBounds[e])
+                    ++e;
+                ++o.byEvents[e];
+            }
             for (const auto &[start, aggs] : p->funnelWindows.open()) {
                 for (std::uint32_t id = 0; id < aggs.size(); ++id) {
                     if (!aggs[id].used)

@@ -5,6 +5,7 @@
 #include "core/aggregate/pagenormalizer.h"
 #include "core/common/recordbatch.h"
 
+#include <array>
 #include <cstdint>
 
 #include <map>
@@ -101,9 +102,26 @@ struct DeferredDeadLetter
     std::string reason; ///< "future_timestamp" or "late"
 };
 
+/// The sessions open now, summarised for the UI (issue 21): how many, how many bought, and their
+/// length so far and events so far in fixed bins. Computed by snapshot() in one pass over the
+/// open sessions under the lock it already takes (no state kept between snapshots).
+struct OpenSessionSummary
+{
+    /// Upper bounds (exclusive) of the length bins, minutes of event time since the first event:
+    /// [0,1), [1,5), [5,10), [10,30), [30,60), 60 and more.
+    static constexpr std::array<double, 5> kLengthBoundsMinutes{1, 5, 10, 30, 60};
+    /// Upper bounds (inclusive) of the events bins: 1, 2-5, 6-10, 11-20, 21-50, more than 50.
+    static constexpr std::array<std::uint64_t, 5> kEventBounds{1, 5, 10, 20, 50};
+    std::uint64_t count = 0;
+    std::uint64_t converted = 0; ///< with a purchase so far
+    std::array<std::uint64_t, kLengthBoundsMinutes.size() + 1> byLength{};
+    std::array<std::uint64_t, kEventBounds.size() + 1> byEvents{};
+};
+
 /// What the UI reads: counters, open and recently final windows, top pages, recent sessions.
 struct AggregatorSnapshot
 {
+    OpenSessionSummary openSessions; ///< the sessions open now
     AggregateCounters counters;
     std::vector<PageRow> pages;
     std::vector<GeoRow> geo;

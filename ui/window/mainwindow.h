@@ -51,8 +51,16 @@ public:
     /// Ignored for an unknown title.
     void setPage(const QString &title, QWidget *page);
     QWidget *page(const QString &title) const;
-    /// Shows the page `title`.
+    /// Shows the page `title` (also Ctrl+1..9, in navigation order).
     void showPage(const QString &title);
+    /// The current page's title.
+    QString currentPageTitle() const;
+    /// The Overview's Start producer and Producer > Start (F5): starts the producer selected on
+    /// the Producers page, else the first one (adding one when there is none). False when none
+    /// could start (the status bar says why).
+    bool startProducer();
+    /// Producer > Stop (Shift+F5): stops the selected producer, else the first running one.
+    bool stopProducer();
 
     ProducersPage *producersPage() const { return m_producers; }
     StatusFields *statusFields() const { return m_status; }
@@ -99,6 +107,7 @@ protected:
 
 private:
     void createMenus();
+    void createNavigation();
     void restoreState();
     void saveState() const;
     void requestSample();
