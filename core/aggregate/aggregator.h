@@ -6,6 +6,7 @@
 #include "core/common/recordbatch.h"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 
 #include <map>
@@ -103,8 +104,8 @@ struct DeferredDeadLetter
 };
 
 /// The sessions open now, summarised for the UI (issue 21): how many, how many bought, and their
-/// length so far and events so far in fixed bins. Computed by snapshot() in one pass over the
-/// open sessions under the lock it already takes (no state kept between snapshots).
+/// length so far and events so far in fixed bins. Counted by snapshot() in one pass over the
+/// open sessions under the locks it already takes, at most once a second (the value between).
 struct OpenSessionSummary
 {
     /// Upper bounds (exclusive) of the length bins, minutes of event time since the first event:
@@ -232,6 +233,11 @@ private:
 
     const AggregatorConfig m_config;
     AggregateSink *m_sink;
+    /// snapshot()'s open-session summary and when it was counted; written and read with every
+    /// worker's lock held (snapshot() takes them all), refreshed after kOpenSessionsRefresh.
+    static constexpr std::chrono::seconds kOpenSessionsRefresh{1};
+    mutable OpenSessionSummary m_openSessions;
+    mutable std::chrono::steady_clock::time_point m_openSessionsAt{};
     mutable std::mutex m_resultsMutex; // recent final rows (State::recent*) and the watermark
     std::unique_ptr<State> m_state;
 };
