@@ -270,7 +270,10 @@ ENGINE_PEERS = {
     },
     "flink": {
         "label": "Flink peer (page and geo windows)",
-        "missing": "not implemented yet (issue 22, part 3): no Flink peer in bench/peers/",
+        "setup": ["bash", os.path.join(ROOT, "bench", "peers", "flink", "run.sh"), "build"],
+        "cmd": lambda broker, n, run_id, i, workdir: [
+            "bash", os.path.join(ROOT, "bench", "peers", "flink", "run.sh"), "--broker", broker,
+            "--topic", "clickstream", "--group", f"compare-flink-{run_id}-{i}"],
     },
 }
 
@@ -598,6 +601,10 @@ def report(r, a, n, started, load_before, load_after):
                      "trigger(availableNow=True) reading all N, to the last one ending); CPU = "
                      "/proc utime+stime of Python + its JVM over that span; peak RSS: the larger "
                      "of Python's and the JVM's")
+    if "flink" in r:
+        lines.append("flink: events/s = N / (wall from its first deserialized record to the end "
+                     "of the bounded job, every window fired and collected); CPU = the JVM's "
+                     "process CPU (MiniCluster in the same JVM) over that span")
     if "kstreams" in r:
         lines.append("kstreams: events/s = N / (wall from its first deserialized record to the "
                      "moment all valid ones were aggregated); CPU = the JVM's process CPU "
