@@ -456,7 +456,9 @@ def main():
         for key, rs in runs.items():
             if rs:
                 rs.sort(key=lambda x: x.get("events_per_s") or 0)
-                results[key] = dict(rs[(len(rs) - 1) // 2])
+                # The engine peers' median is the upper one (of two runs, the faster): an even
+                # count never rounds against the peer.
+                results[key] = dict(rs[len(rs) // 2 if key in ENGINE_PEERS else (len(rs) - 1) // 2])
                 results[key]["runs"] = [round(x.get("events_per_s") or 0) for x in rs]
 
         if "python" not in skip:
@@ -578,7 +580,7 @@ def report(r, a, n, started, load_before, load_after):
     if any(name in r for name in ENGINE_PEERS):
         lines.append("the rows named peer are the real engines (bench/peers/), NOT part of the "
                      f"product; each ran {a.peer_repeat} times in the first rounds of the "
-                     "alternation")
+                     "alternation; their upper median run is shown (of two, the faster)")
     lines.append(f"kcat, plain consumer, headless, pipeline, GUI alternated {a.repeat} times: "
                  "median run shown, range in brackets")
     h = r.get("headless", {})
