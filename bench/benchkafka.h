@@ -43,7 +43,11 @@ public:
         return std::nullopt;
     }
 
-    BenchKafka(Kind kind, int embeddedBrokers) : m_kind(kind), m_brokers(embeddedBrokers) {}
+    BenchKafka(Kind kind, int embeddedBrokers)
+        : m_kind(kind)
+        , m_brokers(embeddedBrokers)
+    {
+    }
     ~BenchKafka() { stop(); }
     BenchKafka(const BenchKafka &) = delete;
     BenchKafka &operator=(const BenchKafka &) = delete;
@@ -70,8 +74,8 @@ public:
         });
         // The script's progress goes to our stderr; its stdout (bootstrap=...) is not needed,
         // DIR/bootstrap holds the same line.
-        const std::string command = fmt::format("bash '{}' start single '{}' >/dev/null",
-                                                kafkaScript(), m_dir);
+        const std::string command =
+            fmt::format("bash '{}' start single '{}' >/dev/null", kafkaScript(), m_dir);
         fmt::print(stderr, "starting a real Kafka node: {}\n", command);
         if (std::system(command.c_str()) != 0) {
             *error = "scripts/kafka.sh could not start a Kafka node (its message is above)";

@@ -215,6 +215,45 @@ TEST_CASE("deliveries to a dead broker are counted as failed, nothing goes missi
     CHECK_FALSE(s.lastError.empty());
 }
 
+TEST_CASE("stop waits for in-flight deliveries up to their delivery timeout, not a fixed 10 s",
+          "[producer][broker]")
+{
+    // Regression: stop() flushed for a fixed 10 s and purged the rest as failed, so a broker
+    // failover that held acks=all back for longer than that (kafka_cluster_faults: 396,644 events
+    // given up after 10 s) failed events the brokers would still have taken within their 30 s
+    // delivery timeout.
+    EmbeddedBroker broker;
+    startBroker(broker);
+    ProducerSettings settings;
+    settings.ratePerSecond = 1000;
+    settings.deliveryTimeoutMs = 25'000;
+    KafkaProducer producer(broker.clusterConfig(), settings,
+                           std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    std::string error;
+    REQUIRE(producer.start(&error));
+    std::this_thread::sleep_for(1s);
+    for (int id = 1; id <= broker.options().brokers; ++id)
+        broker.setBrokerDown(id, true);
+    std::this_thread::sleep_for(500ms); // produced while no broker answers: in flight
+    const auto stopping = Clock::now();
+    std::thread revive([&] {
+        std::this_thread::sleep_for(11s); // longer than the old fixed flush
+        for (int id = 1; id <= broker.options().brokers; ++id)
+            broker.setBrokerDown(id, false);
+    });
+    producer.stop();
+    const auto waited = Clock::now() - stopping;
+    revive.join();
+    const ProducerStats s = producer.stats();
+    requireExactAccounting(s);
+    INFO("lastError: " << s.lastError);
+    CHECK(s.produced > 1000);
+    CHECK(s.failed == 0);
+    CHECK(s.acked == s.produced);
+    CHECK(waited > 11s);
+    CHECK(waited < producer.stopDeadline());
+}
+
 TEST_CASE("unusable producer settings are refused at start with a reason", "[producer]")
 {
     ClusterConfig cluster;

@@ -17,12 +17,30 @@ namespace {
 // never committed to.
 constexpr const char *kReaderGroupId = "clickstream-studio.lag-probe";
 
+// librdkafka's largest admin request timeout (see coordinatorOptions).
+constexpr int kCoordinatorRequestTimeoutMs = 3600 * 1000;
+
 KafkaAdminOptions adminOptions(rd_kafka_t *client, rd_kafka_admin_op_t op, int timeoutMs)
 {
     char errstr[256];
     KafkaAdminOptions options(rd_kafka_AdminOptions_new(client, op));
     rd_kafka_AdminOptions_set_request_timeout(options.get(), timeoutMs, errstr, sizeof errstr);
     return options;
+}
+
+// Options for a request librdkafka sends to a group's coordinator (DescribeConsumerGroups,
+// ListConsumerGroupOffsets). librdkafka 2.0.2 (and later, upstream issue #3663) crashes the
+// process ("rd_kafka_enq_once_del_source_return: Assertion `eonce->refcnt > 0' failed") when
+// such a request times out while it still waits for its coordinator (the coordinator's broker
+// down: a kill -9, a freeze) and the coordinator is found later: the coordinator lookup has no
+// timeout of its own and then calls back into the request that its timeout already freed (seen
+// in the aggregator of kafka_cluster_faults, ~10 s after the group coordinator was killed). So
+// librdkafka's own timeout is its maximum (an hour), which a request reaches only after an hour
+// without a coordinator; our callers wait for the answer only up to their own deadline
+// (`timeoutMs`) and leave a late answer in the queue they drop, which librdkafka frees.
+KafkaAdminOptions coordinatorOptions(rd_kafka_t *client, rd_kafka_admin_op_t op)
+{
+    return adminOptions(client, op, kCoordinatorRequestTimeoutMs);
 }
 
 // The next event of `queue`, or null once the deadline passed or `abort` was set.
@@ -137,7 +155,7 @@ bool describeConsumerGroups(rd_kafka_t *client, const std::vector<std::string> &
         names.push_back(id.c_str());
     const KafkaQueue queue(rd_kafka_queue_new(client));
     const KafkaAdminOptions options =
-        adminOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeoutMs);
+        coordinatorOptions(client, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
     rd_kafka_DescribeConsumerGroups(client, names.data(), names.size(), options.get(), queue.get());
     const KafkaEvent ev = waitEvent(queue.get(), steadyClockMs() + timeoutMs + 1000, abort);
     if (!ev) {
@@ -217,7 +235,7 @@ fetchCommittedOffsets(rd_kafka_t *client,
         rd_kafka_ListConsumerGroupOffsets_t *request =
             rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
         const KafkaAdminOptions options =
-            adminOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeoutMs);
+            coordinatorOptions(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
         rd_kafka_AdminOptions_set_opaque(options.get(),
                                          reinterpret_cast<void *>(std::intptr_t(ids.size())));
         ids.push_back(&group);

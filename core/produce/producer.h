@@ -74,9 +74,19 @@ public:
     bool start(std::string *error);
     void pause();
     void resume();
-    /// Stops producing, waits up to `flushTimeout` for deliveries, then purges what is left
-    /// (counted as failed). Idempotent.
-    void stop(std::chrono::milliseconds flushTimeout = std::chrono::seconds(10));
+    /// stop()'s default: wait for every in-flight event's delivery report. librdkafka reports
+    /// each one within the delivery timeout (message.timeout.ms) of its hand-over, as acked or as
+    /// failed, so stop() waits up to that plus kStopGrace.
+    static constexpr std::chrono::milliseconds kUntilDeliveryTimeout{-1};
+    /// Slack past the delivery timeout for the last reports (a request timing out, a retry).
+    static constexpr std::chrono::milliseconds kStopGrace{5000};
+
+    /// Stops producing and waits up to `flushTimeout` for the deliveries in flight (by default
+    /// until their delivery timeout, see kUntilDeliveryTimeout), then purges what is left; every
+    /// event that was not acked is counted as failed. Idempotent.
+    void stop(std::chrono::milliseconds flushTimeout = kUntilDeliveryTimeout);
+    /// The longest stop() waits with its default argument.
+    std::chrono::milliseconds stopDeadline() const;
 
     /// Changes the target rate while running (clamped to 0..kMaxRate).
     void setRate(double eventsPerSecond);

@@ -1,6 +1,7 @@
 #include "core/produce/producerpool.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace studio::core {
 
@@ -72,8 +73,15 @@ void ProducerPool::stopAll()
         for (const auto &p : m_producers)
             all.push_back(p.second);
     }
-    for (const auto &producer : all)
-        producer->stop();
+    // All at once: each stop() may wait up to its delivery timeout for acks (a broker failover),
+    // and one after the other those waits would add up.
+    std::vector<std::thread> stopping;
+    for (std::size_t i = 1; i < all.size(); ++i)
+        stopping.emplace_back([producer = all[i]] { producer->stop(); });
+    if (!all.empty())
+        all.front()->stop();
+    for (std::thread &t : stopping)
+        t.join();
 }
 
 } // namespace studio::core

@@ -28,7 +28,8 @@ public:
     std::vector<int> ids() const;
     std::size_t size() const;
 
-    /// Stops every producer (each flushes its in-flight deliveries).
+    /// Stops every producer, all at once (each waits for its in-flight deliveries up to its
+    /// delivery timeout, see KafkaProducer::stop).
     void stopAll();
 
 private:

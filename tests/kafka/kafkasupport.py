@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -168,6 +169,45 @@ class Kafka:
                     "--command-config", os.path.join(self.dir, "admin.properties")] + list(args),
                    timeout)
 
+    def node_pid(self, n):
+        """The pid of node n (scripts/kafka.sh status), or None when it is not running."""
+        r = run([KAFKA_SH, "status", self.dir], 30, check=True)
+        for line in r.stdout.splitlines():
+            cols = line.split()
+            if len(cols) >= 3 and cols[0] == str(n) and cols[2] == "running":
+                return int(cols[1])
+        return None
+
+    def metadata(self, topic, timeout=20):
+        """kcat's metadata (-L -J, as the super user) of `topic` (kcat takes one); None without
+        an answer."""
+        r = run(["kcat", "-F", os.path.join(self.dir, "admin.librdkafka"), "-L", "-J", "-m",
+                 str(max(1, timeout // 2)), "-t", topic], timeout)
+        if r.returncode != 0:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def fully_in_sync(self, topics):
+        """Every broker is in the metadata and every partition of `topics` has all its replicas
+        in its ISR (a restarted node has caught up)."""
+        def ids(xs):
+            return sorted(x["id"] if isinstance(x, dict) else x for x in xs)
+        for topic in topics:
+            md = self.metadata(topic)
+            if not md or len(md.get("brokers", [])) != self.brokers:
+                return False
+            mine = [t for t in md.get("topics", []) if t.get("topic") == topic]
+            if len(mine) != 1 or mine[0].get("error") or not mine[0].get("partitions"):
+                return False
+            for p in mine[0]["partitions"]:
+                if p.get("error") or p.get("leader", -1) < 0 or \
+                        ids(p.get("isrs", [])) != ids(p.get("replicas", [])):
+                    return False
+        return True
+
     def create_topic(self, name, partitions):
         r = self.studio(["topics", "--create", name, "--partitions", str(partitions),
                          "--replication-factor", str(min(3, self.brokers)), "--json"], 60)
@@ -229,6 +269,93 @@ class Kafka:
             "        print('committed', n, flush=True)\n")
         return spawn([PYTHON, "-c", code, path, topic, str(commit_every)],
                      stdout=subprocess.PIPE)
+
+
+def wait_progress(condition, progress, instances, stall_seconds, limit_seconds):
+    """Waits until condition() holds. False once one of `instances` (Headless) exited, once
+    progress() stood still for `stall_seconds`, or after `limit_seconds`: a deadline that follows
+    the work's progress, not the speed of the machine."""
+    start = last_move = time.monotonic()
+    last = None
+    while True:
+        if condition():
+            return True
+        now = time.monotonic()
+        value = progress()
+        if value != last:
+            last, last_move = value, now
+        if any(i.proc.poll() is not None for i in instances) or \
+                now - last_move > stall_seconds or now - start > limit_seconds:
+            return condition()
+        time.sleep(0.5)
+
+
+class Headless:
+    """A headless aggregator (`headless --producers 0 --json --json-status`) whose status, one
+    JSON object a second on stdout, is read as it comes; its stderr goes to a file (a pipe nobody
+    reads fills up and stops it). stop() ends it with SIGTERM: it drains (lag 0 from a fresh
+    query), flushes its sinks and prints its summary, the last JSON line."""
+
+    def __init__(self, kafka, folder, name, topic, group, postgres_uri, env, extra=()):
+        self.name = name
+        self.err_path = os.path.join(folder, name + ".stderr")
+        self._err = open(self.err_path, "w")
+        self.lines = []
+        self._lock = threading.Lock()
+        self.proc = kafka.studio_spawn(
+            ["headless", "--producers", "0", "--topic", topic, "--group", group, "--postgres",
+             postgres_uri, "--checkpoint-ms", "500", "--duration", "3600", "--drain-timeout",
+             "180", "--json", "--json-status"] + list(extra), env=env, stdout=subprocess.PIPE,
+            stderr=self._err)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    continue
+                with self._lock:
+                    self.lines.append(doc)
+
+    def status(self):
+        """The last status (or summary) it printed; {} before the first."""
+        with self._lock:
+            return dict(self.lines[-1]) if self.lines else {}
+
+    def stderr_tail(self, chars=3000):
+        if not self._err.closed:
+            self._err.flush()
+        with open(self.err_path, errors="replace") as f:
+            return f.read()[-chars:]
+
+    def wait_for(self, condition, stall_seconds, limit_seconds):
+        """Waits until condition(status) holds; see wait_progress."""
+        return wait_progress(lambda: self.status() and condition(self.status()),
+                             lambda: self.status().get("consumed"), [self], stall_seconds,
+                             limit_seconds)
+
+    def stop(self, timeout=300):
+        """SIGTERM, then its summary (the last JSON line) and exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._reader.join(10)
+        self._err.close()
+        with self._lock:
+            summary = self.lines[-1] if self.lines else {}
+        return self.proc.returncode, summary
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
 
 
 def scrape(port, timeout=5):
@@ -302,8 +429,14 @@ class Postgres:
                         "studio", "studio"], env=env, check=True, timeout=30)
         return self
 
-    def uri(self):
-        return "postgresql://studio@127.0.0.1:%d/studio" % self.port
+    def uri(self, database="studio"):
+        return "postgresql://studio@127.0.0.1:%d/%s" % (self.port, database)
+
+    def create_database(self, name):
+        env = dict(os.environ, PGPASSWORD=self.PASSWORD)
+        subprocess.run([self.bin + "/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                        "studio", name], env=env, check=True, timeout=30)
+        return self.uri(name)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -436,61 +436,276 @@ class SecurityTest(KafkaCase):
 
 
 class FaultTest(KafkaCase):
-    """Cluster only: the broker leading most partitions is killed (SIGKILL) while the app
-    produces (acks=all, idempotent) and aggregates into PostgreSQL, then started again. Nothing
-    may be lost or duplicated: every acked event is in the log once (high watermarks), the
-    aggregator consumed them all and verify accounts for every one."""
+    """Cluster only: faults on the brokers while the app produces (acks=all, idempotent) at
+    20,000 events/s and aggregates into PostgreSQL: the broker leading most partitions killed
+    (SIGKILL) and restarted, a rolling restart of all three, one broker frozen (SIGSTOP) for 20 s.
+    Nothing may be lost or duplicated: the producer has 0 failed, every acked event is in the log
+    once (high watermarks), the aggregator consumed them all and verify accounts for every one.
+
+    Every wait follows from a setting or from progress, never from the machine's speed: the
+    producer's stop waits for its in-flight events up to their delivery timeout (the app's
+    ProducerSettings::deliveryTimeoutMs, 30 s, plus KafkaProducer::kStopGrace, 5 s); the
+    aggregator has to keep consuming until it has everything (it may stand still for at most
+    STALL_S); a restarted node has to be back in every ISR before the next step."""
 
     RPS = int(os.environ.get("STUDIO_KAFKA_FAULT_RPS", "20000"))
-    SECONDS = int(os.environ.get("STUDIO_KAFKA_FAULT_SECONDS", "30"))
+    BEFORE_S = 8  # producing before the fault
+    AFTER_S = 5  # producing after the fault is over
+    PRODUCER_STOP_S = 30 + 5  # delivery timeout + stop grace
+    STALL_S = 90
+    FREEZE_S = 20
 
-    def test_leader_killed_mid_run_and_restarted_all_records_accounted(self):
-        k = self.k
-        if k.brokers < 3:
+    def setUp(self):
+        super().setUp()
+        if self.k.brokers < 3:
             self.skipTest("needs the three-node cluster")
+        self.started = time.monotonic()
+        self.addCleanup(self.restore_cluster)
+
+    def log(self, message):
+        print("%6.1f s  %s" % (time.monotonic() - self.started, message), flush=True)
+
+    def restore_cluster(self):
+        """Whatever happened: every node running again (thawed, or started)."""
+        for n in range(1, self.k.brokers + 1):
+            pid = self.k.node_pid(n)
+            if pid:
+                os.kill(pid, signal.SIGCONT)
+            else:
+                ks.run([ks.KAFKA_SH, "node-start", self.k.dir, str(n)], 240)
+
+    def wait_in_sync(self, topics, what):
+        # A JVM start, log recovery and catching up with ~100 MB of log, on a loaded machine.
+        ok = ks.wait_for(lambda: self.k.fully_in_sync(topics), 240, step=1)
+        self.assertTrue(ok, "%s: not every replica back in the ISR within 240 s: %s" % (
+            what, json.dumps([self.k.metadata(t) for t in topics])[:3000]))
+        self.log("%s: every replica in the ISR" % what)
+
+    def high_watermark_sum(self, topic):
+        r = self.k.studio(["topics", "--topic", topic, "--json"], 120)
+        self.assertOk(r, "topics --topic")
+        doc = json.loads(r.stdout.strip().splitlines()[-1])
+        mine = [t for t in doc["topics"] if t["name"] == topic]
+        self.assertEqual(len(mine), 1, doc)
+        return sum(p["high"] for p in mine[0]["partitions"])
+
+    def produce_through(self, topic, fault, extra=()):
+        """Produces at RPS from BEFORE_S before `fault()` until AFTER_S after it returned (the
+        node restarted or thawed), then stops the producer (SIGTERM: it waits for its in-flight
+        events) and checks its count against the log. Returns the number of acked events once
+        every replica is back in the ISR."""
+        k = self.k
+        err_path = os.path.join(self.tmp, "producer.stderr")
+        with open(err_path, "w") as err:
+            prod = k.studio_spawn(["produce", "--topic", topic, "--rps", str(self.RPS),
+                                   "--duration", "3600", "--json"] + list(extra), stderr=err)
+        self.log("producing %d events/s" % self.RPS)
+        time.sleep(self.BEFORE_S)
+        fault()
+        time.sleep(self.AFTER_S)
+        prod.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        try:
+            out, _ = prod.communicate(timeout=self.PRODUCER_STOP_S + 60)
+        except subprocess.TimeoutExpired:
+            prod.kill()
+            out, _ = prod.communicate()
+        with open(err_path, errors="replace") as f:
+            err_text = f.read()
+        self.log("producer stopped %.1f s after SIGTERM" % (time.monotonic() - stopping))
+        self.assertEqual(prod.returncode, 0, err_text[-3000:])
+        summary = json.loads(out.strip().splitlines()[-1])
+        print("producer:", json.dumps(summary), flush=True)
+        self.assertEqual(summary["failed"], 0, err_text[-3000:])
+        self.assertEqual(summary["acked"], summary["produced"], summary)
+        self.assertGreater(summary["acked"], self.RPS * self.BEFORE_S // 2, summary)
+        # Idempotence: the log holds every acked event exactly once.
+        if summary["topic_high_watermark_sum"] >= 0:
+            self.assertEqual(summary["topic_high_watermark_sum"], summary["acked"], summary)
+        self.assertEqual(self.high_watermark_sum(topic), summary["acked"])
+        # The cluster whole again (a restarted node catches up faster without new writes).
+        self.wait_in_sync([topic, "__consumer_offsets"], "after the fault")
+        return summary["acked"]
+
+    def run_with_fault(self, fault):
+        k = self.k
         topic = self.topic("fault")
         created = k.create_topic(topic, 6)
         leaders = [p["leader"] for p in created["topics"][0]["partitions"]]
-        victim = max(sorted(set(leaders)), key=leaders.count)
         pg = ks.Postgres().start()
-        try:
-            env = k.env(PGPASSWORD=pg.PASSWORD)
-            # The aggregator outlives the producer by a wide margin, then drains to the end.
-            agg = k.studio_spawn(["headless", "--producers", "0", "--topic", topic, "--group",
-                                  "agg-" + topic, "--postgres", pg.uri(), "--checkpoint-ms",
-                                  "500", "--duration", str(self.SECONDS + 90), "--drain-timeout",
-                                  "180", "--json"], env=env)
-            started = time.monotonic()
-            prod = k.studio_spawn(["produce", "--topic", topic, "--rps", str(self.RPS),
-                                   "--duration", str(self.SECONDS), "--json"])
-            time.sleep(self.SECONDS / 3.0)
-            ks.run([ks.KAFKA_SH, "node-stop", k.dir, str(victim), "--kill"], 60, check=True)
-            print("node %d (leader of %d of 6 partitions) killed at %.1f s" % (
-                victim, leaders.count(victim), time.monotonic() - started), flush=True)
-            time.sleep(5)
-            ks.run([ks.KAFKA_SH, "node-start", k.dir, str(victim)], 240, check=True)
-            print("node %d back at %.1f s" % (victim, time.monotonic() - started), flush=True)
-            out, err = prod.communicate(timeout=self.SECONDS + 240)
-            self.assertEqual(prod.returncode, 0, err[-3000:])
-            summary = json.loads(out.strip().splitlines()[-1])
-            print("producer:", json.dumps(summary), flush=True)
-            self.assertEqual(summary["failed"], 0, summary)
-            self.assertEqual(summary["acked"], summary["produced"], summary)
-            # Idempotence: the log holds every acked event exactly once.
-            self.assertEqual(summary["topic_high_watermark_sum"], summary["acked"], summary)
-            self.assertLess(time.monotonic() - started, self.SECONDS + 80,
-                            "the producer ended too late for the aggregator's run")
-            aout, aerr = agg.communicate(timeout=self.SECONDS + 400)
-            self.assertEqual(agg.returncode, 0, aerr[-3000:])
-            end = lines_json(aout)[-1]
-            self.assertEqual(end["consumed"], summary["acked"], aerr[-2000:])
-            v = k.studio(["verify", "--topic", topic, "--postgres", pg.uri(),
-                          "--expect-events", str(summary["acked"])], 180, env=env)
-            self.assertOk(v, "verify")
-            self.assertIn("ALL-RECORDS-ACCOUNTED", v.stdout)
-        finally:
-            pg.stop()
-            ks.run([ks.KAFKA_SH, "node-start", k.dir, str(victim)], 240)  # if it failed early
+        self.addCleanup(pg.stop)
+        env = k.env(PGPASSWORD=pg.PASSWORD)
+        agg = ks.Headless(k, self.tmp, "aggregator", topic, "agg-" + topic, pg.uri(), env)
+        self.assertTrue(agg.wait_for(lambda s: s.get("partitions") == 6, 120, 120),
+                        "the aggregator did not get the 6 partitions:\n" + agg.stderr_tail())
+        self.log("aggregator has the 6 partitions")
+        acked = self.produce_through(topic, lambda: fault(topic, leaders))
+        caught_up = agg.wait_for(lambda s: s.get("consumed", 0) >= acked and s.get("lag") == 0,
+                                 self.STALL_S, 900)
+        self.log("aggregator %s: %s" % ("caught up" if caught_up else "behind", agg.status()))
+        code, end = agg.stop()
+        self.assertTrue(caught_up, "the aggregator stopped short of %d events:\n%s" % (
+            acked, agg.stderr_tail()))
+        self.assertEqual(code, 0, agg.stderr_tail())
+        self.assertEqual(end["consumed"], acked, agg.stderr_tail())
+        v = k.studio(["verify", "--topic", topic, "--postgres", pg.uri(), "--expect-events",
+                      str(acked)], 300, env=env)
+        self.assertOk(v, "verify")
+        self.assertIn("ALL-RECORDS-ACCOUNTED", v.stdout)
+        self.log("verify: ALL-RECORDS-ACCOUNTED")
+
+    @staticmethod
+    def most_leader(leaders):
+        return max(sorted(set(leaders)), key=leaders.count)
+
+    def test_leader_killed_mid_run_and_restarted_all_records_accounted(self):
+        def fault(topic, leaders):
+            victim = self.most_leader(leaders)
+            ks.run([ks.KAFKA_SH, "node-stop", self.k.dir, str(victim), "--kill"], 60, check=True)
+            self.log("node %d (leader of %d of 6 partitions) killed" % (
+                victim, leaders.count(victim)))
+            time.sleep(5)  # the outage
+            ks.run([ks.KAFKA_SH, "node-start", self.k.dir, str(victim)], 240, check=True)
+            self.log("node %d started again" % victim)
+        self.run_with_fault(fault)
+
+    def test_rolling_restart_of_all_three_all_records_accounted(self):
+        def fault(topic, leaders):
+            for n in range(1, self.k.brokers + 1):
+                ks.run([ks.KAFKA_SH, "node-stop", self.k.dir, str(n)], 120, check=True)
+                self.log("node %d stopped (SIGTERM, controlled shutdown)" % n)
+                ks.run([ks.KAFKA_SH, "node-start", self.k.dir, str(n)], 240, check=True)
+                self.log("node %d started again" % n)
+                self.wait_in_sync([topic, "__consumer_offsets"], "node %d" % n)
+        self.run_with_fault(fault)
+
+    def test_broker_frozen_20s_with_sigstop_all_records_accounted(self):
+        def fault(topic, leaders):
+            victim = self.most_leader(leaders)
+            pid = self.k.node_pid(victim)
+            self.assertIsNotNone(pid)
+            os.kill(pid, signal.SIGSTOP)
+            self.log("node %d (leader of %d of 6 partitions) frozen (SIGSTOP)" % (
+                victim, leaders.count(victim)))
+            try:
+                time.sleep(self.FREEZE_S)  # the fault itself lasts this long
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            self.log("node %d thawed (SIGCONT)" % victim)
+        self.run_with_fault(fault)
+
+
+class ScaleOutTest(KafkaCase):
+    """Cluster only: three headless instances in one group share the partitions; one is killed
+    (SIGKILL) mid-run and not restarted, so the other two take its partitions over from its last
+    checkpoint. Merged in PostgreSQL their results equal one instance's run over the same topic,
+    table by table (the `report` CSVs, as test_cli's embedded scale-out case compares them), and
+    verify accounts for every event."""
+
+    RPS = int(os.environ.get("STUDIO_KAFKA_FAULT_RPS", "20000"))
+    SECONDS = 16
+    STALL_S = 90
+    TABLES = ("page_metrics", "geo_metrics", "sessions", "product_funnel")
+
+    def merged_reports(self, uri, env, name):
+        out = []
+        for table in self.TABLES:
+            path = os.path.join(self.tmp, "%s-%s.csv" % (name, table))
+            r = ks.run([self.k.binary, "report", "--table", table, "--from",
+                        "2000-01-01T00:00:00Z", "--to", "2100-01-01T00:00:00Z", "--out", path,
+                        "--postgres", uri], 120, env=env)
+            self.assertOk(r, "report --table " + table)
+            with open(path) as f:
+                out.append("== %s\n%s" % (table, f.read()))
+        return "".join(out)
+
+    def test_three_instances_one_killed_merged_equal_one_instance(self):
+        k = self.k
+        if k.brokers < 3:
+            self.skipTest("needs the three-node cluster")
+        started = time.monotonic()
+
+        def log(message):
+            print("%6.1f s  %s" % (time.monotonic() - started, message), flush=True)
+        topic = self.topic("scale")
+        k.create_topic(topic, 6)
+        pg = ks.Postgres().start()
+        self.addCleanup(pg.stop)
+        scaled, single = pg.create_database("scaled"), pg.create_database("single")
+        env = k.env(PGPASSWORD=pg.PASSWORD)
+        group = "scaled-" + topic
+        instances = [ks.Headless(k, self.tmp, "instance-" + shard, topic, group, scaled, env,
+                                 ["--shard", shard, "--session-timeout", "6"])
+                     for shard in ("a", "b", "c")]
+        # Kafka's group protocol gives each two of the six partitions.
+        self.assertTrue(ks.wait_for(lambda: [i.status().get("partitions") for i in instances] ==
+                                    [2, 2, 2], 120, step=0.5),
+                        "the partitions were not split 2/2/2: %s" % [
+                            i.status().get("partitions") for i in instances])
+        log("three instances, two partitions each")
+        # The same input mix as test_cli's scale-out case: duplicates and malformed events, no
+        # late injection (whose verdict depends on how partitions interleave).
+        prod = k.studio_spawn(["produce", "--topic", topic, "--rps", str(self.RPS), "--duration",
+                               str(self.SECONDS), "--seed", "23", "--late", "0", "--duplicates",
+                               "0.01", "--malformed", "0.005", "--json"])
+        ks.wait_for(lambda: instances[2].status().get("consumed", 0) > self.RPS, 60)
+        instances[2].kill()
+        killed_status = instances[2].status()
+        log("instance c killed (SIGKILL) after consuming %s" % killed_status.get("consumed"))
+        out, err = prod.communicate(timeout=self.SECONDS + 35 + 60)
+        self.assertEqual(prod.returncode, 0, err[-3000:])
+        summary = json.loads(out.strip().splitlines()[-1])
+        log("producer: %s" % json.dumps(summary))
+        self.assertEqual(summary["failed"], 0, summary)
+        acked = summary["acked"]
+        self.assertGreater(acked, self.RPS * self.SECONDS // 2)
+
+        survivors = instances[:2]
+        # The two take c's partitions over (after its 6 s session timeout) and catch up: all six
+        # partitions between them, no lag, and together at least everything acked (events c
+        # read after its last checkpoint are read again).
+        def caught_up():
+            st = [i.status() for i in survivors]
+            return sum(x.get("partitions", 0) for x in st) == 6 and \
+                all(x.get("lag") == 0 for x in st) and \
+                sum(x.get("consumed", 0) for x in st) + killed_status.get("consumed", 0) >= acked
+        ok = ks.wait_progress(caught_up, lambda: [i.status().get("consumed") for i in survivors],
+                              survivors, self.STALL_S, 900)
+        log("survivors %s: %s" % ("caught up" if ok else "behind",
+                                  [i.status() for i in survivors]))
+        ends = [i.stop() for i in survivors]
+        self.assertTrue(ok, "the two survivors did not catch up:\n%s\n%s" % (
+            survivors[0].stderr_tail(1500), survivors[1].stderr_tail(1500)))
+        for i, (code, end) in zip(survivors, ends):
+            self.assertEqual(code, 0, i.stderr_tail())
+            self.assertGreater(end["consumed"], acked // 6, end)  # each did a real share
+
+        # One instance alone over the same topic, in its own group and database.
+        r = k.studio(["headless", "--producers", "0", "--topic", topic, "--group",
+                      "single-" + topic, "--postgres", single, "--checkpoint-ms", "500",
+                      "--duration", "4", "--drain-timeout", "300", "--json"], 420, env=env)
+        self.assertOk(r, "the single instance")
+        self.assertEqual(lines_json(r.stdout)[-1]["consumed"], acked, r.stderr[-2000:])
+        log("single instance: consumed %d" % acked)
+
+        # (No --expect-events: the topic holds duplicates and malformed events besides.)
+        v = k.studio(["verify", "--topic", topic, "--postgres", scaled], 300, env=env)
+        self.assertOk(v, "verify (scaled)")
+        self.assertIn("ALL-RECORDS-ACCOUNTED", v.stdout)
+        # Each instance wrote partial rows under its own shard; merged they are exactly the
+        # single instance's results: counts, revenue, unique users and sessions (HyperLogLog
+        # unions), sessions and the funnel.
+        shards = ks.run([pg.bin + "/psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "studio",
+                         "-d", "scaled", "-At", "-c",
+                         "SELECT string_agg(DISTINCT shard, ',' ORDER BY shard) FROM "
+                         "page_metrics"], 60, env=env)
+        self.assertOk(shards, "psql")
+        self.assertIn(shards.stdout.strip(), ("a,b", "a,b,c"))
+        expected = self.merged_reports(single, env, "single")
+        actual = self.merged_reports(scaled, env, "scaled")
+        self.assertGreater(expected.count("\n"), 500)
+        self.assertEqual(actual, expected)
+        log("merged results equal the single instance's; verify: ALL-RECORDS-ACCOUNTED")
 
 
 def main():
