@@ -34,7 +34,12 @@ embedded broker (tracker issue 9). Run it as `bash bench/compare` (Debian's /usr
 process on loopback, started with scripts/kafka.sh in the work directory and stopped at the end):
 the topics are created through its admin API (`clickstream-studio topics --create`), the latency
 rows use a fresh empty topic per offered rate on that node, and the README block is a separate
-one, so the embedded broker's figures stay beside it.
+one, so the embedded broker's figures stay beside it. There it also runs the real engines as
+peers (issue 22; bench/peers/, NOT part of the product): Kafka Streams, Spark Structured
+Streaming (seed 003's job in PySpark) and Flink, each set up once untimed (Maven Central, PyPI,
+into the cache folder), then --peer-repeat times in the first rounds of the alternation with
+ours; their totals are compared with ours, the issue's targets printed as met or MISSED, and
+docs/bench-peers.png drawn (events/s and CPU per event per engine).
 """
 import argparse
 import csv
