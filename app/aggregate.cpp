@@ -71,11 +71,15 @@ int runAggregate(const AggregateCommand &command)
     fmt::print(stderr,
                "aggregated {} events in {:.2f} s ({:.0f} events/s): {} valid, {} invalid{}, {} "
                "duplicates, {} late; {} page rows, {} geo rows, {} sessions, {} funnel rows "
-               "written to {}\n",
+               "written to {}{}\n",
                c.read, seconds, seconds > 0 ? c.read / seconds : 0.0, c.valid, c.invalid,
                reasons.empty() ? "" : " (" + reasons + ")", c.duplicates, c.late,
                reports.pages().size(), reports.geo().size(), reports.sessions().size(),
-               reports.funnel().size(), command.outDir);
+               reports.funnel().size(), command.outDir,
+               c.keysFolded ? fmt::format("; key cap {} reached in {} window(s): {} key(s) "
+                                          "counted into (other)",
+                                          config.maxKeysPerWindow, c.windowsCapped, c.keysFolded)
+                            : std::string());
     if (command.json) {
         std::string byReason;
         for (std::size_t r = 0; r < core::kInvalidReasonCount; ++r)
@@ -84,13 +88,15 @@ int runAggregate(const AggregateCommand &command)
                                     c.invalidByReason[r]);
         fmt::print("{{\"events_in\":{},\"valid\":{},\"invalid\":{},\"invalid_by_reason\":{{{}}},"
                    "\"duplicates\":{},\"late\":{},\"watermark\":\"{}\",\"page_rows\":{},"
-                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
+                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"keys_folded\":{},"
+                   "\"windows_capped\":{},\"state_bytes\":{},\"seconds\":{:.3f},"
                    "\"events_per_second\":{:.0f}}}\n",
                    c.read, c.valid, c.invalid, byReason, c.duplicates, c.late,
                    c.watermarkMs == core::kNoWatermark ? std::string()
                                                        : core::formatIsoMs(c.watermarkMs),
                    reports.pages().size(), reports.geo().size(), reports.sessions().size(),
-                   reports.funnel().size(), seconds, seconds > 0 ? c.read / seconds : 0.0);
+                   reports.funnel().size(), c.keysFolded, c.windowsCapped, c.stateBytes, seconds,
+                   seconds > 0 ? c.read / seconds : 0.0);
     }
     return 0;
 }

@@ -353,6 +353,17 @@ void addAggregatorOptions(CLI::App &app, AggregatorOptions &o)
                    "(wall time in run/headless; in aggregate and verify, event time)")
         ->capture_default_str()
         ->group(group);
+    app.add_option("--page-query", o.pageQuery,
+                   "the query string of `page`: drop (the default), keep, or "
+                   "keep:NAME,NAME,... (only those parameters); the fragment is always dropped, "
+                   "full URLs are reduced to their path (README \"Page normalisation\")")
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--max-keys-per-window", o.maxKeysPerWindow,
+                   "distinct pages, geo combinations and products a window holds at most; the "
+                   "others are counted into its (other) row (0: no cap)")
+        ->capture_default_str()
+        ->group(group);
 }
 
 std::string finishAggregatorOptions(const AggregatorOptions &o, core::AggregatorConfig &config)
@@ -376,6 +387,10 @@ std::string finishAggregatorOptions(const AggregatorOptions &o, core::Aggregator
         d.into = *ms;
     }
     config.funnelWindowMs = config.pageWindowMs;
+    std::string error;
+    if (!core::PageNormalization::parse(o.pageQuery, config.pageNormalization, error))
+        return error;
+    config.maxKeysPerWindow = o.maxKeysPerWindow;
     return config.validate();
 }
 

@@ -64,6 +64,8 @@ struct AggregatorOptions
     std::string watermarkDelay = "10s";
     std::string maxFuture = "5m";
     std::string idleTimeout = "30s";
+    std::string pageQuery = "drop";
+    std::size_t maxKeysPerWindow = core::AggregatorConfig{}.maxKeysPerWindow;
 };
 
 /// The /metrics endpoint: off unless a port is given; loopback unless an address is given.

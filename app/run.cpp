@@ -65,6 +65,9 @@ std::string statusLine(const core::EngineStatus &s, const Totals &t, double elap
         c.idlePartitions ? fmt::format(" ({} idle)", c.idlePartitions) : std::string(),
         groupThousands(c.valid), groupThousands(c.duplicates), groupThousands(c.late),
         groupThousands(c.invalid), groupThousands(ps.deadLettered));
+    if (c.keysFolded > 0)
+        line += fmt::format(" | key cap: {} keys into (other) in {} windows",
+                            groupThousands(c.keysFolded), groupThousands(c.windowsCapped));
     if (!t.keepingUp)
         line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
     if (!ps.lastError.empty())
@@ -113,6 +116,9 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"open_sessions", c.openSessions},
                                 {"dedupe_entries", c.dedupeEntries},
                                 {"state_bytes", c.stateBytes},
+                                {"keys_folded", c.keysFolded},
+                                {"windows_capped", c.windowsCapped},
+                                {"last_window_keys_folded", c.lastWindowFolded},
                                 {"rss_bytes", static_cast<std::int64_t>(residentBytes())},
                                 {"alerts_firing", s.alertsFiring},
                                 {"held", c.held},
@@ -317,17 +323,18 @@ int runPipeline(RunCommand &r, const std::string &announce)
         fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
                    "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"
                    "\"dead_lettered\":{},\"dead_letter_failed\":{},\"page_rows\":{},"
-                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"seconds\":{:.3f},"
-                   "\"producing_seconds\":{:.3f},\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
+                   "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"keys_folded\":{},"
+                   "\"windows_capped\":{},\"seconds\":{:.3f},\"producing_seconds\":{:.3f},"
+                   "\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
                    "\"checkpoints\":{},\"restored\":{},\"postgres_rows\":{},\"redis_rows\":{},"
                    "\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
-                   seconds, producing, producing > 0 ? t.produced / producing : 0.0,
-                   end.alertsFiring, ps.checkpoints, ps.restored ? "true" : "false",
-                   end.postgres.writtenRows, end.redis.writtenRows,
+                   c.keysFolded, c.windowsCapped, seconds, producing,
+                   producing > 0 ? t.produced / producing : 0.0, end.alertsFiring, ps.checkpoints,
+                   ps.restored ? "true" : "false", end.postgres.writtenRows, end.redis.writtenRows,
                    end.sinksWritten ? "true" : "false", r.reportDir);
         std::fflush(stdout);
     }

@@ -5,6 +5,11 @@
 // Targets: p99 lateness under 16 ms, longest stall under 100 ms. Exits 1 when one is missed.
 //
 //   build/bin/bench_gui [--seconds 20] [--rate 200000] [--page-ms 2000] [--probe-ms 5]
+//                       [--unique-paths]
+//
+// --unique-paths (issue 24): every generated event gets a page of its own (/p/<n>), the worst
+// case for the per-window key cap; the resident memory is printed every 10 s of the busy run, so
+// a flat line after warm-up shows the state bounded.
 //
 // Consume mode (bench/compare, issue 9): --broker B --events N [--group G] runs the same window
 // over an engine on the external broker B with no producer, the aggregator reading the pre-filled
@@ -14,6 +19,7 @@
 //
 // Offscreen unless DISPLAY is set (then xcb) or QT_QPA_PLATFORM says otherwise.
 #include "core/engine/studioengine.h"
+#include "core/produce/generator.h"
 #include "ui/window/mainwindow.h"
 
 #include <QApplication>
@@ -26,10 +32,12 @@
 #include <fmt/core.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -49,7 +57,55 @@ struct Options
     std::string broker; ///< consume mode when set
     long events = 0;
     std::string group = "bench-gui-consume";
+    bool uniquePaths = false;
 };
+
+/// The generator's events with a page unique to each (/p/<n>).
+class UniquePathSource final : public core::EventSource
+{
+public:
+    explicit UniquePathSource(core::GeneratorConfig config)
+        : m_inner(std::move(config))
+    {
+    }
+    std::size_t fill(core::RecordBatch &out, std::size_t max, std::int64_t nowMs) override
+    {
+        m_batch.clear();
+        const std::size_t n = m_inner.fill(m_batch, max, nowMs);
+        for (std::size_t i = 0; i < m_batch.size(); ++i) {
+            const std::string_view v = m_batch.value(i);
+            const std::size_t at = v.find("\"page\":\"");
+            if (at == std::string_view::npos) { // a malformed one: as it is
+                out.add(m_batch.key(i), v, m_batch.timestampMs(i));
+                continue;
+            }
+            const std::size_t end = v.find('"', at + 8);
+            m_value.assign(v.substr(0, at + 8));
+            m_value += "/p/" + std::to_string(++m_next);
+            m_value.append(v.substr(end));
+            out.add(m_batch.key(i), m_value, m_batch.timestampMs(i));
+        }
+        return n;
+    }
+    std::string describe() const override { return "generator with unique paths"; }
+
+private:
+    core::GeneratorSource m_inner;
+    core::RecordBatch m_batch;
+    std::string m_value;
+    std::uint64_t m_next = 0;
+};
+
+long residentKb()
+{
+    long pages = 0, resident = 0;
+    if (FILE *f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        std::fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
 
 struct Lateness
 {
@@ -107,6 +163,12 @@ Lateness probe(ui::MainWindow &window, core::StudioEngine &engine, const Options
         produced += s.producedPerSecond;
         consumed += s.consumedPerSecond;
         ++rateSamples;
+        if (o.uniquePaths && rateSamples % 10 == 0)
+            fmt::print(
+                "    {:>4} s: resident {} MB, state {} MB, keys folded {}, produced {:.0f}/s, "
+                "consumed {:.0f}/s\n",
+                rateSamples, residentKb() / 1024, s.counters.stateBytes / (1024 * 1024),
+                s.counters.keysFolded, s.producedPerSecond, s.consumedPerSecond);
     });
     QTimer::singleShot(o.seconds * 1000, &loop, &QEventLoop::quit);
     clock.start();
@@ -242,6 +304,8 @@ bool parse(int argc, char **argv, Options &o)
         const bool hasValue = i + 1 < argc;
         if (!std::strcmp(a, "--seconds") && hasValue)
             o.seconds = std::atoi(argv[++i]);
+        else if (!std::strcmp(a, "--unique-paths"))
+            o.uniquePaths = true;
         else if (!std::strcmp(a, "--rate") && hasValue)
             o.rate = std::atof(argv[++i]);
         else if (!std::strcmp(a, "--page-ms") && hasValue)
@@ -267,10 +331,11 @@ bool parse(int argc, char **argv, Options &o)
 
 int main(int argc, char **argv)
 {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // progress lines show as they come, even in a file
     Options o;
     if (!parse(argc, argv, o)) {
         fmt::print(stderr, "usage: bench_gui [--seconds 20] [--rate 200000] [--page-ms 2000] "
-                           "[--probe-ms 5] [--broker B --events N [--group G]]\n");
+                           "[--probe-ms 5] [--unique-paths] [--broker B --events N [--group G]]\n");
         return 2;
     }
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
@@ -305,7 +370,10 @@ int main(int argc, char **argv)
 
     core::StudioProducerSettings producer;
     producer.producer.ratePerSecond = o.rate;
-    const int id = engine.addProducer(producer);
+    const int id =
+        o.uniquePaths
+            ? engine.addProducer(producer, std::make_unique<UniquePathSource>(producer.generator))
+            : engine.addProducer(producer);
     if (!engine.startProducer(id, &error)) {
         fmt::print(stderr, "producer: {}\n", error);
         return 1;

@@ -689,3 +689,23 @@ TEST_CASE("alert history applies the schema migrations and refuses a newer schem
     pqxx::nontransaction tx(c);
     CHECK(tx.exec("SELECT to_regclass('alert_history') IS NULL")[0][0].as<bool>());
 }
+
+TEST_CASE("the default KeyCardinalityCapped rule fires while keys are folded into (other) and "
+          "resolves when folding stops",
+          "[alerts]")
+{
+    AlertEngine engine; // the default rules
+    const auto capped = [&](std::int64_t at, double rate) {
+        return engine.evaluate(at, {{kSignalKeysFoldedRate, {}, rate}});
+    };
+    CHECK(capped(kT0, 0).empty());
+    const auto fired = capped(kT0 + 1000, 2500);
+    REQUIRE(fired.size() == 1);
+    CHECK(fired[0].alert.rule == "KeyCardinalityCapped");
+    CHECK(fired[0].alert.state == AlertState::Firing); // for 0 s: at once
+    CHECK(fired[0].alert.severity == Severity::Warning);
+    CHECK(fired[0].alert.summary.find("key cardinality capped: 2500 keys/s") == 0);
+    const auto resolved = capped(kT0 + 2000, 0);
+    REQUIRE(resolved.size() == 1);
+    CHECK(resolved[0].alert.state == AlertState::Resolved);
+}

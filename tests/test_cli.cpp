@@ -1036,6 +1036,116 @@ TEST_CASE("aggregate turns a generated file into the four CSV reports", "[cli][a
     CHECK(bad.err.find("--page-window") != std::string::npos);
 }
 
+namespace {
+
+/// page_metrics.csv as (window start, page) -> events (views + clicks + carts + purchases).
+std::map<std::pair<std::string, std::string>, std::uint64_t> pageEvents(const std::string &csv)
+{
+    std::map<std::pair<std::string, std::string>, std::uint64_t> out;
+    const auto lines = splitLines(csv);
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        std::vector<std::string> cells;
+        std::size_t from = 0;
+        for (std::size_t at; (at = lines[i].find(',', from)) != std::string::npos; from = at + 1)
+            cells.push_back(lines[i].substr(from, at - from));
+        cells.push_back(lines[i].substr(from));
+        if (cells.size() < 7)
+            continue;
+        out[{cells[0], cells[2]}] += std::stoull(cells[3]) + std::stoull(cells[4]) +
+                                     std::stoull(cells[5]) + std::stoull(cells[6]);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("aggregate with a million unique URLs: pages normalised, the key cap folds the rest "
+          "into (other), totals exact",
+          "[cli][aggregate][cardinality]")
+{
+    // Issue 24's files: 1,000,000 events (50 s from 00:00:30, so two page windows), once with a
+    // query string unique to each event, once with a path unique to each event.
+    TempDir dir;
+    const std::string plain = (dir.path / "plain.jsonl").string();
+    const Result g = runStudio({"generate", "--count", "1000000", "--rps", "20000", "--start",
+                                "2026-01-01T00:00:30.000Z", "--out", plain},
+                               120);
+    REQUIRE(g.exitCode == 0);
+    std::ofstream query(dir.path / "query.jsonl"), unique(dir.path / "unique.jsonl");
+    // The oracles: events per (window, page) with the query string cut (the rule of
+    // --page-query drop for these paths), and distinct pages per window.
+    std::map<std::pair<std::string, std::string>, std::uint64_t> expected;
+    std::map<std::string, std::uint64_t> eventsPerWindow;
+    std::uint64_t n = 0;
+    for (const std::string &line : splitLines(readFile(plain))) {
+        if (line.empty())
+            continue;
+        ++n;
+        const std::size_t ts = line.find("\"ts\":\"") + 6;
+        const std::string window = line.substr(ts, 16) + ":00.000Z";
+        const std::size_t at = line.find("\"page\":\"") + 8;
+        const std::size_t end = line.find('"', at);
+        const std::string page = line.substr(at, end - at);
+        ++expected[{window, page}];
+        ++eventsPerWindow[window];
+        char sid[32];
+        std::snprintf(sid, sizeof sid, "?utm_source=x&sid=%08llu",
+                      static_cast<unsigned long long>(n));
+        query << line.substr(0, end) << sid << line.substr(end) << '\n';
+        unique << line.substr(0, at) << "/p/" << n << line.substr(end) << '\n';
+    }
+    query.close();
+    unique.close();
+    REQUIRE(n == 1'000'000);
+    REQUIRE(eventsPerWindow.size() == 2);
+
+    const std::string queryOut = (dir.path / "query").string();
+    const Result q = runStudio(
+        {"aggregate", "--input", (dir.path / "query.jsonl").string(), "--out", queryOut, "--json"},
+        300);
+    INFO(q.describe());
+    REQUIRE(q.exitCode == 0);
+    std::string summary = lastLine(q.out);
+    CHECK(jsonInt(summary, "valid") == 1'000'000);
+    CHECK(jsonInt(summary, "page_rows") == static_cast<std::int64_t>(expected.size()));
+    CHECK(jsonInt(summary, "keys_folded") == 0);
+    CHECK(pageEvents(readFile(queryOut + "/page_metrics.csv")) == expected);
+
+    const std::string uniqueOut = (dir.path / "unique").string();
+    const Result u = runStudio({"aggregate", "--input", (dir.path / "unique.jsonl").string(),
+                                "--out", uniqueOut, "--max-keys-per-window", "10000", "--json"},
+                               300);
+    INFO(u.describe());
+    REQUIRE(u.exitCode == 0);
+    summary = lastLine(u.out);
+    const auto rows = pageEvents(readFile(uniqueOut + "/page_metrics.csv"));
+    std::uint64_t total = 0, expectedFolded = 0;
+    for (const auto &[window, events] : eventsPerWindow) {
+        INFO(window);
+        std::uint64_t rowsHere = 0, eventsHere = 0, other = 0;
+        for (const auto &[key, count] : rows) {
+            if (key.first != window)
+                continue;
+            ++rowsHere;
+            eventsHere += count;
+            if (key.second == "(other)")
+                other = count;
+            else
+                CHECK(count == 1);
+        }
+        CHECK(rowsHere == 10'001);
+        CHECK(eventsHere == events);
+        CHECK(other == events - 10'000); // every path is one event: folded keys = its events
+        expectedFolded += events - 10'000;
+        total += eventsHere;
+    }
+    CHECK(total == 1'000'000);
+    CHECK(jsonInt(summary, "page_rows") == 2 * 10'001);
+    CHECK(jsonInt(summary, "keys_folded") == static_cast<std::int64_t>(expectedFolded));
+    CHECK(jsonInt(summary, "windows_capped") == 2);
+    CHECK(u.err.find("key cap 10000 reached in 2 window(s)") != std::string::npos);
+}
+
 TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cli][run]")
 {
     TempDir dir;
@@ -1640,6 +1750,77 @@ TEST_CASE("check produces, aggregates and finds the exact totals in PostgreSQL, 
     CHECK(contains(bad.out, "[FAIL] postgresql: PostgreSQL"));
     CHECK_FALSE(contains(bad.out + bad.err, "not-the-password"));
     CHECK(contains(bad.out, "check FAILED"));
+}
+
+TEST_CASE("unique paths through Kafka with headless into PostgreSQL: 10,001 page rows per "
+          "window, (other) holds the rest, totals exact, the alert fires",
+          "[cli][persistence][servers][cardinality]")
+{
+    using studio::test::PostgresServer;
+    PostgresServer pg;
+    std::string error;
+    REQUIRE(pg.start(&error));
+    const std::string uri =
+        "postgresql://studio@127.0.0.1:" + std::to_string(pg.port()) + "/" + pg.database();
+    const EnvChange env{{}, {{"PGPASSWORD", pg.password()}}};
+    TempDir dir;
+    // 1,000,000 events (50 s of event time from 00:00:30: two page windows), every path unique.
+    const std::string plain = (dir.path / "plain.jsonl").string();
+    const Result g = runStudio({"generate", "--count", "1000000", "--rps", "20000", "--start",
+                                "2026-01-01T00:00:30.000Z", "--out", plain},
+                               120);
+    REQUIRE(g.exitCode == 0);
+    std::map<std::string, std::int64_t> eventsPerWindow;
+    {
+        std::ofstream unique(dir.path / "unique.jsonl");
+        std::uint64_t n = 0;
+        for (const std::string &line : splitLines(readFile(plain))) {
+            if (line.empty())
+                continue;
+            const std::size_t ts = line.find("\"ts\":\"") + 6;
+            ++eventsPerWindow[line.substr(ts, 10) + " " + line.substr(ts + 11, 5) + ":00+00"];
+            const std::size_t at = line.find("\"page\":\"") + 8;
+            unique << line.substr(0, at) << "/p/" << ++n << line.substr(line.find('"', at)) << '\n';
+        }
+    }
+    REQUIRE(eventsPerWindow.size() == 2);
+    const Result r =
+        runStudio({"headless", "--replay", (dir.path / "unique.jsonl").string(), "--rps", "100000",
+                   "--duration", "30", "--drain-timeout", "240", "--postgres", uri,
+                   "--max-keys-per-window", "10000", "--json-status", "--json"},
+                  400, env);
+    INFO(r.describe());
+    REQUIRE(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    REQUIRE(jsonInt(summary, "valid") == 1'000'000);
+    CHECK(contains(r.out + r.err, "KeyCardinalityCapped"));
+    CHECK(contains(r.out + r.err, "key cap: "));
+    // The status lines count the keys folded so far; the summary, after the last windows were
+    // made final, every folded key of both windows.
+    std::int64_t folded = 0;
+    for (const std::string &line : splitLines(r.out)) {
+        if (contains(line, "\"phase\""))
+            folded = std::max(folded, jsonInt(line, "keys_folded"));
+    }
+    CHECK(folded > 0);
+    CHECK(jsonInt(summary, "keys_folded") == 1'000'000 - 2 * 10'000);
+    CHECK(jsonInt(summary, "windows_capped") == 2);
+
+    const auto out =
+        pg.psql("SELECT window_start, count(*), sum(views + clicks + add_to_cart + purchases), "
+                "sum(views + clicks + add_to_cart + purchases) FILTER (WHERE page = '(other)') "
+                "FROM page_metrics GROUP BY 1 ORDER BY 1;"
+                "SELECT count(*) FROM dim_page WHERE page = '(other)';"
+                "SELECT count(*) FROM geo_metrics;",
+                &error);
+    INFO(error);
+    REQUIRE(out);
+    std::string expected;
+    for (const auto &[window, events] : eventsPerWindow)
+        expected += window + "|10001|" + std::to_string(events) + "|" +
+                    std::to_string(events - 10'000) + "\n";
+    expected += "1\n";
+    CHECK(out->substr(0, expected.size()) == expected);
 }
 
 TEST_CASE("a sink with a wrong password, an unreachable host or no permission is named, and the "

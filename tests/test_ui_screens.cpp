@@ -1,9 +1,10 @@
 // The whole window with a producer running: every page shows real data, and a PNG of each page at
-// 1280x800 is written for a person to look at (STUDIO_SCREENSHOT_DIR, the build tree's
-// screenshots/window by default). ctest runs it on a virtual X server (xvfb-run) when there is
-// one, else offscreen.
+// 1100x720 and 1600x1000, light and dark, is written for a person to look at
+// (STUDIO_SCREENSHOT_DIR, the build tree's screenshots/window by default: <theme>-<W>x<H>/). ctest
+// runs it on a virtual X server (xvfb-run) when there is one, else offscreen.
 #include "core/engine/studioengine.h"
 #include "ui/charts/charttoolbar.h"
+#include "ui/common/theme.h"
 #include "ui/pages/producerspage.h"
 #include "ui/pages/reportspage.h"
 #include "ui/pages/sessionspage.h"
@@ -13,11 +14,23 @@
 
 #include <catch2/catch.hpp>
 
+#include <QAbstractButton>
 #include <QAbstractItemView>
+#include <QAbstractSlider>
+#include <QAbstractSpinBox>
+#include <QAccessible>
 #include <QApplication>
 #include <QBarSet>
 #include <QChartView>
+#include <QComboBox>
 #include <QDir>
+#include <QHeaderView>
+#include <QLineEdit>
+#include <QScrollBar>
+#include <QSet>
+#include <QStatusBar>
+#include <QTabBar>
+#include <QTest>
 #include <QXYSeries>
 
 #include <algorithm>
@@ -63,7 +76,8 @@ QString screenshotDir()
 
 } // namespace
 
-TEST_CASE("every page shows live data with a producer running, and is captured at 1280x800",
+TEST_CASE("every page shows live data with a producer running, captured at two sizes in light "
+          "and dark",
           "[ui][screenshots]")
 {
     test::IsolatedSettings isolated;
@@ -79,7 +93,7 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
     REQUIRE(engine.startProducer(id, &error));
 
     ui::MainWindow window(engine);
-    window.resize(1280, 800);
+    window.resize(1100, 720);
     window.show();
     // Enough time for windows to fill and charts to have a history.
     REQUIRE(test::waitUntil(
@@ -103,45 +117,69 @@ TEST_CASE("every page shows live data with a producer running, and is captured a
         }
     }
 
-    const QString dir = screenshotDir();
     const QStringList withCharts = {QStringLiteral("Overview"), QStringLiteral("Producers"),
                                     QStringLiteral("Pages"),    QStringLiteral("Geo"),
                                     QStringLiteral("Sessions"), QStringLiteral("Products")};
     const QStringList withTables = {QStringLiteral("Kafka"), QStringLiteral("Health & Alerts"),
                                     QStringLiteral("Reports")};
-    for (const QString &title : ui::MainWindow::pageTitles()) {
-        INFO(title.toStdString());
-        window.showPage(title);
-        QWidget *page = window.page(title);
-        REQUIRE(page);
-        if (auto *reports = qobject_cast<ui::ReportsPage *>(page))
-            reports->refresh();
-        // A page repaints only while visible: give it a few ticks.
-        test::waitUntil([] { return false; }, 1500ms);
-        if (withCharts.contains(title)) {
-            REQUIRE(test::waitUntil(
-                [&] {
-                    const Drawn d = drawnIn(page);
-                    return d.points + d.bars > 0;
-                },
-                20s));
-        } else {
-            REQUIRE(withTables.contains(title));
-            REQUIRE(test::waitUntil([&] { return drawnIn(page).rows > 0; }, 20s));
+    // STUDIO_SCREENSHOT_SIZES=WxH[,WxH...] and STUDIO_SCREENSHOT_THEMES=light[,dark] narrow it.
+    QList<QSize> sizes = {QSize(1100, 720), QSize(1600, 1000)};
+    if (const QString only = qEnvironmentVariable("STUDIO_SCREENSHOT_SIZES"); !only.isEmpty()) {
+        sizes.clear();
+        for (const QString &size : only.split(QLatin1Char(','))) {
+            const QStringList wh = size.split(QLatin1Char('x'));
+            sizes.append(QSize(wh.value(0).toInt(), wh.value(1).toInt()));
         }
-        if (title == QStringLiteral("Overview")) {
-            // Live: the Overview's series and counters advance while the producer runs.
-            const Drawn before = drawnIn(page);
-            const std::uint64_t validBefore = engine.sample().aggregates.counters.valid;
-            CHECK(test::waitUntil([&] { return drawnIn(page).points > before.points; }, 10s));
-            CHECK(test::waitUntil(
-                [&] { return engine.sample().aggregates.counters.valid > validBefore; }, 10s));
+    }
+    QStringList themes = {QStringLiteral("light"), QStringLiteral("dark")};
+    if (const QString only = qEnvironmentVariable("STUDIO_SCREENSHOT_THEMES"); !only.isEmpty())
+        themes = only.split(QLatin1Char(','));
+    for (const QString &theme : themes) {
+        window.setTheme(ui::themeFromName(theme));
+        for (const QSize &size : sizes) {
+            window.resize(size);
+            const QString dir =
+                screenshotDir() +
+                QStringLiteral("/%1-%2x%3").arg(theme).arg(size.width()).arg(size.height());
+            QDir().mkpath(dir);
+            for (const QString &title : ui::MainWindow::pageTitles()) {
+                INFO(title.toStdString() << " " << theme.toStdString() << " " << size.width());
+                window.showPage(title);
+                QWidget *page = window.page(title);
+                REQUIRE(page);
+                if (auto *reports = qobject_cast<ui::ReportsPage *>(page))
+                    reports->refresh();
+                // A page repaints only while visible: give it a few ticks.
+                test::waitUntil([] { return false; }, 1200ms);
+                if (withCharts.contains(title)) {
+                    REQUIRE(test::waitUntil(
+                        [&] {
+                            const Drawn d = drawnIn(page);
+                            return d.points + d.bars > 0;
+                        },
+                        20s));
+                } else {
+                    REQUIRE(withTables.contains(title));
+                    REQUIRE(test::waitUntil([&] { return drawnIn(page).rows > 0; }, 20s));
+                }
+                if (title == QStringLiteral("Overview")) {
+                    // Live: the Overview's series and counters advance while the producer runs.
+                    const Drawn before = drawnIn(page);
+                    const std::uint64_t validBefore = engine.sample().aggregates.counters.valid;
+                    CHECK(test::waitUntil([&] { return drawnIn(page).points != before.points; },
+                                          10s));
+                    CHECK(test::waitUntil(
+                        [&] { return engine.sample().aggregates.counters.valid > validBefore; },
+                        10s));
+                }
+                const QString name =
+                    title.toLower().replace(QStringLiteral(" & "), QStringLiteral("-"));
+                const QImage shot = window.grab().toImage();
+                CHECK(shot.width() >= size.width());
+                CHECK(shot.height() >= size.height());
+                CHECK(shot.save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
+            }
         }
-        const QString name = title.toLower().replace(QStringLiteral(" & "), QStringLiteral("-"));
-        const QImage shot = window.grab().toImage();
-        CHECK(shot.width() >= 1280);
-        CHECK(shot.height() >= 800);
-        CHECK(shot.save(dir + QLatin1Char('/') + name + QStringLiteral(".png")));
     }
     engine.stopProducer(id);
 }
@@ -203,4 +241,135 @@ TEST_CASE("with the defaults the Sessions page shows closed sessions and convers
     CHECK(firstSeen < 300);
     CHECK(s.aggregates.counters.sessionsClosed > 0);
     CHECK(conversion.contains(QLatin1Char('%')));
+}
+
+namespace {
+
+/// The controls a person operates, which a screen reader must be able to name.
+bool isControl(const QWidget *w)
+{
+    return qobject_cast<const QAbstractButton *>(w) || qobject_cast<const QComboBox *>(w) ||
+           qobject_cast<const QAbstractSpinBox *>(w) || qobject_cast<const QLineEdit *>(w) ||
+           qobject_cast<const QAbstractSlider *>(w) || qobject_cast<const QChartView *>(w) ||
+           (qobject_cast<const QAbstractItemView *>(w) && !qobject_cast<const QHeaderView *>(w)) ||
+           qobject_cast<const QTabBar *>(w);
+}
+
+/// "Kind objectName (parent chain)" of a widget, for the list of those missing something.
+QString describe(const QWidget *w)
+{
+    QString text = QString::fromLatin1(w->metaObject()->className());
+    if (!w->objectName().isEmpty())
+        text += QLatin1Char(' ') + w->objectName();
+    QStringList chain;
+    for (const QWidget *p = w->parentWidget(); p && chain.size() < 3; p = p->parentWidget())
+        chain << QString::fromLatin1(p->metaObject()->className());
+    return text + QStringLiteral(" in ") + chain.join(QStringLiteral(" < "));
+}
+
+/// The visible controls of `root` without an accessible name (what a screen reader would say),
+/// and, separately, without a tooltip.
+std::pair<QStringList, QStringList> unnamedControls(QWidget *root)
+{
+    QStringList noName, noTip;
+    for (QWidget *w : root->findChildren<QWidget *>()) {
+        if (!w->isVisibleTo(root->window()) || !isControl(w))
+            continue;
+        // Internal parts of a control (a spin box's line edit, a combo's view, the scroll bars
+        // of a view) are named by their control.
+        const QWidget *parent = w->parentWidget();
+        if (qobject_cast<const QAbstractSpinBox *>(parent) ||
+            qobject_cast<const QComboBox *>(parent) || qobject_cast<const QScrollBar *>(w) ||
+            qobject_cast<const QAbstractItemView *>(parent) ||
+            (parent && qobject_cast<const QAbstractScrollArea *>(parent->parentWidget()) &&
+             qobject_cast<const QAbstractSlider *>(w)))
+            continue;
+        if (w->objectName() == QLatin1String("qt_toolbar_ext_button"))
+            continue;
+        QAccessibleInterface *a = QAccessible::queryAccessibleInterface(w);
+        const QString name = a ? a->text(QAccessible::Name).trimmed() : QString();
+        if (name.isEmpty())
+            noName << describe(w);
+        if (w->toolTip().isEmpty() && !qobject_cast<const QTabBar *>(w))
+            noTip << describe(w);
+    }
+    return {noName, noTip};
+}
+
+} // namespace
+
+// Issue 21: every control on every page has an accessible name and a tooltip; the pages switch
+// with Ctrl+1..9 and the keyboard reaches every control of a page with Tab.
+TEST_CASE("every control on every page has an accessible name and a tooltip, and the keyboard "
+          "reaches every page and control",
+          "[ui][accessibility]")
+{
+    test::IsolatedSettings isolated;
+    core::StudioEngineSettings settings;
+    settings.embeddedOptions.brokers = 1;
+    settings.embeddedOptions.partitions = 2;
+    core::StudioEngine engine(settings);
+    std::string error;
+    REQUIRE(engine.start(&error));
+    engine.addProducer(core::StudioProducerSettings{});
+    ui::MainWindow window(engine);
+    window.resize(1600, 1000);
+    window.show();
+    window.activateWindow();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    QApplication::setActiveWindow(&window);
+
+    QStringList noName, noTip;
+    const QStringList titles = ui::MainWindow::pageTitles();
+    for (int i = 0; i < titles.size(); ++i) {
+        INFO(titles[i].toStdString());
+        // Ctrl+N shows page N.
+        QTest::keyClick(&window, static_cast<Qt::Key>(Qt::Key_1 + i), Qt::ControlModifier);
+        QCoreApplication::processEvents();
+        CHECK(window.currentPageTitle() == titles[i]);
+        test::waitUntil([] { return false; }, 300ms);
+        QWidget *page = window.page(titles[i]);
+        REQUIRE(page);
+        auto [name, tip] = unnamedControls(page);
+        for (const QString &n : name)
+            noName << titles[i] + QStringLiteral(": ") + n;
+        for (const QString &t : tip)
+            noTip << titles[i] + QStringLiteral(": ") + t;
+
+        // Tab from the page's first control visits every enabled control that takes Tab focus.
+        QSet<QWidget *> reachable;
+        for (QWidget *w : page->findChildren<QWidget *>())
+            if (w->isVisible() && w->isEnabled() && (w->focusPolicy() & Qt::TabFocus) &&
+                w->focusProxy() == nullptr)
+                reachable.insert(w);
+        QSet<QWidget *> visited;
+        for (int step = 0; step < 4 * reachable.size() + 20; ++step) {
+            if (QWidget *focus = QApplication::focusWidget())
+                visited.insert(focus);
+            QWidget *target = QApplication::focusWidget() ? QApplication::focusWidget() : &window;
+            QTest::keyClick(target, Qt::Key_Tab);
+        }
+        QStringList missed;
+        for (QWidget *w : reachable)
+            if (!visited.contains(w))
+                missed << describe(w);
+        INFO("not reached with Tab: " << missed.join(QStringLiteral("; ")).toStdString());
+        CHECK(missed.isEmpty());
+    }
+    // The window's own controls: the page list and the status bar.
+    auto [name, tip] = unnamedControls(window.centralWidget());
+    Q_UNUSED(name);
+    for (QWidget *w : {static_cast<QWidget *>(window.statusBar())}) {
+        auto [n, t] = unnamedControls(w);
+        noName << n;
+        noTip << t;
+    }
+    noName.removeDuplicates();
+    noTip.removeDuplicates();
+    std::printf("controls without an accessible name: %lld\n%s\n", qlonglong(noName.size()),
+                qPrintable(noName.join(QLatin1Char('\n'))));
+    std::printf("controls without a tooltip: %lld\n%s\n", qlonglong(noTip.size()),
+                qPrintable(noTip.join(QLatin1Char('\n'))));
+    CHECK(noName.isEmpty());
+    CHECK(noTip.isEmpty());
 }

@@ -21,6 +21,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUuid>
@@ -1053,4 +1054,47 @@ TEST_CASE("a saved Kafka profile resolves to its cluster, with its password from
     CHECK(error.contains(QStringLiteral("\"local\"")));
     CHECK(error.contains(QStringLiteral("\"prod cluster\"")));
     CHECK_FALSE(error.contains(secret));
+}
+
+TEST_CASE("The settings dialog's Aggregation section: the page query and the key cap reach "
+          "aggregationChosen, a bad page query is refused",
+          "[ui][settings][cardinality]")
+{
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/studio-test-bus");
+    TempSettings settings;
+    ui::SecretStore store(testService());
+    ui::ConnectionProfiles profiles;
+    ui::SettingsDialog dialog(&profiles, &store);
+    dialog.setAggregation({QStringLiteral("drop"), 10'000});
+    auto *query = dialog.findChild<QLineEdit *>(QStringLiteral("pageQuery"));
+    auto *cap = dialog.findChild<QSpinBox *>(QStringLiteral("maxKeysPerWindow"));
+    REQUIRE(query);
+    REQUIRE(cap);
+    CHECK(query->text() == QStringLiteral("drop"));
+    CHECK(cap->value() == 10'000);
+
+    QSignalSpy chosen(&dialog, &ui::SettingsDialog::aggregationChosen);
+    QSignalSpy refused(&dialog, &ui::SettingsDialog::refused);
+    query->setText(QStringLiteral("keep:sid,"));
+    dialog.accept();
+    CHECK(chosen.count() == 0);
+    REQUIRE(refused.count() == 1);
+    const QList<QVariant> why = refused.takeFirst();
+    CHECK(why.at(0).toString() == QStringLiteral("aggregation"));
+    CHECK(why.at(1).toString().contains(QStringLiteral("--page-query")));
+
+    query->setText(QStringLiteral("keep:utm_source,utm_medium"));
+    cap->setValue(500);
+    dialog.accept();
+    REQUIRE(chosen.count() == 1);
+    const auto c = chosen.takeFirst().at(0).value<ui::AggregationConfiguration>();
+    CHECK(c.pageQuery == QStringLiteral("keep:utm_source,utm_medium"));
+    CHECK(c.maxKeysPerWindow == 500);
+
+    // Unchanged: no signal (the aggregator is not restarted for nothing).
+    ui::SettingsDialog again(&profiles, &store);
+    again.setAggregation(c);
+    QSignalSpy none(&again, &ui::SettingsDialog::aggregationChosen);
+    again.accept();
+    CHECK(none.count() == 0);
 }

@@ -6,11 +6,26 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace studio::core {
 
 inline constexpr std::int64_t kNoWatermark = INT64_MIN;
+
+/// The key of a window's row that holds the keys beyond the per-window key cap
+/// (AggregatorConfig::maxKeysPerWindow): the page "(other)" (normalised pages start with '/', so
+/// no real page is it), the product "(other)", the geo combination ("(other)", "(other)",
+/// "(other)").
+inline constexpr std::string_view kOtherKey = "(other)";
+
+/// Keys of one final window counted into its (other) row, beyond the cap.
+struct KeyOverflow
+{
+    enum class Kind : std::uint8_t { Pages, Geo, Funnel } kind = Kind::Pages;
+    std::int64_t windowStart = 0;
+    std::uint64_t keysFolded = 0; ///< distinct keys counted into (other)
+};
 
 /// Page metrics of one (window, page). Unique counts are HyperLogLog estimates.
 struct PageRow
@@ -80,6 +95,7 @@ struct FinalResults
     std::vector<GeoRow> geo;
     std::vector<SessionRow> sessions;
     std::vector<FunnelRow> funnel;
+    std::vector<KeyOverflow> overflow; ///< the windows among these that were capped
     bool empty() const
     {
         return pages.empty() && geo.empty() && sessions.empty() && funnel.empty();
@@ -142,6 +158,11 @@ struct AggregateCounters
     std::uint64_t dedupeEntries = 0;
     std::uint64_t internedNames = 0; ///< pages, products and geo keys held for open state
     std::uint64_t stateBytes = 0;    ///< estimate of the memory the open state holds
+    /// Keys counted into a window's (other) row beyond the key cap, summed over the windows
+    /// (page, geo and funnel; final and open; see KeyOverflow).
+    std::uint64_t keysFolded = 0;
+    std::uint64_t windowsCapped = 0;    ///< final windows that folded keys
+    std::uint64_t lastWindowFolded = 0; ///< keys folded in the latest capped final window
     std::uint64_t windowsFinalized = 0;
     std::uint64_t sessionsClosed = 0;
     std::uint64_t held = 0;                  ///< read, not yet decided (see Outcome::Held)

@@ -53,6 +53,65 @@ void funnelRows(std::int64_t start, std::int64_t size, const std::map<std::strin
     }
 }
 
+/// The keys folded into one final window's (other) row, over the partitions.
+struct Folds
+{
+    absl::flat_hash_set<std::uint64_t, internal::PremixedHash> hashes;
+    std::uint64_t untracked = 0;
+    void add(internal::WindowKeys &k)
+    {
+        if (hashes.empty())
+            hashes.swap(k.foldedHashes);
+        else
+            hashes.insert(k.foldedHashes.begin(), k.foldedHashes.end());
+        untracked += k.untracked;
+    }
+    std::uint64_t count() const { return hashes.size() + untracked; }
+};
+
+std::uint64_t keyHash(const std::string &name)
+{
+    return internal::Interner<1>::hashOf({name});
+}
+std::uint64_t keyHash(const std::array<std::string, 3> &key)
+{
+    return internal::Interner<3>::hashOf({key[0], key[1], key[2]});
+}
+
+/// One merged final window's rows under the key cap: when more than `cap` keys (besides
+/// `other`) remain, those with the fewest events (`weight`; ties: the later name) are folded
+/// into `other` (`fold(into, from, added)`) and remembered in `folds`.
+template <class Key, class Value, class Weight, class Fold>
+void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Folds &folds,
+               Weight &&weight, Fold &&fold)
+{
+    const std::size_t keys = rows.size() - rows.count(other);
+    if (cap == 0 || keys <= cap)
+        return;
+    std::vector<std::pair<std::uint64_t, const Key *>> order;
+    order.reserve(keys);
+    for (const auto &[key, value] : rows) {
+        if (key != other)
+            order.emplace_back(weight(value), &key);
+    }
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(cap), order.end(),
+                     [](const auto &a, const auto &b) {
+                         return a.first != b.first ? a.first > b.first : *a.second < *b.second;
+                     });
+    std::vector<Key> dropped;
+    for (std::size_t i = cap; i < order.size(); ++i)
+        dropped.push_back(*order[i].second);
+    for (const Key &key : dropped) {
+        auto node = rows.extract(key);
+        auto [it, added] = rows.try_emplace(other);
+        fold(it->second, std::move(node.mapped()), added);
+        if (folds.hashes.size() < internal::kMaxFoldedTracked)
+            folds.hashes.insert(keyHash(key));
+        else if (!folds.hashes.contains(keyHash(key)))
+            ++folds.untracked;
+    }
+}
+
 template <class T> void keepLast(std::deque<T> &d, std::size_t n)
 {
     while (d.size() > n)
@@ -86,6 +145,8 @@ std::string AggregatorConfig::validate() const
         return "the idle timeout must not be negative";
     if (workers < 0 || workers > 256)
         return "workers must be between 0 (one per hardware thread) and 256";
+    if (maxKeysPerWindow > 100'000'000)
+        return "the key cap (--max-keys-per-window) must be at most 100,000,000 (0: no cap)";
     return {};
 }
 
@@ -103,7 +164,8 @@ Aggregator::Aggregator(AggregatorConfig config, AggregateSink *sink)
 {
     const int n = m_config.workerCount();
     for (int i = 0; i < n; ++i)
-        m_state->workers.push_back(std::make_unique<Worker>(m_config.maxEventBytes));
+        m_state->workers.push_back(
+            std::make_unique<Worker>(m_config.maxEventBytes, m_config.pageNormalization));
 }
 
 Aggregator::~Aggregator() = default;
@@ -253,14 +315,19 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
     State &s = *m_state;
     const std::int64_t until = everything ? INT64_MAX : s.watermarkMs;
     if (until != kNoWatermark) {
-        // Windows the watermark passed, merged over the partitions by name.
+        // Windows the watermark passed, merged over the partitions by name, with the keys
+        // each partition folded into (other) (their union: a key folded in two partitions is
+        // one key).
         std::map<std::int64_t, std::map<std::string, PageFinal>> pages;
         std::map<std::int64_t, std::map<std::array<std::string, 3>, std::uint64_t>> geo;
         std::map<std::int64_t, std::map<std::string, FunnelAgg>> funnel;
+        std::map<std::int64_t, Folds> pageFolds, geoFolds, funnelFolds;
         for (auto &[id, up] : s.partitions) {
             PartitionState &p = *up;
-            p.pageWindows.takeFinal(until, [&](std::int64_t start, std::vector<PageAgg> &aggs) {
+            p.pageWindows.takeFinal(until, [&](std::int64_t start, std::vector<PageAgg> &aggs,
+                                               internal::WindowKeys &keys) {
                 auto &byName = pages[start];
+                pageFolds[start].add(keys);
                 for (std::uint32_t i = 0; i < aggs.size(); ++i) {
                     PageAgg &a = aggs[i];
                     if (!a.used)
@@ -283,15 +350,19 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                     f.sessions.merge(a.sessions);
                 }
             });
-            p.geoWindows.takeFinal(until, [&](std::int64_t start, std::vector<GeoAgg> &aggs) {
+            p.geoWindows.takeFinal(until, [&](std::int64_t start, std::vector<GeoAgg> &aggs,
+                                              internal::WindowKeys &keys) {
                 auto &byKey = geo[start];
+                geoFolds[start].add(keys);
                 for (std::uint32_t i = 0; i < aggs.size(); ++i) {
                     if (aggs[i].used)
                         byKey[p.geoKeys.key(i)] += aggs[i].events;
                 }
             });
-            p.funnelWindows.takeFinal(until, [&](std::int64_t start, std::vector<FunnelAgg> &aggs) {
+            p.funnelWindows.takeFinal(until, [&](std::int64_t start, std::vector<FunnelAgg> &aggs,
+                                                 internal::WindowKeys &keys) {
                 auto &byName = funnel[start];
+                funnelFolds[start].add(keys);
                 for (std::uint32_t i = 0; i < aggs.size(); ++i) {
                     if (!aggs[i].used)
                         continue;
@@ -302,6 +373,60 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 }
             });
         }
+        // The cap again over the merged rows: several partitions may each hold `cap` keys.
+        const std::size_t cap = m_config.maxKeysPerWindow;
+        const std::string other(kOtherKey);
+        const std::array<std::string, 3> otherGeo{other, other, other};
+        for (auto &[start, byName] : pages) {
+            capMerged(
+                byName, other, cap, pageFolds[start],
+                [](const PageFinal &f) {
+                    return f.row.views + f.row.clicks + f.row.addToCart + f.row.purchases;
+                },
+                [&](PageFinal &into, PageFinal &&from, bool added) {
+                    if (added) {
+                        into = std::move(from);
+                        into.row.page = other;
+                        return;
+                    }
+                    into.row.views += from.row.views;
+                    into.row.clicks += from.row.clicks;
+                    into.row.addToCart += from.row.addToCart;
+                    into.row.purchases += from.row.purchases;
+                    into.row.revenueCents += from.row.revenueCents;
+                    into.users.merge(from.users);
+                    into.sessions.merge(from.sessions);
+                });
+        }
+        for (auto &[start, byKey] : geo) {
+            capMerged(
+                byKey, otherGeo, cap, geoFolds[start], [](std::uint64_t n) { return n; },
+                [](std::uint64_t &into, std::uint64_t &&from, bool) { into += from; });
+        }
+        for (auto &[start, byName] : funnel) {
+            capMerged(
+                byName, other, cap, funnelFolds[start],
+                [](const FunnelAgg &f) { return f.views + f.carts + f.purchases; },
+                [](FunnelAgg &into, FunnelAgg &&from, bool) {
+                    into.views += from.views;
+                    into.carts += from.carts;
+                    into.purchases += from.purchases;
+                });
+        }
+        const auto noteFolds = [&](std::map<std::int64_t, Folds> &folds, KeyOverflow::Kind kind) {
+            for (const auto &[start, f] : folds) {
+                const std::uint64_t n = f.count();
+                if (n == 0)
+                    continue;
+                out.overflow.push_back({kind, start, n});
+                s.keysFolded += n;
+                ++s.windowsCapped;
+                s.lastWindowFolded = n;
+            }
+        };
+        noteFolds(pageFolds, KeyOverflow::Kind::Pages);
+        noteFolds(geoFolds, KeyOverflow::Kind::Geo);
+        noteFolds(funnelFolds, KeyOverflow::Kind::Funnel);
         std::lock_guard lock(m_resultsMutex);
         for (auto &[start, byName] : pages) {
             std::vector<PageRow> rows;
@@ -509,6 +634,8 @@ AggregateCounters Aggregator::countersLocked() const
             for (const auto &[start, aggs] : p->funnelWindows.open())
                 funnelStarts[start];
             c.openSessions += p->sessions.size();
+            c.keysFolded += p->pageWindows.foldedOpen() + p->geoWindows.foldedOpen() +
+                            p->funnelWindows.foldedOpen();
             c.internedNames += p->pages.size() + p->products.size() + p->geoKeys.size();
             std::uint64_t dedupe = 0;
             for (const auto &[second, d] : p->seen)
@@ -546,6 +673,9 @@ AggregateCounters Aggregator::countersLocked() const
     c.maxEventTimeMs = std::max(c.maxEventTimeMs, s.maxEventTimeMs);
     c.watermarkMs = s.watermarkMs;
     c.windowsFinalized = s.windowsFinalized;
+    c.keysFolded += s.keysFolded;
+    c.windowsCapped = s.windowsCapped;
+    c.lastWindowFolded = s.lastWindowFolded;
     return c;
 }
 
@@ -594,6 +724,23 @@ AggregatorSnapshot Aggregator::snapshot() const
                             start, start + m_config.geoWindowMs, key[0], key[1], key[2], 0, false};
                     it->second.events += aggs[id].events;
                 }
+            }
+            // Open sessions: one pass, a few compares each (issue 21).
+            OpenSessionSummary &o = snap.openSessions;
+            for (const auto &[hash, session] : p->sessions) {
+                ++o.count;
+                o.converted += session.converted ? 1 : 0;
+                const double minutes = static_cast<double>(session.end - session.start) / 60'000.0;
+                std::size_t l = 0;
+                while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
+                       minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
+                    ++l;
+                ++o.byLength[l];
+                std::size_t e = 0;
+                while (e < OpenSessionSummary::kEventBounds.size() &&
+                       session.events > OpenSessionSummary::kEventBounds[e])
+                    ++e;
+                ++o.byEvents[e];
             }
             for (const auto &[start, aggs] : p->funnelWindows.open()) {
                 for (std::uint32_t id = 0; id < aggs.size(); ++id) {

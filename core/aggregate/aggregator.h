@@ -2,8 +2,10 @@
 
 #include "core/aggregate/aggregates.h"
 #include "core/aggregate/eventparser.h"
+#include "core/aggregate/pagenormalizer.h"
 #include "core/common/recordbatch.h"
 
+#include <array>
 #include <cstdint>
 
 #include <map>
@@ -50,6 +52,12 @@ struct AggregatorConfig
     /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
     /// worker); 0: one per hardware thread.
     int workers = 1;
+    /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
+    PageNormalization pageNormalization;
+    /// The key cap: distinct pages, geo combinations and products a window holds at most (per
+    /// partition, and again when the partitions' rows are merged); the others are counted into
+    /// that window's kOtherKey row. 0: no cap (`--max-keys-per-window`).
+    std::size_t maxKeysPerWindow = 10'000;
 
     std::string validate() const;
     /// `workers`, with 0 resolved to the hardware threads.
@@ -62,6 +70,10 @@ inline constexpr std::size_t kMaxHeldSuspects = 16;
 inline constexpr std::uint32_t kSuspectConfirmations = 3;
 /// Events at the partition's own time, after a suspect, that refuse it.
 inline constexpr std::uint32_t kSuspectRefutations = 3;
+/// Distinct pages a session counts at most (its page set's bound: at most about 80 KB of page
+/// ids, and the names they keep interned, per open session): a session that visits more reports
+/// this many.
+inline constexpr std::uint32_t kMaxSessionPages = 10'000;
 
 /// What became of one event.
 enum class Outcome : std::uint8_t {
@@ -90,9 +102,26 @@ struct DeferredDeadLetter
     std::string reason; ///< "future_timestamp" or "late"
 };
 
+/// The sessions open now, summarised for the UI (issue 21): how many, how many bought, and their
+/// length so far and events so far in fixed bins. Computed by snapshot() in one pass over the
+/// open sessions under the lock it already takes (no state kept between snapshots).
+struct OpenSessionSummary
+{
+    /// Upper bounds (exclusive) of the length bins, minutes of event time since the first event:
+    /// [0,1), [1,5), [5,10), [10,30), [30,60), 60 and more.
+    static constexpr std::array<double, 5> kLengthBoundsMinutes{1, 5, 10, 30, 60};
+    /// Upper bounds (inclusive) of the events bins: 1, 2-5, 6-10, 11-20, 21-50, more than 50.
+    static constexpr std::array<std::uint64_t, 5> kEventBounds{1, 5, 10, 20, 50};
+    std::uint64_t count = 0;
+    std::uint64_t converted = 0; ///< with a purchase so far
+    std::array<std::uint64_t, kLengthBoundsMinutes.size() + 1> byLength{};
+    std::array<std::uint64_t, kEventBounds.size() + 1> byEvents{};
+};
+
 /// What the UI reads: counters, open and recently final windows, top pages, recent sessions.
 struct AggregatorSnapshot
 {
+    OpenSessionSummary openSessions; ///< the sessions open now
     AggregateCounters counters;
     std::vector<PageRow> pages;
     std::vector<GeoRow> geo;

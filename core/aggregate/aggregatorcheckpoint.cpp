@@ -708,6 +708,7 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
     p.suspects = std::move(suspects);
     p.normalsSinceSuspect = static_cast<std::uint32_t>(normals);
     p.dirtySessions.clear();
+    p.recountKeys();
     for (auto &[start, aggs] : p.pageWindows.open()) {
         for (PageAgg &a : aggs)
             a.dirty = false;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <type_traits>
 
 namespace studio::core {
 
@@ -64,29 +65,115 @@ struct GeoAgg
     bool dirty = false;
 };
 
+/// The key cap's bookkeeping of one open window (see Windows).
+struct WindowKeys
+{
+    std::uint32_t keys = 0;      ///< distinct keys held, (other) not counted
+    std::uint64_t folded = 0;    ///< distinct keys counted into (other) (see kMaxFoldedTracked)
+    std::uint64_t untracked = 0; ///< folds beyond kMaxFoldedTracked (each counted as a key)
+    absl::flat_hash_set<std::uint64_t, PremixedHash> foldedHashes; ///< Interner::hashOf of each
+};
+
+/// Folded keys a window remembers (16 bytes each at most) to count them exactly; beyond, each
+/// fold of a key not remembered counts as one more key (an upper bound). 16 MiB per window.
+inline constexpr std::size_t kMaxFoldedTracked = std::size_t{1} << 20;
+
 /// Open tumbling windows of one kind: start -> per-key aggregates indexed by interned id.
+///
+/// The key cap (issue 24; README "Bounded memory"): a window holds at most `cap` distinct keys
+/// (0: no cap); keyed() counts an event of any further key into that window's (other) key, an
+/// ordinary interned key (`otherKey`), so every total still adds up, the sketches of (other)
+/// take the folded keys' users, and a folded key is never interned (state stays bounded by the
+/// cap, whatever the keys). The cap and its counters live here, per window, so the container
+/// can move between owners (per partition today) as it is; what an owner must keep: (1) every
+/// key goes through keyed() (at() is only for restoring a checkpoint, followed by recount()),
+/// (2) takeFinal() hands out each window's WindowKeys with its aggregates (the fold counters
+/// of a window merged from several owners are the union of their foldedHashes, see
+/// Aggregator::collectFinal), (3) remap() after Interner::compact.
 template <class Agg> class Windows
 {
 public:
-    Windows(std::int64_t size, Agg prototype)
+    Windows(std::int64_t size, Agg prototype, std::size_t cap = 0)
         : m_size(size)
         , m_prototype(std::move(prototype))
+        , m_cap(cap)
     {
     }
 
+    /// The aggregate of `key` in the window of `ts`: the key's own, or the window's (other)
+    /// (`otherKey`) when the window holds `cap` keys and `key` is not one of them. `id` is set
+    /// to the id of the aggregate returned. Marks it used.
+    template <class Names>
+    Agg &keyed(std::int64_t ts, Names &names, const typename Names::KeyView &key,
+               const typename Names::KeyView &otherKey, std::uint32_t &id)
+    {
+        select(ts);
+        const std::uint64_t h = Names::hashOf(key);
+        id = names.find(key, h);
+        if (id != kDroppedId && id < m_last->size() && (*m_last)[id].used) [[likely]]
+            return (*m_last)[id];
+        if (m_cap == 0 || m_lastKeys->keys < m_cap) {
+            if (id == kDroppedId)
+                id = names.id(key, h);
+            Agg &a = slot(id);
+            a.used = true;
+            ++m_lastKeys->keys;
+            return a;
+        }
+        WindowKeys &k = *m_lastKeys;
+        if (k.foldedHashes.size() < kMaxFoldedTracked) {
+            if (k.foldedHashes.insert(h).second)
+                ++k.folded;
+        } else if (!k.foldedHashes.contains(h)) {
+            ++k.folded;
+            ++k.untracked;
+        }
+        id = names.id(otherKey);
+        Agg &other = slot(id);
+        other.used = true;
+        return other;
+    }
+
+    /// The aggregate of `id` in the window of `ts`, without the cap: for restoring a
+    /// checkpoint only (recount() after).
     Agg &at(std::int64_t ts, std::uint32_t id)
     {
-        // Events mostly fall into the window of the one before: no division, no map search.
-        if (!m_last || ts < m_lastStart || ts - m_lastStart >= m_size) [[unlikely]] {
-            m_lastStart = windowStart(ts, m_size);
-            m_last = &m_open[m_lastStart];
+        select(ts);
+        return slot(id);
+    }
+
+    /// Counts every window's keys again from the used flags (after at() or open() changed them
+    /// from outside); `otherId` (kDroppedId: none) is not a key.
+    void recount(std::uint32_t otherId)
+    {
+        m_last = nullptr;
+        for (auto &[start, aggs] : m_open) {
+            WindowKeys &k = m_keys[start];
+            k.keys = 0;
+            for (std::uint32_t id = 0; id < aggs.size(); ++id)
+                k.keys += aggs[id].used && id != otherId;
         }
-        if (id >= m_last->size())
-            m_last->resize(id + 1, m_prototype);
-        return (*m_last)[id];
+        std::erase_if(m_keys, [&](const auto &kv) { return !m_open.contains(kv.first); });
     }
 
     std::int64_t size() const { return m_size; }
+    std::size_t cap() const { return m_cap; }
+
+    /// Keys folded in the open windows, and the bytes their bookkeeping holds.
+    std::uint64_t foldedOpen() const
+    {
+        std::uint64_t n = 0;
+        for (const auto &[start, k] : m_keys)
+            n += k.folded;
+        return n;
+    }
+    std::uint64_t capBytes() const
+    {
+        std::uint64_t bytes = 0;
+        for (const auto &[start, k] : m_keys)
+            bytes += sizeof(WindowKeys) + k.foldedHashes.capacity() * (sizeof(std::uint64_t) + 1);
+        return bytes;
+    }
 
     /// Flags every id some open window uses.
     void markUsed(std::vector<char> &keep) const
@@ -117,22 +204,48 @@ public:
     const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
     void forget() { m_last = nullptr; } ///< after open() was changed from outside
 
-    /// Removes and returns (start, aggregates) of every window whose end is at or before `until`.
+    /// Removes and hands out (start, aggregates[, WindowKeys]) of every window whose end is at
+    /// or before `until`.
     template <class Fn> void takeFinal(std::int64_t until, Fn &&fn)
     {
         while (!m_open.empty() && m_open.begin()->first + m_size <= until) {
             auto node = m_open.extract(m_open.begin());
             if (m_last == &node.mapped())
                 m_last = nullptr;
-            fn(node.key(), node.mapped());
+            auto keys = m_keys.extract(node.key());
+            WindowKeys none;
+            WindowKeys &k = keys ? keys.mapped() : none;
+            if constexpr (std::is_invocable_v<Fn, std::int64_t, std::vector<Agg> &, WindowKeys &>)
+                fn(node.key(), node.mapped(), k);
+            else
+                fn(node.key(), node.mapped());
         }
     }
 
 private:
+    void select(std::int64_t ts)
+    {
+        // Events mostly fall into the window of the one before: no division, no map search.
+        if (!m_last || ts < m_lastStart || ts - m_lastStart >= m_size) [[unlikely]] {
+            m_lastStart = windowStart(ts, m_size);
+            m_last = &m_open[m_lastStart];
+            m_lastKeys = &m_keys[m_lastStart];
+        }
+    }
+    Agg &slot(std::uint32_t id)
+    {
+        if (id >= m_last->size())
+            m_last->resize(id + 1, m_prototype);
+        return (*m_last)[id];
+    }
+
     std::int64_t m_size;
     Agg m_prototype;
+    std::size_t m_cap;
     std::map<std::int64_t, std::vector<Agg>> m_open;
+    std::map<std::int64_t, WindowKeys> m_keys; // the same starts as m_open
     std::vector<Agg> *m_last = nullptr;
+    WindowKeys *m_lastKeys = nullptr;
     std::int64_t m_lastStart = 0;
 };
 
@@ -172,9 +285,9 @@ struct PartitionState
 {
     PartitionState(std::int32_t partition, const AggregatorConfig &c)
         : partition(partition)
-        , pageWindows(c.pageWindowMs, PageAgg(c.hllLog2m))
-        , funnelWindows(c.funnelWindowMs, FunnelAgg{})
-        , geoWindows(c.geoWindowMs, GeoAgg{})
+        , pageWindows(c.pageWindowMs, PageAgg(c.hllLog2m), c.maxKeysPerWindow)
+        , funnelWindows(c.funnelWindowMs, FunnelAgg{}, c.maxKeysPerWindow)
+        , geoWindows(c.geoWindowMs, GeoAgg{}, c.maxKeysPerWindow)
     {
     }
 
@@ -232,6 +345,8 @@ struct PartitionState
     }
     /// Estimated memory of the open state.
     std::uint64_t stateBytes() const;
+    /// The windows' key counts again, after a checkpoint was applied (Windows::recount).
+    void recountKeys();
     void markSessionDirty(std::uint64_t hash, OpenSession &s)
     {
         if (!s.dirty) {
@@ -277,12 +392,14 @@ private:
 
 struct Aggregator::Worker
 {
-    explicit Worker(std::size_t maxEventBytes)
+    Worker(std::size_t maxEventBytes, const PageNormalization &pages)
         : parser(maxEventBytes)
+        , normalizer(pages)
     {
     }
     std::mutex mutex; // the partitions' state, against snapshot() and counters()
     EventParser parser;
+    PageNormalizer normalizer;
     ParsedEvent event; // the event being ingested
     std::vector<internal::PartitionState *> partitions;
     internal::PartitionState *last = nullptr; // the partition of the record before
@@ -297,6 +414,9 @@ struct Aggregator::State
     std::int64_t watermarkMs = kNoWatermark;    ///< min over active partitions, never backwards
     std::int64_t maxEventTimeMs = kNoWatermark; ///< over every partition
     std::uint64_t windowsFinalized = 0;
+    std::uint64_t keysFolded = 0;    ///< over the final windows
+    std::uint64_t windowsCapped = 0; ///< final windows that folded keys
+    std::uint64_t lastWindowFolded = 0;
     std::size_t nextWorker = 0; // round robin for partitions first seen in a batch
 
     // Recently final rows (merged over partitions), for snapshots.

@@ -29,6 +29,7 @@ public:
             append(m_pending.geo, results.geo);
             append(m_pending.sessions, results.sessions);
             append(m_pending.funnel, results.funnel);
+            append(m_pending.overflow, results.overflow);
         }
         if (m_next)
             m_next->onFinal(std::move(results));

@@ -123,9 +123,56 @@ Interner<N>::Interner()
 {
 }
 
+template <std::size_t N> std::uint64_t Interner<N>::hashOf(const KeyView &parts)
+{
+    return hashOfParts(parts);
+}
+
+template <std::size_t N>
+std::uint32_t Interner<N>::find(const KeyView &parts, std::uint64_t h) const
+{
+    const std::size_t mask = m_slots.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const Slot &slot = m_slots[i];
+        if (slot.id == kEmpty)
+            return kDroppedId;
+        if (slot.hash != h)
+            continue;
+        bool same = true;
+        for (std::size_t p = 0; p < N && same; ++p) {
+            const std::string &have = (*slot.key)[p];
+            same = have.size() == parts[p].size() &&
+                   sameBytes(have.data(), parts[p].data(), have.size());
+        }
+        if (same)
+            return slot.id;
+    }
+}
+
+namespace {
+template <class Key> std::uint64_t heapBytesOf(const Key &key)
+{
+    std::uint64_t bytes = 0;
+    for (const std::string &part : key) {
+        if (part.capacity() > 15) // beyond the small-string buffer
+            bytes += part.capacity() + 1;
+    }
+    return bytes;
+}
+} // namespace
+
+template <std::size_t N> std::uint64_t Interner<N>::memoryBytes() const
+{
+    return m_slots.capacity() * sizeof(Slot) + m_keys.size() * sizeof(Key) + m_nameBytes;
+}
+
 template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts)
 {
-    const std::uint64_t h = hashOfParts(parts);
+    return id(parts, hashOfParts(parts));
+}
+
+template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts, std::uint64_t h)
+{
     const std::size_t mask = m_slots.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
         const Slot &slot = m_slots[i];
@@ -146,6 +193,7 @@ template <std::size_t N> std::uint32_t Interner<N>::id(const KeyView &parts)
     Key &key = m_keys.emplace_back();
     for (std::size_t p = 0; p < N; ++p)
         key[p].assign(parts[p]);
+    m_nameBytes += heapBytesOf(key);
     if (m_keys.size() * 2 > m_slots.size())
         rebuild(m_slots.size() * 2);
     else
@@ -165,6 +213,9 @@ std::vector<std::uint32_t> Interner<N>::compact(const std::vector<char> &keep)
         }
     }
     m_keys.swap(keys);
+    m_nameBytes = 0;
+    for (const Key &key : m_keys)
+        m_nameBytes += heapBytesOf(key);
     rebuild(std::max<std::size_t>(kMinSlots, std::bit_ceil(m_keys.size() * 2 + 1)));
     return remap;
 }

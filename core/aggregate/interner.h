@@ -40,6 +40,14 @@ public:
     /// The id of `parts`, a new one (the next dense id) the first time.
     std::uint32_t id(const KeyView &parts);
     std::uint32_t id(std::string_view s) requires(N == 1) { return id(KeyView{s}); }
+    /// The same, with `hash` == hashOf(parts) computed by the caller.
+    std::uint32_t id(const KeyView &parts, std::uint64_t hash);
+    /// The id of `parts` if interned, else kDroppedId; `hash` == hashOf(parts).
+    std::uint32_t find(const KeyView &parts, std::uint64_t hash) const;
+    /// The hash the interner files `parts` under (fastHash for N == 1).
+    static std::uint64_t hashOf(const KeyView &parts);
+    /// Estimated heap bytes of the keys and the slot table (kept as keys come and go: O(1)).
+    std::uint64_t memoryBytes() const;
     const Key &key(std::uint32_t id) const { return m_keys[id]; }
     const std::string &name(std::uint32_t id) const requires(N == 1) { return m_keys[id][0]; }
     std::size_t size() const { return m_keys.size(); }
@@ -60,6 +68,7 @@ private:
 
     std::vector<Slot> m_slots; // a power of two, at most half full
     std::deque<Key> m_keys;
+    std::uint64_t m_nameBytes = 0; // heap bytes of the keys' strings (beyond their inline buffer)
 };
 
 /// The distinct page ids of a session. Ids below 128 (the pages of most sites: ids are dense)

@@ -53,6 +53,18 @@ bool PartitionState::compactNames()
     return true;
 }
 
+void PartitionState::recountKeys()
+{
+    const auto otherOf = [](const auto &names, const auto &key) {
+        return names.find(key, std::decay_t<decltype(names)>::hashOf(key));
+    };
+    const std::array<std::string_view, 1> other{kOtherKey};
+    const std::array<std::string_view, 3> otherGeo{kOtherKey, kOtherKey, kOtherKey};
+    pageWindows.recount(otherOf(pages, other));
+    funnelWindows.recount(otherOf(products, other));
+    geoWindows.recount(otherOf(geoKeys, otherGeo));
+}
+
 std::uint64_t PartitionState::stateBytes() const
 {
     std::uint64_t slots = 0;
@@ -72,6 +84,9 @@ std::uint64_t PartitionState::stateBytes() const
         bytes += aggs.size() * sizeof(GeoAgg);
     for (const HeldEvent &h : suspects)
         bytes += sizeof(HeldEvent) + h.payload.capacity() + h.key.capacity();
+    // the keys themselves (interned names) and the key cap's bookkeeping
+    bytes += pages.memoryBytes() + products.memoryBytes() + geoKeys.memoryBytes();
+    bytes += pageWindows.capBytes() + funnelWindows.capBytes() + geoWindows.capBytes();
     return bytes;
 }
 
@@ -125,11 +140,13 @@ struct Aggregator::Ingest
         const std::int64_t ts = e.timestampMs;
         if (ts > p.maxEventTimeMs)
             p.maxEventTimeMs = ts;
-        const std::uint32_t pageId = p.pages.id(e.page);
         const std::int64_t revenue = e.type == EventType::Purchase ? e.priceCents : 0;
-
-        PageAgg &page = p.pageWindows.at(ts, pageId);
-        page.used = true;
+        // The key cap: a key beyond it lands in the window's (other) row (Windows::keyed).
+        static constexpr std::array<std::string_view, 1> kOther{kOtherKey};
+        static constexpr std::array<std::string_view, 3> kOtherGeo{kOtherKey, kOtherKey, kOtherKey};
+        std::uint32_t pageId = 0;
+        PageAgg &page =
+            p.pageWindows.keyed(ts, p.pages, {worker.normalizer.normalize(e.page)}, kOther, pageId);
         page.dirty = true;
         switch (e.type) {
         case EventType::PageView:
@@ -151,14 +168,14 @@ struct Aggregator::Ingest
         page.users.prefetch(userHash);
         page.sessions.prefetch(sessionHash);
 
-        GeoAgg &g = p.geoWindows.at(ts, p.geoId(e.country, e.browser, e.deviceType));
-        g.used = true;
+        std::uint32_t keyId = 0;
+        GeoAgg &g = p.geoWindows.keyed(ts, p.geoKeys, {e.country, e.browser, e.deviceType},
+                                       kOtherGeo, keyId);
         g.dirty = true;
         ++g.events;
 
         if (e.hasProduct) {
-            FunnelAgg &f = p.funnelWindows.at(ts, p.products.id(e.productId));
-            f.used = true;
+            FunnelAgg &f = p.funnelWindows.keyed(ts, p.products, {e.productId}, kOther, keyId);
             f.dirty = true;
             f.views += e.type == EventType::PageView;
             f.carts += e.type == EventType::AddToCart;
@@ -189,7 +206,8 @@ struct Aggregator::Ingest
         session.end = std::max(session.end, ts);
         session.revenue += revenue;
         session.converted = session.converted || e.type == EventType::Purchase;
-        session.pages.insert(pageId);
+        if (session.pages.size() < kMaxSessionPages) // the page set's bound
+            session.pages.insert(pageId);
 
         page.users.addHash(userHash);
         page.sessions.addHash(sessionHash);

@@ -209,6 +209,15 @@ void collectAggregatorMetrics(MetricsText &t, const Aggregator &aggregator)
             d(c.stateBytes));
     t.counter("clickstream_aggregator_windows_finalized_total", "Windows made final",
               d(c.windowsFinalized));
+    t.counter("clickstream_aggregator_keys_folded_total",
+              "Distinct keys (pages, geo combinations, products) counted into a window's (other) "
+              "row beyond the per-window key cap, summed over the windows",
+              d(c.keysFolded));
+    t.counter("clickstream_aggregator_windows_capped_total",
+              "Final windows that reached the key cap and folded keys into (other)",
+              d(c.windowsCapped));
+    t.gauge("clickstream_aggregator_last_window_keys_folded",
+            "Keys folded into (other) in the latest capped final window", d(c.lastWindowFolded));
     t.counter("clickstream_aggregator_sessions_closed_total", "Sessions closed",
               d(c.sessionsClosed));
     t.gauge("clickstream_aggregator_held_events",

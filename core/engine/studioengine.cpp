@@ -68,6 +68,7 @@ struct StudioEngine::Impl
     };
 
     StudioEngineSettings settings;
+    std::optional<SinkSettings> activeSinks; // what the runtime's sinks were made of
     EmbeddedBroker broker;
     ClusterConfig cluster;
     ProducerPool pool;
@@ -228,6 +229,7 @@ struct StudioEngine::Impl
             invalid = static_cast<double>(c.invalid);
         }
         const bool durable = sinkSettings.has_value();
+        activeSinks = sinkSettings;
         if (mon)
             watchSinks(*mon, sinkSettings);
         auto fresh = makeRuntime(std::move(sinkSettings));
@@ -522,6 +524,7 @@ bool StudioEngine::start(std::string *error, EnginePart *failed)
     if (m->settings.aggregate) {
         if (std::string invalid = m->settings.aggregator.validate(); !invalid.empty())
             return fail(EnginePart::Aggregator, "aggregator: " + invalid);
+        m->activeSinks = m->settings.sinks;
         runtime = m->makeRuntime(m->settings.sinks);
         if (!runtime->pipeline->start(&e))
             return fail(EnginePart::Aggregator, "aggregator: " + e);
@@ -838,6 +841,42 @@ bool StudioEngine::configureSinks(const std::string &postgresUri,
     }
     m->post([this, sinks = std::move(sinks)]() mutable { m->swapRuntime(std::move(sinks)); });
     return true;
+}
+
+bool StudioEngine::configureAggregation(const PageNormalization &pages,
+                                        std::size_t maxKeysPerWindow, std::string *error)
+{
+    {
+        std::lock_guard lock(m->mutex);
+        AggregatorConfig next = m->settings.aggregator;
+        next.pageNormalization = pages;
+        next.maxKeysPerWindow = maxKeysPerWindow;
+        if (std::string e = next.validate(); !e.empty()) {
+            if (error)
+                *error = std::move(e);
+            return false;
+        }
+        if (!m->runtime || m->finished) {
+            if (error)
+                *error = "the engine is not running";
+            return false;
+        }
+    }
+    m->post([this, pages, maxKeysPerWindow] {
+        {
+            std::lock_guard lock(m->mutex);
+            m->settings.aggregator.pageNormalization = pages;
+            m->settings.aggregator.maxKeysPerWindow = maxKeysPerWindow;
+        }
+        m->swapRuntime(m->activeSinks);
+    });
+    return true;
+}
+
+AggregatorConfig StudioEngine::aggregatorConfig() const
+{
+    std::lock_guard lock(m->mutex);
+    return m->settings.aggregator;
 }
 
 bool StudioEngine::pauseAggregator()

@@ -124,6 +124,15 @@ public:
                         const std::string &redisUri, const std::string &redisPassword,
                         std::string *error);
 
+    /// The aggregator's page normalisation and per-window key cap (README "Bounded memory"):
+    /// restarts the aggregator with them on the control thread, keeping the sinks it has (as
+    /// configureSinks() does; its open windows start over from PostgreSQL's checkpoint, if any).
+    /// False with a message for an unusable cap or before start().
+    bool configureAggregation(const PageNormalization &pages, std::size_t maxKeysPerWindow,
+                              std::string *error);
+    /// The aggregator's settings as they are now.
+    AggregatorConfig aggregatorConfig() const;
+
     /// Stops the aggregator's consumption (it keeps its group membership and commits nothing new,
     /// so the group's lag grows) until resumeAggregator(); on the control thread, with a marker.
     /// Also holds across configureSinks(). False before start().

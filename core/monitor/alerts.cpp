@@ -273,6 +273,10 @@ std::vector<AlertRule> defaultAlertRules()
              Severity::Warning, "{$value} events/s go to the dead-letter topic"),
         rule("HotProductLowConversion", kSignalHotLowConversion, Comparison::Equal, 1, 60,
              Severity::Info, "product {product} draws many views but few purchases"),
+        rule("KeyCardinalityCapped", kSignalKeysFoldedRate, Comparison::Greater, 0, 0,
+             Severity::Warning,
+             "key cardinality capped: {$value} keys/s counted into (other) beyond the "
+             "per-window key cap (--max-keys-per-window)"),
     };
 }
 

@@ -25,11 +25,14 @@ namespace studio::core {
 /// - lag_seconds{group}: the group's lag in seconds.
 /// - dead_letter_rate: events/s sent to the dead-letter topic (invalid + late).
 /// - hot_low_conversion{product}: 1 while the funnel flags the product (many views, few sales).
+/// - keys_folded_rate: distinct keys/s counted into a window's (other) row beyond the
+///   per-window key cap (AggregateCounters::keysFolded's increase).
 inline constexpr const char *kSignalServiceUp = "service_up";
 inline constexpr const char *kSignalLagStatusOk = "lag_status_ok";
 inline constexpr const char *kSignalLagSeconds = "lag_seconds";
 inline constexpr const char *kSignalDeadLetterRate = "dead_letter_rate";
 inline constexpr const char *kSignalHotLowConversion = "hot_low_conversion";
+inline constexpr const char *kSignalKeysFoldedRate = "keys_folded_rate";
 
 /// key=value pairs, kept sorted by key (keys unique).
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -74,7 +77,8 @@ struct AlertRule
 };
 
 /// service down 120 s (critical), lag status not OK 60 s, lag above 30 s for 60 s, dead letters
-/// above 100/s for 60 s (warnings), hot product with low conversion 60 s (info).
+/// above 100/s for 60 s, key cardinality capped (keys folded into (other), at once) (warnings),
+/// hot product with low conversion 60 s (info).
 std::vector<AlertRule> defaultAlertRules();
 
 /// Rules as JSON ({"version":1,"rules":[...]}) and back. Parsing validates every rule and refuses

@@ -79,6 +79,8 @@ struct Monitor::Impl
     std::string rulesError;
     std::uint64_t lastDeadLettered = 0;
     std::int64_t lastDeadLetterMs = 0;
+    std::uint64_t lastFolded = 0; // AggregateCounters::keysFolded at the last tick
+    std::int64_t lastFoldedMs = 0;
     std::mutex tickMutex; // one evaluation at a time (the thread and evaluateNow)
 };
 
@@ -352,6 +354,17 @@ std::vector<Signal> Monitor::Impl::collectSignals(std::int64_t nowMs)
     }
     if (sources->aggregator) {
         const AggregatorSnapshot snap = sources->aggregator->snapshot();
+        {
+            std::lock_guard lock(mutex);
+            const double dt = double(nowMs - lastFoldedMs) / 1000.0;
+            const std::uint64_t folded = snap.counters.keysFolded;
+            if (lastFoldedMs != 0 && dt > 0)
+                out.push_back({kSignalKeysFoldedRate,
+                               {},
+                               folded > lastFolded ? double(folded - lastFolded) / dt : 0.0});
+            lastFolded = folded;
+            lastFoldedMs = nowMs;
+        }
         std::int64_t newest = std::numeric_limits<std::int64_t>::min();
         for (const FunnelRow &row : snap.funnel)
             newest = std::max(newest, row.windowStart);

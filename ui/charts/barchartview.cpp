@@ -1,13 +1,19 @@
 #include "ui/charts/barchartview.h"
 
+#include "ui/charts/chartstyle.h"
+
+#include <QApplication>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
+#include <QCategoryAxis>
 #include <QLegend>
+#include <QLogValueAxis>
 #include <QStackedBarSeries>
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 
 namespace studio::ui {
 
@@ -30,8 +36,8 @@ BarChartView::BarChartView(const QString &title, const QStringList &setNames, Ki
         m_series->append(new QBarSet(name));
     chart->addSeries(m_series);
     m_categoryAxis = new QBarCategoryAxis;
-    m_valueAxis = new QValueAxis;
-    m_valueAxis->setLabelFormat(QStringLiteral("%.0f"));
+    m_valueAxis = new QCategoryAxis;
+    m_valueAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     chart->addAxis(m_categoryAxis, Qt::AlignBottom);
     chart->addAxis(m_valueAxis, Qt::AlignLeft);
     m_series->attachAxis(m_categoryAxis);
@@ -39,11 +45,86 @@ BarChartView::BarChartView(const QString &title, const QStringList &setNames, Ki
     setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(240, 160);
+    setAccessibleName(title);
+    setToolTip(title);
+    followTheme(this, [this] { restyle(); });
+}
+
+// Bar colours from the shared palette (a theme change resets them).
+void BarChartView::restyle()
+{
+    const QList<QBarSet *> sets = m_series->barSets();
+    for (int i = 0; i < sets.size(); ++i) {
+        sets[i]->setColor(seriesColor(i));
+        sets[i]->setBorderColor(seriesColor(i));
+    }
+    // Category names are many and short: a smaller font keeps "10–30" whole on a narrow chart.
+    QFont small = QApplication::font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    m_categoryAxis->setLabelsFont(small);
+}
+
+void BarChartView::setLogarithmic(bool logarithmic)
+{
+    if (logarithmic == isLogarithmic())
+        return;
+    QAbstractAxis *old = logarithmic ? static_cast<QAbstractAxis *>(m_valueAxis)
+                                     : static_cast<QAbstractAxis *>(m_logAxis);
+    m_series->detachAxis(old);
+    chart()->removeAxis(old);
+    delete old;
+    m_valueAxis = nullptr;
+    if (logarithmic) {
+        m_logAxis = new QLogValueAxis;
+        m_logAxis->setBase(10);
+        m_logAxis->setLabelFormat(QStringLiteral("%.0f"));
+        m_logAxis->setMinorTickCount(-1);
+        m_logAxis->setRange(1, 10); // before it meets the bars: log(0) has no place on it
+        chart()->addAxis(m_logAxis, Qt::AlignLeft);
+        m_series->attachAxis(m_logAxis);
+        m_logAxis->setTitleText(m_valueTitle);
+    } else {
+        m_logAxis = nullptr;
+        m_valueAxis = new QCategoryAxis;
+        m_valueAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+        m_valueAxis->setTitleText(m_valueTitle);
+        chart()->addAxis(m_valueAxis, Qt::AlignLeft);
+        m_series->attachAxis(m_valueAxis);
+    }
+    chart()->setLocalizeNumbers(true); // thousands separators on the log axis' labels
+    applyChartStyle(this);
+    setValueRange();
+}
+
+QStringList BarChartView::valueLabels() const
+{
+    if (m_logAxis)
+        return {};
+    QStringList labels = m_valueAxis->categoriesLabels();
+    for (QString &label : labels)
+        label.remove(QChar(0x200B));
+    return labels;
+}
+
+void BarChartView::setValueRange()
+{
+    if (m_logAxis) {
+        // Whole decades: from 1 up to the decade above the largest value.
+        const double top = std::pow(10.0, std::ceil(std::log10(std::max<qreal>(m_maxValue, 10))));
+        m_logAxis->setRange(1, top);
+        return;
+    }
+    const int ticks = std::clamp(static_cast<int>(chart()->plotArea().height() / 40), 3, 7);
+    applyNiceScale(m_valueAxis, niceScale(0, m_maxValue > 0 ? m_maxValue : 1, ticks));
 }
 
 void BarChartView::setValueTitle(const QString &title)
 {
-    m_valueAxis->setTitleText(title);
+    m_valueTitle = title;
+    if (m_logAxis)
+        m_logAxis->setTitleText(title);
+    else
+        m_valueAxis->setTitleText(title);
 }
 
 void BarChartView::setCategoryLabelAngle(int degrees)
@@ -72,6 +153,7 @@ void BarChartView::setSetNames(const QStringList &names)
     for (const QString &name : names)
         m_series->append(new QBarSet(name));
     chart()->legend()->setVisible(names.size() > 1);
+    restyle();
     m_categories.clear(); // refill every set
 }
 
@@ -89,6 +171,10 @@ void BarChartView::setData(const QStringList &categories, const QList<QList<qrea
         QBarSet *set = sets[s];
         QList<qreal> row = values.value(s);
         row.resize(categories.size(), 0);
+        // On the log axis (from 1) a zero is an empty bar: 1, since log(0) has no place on it.
+        if (m_logAxis)
+            for (qreal &v : row)
+                v = std::max<qreal>(v, 1);
         for (int c = 0; c < row.size(); ++c) {
             maxValue = std::max(maxValue, row[c]);
             stackTotals[c] += row[c];
@@ -105,8 +191,8 @@ void BarChartView::setData(const QStringList &categories, const QList<QList<qrea
     if (m_kind == Kind::Stacked)
         for (qreal total : stackTotals)
             maxValue = std::max(maxValue, total);
-    m_valueAxis->setRange(0, maxValue > 0 ? maxValue * 1.08 : 1);
-    m_valueAxis->applyNiceNumbers();
+    m_maxValue = maxValue;
+    setValueRange();
 }
 
 void BarChartView::setHighlightedCategory(int category, const QColor &color)

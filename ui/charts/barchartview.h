@@ -6,6 +6,8 @@
 QT_BEGIN_NAMESPACE
 class QBarCategoryAxis;
 class QAbstractBarSeries;
+class QCategoryAxis;
+class QLogValueAxis;
 class QBarSet;
 class QValueAxis;
 QT_END_NAMESPACE
@@ -33,6 +35,12 @@ public:
     void setHighlightedCategory(int category, const QColor &color);
     void setValueTitle(const QString &title);
     void setCategoryLabelAngle(int degrees); ///< e.g. -45 when the labels are long for the width
+    /// A logarithmic value axis (base 10), for values spanning orders of magnitude (a funnel's
+    /// views beside its purchases). Bars start at 1; a value under 1 shows no bar.
+    void setLogarithmic(bool logarithmic);
+    bool isLogarithmic() const { return m_logAxis != nullptr; }
+    /// The value axis labels as drawn (linear axis), bottom to top.
+    QStringList valueLabels() const;
 
     QStringList categories() const { return m_categories; }
     QBarSet *barSet(int index) const;
@@ -41,7 +49,12 @@ public:
 private:
     QAbstractBarSeries *m_series = nullptr;
     QBarCategoryAxis *m_categoryAxis = nullptr;
-    QValueAxis *m_valueAxis = nullptr;
+    QCategoryAxis *m_valueAxis = nullptr;
+    QLogValueAxis *m_logAxis = nullptr; // replaces m_valueAxis when logarithmic
+    QString m_valueTitle;
+    qreal m_maxValue = 0;
+    void restyle();
+    void setValueRange();
     QStringList m_categories;
     Kind m_kind;
 };

@@ -21,11 +21,14 @@ ChartToolbar::ChartToolbar(QWidget *parent)
     m_range->addItem(tr("1 h"), qint64(60 * 60'000));
     m_range->addItem(tr("All"), qint64(0));
     m_range->setCurrentIndex(1);
+    m_range->setAccessibleName(tr("Time range"));
+    m_range->setToolTip(tr("The time the charts show, up to now (since the start until filled)"));
     layout->addWidget(m_range);
     m_pause = new QToolButton(this);
     m_pause->setCheckable(true);
     m_pause->setText(tr("Pause"));
     m_pause->setToolTip(tr("Freeze the view; data keeps arriving and shows again on Follow"));
+    m_pause->setAccessibleName(tr("Pause charts"));
     layout->addWidget(m_pause);
     layout->addStretch();
 

@@ -1,7 +1,9 @@
 #include "ui/charts/livechart.h"
 
+#include "ui/charts/chartstyle.h"
 #include "ui/charts/decimate.h"
 
+#include <QCategoryAxis>
 #include <QDateTime>
 #include <QDateTimeAxis>
 #include <QLineSeries>
@@ -22,16 +24,6 @@ namespace {
 constexpr int kRenderIntervalMs = 100; // at most 10 Hz
 constexpr std::size_t kMaxMarkers = 500;
 
-QColor paletteColor(int index)
-{
-    static const QColor colors[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
-                                    QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
-                                    QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
-                                    QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
-                                    QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
-    return colors[index % std::size(colors)];
-}
-
 QString timeText(double ms)
 {
     return QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(ms))
@@ -43,6 +35,9 @@ QString timeText(double ms)
 struct LiveChart::Line
 {
     PointHistory history;
+    double openFrom = -1; // points from here on are a window still open
+    bool openDashed = false;
+    QList<QPointF> openTail;       // drawn dashed in drawForeground()
     QLineSeries *series = nullptr; // owned by the chart while shown
 };
 
@@ -63,12 +58,15 @@ LiveChart::LiveChart(const QString &title, QWidget *parent)
     m_timeAxis = new QDateTimeAxis(chart); // added to the chart at the first render
     m_timeAxis->setFormat(QStringLiteral("HH:mm:ss"));
     m_timeAxis->setTickCount(6);
-    m_valueAxis = new QValueAxis(chart);
-    m_valueAxis->setLabelFormat(QStringLiteral("%.0f"));
+    m_valueAxis = new QCategoryAxis(chart);
+    m_valueAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     setChart(chart); // the view owns the chart
+    followTheme(this, [this] { restyle(); });
     setRenderHint(QPainter::Antialiasing);
     setMouseTracking(true);
     setMinimumSize(240, 160);
+    setAccessibleName(title);
+    setToolTip(title);
 
     m_renderTimer.setSingleShot(true);
     connect(&m_renderTimer, &QTimer::timeout, this, [this] {
@@ -87,7 +85,49 @@ void LiveChart::setValueTitle(const QString &title)
 
 void LiveChart::setValueLabelFormat(const QString &format)
 {
-    m_valueAxis->setLabelFormat(format);
+    m_wholeValues = format == QStringLiteral("%.0f");
+    m_dirty = true;
+}
+
+void LiveChart::setOpenFrom(const QString &series, double timeMs, bool dashed)
+{
+    Line &l = line(series);
+    if (l.openFrom != timeMs || l.openDashed != dashed) {
+        l.openFrom = timeMs;
+        l.openDashed = dashed;
+        m_dirty = true;
+    }
+}
+
+void LiveChart::setPointsVisible(bool visible)
+{
+    m_pointsVisible = visible;
+    for (auto &[name, l] : m_lines)
+        if (l->series)
+            l->series->setPointsVisible(visible);
+}
+
+QList<QPointF> LiveChart::openTail(const QString &series) const
+{
+    auto it = m_lines.find(series);
+    return it == m_lines.end() ? QList<QPointF>() : it->second->openTail;
+}
+
+// After a theme change (which resets the pens of every series) and on a new line.
+void LiveChart::restyle()
+{
+    syncShownLines();
+    for (const auto &[name, ref] : m_references)
+        styleReference(name);
+    chart()->legend()->setVisible(shownSeries().size() + m_references.size() > 1);
+}
+
+QStringList LiveChart::valueLabels() const
+{
+    QStringList labels = m_valueAxis->categoriesLabels();
+    for (QString &label : labels)
+        label.remove(QChar(0x200B));
+    return labels;
 }
 
 LiveChart::Line &LiveChart::line(const QString &name)
@@ -153,10 +193,12 @@ void LiveChart::syncShownLines()
                 l.series->attachAxis(m_valueAxis);
             }
         }
-        QPen pen(paletteColor(i));
+        QPen pen(seriesColor(i));
         pen.setWidthF(1.6);
         l.series->setPen(pen);
+        l.series->setPointsVisible(m_pointsVisible);
     }
+    chart()->legend()->setVisible(shown.size() + m_references.size() > 1);
 }
 
 void LiveChart::addMarkers(const std::vector<ChartMarker> &markers)
@@ -195,7 +237,7 @@ void LiveChart::styleReference(const QString &name)
     if (it == m_references.end())
         return;
     const int index = std::max<qsizetype>(shownSeries().indexOf(name), 0);
-    QPen pen(paletteColor(static_cast<int>(index)).lighter(140));
+    QPen pen(seriesColor(static_cast<int>(index)).lighter(140));
     pen.setStyle(Qt::DashLine);
     pen.setWidthF(1.4);
     it->second->series->setPen(pen);
@@ -292,9 +334,12 @@ void LiveChart::render()
         if (oldest == std::numeric_limits<double>::max())
             oldest = newest;
         m_viewMax = newest;
-        m_viewMin = m_rangeMs > 0 ? newest - static_cast<double>(m_rangeMs) : oldest;
-        if (m_viewMax - m_viewMin < 1000)
-            m_viewMin = m_viewMax - 60'000; // a single point still gets a readable axis
+        // Since the first point until the chosen range is filled: a two-minute run fills the
+        // width rather than being a sliver at the right edge of fifteen minutes.
+        m_viewMin =
+            m_rangeMs > 0 ? std::max(newest - static_cast<double>(m_rangeMs), oldest) : oldest;
+        if (m_viewMax - m_viewMin < 30'000)
+            m_viewMin = m_viewMax - 30'000; // the first seconds still get a readable axis
     }
 
     const int buckets = std::max(16, static_cast<int>(chart()->plotArea().width()));
@@ -304,6 +349,17 @@ void LiveChart::render()
     for (const QString &name : shown) {
         Line &l = *m_lines.at(name);
         QList<QPointF> points = decimate(l.history.points(), m_viewMin, m_viewMax, buckets);
+        l.openTail.clear();
+        if (l.openFrom >= 0) {
+            const auto open = std::find_if(points.begin(), points.end(),
+                                           [&](const QPointF &p) { return p.x() >= l.openFrom; });
+            // Before the first window closes the open points are all there is: drawn as usual.
+            if (open != points.begin() && open != points.end()) {
+                if (l.openDashed)
+                    l.openTail = QList<QPointF>(open - 1, points.end());
+                points.erase(open, points.end());
+            }
+        }
         for (const QPointF &p : points) {
             if (p.x() < m_viewMin || p.x() > m_viewMax)
                 continue;
@@ -341,12 +397,13 @@ void LiveChart::render()
             ref->series->attachAxis(m_valueAxis);
         }
         m_axesAdded = true;
+        applyChartStyle(this); // the new axes take the theme's colours and the window's font
     }
     yMin = std::min(yMin, 0.0); // rates and counts read best from zero
     if (yMax <= yMin)
         yMax = yMin + 1;
-    // Whole-number labels on a span under 4 would read "0 1 1 2": keep at least 0..4 there.
-    if (yMax - yMin < 4 && m_valueAxis->labelFormat() == QStringLiteral("%.0f"))
+    // Whole-number data on a span under 4 would get steps of 0.5: keep at least 0..4 there.
+    if (yMax - yMin < 4 && m_wholeValues)
         yMax = yMin + 4;
     // Only on a change: setting the format clears the axis labels until the next relayout.
     // Seconds only where they tell something, and as many ticks as the labels have room for
@@ -363,8 +420,9 @@ void LiveChart::render()
         m_timeAxis->setTickCount(ticks);
     m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMin)),
                          QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMax)));
-    m_valueAxis->setRange(yMin, yMax + (yMax - yMin) * 0.08);
-    m_valueAxis->applyNiceNumbers();
+    // As many value ticks as fit at about 40 px each, at 1, 2, 2.5 or 5 x 10^n.
+    const int valueTicks = std::clamp(static_cast<int>(chart()->plotArea().height() / 40), 3, 7);
+    applyNiceScale(m_valueAxis, niceScale(yMin, yMax, valueTicks));
 
     m_dirty = false;
     ++m_renderCount;
@@ -403,6 +461,8 @@ QString LiveChart::hoverText(double timeMs) const
             continue;
         text += QLatin1Char('\n') + name + QStringLiteral(": ") +
                 locale.toString(p->y(), 'f', std::abs(p->y()) < 10 ? 2 : 0);
+        if (const double open = m_lines.at(name)->openFrom; open >= 0 && p->x() >= open)
+            text += tr(" (window still open)");
         if (p->x() != best->x())
             text += QStringLiteral(" (at ") + timeText(p->x()) + QLatin1Char(')');
     }
@@ -437,12 +497,29 @@ QList<QPair<double, QString>> LiveChart::visibleMarkers() const
 void LiveChart::drawForeground(QPainter *painter, const QRectF &rect)
 {
     QChartView::drawForeground(painter, rect);
+    // The windows still open: a dashed tail after each line's last closed point.
+    const QRectF plotArea = chart()->mapRectToScene(chart()->plotArea());
+    for (const QString &name : shownSeries()) {
+        const Line &l = *m_lines.at(name);
+        if (l.openTail.size() < 2 || !l.series)
+            continue;
+        QPolygonF tail;
+        for (const QPointF &p : l.openTail)
+            tail << chart()->mapToScene(chart()->mapToPosition(p, l.series));
+        painter->save();
+        painter->setClipRect(plotArea);
+        QPen pen = l.series->pen();
+        pen.setStyle(Qt::DashLine);
+        painter->setPen(pen);
+        painter->drawPolyline(tail);
+        painter->restore();
+    }
     const auto markers = visibleMarkers();
     if (markers.isEmpty())
         return;
     const QRectF plot = chart()->mapRectToScene(chart()->plotArea());
     painter->save();
-    QPen pen(QColor(0xc0, 0x39, 0x2b));
+    QPen pen(paletteIsDark() ? QColor(0xff, 0x6b, 0x5b) : QColor(0xc0, 0x39, 0x2b));
     pen.setStyle(Qt::DashLine);
     pen.setWidthF(1.2);
     QFont font = painter->font();
@@ -464,14 +541,19 @@ void LiveChart::drawForeground(QPainter *painter, const QRectF &rect)
             QRectF box(x + 3, y, metrics.horizontalAdvance(label) + 4, metrics.height());
             if (box.right() > plot.right())
                 box.moveRight(x - 3);
+            if (box.left() < plot.left()) // never over the value axis' labels
+                box.setLeft(plot.left());
             const bool overlaps = std::any_of(taken[row].cbegin(), taken[row].cend(),
                                               [&](const QRectF &r) { return r.intersects(box); });
             if (overlaps)
                 continue;
             taken[row].append(box);
-            painter->fillRect(box, QColor(255, 255, 255, 210));
-            painter->setPen(QColor(0x80, 0x20, 0x18));
-            painter->drawText(box, Qt::AlignCenter, label);
+            QColor background = palette().color(QPalette::Base);
+            background.setAlpha(215);
+            painter->fillRect(box, background);
+            painter->setPen(paletteIsDark() ? QColor(0xff, 0x9e, 0x8f) : QColor(0x80, 0x20, 0x18));
+            painter->drawText(box, Qt::AlignCenter,
+                              metrics.elidedText(label, Qt::ElideRight, int(box.width()) - 2));
             break;
         }
     }
@@ -500,6 +582,18 @@ void LiveChart::mouseMoveEvent(QMouseEvent *event)
         QToolTip::hideText();
     else
         QToolTip::showText(event->globalPosition().toPoint(), text, this);
+}
+
+bool LiveChart::event(QEvent *event)
+{
+    // Over the plot the hover values are the tooltip (mouseMoveEvent); elsewhere the chart's own.
+    if (event->type() == QEvent::ToolTip) {
+        const auto *help = static_cast<QHelpEvent *>(event);
+        const QPointF chartPos = chart()->mapFromScene(mapToScene(help->pos()));
+        if (chart()->plotArea().contains(chartPos))
+            return true;
+    }
+    return QChartView::event(event);
 }
 
 void LiveChart::showEvent(QShowEvent *event)

@@ -14,6 +14,7 @@
 #include <memory>
 
 QT_BEGIN_NAMESPACE
+class QCategoryAxis;
 class QDateTimeAxis;
 class QLineSeries;
 class QValueAxis;
@@ -34,8 +35,21 @@ public:
     explicit LiveChart(const QString &title, QWidget *parent = nullptr);
     ~LiveChart() override;
 
+    /// The value axis title, with its unit: "events/s", "messages", "s".
     void setValueTitle(const QString &title);
-    void setValueLabelFormat(const QString &format); ///< printf style, e.g. "%.1f"
+    /// "%.0f" keeps the value ticks whole (counts); anything else allows fractional steps. The
+    /// labels themselves are nice numbers with SI suffixes (see siLabel()).
+    void setValueLabelFormat(const QString &format);
+    /// Points of `series` at or after `timeMs` belong to a window still open (partial). Once the
+    /// line has a closed point in view they stay out of its series (the history keeps them and
+    /// hover names them), so a per-window total does not seem to drop at the end; `dashed` draws
+    /// them as a dashed tail instead of leaving them out. Negative: none (the default).
+    void setOpenFrom(const QString &series, double timeMs, bool dashed = false);
+    /// Draws a dot at every point: for lines of one point per window (a minute apart), where a
+    /// single closed window would otherwise be an invisible line of one point.
+    void setPointsVisible(bool visible);
+    /// The open tail drawn dashed for `series` at the last render (empty when none).
+    QList<QPointF> openTail(const QString &series) const;
 
     /// Sets the value of line `series` at `timeMs` (replaces a point with the same time).
     void setPoint(const QString &series, std::int64_t timeMs, double value);
@@ -78,12 +92,15 @@ public:
     int renderCount() const { return m_renderCount; }
     /// The nearest point's time and each shown line's value there, as the tooltip shows it.
     QString hoverText(double timeMs) const;
+    /// The value axis tick labels as drawn, bottom to top (e.g. "0", "10k", "20k").
+    QStringList valueLabels() const;
     /// Markers inside the current view, with their x position in the chart's scene coordinates.
     QList<QPair<double, QString>> visibleMarkers() const;
 
 protected:
     void drawForeground(QPainter *painter, const QRectF &rect) override;
     void mouseMoveEvent(QMouseEvent *event) override;
+    bool event(QEvent *event) override;
     void showEvent(QShowEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
 
@@ -92,6 +109,7 @@ private:
     struct Reference;
     Line &line(const QString &name);
     void styleReference(const QString &name);
+    void restyle();
     void syncShownLines();
 
     std::map<QString, std::unique_ptr<Line>> m_lines;
@@ -102,7 +120,9 @@ private:
     std::vector<ChartMarker> m_referenceMarkers; // elapsed ms
     std::int64_t m_referenceOriginMs = 0;
     QDateTimeAxis *m_timeAxis = nullptr;
-    QValueAxis *m_valueAxis = nullptr;
+    QCategoryAxis *m_valueAxis = nullptr;
+    bool m_wholeValues = true;
+    bool m_pointsVisible = false;
     std::int64_t m_nowMs = 0;
     std::int64_t m_rangeMs = 15 * 60'000;
     bool m_paused = false;

@@ -13,7 +13,7 @@ QString compactNumber(double value)
 {
     const double a = value < 0 ? -value : value;
     if (a < 10'000)
-        return QString::number(qint64(value));
+        return QLocale().toString(qint64(value)); // "4,997"
     if (a < 1e6)
         return QString::number(value / 1e3, 'f', 1) + QLatin1Char('k');
     if (a < 1e9)

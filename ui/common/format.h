@@ -35,7 +35,7 @@ inline double percent(double part, double whole)
 /// 1234567.4 -> "1,234,567" in the user's locale.
 QString groupedNumber(double value);
 
-/// "1.2k", "3.4M" for counts; plain below 10,000.
+/// "1.2k", "3.4M" for counts; grouped below 10,000 ("4,997").
 QString compactNumber(double value);
 
 } // namespace studio::ui

@@ -3,6 +3,8 @@
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 
+#include "core/aggregate/pagenormalizer.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDataWidgetMapper>
@@ -17,6 +19,7 @@
 #include <QListView>
 #include <QPushButton>
 #include <QSettings>
+#include <QSpinBox>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -57,6 +60,7 @@ SettingsDialog::SettingsDialog(ConnectionProfiles *profiles, SecretStore *secret
     layout->addWidget(m_keychainStatus);
     layout->addWidget(makeKafkaSection());
     layout->addWidget(makeSinkSection());
+    layout->addWidget(makeAggregationSection());
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
@@ -273,6 +277,42 @@ SinkConfiguration SettingsDialog::sinkConfiguration() const
     return c;
 }
 
+QWidget *SettingsDialog::makeAggregationSection()
+{
+    auto *box = new QGroupBox(tr("Aggregation"), this);
+    auto *form = new QFormLayout(box);
+    m_pageQuery = new QLineEdit(m_aggregation.pageQuery, box);
+    m_pageQuery->setObjectName(QStringLiteral("pageQuery"));
+    m_pageQuery->setToolTip(
+        tr("The query string of page: drop, keep, or keep:utm_source,utm_medium (only those "
+           "parameters). The fragment is always dropped and full URLs are reduced to their path."));
+    form->addRow(tr("Page query string"), m_pageQuery);
+    m_maxKeys = new QSpinBox(box);
+    m_maxKeys->setObjectName(QStringLiteral("maxKeysPerWindow"));
+    m_maxKeys->setRange(0, 100'000'000);
+    m_maxKeys->setGroupSeparatorShown(true);
+    m_maxKeys->setSpecialValueText(tr("no cap"));
+    m_maxKeys->setValue(m_aggregation.maxKeysPerWindow);
+    m_maxKeys->setToolTip(tr("Distinct pages, geo combinations and products a window holds at "
+                             "most; the others are counted into its (other) row."));
+    form->addRow(tr("Keys per window"), m_maxKeys);
+    m_aggregationResult = resultLabel(box);
+    form->addRow(m_aggregationResult);
+    return box;
+}
+
+void SettingsDialog::setAggregation(const AggregationConfiguration &current)
+{
+    m_aggregation = current;
+    m_pageQuery->setText(current.pageQuery);
+    m_maxKeys->setValue(current.maxKeysPerWindow);
+}
+
+AggregationConfiguration SettingsDialog::aggregation() const
+{
+    return {m_pageQuery->text().trimmed(), m_maxKeys->value()};
+}
+
 // The checks the Test buttons run before any network (core::postgresAddressProblem and
 // core::redisAddressProblem), so that OK never accepts an address that Test refuses, nor the
 // other way round; the engine's configureSinks reads the addresses with the same parsers.
@@ -305,6 +345,19 @@ bool SettingsDialog::sinkAddressesUsable(const SinkConfiguration &c)
 void SettingsDialog::accept()
 {
     m_mapper->submit();
+    const AggregationConfiguration a = aggregation();
+    {
+        core::PageNormalization parsed;
+        std::string error;
+        if (!core::PageNormalization::parse(a.pageQuery.toStdString(), parsed, error)) {
+            const QString problem = QString::fromStdString(error);
+            m_aggregationResult->setStyleSheet(QStringLiteral("color: #c62828;"));
+            m_aggregationResult->setText(problem);
+            m_pageQuery->setFocus();
+            Q_EMIT refused(QStringLiteral("aggregation"), problem);
+            return;
+        }
+    }
     const SinkConfiguration c = sinkConfiguration();
     if (!sinkAddressesUsable(c))
         return;
@@ -327,6 +380,10 @@ void SettingsDialog::accept()
     m_edited.clear();
     m_removedKeys.clear();
     Q_EMIT sinkConfigurationChosen(c);
+    if (!(a == m_aggregation)) {
+        m_aggregation = a;
+        Q_EMIT aggregationChosen(a);
+    }
     QDialog::accept();
 }
 

@@ -17,6 +17,7 @@ class QLabel;
 class QLineEdit;
 class QListView;
 class QPushButton;
+class QSpinBox;
 
 namespace studio::ui {
 
@@ -31,6 +32,15 @@ struct SinkConfiguration
     QString redisUri;  ///< redis://HOST[:PORT][/DB]; "" = none
     QString redisUser; ///< ACL user; "" = the default user
     QString redisPassword;
+};
+
+/// How the aggregator treats keys (README "Bounded memory"): the engine's
+/// AggregatorConfig::pageNormalization (as `--page-query` spells it) and maxKeysPerWindow.
+struct AggregationConfiguration
+{
+    QString pageQuery = QStringLiteral("drop"); ///< drop, keep or keep:NAME,NAME,...
+    int maxKeysPerWindow = 10'000;              ///< 0: no cap
+    bool operator==(const AggregationConfiguration &) const = default;
 };
 
 /// Connection settings: Kafka cluster profiles (bootstrap, SASL, TLS), the PostgreSQL and Redis
@@ -52,6 +62,9 @@ public:
 
     /// What the sink fields hold now.
     SinkConfiguration sinkConfiguration() const;
+    /// The aggregation fields: shown as `current`; aggregationChosen() on OK when changed.
+    void setAggregation(const AggregationConfiguration &current);
+    AggregationConfiguration aggregation() const;
 
 public Q_SLOTS:
     void accept() override;
@@ -61,9 +74,12 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void sinkConfigurationChosen(const studio::ui::SinkConfiguration &configuration);
+    /// On OK, when the page normalisation or the key cap changed (and the query rule parses).
+    void aggregationChosen(const studio::ui::AggregationConfiguration &configuration);
     /// After a Test button's test: `target` is "kafka", "postgresql" or "redis".
     void testFinished(const QString &target, bool ok, const QString &message);
-    /// OK refused the address of `target` ("postgresql" or "redis"), nothing saved, the dialog
+    /// OK refused the address of `target` ("postgresql" or "redis", or "aggregation": a page
+    /// query that does not parse), nothing saved, the dialog
     /// stays open; `message` (also shown under the address) says why, and for a password inside
     /// where the password goes.
     void refused(const QString &target, const QString &message);
@@ -71,6 +87,7 @@ Q_SIGNALS:
 private:
     QWidget *makeKafkaSection();
     QWidget *makeSinkSection();
+    QWidget *makeAggregationSection();
     void showProfile(int row);
     void onSecretRead(const QString &key, const QString &secret, bool found);
     void runTest(const QString &target, QPushButton *button, QLabel *result,
@@ -97,6 +114,10 @@ private:
     QPushButton *m_redisTest = nullptr;
     QLabel *m_redisResult = nullptr;
     QLabel *m_keychainStatus = nullptr;
+    QLineEdit *m_pageQuery = nullptr;
+    QSpinBox *m_maxKeys = nullptr;
+    QLabel *m_aggregationResult = nullptr;
+    AggregationConfiguration m_aggregation; // as shown first
 
     QHash<QString, QString> m_passwords; // secret key -> password as loaded or typed
     QSet<QString> m_edited;              // keys the user typed into (written on OK)
@@ -107,3 +128,4 @@ private:
 } // namespace studio::ui
 
 Q_DECLARE_METATYPE(studio::ui::SinkConfiguration)
+Q_DECLARE_METATYPE(studio::ui::AggregationConfiguration)

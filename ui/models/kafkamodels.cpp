@@ -156,7 +156,7 @@ QVariant PartitionModel::data(const QModelIndex &index, int role) const
         case High:
             return sort ? QVariant(r->high) : offsetText(r->high);
         case Messages:
-            return r->messages;
+            return sort ? QVariant(r->messages) : QVariant(groupedNumber(double(r->messages)));
         case Rate:
             return sort ? QVariant(r->rate) : rateText(r->rate);
         }

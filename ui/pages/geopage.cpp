@@ -73,6 +73,8 @@ GeoPage::GeoPage(QWidget *parent)
                                    BarChartView::Kind::Grouped, this);
     m_browsers = new BarChartView(tr("Events by browser and device type"), {},
                                   BarChartView::Kind::Stacked, this);
+    m_countries->setValueTitle(tr("events"));
+    m_browsers->setValueTitle(tr("events"));
     m_windows = new RowTableModel<core::GeoRow>(
         geoColumns(),
         [](const core::GeoRow &r) {

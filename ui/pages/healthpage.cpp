@@ -82,6 +82,13 @@ HealthPage::HealthPage(core::Monitor &monitor, QWidget *parent)
     historyView->setColumnWidth(AlertHistoryModel::Rule, 170);
     historyView->setColumnWidth(AlertHistoryModel::Summary, 420);
     m_editor = new AlertRulesEditor(monitor.alerts(), this);
+    m_serviceView->setAccessibleName(tr("Services"));
+    m_serviceView->setToolTip(tr("Kafka, producers, aggregator, PostgreSQL and Redis: state, "
+                                 "latency and the last minutes of history"));
+    activeView->setAccessibleName(tr("Active alerts"));
+    activeView->setToolTip(tr("The alerts firing now, newest first"));
+    historyView->setAccessibleName(tr("Alert history"));
+    historyView->setToolTip(tr("Every alert transition, newest first"));
 
     m_tabs = new QTabWidget(this);
     m_tabs->addTab(activeView, {});

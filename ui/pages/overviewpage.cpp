@@ -11,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
+#include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QVBoxLayout>
 
@@ -99,21 +100,65 @@ OverviewPage::OverviewPage(QWidget *parent)
 {
     m_toolbar = new ChartToolbar(this);
 
+    // First run: nothing produced yet. Say where the data comes from and start it from here.
+    m_firstRun = new QFrame(this);
+    m_firstRun->setObjectName(QStringLiteral("firstRunPanel"));
+    m_firstRun->setFrameShape(QFrame::StyledPanel);
+    m_firstRun->setAutoFillBackground(true);
+    m_firstRun->setBackgroundRole(QPalette::AlternateBase);
+    auto *firstRunLayout = new QHBoxLayout(m_firstRun);
+    auto *firstRunText = new QLabel(
+        tr("<b>No events yet.</b> The charts fill once a producer sends clickstream events to "
+           "Kafka. One producer is ready (stopped) on the Producers page: start it here, or "
+           "change its rate and mix there first."),
+        m_firstRun);
+    firstRunText->setWordWrap(true);
+    firstRunText->setTextFormat(Qt::RichText);
+    m_startProducer = new QPushButton(tr("Start producer"), m_firstRun);
+    m_startProducer->setObjectName(QStringLiteral("startProducerButton"));
+    m_startProducer->setDefault(true);
+    m_startProducer->setToolTip(tr("Start the first producer now (F5 on any page)"));
+    auto *openProducers = new QPushButton(tr("Producers page"), m_firstRun);
+    openProducers->setObjectName(QStringLiteral("openProducersButton"));
+    openProducers->setToolTip(tr("Edit the producer's rate, users and event mix first (Ctrl+2)"));
+    firstRunLayout->addWidget(firstRunText, 1);
+    firstRunLayout->addWidget(m_startProducer);
+    firstRunLayout->addWidget(openProducers);
+    connect(m_startProducer, &QPushButton::clicked, this, &OverviewPage::startProducerRequested);
+    connect(openProducers, &QPushButton::clicked, this, &OverviewPage::producersPageRequested);
+    m_firstRun->hide();
+
     m_counterStrip = new QWidget(this);
     auto *counters = new QHBoxLayout(m_counterStrip);
     counters->setContentsMargins(0, 0, 0, 0);
-    for (const QString &title : {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"),
-                                 tr("Duplicates"), tr("Open windows"), tr("Open sessions")})
+    for (const QString &title :
+         {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"), tr("Duplicates"), tr("Open windows"),
+          tr("Open sessions"), tr("Keys folded")})
         counters->addWidget(addCounter(title)->parentWidget());
+    m_counters[tr("Keys folded")]->setToolTip(
+        tr("Distinct keys (pages, geo combinations, products) counted into a window's (other) "
+           "row beyond the key cap (Settings > Aggregation), summed over the windows"));
 
-    m_throughput = new LiveChart(tr("Throughput (events/s)"), this);
-    m_lag = new LiveChart(tr("Consumer lag (messages)"), this);
-    m_watermark = new LiveChart(tr("Watermark delay (s)"), this);
+    m_throughput = new LiveChart(tr("Throughput"), this);
+    m_throughput->setValueTitle(tr("events/s"));
+    m_lag = new LiveChart(tr("Consumer lag"), this);
+    m_lag->setValueTitle(tr("messages"));
+    m_watermark = new LiveChart(tr("Watermark delay"), this);
+    m_watermark->setValueTitle(tr("seconds"));
     m_watermark->setValueLabelFormat(QStringLiteral("%.1f"));
-    m_problems = new LiveChart(tr("Late and invalid (events/s)"), this);
+    m_problems = new LiveChart(tr("Late and invalid"), this);
+    m_problems->setValueTitle(tr("events/s"));
     m_problems->setValueLabelFormat(QStringLiteral("%.1f"));
-    m_revenue = new LiveChart(tr("Revenue per minute"), this);
+    m_revenue = new LiveChart(tr("Revenue per minute (closed windows)"), this);
+    m_revenue->setValueTitle(tr("revenue/min"));
     m_revenue->setValueLabelFormat(QStringLiteral("%.0f"));
+    m_revenue->setPointsVisible(true); // one point a minute: the first closed one is a dot
+    m_throughput->setToolTip(tr("Events handed to Kafka and read by the aggregator per second"));
+    m_lag->setToolTip(tr("Messages the aggregator's consumer group has not read yet"));
+    m_watermark->setToolTip(tr("Wall clock minus the event-time watermark"));
+    m_problems->setToolTip(tr("Events too late for their window, and malformed events"));
+    m_revenue->setToolTip(
+        tr("Purchases per page window, scaled to a minute; a window still open is left out"));
     for (LiveChart *chart : charts())
         m_toolbar->attach(chart);
 
@@ -144,6 +189,7 @@ OverviewPage::OverviewPage(QWidget *parent)
     grid->setRowStretch(2, 2);
 
     auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_firstRun);
     layout->addWidget(m_toolbar);
     layout->addWidget(m_counterStrip);
     layout->addLayout(grid, 1);
@@ -176,6 +222,16 @@ QString OverviewPage::counterText(const QString &title) const
 {
     auto it = m_counters.find(title);
     return it == m_counters.end() ? QString() : it->second->text();
+}
+
+void OverviewPage::setFirstRun(bool firstRun)
+{
+    m_firstRun->setVisible(firstRun);
+}
+
+bool OverviewPage::isFirstRun() const
+{
+    return !m_firstRun->isHidden();
 }
 
 void OverviewPage::setRunStartMs(std::int64_t startMs)
@@ -243,7 +299,10 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
     // Revenue per window start (one point per window, replaced while the window grows), scaled
     // to a minute in case the page window is not one.
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> revenue; // start -> (cents, len)
+    std::int64_t openFrom = -1; // the oldest window still open: partial, not drawn
     for (const core::PageRow &row : snapshot.pages) {
+        if (!row.final && (openFrom < 0 || row.windowStart < openFrom))
+            openFrom = row.windowStart;
         auto &[cents, length] = revenue[row.windowStart];
         cents += row.revenueCents;
         length = row.windowEnd - row.windowStart;
@@ -254,6 +313,8 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
         m_revenue->setPoint(tr("revenue"), start,
                             static_cast<double>(entry.first) / 100.0 * perMinute);
     }
+    if (openFrom >= 0)
+        m_revenue->setOpenFrom(tr("revenue"), static_cast<double>(openFrom));
 
     const QLocale locale;
     const core::AggregateCounters &c = snapshot.counters;
@@ -264,6 +325,11 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
     m_counters[tr("Duplicates")]->setText(locale.toString(qulonglong(c.duplicates)));
     m_counters[tr("Open windows")]->setText(locale.toString(qulonglong(c.openWindows)));
     m_counters[tr("Open sessions")]->setText(locale.toString(qulonglong(c.openSessions)));
+    m_counters[tr("Keys folded")]->setText(
+        c.windowsCapped ? tr("%1 in %2 windows")
+                              .arg(locale.toString(qulonglong(c.keysFolded)))
+                              .arg(locale.toString(qulonglong(c.windowsCapped)))
+                        : locale.toString(qulonglong(c.keysFolded)));
 
     m_topPages->setRows(snapshot.topPages);
     std::vector<core::PartitionStatus> assigned;

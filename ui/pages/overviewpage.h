@@ -9,7 +9,9 @@ namespace studio::core {
 struct RunRecording;
 }
 
+class QFrame;
 class QLabel;
+class QPushButton;
 
 namespace studio::ui {
 
@@ -50,6 +52,16 @@ public:
     /// The text of one big counter, by its title ("Read", "Valid", "Late"...).
     QString counterText(const QString &title) const;
 
+    /// The first-run panel: shown while no producer runs and nothing was read, it says what to do
+    /// and offers Start producer (startProducerRequested()) and the Producers page.
+    void setFirstRun(bool firstRun);
+    bool isFirstRun() const;
+    QPushButton *startProducerButton() const { return m_startProducer; }
+
+Q_SIGNALS:
+    void startProducerRequested();
+    void producersPageRequested();
+
 private:
     QLabel *addCounter(const QString &title);
 
@@ -64,6 +76,8 @@ private:
     RowTableModel<core::PartitionStatus> *m_partitions = nullptr;
     TablePanel *m_partitionsPanel = nullptr;
     QWidget *m_counterStrip = nullptr;
+    QFrame *m_firstRun = nullptr;
+    QPushButton *m_startProducer = nullptr;
     std::map<QString, QLabel *> m_counters;
     std::int64_t m_runStartMs = 0;
 };

@@ -75,10 +75,14 @@ PagesPage::PagesPage(QWidget *parent)
     m_topN->setValue(5);
     m_topN->setPrefix(tr("Top "));
     m_topN->setSuffix(tr(" pages"));
+    m_topN->setAccessibleName(tr("Pages drawn"));
+    m_topN->setToolTip(tr("How many of the most viewed pages the chart draws"));
     connect(m_topN, &QSpinBox::valueChanged, this, [this] { updateShownPages(); });
 
     m_views = new LiveChart(tr("Views per page (per page window)"), this);
     m_views->chart()->legend()->setAlignment(Qt::AlignRight);
+    m_views->setValueTitle(tr("views per window"));
+    m_views->setPointsVisible(true);
     m_toolbar->attach(m_views);
 
     m_windows = new RowTableModel<core::PageRow>(
@@ -118,8 +122,15 @@ void PagesPage::updateFrame(const DashboardFrame &frame)
         m_windows->setRows(frame.aggregates.pages);
         updateShownPages(); // first, so the pages outside the top N never get a line series
     }
-    for (const core::PageRow &row : frame.aggregates.pages)
+    std::int64_t openFrom = -1; // the oldest window still open: partial, not drawn
+    for (const core::PageRow &row : frame.aggregates.pages) {
         m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
+        if (!row.final && (openFrom < 0 || row.windowStart < openFrom))
+            openFrom = row.windowStart;
+    }
+    if (openFrom >= 0)
+        for (const QString &page : m_views->seriesNames())
+            m_views->setOpenFrom(page, static_cast<double>(openFrom), true);
     m_views->addMarkers(frame.markers);
     m_views->setNow(frame.nowMs);
     m_views->requestRender();

@@ -110,6 +110,31 @@ ProducerEditor::ProducerEditor(QWidget *parent)
     m_apply->setToolTip(tr("Rate and hot share apply at once; the rest when the producer starts"));
     form->addRow(m_apply);
 
+    // Names a screen reader says, and tooltips, for the fields of composite rows too.
+    const std::pair<QWidget *, QString> fields[] = {
+        {m_name, tr("Producer name")},
+        {m_topic, tr("Kafka topic the producer writes to")},
+        {m_rateSlider, tr("Rate (logarithmic slider)")},
+        {m_rate, tr("Rate in events per second")},
+        {m_hotProduct, tr("Hot product: the product that draws an extra share of views")},
+        {m_hotShare, tr("Share of views that go to the hot product")},
+        {m_users, tr("Distinct users (0: as many as the rate needs)")},
+        {m_products, tr("Distinct products")},
+        {m_duplicates, tr("Share of events sent twice (same event id)")},
+        {m_late, tr("Share of events with an event time behind the watermark")},
+        {m_malformed, tr("Share of malformed events (invalid JSON or fields)")},
+        {m_compression, tr("Kafka compression codec")},
+    };
+    for (const auto &[widget, text] : fields) {
+        widget->setAccessibleName(text);
+        if (widget->toolTip().isEmpty())
+            widget->setToolTip(text);
+    }
+    for (int i = 0; i < 4; ++i) {
+        m_mix[i]->setAccessibleName(tr("Mix: %1 (%)").arg(mixNames[i]));
+        m_mix[i]->setToolTip(tr("Share of %1 in the event mix (%)").arg(mixNames[i]));
+    }
+
     connect(m_rateSlider, &QSlider::valueChanged, this, [this](int position) {
         if (m_rateSlider->isSliderDown()) {
             const QSignalBlocker block(m_rate); // no marker per pixel of a drag

@@ -1,9 +1,11 @@
 #include "ui/pages/producerspage.h"
 
 #include "core/engine/studioengine.h"
+#include "ui/charts/chartstyle.h"
 #include "ui/models/producermodel.h"
 #include "ui/pages/producereditor.h"
 
+#include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
 #include <QHBoxLayout>
@@ -58,6 +60,14 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
     m_pause = button(tr("Pause"), "pauseButton");
     m_stop = button(tr("Stop"), "stopButton");
     auto *buttons = new QHBoxLayout;
+    m_add->setToolTip(tr("Add a producer with the default settings (stopped)"));
+    m_duplicate->setToolTip(tr("Add a copy of the selected producer's settings"));
+    m_remove->setToolTip(tr("Stop and remove the selected producer"));
+    m_start->setToolTip(tr("Start or resume the selected producer (F5)"));
+    m_pause->setToolTip(tr("Pause the selected producer; Start resumes it"));
+    m_stop->setToolTip(tr("Stop the selected producer (Shift+F5)"));
+    m_table->setToolTip(tr("The producers: select one to edit it or start, pause, stop it"));
+    m_table->setAccessibleName(tr("Producers"));
     for (QPushButton *b : {m_add, m_duplicate, m_remove, m_start, m_pause, m_stop})
         buttons->addWidget(b);
     buttons->addStretch();
@@ -69,13 +79,15 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
     chart->addSeries(m_series);
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->legend()->hide();
-    chart->setTitle(tr("Achieved rate, last minute (ev/s)"));
+    chart->setTitle(tr("Achieved rate, last minute"));
     m_axisX = new QValueAxis(chart);
     m_axisX->setRange(-60, 0);
-    m_axisX->setLabelFormat(QStringLiteral("%d s"));
-    m_axisY = new QValueAxis(chart);
-    m_axisY->setRange(0, 1);
-    m_axisY->setLabelFormat(QStringLiteral("%.0f"));
+    m_axisX->setTickCount(7);
+    m_axisX->setLabelFormat(QStringLiteral("%d"));
+    m_axisX->setTitleText(tr("seconds ago"));
+    m_axisY = new QCategoryAxis(chart);
+    m_axisY->setTitleText(tr("events/s"));
+    applyNiceScale(m_axisY, niceScale(0, 4, 5));
     chart->addAxis(m_axisX, Qt::AlignBottom);
     chart->addAxis(m_axisY, Qt::AlignLeft);
     m_series->attachAxis(m_axisX);
@@ -83,6 +95,13 @@ ProducersPage::ProducersPage(core::StudioEngine &engine, QWidget *parent)
     m_chartView = new QChartView(chart, this);
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumHeight(180);
+    m_chartView->setAccessibleName(tr("Achieved rate chart"));
+    m_chartView->setToolTip(tr("The selected producer's achieved rate over the last minute"));
+    followTheme(m_chartView, [this] {
+        QPen pen(seriesColor(0));
+        pen.setWidthF(1.6);
+        m_series->setPen(pen);
+    });
 
     m_editorMessage = new QLabel(this);
     m_editorMessage->setObjectName(QStringLiteral("editorMessage"));
@@ -151,6 +170,35 @@ void ProducersPage::selectProducer(int id)
         m_table->selectRow(m_proxy->mapFromSource(m_model->index(row, 0)).row());
 }
 
+bool ProducersPage::startSelected()
+{
+    if (selectedId() == 0 && m_model->rowCount() > 0)
+        selectProducer(m_model->idAt(0));
+    updateButtons();
+    if (!m_start->isEnabled())
+        return false;
+    m_start->click();
+    return true;
+}
+
+bool ProducersPage::stopSelected()
+{
+    if (selectedId() == 0) {
+        for (int row = 0; row < m_model->rowCount(); ++row) {
+            const core::ProducerSample *p = m_model->producer(m_model->idAt(row));
+            if (p && p->stats.state == core::ProducerState::Running) {
+                selectProducer(p->id);
+                break;
+            }
+        }
+    }
+    updateButtons();
+    if (!m_stop->isEnabled())
+        return false;
+    m_stop->click();
+    return true;
+}
+
 void ProducersPage::onSelectionChanged()
 {
     const int id = selectedId();
@@ -208,7 +256,7 @@ void ProducersPage::updateChart(std::int64_t nowMs)
     if (!isVisible())
         return; // the history keeps growing; the chart catches up when shown
     QList<QPointF> points;
-    double top = 1;
+    double top = 0;
     if (auto it = m_history.find(selectedId()); it != m_history.end()) {
         points.reserve(static_cast<qsizetype>(it->second.size()));
         for (const auto &[ms, rate] : it->second) {
@@ -217,7 +265,8 @@ void ProducersPage::updateChart(std::int64_t nowMs)
         }
     }
     m_series->replace(points); // one replace per tick (at most 600 points: one minute at 10 Hz)
-    m_axisY->setRange(0, top * 1.1);
+    // An idle producer reads 0..4 with whole ticks, not "1, 1, 1, 0, 0".
+    applyNiceScale(m_axisY, niceScale(0, std::max(top, 4.0), 5));
 }
 
 } // namespace studio::ui

@@ -6,6 +6,7 @@
 #include <map>
 
 class QChartView;
+class QCategoryAxis;
 class QLabel;
 class QLineSeries;
 class QPushButton;
@@ -42,6 +43,11 @@ public:
     /// The selected producer's id, or 0.
     int selectedId() const;
     void selectProducer(int id);
+    /// Starts (or resumes) the selected producer, the first one when none is selected; false
+    /// when there is none or it runs already. Producer > Start (F5).
+    bool startSelected();
+    /// Stops the selected producer (the first running one when none is selected). Shift+F5.
+    bool stopSelected();
 
 private:
     void onSelectionChanged();
@@ -63,7 +69,7 @@ private:
     QChartView *m_chartView = nullptr;
     QLineSeries *m_series = nullptr;
     QValueAxis *m_axisX = nullptr;
-    QValueAxis *m_axisY = nullptr;
+    QCategoryAxis *m_axisY = nullptr;
     int m_loadedId = 0; ///< the producer the editor shows
     int m_added = 0;    ///< producers added here, for default names
     /// Achieved rate per producer over the last minute: (wall ms, events/s).

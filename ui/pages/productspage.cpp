@@ -101,7 +101,10 @@ ProductsPage::ProductsPage(QWidget *parent)
     m_conversionChart =
         new BarChartView(tr("Conversion of the most viewed products (%, by product number)"),
                          {tr("purchases / views")}, BarChartView::Kind::Grouped, this);
-    m_conversionChart->setValueTitle(tr("%"));
+    // Views dwarf carts and purchases on a linear axis: decades show all three.
+    m_chart->setLogarithmic(true);
+    m_chart->setValueTitle(tr("events (log scale)"));
+    m_conversionChart->setValueTitle(tr("conversion (%)"));
     m_hot = new QLabel(tr("No hot low-conversion product"), this);
     QFont big = m_hot->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);

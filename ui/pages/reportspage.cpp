@@ -107,7 +107,16 @@ ReportsPage::ReportsPage(std::function<core::AggregatorSnapshot()> inMemory, QWi
     controls->addLayout(buttons);
     layout->addLayout(controls);
 
+    m_table->setToolTip(tr("The aggregate table to report"));
+    m_from->setToolTip(tr("Windows starting from (UTC)"));
+    m_to->setToolTip(tr("Windows starting before (UTC)"));
+    m_columns->setAccessibleName(tr("Columns"));
+    m_columns->setToolTip(tr("The columns to include: uncheck to leave one out"));
+    m_refresh->setToolTip(tr("Read the report and show it below"));
+    m_export->setToolTip(tr("Write the report to a CSV file (Ctrl+E)"));
     m_view = new QTableView(this);
+    m_view->setAccessibleName(tr("Report preview"));
+    m_view->setToolTip(tr("The report's rows, as the CSV will have them"));
     m_view->setModel(m_model);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);

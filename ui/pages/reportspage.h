@@ -56,6 +56,8 @@ public:
     ReportModel *previewModel() const { return m_model; }
 
 public Q_SLOTS:
+    /// Asks for a file name and exports the current report there (File > Export report, Ctrl+E).
+    void chooseExportFile();
     /// Reads from PostgreSQL from now on; an empty URI goes back to the in-memory results.
     void setPostgres(const QString &uri, const QString &password);
     /// Loads the preview again (the table, range and source as they are now).
@@ -73,7 +75,6 @@ private:
     Request request() const;
     void rebuildColumns();
     void applyColumns();
-    void chooseExportFile();
     void updateSourceLabel();
 
     std::function<core::AggregatorSnapshot()> m_inMemory;

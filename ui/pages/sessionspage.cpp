@@ -7,6 +7,7 @@
 #include "ui/widgets/tablepanel.h"
 
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
 #include <QSortFilterProxyModel>
@@ -18,9 +19,10 @@ namespace studio::ui {
 
 namespace {
 
-// Upper bounds (exclusive) of the length bins in minutes, and (inclusive) of the event bins.
-constexpr std::array<double, 5> kLengthBounds{1, 5, 10, 30, 60};
-constexpr std::array<std::uint64_t, 5> kEventBounds{1, 5, 10, 20, 50};
+// Upper bounds (exclusive) of the length bins in minutes, and (inclusive) of the event bins: the
+// aggregator's, so open and closed sessions share their bins.
+constexpr auto kLengthBounds = core::OpenSessionSummary::kLengthBoundsMinutes;
+constexpr auto kEventBounds = core::OpenSessionSummary::kEventBounds;
 
 std::vector<TableColumn<core::SessionRow>> sessionColumns()
 {
@@ -81,18 +83,31 @@ SessionsPage::SessionsPage(QWidget *parent)
 {
     m_toolbar = new ChartToolbar(this);
     m_closed = new LiveChart(tr("Sessions closed per minute"), this);
+    m_closed->setValueTitle(tr("sessions/min"));
     m_toolbar->attach(m_closed);
-    m_lengths = new BarChartView(tr("Session length in minutes (recently closed)"),
-                                 {tr("sessions")}, BarChartView::Kind::Grouped, this);
+    m_lengths = new BarChartView(tr("Closed: length (min)"), {tr("sessions")},
+                                 BarChartView::Kind::Grouped, this);
     m_lengths->setValueTitle(tr("sessions"));
-    m_events = new BarChartView(tr("Events per session (recently closed)"), {tr("sessions")},
+    m_events = new BarChartView(tr("Closed: events per session"), {tr("sessions")},
                                 BarChartView::Kind::Grouped, this);
     m_events->setValueTitle(tr("sessions"));
+    m_open = new LiveChart(tr("Sessions open now"), this);
+    m_open->setValueTitle(tr("sessions"));
+    m_toolbar->attach(m_open);
+    m_openLengths = new BarChartView(tr("Open: length so far (min)"), {tr("sessions")},
+                                     BarChartView::Kind::Grouped, this);
+    m_openLengths->setValueTitle(tr("sessions"));
+    m_openEvents = new BarChartView(tr("Open: events so far"), {tr("sessions")},
+                                    BarChartView::Kind::Grouped, this);
+    m_openEvents->setValueTitle(tr("sessions"));
+    m_openText = new QLabel(tr("Open now: no session yet"), this);
+    m_openText->setObjectName(QStringLiteral("openSessionsLabel"));
     m_conversion = new QLabel(tr("Conversion: no closed sessions yet"), this);
     QFont big = m_conversion->font();
     big.setPointSizeF(big.pointSizeF() * 1.4);
     big.setBold(true);
     m_conversion->setFont(big);
+    m_openText->setFont(big);
 
     m_sessions = new RowTableModel<core::SessionRow>(
         sessionColumns(),
@@ -101,16 +116,28 @@ SessionsPage::SessionsPage(QWidget *parent)
     panel->sortBy(2, Qt::DescendingOrder);
 
     auto *grid = new QGridLayout;
-    grid->addWidget(m_closed, 0, 0);
-    grid->addWidget(m_lengths, 0, 1);
-    grid->addWidget(m_events, 0, 2);
-    grid->addWidget(panel, 1, 0, 1, 3);
-    grid->setRowStretch(0, 1);
-    grid->setRowStretch(1, 1);
+    grid->addWidget(m_open, 0, 0);
+    grid->addWidget(m_openLengths, 0, 1);
+    grid->addWidget(m_openEvents, 0, 2);
+    grid->addWidget(m_closed, 1, 0);
+    grid->addWidget(m_lengths, 1, 1);
+    grid->addWidget(m_events, 1, 2);
+    grid->addWidget(panel, 2, 0, 1, 3);
+    for (int row = 0; row < 3; ++row)
+        grid->setRowStretch(row, 1);
+    auto *labels = new QHBoxLayout;
+    labels->addWidget(m_openText);
+    labels->addStretch();
+    labels->addWidget(m_conversion);
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_toolbar);
-    layout->addWidget(m_conversion);
+    layout->addLayout(labels);
     layout->addLayout(grid, 1);
+}
+
+QString SessionsPage::openText() const
+{
+    return m_openText->text();
 }
 
 QString SessionsPage::conversionText() const
@@ -134,6 +161,23 @@ void SessionsPage::updateFrame(const DashboardFrame &frame)
     m_closed->addMarkers(frame.markers);
     m_closed->setNow(frame.nowMs);
     m_closed->requestRender();
+
+    // Open now: the aggregator's summary, cheap (bins, not sessions).
+    m_openSummary = frame.aggregates.openSessions;
+    m_open->setPoint(tr("open"), frame.nowMs, static_cast<double>(m_openSummary.count));
+    m_open->addMarkers(frame.markers);
+    m_open->setNow(frame.nowMs);
+    m_open->requestRender();
+    {
+        const QLocale locale;
+        const auto &o = m_openSummary;
+        m_openText->setText(
+            o.count == 0
+                ? tr("Open now: no session yet")
+                : tr("Open now: %1 sessions, %2% with a purchase so far")
+                      .arg(locale.toString(qulonglong(o.count)),
+                           locale.toString(percent(double(o.converted), double(o.count)), 'f', 1)));
+    }
 
     const auto &sessions = frame.aggregates.recentSessions;
     m_sessions->setRows(sessions);
@@ -177,6 +221,13 @@ void SessionsPage::renderBars()
     }
     m_lengths->setData(lengthBins(), {lengths});
     m_events->setData(eventBins(), {events});
+    QList<qreal> openLengths, openEvents;
+    for (std::uint64_t n : m_openSummary.byLength)
+        openLengths.append(static_cast<qreal>(n));
+    for (std::uint64_t n : m_openSummary.byEvents)
+        openEvents.append(static_cast<qreal>(n));
+    m_openLengths->setData(lengthBins(), {openLengths});
+    m_openEvents->setData(eventBins(), {openEvents});
     m_barsStale = false;
 }
 

@@ -1,5 +1,6 @@
 #include "ui/pages/topicsview.h"
 
+#include "ui/common/format.h"
 #include "ui/dialogs/createtopicdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/heatstrip.h"
@@ -12,6 +13,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QPushButton>
+#include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
@@ -55,6 +57,13 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     bold.setBold(true);
     m_partitionTitle->setFont(bold);
     m_create = new QPushButton(tr("Create topic…"), this);
+    m_create->setToolTip(tr("Create a topic with its partitions and replication factor"));
+    m_topicView->setAccessibleName(tr("Topics"));
+    m_topicView->setToolTip(tr("The cluster's topics: select one to see its partitions"));
+    m_partitionView->setAccessibleName(tr("Partitions of the selected topic"));
+    m_partitionView->setToolTip(tr("Leader, replicas, in-sync replicas and offsets per partition"));
+    m_heat->setAccessibleName(tr("Messages per second per partition"));
+    m_heat->setToolTip(tr("Messages per second per partition: hotter is busier"));
     connect(m_create, &QPushButton::clicked, this, &TopicsView::showCreateTopicDialog);
 
     auto *left = new QWidget(this);
@@ -90,6 +99,8 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
                 const QModelIndex source = m_topicProxy->mapToSource(current);
                 const TopicRow *row = m_topics->rowAt(source.row());
                 m_selected = row ? row->name : QString();
+                if (!m_selected.isEmpty()) // the next start selects it again
+                    QSettings().setValue(QStringLiteral("kafka/lastTopic"), m_selected);
                 showPartitions();
             });
 }
@@ -121,6 +132,12 @@ void TopicsView::setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapsh
         status += tr("waiting for the first cluster refresh…");
     m_status->setText(status);
     m_status->setStyleSheet(m_snapshot->ok ? QString() : QStringLiteral("color: #c62828;"));
+    // Nothing selected yet: the topic selected last time, else the only topic there is.
+    if (m_selected.isEmpty() && m_topicProxy->rowCount() > 0) {
+        const QString last = QSettings().value(QStringLiteral("kafka/lastTopic")).toString();
+        if (!(!last.isEmpty() && selectTopic(last)) && m_topicProxy->rowCount() == 1)
+            selectTopic(m_topicProxy->index(0, TopicModel::Name).data().toString());
+    }
     showPartitions();
 }
 
@@ -152,7 +169,7 @@ void TopicsView::showPartitions()
     m_partitionTitle->setText(topic ? tr("%1: %2 partitions, %3 messages")
                                           .arg(m_selected)
                                           .arg(topic->partitions.size())
-                                          .arg(topic->messages)
+                                          .arg(groupedNumber(double(topic->messages)))
                                     : tr("Select a topic"));
 }
 

@@ -14,6 +14,7 @@ QTableView *makeSortedTable(QAbstractItemModel *model, QWidget *parent)
     proxy->setSourceModel(model);
     proxy->setSortRole(kSortRole);
     auto *view = new QTableView(parent);
+    view->setTabKeyNavigation(false); // Tab leaves the table; the arrows move inside it
     view->setModel(proxy);
     view->setSortingEnabled(true);
     view->setSelectionBehavior(QAbstractItemView::SelectRows);

@@ -64,6 +64,9 @@ TablePanel::TablePanel(const QString &title, QAbstractItemModel *model, QWidget 
     m_proxy->setDynamicSortFilter(true);
 
     m_view = new QTableView(this);
+    m_view->setAccessibleName(title);
+    m_view->setToolTip(tr("%1: click a header to sort").arg(title));
+    m_view->setTabKeyNavigation(false); // Tab leaves the table; the arrows move inside it
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);
     m_view->setAlternatingRowColors(true);
@@ -78,6 +81,7 @@ TablePanel::TablePanel(const QString &title, QAbstractItemModel *model, QWidget 
     bold.setBold(true);
     m_title->setFont(bold);
     auto *exportButton = new QPushButton(tr("Export CSV…"), this);
+    exportButton->setToolTip(tr("Write this table, as sorted, to a CSV file"));
     connect(exportButton, &QPushButton::clicked, this, &TablePanel::exportInteractively);
 
     auto *header = new QHBoxLayout;

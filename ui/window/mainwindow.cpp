@@ -6,6 +6,7 @@
 #include "core/produce/producerpool.h"
 #include "core/store/targets.h"
 #include "ui/charts/dashboardframe.h"
+#include "ui/common/icons.h"
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/aboutdialog.h"
 #include "ui/dialogs/connectionprofiles.h"
@@ -26,6 +27,7 @@
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QFutureWatcher>
+#include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
@@ -89,13 +91,12 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     m_navigation = new QListWidget(m_splitter);
     m_navigation->setObjectName(QStringLiteral("navigation"));
     m_stack = new QStackedWidget(m_splitter);
-    for (const QString &title : pageTitles()) {
-        m_navigation->addItem(title);
+    m_stack->setObjectName(QStringLiteral("pages"));
+    for (const QString &title : pageTitles())
         m_stack->addWidget(placeholder(title));
-    }
-    m_navigation->setMaximumWidth(220);
-    m_navigation->setCurrentRow(0);
+    createNavigation();
     m_splitter->setStretchFactor(1, 1);
+    m_splitter->setCollapsible(0, false);
     setCentralWidget(m_splitter);
     connect(m_navigation, &QListWidget::currentRowChanged, m_stack,
             &QStackedWidget::setCurrentIndex);
@@ -104,7 +105,11 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
 
     m_producers = new ProducersPage(m_engine);
     setPage(tr("Producers"), m_producers);
-    setPage(tr("Overview"), new OverviewPage);
+    auto *overview = new OverviewPage;
+    setPage(tr("Overview"), overview);
+    connect(overview, &OverviewPage::startProducerRequested, this, &MainWindow::startProducer);
+    connect(overview, &OverviewPage::producersPageRequested, this,
+            [this] { showPage(tr("Producers")); });
     setPage(tr("Pages"), new PagesPage);
     setPage(tr("Geo"), new GeoPage);
     setPage(tr("Sessions"), new SessionsPage);
@@ -181,6 +186,87 @@ void MainWindow::requestSample()
         [&engine = m_engine, seen = m_markerSequence] { return engine.sample(seen); }));
 }
 
+// The page list: an icon and the title per page (freedesktop theme names, bundled fallbacks), as
+// wide as its longest title needs, with the page's shortcut in its tooltip.
+void MainWindow::createNavigation()
+{
+    struct Entry
+    {
+        const char *themeName;
+        const char *fallback;
+        const char *description;
+    };
+    static const Entry entries[] = {
+        {"utilities-system-monitor", "overview", QT_TR_NOOP("The pipeline at a glance")},
+        {"media-playback-start", "producers", QT_TR_NOOP("Start, pause and tune the producers")},
+        {"text-html", "pages", QT_TR_NOOP("Views, clicks and purchases per page and window")},
+        {"applications-internet", "geo", QT_TR_NOOP("Events by country, browser and device")},
+        {"system-users", "sessions", QT_TR_NOOP("Open and closed sessions, conversion")},
+        {"package-x-generic", "products", QT_TR_NOOP("The product funnel and conversion")},
+        {"network-server", "kafka", QT_TR_NOOP("Topics, partitions, groups and messages")},
+        {"dialog-warning", "health", QT_TR_NOOP("Service health and alert rules")},
+        {"x-office-spreadsheet", "reports", QT_TR_NOOP("Reports from PostgreSQL or memory, CSV")},
+    };
+    const QStringList titles = pageTitles();
+    m_navigation->setIconSize(QSize(20, 20));
+    m_navigation->setSpacing(1);
+    m_navigation->setAccessibleName(tr("Pages"));
+    m_navigation->setToolTip(tr("The pages (Ctrl+1 to Ctrl+9)"));
+    int widest = 0;
+    for (int i = 0; i < titles.size(); ++i) {
+        const Entry &e = entries[i];
+        auto *item = new QListWidgetItem(
+            themedIcon(QLatin1String(e.themeName), QLatin1String(e.fallback)), titles[i]);
+        const QString shortcut =
+            QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)).toString(QKeySequence::NativeText);
+        item->setToolTip(tr("%1 (%2)").arg(tr(e.description), shortcut));
+        item->setSizeHint(QSize(0, std::max(30, m_navigation->fontMetrics().height() + 12)));
+        m_navigation->addItem(item);
+        widest = std::max(widest, m_navigation->fontMetrics().horizontalAdvance(titles[i]));
+    }
+    // Icon, text and the frame's and scroll bar's room: no more.
+    const int width = widest + m_navigation->iconSize().width() + 44;
+    m_navigation->setMinimumWidth(width);
+    m_navigation->setMaximumWidth(width + 40);
+    m_splitter->setSizes({width, 10'000});
+    m_navigation->setCurrentRow(0);
+}
+
+QString MainWindow::currentPageTitle() const
+{
+    return pageTitles().value(m_stack->currentIndex());
+}
+
+bool MainWindow::startProducer()
+{
+    if (!m_producers)
+        return false;
+    if (m_engine.pool().entries().empty())
+        m_producers->selectProducer(m_engine.addProducer(core::StudioProducerSettings{}));
+    // The table learns of a new producer at the next tick: read it now.
+    core::EngineSample sample;
+    static_cast<core::EngineStatus &>(sample) = m_engine.status();
+    m_producers->updateSample(sample);
+    if (!m_producers->startSelected()) {
+        m_status->showMessage(tr("No stopped producer to start (Producers page)"), 5000);
+        return false;
+    }
+    m_status->showMessage(tr("Producer started"), 3000);
+    if (auto *overview = qobject_cast<OverviewPage *>(page(tr("Overview"))))
+        overview->setFirstRun(false);
+    return true;
+}
+
+bool MainWindow::stopProducer()
+{
+    if (!m_producers || !m_producers->stopSelected()) {
+        m_status->showMessage(tr("No running producer to stop"), 5000);
+        return false;
+    }
+    m_status->showMessage(tr("Producer stopped"), 3000);
+    return true;
+}
+
 void MainWindow::onFiringChanged(int count, const QString &summary)
 {
     // The status bar counts them on every tick; a new firing alert is also a desktop notification.
@@ -194,7 +280,7 @@ void MainWindow::onFiringChanged(int count, const QString &summary)
                             QSystemTrayIcon::Warning, 10'000);
     }
     if (count > m_firing)
-        statusBar()->showMessage(summary, 10'000);
+        m_status->showMessage(summary, 10'000);
     m_firing = count;
 }
 
@@ -205,6 +291,10 @@ void MainWindow::openSettings()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &SettingsDialog::sinkConfigurationChosen, this,
             &MainWindow::applySinkConfiguration);
+    const core::AggregatorConfig now = m_engine.aggregatorConfig();
+    dialog->setAggregation({QString::fromStdString(now.pageNormalization.spec()),
+                            static_cast<int>(now.maxKeysPerWindow)});
+    connect(dialog, &SettingsDialog::aggregationChosen, this, &MainWindow::applyAggregation);
     dialog->show();
 }
 
@@ -223,13 +313,31 @@ void MainWindow::applySinkConfiguration(const SinkConfiguration &c)
     }
     if (!m_engine.configureSinks(c.postgresUri.toStdString(), c.postgresPassword.toStdString(),
                                  redisUri, c.redisPassword.toStdString(), &error)) {
-        statusBar()->showMessage(tr("Sinks not applied: %1").arg(QString::fromStdString(error)),
-                                 10'000);
+        m_status->showMessage(tr("Sinks not applied: %1").arg(QString::fromStdString(error)),
+                              10'000);
         return;
     }
     if (m_reports)
         m_reports->setPostgres(c.postgresUri, c.postgresPassword);
-    statusBar()->showMessage(tr("Sinks applied: the aggregator restarts in durable mode"), 5000);
+    m_status->showMessage(tr("Sinks applied: the aggregator restarts in durable mode"), 5000);
+}
+
+void MainWindow::applyAggregation(const AggregationConfiguration &c)
+{
+    core::PageNormalization pages;
+    std::string error;
+    if (!core::PageNormalization::parse(c.pageQuery.toStdString(), pages, error) ||
+        !m_engine.configureAggregation(pages, static_cast<std::size_t>(c.maxKeysPerWindow),
+                                       &error)) {
+        statusBar()->showMessage(
+            tr("Aggregation not changed: %1").arg(QString::fromStdString(error)), 10'000);
+        return;
+    }
+    statusBar()->showMessage(
+        tr("Aggregation applied (page query %1, %2 keys per window): the aggregator restarts")
+            .arg(c.pageQuery)
+            .arg(c.maxKeysPerWindow),
+        5000);
 }
 
 void MainWindow::createMenus()
@@ -251,7 +359,7 @@ void MainWindow::createMenus()
         }
         QSettings settings;
         m_profiles->save(settings);
-        statusBar()->showMessage(message, 15'000);
+        m_status->showMessage(message, 15'000);
     });
     connect(file->addAction(tr("&Export connections…")), &QAction::triggered, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export connections"), {},
@@ -260,8 +368,8 @@ void MainWindow::createMenus()
         if (!path.isEmpty() && !m_profiles->exportConnections(path, &error))
             QMessageBox::warning(this, tr("Export connections"), error);
         else if (!path.isEmpty())
-            statusBar()->showMessage(tr("Connections exported to %1 (without passwords)").arg(path),
-                                     5000);
+            m_status->showMessage(tr("Connections exported to %1 (without passwords)").arg(path),
+                                  5000);
     });
     // The saved Kafka profiles, listed when the menu opens (the dialog may have changed them).
     QMenu *connectMenu = file->addMenu(tr("Co&nnect to"));
@@ -293,7 +401,55 @@ void MainWindow::createMenus()
     connect(file->addAction(tr("C&lear comparison")), &QAction::triggered, this,
             &MainWindow::clearComparison);
     file->addSeparator();
-    connect(file->addAction(tr("&Quit")), &QAction::triggered, this, &QWidget::close);
+    QAction *exportReport =
+        file->addAction(themedIcon(QStringLiteral("document-save-as"), QStringLiteral("export")),
+                        tr("&Export report as CSV…"));
+    exportReport->setObjectName(QStringLiteral("actionExport"));
+    exportReport->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportReport->setToolTip(tr("Export the Reports page's current report to a CSV file"));
+    connect(exportReport, &QAction::triggered, this, [this] {
+        showPage(tr("Reports"));
+        if (m_reports)
+            m_reports->chooseExportFile();
+    });
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"));
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu *producer = menuBar()->addMenu(tr("&Producer"));
+    QAction *start = producer->addAction(
+        themedIcon(QStringLiteral("media-playback-start"), QStringLiteral("start")),
+        tr("&Start selected producer"));
+    start->setObjectName(QStringLiteral("actionStartProducer"));
+    start->setShortcut(QKeySequence(Qt::Key_F5));
+    connect(start, &QAction::triggered, this, &MainWindow::startProducer);
+    QAction *stop = producer->addAction(
+        themedIcon(QStringLiteral("media-playback-stop"), QStringLiteral("stop")),
+        tr("S&top selected producer"));
+    stop->setObjectName(QStringLiteral("actionStopProducer"));
+    stop->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+    connect(stop, &QAction::triggered, this, &MainWindow::stopProducer);
+
+    QMenu *go = menuBar()->addMenu(tr("&Go"));
+    const QStringList titles = pageTitles();
+    for (int i = 0; i < titles.size(); ++i) {
+        QAction *action = go->addAction(m_navigation->item(i)->icon(), titles[i]);
+        action->setObjectName(QStringLiteral("actionPage%1").arg(i + 1));
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        connect(action, &QAction::triggered, this, [this, title = titles[i]] {
+            showPage(title);
+            // The keyboard lands on the page, ready for Tab.
+            if (QWidget *current = m_stack->currentWidget()) {
+                for (QWidget *w : current->findChildren<QWidget *>()) {
+                    if (w->isVisible() && w->isEnabled() && (w->focusPolicy() & Qt::TabFocus)) {
+                        w->setFocus(Qt::ShortcutFocusReason);
+                        break;
+                    }
+                }
+            }
+        });
+    }
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QMenu *themes = view->addMenu(tr("&Theme"));
     auto *group = new QActionGroup(this);
@@ -383,6 +539,13 @@ void MainWindow::apply(core::EngineSample &sample)
     m_markerSequence = std::max(m_markerSequence, sample.markerSequence);
     m_status->update(sample);
     record(sample);
+    if (auto *overview = qobject_cast<OverviewPage *>(m_stack->widget(0))) {
+        // First run: nothing read and no producer running. Shown until that changes.
+        bool running = false;
+        for (const core::ProducerSample &p : sample.producers)
+            running = running || p.stats.state == core::ProducerState::Running;
+        overview->setFirstRun(!running && sample.aggregates.counters.read == 0);
+    }
     if (m_producers)
         m_producers->updateSample(sample);
     dispatch(frameOf(sample)); // takes the aggregates: sample is not used after this
@@ -455,7 +618,7 @@ void MainWindow::saveRun(const QString &path)
         watcher->deleteLater();
         const QString message =
             error.isEmpty() ? tr("Run saved to %1").arg(path) : tr("Run not saved: %1").arg(error);
-        statusBar()->showMessage(message, 10'000);
+        m_status->showMessage(message, 10'000);
         Q_EMIT runSaved(error.isEmpty(), message);
     });
     watcher->setFuture(
@@ -481,7 +644,7 @@ void MainWindow::openComparison(const QString &path)
             const QString message =
                 tr("Cannot open %1 for comparison: %2")
                     .arg(path, loaded.error.isEmpty() ? tr("no Overview page") : loaded.error);
-            statusBar()->showMessage(message, 10'000);
+            m_status->showMessage(message, 10'000);
             // Window-modal and non-blocking: the ticks go on, and a test never hangs on it.
             auto *box = new QMessageBox(QMessageBox::Warning, tr("Open run for comparison"),
                                         message, QMessageBox::Ok, this);
@@ -492,7 +655,7 @@ void MainWindow::openComparison(const QString &path)
         }
         overview->setComparison(*loaded.run);
         const QString message = tr("Comparing with %1").arg(path);
-        statusBar()->showMessage(message, 10'000);
+        m_status->showMessage(message, 10'000);
         Q_EMIT comparisonOpened(true, message);
     });
     watcher->setFuture(QtConcurrent::run([file = path.toStdString()] {

@@ -25,6 +25,7 @@ namespace studio::ui {
 
 struct DashboardFrame;
 struct SinkConfiguration;
+struct AggregationConfiguration;
 class ConnectionProfiles;
 class ProducersPage;
 class ReportsPage;
@@ -50,8 +51,16 @@ public:
     /// Ignored for an unknown title.
     void setPage(const QString &title, QWidget *page);
     QWidget *page(const QString &title) const;
-    /// Shows the page `title`.
+    /// Shows the page `title` (also Ctrl+1..9, in navigation order).
     void showPage(const QString &title);
+    /// The current page's title.
+    QString currentPageTitle() const;
+    /// The Overview's Start producer and Producer > Start (F5): starts the producer selected on
+    /// the Producers page, else the first one (adding one when there is none). False when none
+    /// could start (the status bar says why).
+    bool startProducer();
+    /// Producer > Stop (Shift+F5): stops the selected producer, else the first running one.
+    bool stopProducer();
 
     ProducersPage *producersPage() const { return m_producers; }
     StatusFields *statusFields() const { return m_status; }
@@ -60,9 +69,11 @@ public:
     void refresh();
     void setTheme(Theme theme);
     /// The connection settings (Kafka profiles, PostgreSQL, Redis; passwords via the keychain),
-    /// modeless. OK applies the sinks to the engine.
+    /// modeless. OK applies the sinks and the aggregation settings (page query, key cap) to the
+    /// engine.
     void openSettings();
     void applySinkConfiguration(const SinkConfiguration &configuration);
+    void applyAggregation(const AggregationConfiguration &configuration);
     /// Help > About Clickstream Studio: the AboutDialog (objectName "aboutDialog"), modeless.
     void showAbout();
     ConnectionProfiles *connectionProfiles() const { return m_profiles; }
@@ -96,6 +107,7 @@ protected:
 
 private:
     void createMenus();
+    void createNavigation();
     void restoreState();
     void saveState() const;
     void requestSample();

@@ -1,6 +1,7 @@
 #include "ui/window/statusbar.h"
 
 #include "ui/common/format.h"
+#include "ui/widgets/elidedlabel.h"
 
 #include "core/engine/studioengine.h"
 
@@ -8,6 +9,7 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QStatusBar>
+#include <QTimer>
 
 namespace studio::ui {
 
@@ -24,24 +26,51 @@ QString sinkText(const char *name, const core::SinkStatus &status)
 StatusFields::StatusFields(QStatusBar *bar)
     : QObject(bar)
 {
-    auto label = [bar](const char *name) {
-        auto *l = new QLabel(bar);
+    // Every field is its own widget that may shrink and elide: a long alert text or broker error
+    // never runs into the next field (issue 21). The message field takes the spare width.
+    auto field = [bar](const char *name, const QString &description, int stretch) {
+        auto *l = new ElidedLabel(bar);
         l->setObjectName(QLatin1String(name));
-        bar->addPermanentWidget(l);
+        l->setDescription(description);
+        l->setAccessibleName(description);
+        bar->addPermanentWidget(l, stretch);
         return l;
     };
-    m_broker = label("brokerLabel");
-    m_broker->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_produced = label("producedLabel");
-    m_consumed = label("consumedLabel");
-    m_lag = label("lagLabel");
-    m_sinks = label("sinksLabel");
+    // The message takes what the fields leave; the fields their full width while there is room.
+    m_message = field("messageLabel", tr("Latest message"), 1);
+    m_broker = field("brokerLabel", tr("Kafka broker in use"), 0);
+    m_produced = field("producedLabel", tr("Events produced per second, all producers"), 0);
+    m_consumed = field("consumedLabel", tr("Events consumed per second by the aggregator"), 0);
+    m_lag = field("lagLabel", tr("Consumer lag of the aggregator's group, in messages"), 0);
+    m_sinks = field("sinksLabel", tr("PostgreSQL and Redis sinks"), 0);
     m_configure = new QPushButton(tr("Configure…"), bar);
     m_configure->setObjectName(QStringLiteral("configureSinksButton"));
     m_configure->setFlat(true);
+    m_configure->setToolTip(tr("Configure the PostgreSQL and Redis sinks"));
     bar->addPermanentWidget(m_configure);
-    m_alerts = label("alertsLabel");
+    m_alerts = field("alertsLabel", tr("Alerts firing now (Health & Alerts page)"), 0);
+    m_messageTimer = new QTimer(this);
+    m_messageTimer->setSingleShot(true);
+    connect(m_messageTimer, &QTimer::timeout, m_message, &QLabel::clear);
     connect(m_configure, &QPushButton::clicked, this, &StatusFields::configureSinksRequested);
+}
+
+void StatusFields::showMessage(const QString &text, int timeoutMs)
+{
+    m_message->setText(text);
+    m_messageTimer->stop();
+    if (timeoutMs > 0)
+        m_messageTimer->start(timeoutMs);
+}
+
+QString StatusFields::currentMessage() const
+{
+    return m_message->text();
+}
+
+QLabel *StatusFields::messageLabel() const
+{
+    return m_message;
 }
 
 void StatusFields::update(const core::EngineSample &s)

@@ -1,0 +1,317 @@
+// Issue 24: URL normalisation of `page`, the per-window key cap with its (other) row, and the
+// bounds of the state, checked with exact numbers against oracles written here.
+#include "core/aggregate/aggregator.h"
+#include "core/aggregate/pagenormalizer.h"
+#include "core/common/timeutil.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace studio::core;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1767225600000LL; // 2026-01-01T00:00:00Z, a window start
+
+std::string event(std::uint64_t n, const std::string &page, std::int64_t ts,
+                  const std::string &user, const std::string &type = "page_view",
+                  const std::string &product = {}, const std::string &country = "NL",
+                  int partition = -1)
+{
+    return fmt::format(
+        R"({{"event_id":"e{}","event_type":"{}","ts":"{}","user_id":"{}","session_id":"s_{}",)"
+        R"("page":"{}","product_id":{},"product_category":null,"price":{},"referrer":"",)"
+        R"("country":"{}","device_type":"desktop","browser":"Firefox"{}}})",
+        n, type, formatIsoMs(ts), user, user, page,
+        product.empty() ? std::string("null") : '"' + product + '"',
+        type == "purchase" ? "10.50" : "null", country,
+        partition >= 0 ? fmt::format(R"(,"partition":{})", partition) : std::string());
+}
+
+struct Collect : AggregateSink
+{
+    FinalResults all;
+    void onFinal(FinalResults &&r) override
+    {
+        auto append = [](auto &into, auto &from) {
+            into.insert(into.end(), std::make_move_iterator(from.begin()),
+                        std::make_move_iterator(from.end()));
+        };
+        append(all.pages, r.pages);
+        append(all.geo, r.geo);
+        append(all.funnel, r.funnel);
+        append(all.sessions, r.sessions);
+        append(all.overflow, r.overflow);
+    }
+};
+
+std::map<std::string, std::uint64_t> viewsByPage(const FinalResults &r)
+{
+    std::map<std::string, std::uint64_t> out;
+    for (const PageFinal &p : r.pages)
+        out[p.row.page] += p.row.views;
+    return out;
+}
+
+std::uint64_t folded(const FinalResults &r, KeyOverflow::Kind kind)
+{
+    std::uint64_t n = 0;
+    for (const KeyOverflow &o : r.overflow)
+        n += o.kind == kind ? o.keysFolded : 0;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("page normalisation: query, fragment, full URLs, trailing slashes", "[cardinality]")
+{
+    PageNormalizer drop;
+    const std::pair<const char *, const char *> cases[] = {
+        {"/product/prod_0042?utm_source=x&sid=00000001", "/product/prod_0042"},
+        {"/product/prod_0042", "/product/prod_0042"},
+        {"/cart/", "/cart"},
+        {"/cart///", "/cart"},
+        {"/", "/"},
+        {"", "/"},
+        {"/?q=1", "/"},
+        {"/a#top", "/a"},
+        {"/a/#top?x=1", "/a"},
+        {"https://Shop.Example.COM/Cart/?x=1#f", "/Cart"},
+        {"HTTP://shop.example.com", "/"},
+        {"http://shop.example.com:8080?x", "/"},
+        {"//cdn.example.com/img/a.png", "/img/a.png"},
+        {"home", "/home"},
+        {"(other)", "/(other)"},
+        {"/Mixed/Case", "/Mixed/Case"},
+    };
+    for (const auto &[in, want] : cases) {
+        INFO(in);
+        CHECK(drop.normalize(in) == want);
+    }
+
+    PageNormalization keepSpec;
+    std::string error;
+    REQUIRE(PageNormalization::parse("keep", keepSpec, error));
+    PageNormalizer keep(keepSpec);
+    CHECK(keep.normalize("/a/?x=1&y=2#f") == "/a?x=1&y=2");
+    CHECK(keep.normalize("/a?") == "/a");
+    CHECK(keep.normalize("https://h/p?z") == "/p?z");
+
+    PageNormalization listed;
+    REQUIRE(PageNormalization::parse("keep:utm_source,utm_medium", listed, error));
+    CHECK(listed.spec() == "keep:utm_source,utm_medium");
+    PageNormalizer some(listed);
+    CHECK(some.normalize("/p?sid=1&utm_medium=mail&x&utm_source=news#f") ==
+          "/p?utm_medium=mail&utm_source=news");
+    CHECK(some.normalize("/p?sid=1") == "/p");
+    CHECK(some.normalize("/p?utm_source") == "/p?utm_source");
+}
+
+TEST_CASE("--page-query values: good ones parse, bad ones say what is expected", "[cardinality]")
+{
+    PageNormalization n;
+    std::string error;
+    CHECK(PageNormalization::parse("drop", n, error));
+    CHECK(n.query == PageQuery::Drop);
+    for (const char *bad : {"", "Drop", "keep:", "keep:a,", "keep:,a", "keep:a=b", "strip"}) {
+        INFO(bad);
+        error.clear();
+        CHECK_FALSE(PageNormalization::parse(bad, n, error));
+        CHECK(error.find("--page-query") != std::string::npos);
+    }
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 200'000'000;
+    CHECK(c.validate().find("--max-keys-per-window") != std::string::npos);
+}
+
+TEST_CASE("unique query strings aggregate into the normalised pages, totals exact", "[cardinality]")
+{
+    Collect sink;
+    Aggregator agg({}, &sink);
+    std::map<std::string, std::uint64_t> oracle;
+    PageNormalizer oracleNormalizer; // the same rules, as verify applies them
+    const int n = 50'000;
+    for (int i = 0; i < n; ++i) {
+        const std::string page =
+            fmt::format("/product/prod_{:04}?utm_source=x&sid={:08}", i % 40, i);
+        ++oracle[std::string(oracleNormalizer.normalize(page))];
+        CHECK(agg.ingest(event(i, page, kT0 + i, "u" + std::to_string(i % 500))).outcome ==
+              Outcome::Accepted);
+    }
+    agg.flush();
+    CHECK(viewsByPage(sink.all) == oracle);
+    CHECK(oracle.size() == 40);
+    CHECK(sink.all.overflow.empty());
+    CHECK(agg.counters().keysFolded == 0);
+}
+
+TEST_CASE("unique paths beyond the cap land in one (other) row per window, totals exact",
+          "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 10'000;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    // Two page windows: 25,000 unique paths in the first, 12,000 in the second, each path
+    // seen twice in its window (the second time by another user): folded keys count once.
+    std::uint64_t id = 0;
+    const auto feed = [&](std::int64_t start, int paths) {
+        for (int i = 0; i < paths; ++i) {
+            for (int round = 0; round < 2; ++round)
+                agg.ingest(event(++id, fmt::format("/p/{}", i), start + i,
+                                 fmt::format("u{}", (i + round * 7) % 3000)));
+        }
+    };
+    feed(kT0, 25'000);
+    feed(kT0 + 60'000, 12'000);
+    agg.flush();
+
+    std::map<std::int64_t, std::map<std::string, std::uint64_t>> rows;
+    for (const PageFinal &p : sink.all.pages)
+        rows[p.row.windowStart][p.row.page] += p.row.views;
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[kT0].size() == 10'001);
+    CHECK(rows[kT0]["(other)"] == 2 * 15'000);
+    CHECK(rows[kT0 + 60'000].size() == 10'001);
+    CHECK(rows[kT0 + 60'000]["(other)"] == 2 * 2'000);
+    std::uint64_t total = 0;
+    for (const auto &[start, byPage] : rows) {
+        for (const auto &[page, views] : byPage) {
+            total += views;
+            if (page != "(other)")
+                CHECK(views == 2); // a kept path holds both its events
+        }
+    }
+    CHECK(total == 2 * (25'000 + 12'000));
+    CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 15'000 + 2'000);
+    const AggregateCounters counters = agg.counters();
+    CHECK(counters.valid == 2 * (25'000 + 12'000));
+    CHECK(counters.keysFolded == 17'000);
+    CHECK(counters.windowsCapped == 2);
+    CHECK(counters.lastWindowFolded == 2'000);
+
+    // (other)'s distinct users: the folded keys' users merged (the first window's folded paths
+    // 10,000..24,999 were seen by all 3,000 users).
+    for (const PageFinal &p : sink.all.pages) {
+        if (p.row.page == "(other)" && p.row.windowStart == kT0)
+            CHECK(std::abs(p.row.uniqueUsers - 3000) < 3000 * 0.03);
+    }
+}
+
+TEST_CASE("the open windows' fold counter and state size follow the cap", "[cardinality]")
+{
+    AggregatorConfig capped;
+    capped.maxKeysPerWindow = 1'000;
+    AggregatorConfig uncapped;
+    uncapped.maxKeysPerWindow = 0;
+    Aggregator a(capped), b(uncapped);
+    for (int i = 0; i < 20'000; ++i) {
+        const std::string e = event(i, fmt::format("/p/{}", i), kT0 + i, "u1");
+        a.ingest(e);
+        b.ingest(e);
+    }
+    const AggregateCounters ca = a.counters(), cb = b.counters();
+    CHECK(ca.keysFolded == 19'000);
+    CHECK(cb.keysFolded == 0);
+    CHECK(ca.windowsCapped == 0); // not final yet
+    // Keys are state: 20,000 page sketches and names against 1,001 plus 19,000 folded hashes.
+    CHECK(cb.stateBytes > 10 * ca.stateBytes);
+    CHECK(ca.internedNames < 1'010);
+}
+
+TEST_CASE("geo combinations and products beyond the cap fold too", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 3;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    for (int i = 0; i < 10; ++i)
+        agg.ingest(event(i, "/product/x", kT0 + i, "u1", "page_view", fmt::format("prod_{}", i),
+                         fmt::format("C{}", i)));
+    agg.flush();
+    std::map<std::string, std::uint64_t> geo, funnel;
+    for (const GeoRow &g : sink.all.geo)
+        geo[g.country + "|" + g.browser + "|" + g.deviceType] += g.events;
+    for (const FunnelRow &f : sink.all.funnel)
+        funnel[f.productId] += f.views;
+    CHECK(geo == std::map<std::string, std::uint64_t>{{"(other)|(other)|(other)", 7},
+                                                      {"C0|Firefox|desktop", 1},
+                                                      {"C1|Firefox|desktop", 1},
+                                                      {"C2|Firefox|desktop", 1}});
+    CHECK(funnel == std::map<std::string, std::uint64_t>{
+                        {"(other)", 7}, {"prod_0", 1}, {"prod_1", 1}, {"prod_2", 1}});
+    CHECK(folded(sink.all, KeyOverflow::Kind::Geo) == 7);
+    CHECK(folded(sink.all, KeyOverflow::Kind::Funnel) == 7);
+    CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 0);
+    CHECK(agg.counters().keysFolded == 14);
+}
+
+TEST_CASE("partitions each under the cap are capped again when merged", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 1'000;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    // Partition 0: /a/0../a/799 (3 events each); partition 1: /b/0../b/799 (1 event each) and
+    // /b/800../b/1199 beyond its own cap (folded there).
+    std::uint64_t id = 0;
+    for (int i = 0; i < 800; ++i)
+        for (int k = 0; k < 3; ++k)
+            agg.ingest(
+                event(++id, fmt::format("/a/{}", i), kT0 + i, "ua", "page_view", {}, "NL", 0));
+    for (int i = 0; i < 1'200; ++i)
+        agg.ingest(event(++id, fmt::format("/b/{}", i), kT0 + i, "ub", "page_view", {}, "NL", 1));
+    agg.flush();
+    const auto views = viewsByPage(sink.all);
+    CHECK(views.size() == 1'001);
+    // Partition 1 keeps /b/0../b/999 and folds 200; merged, 1,800 keys: the 800 /a/ pages (3
+    // views each) and 200 of the /b/ pages stay, 800 more /b/ pages are folded at the merge.
+    CHECK(views.at("(other)") == 200 + 800);
+    std::uint64_t total = 0, aPages = 0;
+    for (const auto &[page, v] : views) {
+        total += v;
+        aPages += page.starts_with("/a/");
+    }
+    CHECK(total == 800 * 3 + 1'200);
+    CHECK(aPages == 800);
+    CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 1'000);
+}
+
+TEST_CASE("a restored checkpoint keeps a full window full", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 100;
+    Aggregator first(c);
+    for (int i = 0; i < 100; ++i)
+        first.ingest(event(i, fmt::format("/p/{}", i), kT0 + i, "u1"));
+    const std::string saved = first.saveState();
+    Collect sink;
+    Aggregator second(c, &sink);
+    std::string error;
+    REQUIRE(second.restoreState(saved, &error));
+    second.ingest(event(1000, "/new", kT0 + 500, "u1"));
+    second.ingest(event(1001, "/p/5", kT0 + 501, "u1"));
+    second.flush();
+    const auto views = viewsByPage(sink.all);
+    CHECK(views.size() == 101);
+    CHECK(views.at("(other)") == 1);
+    CHECK(views.at("/p/5") == 2);
+    CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 1);
+}
+
+TEST_CASE("a session counts at most kMaxSessionPages distinct pages", "[cardinality]")
+{
+    Collect sink;
+    Aggregator agg({}, &sink);
+    for (std::uint32_t i = 0; i < kMaxSessionPages + 500; ++i)
+        agg.ingest(event(i, fmt::format("/p/{}", i), kT0 + i, "u1"));
+    agg.flush();
+    REQUIRE(sink.all.sessions.size() == 1);
+    CHECK(sink.all.sessions[0].events == kMaxSessionPages + 500);
+    CHECK(sink.all.sessions[0].distinctPages == kMaxSessionPages);
+}

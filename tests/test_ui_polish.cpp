@@ -1,0 +1,198 @@
+// Issue 21: charts that read well (nice ticks, SI labels, range since start, open windows, theme),
+// the eliding status fields, and the aggregator's summary of the sessions open now.
+#include "core/aggregate/aggregator.h"
+#include "core/common/recordbatch.h"
+#include "core/common/timeutil.h"
+#include "ui/charts/barchartview.h"
+#include "ui/charts/chartstyle.h"
+#include "ui/charts/livechart.h"
+#include "ui/common/theme.h"
+#include "ui/widgets/elidedlabel.h"
+
+#include "uitestsupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <QApplication>
+#include <QChart>
+#include <QLineSeries>
+#include <QLogValueAxis>
+
+#include <algorithm>
+#include <string>
+
+using namespace studio;
+using namespace studio::ui;
+
+TEST_CASE("nice scales step by 1, 2, 2.5 or 5 x 10^n and label with SI suffixes", "[ui][charts]")
+{
+    // The issue's axis: 0, 276, 551, 827, 1102 before.
+    const NiceScale s = niceScale(0, 1102, 6);
+    CHECK(s.min == 0);
+    CHECK(s.step == 250);
+    CHECK(s.max == 1250);
+    CHECK(s.ticks() == 6);
+    for (double max : {0.7, 3.0, 9.9, 42.0, 1e3, 7'777.0, 40e6, 123'456'789.0}) {
+        const NiceScale n = niceScale(0, max, 6);
+        INFO(max);
+        CHECK(n.max >= max);
+        CHECK(n.ticks() <= 6);
+        const double mantissa = n.step / std::pow(10.0, std::floor(std::log10(n.step)));
+        CHECK((std::abs(mantissa - 1) < 1e-9 || std::abs(mantissa - 2) < 1e-9 ||
+               std::abs(mantissa - 2.5) < 1e-9 || std::abs(mantissa - 5) < 1e-9));
+    }
+    const QLocale c(QLocale::C);
+    QLocale::setDefault(c);
+    CHECK(siLabel(40'000'000, 10'000'000) == QStringLiteral("40M"));
+    CHECK(siLabel(1'500'000, 500'000) == QStringLiteral("1.5M"));
+    CHECK(siLabel(40'000, 10'000) == QStringLiteral("40k"));
+    CHECK(siLabel(1'250, 250) == QStringLiteral("1.25k"));
+    CHECK(siLabel(2.5, 0.5) == QStringLiteral("2.5"));
+    CHECK(siLabel(0, 0.25) == QStringLiteral("0"));
+    CHECK(siLabel(750, 250) == QStringLiteral("750"));
+    CHECK(siLabel(3e9, 1e9) == QStringLiteral("3G"));
+}
+
+TEST_CASE("an idle chart's labels do not repeat, and the range follows the data until filled",
+          "[ui][charts]")
+{
+    QLocale::setDefault(QLocale(QLocale::C));
+    LiveChart chart(QStringLiteral("Rate"));
+    chart.resize(600, 300);
+    chart.show();
+    const std::int64_t t0 = 1'700'000'000'000;
+    for (int i = 0; i <= 120; ++i) // two minutes of an idle producer
+        chart.setPoint(QStringLiteral("rate"), t0 + i * 1000, 0);
+    chart.setNow(t0 + 120'000);
+    chart.setRangeMs(15 * 60'000);
+    chart.render();
+    // Regression (issue 21): read "1, 1, 1, 0, 0" on a 0..1.1 axis with "%.0f" labels.
+    const QStringList labels = chart.valueLabels();
+    REQUIRE(labels.size() >= 3);
+    CHECK(labels.front() == QStringLiteral("0"));
+    CHECK(QSet<QString>(labels.begin(), labels.end()).size() == labels.size());
+    // Regression (issue 21): a two-minute run was a sliver at the right of 15 minutes.
+    CHECK(chart.viewMinMs() == t0);
+    CHECK(chart.viewMaxMs() == t0 + 120'000);
+
+    // Large values: SI labels.
+    for (int i = 0; i <= 120; ++i)
+        chart.setPoint(QStringLiteral("rate"), t0 + i * 1000, 40'000'000.0 * i / 120);
+    chart.render();
+    CHECK(chart.valueLabels().contains(QStringLiteral("40M")));
+}
+
+TEST_CASE("a window still open is left out of a line once one has closed, or drawn dashed",
+          "[ui][charts]")
+{
+    LiveChart chart(QStringLiteral("Revenue per minute"));
+    chart.resize(600, 300);
+    chart.show();
+    const std::int64_t t0 = 1'700'000'000'000;
+    // Only the open window so far: drawn (there is nothing to compare it with).
+    chart.setPoint(QStringLiteral("revenue"), t0, 10);
+    chart.setOpenFrom(QStringLiteral("revenue"), double(t0));
+    chart.setNow(t0 + 30'000);
+    chart.render();
+    CHECK(chart.lineSeries(QStringLiteral("revenue"))->count() == 1);
+    // Three closed minutes at 100 and the current one at 20 so far: the line ends at 100.
+    for (int m = 0; m < 3; ++m)
+        chart.setPoint(QStringLiteral("revenue"), t0 + m * 60'000, 100);
+    chart.setPoint(QStringLiteral("revenue"), t0 + 180'000, 20);
+    chart.setOpenFrom(QStringLiteral("revenue"), double(t0 + 180'000));
+    chart.setNow(t0 + 200'000);
+    chart.render();
+    QLineSeries *line = chart.lineSeries(QStringLiteral("revenue"));
+    REQUIRE(line->count() == 3);
+    CHECK(line->at(2) == QPointF(double(t0 + 120'000), 100)); // no drop at the end
+    CHECK(chart.history(QStringLiteral("revenue"))->points().back().y() == 20);
+    CHECK(chart.hoverText(double(t0 + 180'000)).contains(QStringLiteral("still open")));
+    CHECK(chart.openTail(QStringLiteral("revenue")).isEmpty());
+    // Dashed: the tail from the last closed point through the open one.
+    chart.setOpenFrom(QStringLiteral("revenue"), double(t0 + 180'000), true);
+    chart.render();
+    CHECK(chart.openTail(QStringLiteral("revenue")) ==
+          QList<QPointF>{QPointF(double(t0 + 120'000), 100), QPointF(double(t0 + 180'000), 20)});
+}
+
+TEST_CASE("charts follow the theme, and the funnel's axis is logarithmic", "[ui][charts]")
+{
+    test::IsolatedSettings isolated;
+    LiveChart live(QStringLiteral("Throughput"));
+    BarChartView bars(QStringLiteral("Funnel"), {QStringLiteral("views"), QStringLiteral("buys")},
+                      BarChartView::Kind::Grouped);
+    applyTheme(Theme::Dark);
+    QCoreApplication::processEvents();
+    // Regression (issue 21): the window turned dark, every chart stayed white.
+    CHECK(live.chart()->theme() == QChart::ChartThemeDark);
+    CHECK(bars.chart()->theme() == QChart::ChartThemeDark);
+    CHECK(live.chart()->backgroundBrush().color().lightness() < 100);
+    applyTheme(Theme::Light);
+    QCoreApplication::processEvents();
+    CHECK(live.chart()->theme() == QChart::ChartThemeLight);
+    CHECK(bars.chart()->backgroundBrush().color().lightness() > 200);
+
+    bars.setLogarithmic(true);
+    bars.setData({QStringLiteral("a"), QStringLiteral("b")}, {{50'000, 900}, {12, 0}});
+    CHECK(bars.isLogarithmic());
+    auto *log = qobject_cast<QLogValueAxis *>(bars.chart()->axes(Qt::Vertical).value(0));
+    REQUIRE(log);
+    CHECK(log->min() == 1);
+    CHECK(log->max() == 100'000);
+    bars.setLogarithmic(false);
+    CHECK(bars.chart()->axes(Qt::Vertical).size() == 1);
+}
+
+TEST_CASE("a status field elides its text instead of running into the next one", "[ui]")
+{
+    ElidedLabel label;
+    label.setDescription(QStringLiteral("Kafka broker in use"));
+    label.setText(QStringLiteral("Broker: embedded (127.0.0.1:39999), a long error text here"));
+    label.resize(80, 20);
+    label.show();
+    label.grab(); // paints
+    CHECK(label.isElided());
+    CHECK(label.toolTip().contains(QStringLiteral("127.0.0.1:39999")));
+    CHECK(label.minimumSizeHint().width() < 80);
+    label.resize(1000, 20);
+    label.grab();
+    CHECK_FALSE(label.isElided());
+    CHECK(label.toolTip() == QStringLiteral("Kafka broker in use"));
+}
+
+TEST_CASE("the aggregator's snapshot summarises the sessions open now", "[ui][aggregate]")
+{
+    core::AggregatorConfig config;
+    config.sessionGapMs = 30 * 60'000;
+    core::Aggregator aggregator(config);
+    const std::int64_t t0 = 1'700'000'000'000;
+    // u0: 1 event; u1: 3 events over 2 minutes; u2: 12 events over 11 minutes, one a purchase.
+    std::vector<std::pair<std::string, std::int64_t>> events = {{"u0", t0}};
+    for (int i = 0; i < 3; ++i)
+        events.push_back({"u1", t0 + i * 60'000});
+    for (int i = 0; i < 12; ++i)
+        events.push_back({"u2", t0 + i * 60'000});
+    // In event time order: an event behind the watermark would be late, not in a session.
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto &a, const auto &b) { return a.second < b.second; });
+    core::RecordBatch batch;
+    int n = 0;
+    for (const auto &[user, ts] : events) {
+        const bool buy = user == "u2" && n % 5 == 0;
+        batch.add(user, "{\"event_id\":\"e" + std::to_string(n++) + "\",\"event_type\":\"" +
+                            (buy ? "purchase" : "page_view") + "\",\"ts\":\"" +
+                            core::formatIsoMs(ts) + "\",\"user_id\":\"" + user +
+                            "\",\"session_id\":\"s\",\"page\":\"/p\",\"product_id\":\"x\","
+                            "\"product_category\":\"c\",\"price\":1.5,\"referrer\":\"direct\","
+                            "\"country\":\"C\",\"device_type\":\"mobile\",\"browser\":\"B\"}");
+    }
+    aggregator.ingestBatch(batch);
+    const core::OpenSessionSummary o = aggregator.snapshot().openSessions;
+    CHECK(o.count == 3);
+    CHECK(o.count == aggregator.counters().openSessions);
+    CHECK(o.converted == 1);
+    // Length so far: u0 0 min, u1 2 min, u2 11 min -> bins [0,1), [1,5), [10,30).
+    CHECK(o.byLength == std::array<std::uint64_t, 6>{1, 1, 0, 1, 0, 0});
+    // Events so far: 1, 3, 12 -> bins 1, 2-5, 11-20.
+    CHECK(o.byEvents == std::array<std::uint64_t, 6>{1, 1, 0, 1, 0, 0});
+}
