@@ -34,7 +34,12 @@ embedded broker (tracker issue 9). Run it as `bash bench/compare` (Debian's /usr
 process on loopback, started with scripts/kafka.sh in the work directory and stopped at the end):
 the topics are created through its admin API (`clickstream-studio topics --create`), the latency
 rows use a fresh empty topic per offered rate on that node, and the README block is a separate
-one, so the embedded broker's figures stay beside it.
+one, so the embedded broker's figures stay beside it. There it also runs the real engines as
+peers (issue 22; bench/peers/, NOT part of the product): Kafka Streams, Spark Structured
+Streaming (seed 003's job in PySpark) and Flink, each set up once untimed (Maven Central, PyPI,
+into the cache folder), then --peer-repeat times in the first rounds of the alternation with
+ours; their totals are compared with ours, the issue's targets printed as met or MISSED, and
+docs/bench-peers.png drawn (events/s and CPU per event per engine).
 """
 import argparse
 import csv
@@ -67,8 +72,9 @@ def log(msg):
 class Child:
     """A finished child process: wall time, rusage of that child only, its stdout."""
 
-    def __init__(self, rc, wall, cpu, maxrss_kb, out):
+    def __init__(self, rc, wall, cpu, maxrss_kb, out, start_epoch=0.0):
         self.rc, self.wall, self.cpu, self.maxrss_kb, self.out = rc, wall, cpu, maxrss_kb, out
+        self.start_epoch = start_epoch  # time.time() just before the process was started
 
     def json(self):
         for line in reversed(self.out.splitlines()):
@@ -85,6 +91,7 @@ def run(cmd, workdir, name, timeout=600, stdout_to_null=False, during=None):
     log(f"{name}: {' '.join(cmd)}")
     with open(os.devnull if stdout_to_null else out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.monotonic()
+        epoch0 = time.time()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
         killer = threading.Timer(timeout, lambda: os.kill(p.pid, 9))
         killer.start()
@@ -101,7 +108,7 @@ def run(cmd, workdir, name, timeout=600, stdout_to_null=False, during=None):
     text = "" if stdout_to_null else open(out_path).read()
     if p.returncode != 0:
         log(f"{name}: exit {p.returncode}; stderr tail: {open(err_path).read()[-800:]}")
-    return Child(p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, text)
+    return Child(p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, text, epoch0)
 
 
 def free_port():
@@ -245,6 +252,61 @@ class RealKafka:
                 "loopback (scripts/kafka.sh start single)")
 
 
+# The real engines a user would pick instead (issue 22), under --kafka single only. Each is a
+# PEER, NOT PART OF THE PRODUCT, in bench/peers/: its run.sh fetches what it needs (Maven Central,
+# PyPI) into the cache folder in a `setup` step that is not timed, then replaces itself (exec)
+# with the engine's process, so wait4's rusage is that process's (and, once reaped, its
+# children's: Spark's JVM is reaped by its Python driver before it exits).
+ENGINE_PEERS = {
+    "kstreams": {
+        "label": "Kafka Streams peer (page windows)",
+        "setup": ["bash", os.path.join(ROOT, "bench", "peers", "kstreams", "run.sh"), "build"],
+        "cmd": lambda broker, n, run_id, i, workdir: [
+            "bash", os.path.join(ROOT, "bench", "peers", "kstreams", "run.sh"), "--broker", broker,
+            "--topic", "clickstream", "--events", str(n), "--app-id",
+            f"compare-kstreams-{run_id}-{i}"],
+    },
+    "spark": {
+        "label": "Spark Structured Streaming peer",
+        "setup": ["bash", os.path.join(ROOT, "bench", "peers", "spark", "run.sh"), "setup"],
+        "cmd": lambda broker, n, run_id, i, workdir: [
+            "bash", os.path.join(ROOT, "bench", "peers", "spark", "run.sh"), "--broker", broker,
+            "--topic", "clickstream", "--out", os.path.join(workdir, f"spark-{i}")],
+    },
+    "flink": {
+        "label": "Flink peer (page and geo windows)",
+        "setup": ["bash", os.path.join(ROOT, "bench", "peers", "flink", "run.sh"), "build"],
+        "cmd": lambda broker, n, run_id, i, workdir: [
+            "bash", os.path.join(ROOT, "bench", "peers", "flink", "run.sh"), "--broker", broker,
+            "--topic", "clickstream", "--group", f"compare-flink-{run_id}-{i}"],
+    },
+}
+
+
+def engine_peer(name, broker, n, run_id, i, workdir, timeout):
+    """One run of an engine peer: its JSON line plus what wait4 saw of the whole process."""
+    spec = ENGINE_PEERS[name]
+    c = run(spec["cmd"](broker, n, run_id, i, workdir), workdir, f"{name}-{i}", timeout=timeout)
+    try:
+        r = c.json()
+    except (RuntimeError, ValueError) as e:
+        return {"failed": f"exit {c.rc}, no JSON line (see {name}-{i}.err)", "error": str(e)[:300],
+                "events_per_s": 0, "maxrss_kb": c.maxrss_kb, "wall_total_s": c.wall,
+                "cpu_total_s": c.cpu}
+    r["events"] = r.get("consumed", 0)
+    r["maxrss_kb"] = c.maxrss_kb
+    r["wall_total_s"] = c.wall
+    r["cpu_total_s"] = c.cpu
+    r["rc"] = c.rc
+    if r.get("first_event_epoch_ms", -1) > 0:
+        r["startup_s"] = r["first_event_epoch_ms"] / 1000 - c.start_epoch
+    if c.rc != 0 or r.get("events", 0) != n or r.get("errors"):
+        r["failed"] = (f"exit {c.rc}, read {r.get('events', 0)} of {n} events"
+                       + (f", {r.get('error') or r.get('errors')}" if r.get("error")
+                          or r.get("errors") else ""))
+    return r
+
+
 def fmt_rate(x):
     return f"{x:,.0f}" if x else "-"
 
@@ -268,7 +330,12 @@ def main():
                     help="also run 100k events/s with the pipeline's maxBatch at this value (a "
                     "diagnostic of where the latency goes, not the product's setting; 0: skip)")
     ap.add_argument("--skip", default="", help="comma list of rows to skip: python,kcat,parse,"
-                    "headless,pipeline,gui,latency")
+                    "headless,pipeline,gui,latency; with --kafka single also kstreams,spark,flink")
+    ap.add_argument("--peer-repeat", type=int, default=2,
+                    help="--kafka single: runs of each engine peer (Kafka Streams, Spark), in the "
+                    "first rounds of the alternation with ours; medians shown")
+    ap.add_argument("--peer-timeout", type=float, default=1800,
+                    help="seconds one engine peer run may take before it is killed")
     ap.add_argument("--no-readme", action="store_true", help="do not update bench/README.md")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -334,6 +401,24 @@ def main():
         # kcat and our three consumers alternate --repeat times (each run a fresh group); the
         # table shows each one's median run by events/s, with the range.
         runs = {"kcat": [], "plain": [], "headless": [], "pipeline": [], "gui": []}
+        peers = []
+        if kafka:  # the real engines: fetched and built once here, not timed
+            for name, spec in ENGINE_PEERS.items():
+                if name in skip:
+                    continue
+                if "missing" in spec:
+                    results[name] = {"failed": spec["missing"], "events_per_s": 0}
+                    continue
+                log(f"{name}: setting up (not timed): {' '.join(spec['setup'])}")
+                p = subprocess.run(spec["setup"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, timeout=1800)
+                if p.returncode != 0:
+                    log(f"{name}: set-up failed: {p.stderr[-800:]}")
+                    results[name] = {"failed": f"set-up failed: {p.stderr.strip()[-200:]}",
+                                     "events_per_s": 0}
+                    continue
+                peers.append(name)
+                runs[name] = []
         for i in range(1, a.repeat + 1):
             if "kcat" not in skip:
                 c = run(["kcat", "-b", broker, "-C", "-t", "clickstream", "-o", "beginning", "-e",
@@ -366,13 +451,19 @@ def main():
                          os.path.join(binary, "bench_gui"), "--broker", broker, "--events",
                          str(n), "--group", f"compare-gui-{run_id}-{i}"], workdir, f"gui-{i}")
                 runs["gui"].append(c.json())
+            if i <= a.peer_repeat:
+                for name in peers:
+                    runs[name].append(engine_peer(name, broker, n, run_id, i, workdir,
+                                                  a.peer_timeout))
         results["headless_totals"] = sorted({(x.get("page_views"), x.get("geo_events"),
                                               x.get("session_events")) for x in runs["headless"]},
                                             key=str)
         for key, rs in runs.items():
             if rs:
                 rs.sort(key=lambda x: x.get("events_per_s") or 0)
-                results[key] = dict(rs[(len(rs) - 1) // 2])
+                # The engine peers' median is the upper one (of two runs, the faster): an even
+                # count never rounds against the peer.
+                results[key] = dict(rs[len(rs) // 2 if key in ENGINE_PEERS else (len(rs) - 1) // 2])
                 results[key]["runs"] = [round(x.get("events_per_s") or 0) for x in rs]
 
         if "python" not in skip:
@@ -422,6 +513,14 @@ def main():
         json.dump(results, f, indent=1)
     text = report(results, a, n, started, load_before, load_after)
     print(text)
+    if kafka:
+        chart = (os.path.join(workdir, "bench-peers.png") if a.no_readme
+                 else os.path.join(ROOT, "docs", "bench-peers.png"))
+        m = machine()
+        if draw_chart(results, chart, f"bench/compare --kafka single, N = {n}, "
+                      f"{started.strftime('%Y-%m-%d %H:%M')} UTC, {m['nproc']} cores, load "
+                      f"{load_before} before; median runs"):
+            log(f"chart {chart}")
     if not a.no_readme:
         update_readme(text, started, a.kafka)
         log("bench/README.md updated")
@@ -471,9 +570,22 @@ def report(r, a, n, started, load_before, load_after):
     row("ours: headless CLI (aggregating)", r.get("headless"))
     row("ours: pipeline in-process (cross-check)", r.get("pipeline"))
     row("ours: GUI, dashboards live (xvfb)", r.get("gui"))
+    for name, spec in ENGINE_PEERS.items():
+        d = r.get(name)
+        if not d:
+            continue
+        label = spec["label"]
+        if d.get("failed") and not d.get("events"):
+            lines.append(f"{label:<44} marked, no comparable number: {d['failed']}")
+        else:
+            row(label, d, "  MARKED: " + d["failed"] if d.get("failed") else "")
     lines.append("")
     lines.append("events/s and CPU from each consumer's first event to its last (kcat: whole "
                  "process); ours/row = headless events/s / that row's;")
+    if any(name in r for name in ENGINE_PEERS):
+        lines.append("the rows named peer are the real engines (bench/peers/), NOT part of the "
+                     f"product; each ran {a.peer_repeat} times in the first rounds of the "
+                     "alternation; their upper median run is shown (of two, the faster)")
     lines.append(f"kcat, plain consumer, headless, pipeline, GUI alternated {a.repeat} times: "
                  "median run shown, range in brackets")
     h = r.get("headless", {})
@@ -482,6 +594,28 @@ def report(r, a, n, started, load_before, load_after):
                      f"{h['cpu_total_s']:.2f} s CPU (the same command on an empty topic: "
                      f"{h['empty_wall_total_s']:.2f} s, {h['empty_cpu_total_s']:.2f} s CPU); "
                      f"consumed {h['summary'].get('consumed')}, valid {h['summary'].get('valid')}")
+    for name, spec in ENGINE_PEERS.items():
+        d = r.get(name)
+        if not d or not d.get("events"):
+            continue
+        cpu_whole = d["cpu_total_s"] / d["events"] * 1e6
+        lines.append(f"{name}: {d.get('peer', '?')}; whole process (wait4, JVM included) "
+                     f"{d['wall_total_s']:.1f} s wall, {d['cpu_total_s']:.1f} s CPU = "
+                     f"{cpu_whole:.2f} s/M events; start-up (launch to its first event) "
+                     f"{d.get('startup_s', float('nan')):.1f} s")
+    if "spark" in r:
+        lines.append("spark: events/s = N / (wall from starting its three queries, each "
+                     "trigger(availableNow=True) reading all N, to the last one ending); CPU = "
+                     "/proc utime+stime of Python + its JVM over that span; peak RSS: the larger "
+                     "of Python's and the JVM's")
+    if "flink" in r:
+        lines.append("flink: events/s = N / (wall from its first deserialized record to the end "
+                     "of the bounded job, every window fired and collected); CPU = the JVM's "
+                     "process CPU (MiniCluster in the same JVM) over that span")
+    if "kstreams" in r:
+        lines.append("kstreams: events/s = N / (wall from its first deserialized record to the "
+                     "moment all valid ones were aggregated); CPU = the JVM's process CPU "
+                     "(OperatingSystemMXBean) over that span")
     g = r.get("gui")
     if g:
         lines.append(f"gui: {g['platform']}, probe lateness while consuming p99 "
@@ -521,6 +655,46 @@ def report(r, a, n, started, load_before, load_after):
             lines.append(f"  totals not compared: the peer read {py['consumed']} events, ours "
                          f"{h.get('events')}")
 
+    hcpu = h["cpu_s"] / h["events"] if h.get("cpu_s") and h.get("events") else None
+    for name, need_rate, need_cpu in (("spark", 20, 20), ("flink", 5, None),
+                                      ("kstreams", 5, None)):
+        if name not in r:
+            continue
+        d = r[name]
+        label = ENGINE_PEERS[name]["label"].split(" peer")[0]
+        if not d.get("events") or not d.get("events_per_s"):
+            lines.append(f"  ours >= {need_rate}x {label}'s events/s: not measured "
+                         f"({d.get('failed', 'no number')}): MISSED")
+            continue
+        x = ours / d["events_per_s"] if ours else 0
+        lines.append(f"  ours >= {need_rate}x {label}'s events/s: {x:.1f}x "
+                     f"({fmt_rate(ours)} / {fmt_rate(d['events_per_s'])}): "
+                     f"{'met' if x >= need_rate else 'MISSED'}"
+                     + (f" (by {need_rate / x:.1f}x)" if 0 < x < need_rate else ""))
+        if need_cpu and hcpu and d.get("cpu_s"):
+            y = (d["cpu_s"] / d["events"]) / hcpu
+            lines.append(f"  ours <= 1/{need_cpu} of {label}'s CPU per event: 1/{y:.1f} "
+                         f"({d['cpu_s'] / d['events'] * 1e6:.2f} / {hcpu * 1e6:.2f} s/M events): "
+                         f"{'met' if y >= need_cpu else 'MISSED'}"
+                         + (f" (by {need_cpu / y:.1f}x)" if 0 < y < need_cpu else ""))
+        if h.get("page_views") is not None:
+            if d.get("events") == h.get("events"):
+                pairs = [("page views", "page_views", 0)]
+                if "geo_events" in d:
+                    pairs.append(("events (geo)", "geo_events", 1))
+                if "session_events" in d:
+                    pairs.append(("session events", "session_events", 2))
+                same = all(d[k] == t[j] for t in r.get("headless_totals", []) for _, k, j in pairs)
+                lines.append("  same totals as ours: " + ", ".join(
+                    f"{what} {d[k]} / {h[k]}" for what, k, _ in pairs)
+                    + f" ({label} / ours, every headless run): {'met' if same else 'MISSED'}")
+            else:
+                lines.append(f"  totals not compared with {label}: it read {d.get('events')} "
+                             f"events, ours {h.get('events')}")
+    if "spark" in r:
+        lines.append("  p99 latency at 100k events/s <= 1/20 of Spark's: not measured (no "
+                     "latency run of the engine peers yet)")
+
     lat = r.get("latency")
     if lat:
         lines.append("")
@@ -547,6 +721,51 @@ def report(r, a, n, started, load_before, load_after):
             lines.append(f"  p99 < 250 ms at 100k events/s: {p99:.1f} ms: "
                          f"{'met' if p99 < 250 else 'MISSED'}")
     return "\n".join(lines)
+
+
+def draw_chart(r, path, title):
+    """events/s and CPU s per million events per engine (median runs), as a PNG."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("no chart: python3-matplotlib missing (apt-get install python3-matplotlib)")
+        return False
+    rows = [("ours: headless", r.get("headless")), ("ours: GUI", r.get("gui")),
+            ("Python peer", r.get("python")), ("Kafka Streams", r.get("kstreams")),
+            ("Spark Structured Streaming", r.get("spark")), ("Flink", r.get("flink")),
+            ("kcat (consume only)", r.get("kcat"))]
+    names, rates, cpus = [], [], []
+    for label, d in rows:
+        if not d:
+            continue
+        ev = d.get("events") or d.get("consumed") or 0
+        names.append(label + (" (not measured)" if not ev else ""))
+        rates.append(d.get("events_per_s") or 0)
+        cpus.append(d["cpu_s"] / ev * 1e6 if ev and d.get("cpu_s") is not None else 0)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 0.6 * len(names) + 1.6))
+    colors = ["#1f77b4" if n.startswith("ours") else "#999999" for n in names]
+    a1.barh(names, rates, color=colors)
+    a1.set_xscale("log")
+    a1.set_xlabel("events/s, first to last event (log)")
+    a1.invert_yaxis()
+    for y, v in enumerate(rates):
+        if v:
+            a1.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
+    a2.barh(names, cpus, color=colors)
+    a2.set_xscale("log")
+    a2.set_xlabel("CPU seconds per million events (log)")
+    a2.invert_yaxis()
+    a2.set_yticklabels([])
+    for y, v in enumerate(cpus):
+        if v:
+            a2.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def update_readme(text, started, kind):

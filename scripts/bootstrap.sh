@@ -16,6 +16,9 @@ PACKAGES=(
   catch2 postgresql redis-server xvfb xauth x11-apps kcat
   # bench/compare: the Python peer aggregator (bench/peers/), run by Debian's /usr/bin/python3
   python3-confluent-kafka
+  # bench/compare --kafka single: the engine peers (bench/peers/kstreams built with javac and
+  # Maven; bench/peers/spark's pyspark in a venv) and the chart of the run (docs/bench-peers.png)
+  openjdk-17-jdk-headless python3-venv python3-matplotlib
   # the `kafka` tests: Apache Kafka's jars from Maven Central (scripts/kafka.sh, tests/kafka/pom.xml)
   # run on Java 17; openssl makes the test cluster's CA and broker certificates
   openjdk-17-jre-headless maven openssl
