@@ -112,7 +112,8 @@ TEST_CASE("page normalisation: query, fragment, full URLs, trailing slashes", "[
     CHECK(some.normalize("/p?utm_source") == "/p?utm_source");
 }
 
-TEST_CASE("--page-query values: good ones parse, bad ones say what is expected", "[cardinality]")
+TEST_CASE("page query values (--page-query): good ones parse, bad ones say what is expected",
+          "[cardinality]")
 {
     PageNormalization n;
     std::string error;
