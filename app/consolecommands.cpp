@@ -142,9 +142,7 @@ int runGroupChange(const GroupsCommand &c)
     }
     if (!c.execute)
         fmt::print(stderr, "dry run: nothing changed; --execute commits these offsets{}\n",
-                   plan->activeMembers > 0
-                       ? " (refused while the group has members)"
-                       : "");
+                   plan->activeMembers > 0 ? " (refused while the group has members)" : "");
     else
         fmt::print(stderr, "committed the new offsets of group {}\n", plan->group);
     return 0;
@@ -325,9 +323,10 @@ int runAcls(const AclsCommand &c)
     filter.resourceType = c.resourceType;
     filter.resourceName = c.resourceName;
     std::string error;
-    const auto acls = admin->describeAcls(filter, &error);
-    if (!acls)
+    const auto listing = admin->describeAcls(filter, &error);
+    if (!listing)
         return failed(*admin, error);
+    const auto *acls = &listing->acls;
     if (!c.json)
         fmt::print("{:<24} {:<10} {:<18} {:<10} {}\n", "PRINCIPAL", "HOST", "OPERATION",
                    "PERMISSION", "RESOURCE (PATTERN)");
@@ -342,10 +341,11 @@ int runAcls(const AclsCommand &c)
                                     {"pattern_type", a.patternType}}
                                    .dump());
         else
-            fmt::print("{:<24} {:<10} {:<18} {:<10} {}:{} ({})\n", a.principal, a.host,
-                       a.operation, a.permission, a.resourceType, a.resourceName, a.patternType);
+            fmt::print("{:<24} {:<10} {:<18} {:<10} {}:{} ({})\n", a.principal, a.host, a.operation,
+                       a.permission, a.resourceType, a.resourceName, a.patternType);
     }
-    fmt::print(stderr, "{} ACL(s) on {}\n", acls->size(), admin->cluster().describe());
+    fmt::print(stderr, "{} ACL(s) on {}{}\n", acls->size(), admin->cluster().describe(),
+               listing->warning.empty() ? std::string() : ": " + listing->warning);
     return 0;
 }
 

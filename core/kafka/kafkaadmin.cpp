@@ -177,7 +177,8 @@ std::optional<OffsetResetSpec> OffsetResetSpec::parse(const std::string &text)
 KafkaAdmin::KafkaAdmin(ClusterConfig cluster, int timeoutMs)
     : m_cluster(std::move(cluster))
     , m_timeoutMs(timeoutMs)
-{}
+{
+}
 
 KafkaAdmin::~KafkaAdmin() = default;
 
@@ -213,7 +214,8 @@ std::optional<std::vector<std::int32_t>> KafkaAdmin::topicPartitions(const std::
 {
     const KafkaTopic handle(rd_kafka_topic_new(m_client.get(), topic.c_str(), nullptr));
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    const KafkaMetadata md = requestMetadata(m_client.get(), false, handle.get(), m_timeoutMs, &err);
+    const KafkaMetadata md =
+        requestMetadata(m_client.get(), false, handle.get(), m_timeoutMs, &err);
     if (!md) {
         if (error)
             *error = withClientError("metadata of '" + topic + "': " + rd_kafka_err2str(err),
@@ -319,16 +321,17 @@ bool KafkaAdmin::describeGroup(const std::string &group, OffsetResetPlan &plan, 
                 *error = what + ": " + rd_kafka_error_string(e);
             return false;
         }
-        plan.state = rd_kafka_consumer_group_state_name(
-            rd_kafka_ConsumerGroupDescription_state(groups[i]));
+        plan.state =
+            rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(groups[i]));
         plan.activeMembers = int(rd_kafka_ConsumerGroupDescription_member_count(groups[i]));
     }
     return true;
 }
 
-std::optional<OffsetResetPlan> KafkaAdmin::planOffsetReset(
-    const std::string &group, const std::vector<std::string> &topics,
-    const std::vector<std::int32_t> &partitions, const OffsetResetSpec &spec, std::string *error)
+std::optional<OffsetResetPlan>
+KafkaAdmin::planOffsetReset(const std::string &group, const std::vector<std::string> &topics,
+                            const std::vector<std::int32_t> &partitions,
+                            const OffsetResetSpec &spec, std::string *error)
 {
     OffsetResetPlan plan;
     plan.group = group;
@@ -362,8 +365,7 @@ std::optional<OffsetResetPlan> KafkaAdmin::planOffsetReset(
         });
     if (wanted.empty()) {
         if (error)
-            *error = "group '" + group +
-                     "' has no committed offsets" +
+            *error = "group '" + group + "' has no committed offsets" +
                      (partitions.empty() ? std::string() : " on the partitions given") +
                      ": name its topics with --topic";
         return std::nullopt;
@@ -388,9 +390,9 @@ std::optional<OffsetResetPlan> KafkaAdmin::planOffsetReset(
             rd_kafka_offsets_for_times(m_client.get(), list.get(), m_timeoutMs);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (error)
-                *error = withClientError(
-                    std::string("offsets for the timestamp: ") + rd_kafka_err2str(err),
-                    m_client.get());
+                *error = withClientError(std::string("offsets for the timestamp: ") +
+                                             rd_kafka_err2str(err),
+                                         m_client.get());
             return std::nullopt;
         }
         for (int i = 0; i < list->cnt; ++i)
@@ -726,8 +728,8 @@ bool KafkaAdmin::deleteTopic(const std::string &topic, std::string *error)
         return false;
     }
     std::size_t count = 0;
-    const rd_kafka_topic_result_t **topics = rd_kafka_DeleteTopics_result_topics(
-        rd_kafka_event_DeleteTopics_result(ev.get()), &count);
+    const rd_kafka_topic_result_t **topics =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &count);
     for (std::size_t t = 0; t < count; ++t)
         if (rd_kafka_topic_result_error(topics[t]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (error)
@@ -791,8 +793,54 @@ KafkaAdmin::deleteRecords(const std::string &topic, const std::vector<std::int32
 
 // ---- ACLs -------------------------------------------------------------------------------------
 
-std::optional<std::vector<AclEntry>> KafkaAdmin::describeAcls(const AclFilter &filter,
-                                                              std::string *error)
+std::optional<std::string> KafkaAdmin::brokerConfig(const std::string &name, std::string *error)
+{
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const KafkaMetadata md = requestMetadata(m_client.get(), false, nullptr, m_timeoutMs, &err);
+    if (!md || md->broker_cnt == 0) {
+        if (error)
+            *error =
+                withClientError(std::string("metadata: ") + rd_kafka_err2str(err), m_client.get());
+        return std::nullopt;
+    }
+    const std::string broker = std::to_string(md->brokers[0].id);
+    rd_kafka_ConfigResource_t *resource =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, broker.c_str());
+    const KafkaQueue queue(rd_kafka_queue_new(m_client.get()));
+    const KafkaAdminOptions options =
+        makeOptions(m_client.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, m_timeoutMs);
+    rd_kafka_DescribeConfigs(m_client.get(), &resource, 1, options.get(), queue.get());
+    rd_kafka_ConfigResource_destroy(resource);
+    const std::string what = "configs of broker " + broker;
+    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    if (!ev)
+        return std::nullopt;
+    if (std::string e = eventError(ev.get(), what); !e.empty()) {
+        if (error)
+            *error = e;
+        return std::nullopt;
+    }
+    std::size_t count = 0;
+    const rd_kafka_ConfigResource_t **resources = rd_kafka_DescribeConfigs_result_resources(
+        rd_kafka_event_DescribeConfigs_result(ev.get()), &count);
+    for (std::size_t r = 0; r < count; ++r) {
+        if (rd_kafka_ConfigResource_error(resources[r]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (error)
+                *error = what + ": " + rd_kafka_ConfigResource_error_string(resources[r]);
+            return std::nullopt;
+        }
+        std::size_t n = 0;
+        const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(resources[r], &n);
+        for (std::size_t i = 0; i < n; ++i)
+            if (name == rd_kafka_ConfigEntry_name(entries[i])) {
+                const char *v = rd_kafka_ConfigEntry_value(entries[i]);
+                return v ? std::string(v) : std::string();
+            }
+    }
+    return std::string();
+}
+
+std::optional<AclListing> KafkaAdmin::describeAcls(const AclFilter &filter, std::string *error)
 {
     if (m_embedded) {
         if (error)
@@ -829,9 +877,10 @@ std::optional<std::vector<AclEntry>> KafkaAdmin::describeAcls(const AclFilter &f
         return std::nullopt;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (error) {
-            *error = rd_kafka_event_error(ev.get()) == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
-                         ? "not authorised to describe ACLs (Describe on the cluster is needed): "
-                         : "describing ACLs: ";
+            *error =
+                rd_kafka_event_error(ev.get()) == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
+                    ? "not authorised to describe ACLs (Describe on the cluster is needed): "
+                    : "describing ACLs: ";
             *error += rd_kafka_event_error_string(ev.get());
         }
         return std::nullopt;
@@ -840,7 +889,9 @@ std::optional<std::vector<AclEntry>> KafkaAdmin::describeAcls(const AclFilter &f
     const rd_kafka_AclBinding_t **acls =
         rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev.get()), &count);
     std::vector<AclEntry> out;
-    auto text = [](const char *s) { return s ? std::string(s) : std::string(); };
+    auto text = [](const char *s) {
+        return s ? std::string(s) : std::string();
+    };
     for (std::size_t i = 0; i < count; ++i) {
         AclEntry a;
         a.principal = text(rd_kafka_AclBinding_principal(acls[i]));
@@ -858,7 +909,31 @@ std::optional<std::vector<AclEntry>> KafkaAdmin::describeAcls(const AclFilter &f
         return std::tie(a.principal, a.resourceType, a.resourceName, a.operation) <
                std::tie(b.principal, b.resourceType, b.resourceName, b.operation);
     });
-    return out;
+    AclListing listing;
+    listing.acls = std::move(out);
+    if (!listing.acls.empty())
+        return listing;
+    // Empty: librdkafka 2.0.2 dropped DescribeAcls' error code, if there was one. Ask the
+    // broker for its authorizer: a refusal there means no rights on the cluster at all.
+    std::string why;
+    const auto authorizer = brokerConfig("authorizer.class.name", &why);
+    if (!authorizer) {
+        if (error)
+            *error = "not authorised to describe ACLs (the cluster refused even to describe its "
+                     "configs: " +
+                     why + ")";
+        return std::nullopt;
+    }
+    listing.authorizerKnown = true;
+    listing.authorizer = *authorizer;
+    if (listing.authorizer.empty())
+        listing.warning = "the cluster has no authorizer (authorizer.class.name is empty): ACLs "
+                          "are not enforced";
+    else
+        listing.warning = "no ACLs in the answer; note that librdkafka 2.0.2 drops Kafka's "
+                          "error code here, so this can also mean you may not describe ACLs "
+                          "(Describe on the cluster)";
+    return listing;
 }
 
 // ---- Produce ----------------------------------------------------------------------------------
@@ -895,8 +970,7 @@ std::optional<std::vector<DeliveryReport>> KafkaAdmin::produce(const ProduceRequ
                 producer.get(), RD_KAFKA_V_TOPIC(request.topic.c_str()),
                 RD_KAFKA_V_PARTITION(request.partition < 0 ? RD_KAFKA_PARTITION_UA
                                                            : request.partition),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(keyData, keySize),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(keyData, keySize),
                 RD_KAFKA_V_VALUE(const_cast<char *>(request.value.data()), request.value.size()),
                 RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_TIMESTAMP(request.timestampMs),
                 RD_KAFKA_V_OPAQUE(reinterpret_cast<void *>(std::intptr_t(i))), RD_KAFKA_V_END);
@@ -918,9 +992,8 @@ std::optional<std::vector<DeliveryReport>> KafkaAdmin::produce(const ProduceRequ
         rd_kafka_poll(producer.get(), 50);
     if (state.done < reports.size()) {
         if (error)
-            *error = withClientError("no delivery report within " + std::to_string(m_timeoutMs) +
-                                         " ms",
-                                     producer.get());
+            *error = withClientError(
+                "no delivery report within " + std::to_string(m_timeoutMs) + " ms", producer.get());
         return std::nullopt;
     }
     return reports;

@@ -53,9 +53,9 @@ struct OffsetResetPlan
 struct TopicConfigEntry
 {
     std::string name;
-    std::string value;   ///< empty for a sensitive value (the broker does not send it)
+    std::string value; ///< empty for a sensitive value (the broker does not send it)
     bool hasValue = false;
-    std::string source;  ///< "default", "broker", "broker (dynamic)", "topic override", ...
+    std::string source; ///< "default", "broker", "broker (dynamic)", "topic override", ...
     bool readOnly = false;
     bool sensitive = false;
     bool isDefault = false;
@@ -77,6 +77,18 @@ struct AclFilter
     std::string principal;    ///< "User:alice"; empty: any
     std::string resourceType; ///< topic, group, cluster, transactional_id, ...; empty: any
     std::string resourceName; ///< empty: any
+};
+
+/// What DescribeAcls said. librdkafka 2.0.2 drops the response's error code (a refusal, or a
+/// cluster without an authorizer, both arrive as an empty answer), so an empty answer is
+/// explained from the broker's `authorizer.class.name` (DescribeConfigs, which does report a
+/// refusal).
+struct AclListing
+{
+    std::vector<AclEntry> acls;
+    bool authorizerKnown = false;
+    std::string authorizer; ///< empty: no authorizer (ACLs not enforced)
+    std::string warning;    ///< why an empty answer may not mean "no ACLs"
 };
 
 struct DeletedRecords
@@ -156,7 +168,12 @@ public:
                                                              std::string *error);
 
     // ---- ACLs
-    std::optional<std::vector<AclEntry>> describeAcls(const AclFilter &filter, std::string *error);
+    /// The ACLs that match `filter`. nullopt with "not authorised to describe ACLs ..." when
+    /// the user may not (see AclListing).
+    std::optional<AclListing> describeAcls(const AclFilter &filter, std::string *error);
+    /// One config of one broker (DescribeConfigs of a BROKER resource); nullopt with Kafka's
+    /// reason (e.g. "Cluster authorization failed").
+    std::optional<std::string> brokerConfig(const std::string &name, std::string *error);
 
     /// Produces `request.copies` copies (acks=all) and waits for their delivery reports.
     std::optional<std::vector<DeliveryReport>> produce(const ProduceRequest &request,
