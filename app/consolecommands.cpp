@@ -15,6 +15,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <unistd.h>
 
 namespace studio::app {
 
@@ -134,11 +135,7 @@ int runGroupChange(const GroupsCommand &c)
                        offsetText(r.high), r.note);
     }
     if (refused) {
-        fmt::print(stderr,
-                   "error: {}: group '{}' has {} active member(s) (state {}): Kafka resets the "
-                   "offsets only of a group without members; stop its consumers first\n",
-                   admin->cluster().describe(), plan->group, plan->activeMembers, plan->state);
-        return kRuntimeError;
+        return failed(*admin, core::activeGroupRefusal(*plan));
     }
     if (!c.execute)
         fmt::print(stderr, "dry run: nothing changed; --execute commits these offsets{}\n",
@@ -267,6 +264,8 @@ int runProduce(const MessagesCommand &c)
             return usageError("cannot read --value-file " + c.valueFile);
         request.value.assign(std::istreambuf_iterator<char>(in), {});
     } else {
+        if (::isatty(STDIN_FILENO))
+            fmt::print(stderr, "reading the value from stdin (end it with Ctrl-D)\n");
         request.value.assign(std::istreambuf_iterator<char>(std::cin), {});
         // `echo VALUE |` adds a newline that is not part of the value.
         if (!request.value.empty() && request.value.back() == '\n')

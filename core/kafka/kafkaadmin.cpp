@@ -144,6 +144,15 @@ void onDelivery(rd_kafka_t *, const rd_kafka_message_t *m, void *opaque)
 
 } // namespace
 
+std::string activeGroupRefusal(const OffsetResetPlan &plan)
+{
+    // Kafka's own words (kafka-consumer-groups --reset-offsets); a commit would be refused by
+    // the broker too (UNKNOWN_MEMBER_ID: the admin is not one of the members).
+    return "Assignments can only be reset if the group '" + plan.group +
+           "' is inactive, but the current state is " + plan.state + " (" +
+           std::to_string(plan.activeMembers) + " active member(s)): stop its consumers first";
+}
+
 std::optional<OffsetResetSpec> OffsetResetSpec::parse(const std::string &text)
 {
     OffsetResetSpec s;
@@ -190,13 +199,26 @@ bool KafkaAdmin::connect(std::string *error)
     m_client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), error);
     if (!m_client)
         return false;
-    char *id = rd_kafka_clusterid(m_client.get(), m_timeoutMs);
-    if (!id) {
-        if (error)
-            *error = withClientError("cannot reach the cluster within " +
-                                         std::to_string(m_timeoutMs) + " ms",
-                                     m_client.get());
-        return false;
+    // In slices, so a refused login or TLS handshake ends the wait at once (librdkafka keeps
+    // retrying those until the deadline).
+    const std::int64_t deadline = steadyClockMs() + m_timeoutMs;
+    char *id = nullptr;
+    while (!id) {
+        id = rd_kafka_clusterid(m_client.get(), kSliceMs);
+        if (id)
+            break;
+        rd_kafka_poll(m_client.get(), 0); // serves the error callback
+        const std::string last = lastClientError(m_client.get());
+        const bool refused = last.find("_AUTHENTICATION") != std::string::npos ||
+                             last.find("_SSL") != std::string::npos;
+        if (refused || steadyClockMs() >= deadline) {
+            if (error)
+                *error = withClientError(refused ? std::string("the cluster refused the connection")
+                                                 : "cannot reach the cluster within " +
+                                                       std::to_string(m_timeoutMs) + " ms",
+                                         m_client.get());
+            return false;
+        }
     }
     m_embedded = std::string(id).rfind("mockCluster", 0) == 0;
     rd_kafka_mem_free(m_client.get(), id);
@@ -457,10 +479,7 @@ bool KafkaAdmin::commitOffsetReset(const OffsetResetPlan &plan, std::string *err
 {
     if (plan.activeMembers > 0) {
         if (error)
-            *error = "group '" + plan.group + "' has " + std::to_string(plan.activeMembers) +
-                     " active member(s) (state " + plan.state +
-                     "): Kafka resets offsets only of a group without members; stop its "
-                     "consumers first";
+            *error = activeGroupRefusal(plan);
         return false;
     }
     const KafkaPartitionList list = makePartitionList(int(plan.rows.size()));
@@ -979,10 +998,11 @@ std::optional<std::vector<DeliveryReport>> KafkaAdmin::produce(const ProduceRequ
             rd_kafka_poll(producer.get(), 50);
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (error)
-                *error = "producing to '" + request.topic + "': " + rd_kafka_err2str(err);
-            rd_kafka_flush(producer.get(), m_timeoutMs);
-            return std::nullopt;
+            // This one and the rest are not sent; those already queued are still reported.
+            for (std::size_t j = i; j < reports.size(); ++j)
+                reports[j].error = std::string("not sent: ") + rd_kafka_err2str(err);
+            state.done += reports.size() - i;
+            break;
         }
         (void)headers.release(); // rd_kafka_producev took them over
     }

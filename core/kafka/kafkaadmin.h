@@ -50,6 +50,9 @@ struct OffsetResetPlan
     std::vector<OffsetResetRow> rows;
 };
 
+/// Why a reset of a group with members is refused (Kafka's own tool's words).
+std::string activeGroupRefusal(const OffsetResetPlan &plan);
+
 struct TopicConfigEntry
 {
     std::string name;

@@ -367,7 +367,8 @@ class ConsoleTest(KafkaCase):
         r = self.reset(group, topic, new, "--execute")
         self.assertFalse(r.timed_out)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("1 active member(s) (state Stable)", r.stderr)
+        self.assertIn("Assignments can only be reset if the group '%s' is inactive, but the "
+                      "current state is Stable (1 active member(s))" % group, r.stderr)
         self.assertIn(k.bootstrap.split(",")[0], r.stderr)
         # Kafka itself refuses to delete a group with members, in its words.
         r = k.studio(["groups", "--group", group, "--delete"], 60)
@@ -573,6 +574,15 @@ class ConsoleTest(KafkaCase):
                      env=k.env(password=admin), user="admin")
         self.assertOk(r, "acls --resource-type group")
         self.assertEqual({a["resource_type"] for a in lines_json(r.stdout)}, {"Group"})
+
+        # A wrong password ends in the cause at once, never the password.
+        wrong = "not-the-password-" + str(os.getpid())
+        r = k.studio(["acls"], 60, env=k.env(password=wrong), user="admin")
+        self.assertFalse(r.timed_out)
+        self.assertLess(r.seconds, 20)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("Authentication failed", r.stderr)
+        self.assertNotIn(wrong, r.stdout + r.stderr)
 
         limited = k.user_password("limited")
         r = k.studio(["acls"], 60, env=k.env(password=limited), user="limited")
