@@ -150,6 +150,10 @@ int runTopicChanges(const TopicsCommand &c)
     if (c.topic.empty())
         return usageError("--configs, --set-config, --add-partitions, --delete and "
                           "--delete-records-before need --topic NAME");
+    if (!c.create.empty())
+        return usageError("--create is a run of its own: create the topic first, then change it");
+    if (!c.confirm.empty() && !c.remove)
+        return usageError("--confirm goes with --delete");
     if (c.remove && c.confirm != c.topic)
         return usageError("--delete removes topic '" + c.topic +
                           "' and all its messages: confirm with --confirm " + c.topic);
@@ -238,6 +242,9 @@ int runTopicChanges(const TopicsCommand &c)
 
 int runProduce(const MessagesCommand &c)
 {
+    if (c.offset >= 0 || c.last >= 0 || !c.since.empty() || !c.search.empty() || c.follow)
+        return usageError("--produce writes a message: --offset, --last, --since, --search and "
+                          "--follow read, in a run of their own");
     core::ProduceRequest request;
     request.topic = c.topic;
     request.partition = c.partition;

@@ -173,6 +173,10 @@ int runMessages(const MessagesCommand &c)
 {
     if (c.produce)
         return runProduce(c);
+    if (c.keyGiven || !c.headers.empty() || !c.valueFile.empty() || c.copies != 1 ||
+        !c.timestamp.empty() || c.raw)
+        return usageError("--key, --header, --value-file, --copies, --timestamp and --raw go with "
+                          "--produce");
     core::ClusterConfig cluster;
     if (auto code = clusterFor(c.connection, cluster))
         return *code;

@@ -1214,6 +1214,18 @@ TEST_CASE("the console's changes on the embedded broker: what the mock cannot do
                                30);
     INFO(m.describe());
     CHECK(contains(m.out, "key=k source=test"));
+    // Flags that belong to another run are refused, not ignored.
+    for (const std::vector<std::string> &args :
+         {std::vector<std::string>{"messages", "--broker", bootstrap, "--key", "k"},
+          {"messages", "--broker", bootstrap, "--produce", "--follow"},
+          {"topics", "--broker", bootstrap, "--topic", "t", "--confirm", "t"},
+          {"topics", "--broker", bootstrap, "--topic", "t", "--create", "t", "--configs"},
+          {"groups", "--broker", bootstrap, "--group", "g", "--execute"},
+          {"groups", "--broker", bootstrap, "--group", "g", "--reset-to", "yesterday"}}) {
+        const Result r = runStudio(args, 30);
+        INFO(r.describe());
+        CHECK(r.exitCode == 2);
+    }
     // The mock cannot tell a group's partitions (nor describe it): --topic names them, and
     // the dry run says the members are not known.
     const Result noTopic =
