@@ -283,6 +283,103 @@ TEST_CASE("partitions each under the cap are capped again when merged", "[cardin
     CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 1'000);
 }
 
+TEST_CASE("a live snapshot caps the partitions' open windows again when merged", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 1'000;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    // As in the final case above: partition 0 holds /a/0../a/799 (3 events each, user ua),
+    // partition 1 /b/0../b/999 and folded 200 more (1 event each, user ub); merged, 1,800 keys.
+    std::uint64_t id = 0;
+    for (int i = 0; i < 800; ++i)
+        for (int k = 0; k < 3; ++k)
+            agg.ingest(
+                event(++id, fmt::format("/a/{}", i), kT0 + i, "ua", "page_view", {}, "NL", 0));
+    for (int i = 0; i < 1'200; ++i)
+        agg.ingest(event(++id, fmt::format("/b/{}", i), kT0 + i, "ub", "page_view", {}, "NL", 1));
+    const AggregatorSnapshot snap = agg.snapshot();
+    std::map<std::string, std::uint64_t> live;
+    const PageRow *other = nullptr;
+    for (const PageRow &r : snap.pages) {
+        CHECK_FALSE(r.final);
+        live[r.page] += r.views;
+        if (r.page == "(other)")
+            other = &r;
+    }
+    CHECK(live.size() == 1'001); // at most the cap + (other), not 1,800 + (other)
+    CHECK(live.at("(other)") == 200 + 800);
+    std::uint64_t total = 0, aPages = 0;
+    for (const auto &[page, v] : live) {
+        total += v;
+        aPages += page.starts_with("/a/");
+    }
+    CHECK(total == 800 * 3 + 1'200);
+    CHECK(aPages == 800);
+    REQUIRE(other);
+    CHECK(other->uniqueUsers == 1); // ub's, merged from the sketches (not 801 rows' sum)
+    // The same rows the window gets once final.
+    agg.flush();
+    CHECK(viewsByPage(sink.all) == live);
+}
+
+TEST_CASE("a live snapshot caps merged geo and product rows too", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 3;
+    Aggregator agg(c);
+    for (int i = 0; i < 12; ++i)
+        agg.ingest(event(i, "/product/x", kT0 + i, fmt::format("u{}", i % 2), "page_view",
+                         fmt::format("prod_{}", i), fmt::format("C{}", i), i % 2));
+    const AggregatorSnapshot snap = agg.snapshot();
+    std::map<std::string, std::uint64_t> geo, funnel;
+    for (const GeoRow &g : snap.geo)
+        geo[g.country + "|" + g.browser + "|" + g.deviceType] += g.events;
+    for (const FunnelRow &f : snap.funnel)
+        funnel[f.productId] += f.views;
+    // Each partition kept 3 of its 6 keys; of the 6 kept, the 3 later ones fold when merged.
+    CHECK(geo.size() == 4);
+    CHECK(funnel.size() == 4);
+    CHECK(geo.at("(other)|(other)|(other)") == 12 - 3);
+    CHECK(funnel.at("(other)") == 12 - 3);
+    std::uint64_t geoTotal = 0, funnelTotal = 0;
+    for (const auto &[k, v] : geo)
+        geoTotal += v;
+    for (const auto &[k, v] : funnel)
+        funnelTotal += v;
+    CHECK(geoTotal == 12);
+    CHECK(funnelTotal == 12);
+}
+
+TEST_CASE("snapshots keep recent final windows up to a row budget", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 100;
+    c.recentRowsKept = 250;
+    Aggregator agg(c);
+    // Five page windows of 150 paths each (100 kept + (other) = 101 rows when final).
+    std::uint64_t id = 0;
+    for (int w = 0; w < 5; ++w)
+        for (int i = 0; i < 150; ++i)
+            agg.ingest(event(++id, fmt::format("/p/{}", i), kT0 + w * 60'000 + i, "u1"));
+    agg.flush();
+    std::map<std::int64_t, std::size_t> rows;
+    for (const PageRow &r : agg.snapshot().pages)
+        rows[r.windowStart] += r.final ? 1 : 0;
+    // The newest two windows (202 rows); a third would exceed 250.
+    CHECK(rows ==
+          std::map<std::int64_t, std::size_t>{{kT0 + 3 * 60'000, 101}, {kT0 + 4 * 60'000, 101}});
+    CHECK(agg.counters().windowsFinalized >= 5);
+
+    // One window over the budget is still kept whole: the newest is always shown.
+    c.recentRowsKept = 50;
+    Aggregator small(c);
+    for (int i = 0; i < 150; ++i)
+        small.ingest(event(++id, fmt::format("/p/{}", i), kT0 + i, "u1"));
+    small.flush();
+    CHECK(small.snapshot().pages.size() == 101);
+}
+
 TEST_CASE("a restored checkpoint keeps a full window full", "[cardinality]")
 {
     AggregatorConfig c;
