@@ -94,9 +94,8 @@ void keepLast(std::deque<std::vector<T>> &d, std::size_t windows, std::size_t ro
 
 /// The keys of one merged window beyond `cap` (besides `other`): those with the fewest events
 /// (`weight`; ties: the later key), the same choice for final rows and snapshots.
-template <class Key, class Value, class Weight>
-std::vector<Key> keysBeyondCap(const std::map<Key, Value> &rows, const Key &other, std::size_t cap,
-                               Weight &&weight)
+template <class Map, class Key = typename Map::key_type, class Weight>
+std::vector<Key> keysBeyondCap(const Map &rows, const Key &other, std::size_t cap, Weight &&weight)
 {
     const std::size_t keys = rows.size() - rows.count(other);
     if (cap == 0 || keys <= cap)
@@ -119,9 +118,8 @@ std::vector<Key> keysBeyondCap(const std::map<Key, Value> &rows, const Key &othe
 }
 
 /// Folds `keysBeyondCap` into `other` (`fold(into, from, added)`), without remembering them.
-template <class Key, class Value, class Weight, class Fold>
-void capRows(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Weight &&weight,
-             Fold &&fold)
+template <class Map, class Key = typename Map::key_type, class Weight, class Fold>
+void capRows(Map &rows, const Key &other, std::size_t cap, Weight &&weight, Fold &&fold)
 {
     for (const Key &key : keysBeyondCap(rows, other, cap, weight)) {
         auto node = rows.extract(key);
@@ -711,30 +709,82 @@ AggregateCounters Aggregator::countersLocked() const
 
 AggregatorSnapshot Aggregator::snapshot() const
 {
-    AllWorkers lock(m_state->workers);
     const State &s = *m_state;
     AggregatorSnapshot snap;
+    std::vector<PageRow> openPageRows;
+    std::vector<GeoRow> openGeoRows;
+    std::map<std::int64_t, std::map<std::string, FunnelAgg>> openFunnel;
+    // Every worker stopped until the recent final rows are copied too: a window finalized in
+    // between would otherwise be in both (every accepted event in exactly one row).
+    AllWorkers lock(m_state->workers);
     snap.counters = countersLocked();
+    collectOpen(openPageRows, openGeoRows, openFunnel, snap.openSessions);
+    std::lock_guard results(m_resultsMutex);
+    std::size_t recentPages = 0, recentGeo = 0;
+    for (const auto &rows : s.recentPages)
+        recentPages += rows.size();
+    for (const auto &rows : s.recentGeo)
+        recentGeo += rows.size();
+    snap.pages.reserve(recentPages + openPageRows.size());
+    for (const auto &rows : s.recentPages)
+        snap.pages.insert(snap.pages.end(), rows.begin(), rows.end());
+    std::move(openPageRows.begin(), openPageRows.end(), std::back_inserter(snap.pages));
+    snap.geo.reserve(recentGeo + openGeoRows.size());
+    for (const auto &rows : s.recentGeo)
+        snap.geo.insert(snap.geo.end(), rows.begin(), rows.end());
+    std::move(openGeoRows.begin(), openGeoRows.end(), std::back_inserter(snap.geo));
+    for (const auto &rows : s.recentFunnel)
+        snap.funnel.insert(snap.funnel.end(), rows.begin(), rows.end());
+    for (const auto &[start, byName] : openFunnel)
+        funnelRows(start, m_config.funnelWindowMs, byName, m_config, false, snap.funnel);
+    snap.recentSessions.assign(s.recentSessions.begin(), s.recentSessions.end());
+
+    // Top pages of the latest page window.
+    if (!snap.pages.empty()) {
+        const std::int64_t latest = std::max_element(snap.pages.begin(), snap.pages.end(),
+                                                     [](const PageRow &a, const PageRow &b) {
+                                                         return a.windowStart < b.windowStart;
+                                                     })
+                                        ->windowStart;
+        for (const PageRow &r : snap.pages) {
+            if (r.windowStart == latest)
+                snap.topPages.push_back(r);
+        }
+        const auto order = [](const PageRow &a, const PageRow &b) {
+            return a.views != b.views ? a.views > b.views : a.page < b.page;
+        };
+        const std::size_t n = std::min(snap.topPages.size(), m_config.topPages);
+        std::partial_sort(snap.topPages.begin(),
+                          snap.topPages.begin() + static_cast<std::ptrdiff_t>(n),
+                          snap.topPages.end(), order);
+        snap.topPages.resize(n);
+    }
+    return snap;
+}
+
+void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow> &geoOut,
+                             std::map<std::int64_t, std::map<std::string, FunnelAgg>> &openFunnel,
+                             OpenSessionSummary &openSessions) const
+{
+    const State &s = *m_state;
     // Open windows merged over the partitions. Unique users and sessions add up: a user (the
-    // Kafka key) and their sessions belong to one partition.
-    // Each merged page row remembers its partitions' aggregates (a chain through `pageParts`),
-    // so (other)'s distinct users can be merged from their sketches when the cap folds rows.
+    // Kafka key) and their sessions belong to one partition. Each merged page row remembers its
+    // partitions' aggregates (a chain through `pageParts`), so (other)'s distinct users can be
+    // merged from their sketches when the cap folds rows.
     struct OpenPage
     {
         PageRow row;
         std::int32_t parts = -1; ///< the last of its aggregates in pageParts
     };
-    std::map<std::int64_t, std::map<std::string_view, OpenPage>> openPages;
+    std::map<std::int64_t, absl::flat_hash_map<std::string_view, OpenPage>> openPages;
     std::vector<std::pair<const PageAgg *, std::int32_t>> pageParts; // (aggregate, the one before)
     std::map<std::int64_t, std::map<std::array<std::string_view, 3>, GeoRow>> openGeo;
-    std::map<std::int64_t, std::map<std::string, FunnelAgg>> openFunnel;
     // A walk over every open session is about 30 ns each with the workers stopped: 10 ms for
     // 300,000 sessions, ten snapshots a second held ingest back by a tenth (bench_gui consumed
     // 137-172k events/s against 207k without it). The summary is refreshed once a second.
     const auto now = std::chrono::steady_clock::now();
     const bool countOpen = m_openSessionsAt == std::chrono::steady_clock::time_point{} ||
                            now - m_openSessionsAt >= kOpenSessionsRefresh;
-    static const decltype(PartitionState::sessions) kNoSessions;
     OpenSessionSummary open;
     for (const auto &w : s.workers) {
         for (const PartitionState *p : w->partitions) {
@@ -775,21 +825,23 @@ AggregatorSnapshot Aggregator::snapshot() const
                 }
             }
             // Open sessions: one pass, a few compares each (issue 21), at most once a second.
-            OpenSessionSummary &o = open;
-            for (const auto &[hash, session] : countOpen ? p->sessions : kNoSessions) {
-                ++o.count;
-                o.converted += session.converted ? 1 : 0;
-                const double minutes = static_cast<double>(session.end - session.start) / 60'000.0;
-                std::size_t l = 0;
-                while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
-                       minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
-                    ++l;
-                ++o.byLength[l];
-                std::size_t e = 0;
-                while (e < OpenSessionSummary::kEventBounds.size() &&
-                       session.events > OpenSessionSummary::kEventBounds[e])
-                    ++e;
-                ++o.byEvents[e];
+            if (countOpen) {
+                for (const auto &[hash, session] : p->sessions) {
+                    ++open.count;
+                    open.converted += session.converted ? 1 : 0;
+                    const double minutes =
+                        static_cast<double>(session.end - session.start) / 60'000.0;
+                    std::size_t l = 0;
+                    while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
+                           minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
+                        ++l;
+                    ++open.byLength[l];
+                    std::size_t e = 0;
+                    while (e < OpenSessionSummary::kEventBounds.size() &&
+                           session.events > OpenSessionSummary::kEventBounds[e])
+                        ++e;
+                    ++open.byEvents[e];
+                }
             }
             for (const auto &[start, aggs] : p->funnelWindows.open()) {
                 for (std::uint32_t id = 0; id < aggs.size(); ++id) {
@@ -803,6 +855,12 @@ AggregatorSnapshot Aggregator::snapshot() const
             }
         }
     }
+    if (countOpen) {
+        m_openSessions = open;
+        m_openSessionsAt = now;
+    }
+    openSessions = m_openSessions;
+
     // The cap again over the merged open windows (as collectFinal() does for final ones):
     // every partition may hold `cap` keys of a window. Totals stay exact; (other)'s distinct
     // users and sessions are its aggregates' sketches merged.
@@ -832,19 +890,25 @@ AggregatorSnapshot Aggregator::snapshot() const
                 into.row.purchases += from.row.purchases;
                 into.row.revenueCents += from.row.revenueCents;
             });
-        if (!folded)
-            continue;
-        HyperLogLog users(m_config.hllLog2m), sessions(m_config.hllLog2m);
-        for (std::int32_t i : chains) {
-            for (; i >= 0; i = pageParts[static_cast<std::size_t>(i)].second) {
-                const PageAgg &a = *pageParts[static_cast<std::size_t>(i)].first;
-                users.merge(a.users);
-                sessions.merge(a.sessions);
+        if (folded) {
+            HyperLogLog users(m_config.hllLog2m), sessions(m_config.hllLog2m);
+            for (std::int32_t i : chains) {
+                for (; i >= 0; i = pageParts[static_cast<std::size_t>(i)].second) {
+                    const PageAgg &a = *pageParts[static_cast<std::size_t>(i)].first;
+                    users.merge(a.users);
+                    sessions.merge(a.sessions);
+                }
             }
+            PageRow &o = byName.at(other).row;
+            o.uniqueUsers = users.estimate();
+            o.uniqueSessions = sessions.estimate();
         }
-        PageRow &o = byName.at(other).row;
-        o.uniqueUsers = users.estimate();
-        o.uniqueSessions = sessions.estimate();
+        // By window, then page (the order of final rows).
+        const std::size_t first = pagesOut.size();
+        for (auto &[name, o] : byName)
+            pagesOut.push_back(std::move(o.row));
+        std::sort(pagesOut.begin() + static_cast<std::ptrdiff_t>(first), pagesOut.end(),
+                  [](const PageRow &a, const PageRow &b) { return a.page < b.page; });
     }
     const std::array<std::string_view, 3> otherGeo{other, other, other};
     for (auto &[start, byKey] : openGeo) {
@@ -858,6 +922,8 @@ AggregatorSnapshot Aggregator::snapshot() const
                 }
                 into.events += from.events;
             });
+        for (auto &[key, row] : byKey)
+            geoOut.push_back(std::move(row));
     }
     const std::string otherName(other);
     for (auto &[start, byName] : openFunnel) {
@@ -870,48 +936,6 @@ AggregatorSnapshot Aggregator::snapshot() const
                 into.purchases += from.purchases;
             });
     }
-
-    std::lock_guard results(m_resultsMutex);
-    for (const auto &rows : s.recentPages)
-        snap.pages.insert(snap.pages.end(), rows.begin(), rows.end());
-    for (auto &[start, byName] : openPages)
-        for (auto &[name, o] : byName)
-            snap.pages.push_back(std::move(o.row));
-    for (const auto &rows : s.recentGeo)
-        snap.geo.insert(snap.geo.end(), rows.begin(), rows.end());
-    for (auto &[start, byKey] : openGeo)
-        for (auto &[key, row] : byKey)
-            snap.geo.push_back(std::move(row));
-    for (const auto &rows : s.recentFunnel)
-        snap.funnel.insert(snap.funnel.end(), rows.begin(), rows.end());
-    for (const auto &[start, byName] : openFunnel)
-        funnelRows(start, m_config.funnelWindowMs, byName, m_config, false, snap.funnel);
-    snap.recentSessions.assign(s.recentSessions.begin(), s.recentSessions.end());
-
-    // Top pages of the latest page window.
-    if (!snap.pages.empty()) {
-        const std::int64_t latest = std::max_element(snap.pages.begin(), snap.pages.end(),
-                                                     [](const PageRow &a, const PageRow &b) {
-                                                         return a.windowStart < b.windowStart;
-                                                     })
-                                        ->windowStart;
-        for (const PageRow &r : snap.pages) {
-            if (r.windowStart == latest)
-                snap.topPages.push_back(r);
-        }
-        std::sort(snap.topPages.begin(), snap.topPages.end(),
-                  [](const PageRow &a, const PageRow &b) {
-                      return a.views != b.views ? a.views > b.views : a.page < b.page;
-                  });
-        if (snap.topPages.size() > m_config.topPages)
-            snap.topPages.resize(m_config.topPages);
-    }
-    if (countOpen) {
-        m_openSessions = open;
-        m_openSessionsAt = now;
-    }
-    snap.openSessions = m_openSessions;
-    return snap;
 }
 
 } // namespace studio::core
