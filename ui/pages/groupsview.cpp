@@ -1,5 +1,6 @@
 #include "ui/pages/groupsview.h"
 
+#include "ui/dialogs/resetoffsetsdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/sortedtable.h"
 
@@ -7,10 +8,13 @@
 #include <QChartView>
 #include <QDateTime>
 #include <QDateTimeAxis>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineSeries>
+#include <QMenu>
+#include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
@@ -92,6 +96,14 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
     auto *top = new QWidget(this);
     auto *topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 0, 0, 0);
+    m_resetOffsets = new QPushButton(tr("Reset offsets…"), top);
+    m_resetOffsets->setToolTip(tr("Move the selected group's committed offsets: preview first, "
+                                  "then confirm"));
+    connect(m_resetOffsets, &QPushButton::clicked, this, [this] { showResetOffsetsDialog(); });
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(m_resetOffsets);
+    bar->addStretch();
+    topLayout->addLayout(bar);
     topLayout->addWidget(m_groupView);
     topLayout->addWidget(m_note);
     auto *bottom = new QWidget(this);
@@ -120,6 +132,62 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
                 m_selected = row ? row->id : QString();
                 showGroup();
             });
+    m_groupView->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_groupView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex index = m_groupView->indexAt(pos);
+        if (!index.isValid())
+            return;
+        m_groupView->setCurrentIndex(index);
+        QMenu menu(this);
+        QAction *reset = menu.addAction(tr("Reset offsets…"));
+        reset->setEnabled(m_resetOffsets->isEnabled());
+        reset->setToolTip(m_resetOffsets->toolTip());
+        if (menu.exec(m_groupView->viewport()->mapToGlobal(pos)) == reset)
+            showResetOffsetsDialog();
+    });
+    updateActions();
+}
+
+void GroupsView::setAdminCluster(const core::ClusterConfig &cluster)
+{
+    m_adminCluster = cluster;
+    updateActions();
+}
+
+void GroupsView::updateActions()
+{
+    const bool ready = m_adminCluster && !m_selected.isEmpty();
+    m_resetOffsets->setEnabled(ready);
+    m_resetOffsets->setToolTip(!m_adminCluster ? tr("No cluster to change here")
+                               : ready ? tr("Move the offsets of group %1: preview first, then "
+                                            "confirm")
+                                             .arg(m_selected)
+                                       : tr("Select a group first"));
+}
+
+ResetOffsetsDialog *GroupsView::showResetOffsetsDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    QStringList topics;
+    QList<QPair<QString, int>> partitions;
+    if (m_snapshot)
+        for (const core::GroupLag &g : m_snapshot->groups) {
+            if (QString::fromStdString(g.groupId) != m_selected)
+                continue;
+            for (const std::string &t : g.topics)
+                topics << QString::fromStdString(t);
+            for (const core::PartitionLag &p : g.partitions) {
+                const QString topic = QString::fromStdString(p.topic);
+                if (!topics.contains(topic))
+                    topics << topic; // discovered from the committed offsets
+                partitions.append({topic, p.partition});
+            }
+        }
+    auto *dialog = new ResetOffsetsDialog(*m_adminCluster, m_selected, topics, partitions, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
 }
 
 void GroupsView::setSnapshot(std::shared_ptr<const core::GroupsSnapshot> snapshot)
@@ -175,6 +243,7 @@ void GroupsView::showGroup()
                                       QString::fromLatin1(core::lagStatusName(group->status)),
                                       QString::fromStdString(group->reason))
                            : tr("Select a group"));
+    updateActions();
     updateChart();
 }
 

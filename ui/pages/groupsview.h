@@ -1,16 +1,19 @@
 #pragma once
 
+#include "core/kafka/clusterconfig.h"
 #include "core/monitor/groupmonitor.h"
 
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 
 class QChart;
 class QChartView;
 class QDateTimeAxis;
 class QLabel;
 class QLineSeries;
+class QPushButton;
 class QSortFilterProxyModel;
 class QTableView;
 class QValueAxis;
@@ -19,10 +22,13 @@ namespace studio::ui {
 
 class GroupModel;
 class LagModel;
+class ResetOffsetsDialog;
 
 /// Consumer groups: the followed groups with their state and Burrow-style status, the selected
 /// group's lag per partition (committed, end offset, lag, lag seconds) and its lag history
-/// chart (total lag in messages, lag in seconds), updated with one replace() per tick.
+/// chart (total lag in messages, lag in seconds), updated with one replace() per tick; "Reset
+/// offsets…" (a button and the group list's context menu) opens ResetOffsetsDialog on the
+/// selected group once setAdminCluster() said which cluster to change.
 /// `groups` must outlive the view.
 class GroupsView : public QWidget
 {
@@ -41,9 +47,17 @@ public:
     /// Points in the lag history chart's series (messages, seconds).
     int lagPoints() const;
 
+    /// The cluster the console's changes go to (normally the monitored one); until it is set
+    /// "Reset offsets…" stays off.
+    void setAdminCluster(const core::ClusterConfig &cluster);
+    /// Opens the Reset offsets dialog (window-modal, not blocking) on the selected group;
+    /// nullptr when no group is selected or no cluster set. The dialog deletes itself on close.
+    ResetOffsetsDialog *showResetOffsetsDialog();
+
 private:
     void showGroup();
     void updateChart();
+    void updateActions();
 
     const core::GroupMonitor &m_monitor;
     std::shared_ptr<const core::GroupsSnapshot> m_snapshot;
@@ -53,6 +67,8 @@ private:
     QSortFilterProxyModel *m_groupProxy = nullptr;
     QTableView *m_groupView = nullptr;
     QTableView *m_lagView = nullptr;
+    std::optional<core::ClusterConfig> m_adminCluster;
+    QPushButton *m_resetOffsets = nullptr;
     QLabel *m_note = nullptr;
     QLabel *m_title = nullptr;
     QChartView *m_chartView = nullptr;

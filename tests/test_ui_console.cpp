@@ -1,0 +1,344 @@
+// Issue 23, the Kafka console's dialogs, offscreen against the embedded broker in process: Reset
+// offsets (from the Consumer groups tab: preview, confirmation, commit, chosen partitions, a dead
+// cluster). Every Kafka call of a dialog runs in the background: the tests wait for it with
+// test::waitUntil while the event loop runs, and check the call returned before its answer.
+#include "core/kafka/embeddedbroker.h"
+#include "core/kafka/kafkaadmin.h"
+#include "core/monitor/monitor.h"
+#include "ui/dialogs/resetoffsetsdialog.h"
+#include "ui/models/kafkamodels.h"
+#include "ui/pages/groupsview.h"
+#include "ui/pages/kafkapage.h"
+#include "uitestsupport.h"
+
+#include <catch2/catch.hpp>
+
+#include <QAbstractButton>
+#include <QAbstractItemModelTester>
+#include <QAbstractItemView>
+#include <QAbstractSpinBox>
+#include <QAccessible>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardItemModel>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <chrono>
+#include <map>
+
+using namespace studio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kAdminTimeoutMs = 10'000;
+
+void screenshot(QWidget &widget, const QString &name)
+{
+    QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR");
+    if (dir.isEmpty())
+        dir = QStringLiteral(STUDIO_CONSOLE_SCREENSHOT_DIR);
+    QDir().mkpath(dir);
+    QCoreApplication::processEvents();
+    CHECK(widget.grab().save(dir + QLatin1Char('/') + name));
+}
+
+/// The visible controls of `root` without an accessible name, and without a tooltip (the rule of
+/// tests/test_ui_screens.cpp's accessibility walk, for a dialog).
+std::pair<QStringList, QStringList> unnamedControls(QWidget *root)
+{
+    QStringList noName, noTip;
+    for (QWidget *w : root->findChildren<QWidget *>()) {
+        const bool control = qobject_cast<QAbstractButton *>(w) ||
+                              qobject_cast<QComboBox *>(w) || qobject_cast<QLineEdit *>(w) ||
+                              qobject_cast<QAbstractSpinBox *>(w) ||
+                              qobject_cast<QAbstractItemView *>(w);
+        if (!control || !w->isVisibleTo(root))
+            continue;
+        const QWidget *parent = w->parentWidget();
+        if (qobject_cast<const QAbstractSpinBox *>(parent) ||
+            qobject_cast<const QComboBox *>(parent) ||
+            qobject_cast<const QAbstractItemView *>(parent))
+            continue;
+        QAccessibleInterface *a = QAccessible::queryAccessibleInterface(w);
+        const QString what = QString::fromLatin1(w->metaObject()->className());
+        if (!a || a->text(QAccessible::Name).trimmed().isEmpty())
+            noName << what;
+        if (w->toolTip().isEmpty())
+            noTip << what + QStringLiteral(" ") + (a ? a->text(QAccessible::Name) : QString());
+    }
+    return {noName, noTip};
+}
+
+/// What the group has committed, read with a fresh admin's dry run (old offsets).
+std::map<std::int32_t, std::int64_t> committed(const core::ClusterConfig &cluster,
+                                               const std::string &group, const std::string &topic)
+{
+    core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+    std::string error;
+    REQUIRE(admin.connect(&error));
+    const auto plan =
+        admin.planOffsetReset(group, {topic}, {}, *core::OffsetResetSpec::parse("latest"), &error);
+    INFO(error);
+    REQUIRE(plan);
+    std::map<std::int32_t, std::int64_t> out;
+    for (const auto &r : plan->rows)
+        out[r.partition] = r.oldOffset;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the Reset offsets dialog previews, confirms and commits a group's new offsets in the "
+          "background",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 2;
+    options.topics = {"console"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+
+    // Per partition: offsets 0-4 an hour ago, 5-9 now.
+    const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
+    {
+        core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+        REQUIRE(admin.connect(&error));
+        for (std::int32_t p = 0; p < 2; ++p)
+            for (const std::int64_t ts : {now - 3'600'000, now}) {
+                core::ProduceRequest request;
+                request.topic = "console";
+                request.partition = p;
+                request.value = R"({"n":1})";
+                request.timestampMs = ts;
+                request.copies = 5;
+                const auto reports = admin.produce(request, &error);
+                INFO(error);
+                REQUIRE(reports);
+            }
+        // The group has read 7 of each partition.
+        core::OffsetResetPlan start;
+        start.group = "reset-group";
+        for (std::int32_t p = 0; p < 2; ++p) {
+            core::OffsetResetRow row;
+            row.topic = "console";
+            row.partition = p;
+            row.newOffset = 7;
+            start.rows.push_back(row);
+        }
+        REQUIRE(admin.commitOffsetReset(start, &error));
+    }
+    REQUIRE(committed(cluster, "reset-group", "console") ==
+            std::map<std::int32_t, std::int64_t>{{0, 7}, {1, 7}});
+
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    monitor.groups().watchGroup("reset-group", {"console"});
+
+    ui::KafkaPage page(monitor, cluster);
+    ui::GroupsView *groups = page.groupsView();
+    page.resize(1280, 800);
+    page.show();
+    page.tabs()->setCurrentWidget(groups);
+    REQUIRE(test::waitUntil(
+        [&] {
+            return groups->selectGroup(QStringLiteral("reset-group")) &&
+                   groups->lagModel()->rowCount() == 2;
+        },
+        20s));
+
+    // From the Consumer groups tab, on the selected group.
+    auto *button = groups->findChild<QPushButton *>();
+    REQUIRE(button);
+    CHECK(button->text() == QStringLiteral("Reset offsets…"));
+    CHECK(button->isEnabled());
+    ui::ResetOffsetsDialog *dialog = groups->showResetOffsetsDialog();
+    REQUIRE(dialog);
+    QAbstractItemModelTester tester(dialog->planModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy previews(dialog, &ui::ResetOffsetsDialog::previewDone);
+    QSignalSpy resets(dialog, &ui::ResetOffsetsDialog::resetDone);
+    QStringList asked;
+    bool answer = false;
+    dialog->setConfirm([&](const QString &text) {
+        asked << text;
+        return answer;
+    });
+    CHECK_FALSE(dialog->resetButton()->isEnabled()); // nothing previewed yet
+    // It connects in the background as it opens, and learns it is on the embedded broker.
+    CHECK(dialog->isBusy());
+    REQUIRE(test::waitUntil([&] { return dialog->embedded().has_value(); }, 20s));
+    CHECK(*dialog->embedded());
+    CHECK_FALSE(dialog->isBusy());
+
+    const auto previewAndWait = [&] {
+        const int before = int(previews.count());
+        QElapsedTimer call;
+        call.start();
+        dialog->previewButton()->click();
+        // The click returned before Kafka answered: the dry run is on a pool thread.
+        CHECK(dialog->isBusy());
+        CHECK(call.elapsed() < 500);
+        REQUIRE(test::waitUntil([&] { return previews.count() > before; }, 20s));
+        INFO(dialog->statusText().toStdString());
+        REQUIRE(previews.last().at(0).toBool());
+    };
+
+    SECTION("to the earliest offset: preview, a cancelled confirmation, then the reset")
+    {
+        dialog->setTarget(ui::ResetOffsetsDialog::Earliest);
+        previewAndWait();
+        const auto &rows = dialog->planModel()->rows();
+        REQUIRE(rows.size() == 2);
+        for (const auto &r : rows) {
+            CHECK(r.oldOffset == 7);
+            CHECK(r.newOffset == 0);
+            CHECK(r.lagAfter == 10);
+        }
+        CHECK(dialog->embedded() == std::optional<bool>(true));
+        CHECK(dialog->statusText().contains(QStringLiteral("2 partitions would change")));
+        CHECK(dialog->resetButton()->isEnabled());
+        screenshot(*dialog, QStringLiteral("reset-offsets-preview.png"));
+
+        // Cancelled: nothing committed.
+        answer = false;
+        dialog->resetButton()->click();
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("console [0]: 7 → 0 (lag after: 10)")));
+        CHECK(asked[0].contains(QStringLiteral("console [1]: 7 → 0 (lag after: 10)")));
+        CHECK(asked[0].contains(QStringLiteral("members are not known")));
+        CHECK(dialog->statusText().contains(QStringLiteral("cancelled")));
+        CHECK(resets.isEmpty());
+        CHECK(committed(cluster, "reset-group", "console") ==
+              std::map<std::int32_t, std::int64_t>{{0, 7}, {1, 7}});
+
+        // Confirmed: committed in the background, the result shown.
+        answer = true;
+        dialog->resetButton()->click();
+        CHECK(dialog->isBusy());
+        REQUIRE(test::waitUntil([&] { return !resets.isEmpty(); }, 20s));
+        INFO(dialog->statusText().toStdString());
+        CHECK(resets.first().at(0).toBool());
+        CHECK(dialog->statusText().contains(QStringLiteral("Committed the new offsets")));
+        CHECK(committed(cluster, "reset-group", "console") ==
+              std::map<std::int32_t, std::int64_t>{{0, 0}, {1, 0}});
+        // What was committed is the old offset now: nothing left to reset.
+        CHECK_FALSE(dialog->resetButton()->isEnabled());
+        screenshot(*dialog, QStringLiteral("reset-offsets-done.png"));
+    }
+
+    SECTION("by offset and shifted, on a chosen partition only; no date-time on the mock")
+    {
+        // The mock answers ListOffsets by time with "none" (which Kafka's tool reads as the log
+        // end): the target is off, with the reason, rather than moving the group to the end.
+        auto *target = dialog->findChild<QComboBox *>();
+        REQUIRE(target);
+        const int timeRow = target->findData(ui::ResetOffsetsDialog::DateTime);
+        const auto *items = qobject_cast<QStandardItemModel *>(target->model());
+        REQUIRE(items);
+        CHECK_FALSE(items->item(timeRow)->isEnabled());
+        CHECK(items->item(timeRow)->toolTip().contains(QStringLiteral("embedded broker")));
+        dialog->setTarget(ui::ResetOffsetsDialog::DateTime);
+        dialog->setDateTime(QDateTime::fromMSecsSinceEpoch(now - 1'800'000, Qt::UTC));
+        CHECK_FALSE(dialog->previewButton()->isEnabled());
+        CHECK(dialog->previewButton()->toolTip().contains(QStringLiteral("embedded broker")));
+
+        dialog->setTarget(ui::ResetOffsetsDialog::Earliest);
+        previewAndWait();
+        CHECK(dialog->planModel()->rowCount() == 2);
+        // A change of input makes the preview stale: Reset goes off until the next one.
+        dialog->setTarget(ui::ResetOffsetsDialog::Offset);
+        CHECK(dialog->planModel()->rowCount() == 0);
+        CHECK_FALSE(dialog->resetButton()->isEnabled());
+        CHECK_FALSE(dialog->previewButton()->isEnabled()); // no offset typed
+        CHECK(dialog->previewButton()->toolTip().contains(QStringLiteral("Type the offset")));
+        dialog->setValueText(QStringLiteral("3"));
+        CHECK(dialog->previewButton()->isEnabled());
+        dialog->choosePartitions({{QStringLiteral("console"), 1}});
+        previewAndWait();
+        REQUIRE(dialog->planModel()->rowCount() == 1);
+        CHECK(dialog->planModel()->rows()[0].partition == 1);
+        CHECK(dialog->planModel()->rows()[0].newOffset == 3);
+        CHECK(dialog->planModel()->rows()[0].lagAfter == 7);
+
+        dialog->setTarget(ui::ResetOffsetsDialog::Shift);
+        dialog->setValueText(QStringLiteral("-2"));
+        previewAndWait();
+        REQUIRE(dialog->planModel()->rowCount() == 1);
+        CHECK(dialog->planModel()->rows()[0].newOffset == 5);
+        answer = true;
+        dialog->resetButton()->click();
+        REQUIRE(test::waitUntil([&] { return !resets.isEmpty(); }, 20s));
+        CHECK(resets.first().at(0).toBool());
+        // Only partition 1 moved.
+        CHECK(committed(cluster, "reset-group", "console") ==
+              std::map<std::int32_t, std::int64_t>{{0, 7}, {1, 5}});
+        screenshot(*dialog, QStringLiteral("reset-offsets-shift.png"));
+    }
+
+    SECTION("every control has an accessible name and a tooltip")
+    {
+        for (const auto target : {ui::ResetOffsetsDialog::DateTime, ui::ResetOffsetsDialog::Shift}) {
+            dialog->setTarget(target);
+            auto [noName, noTip] = unnamedControls(dialog);
+            INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+            INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+            CHECK(noName.isEmpty());
+            CHECK(noTip.isEmpty());
+        }
+    }
+
+    dialog->close(); // deletes itself
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("the Reset offsets dialog on a dead cluster says why and closing it never waits",
+          "[ui][console]")
+{
+    test::IsolatedSettings isolated;
+    core::ClusterConfig dead;
+    dead.name = "dead";
+    dead.bootstrap = "127.0.0.1:1"; // nothing listens there
+    auto *dialog = new ui::ResetOffsetsDialog(dead, QStringLiteral("g"), {QStringLiteral("t")}, {});
+    QSignalSpy connects(dialog, &ui::ResetOffsetsDialog::connected);
+    dialog->show();
+    CHECK(dialog->isBusy()); // connecting, in the background
+    // The event loop keeps running while librdkafka tries.
+    int ticks = 0;
+    QTimer ticker;
+    QObject::connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
+    ticker.start(50);
+    REQUIRE(test::waitUntil([&] { return !connects.isEmpty(); },
+                            std::chrono::milliseconds(ui::ResetOffsetsDialog::kAdminTimeoutMs +
+                                                      10'000)));
+    CHECK_FALSE(connects.first().at(0).toBool());
+    INFO(dialog->statusText().toStdString());
+    CHECK(dialog->statusText().startsWith(QStringLiteral("Cannot connect: ")));
+    CHECK(dialog->statusText().contains(QStringLiteral("cannot reach")));
+    CHECK(ticks > 20);
+    CHECK_FALSE(dialog->resetButton()->isEnabled());
+
+    // Closed while a call is under way: the dialog goes at once, the late answer is dropped.
+    dialog->preview();
+    REQUIRE(dialog->isBusy());
+    QElapsedTimer closing;
+    closing.start();
+    delete dialog;
+    CHECK(closing.elapsed() < 500);
+}
