@@ -1,14 +1,19 @@
 // Issue 23, the Kafka console's dialogs, offscreen against the embedded broker in process: Reset
 // offsets (from the Consumer groups tab: preview, confirmation, commit, chosen partitions, a dead
-// cluster). Every Kafka call of a dialog runs in the background: the tests wait for it with
-// test::waitUntil while the event loop runs, and check the call returned before its answer.
+// cluster) and Produce a message (from the Topics tab: JSON check and format, key, headers,
+// partition, copies, the delivery report). Every Kafka call of a dialog runs in the background: the
+// tests wait for it with test::waitUntil while the event loop runs, and check the call returned
+// before its answer.
 #include "core/kafka/embeddedbroker.h"
 #include "core/kafka/kafkaadmin.h"
+#include "core/kafka/messagebrowser.h"
 #include "core/monitor/monitor.h"
+#include "ui/dialogs/producemessagedialog.h"
 #include "ui/dialogs/resetoffsetsdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/kafkapage.h"
+#include "ui/pages/topicsview.h"
 #include "uitestsupport.h"
 
 #include <catch2/catch.hpp>
@@ -55,10 +60,9 @@ std::pair<QStringList, QStringList> unnamedControls(QWidget *root)
 {
     QStringList noName, noTip;
     for (QWidget *w : root->findChildren<QWidget *>()) {
-        const bool control = qobject_cast<QAbstractButton *>(w) ||
-                              qobject_cast<QComboBox *>(w) || qobject_cast<QLineEdit *>(w) ||
-                              qobject_cast<QAbstractSpinBox *>(w) ||
-                              qobject_cast<QAbstractItemView *>(w);
+        const bool control = qobject_cast<QAbstractButton *>(w) || qobject_cast<QComboBox *>(w) ||
+                             qobject_cast<QLineEdit *>(w) || qobject_cast<QAbstractSpinBox *>(w) ||
+                             qobject_cast<QAbstractItemView *>(w);
         if (!control || !w->isVisibleTo(root))
             continue;
         const QWidget *parent = w->parentWidget();
@@ -293,7 +297,8 @@ TEST_CASE("the Reset offsets dialog previews, confirms and commits a group's new
 
     SECTION("every control has an accessible name and a tooltip")
     {
-        for (const auto target : {ui::ResetOffsetsDialog::DateTime, ui::ResetOffsetsDialog::Shift}) {
+        for (const auto target :
+             {ui::ResetOffsetsDialog::DateTime, ui::ResetOffsetsDialog::Shift}) {
             dialog->setTarget(target);
             auto [noName, noTip] = unnamedControls(dialog);
             INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
@@ -324,9 +329,9 @@ TEST_CASE("the Reset offsets dialog on a dead cluster says why and closing it ne
     QTimer ticker;
     QObject::connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
     ticker.start(50);
-    REQUIRE(test::waitUntil([&] { return !connects.isEmpty(); },
-                            std::chrono::milliseconds(ui::ResetOffsetsDialog::kAdminTimeoutMs +
-                                                      10'000)));
+    REQUIRE(test::waitUntil(
+        [&] { return !connects.isEmpty(); },
+        std::chrono::milliseconds(ui::ResetOffsetsDialog::kAdminTimeoutMs + 10'000)));
     CHECK_FALSE(connects.first().at(0).toBool());
     INFO(dialog->statusText().toStdString());
     CHECK(dialog->statusText().startsWith(QStringLiteral("Cannot connect: ")));
@@ -341,4 +346,116 @@ TEST_CASE("the Reset offsets dialog on a dead cluster says why and closing it ne
     closing.start();
     delete dialog;
     CHECK(closing.elapsed() < 500);
+}
+
+TEST_CASE("the Produce dialog validates and formats JSON, sends key, headers and copies in the "
+          "background and shows where they went",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 3;
+    options.topics = {"produce"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    ui::KafkaPage page(monitor, cluster);
+    ui::TopicsView *topics = page.topicsView();
+    page.resize(1280, 800);
+    page.show();
+    REQUIRE(test::waitUntil([&] { return topics->selectTopic(QStringLiteral("produce")); }, 20s));
+
+    // From the Topics tab, the topic preselected and its partitions offered.
+    QPushButton *button = nullptr;
+    for (auto *b : topics->findChildren<QPushButton *>())
+        if (b->text() == QStringLiteral("Produce message…"))
+            button = b;
+    REQUIRE(button);
+    CHECK(button->isEnabled());
+    ui::ProduceMessageDialog *dialog = topics->showProduceDialog();
+    REQUIRE(dialog);
+    QAbstractItemModelTester tester(dialog->headerModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    CHECK(dialog->request().topic == "produce");
+    auto *partition = dialog->findChild<QComboBox *>();
+    REQUIRE(partition);
+    CHECK(partition->count() == 4); // by key + 3 partitions
+    QSignalSpy produced(dialog, &ui::ProduceMessageDialog::produced);
+
+    // Invalid JSON: Produce is off and the tooltip and the label say where.
+    dialog->setValue(QStringLiteral("{\"page\": \"/home\",\n \"n\": }"));
+    CHECK_FALSE(dialog->produceButton()->isEnabled());
+    CHECK_FALSE(dialog->formatButton()->isEnabled());
+    CHECK(dialog->produceButton()->toolTip().contains(QStringLiteral("Not valid JSON")));
+    CHECK(dialog->produceButton()->toolTip().contains(QStringLiteral("line 2")));
+    // As text it goes as it is.
+    dialog->setJson(false);
+    CHECK(dialog->produceButton()->isEnabled());
+    dialog->setJson(true);
+    dialog->setValue(QStringLiteral(R"({"page":"/home","n":[1,2]})"));
+    CHECK(dialog->produceButton()->isEnabled());
+    dialog->formatButton()->click();
+    CHECK(dialog->value() == QStringLiteral("{\n    \"n\": [\n        1,\n        2\n    ],\n    "
+                                            "\"page\": \"/home\"\n}"));
+
+    dialog->setKey(QStringLiteral("user-7"));
+    dialog->setPartition(1);
+    dialog->setCopies(3);
+    dialog->headerModel()->addHeader(QStringLiteral("source"), QStringLiteral("studio"));
+    dialog->headerModel()->addHeader(); // no name: not sent
+    dialog->headerModel()->setData(dialog->headerModel()->index(1, ui::HeaderModel::Value),
+                                   QStringLiteral("ignored"));
+    CHECK(dialog->request().headers ==
+          std::vector<std::pair<std::string, std::string>>{{"source", "studio"}});
+    screenshot(*dialog, QStringLiteral("produce-message.png"));
+
+    QElapsedTimer call;
+    call.start();
+    dialog->produceButton()->click();
+    CHECK(dialog->isBusy()); // the click returned before the delivery reports
+    CHECK(call.elapsed() < 500);
+    CHECK_FALSE(dialog->produceButton()->isEnabled());
+    REQUIRE(test::waitUntil([&] { return !produced.isEmpty(); }, 20s));
+    INFO(dialog->statusText().toStdString());
+    CHECK(produced.first().at(0).toBool());
+    CHECK(dialog->statusText() == QStringLiteral("Delivered 3 of 3: partition 1, offsets 0–2"));
+    screenshot(*dialog, QStringLiteral("produce-message-delivered.png"));
+
+    // Read back as Kafka has it.
+    core::MessageBrowser browser(cluster);
+    const core::BrowseResult read = browser.readFromOffset("produce", 1, 0, 5);
+    REQUIRE(read.ok);
+    REQUIRE(read.messages.size() == 3);
+    CHECK(read.messages[0].key == "user-7");
+    CHECK(read.messages[2].value == dialog->value().toStdString());
+    CHECK(read.messages[0].headers ==
+          std::vector<std::pair<std::string, std::string>>{{"source", "studio"}});
+
+    // By key: one report, somewhere in the topic.
+    dialog->setPartition(-1);
+    dialog->setCopies(1);
+    dialog->produceButton()->click();
+    REQUIRE(test::waitUntil([&] { return produced.size() == 2; }, 20s));
+    CHECK(produced.last().at(0).toBool());
+    CHECK(dialog->statusText().startsWith(QStringLiteral("Delivered 1 of 1: partition ")));
+
+    auto [noName, noTip] = unnamedControls(dialog);
+    INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+    INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+    CHECK(noName.isEmpty());
+    CHECK(noTip.isEmpty());
+
+    dialog->close();
+    page.hide();
+    monitor.stop();
 }

@@ -127,26 +127,39 @@ ResetOffsetsDialog::ResetOffsetsDialog(core::ClusterConfig cluster, const QStrin
 
     m_model = new OffsetResetModel(
         {
-            {tr("Topic"), [](const core::OffsetResetRow &r) -> QVariant {
+            {tr("Topic"),
+             [](const core::OffsetResetRow &r) -> QVariant {
                  return QString::fromStdString(r.topic);
              }},
             {tr("Partition"),
-             [](const core::OffsetResetRow &r) -> QVariant { return r.partition; }},
+             [](const core::OffsetResetRow &r) -> QVariant {
+                 return r.partition;
+             }},
             {tr("Old offset"),
              [](const core::OffsetResetRow &r) -> QVariant { return qlonglong(r.oldOffset); },
-             [](const core::OffsetResetRow &r) { return offsetText(r.oldOffset); }},
+             [](const core::OffsetResetRow &r) {
+                 return offsetText(r.oldOffset);
+             }},
             {tr("New offset"),
              [](const core::OffsetResetRow &r) -> QVariant { return qlonglong(r.newOffset); },
-             [](const core::OffsetResetRow &r) { return offsetText(r.newOffset); }},
+             [](const core::OffsetResetRow &r) {
+                 return offsetText(r.newOffset);
+             }},
             {tr("Lag after"),
              [](const core::OffsetResetRow &r) -> QVariant { return qlonglong(r.lagAfter); },
-             [](const core::OffsetResetRow &r) { return offsetText(r.lagAfter); }},
+             [](const core::OffsetResetRow &r) {
+                 return offsetText(r.lagAfter);
+             }},
             {tr("Log start"),
              [](const core::OffsetResetRow &r) -> QVariant { return qlonglong(r.low); },
-             [](const core::OffsetResetRow &r) { return offsetText(r.low); }},
+             [](const core::OffsetResetRow &r) {
+                 return offsetText(r.low);
+             }},
             {tr("Log end"),
              [](const core::OffsetResetRow &r) -> QVariant { return qlonglong(r.high); },
-             [](const core::OffsetResetRow &r) { return offsetText(r.high); }},
+             [](const core::OffsetResetRow &r) {
+                 return offsetText(r.high);
+             }},
             {tr("Note"),
              [](const core::OffsetResetRow &r) -> QVariant {
                  return QString::fromStdString(r.note);
@@ -188,8 +201,9 @@ ResetOffsetsDialog::ResetOffsetsDialog(core::ClusterConfig cluster, const QStrin
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
     buttons->addButton(m_preview, QDialogButtonBox::ActionRole);
     buttons->addButton(m_reset, QDialogButtonBox::ActionRole);
-    buttons->button(QDialogButtonBox::Close)->setToolTip(tr("Close; a reset not confirmed "
-                                                            "changes nothing"));
+    buttons->button(QDialogButtonBox::Close)
+        ->setToolTip(tr("Close; a reset not confirmed "
+                        "changes nothing"));
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_preview, &QPushButton::clicked, this, &ResetOffsetsDialog::preview);
     connect(m_reset, &QPushButton::clicked, this, &ResetOffsetsDialog::reset);
@@ -199,11 +213,11 @@ ResetOffsetsDialog::ResetOffsetsDialog(core::ClusterConfig cluster, const QStrin
     valueRow->addWidget(m_value);
     m_form = new QFormLayout;
     auto *form = m_form;
-    form->addRow(tr("Group"), new QLabel(QStringLiteral("<b>%1</b> on %2")
-                                             .arg(group.toHtmlEscaped(),
-                                                  QString::fromStdString(m_cluster.describe())
-                                                      .toHtmlEscaped()),
-                                         this));
+    form->addRow(tr("Group"),
+                 new QLabel(QStringLiteral("<b>%1</b> on %2")
+                                .arg(group.toHtmlEscaped(),
+                                     QString::fromStdString(m_cluster.describe()).toHtmlEscaped()),
+                            this));
     form->addRow(tr("Reset to"), m_target);
     form->addRow(m_valueLabel, valueRow);
     auto *scopeBox = new QVBoxLayout;
@@ -343,15 +357,15 @@ void ResetOffsetsDialog::updateControls()
     m_preview->setToolTip(specOk && scopeOk ? tr("Dry run: show the old and new offsets and the "
                                                  "lag left; nothing changes")
                                             : why);
-    const bool anyChange = m_plan && std::any_of(m_plan->rows.begin(), m_plan->rows.end(),
-                                                 [](const core::OffsetResetRow &r) {
-                                                     return r.newOffset >= 0 &&
-                                                            r.newOffset != r.oldOffset;
-                                                 });
+    const bool anyChange =
+        m_plan &&
+        std::any_of(m_plan->rows.begin(), m_plan->rows.end(), [](const core::OffsetResetRow &r) {
+            return r.newOffset >= 0 && r.newOffset != r.oldOffset;
+        });
     m_reset->setEnabled(!m_busy && anyChange && m_refusal.isEmpty());
     m_reset->setToolTip(!m_refusal.isEmpty() ? m_refusal
                         : !m_plan            ? tr("Preview first: Reset commits what the preview "
-                                                  "shows")
+                                                             "shows")
                         : !anyChange         ? tr("The preview changes nothing")
                                              : tr("Commit the previewed offsets (asks first)"));
     if (m_embedded.value_or(false))
@@ -438,9 +452,9 @@ void ResetOffsetsDialog::run(Job job)
     m_busy = true;
     updateControls();
     setStatus(job == Job::Commit ? tr("Committing the new offsets…")
-              : job == Job::Plan ? tr("Computing the new offsets…")
-                                 : tr("Connecting to %1…")
-                                       .arg(QString::fromStdString(m_cluster.describe())),
+              : job == Job::Plan
+                  ? tr("Computing the new offsets…")
+                  : tr("Connecting to %1…").arg(QString::fromStdString(m_cluster.describe())),
               false);
 
     auto *watcher = new QFutureWatcher<Outcome>(this);
@@ -452,37 +466,39 @@ void ResetOffsetsDialog::run(Job job)
     // Everything the task uses is copied into it: a closed dialog neither waits nor is read.
     const std::optional<core::OffsetResetPlan> plan = m_plan;
     const std::string group = m_group.toStdString();
-    watcher->setFuture(QtConcurrent::run([cluster = m_cluster, group, topics, partitions,
-                                          spec = *s, job, plan, chosen] {
-        Outcome o;
-        core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
-        if (!admin.connect(&o.error))
+    watcher->setFuture(QtConcurrent::run(
+        [cluster = m_cluster, group, topics, partitions, spec = *s, job, plan, chosen] {
+            Outcome o;
+            core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+            if (!admin.connect(&o.error))
+                return o;
+            o.connected = true;
+            o.embedded = admin.isEmbeddedBroker();
+            if (job == Job::Connect) {
+                o.ok = true;
+                return o;
+            }
+            if (job == Job::Commit) {
+                o.plan = plan;
+                o.ok = plan && admin.commitOffsetReset(*plan, &o.error);
+                return o;
+            }
+            o.plan = admin.planOffsetReset(group, topics, partitions, spec, &o.error);
+            if (o.plan && !chosen.isEmpty()) {
+                // The admin filters by partition number over every topic; keep only the pairs
+                // checked.
+                auto &rows = o.plan->rows;
+                rows.erase(
+                    std::remove_if(
+                        rows.begin(), rows.end(),
+                        [&](const core::OffsetResetRow &r) {
+                            return !chosen.contains({QString::fromStdString(r.topic), r.partition});
+                        }),
+                    rows.end());
+            }
+            o.ok = o.plan.has_value();
             return o;
-        o.connected = true;
-        o.embedded = admin.isEmbeddedBroker();
-        if (job == Job::Connect) {
-            o.ok = true;
-            return o;
-        }
-        if (job == Job::Commit) {
-            o.plan = plan;
-            o.ok = plan && admin.commitOffsetReset(*plan, &o.error);
-            return o;
-        }
-        o.plan = admin.planOffsetReset(group, topics, partitions, spec, &o.error);
-        if (o.plan && !chosen.isEmpty()) {
-            // The admin filters by partition number over every topic; keep only the pairs checked.
-            auto &rows = o.plan->rows;
-            rows.erase(std::remove_if(rows.begin(), rows.end(),
-                                      [&](const core::OffsetResetRow &r) {
-                                          return !chosen.contains(
-                                              {QString::fromStdString(r.topic), r.partition});
-                                      }),
-                       rows.end());
-        }
-        o.ok = o.plan.has_value();
-        return o;
-    }));
+        }));
 }
 
 void ResetOffsetsDialog::finished(const Outcome &o, Job job)
@@ -516,11 +532,10 @@ void ResetOffsetsDialog::finished(const Outcome &o, Job job)
     if (job == Job::Commit) {
         const QString message =
             o.ok ? tr("Committed the new offsets of %1 on %2.")
-                       .arg(m_group, partitionsText(int(std::count_if(
-                                         o.plan->rows.begin(), o.plan->rows.end(),
-                                         [](const core::OffsetResetRow &r) {
-                                             return r.newOffset >= 0;
-                                         }))))
+                       .arg(m_group,
+                            partitionsText(int(std::count_if(
+                                o.plan->rows.begin(), o.plan->rows.end(),
+                                [](const core::OffsetResetRow &r) { return r.newOffset >= 0; }))))
                  : tr("Kafka refused the reset: %1").arg(error);
         setStatus(message, !o.ok);
         if (o.ok) {
@@ -548,13 +563,12 @@ void ResetOffsetsDialog::finished(const Outcome &o, Job job)
     m_refusal = m_plan->activeMembers > 0
                     ? QString::fromStdString(core::activeGroupRefusal(*m_plan))
                     : QString();
-    const int changing = int(std::count_if(m_plan->rows.begin(), m_plan->rows.end(),
-                                           [](const core::OffsetResetRow &r) {
-                                               return r.newOffset >= 0 &&
-                                                      r.newOffset != r.oldOffset;
-                                           }));
-    QString text = tr("Dry run: %1 would change; nothing is committed yet.")
-                       .arg(partitionsText(changing));
+    const int changing = int(
+        std::count_if(m_plan->rows.begin(), m_plan->rows.end(), [](const core::OffsetResetRow &r) {
+            return r.newOffset >= 0 && r.newOffset != r.oldOffset;
+        }));
+    QString text =
+        tr("Dry run: %1 would change; nothing is committed yet.").arg(partitionsText(changing));
     if (m_plan->activeMembers >= 0)
         text += QLatin1Char(' ') + tr("Group state %1, %2 member(s).")
                                        .arg(QString::fromStdString(m_plan->state))

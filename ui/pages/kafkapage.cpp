@@ -19,6 +19,7 @@ KafkaPage::KafkaPage(core::Monitor &monitor, const core::ClusterConfig &cluster,
     m_topics = new TopicsView(monitor.cluster(), m_tabs);
     m_groups = new GroupsView(monitor.groups(), m_tabs);
     m_groups->setAdminCluster(cluster);
+    m_topics->setAdminCluster(cluster);
     m_messages = new MessageView(cluster, m_tabs);
     m_tabs->addTab(m_topics, tr("Topics"));
     m_tabs->addTab(m_groups, tr("Consumer groups"));

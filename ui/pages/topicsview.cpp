@@ -2,6 +2,7 @@
 
 #include "ui/common/format.h"
 #include "ui/dialogs/createtopicdialog.h"
+#include "ui/dialogs/producemessagedialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/heatstrip.h"
 #include "ui/widgets/sortedtable.h"
@@ -13,6 +14,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLocale>
+#include <QMenu>
 #include <QPushButton>
 #include <QSettings>
 #include <QSortFilterProxyModel>
@@ -66,12 +68,27 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     m_heat->setAccessibleName(tr("Messages per second per partition"));
     m_heat->setToolTip(tr("Messages per second per partition: hotter is busier"));
     connect(m_create, &QPushButton::clicked, this, &TopicsView::showCreateTopicDialog);
+    m_produce = new QPushButton(tr("Produce message…"), this);
+    connect(m_produce, &QPushButton::clicked, this, [this] { showProduceDialog(); });
+    m_topicView->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_topicView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex index = m_topicView->indexAt(pos);
+        if (!index.isValid())
+            return;
+        m_topicView->setCurrentIndex(index);
+        QMenu menu(this);
+        QAction *produce = menu.addAction(tr("Produce message…"));
+        produce->setEnabled(m_produce->isEnabled());
+        if (menu.exec(m_topicView->viewport()->mapToGlobal(pos)) == produce)
+            showProduceDialog();
+    });
 
     auto *left = new QWidget(this);
     auto *leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_create);
+    bar->addWidget(m_produce);
     bar->addStretch();
     leftLayout->addLayout(bar);
     leftLayout->addWidget(m_topicView);
@@ -104,6 +121,37 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
                     QSettings().setValue(QStringLiteral("kafka/lastTopic"), m_selected);
                 showPartitions();
             });
+    updateActions();
+}
+
+void TopicsView::setAdminCluster(const core::ClusterConfig &cluster)
+{
+    m_adminCluster = cluster;
+    updateActions();
+}
+
+void TopicsView::updateActions()
+{
+    const bool ready = m_adminCluster && !m_selected.isEmpty();
+    m_produce->setEnabled(ready);
+    m_produce->setToolTip(!m_adminCluster ? tr("No cluster to produce to here")
+                          : ready         ? tr("Send a message to %1: key, value, headers, "
+                                                       "copies")
+                                        .arg(m_selected)
+                                  : tr("Select a topic first"));
+}
+
+ProduceMessageDialog *TopicsView::showProduceDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    const core::TopicInfo *topic =
+        m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
+    auto *dialog = new ProduceMessageDialog(*m_adminCluster, m_selected,
+                                            topic ? int(topic->partitions.size()) : 0, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
 }
 
 TopicsView::~TopicsView()
@@ -178,6 +226,7 @@ void TopicsView::showPartitions()
                                           .arg(topic->partitions.size())
                                           .arg(groupedNumber(double(topic->messages)))
                                     : tr("Select a topic"));
+    updateActions();
 }
 
 void TopicsView::showCreateTopicDialog()

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "core/kafka/clusterconfig.h"
 #include "core/monitor/clustermonitor.h"
 #include "ui/common/futuresynchronizer.h"
 
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 
 class QLabel;
 class QPushButton;
@@ -16,14 +18,16 @@ namespace studio::ui {
 
 class HeatStrip;
 class PartitionModel;
+class ProduceMessageDialog;
 class TopicModel;
 
 /// Topics and partitions: the topic list (name, partitions, messages, rate), the selected topic's
 /// partitions (leader, replicas, ISR, watermarks, rate), a heat-map strip of the per-partition
-/// rate, and "Create topic…". The owner feeds snapshots (setSnapshot) from its timer; topic
-/// creation runs via QtConcurrent with a watcher parented here.
-/// `cluster` must outlive the view: the view's destructor waits for a creation still under way
-/// (at most the cluster's request timeout), since it uses `cluster` on a pool thread.
+/// rate, "Create topic…" and "Produce message…" (ProduceMessageDialog on the selected topic,
+/// once setAdminCluster() said where). The owner feeds snapshots (setSnapshot) from its timer;
+/// topic creation runs via QtConcurrent with a watcher parented here. `cluster` must outlive the
+/// view: the view's destructor waits for a creation still under way (at most the cluster's request
+/// timeout), since it uses `cluster` on a pool thread.
 class TopicsView : public QWidget
 {
     Q_OBJECT
@@ -40,6 +44,12 @@ public:
     PartitionModel *partitionModel() const { return m_partitions; }
     HeatStrip *heatStrip() const { return m_heat; }
 
+    /// The cluster the console's changes go to; until it is set "Produce message…" stays off.
+    void setAdminCluster(const core::ClusterConfig &cluster);
+    /// Opens the Produce dialog (window-modal, not blocking) on the selected topic; nullptr
+    /// when none is selected or no cluster set. The dialog deletes itself on close.
+    ProduceMessageDialog *showProduceDialog();
+
 public Q_SLOTS:
     /// Opens the Create topic dialog.
     void showCreateTopicDialog();
@@ -51,6 +61,7 @@ Q_SIGNALS:
 
 private:
     void showPartitions();
+    void updateActions();
 
     core::ClusterMonitor &m_cluster;
     std::shared_ptr<const core::ClusterSnapshot> m_snapshot;
@@ -64,6 +75,8 @@ private:
     QLabel *m_status = nullptr;
     QLabel *m_partitionTitle = nullptr;
     QPushButton *m_create = nullptr;
+    QPushButton *m_produce = nullptr;
+    std::optional<core::ClusterConfig> m_adminCluster;
     FutureSynchronizer m_tasks; // topic creations still using m_cluster
 };
 
