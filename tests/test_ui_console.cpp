@@ -295,6 +295,43 @@ TEST_CASE("the Reset offsets dialog previews, confirms and commits a group's new
         screenshot(*dialog, QStringLiteral("reset-offsets-shift.png"));
     }
 
+    SECTION("Delete group is off on the embedded broker, with the reason; asked anyway, the "
+            "refusal is shown without blocking")
+    {
+        dialog->close();
+        dialog = nullptr;
+        QPushButton *remove = groups->deleteGroupButton();
+        CHECK(remove->text() == QStringLiteral("Delete group…"));
+        CHECK_FALSE(remove->isEnabled());
+        CHECK(remove->toolTip().contains(QStringLiteral("Not on the embedded broker")));
+        QSignalSpy deleted(groups, &ui::GroupsView::groupDeleted);
+        QStringList questions;
+        bool yes = false;
+        groups->setConfirm([&](const QString &text) {
+            questions << text;
+            return yes;
+        });
+        groups->deleteSelectedGroup(); // cancelled: nothing happens
+        REQUIRE(questions.size() == 1);
+        CHECK(questions[0].contains(QStringLiteral("Delete consumer group reset-group on ")));
+        CHECK(deleted.isEmpty());
+        yes = true;
+        QElapsedTimer call;
+        call.start();
+        groups->deleteSelectedGroup();
+        CHECK(call.elapsed() < 500);
+        REQUIRE(test::waitUntil([&] { return !deleted.isEmpty(); }, 20s));
+        CHECK_FALSE(deleted.first().at(0).toBool());
+        INFO(groups->statusText().toStdString());
+        CHECK(groups->statusText().startsWith(QStringLiteral("Could not delete group reset-group: "
+                                                             "deleting a group is not possible "
+                                                             "on the embedded broker")));
+        // The group and its offsets are still there.
+        CHECK(committed(cluster, "reset-group", "console") ==
+              std::map<std::int32_t, std::int64_t>{{0, 7}, {1, 7}});
+        screenshot(page, QStringLiteral("groups-delete-refused.png"));
+    }
+
     SECTION("every control has an accessible name and a tooltip")
     {
         for (const auto target :
@@ -308,7 +345,8 @@ TEST_CASE("the Reset offsets dialog previews, confirms and commits a group's new
         }
     }
 
-    dialog->close(); // deletes itself
+    if (dialog)
+        dialog->close(); // deletes itself
     page.hide();
     monitor.stop();
 }

@@ -357,7 +357,8 @@ void ProduceMessageDialog::produce()
             if (!failures.isEmpty()) {
                 ok = false;
                 failures.removeDuplicates();
-                message += QLatin1Char(' ') + tr("Failed: %1").arg(failures.join(QStringLiteral("; ")));
+                message +=
+                    QLatin1Char(' ') + tr("Failed: %1").arg(failures.join(QStringLiteral("; ")));
             }
         }
         setStatus(message, !ok);

@@ -8,18 +8,21 @@
 #include <QChartView>
 #include <QDateTime>
 #include <QDateTimeAxis>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineSeries>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
 #include <QValueAxis>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 
@@ -100,8 +103,16 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
     m_resetOffsets->setToolTip(tr("Move the selected group's committed offsets: preview first, "
                                   "then confirm"));
     connect(m_resetOffsets, &QPushButton::clicked, this, [this] { showResetOffsetsDialog(); });
+    m_deleteGroup = new QPushButton(tr("Delete group…"), top);
+    connect(m_deleteGroup, &QPushButton::clicked, this, &GroupsView::deleteSelectedGroup);
+    m_confirm = [this](const QString &text) {
+        return QMessageBox::warning(this, tr("Delete group"), text,
+                                    QMessageBox::Yes | QMessageBox::Cancel,
+                                    QMessageBox::Cancel) == QMessageBox::Yes;
+    };
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_resetOffsets);
+    bar->addWidget(m_deleteGroup);
     bar->addStretch();
     topLayout->addLayout(bar);
     topLayout->addWidget(m_groupView);
@@ -141,9 +152,13 @@ GroupsView::GroupsView(const core::GroupMonitor &groups, QWidget *parent)
         QMenu menu(this);
         QAction *reset = menu.addAction(tr("Reset offsets…"));
         reset->setEnabled(m_resetOffsets->isEnabled());
-        reset->setToolTip(m_resetOffsets->toolTip());
-        if (menu.exec(m_groupView->viewport()->mapToGlobal(pos)) == reset)
+        QAction *remove = menu.addAction(tr("Delete group…"));
+        remove->setEnabled(m_deleteGroup->isEnabled());
+        QAction *chosen = menu.exec(m_groupView->viewport()->mapToGlobal(pos));
+        if (chosen == reset)
             showResetOffsetsDialog();
+        else if (chosen == remove)
+            deleteSelectedGroup();
     });
     updateActions();
 }
@@ -163,6 +178,79 @@ void GroupsView::updateActions()
                                             "confirm")
                                              .arg(m_selected)
                                        : tr("Select a group first"));
+    // Deleting: what Kafka would refuse is off with its reason (members come from the monitor's
+    // DescribeConsumerGroups; Kafka checks again and its answer is shown).
+    const core::GroupLag *group = nullptr;
+    if (m_snapshot)
+        for (const core::GroupLag &g : m_snapshot->groups)
+            if (QString::fromStdString(g.groupId) == m_selected)
+                group = &g;
+    QString why;
+    if (!m_adminCluster)
+        why = tr("No cluster to change here");
+    else if (m_snapshot && m_snapshot->embedded)
+        why = tr("Not on the embedded broker: librdkafka's mock cannot delete groups.");
+    else if (m_selected.isEmpty())
+        why = tr("Select a group first");
+    else if (group && group->described && !group->members.empty())
+        why = tr("Group %1 has %2 active member(s): Kafka deletes only a group without members.")
+                  .arg(m_selected)
+                  .arg(group->members.size());
+    else if (m_deleting)
+        why = tr("Deleting…");
+    m_deleteGroup->setEnabled(why.isEmpty());
+    m_deleteGroup->setToolTip(
+        why.isEmpty() ? tr("Delete group %1 and its committed offsets (asks first)").arg(m_selected)
+                      : why);
+}
+
+QString GroupsView::statusText() const
+{
+    return m_status;
+}
+
+void GroupsView::deleteSelectedGroup()
+{
+    if (!m_adminCluster || m_selected.isEmpty() || m_deleting)
+        return;
+    const QString group = m_selected;
+    if (!m_confirm(tr("Delete consumer group %1 on %2?\n\nIts committed offsets are lost: a "
+                      "consumer that joins it again starts from its auto.offset.reset "
+                      "position. Kafka refuses a group that still has members.")
+                       .arg(group, QString::fromStdString(m_adminCluster->describe()))))
+        return;
+    m_deleting = true;
+    m_statusError = false;
+    m_status = tr("Deleting group %1…").arg(group);
+    m_note->setText(m_status);
+    m_note->setStyleSheet(QString());
+    updateActions();
+    struct Outcome
+    {
+        bool ok = false;
+        std::string error;
+    };
+    auto *watcher = new QFutureWatcher<Outcome>(this);
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, group] {
+        const Outcome o = watcher->result();
+        watcher->deleteLater();
+        m_deleting = false;
+        m_statusError = !o.ok;
+        m_status =
+            o.ok ? tr("Deleted group %1.").arg(group)
+                 : tr("Could not delete group %1: %2").arg(group, QString::fromStdString(o.error));
+        m_note->setText(m_status);
+        m_note->setStyleSheet(o.ok ? QString() : QStringLiteral("color: #c62828;"));
+        updateActions();
+        Q_EMIT groupDeleted(o.ok, m_status);
+    });
+    // Copies only: the view can go at any time, its watcher drops the late answer.
+    watcher->setFuture(QtConcurrent::run([cluster = *m_adminCluster, id = group.toStdString()] {
+        Outcome o;
+        core::KafkaAdmin admin(cluster, ResetOffsetsDialog::kAdminTimeoutMs);
+        o.ok = admin.connect(&o.error) && admin.deleteGroup(id, &o.error);
+        return o;
+    }));
 }
 
 ResetOffsetsDialog *GroupsView::showResetOffsetsDialog()
@@ -203,9 +291,12 @@ void GroupsView::setSnapshot(std::shared_ptr<const core::GroupsSnapshot> snapsho
         notes << QString::fromStdString(m_snapshot->note);
     if (m_snapshot->takenAtMs == 0)
         notes << tr("waiting for the first refresh…");
+    if (!m_status.isEmpty())
+        notes.prepend(m_status);
     m_note->setText(notes.join(QLatin1Char(' ')));
-    m_note->setStyleSheet(m_snapshot->error.empty() ? QString()
-                                                    : QStringLiteral("color: #c62828;"));
+    m_note->setStyleSheet(m_snapshot->error.empty() && !m_statusError
+                              ? QString()
+                              : QStringLiteral("color: #c62828;"));
     if (m_selected.isEmpty() && m_groupProxy->rowCount() > 0)
         m_groupView->setCurrentIndex(m_groupProxy->index(0, 0)); // the obvious one
     showGroup();

@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -28,7 +29,8 @@ class ResetOffsetsDialog;
 /// group's lag per partition (committed, end offset, lag, lag seconds) and its lag history
 /// chart (total lag in messages, lag in seconds), updated with one replace() per tick; "Reset
 /// offsets…" (a button and the group list's context menu) opens ResetOffsetsDialog on the
-/// selected group once setAdminCluster() said which cluster to change.
+/// selected group once setAdminCluster() said which cluster to change; "Delete group…" deletes
+/// a group without members after a confirmation (off, with the reason, on the embedded broker).
 /// `groups` must outlive the view.
 class GroupsView : public QWidget
 {
@@ -54,6 +56,22 @@ public:
     /// nullptr when no group is selected or no cluster set. The dialog deletes itself on close.
     ResetOffsetsDialog *showResetOffsetsDialog();
 
+    /// Asked before a group is deleted: true goes ahead. The default is a QMessageBox.
+    using Confirm = std::function<bool(const QString &text)>;
+    void setConfirm(Confirm confirm) { m_confirm = std::move(confirm); }
+    QPushButton *deleteGroupButton() const { return m_deleteGroup; }
+    QString statusText() const;
+
+public Q_SLOTS:
+    /// "Delete group…": asks (showing the group and cluster), then deletes the selected group
+    /// off the GUI thread; groupDeleted() tells how it went (Kafka refuses a group with
+    /// members: its reason is shown).
+    void deleteSelectedGroup();
+
+Q_SIGNALS:
+    void groupDeleted(bool ok, const QString &message);
+
+public:
 private:
     void showGroup();
     void updateChart();
@@ -69,6 +87,11 @@ private:
     QTableView *m_lagView = nullptr;
     std::optional<core::ClusterConfig> m_adminCluster;
     QPushButton *m_resetOffsets = nullptr;
+    QPushButton *m_deleteGroup = nullptr;
+    Confirm m_confirm;
+    bool m_deleting = false;
+    bool m_statusError = false;
+    QString m_status; // the last deletion's outcome, shown with the snapshot's notes
     QLabel *m_note = nullptr;
     QLabel *m_title = nullptr;
     QChartView *m_chartView = nullptr;
