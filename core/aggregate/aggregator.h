@@ -51,8 +51,9 @@ struct AggregatorConfig
     /// without a contradicting event. Off for files and offline passes (verify).
     bool liveClock = false;
     /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
-    /// worker); 0: one per hardware thread.
-    int workers = 1;
+    /// worker); 0 (the default): one per hardware thread (`--workers`). The single-threaded
+    /// calls (ingestBatch: files, verify) use one thread whatever this is.
+    int workers = 0;
     /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
     PageNormalization pageNormalization;
     /// The key cap: distinct pages, geo combinations and products a window holds at most (per
