@@ -74,6 +74,9 @@ void preload(StudioEngine &engine, const std::string &topic, long events)
 
 // A subscribed consumer that only counts: the broker's consume limit for this topic.
 int g_plainRuns = 0;
+double g_plainCpuPerEvent = 0; // of the last plainConsume(): process CPU seconds per event
+
+double processCpu();
 
 double plainConsume(const ClusterConfig &cluster, const std::string &topic, long events)
 {
@@ -94,18 +97,22 @@ double plainConsume(const ClusterConfig &cluster, const std::string &topic, long
     std::vector<rd_kafka_message_t *> batch(4096);
     long got = 0;
     Clock::time_point first{};
+    double cpu0 = 0;
     while (got < events) {
         const ssize_t n =
             rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
         for (ssize_t i = 0; i < n; ++i) {
             if (!batch[i]->err) {
-                if (got++ == 0)
+                if (got++ == 0) {
                     first = Clock::now();
+                    cpu0 = processCpu();
+                }
             }
             rd_kafka_message_destroy(batch[i]);
         }
     }
     const double s = since(first); // from the first message: group joining is not consuming
+    g_plainCpuPerEvent = (processCpu() - cpu0) / double(got);
     queue.reset();
     rd_kafka_consumer_close(consumer.get());
     return got / s;
@@ -232,8 +239,11 @@ int main(int argc, char **argv)
     const double plain = plainConsume(cluster, settings.topic, events);
     const PipelineRun ours = pipelineConsume(settings, cluster, events, std::max(workers, 0));
     const AggregateCounters &c = ours.counters;
-    fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n",
-               plain);
+    const double plainCpu = g_plainCpuPerEvent;
+    fmt::print(
+        "  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit), {:.3f} us "
+        "CPU per event\n",
+        plain, plainCpu * 1e6);
     fmt::print("  consume + parse + aggregate:      {:>12.0f} events/s, {} workers, {:.3f} us CPU "
                "per event ({} valid, {} invalid, {} duplicates, {} late)\n",
                ours.rate, ours.workers, ours.cpuPerEvent * 1e6, c.valid, c.invalid, c.duplicates,

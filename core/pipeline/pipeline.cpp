@@ -3,6 +3,8 @@
 #include "core/aggregate/finalscollector.h"
 #include "core/store/sinkworker.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <thread>
 #include <vector>
@@ -31,7 +33,7 @@ namespace {
 constexpr std::size_t kChunksInFlight = 8;
 /// With several workers the watermark advances at a barrier at most this often (with one, after
 /// every batch as before).
-constexpr auto kParallelAdvanceInterval = 20ms;
+constexpr auto kParallelAdvanceInterval = 50ms;
 
 std::int64_t wallClockMs()
 {
@@ -329,6 +331,7 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 void AggregatorPipeline::run()
 {
+    pthread_setname_np(pthread_self(), "agg-consumer");
     std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
     m_nextOffsets.clear();
     if (m_settings.sinks) {
@@ -531,6 +534,9 @@ void AggregatorPipeline::stopWorkers()
 void AggregatorPipeline::workerLoop(int worker)
 {
     const auto w = static_cast<std::size_t>(worker);
+    // Named for top/perf: "agg-worker-N" (the consumer thread is "agg-consumer").
+    pthread_setname_np(pthread_self(),
+                       ("agg-worker-" + std::to_string(worker)).substr(0, 15).c_str());
     std::uint64_t next = 0; // sequence of the next batch to ingest
     std::unique_lock lock(m_workMutex);
     for (;;) {
