@@ -5,6 +5,7 @@
 
 #include "core/common/version.h"
 #include "core/engine/studioengine.h"
+#include "core/produce/producerpool.h"
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 #include "ui/window/mainwindow.h"
@@ -15,7 +16,15 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
+#include <utility>
+
 namespace studio::app {
+
+namespace {
+/// How long the producers' last deliveries may take once the window has closed.
+constexpr std::chrono::milliseconds kGuiExitFlush{3000};
+} // namespace
 
 int runGui(int argc, char **argv, RunCommand &command, const std::string &profile)
 {
@@ -68,6 +77,16 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
         ui::MainWindow window(*engine.engine);
         window.show();
         status = QApplication::exec();
+    }
+    // The window is gone: stop the producers with a short flush rather than their delivery
+    // timeout (up to 35 s against a dead cluster, with nothing left on screen to show it). What
+    // is not acked by then is counted as failed and said here.
+    engine.engine->stopProducers(kGuiExitFlush);
+    for (const auto &[id, producer] : std::as_const(*engine.engine).pool().entries()) {
+        const core::ProducerStats stats = producer->stats();
+        if (stats.failed > 0)
+            fmt::print(stderr, "producer {}: {} event(s) acked, {} failed (not acknowledged)\n", id,
+                       stats.acked, stats.failed);
     }
     // The widgets wait for their own tasks that use the engine (TopicsView, ReportsPage,
     // MainWindow's sampler); what else is still on the pool finishes here, before the engine

@@ -254,6 +254,41 @@ TEST_CASE("stop waits for in-flight deliveries up to their delivery timeout, not
     CHECK(waited < producer.stopDeadline());
 }
 
+TEST_CASE("the pool stops every producer within a short flush when no broker answers",
+          "[producer][broker]")
+{
+    // Regression: closing the window against a dead cluster kept the process alive for the
+    // producers' whole delivery timeout (35 s); the GUI's exit now passes a short flush, and what
+    // is not acked by then is counted as failed, nothing uncounted.
+    EmbeddedBroker broker;
+    startBroker(broker);
+    ProducerPool pool;
+    ProducerSettings settings;
+    settings.ratePerSecond = 2000;
+    settings.deliveryTimeoutMs = 30'000;
+    for (int i = 0; i < 2; ++i) {
+        auto producer = std::make_unique<KafkaProducer>(
+            broker.clusterConfig(), settings, std::make_unique<GeneratorSource>(GeneratorConfig{}));
+        std::string error;
+        REQUIRE(producer->start(&error));
+        pool.add(std::move(producer));
+    }
+    std::this_thread::sleep_for(1s);
+    for (int id = 1; id <= broker.options().brokers; ++id)
+        broker.setBrokerDown(id, true);
+    std::this_thread::sleep_for(500ms); // produced while no broker answers: in flight
+    const auto stopping = Clock::now();
+    pool.stopAll(2s);
+    const auto waited = Clock::now() - stopping;
+    CHECK(waited < 8s); // the flush, then the purge: not the 35 s of the delivery timeout
+    for (const auto &[id, producer] : pool.entries()) {
+        const ProducerStats s = producer->stats();
+        requireExactAccounting(s);
+        CHECK(s.failed > 0); // in flight when the brokers went: failed, and counted
+        CHECK(s.acked + s.failed == s.produced);
+    }
+}
+
 TEST_CASE("unusable producer settings are refused at start with a reason", "[producer]")
 {
     ClusterConfig cluster;

@@ -6,6 +6,7 @@
 #include "ui/charts/barchartview.h"
 #include "ui/charts/chartstyle.h"
 #include "ui/charts/livechart.h"
+#include "ui/common/format.h"
 #include "ui/common/theme.h"
 #include "ui/widgets/elidedlabel.h"
 
@@ -19,6 +20,7 @@
 #include <QLogValueAxis>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 using namespace studio;
@@ -80,6 +82,60 @@ TEST_CASE("an idle chart's labels do not repeat, and the range follows the data 
         chart.setPoint(QStringLiteral("rate"), t0 + i * 1000, 40'000'000.0 * i / 120);
     chart.render();
     CHECK(chart.valueLabels().contains(QStringLiteral("40M")));
+}
+
+TEST_CASE("time ticks fall on whole seconds, minutes and hours in local time", "[ui][charts]")
+{
+    // Regression (issue 21): 03:55:58, 03:56:25, 03:56:52, ... (the span cut in equal parts).
+    const double t0 = 1'700'000'000'000.0;                         // 2023-11-14T22:13:20Z
+    const TimeTicks a = timeTicks(t0 - 2'000, t0 + 106'000, 5, 0); // 108 s
+    CHECK(a.step == 30'000);
+    CHECK(std::fmod(a.first, 30'000.0) == 0);
+    CHECK(a.first >= t0 - 2'000);
+    CHECK(a.count == 4);
+    CHECK(a.format == QStringLiteral("HH:mm:ss"));
+    const TimeTicks b = timeTicks(t0, t0 + 15 * 60'000, 6, 0); // 15 min: every 5 min, no seconds
+    CHECK(b.step == 5 * 60'000);
+    CHECK(std::fmod(b.first, 5 * 60'000.0) == 0);
+    CHECK(b.format == QStringLiteral("HH:mm"));
+    // Whole hours in local time, 5:30 ahead of UTC: ticks at xx:00 local, i.e. xx:30 UTC.
+    const TimeTicks c = timeTicks(t0, t0 + 10 * 3'600'000.0, 6, 5 * 3600 + 1800);
+    CHECK(c.step == 2 * 3'600'000.0);
+    CHECK(std::fmod(c.first + 1800'000.0 * 11, 3'600'000.0) == 0);
+    CHECK(timeTicks(t0, t0 + 3 * 86'400'000.0, 4, 0).format == QStringLiteral("dd HH:mm"));
+
+    LiveChart chart(QStringLiteral("Rate"));
+    chart.resize(600, 300);
+    chart.show();
+    const std::int64_t start = 1'700'000'003'000; // 22:13:23 UTC
+    for (int i = 0; i <= 108; ++i)
+        chart.setPoint(QStringLiteral("rate"), start + i * 1000, i);
+    chart.setNow(start + 108'000);
+    chart.render();
+    const QStringList labels = chart.timeLabels();
+    REQUIRE(labels.size() >= 3);
+    for (const QString &label : labels) { // HH:mm:ss on a 108 s span: steps of 10, 15 or 30 s
+        INFO(label.toStdString());
+        REQUIRE(label.size() == 8);
+        const int seconds = label.section(QLatin1Char(':'), 2).toInt();
+        CHECK((seconds % 10 == 0 || seconds % 15 == 0));
+    }
+}
+
+TEST_CASE("report cells show numbers with the locale's separators, other text as it is",
+          "[ui][reports]")
+{
+    // Regression (issue 21): the Reports preview showed 10177 and 799962.81.
+    QLocale::setDefault(QLocale(QLocale::English, QLocale::UnitedStates));
+    CHECK(localizedNumberText(QStringLiteral("10177")) == QStringLiteral("10,177"));
+    CHECK(localizedNumberText(QStringLiteral("799962.81")) == QStringLiteral("799,962.81"));
+    CHECK(localizedNumberText(QStringLiteral("-2.50")) == QStringLiteral("-2.50"));
+    CHECK(localizedNumberText(QStringLiteral("-1234567")) == QStringLiteral("-1,234,567"));
+    for (const char *text : {"2026-05-28T20:26:40.000Z", "/product/prod_0042", "1e5", "", "12a"})
+        CHECK(localizedNumberText(QString::fromLatin1(text)) == QString::fromLatin1(text));
+    QLocale::setDefault(QLocale(QLocale::German, QLocale::Germany));
+    CHECK(localizedNumberText(QStringLiteral("799962.81")) == QStringLiteral("799.962,81"));
+    QLocale::setDefault(QLocale(QLocale::C));
 }
 
 TEST_CASE("a window still open is left out of a line once one has closed, or drawn dashed",

@@ -696,7 +696,6 @@ AggregatorSnapshot Aggregator::snapshot() const
     const auto now = std::chrono::steady_clock::now();
     const bool countOpen = m_openSessionsAt == std::chrono::steady_clock::time_point{} ||
                            now - m_openSessionsAt >= kOpenSessionsRefresh;
-    static const decltype(PartitionState::sessions) kNoSessions;
     OpenSessionSummary open;
     for (const auto &w : s.workers) {
         for (const PartitionState *p : w->partitions) {
@@ -735,20 +734,23 @@ AggregatorSnapshot Aggregator::snapshot() const
             }
             // Open sessions: one pass, a few compares each (issue 21), at most once a second.
             OpenSessionSummary &o = open;
-            for (const auto &[hash, session] : countOpen ? p->sessions : kNoSessions) {
-                ++o.count;
-                o.converted += session.converted ? 1 : 0;
-                const double minutes = static_cast<double>(session.end - session.start) / 60'000.0;
-                std::size_t l = 0;
-                while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
-                       minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
-                    ++l;
-                ++o.byLength[l];
-                std::size_t e = 0;
-                while (e < OpenSessionSummary::kEventBounds.size() &&
-                       session.events > OpenSessionSummary::kEventBounds[e])
-                    ++e;
-                ++o.byEvents[e];
+            if (countOpen) {
+                for (const auto &[hash, session] : p->sessions) {
+                    ++o.count;
+                    o.converted += session.converted ? 1 : 0;
+                    const double minutes =
+                        static_cast<double>(session.end - session.start) / 60'000.0;
+                    std::size_t l = 0;
+                    while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
+                           minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
+                        ++l;
+                    ++o.byLength[l];
+                    std::size_t e = 0;
+                    while (e < OpenSessionSummary::kEventBounds.size() &&
+                           session.events > OpenSessionSummary::kEventBounds[e])
+                        ++e;
+                    ++o.byEvents[e];
+                }
             }
             for (const auto &[start, aggs] : p->funnelWindows.open()) {
                 for (std::uint32_t id = 0; id < aggs.size(); ++id) {

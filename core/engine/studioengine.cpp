@@ -913,10 +913,10 @@ bool StudioEngine::resumeAggregator()
     return true;
 }
 
-void StudioEngine::stopProducers()
+void StudioEngine::stopProducers(std::chrono::milliseconds flushTimeout)
 {
     waitIdle(); // what the control thread was asked to do first
-    m->pool.stopAll();
+    m->pool.stopAll(flushTimeout);
 }
 
 EngineSummary StudioEngine::finish(std::chrono::milliseconds sinkFlush)

@@ -6,6 +6,7 @@
 #include "core/kafka/clusterconfig.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/monitor/monitor.h"
+#include "core/produce/producer.h"
 #include "core/store/sinkworker.h"
 
 #include <chrono>
@@ -112,8 +113,10 @@ public:
     /// rest at its next start. False (with the first bad setting in `error`) for unusable
     /// settings or an unknown id.
     bool updateProducer(int id, StudioProducerSettings settings, std::string *error = nullptr);
-    /// Stops every producer, each flushing its deliveries (blocks).
-    void stopProducers();
+    /// Stops every producer, each flushing its deliveries for up to `flushTimeout` (by default
+    /// their delivery timeout; blocks). What is not acked by then counts as failed.
+    void
+    stopProducers(std::chrono::milliseconds flushTimeout = KafkaProducer::kUntilDeliveryTimeout);
 
     /// Results to PostgreSQL (libpq conninfo or postgresql:// URI without a password) and/or Redis
     /// (redis://HOST[:PORT][/DB]); empty = none. Passwords are separate and never shown. Restarts

@@ -65,7 +65,7 @@ std::size_t ProducerPool::size() const
     return m_producers.size();
 }
 
-void ProducerPool::stopAll()
+void ProducerPool::stopAll(std::chrono::milliseconds flushTimeout)
 {
     std::vector<std::shared_ptr<KafkaProducer>> all;
     {
@@ -77,9 +77,9 @@ void ProducerPool::stopAll()
     // and one after the other those waits would add up.
     std::vector<std::thread> stopping;
     for (std::size_t i = 1; i < all.size(); ++i)
-        stopping.emplace_back([producer = all[i]] { producer->stop(); });
+        stopping.emplace_back([producer = all[i], flushTimeout] { producer->stop(flushTimeout); });
     if (!all.empty())
-        all.front()->stop();
+        all.front()->stop(flushTimeout);
     for (std::thread &t : stopping)
         t.join();
 }

@@ -28,9 +28,9 @@ public:
     std::vector<int> ids() const;
     std::size_t size() const;
 
-    /// Stops every producer, all at once (each waits for its in-flight deliveries up to its
-    /// delivery timeout, see KafkaProducer::stop).
-    void stopAll();
+    /// Stops every producer, all at once (each waits for its in-flight deliveries up to
+    /// `flushTimeout`, by default their delivery timeout, see KafkaProducer::stop).
+    void stopAll(std::chrono::milliseconds flushTimeout = KafkaProducer::kUntilDeliveryTimeout);
 
 private:
     mutable std::mutex m_mutex;

@@ -4,10 +4,12 @@
 #include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
+#include <QDateTime>
 #include <QEvent>
 #include <QLocale>
 #include <QPalette>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -109,6 +111,62 @@ bool applyNiceScale(QCategoryAxis *axis, const NiceScale &scale, const QString &
     axis->setProperty("niceMax", scale.max);
     axis->setProperty("niceStep", scale.step);
     axis->setProperty("niceUnit", unit);
+    return true;
+}
+
+TimeTicks timeTicks(double minMs, double maxMs, int maxTicks, int utcOffsetSeconds)
+{
+    TimeTicks t;
+    if (!std::isfinite(minMs) || !std::isfinite(maxMs) || maxMs <= minMs)
+        return t;
+    maxTicks = std::max(maxTicks, 1);
+    static constexpr double kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute,
+                            kDay = 24 * kHour;
+    static constexpr double kSteps[] = {
+        kSecond,  2 * kSecond, 5 * kSecond, 10 * kSecond, 15 * kSecond, 30 * kSecond,
+        kMinute,  2 * kMinute, 5 * kMinute, 10 * kMinute, 15 * kMinute, 30 * kMinute,
+        kHour,    2 * kHour,   3 * kHour,   6 * kHour,    12 * kHour,   kDay,
+        2 * kDay, 7 * kDay,    14 * kDay,   30 * kDay,    91 * kDay,    365 * kDay};
+    const double offset = utcOffsetSeconds * kSecond; // ticks on whole local minutes and hours
+    for (double step : kSteps) {
+        t.step = step;
+        t.first = std::ceil((minMs + offset) / step) * step - offset;
+        t.count = t.first > maxMs ? 0 : static_cast<int>(std::floor((maxMs - t.first) / step)) + 1;
+        if (t.count <= maxTicks)
+            break;
+    }
+    const double span = maxMs - minMs;
+    t.format = t.step < kMinute     ? QStringLiteral("HH:mm:ss")
+               : span <= 20 * kHour ? QStringLiteral("HH:mm")
+                                    : QStringLiteral("dd HH:mm");
+    return t;
+}
+
+bool applyTimeTicks(QCategoryAxis *axis, double minMs, double maxMs, int maxTicks)
+{
+    const int offset = QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(minMs)).offsetFromUtc();
+    const TimeTicks t = timeTicks(minMs, maxMs, maxTicks, offset);
+    axis->setRange(minMs, maxMs);
+    const bool same = axis->property("timeFirst").toDouble() == t.first &&
+                      axis->property("timeStep").toDouble() == t.step &&
+                      axis->property("timeFormat").toString() == t.format &&
+                      axis->categoriesLabels().size() == t.count;
+    if (same)
+        return false;
+    for (const QString &label : axis->categoriesLabels())
+        axis->remove(label);
+    axis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+    axis->setStartValue(minMs);
+    for (int i = 0; i < t.count; ++i) {
+        const double v = t.first + i * t.step;
+        QString label = QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(v)).toString(t.format);
+        while (axis->categoriesLabels().contains(label)) // labels must be unique
+            label += QChar(0x200B);
+        axis->append(label, v);
+    }
+    axis->setProperty("timeFirst", t.first);
+    axis->setProperty("timeStep", t.step);
+    axis->setProperty("timeFormat", t.format);
     return true;
 }
 

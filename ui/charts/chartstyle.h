@@ -36,6 +36,23 @@ QString siLabel(double value, double step);
 /// scale changed; returns whether it did.
 bool applyNiceScale(QCategoryAxis *axis, const NiceScale &scale, const QString &unit = {});
 
+/// Time ticks that read well: at whole multiples of a step of 1, 2, 5, 10, 15 or 30 seconds or
+/// minutes, 1, 2, 3, 6 or 12 hours or days in local time (10:15:00, 10:15:30, ...), never more
+/// than `maxTicks` inside [minMs, maxMs].
+struct TimeTicks
+{
+    double first = 0; ///< the first tick at or after minMs (ms since the epoch)
+    double step = 1000;
+    int count = 0;
+    QString format; ///< "HH:mm:ss", "HH:mm" or "dd HH:mm", after the step and the span
+};
+TimeTicks timeTicks(double minMs, double maxMs, int maxTicks, int utcOffsetSeconds);
+
+/// Makes `axis` (a QCategoryAxis used as a time axis over ms since the epoch: labels on the tick
+/// values) span [minMs, maxMs] with timeTicks() in local time. Rebuilds the labels only when the
+/// ticks changed; returns whether it did.
+bool applyTimeTicks(QCategoryAxis *axis, double minMs, double maxMs, int maxTicks);
+
 /// True when the application palette is a dark one (window colour darker than its text).
 bool paletteIsDark();
 

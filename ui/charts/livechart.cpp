@@ -5,7 +5,6 @@
 
 #include <QCategoryAxis>
 #include <QDateTime>
-#include <QDateTimeAxis>
 #include <QLineSeries>
 #include <QMouseEvent>
 #include <QPainter>
@@ -55,9 +54,8 @@ LiveChart::LiveChart(const QString &title, QWidget *parent)
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(4, 4, 4, 4));
-    m_timeAxis = new QDateTimeAxis(chart); // added to the chart at the first render
-    m_timeAxis->setFormat(QStringLiteral("HH:mm:ss"));
-    m_timeAxis->setTickCount(6);
+    m_timeAxis = new QCategoryAxis(chart); // added to the chart at the first render
+    m_timeAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     m_valueAxis = new QCategoryAxis(chart);
     m_valueAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     setChart(chart); // the view owns the chart
@@ -120,6 +118,14 @@ void LiveChart::restyle()
     for (const auto &[name, ref] : m_references)
         styleReference(name);
     chart()->legend()->setVisible(shownSeries().size() + m_references.size() > 1);
+}
+
+QStringList LiveChart::timeLabels() const
+{
+    QStringList labels = m_timeAxis->categoriesLabels();
+    for (QString &label : labels)
+        label.remove(QChar(0x200B));
+    return labels;
 }
 
 QStringList LiveChart::valueLabels() const
@@ -340,6 +346,13 @@ void LiveChart::render()
             m_rangeMs > 0 ? std::max(newest - static_cast<double>(m_rangeMs), oldest) : oldest;
         if (m_viewMax - m_viewMin < 30'000)
             m_viewMin = m_viewMax - 30'000; // the first seconds still get a readable axis
+        // Points (one per window) sit inside the plot, not on its edges: the first window's
+        // point is not cut in half by the axis.
+        if (m_pointsVisible) {
+            const double pad = (m_viewMax - m_viewMin) * 0.04;
+            m_viewMin -= pad;
+            m_viewMax += pad;
+        }
     }
 
     const int buckets = std::max(16, static_cast<int>(chart()->plotArea().width()));
@@ -405,21 +418,13 @@ void LiveChart::render()
     // Whole-number data on a span under 4 would get steps of 0.5: keep at least 0..4 there.
     if (yMax - yMin < 4 && m_wholeValues)
         yMax = yMin + 4;
-    // Only on a change: setting the format clears the axis labels until the next relayout.
-    // Seconds only where they tell something, and as many ticks as the labels have room for
-    // (a narrow chart with six "HH:mm:ss" labels elides every one of them).
+    // Time ticks at whole steps (10:15:00, 10:15:30, ...), as many as their labels have room
+    // for (a narrow chart with six "HH:mm:ss" labels elides every one of them): seconds only
+    // where they tell something.
     const double span = m_viewMax - m_viewMin;
-    const QString format = span > 2 * 3600'000.0  ? QStringLiteral("dd HH:mm")
-                           : span > 10 * 60'000.0 ? QStringLiteral("HH:mm")
-                                                  : QStringLiteral("HH:mm:ss");
-    if (format != m_timeAxis->format())
-        m_timeAxis->setFormat(format);
-    const double labelWidth = format == QStringLiteral("HH:mm") ? 48.0 : 72.0;
-    const int ticks = std::clamp(static_cast<int>(chart()->plotArea().width() / labelWidth), 2, 6);
-    if (ticks != m_timeAxis->tickCount())
-        m_timeAxis->setTickCount(ticks);
-    m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMin)),
-                         QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(m_viewMax)));
+    const double labelWidth = span > 10 * 60'000.0 ? 56.0 : 76.0;
+    const int ticks = std::clamp(static_cast<int>(chart()->plotArea().width() / labelWidth), 2, 7);
+    applyTimeTicks(m_timeAxis, m_viewMin, m_viewMax, ticks);
     // As many value ticks as fit at about 40 px each, at 1, 2, 2.5 or 5 x 10^n.
     const int valueTicks = std::clamp(static_cast<int>(chart()->plotArea().height() / 40), 3, 7);
     applyNiceScale(m_valueAxis, niceScale(yMin, yMax, valueTicks));

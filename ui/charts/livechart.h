@@ -15,7 +15,6 @@
 
 QT_BEGIN_NAMESPACE
 class QCategoryAxis;
-class QDateTimeAxis;
 class QLineSeries;
 class QValueAxis;
 QT_END_NAMESPACE
@@ -94,6 +93,8 @@ public:
     QString hoverText(double timeMs) const;
     /// The value axis tick labels as drawn, bottom to top (e.g. "0", "10k", "20k").
     QStringList valueLabels() const;
+    /// The time axis' labels now, left to right (see timeTicks()).
+    QStringList timeLabels() const;
     /// Markers inside the current view, with their x position in the chart's scene coordinates.
     QList<QPair<double, QString>> visibleMarkers() const;
 
@@ -119,7 +120,7 @@ private:
     std::map<QString, std::unique_ptr<Reference>> m_references;
     std::vector<ChartMarker> m_referenceMarkers; // elapsed ms
     std::int64_t m_referenceOriginMs = 0;
-    QDateTimeAxis *m_timeAxis = nullptr;
+    QCategoryAxis *m_timeAxis = nullptr; // labels at timeTicks()
     QCategoryAxis *m_valueAxis = nullptr;
     bool m_wholeValues = true;
     bool m_pointsVisible = false;

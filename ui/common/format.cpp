@@ -1,12 +1,32 @@
 #include "ui/common/format.h"
 
 #include <QLocale>
+#include <QRegularExpression>
+
+#include <cmath>
 
 namespace studio::ui {
 
 QString groupedNumber(double value)
 {
-    return QLocale().toString(static_cast<qlonglong>(value + 0.5));
+    return QLocale().toString(static_cast<qlonglong>(std::llround(value)));
+}
+
+QString localizedNumberText(const QString &plain)
+{
+    static const QRegularExpression number(QStringLiteral("^-?[0-9]+(\\.[0-9]+)?$"));
+    const QRegularExpressionMatch m = number.match(plain);
+    if (!m.hasMatch())
+        return plain;
+    const QLocale locale;
+    const qsizetype dot = plain.indexOf(QLatin1Char('.'));
+    if (dot < 0) {
+        bool ok = false;
+        const qlonglong whole = plain.toLongLong(&ok);
+        return ok ? locale.toString(whole) : plain;
+    }
+    const int decimals = static_cast<int>(plain.size() - dot - 1);
+    return locale.toString(plain.toDouble(), 'f', decimals);
 }
 
 QString compactNumber(double value)

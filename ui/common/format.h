@@ -35,6 +35,10 @@ inline double percent(double part, double whole)
 /// 1234567.4 -> "1,234,567" in the user's locale.
 QString groupedNumber(double value);
 
+/// A plain number as a report writes it ("799962.81", "-250", "10177") with the user's locale's
+/// group and decimal separators and the same decimals ("799,962.81"); any other text unchanged.
+QString localizedNumberText(const QString &plain);
+
 /// "1.2k", "3.4M" for counts; grouped below 10,000 ("4,997").
 QString compactNumber(double value);
 

@@ -3,6 +3,7 @@
 #include "ui/common/format.h"
 #include "ui/common/theme.h"
 
+#include <QLocale>
 #include <QStringList>
 
 namespace studio::ui {
@@ -24,7 +25,7 @@ QString rateText(double rate)
 
 QString offsetText(qint64 offset)
 {
-    return offset < 0 ? QStringLiteral("–") : QString::number(offset);
+    return offset < 0 ? QStringLiteral("–") : QLocale().toString(offset);
 }
 
 QString secondsText(double seconds)
@@ -173,6 +174,12 @@ QVariant PartitionModel::data(const QModelIndex &index, int role) const
 
 QVariant PartitionModel::headerData(int section, Qt::Orientation o, int role) const
 {
+    if (o == Qt::Horizontal && role == Qt::ToolTipRole) {
+        if (section == Low)
+            return tr("Low watermark: the first offset still in the log");
+        if (section == High)
+            return tr("High watermark: the offset the next message will get");
+    }
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
@@ -185,9 +192,9 @@ QVariant PartitionModel::headerData(int section, Qt::Orientation o, int role) co
     case Isr:
         return tr("ISR");
     case Low:
-        return tr("Low watermark");
+        return tr("Low");
     case High:
-        return tr("High watermark");
+        return tr("High");
     case Messages:
         return tr("Messages");
     case Rate:

@@ -1,5 +1,7 @@
 #include "ui/models/reportmodel.h"
 
+#include "ui/common/format.h"
+
 namespace studio::ui {
 
 ReportModel::ReportModel(QObject *parent)
@@ -23,12 +25,17 @@ QVariant ReportModel::data(const QModelIndex &index, int role) const
         return {};
     const auto &row = m_report.rows[static_cast<std::size_t>(index.row())];
     const auto column = static_cast<std::size_t>(index.column());
-    if (role == Qt::DisplayRole)
-        return column < row.size() ? QString::fromStdString(row[column]) : QString();
+    const bool text = column < m_report.textColumn.size() && m_report.textColumn[column];
+    if (role == Qt::DisplayRole) {
+        if (column >= row.size())
+            return QString();
+        // Numbers with the locale's separators ("799,962.81"); the export writes them plain.
+        const QString cell = QString::fromStdString(row[column]);
+        return text ? cell : localizedNumberText(cell);
+    }
     if (role == Qt::TextAlignmentRole)
-        return column < m_report.textColumn.size() && m_report.textColumn[column]
-                   ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                   : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return text ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                    : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
 

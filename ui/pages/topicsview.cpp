@@ -12,6 +12,7 @@
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLocale>
 #include <QPushButton>
 #include <QSettings>
 #include <QSortFilterProxyModel>
@@ -43,10 +44,10 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     m_topicView = makeTable(m_topics, this);
     m_topicProxy = static_cast<QSortFilterProxyModel *>(m_topicView->model());
     m_topicView->sortByColumn(TopicModel::Name, Qt::AscendingOrder);
-    // The name gets what the numbers leave: they are short, names are not.
+    // Every column as wide as its contents, the whole topic name readable (a narrow pane scrolls
+    // rather than cutting names to "clickst…"); the last one takes what is left.
     m_topicView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_topicView->horizontalHeader()->setSectionResizeMode(TopicModel::Name, QHeaderView::Stretch);
-    m_topicView->horizontalHeader()->setStretchLastSection(false);
+    m_topicView->horizontalHeader()->setStretchLastSection(true);
     m_partitionView = makeTable(m_partitions, this);
     m_partitionView->sortByColumn(PartitionModel::Partition, Qt::AscendingOrder);
     m_partitionView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -122,12 +123,18 @@ void TopicsView::setSnapshot(std::shared_ptr<const core::ClusterSnapshot> snapsh
     if (!m_snapshot->ok && !m_snapshot->error.empty())
         status = QString::fromStdString(m_snapshot->error) + QLatin1Char(' ');
     if (m_snapshot->dataAtMs > 0)
-        status += tr("%1 brokers, %2 topics, %3 msg/s; data of %4 UTC")
-                      .arg(m_snapshot->brokers.size())
-                      .arg(m_snapshot->topics.size())
-                      .arg(m_snapshot->totalRate, 0, 'f', 1)
-                      .arg(QDateTime::fromMSecsSinceEpoch(m_snapshot->dataAtMs, Qt::UTC)
-                               .toString(QStringLiteral("HH:mm:ss")));
+        status +=
+            tr("%1, %2, %3 msg/s; data of %4 UTC")
+                .arg(m_snapshot->brokers.size() == 1
+                         ? tr("1 broker")
+                         : tr("%1 brokers").arg(m_snapshot->brokers.size()))
+                .arg(m_snapshot->topics.size() == 1
+                         ? tr("1 topic")
+                         : tr("%1 topics").arg(groupedNumber(double(m_snapshot->topics.size()))))
+                .arg(m_snapshot->totalRate < 10 ? QLocale().toString(m_snapshot->totalRate, 'f', 1)
+                                                : groupedNumber(m_snapshot->totalRate))
+                .arg(QDateTime::fromMSecsSinceEpoch(m_snapshot->dataAtMs, Qt::UTC)
+                         .toString(QStringLiteral("HH:mm:ss")));
     else
         status += tr("waiting for the first cluster refresh…");
     m_status->setText(status);

@@ -3,35 +3,13 @@
 #   bench/peers/flink/run.sh build          compile it (mvn, Maven Central only) into the cache
 #   bench/peers/flink/run.sh ARGS...         run it: --broker B [--topic T] [--group G]
 #                                            [--parallelism 2] (reads what the topic holds)
-# Cache: $STUDIO_PEERS_CACHE/flink (default ~/.cache/clickstream-studio/peers/flink): the
-# classes and the jars of Flink, its Kafka connector and their dependencies. Rebuilt when pom.xml or the source
-# is newer than the jar. The JVM replaces this shell (exec), so the caller's wait4 rusage is the
-# JVM's.
+# Build and cache: bench/peers/mvn-peer.sh (jars of Flink, its Kafka connector and their
+# dependencies). The JVM replaces this shell (exec), so the caller's wait4 rusage is the JVM's.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="${STUDIO_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clickstream-studio/peers}/flink"
-JAR="$CACHE/flink-peer-1.jar"
-
-build() {
-  if [ -f "$JAR" ] && [ "$JAR" -nt "$HERE/pom.xml" ] &&
-    [ "$JAR" -nt "$HERE/src/main/java/peer/FlinkPeer.java" ] && [ -d "$CACHE/libs" ]; then
-    return 0
-  fi
-  command -v mvn >/dev/null || { echo "flink peer: mvn missing (apt-get install maven)" >&2; exit 1; }
-  mkdir -p "$CACHE"
-  echo "flink peer: building with mvn into $CACHE" >&2
-  if ! mvn -B -q -f "$HERE/pom.xml" -Dpeer.build.dir="$CACHE" package >"$CACHE/mvn.log" 2>&1; then
-    tail -30 "$CACHE/mvn.log" >&2
-    echo "flink peer: mvn failed (full log $CACHE/mvn.log): is Maven Central reachable?" >&2
-    exit 1
-  fi
-}
-
-if [ "${1:-}" = build ]; then
-  build
-  exit 0
-fi
-build
+PEER=flink PEER_CLASS=FlinkPeer PEER_LABEL="flink peer"
+source "$HERE/../mvn-peer.sh"
+peer_main "$@"
 # Flink 2 on Java 17 needs these opened (the JVM options Flink's own distribution sets).
 OPENS=()
 for p in java.lang java.net java.io java.nio sun.nio.ch java.lang.reflect java.text java.time \
