@@ -182,8 +182,9 @@ public:
     /// their open windows and sessions stay until the watermark closes them (`drop`: removed at
     /// once, for a state handed to another process by a checkpoint). Only while no worker ingests.
     void revoke(const std::vector<std::int32_t> &partitions, bool drop);
-    /// (partition, worker) of every assigned partition.
-    std::vector<std::pair<std::int32_t, int>> assignment() const;
+    /// (partition, worker) of every assigned partition (`withRevoked`: also of the revoked ones
+    /// still closing their windows, which a worker owns as well).
+    std::vector<std::pair<std::int32_t, int>> assignment(bool withRevoked = false) const;
     /// Worker `worker`'s records (all of partitions assign() gave it), on that worker's thread.
     /// No finalization: that is advance()'s.
     void ingestWorker(int worker, const RecordBatch &batch, std::vector<IngestResult> *outcomes,

@@ -574,17 +574,18 @@ int AggregatorPipeline::route(std::int32_t partition)
 void AggregatorPipeline::refreshRouting()
 {
     // At a barrier (assign/revoke just ran): the aggregator's partition -> worker, which every
-    // record must follow (a worker ingests only its own partitions).
-    const auto assignment = m_aggregator.assignment();
+    // record must follow (a worker ingests only its own partitions). Revoked partitions still
+    // closing their windows belong to a worker too: a late record of one goes there.
     m_route.assign(m_route.size(), -1);
-    std::vector<int> perWorker(static_cast<std::size_t>(m_workerCount), 0);
-    for (const auto &[partition, worker] : assignment) {
+    for (const auto &[partition, worker] : m_aggregator.assignment(true)) {
         const auto p = static_cast<std::size_t>(partition);
         if (p >= m_route.size())
             m_route.resize(p + 1, -1);
         m_route[p] = worker;
-        ++perWorker[static_cast<std::size_t>(worker)];
     }
+    std::vector<int> perWorker(static_cast<std::size_t>(m_workerCount), 0);
+    for (const auto &[partition, worker] : m_aggregator.assignment())
+        ++perWorker[static_cast<std::size_t>(worker)];
     std::lock_guard lock(m_mutex);
     m_workerPartitions = std::move(perWorker);
 }
