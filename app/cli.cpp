@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <cstdlib>
+#include <limits>
 
 namespace studio::app {
 
@@ -164,6 +165,35 @@ int runCommandLine(int argc, char **argv)
         ->check(CLI::Range(1, 32))
         ->capture_default_str();
     topicsCmd->add_flag("--json", topics.json, "one JSON object on stdout");
+    const std::string console = "Changing a topic (with --topic; a real cluster)";
+    topicsCmd
+        ->add_flag("--configs", topics.configs,
+                   "list the topic's configs: value, source (default, broker, topic override), "
+                   "read-only and sensitive flags")
+        ->group(console);
+    topicsCmd
+        ->add_option("--set-config", topics.setConfigs,
+                     "set a config, NAME=VALUE (repeatable); the topic's other overrides are kept")
+        ->group(console);
+    topicsCmd
+        ->add_option("--add-partitions", topics.addPartitions,
+                     "grow the topic to this many partitions (the new total)")
+        ->check(CLI::Range(1, 100000))
+        ->group(console);
+    topicsCmd->add_flag("--delete", topics.remove, "delete the topic (needs --confirm NAME)")
+        ->group(console);
+    topicsCmd->add_option("--confirm", topics.confirm, "the topic's name again, for --delete")
+        ->group(console);
+    topicsCmd
+        ->add_option("--delete-records-before", topics.deleteRecordsBefore,
+                     "delete the records before this offset (-1: all of them)")
+        ->check(CLI::Range(-1LL, std::numeric_limits<long long>::max()))
+        ->group(console);
+    topicsCmd
+        ->add_option("--partition", topics.recordPartitions,
+                     "with --delete-records-before: only this partition (repeatable)")
+        ->check(CLI::NonNegativeNumber)
+        ->group(console);
 
     MessagesCommand messages;
     auto *messagesCmd = app.add_subcommand(
@@ -197,6 +227,29 @@ int runCommandLine(int argc, char **argv)
     messagesCmd->add_option("--timeout", messages.timeoutSeconds, "seconds a read may take")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    const std::string produceGroup = "Producing (--produce)";
+    messagesCmd
+        ->add_flag("--produce", messages.produce,
+                   "produce one message (the value from --value-file or stdin) and print its "
+                   "partition and offset")
+        ->group(produceGroup);
+    messagesCmd->add_option("--key", messages.key, "the message key")->group(produceGroup);
+    messagesCmd->add_option("--header", messages.headers, "a header NAME=VALUE (repeatable)")
+        ->group(produceGroup);
+    messagesCmd->add_option("--value-file", messages.valueFile, "read the value from this file")
+        ->check(CLI::ExistingFile)
+        ->group(produceGroup);
+    messagesCmd->add_option("--copies", messages.copies, "produce this many copies")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str()
+        ->group(produceGroup);
+    messagesCmd
+        ->add_option("--timestamp", messages.timestamp,
+                     "the message timestamp, ISO-8601 UTC (default: now)")
+        ->group(produceGroup);
+    messagesCmd
+        ->add_flag("--raw", messages.raw, "send the value as it is (default: it must be JSON)")
+        ->group(produceGroup);
 
     GroupsCommand groups;
     auto *groupsCmd = app.add_subcommand(
@@ -213,6 +266,33 @@ int runCommandLine(int argc, char **argv)
         ->check(CLI::Range(1.0, 3600.0))
         ->capture_default_str();
     groupsCmd->add_flag("--json", groups.json, "one JSON object on stdout");
+    const std::string change = "Changing a group (a real cluster; the group without members)";
+    groupsCmd
+        ->add_option("--reset-to", groups.resetTo,
+                     "reset the group's offsets to earliest, latest, an ISO-8601 UTC time, "
+                     "offset:N or shift:N (a dry run unless --execute)")
+        ->group(change);
+    groupsCmd
+        ->add_option("--partition", groups.resetPartitions,
+                     "with --reset-to: only this partition (repeatable)")
+        ->check(CLI::NonNegativeNumber)
+        ->group(change);
+    groupsCmd->add_flag("--execute", groups.execute, "with --reset-to: commit the new offsets")
+        ->group(change);
+    groupsCmd->add_flag("--delete", groups.remove, "delete the group (it must have no members)")
+        ->group(change);
+
+    AclsCommand acls;
+    auto *aclsCmd = app.add_subcommand(
+        "acls", "The cluster's ACLs: principal, host, operation, permission and resource "
+                "pattern (needs Describe on the cluster).");
+    addConnectionOptions(*aclsCmd, acls.connection);
+    aclsCmd->add_option("--principal", acls.principal, "only this principal, e.g. User:alice");
+    aclsCmd->add_option("--resource-type", acls.resourceType,
+                        "only this resource type: topic, group or cluster");
+    aclsCmd->add_option("--resource-name", acls.resourceName,
+                        "only ACLs that match this resource name (literal, prefixed or '*')");
+    aclsCmd->add_flag("--json", acls.json, "one JSON object per ACL");
 
     CheckCommand check;
     auto *checkCmd = app.add_subcommand(
@@ -267,13 +347,17 @@ int runCommandLine(int argc, char **argv)
         return runAggregate(aggregate);
     if (*topicsCmd)
         return runTopics(topics);
-    if (*messagesCmd)
+    if (*messagesCmd) {
+        messages.keyGiven = messagesCmd->count("--key") > 0;
         return runMessages(messages);
+    }
     if (*groupsCmd) {
         groups.groupGiven = groupsCmd->count("--group") > 0;
         groups.topicsGiven = groupsCmd->count("--topic") > 0;
         return runGroups(groups);
     }
+    if (*aclsCmd)
+        return runAcls(acls);
     if (*alertRulesCmd)
         return runAlertRules(alertRules);
     if (*checkCmd)

@@ -67,6 +67,14 @@ struct TopicsCommand
     int partitions = 12;
     int replicationFactor = 1;
     bool json = false;
+    // The console's changes (issue 23); each needs --topic.
+    bool configs = false;                ///< list the topic's configs with their source
+    std::vector<std::string> setConfigs; ///< NAME=VALUE, each
+    int addPartitions = -1;              ///< the new total
+    bool remove = false;                 ///< --delete
+    std::string confirm;                 ///< --confirm: the topic's name typed again
+    long long deleteRecordsBefore = -2;  ///< -1: everything; -2: not asked
+    std::vector<int> recordPartitions;   ///< --partition for --delete-records-before
 };
 /// `messages`: read, search or follow a topic without joining any consumer group.
 struct MessagesCommand
@@ -85,6 +93,15 @@ struct MessagesCommand
     bool json = false;
     bool pretty = false;
     double timeoutSeconds = 10;
+    // --produce (issue 23)
+    bool produce = false;
+    std::string key;
+    bool keyGiven = false;            ///< --key given (an empty key is a key)
+    std::vector<std::string> headers; ///< NAME=VALUE
+    std::string valueFile;            ///< empty: stdin
+    int copies = 1;
+    std::string timestamp; ///< ISO-8601; empty: now
+    bool raw = false;      ///< do not require JSON
 };
 /// `groups`: a consumer group's lag per partition and its Burrow-style status.
 struct GroupsCommand
@@ -96,6 +113,20 @@ struct GroupsCommand
     bool json = false;
     bool groupGiven = false;  ///< --group named: describe that one group
     bool topicsGiven = false; ///< --topic named: else a real cluster's offsets tell the topics
+    // Offset reset and deletion (issue 23)
+    std::string resetTo;              ///< earliest, latest, ISO time, offset:N, shift:N
+    std::vector<int> resetPartitions; ///< --partition
+    bool execute = false;             ///< commit the reset (else a dry run)
+    bool remove = false;              ///< --delete the group
+};
+/// `acls`: the cluster's ACLs, filtered.
+struct AclsCommand
+{
+    ConnectionOptions connection;
+    std::string principal;
+    std::string resourceType;
+    std::string resourceName;
+    bool json = false;
 };
 /// `check`: fresh topic, N events from a fixed seed, aggregated through the sinks, totals
 /// verified in PostgreSQL, Redis and the CSV reports.
@@ -155,6 +186,11 @@ int runPipeline(RunCommand &command, const std::string &announce = {});
 int runTopics(const TopicsCommand &command);
 int runMessages(const MessagesCommand &command);
 int runGroups(const GroupsCommand &command);
+int runAcls(const AclsCommand &command);
+/// The console's changes, which runTopics/runMessages/runGroups hand over to (consolecommands).
+int runTopicChanges(const TopicsCommand &command);
+int runProduce(const MessagesCommand &command);
+int runGroupChange(const GroupsCommand &command);
 int runAlertRules(const AlertRulesCommand &command);
 int runCheck(CheckCommand &command);
 int runReport(const ReportCommand &command);

@@ -81,6 +81,9 @@ void printMessage(const core::BrowsedMessage &m, const MessagesCommand &c)
 
 int runTopics(const TopicsCommand &c)
 {
+    if (c.configs || !c.setConfigs.empty() || c.addPartitions > 0 || c.remove ||
+        c.deleteRecordsBefore >= -1 || !c.recordPartitions.empty() || !c.confirm.empty())
+        return runTopicChanges(c);
     core::ClusterConfig cluster;
     if (auto code = clusterFor(c.connection, cluster))
         return *code;
@@ -168,6 +171,12 @@ int runTopics(const TopicsCommand &c)
 
 int runMessages(const MessagesCommand &c)
 {
+    if (c.produce)
+        return runProduce(c);
+    if (c.keyGiven || !c.headers.empty() || !c.valueFile.empty() || c.copies != 1 ||
+        !c.timestamp.empty() || c.raw)
+        return usageError("--key, --header, --value-file, --copies, --timestamp and --raw go with "
+                          "--produce");
     core::ClusterConfig cluster;
     if (auto code = clusterFor(c.connection, cluster))
         return *code;
@@ -338,6 +347,10 @@ void printGroup(const core::GroupLag &g)
 
 int runGroups(const GroupsCommand &c)
 {
+    if (!c.resetTo.empty() || c.remove)
+        return runGroupChange(c);
+    if (c.execute || !c.resetPartitions.empty())
+        return usageError("--execute and --partition go with --reset-to");
     core::ClusterConfig cluster;
     if (auto code = clusterFor(c.connection, cluster))
         return *code;

@@ -283,6 +283,103 @@ TEST_CASE("partitions each under the cap are capped again when merged", "[cardin
     CHECK(folded(sink.all, KeyOverflow::Kind::Pages) == 1'000);
 }
 
+TEST_CASE("a live snapshot caps the partitions' open windows again when merged", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 1'000;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    // As in the final case above: partition 0 holds /a/0../a/799 (3 events each, user ua),
+    // partition 1 /b/0../b/999 and folded 200 more (1 event each, user ub); merged, 1,800 keys.
+    std::uint64_t id = 0;
+    for (int i = 0; i < 800; ++i)
+        for (int k = 0; k < 3; ++k)
+            agg.ingest(
+                event(++id, fmt::format("/a/{}", i), kT0 + i, "ua", "page_view", {}, "NL", 0));
+    for (int i = 0; i < 1'200; ++i)
+        agg.ingest(event(++id, fmt::format("/b/{}", i), kT0 + i, "ub", "page_view", {}, "NL", 1));
+    const AggregatorSnapshot snap = agg.snapshot();
+    std::map<std::string, std::uint64_t> live;
+    const PageRow *other = nullptr;
+    for (const PageRow &r : snap.pages) {
+        CHECK_FALSE(r.final);
+        live[r.page] += r.views;
+        if (r.page == "(other)")
+            other = &r;
+    }
+    CHECK(live.size() == 1'001); // at most the cap + (other), not 1,800 + (other)
+    CHECK(live.at("(other)") == 200 + 800);
+    std::uint64_t total = 0, aPages = 0;
+    for (const auto &[page, v] : live) {
+        total += v;
+        aPages += page.starts_with("/a/");
+    }
+    CHECK(total == 800 * 3 + 1'200);
+    CHECK(aPages == 800);
+    REQUIRE(other);
+    CHECK(other->uniqueUsers == 1); // ub's, merged from the sketches (not 801 rows' sum)
+    // The same rows the window gets once final.
+    agg.flush();
+    CHECK(viewsByPage(sink.all) == live);
+}
+
+TEST_CASE("a live snapshot caps merged geo and product rows too", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 3;
+    Aggregator agg(c);
+    for (int i = 0; i < 12; ++i)
+        agg.ingest(event(i, "/product/x", kT0 + i, fmt::format("u{}", i % 2), "page_view",
+                         fmt::format("prod_{}", i), fmt::format("C{}", i), i % 2));
+    const AggregatorSnapshot snap = agg.snapshot();
+    std::map<std::string, std::uint64_t> geo, funnel;
+    for (const GeoRow &g : snap.geo)
+        geo[g.country + "|" + g.browser + "|" + g.deviceType] += g.events;
+    for (const FunnelRow &f : snap.funnel)
+        funnel[f.productId] += f.views;
+    // Each partition kept 3 of its 6 keys; of the 6 kept, the 3 later ones fold when merged.
+    CHECK(geo.size() == 4);
+    CHECK(funnel.size() == 4);
+    CHECK(geo.at("(other)|(other)|(other)") == 12 - 3);
+    CHECK(funnel.at("(other)") == 12 - 3);
+    std::uint64_t geoTotal = 0, funnelTotal = 0;
+    for (const auto &[k, v] : geo)
+        geoTotal += v;
+    for (const auto &[k, v] : funnel)
+        funnelTotal += v;
+    CHECK(geoTotal == 12);
+    CHECK(funnelTotal == 12);
+}
+
+TEST_CASE("snapshots keep recent final windows up to a row budget", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 100;
+    c.recentRowsKept = 250;
+    Aggregator agg(c);
+    // Five page windows of 150 paths each (100 kept + (other) = 101 rows when final).
+    std::uint64_t id = 0;
+    for (int w = 0; w < 5; ++w)
+        for (int i = 0; i < 150; ++i)
+            agg.ingest(event(++id, fmt::format("/p/{}", i), kT0 + w * 60'000 + i, "u1"));
+    agg.flush();
+    std::map<std::int64_t, std::size_t> rows;
+    for (const PageRow &r : agg.snapshot().pages)
+        rows[r.windowStart] += r.final ? 1 : 0;
+    // The newest two windows (202 rows); a third would exceed 250.
+    CHECK(rows ==
+          std::map<std::int64_t, std::size_t>{{kT0 + 3 * 60'000, 101}, {kT0 + 4 * 60'000, 101}});
+    CHECK(agg.counters().windowsFinalized >= 5);
+
+    // One window over the budget is still kept whole: the newest is always shown.
+    c.recentRowsKept = 50;
+    Aggregator small(c);
+    for (int i = 0; i < 150; ++i)
+        small.ingest(event(++id, fmt::format("/p/{}", i), kT0 + i, "u1"));
+    small.flush();
+    CHECK(small.snapshot().pages.size() == 101);
+}
+
 TEST_CASE("a restored checkpoint keeps a full window full", "[cardinality]")
 {
     AggregatorConfig c;
@@ -315,4 +412,102 @@ TEST_CASE("a session counts at most kMaxSessionPages distinct pages", "[cardinal
     REQUIRE(sink.all.sessions.size() == 1);
     CHECK(sink.all.sessions[0].events == kMaxSessionPages + 500);
     CHECK(sink.all.sessions[0].distinctPages == kMaxSessionPages);
+}
+
+TEST_CASE("folded-key counters survive saveState and restoreState", "[cardinality]")
+{
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 100;
+    Collect sinkA, sinkB;
+    Aggregator a(c, &sinkA);
+    std::uint64_t id = 0;
+    auto feed = [&id](Aggregator &agg, const std::string &page, std::int64_t ts, int part) {
+        agg.ingest(event(++id, page, ts, fmt::format("u{}", part), "page_view", {}, "NL", part));
+    };
+    // The first window: each partition sees /p/0../p/149 and folds /p/100../p/149 (50 keys,
+    // the same in both); the second, still open: /q/0../q/129 each, 30 folded in each.
+    for (int i = 0; i < 150; ++i)
+        for (int part = 0; part < 2; ++part)
+            feed(a, fmt::format("/p/{}", i), kT0 + i, part);
+    for (int i = 0; i < 130; ++i)
+        for (int part = 0; part < 2; ++part)
+            feed(a, fmt::format("/q/{}", i), kT0 + 75'000 + i, part);
+    const AggregateCounters before = a.counters();
+    REQUIRE(before.windowsCapped == 1);        // the first window, final
+    REQUIRE(before.lastWindowFolded == 50);    // its folds
+    REQUIRE(before.keysFolded == 50 + 2 * 30); // and the open window's, per partition
+
+    const std::string saved = a.saveState();
+    Aggregator b(c, &sinkB);
+    std::string error;
+    REQUIRE(b.restoreState(saved, &error));
+    const AggregateCounters after = b.counters();
+    CHECK(after.keysFolded == before.keysFolded);
+    CHECK(after.windowsCapped == before.windowsCapped);
+    CHECK(after.lastWindowFolded == before.lastWindowFolded);
+    CHECK(after.windowsFinalized == before.windowsFinalized);
+    CHECK(after.valid == before.valid);
+
+    // Then the same events into both: a key folded before the checkpoint (not a new fold) and a
+    // new key (one more). The restored aggregator counts exactly what the uninterrupted one does.
+    const std::uint64_t next = id;
+    for (Aggregator *agg : {&a, &b}) {
+        id = next;
+        feed(*agg, "/q/120", kT0 + 80'000, 0);
+        feed(*agg, "/r/new", kT0 + 80'001, 1);
+        agg->flush();
+    }
+    CHECK(folded(sinkA.all, KeyOverflow::Kind::Pages) == 50 + 31); // it saw both windows close
+    REQUIRE(sinkB.all.overflow.size() == 1);
+    CHECK(sinkB.all.overflow[0].windowStart == kT0 + 60'000);
+    CHECK(sinkB.all.overflow[0].keysFolded == 31);
+    CHECK(a.counters().keysFolded == 50 + 31);
+    CHECK(b.counters().keysFolded == 50 + 31);
+    CHECK(b.counters().windowsCapped == 2);
+    CHECK(b.counters().lastWindowFolded == 31);
+    CHECK(viewsByPage(sinkB.all).at("(other)") == 2 * 30 + 2);
+
+    CHECK_FALSE(Aggregator(c).restoreState(saved.substr(0, saved.size() - 3), &error));
+}
+
+TEST_CASE("a version 2 checkpoint (no fold counters) still restores", "[cardinality]")
+{
+    // saveState() of main before the fold counters were saved (f400f9e): key cap 3; partitions
+    // 0 and 1 each saw /p/0../p/7 at kT0 + 0, 10, .., 70 s (users u0, u1); the first window was
+    // final (3 keys folded), the second holds /p/6 and /p/7 in both partitions.
+    const std::string hex =
+        "06435341474732c0a907c0cf24c0a90780d30ea09c011cc0c9dcedee66e0e5ddedee660102fb010643535052"
+        "543200c0a907c0cf24c0a90780d30ea09c011c000001e0e5ddedee66c0c9dcedee66c0c9dcedee6608080000"
+        "0000080000000000000000000009042f702f36042f702f37024e4c0746697265666f78076465736b746f7004"
+        "2f702f30042f702f31042f702f3207286f746865722901c0c9dcedee66020001000000000b128e0a0ed006a0"
+        "eb9ccb890b128e0a9c630567512352640101000000000b128e0a0ed006a0eb9ccb890b128e0a9c6305675123"
+        "5264000180a0d5edee660102030408010002753080a0d5edee66e0c50808000006050607080001000002f8e4"
+        "ad950d01c8b23f7078f8d5428ce5ad950d017970269ad5e3de0d01fb010643535052543200c0a907c0cf24c0"
+        "a90780d30ea09c011c020001e0e5ddedee66c0c9dcedee66c0c9dcedee660808000000000800000000000000"
+        "00000009042f702f36042f702f37024e4c0746697265666f78076465736b746f70042f702f30042f702f3104"
+        "2f702f3207286f746865722901c0c9dcedee66020001000000000b128e0a739aef4fd4f0b5f50b128e0a0f9b"
+        "41007c86d5eb0101000000000b128e0a739aef4fd4f0b5f50b128e0a0f9b41007c86d5eb000180a0d5edee66"
+        "0102030408010002753180a0d5edee66e0c50808000006050607080001000002f8e4ad950d01e4270c45a308"
+        "8b848ce5ad950d0111f1eee35b71f86601";
+    std::string blob;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        blob.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    REQUIRE(blob.starts_with("\x06"
+                             "CSAGG2"));
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 3;
+    Collect sink;
+    Aggregator agg(c, &sink);
+    std::string error;
+    REQUIRE(agg.restoreState(blob, &error));
+    const AggregateCounters restored = agg.counters();
+    CHECK(restored.valid == 16);
+    CHECK(restored.windowsFinalized == 1);
+    CHECK(restored.keysFolded == 0); // not in that format: counted from here on
+    CHECK(restored.windowsCapped == 0);
+    agg.flush();
+    CHECK(viewsByPage(sink.all) == std::map<std::string, std::uint64_t>{{"/p/6", 2}, {"/p/7", 2}});
+    // Written again, it is version 3.
+    CHECK(agg.saveState().starts_with("\x06"
+                                      "CSAGG3"));
 }

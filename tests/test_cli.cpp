@@ -673,7 +673,7 @@ TEST_CASE("SASL without a password and without a terminal is refused", "[cli][ar
 TEST_CASE("help of every subcommand exits 0 with usage", "[cli][help]")
 {
     for (const std::string sub : {"", "broker", "produce", "generate", "headless", "topics",
-                                  "messages", "groups", "alert-rules", "check", "report"}) {
+                                  "messages", "groups", "acls", "alert-rules", "check", "report"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
@@ -706,7 +706,7 @@ TEST_CASE("the README's configuration reference names every flag of every subcom
     REQUIRE(reference.size() < readme.size());
     for (const std::string sub :
          {"", "broker", "produce", "generate", "run", "headless", "aggregate", "topics", "messages",
-          "groups", "alert-rules", "check", "report", "verify"}) {
+          "groups", "acls", "alert-rules", "check", "report", "verify"}) {
         std::vector<std::string> args;
         if (!sub.empty())
             args.push_back(sub);
@@ -1223,6 +1223,75 @@ TEST_CASE("run --headless --workers 3 shows each worker's partitions and events 
     CHECK(statusLines >= 2);
     // Workers count a record when they ingested it, `consumed` when its batch is settled.
     CHECK(lastIngested >= lastConsumed);
+}
+
+TEST_CASE("the console's changes on the embedded broker: what the mock cannot do ends at once "
+          "with a reason, produce and a reset's dry run work",
+          "[cli][console][broker]")
+{
+    Child broker({kStudio, "broker", "--partitions", "3"});
+    std::string bootstrap;
+    REQUIRE(broker.firstStdoutLine(20, bootstrap));
+    const std::vector<std::vector<std::string>> refused = {
+        {"topics", "--topic", "clickstream", "--configs"},
+        {"topics", "--topic", "clickstream", "--set-config", "retention.ms=1000"},
+        {"topics", "--topic", "clickstream", "--add-partitions", "6"},
+        {"topics", "--topic", "clickstream", "--delete", "--confirm", "clickstream"},
+        {"topics", "--topic", "clickstream", "--delete-records-before", "1"},
+        {"groups", "--group", "g", "--delete"},
+        {"acls"},
+    };
+    for (auto args : refused) {
+        args.insert(args.begin() + 1, {"--broker", bootstrap});
+        const Result r = runStudio(args, 30);
+        INFO(r.describe());
+        CHECK(r.exitCode == 1);
+        CHECK(r.seconds < 10);
+        CHECK(contains(r.err, "not possible on the embedded broker"));
+        CHECK(splitLines(r.err).size() == 1);
+    }
+    TempDir dir;
+    const std::string value = (dir.path / "value.json").string();
+    std::ofstream(value) << R"({"event_id":"e-1"})";
+    const Result p = runStudio({"messages", "--broker", bootstrap, "--topic", "clickstream",
+                                "--produce", "--partition", "2", "--key", "k", "--header",
+                                "source=test", "--value-file", value},
+                               30);
+    INFO(p.describe());
+    REQUIRE(p.exitCode == 0);
+    CHECK(contains(p.out, "delivered to clickstream[2] at offset 0"));
+    const Result m = runStudio({"messages", "--broker", bootstrap, "--topic", "clickstream",
+                                "--partition", "2", "--offset", "0", "--max", "1"},
+                               30);
+    INFO(m.describe());
+    CHECK(contains(m.out, "key=k source=test"));
+    // Flags that belong to another run are refused, not ignored.
+    for (const std::vector<std::string> &args :
+         {std::vector<std::string>{"messages", "--broker", bootstrap, "--key", "k"},
+          {"messages", "--broker", bootstrap, "--produce", "--follow"},
+          {"topics", "--broker", bootstrap, "--topic", "t", "--confirm", "t"},
+          {"topics", "--broker", bootstrap, "--topic", "t", "--create", "t", "--configs"},
+          {"groups", "--broker", bootstrap, "--group", "g", "--execute"},
+          {"groups", "--broker", bootstrap, "--group", "g", "--reset-to", "yesterday"}}) {
+        const Result r = runStudio(args, 30);
+        INFO(r.describe());
+        CHECK(r.exitCode == 2);
+    }
+    // The mock cannot tell a group's partitions (nor describe it): --topic names them, and
+    // the dry run says the members are not known.
+    const Result noTopic =
+        runStudio({"groups", "--broker", bootstrap, "--group", "g", "--reset-to", "earliest"}, 30);
+    CHECK(noTopic.exitCode == 1);
+    CHECK(contains(noTopic.err, "name the topics with --topic"));
+    const Result dry = runStudio({"groups", "--broker", bootstrap, "--group", "g", "--topic",
+                                  "clickstream", "--reset-to", "latest"},
+                                 30);
+    INFO(dry.describe());
+    CHECK(dry.exitCode == 0);
+    CHECK(contains(dry.out, "DRY RUN group g (members not known on the embedded broker)"));
+    CHECK(contains(dry.err, "dry run: nothing changed"));
+    REQUIRE(broker.sendSignal(SIGTERM));
+    CHECK(broker.finish(10).exitCode == 0);
 }
 
 TEST_CASE("topics, messages, groups and alert-rules inspect a running broker from a shell",

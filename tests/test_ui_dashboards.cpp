@@ -549,6 +549,38 @@ TEST_CASE("a window repeated across frames is one point, replaced as its counts 
     CHECK(home->size() == 2); // but not from the history
 }
 
+TEST_CASE("the Pages chart keeps a bounded set of lines when every page is new", "[ui]")
+{
+    // Issue 24: with a page per event every frame brings thousands of pages never seen again;
+    // a line (and history) per page seen grew without bound and froze the GUI thread.
+    PagesPage page;
+    testViews(&page);
+    std::uint64_t next = 0;
+    for (int f = 0; f < 40; ++f) {
+        DashboardFrame frame;
+        frame.nowMs = kStart + f * 60'000;
+        core::PageRow hot;
+        hot.windowStart = kStart + f * 60'000;
+        hot.windowEnd = hot.windowStart + 60'000;
+        hot.page = "/home";
+        hot.views = 1'000;
+        frame.aggregates.pages.push_back(hot);
+        for (int i = 0; i < 2'000; ++i) {
+            core::PageRow row = hot;
+            row.page = "/p/" + std::to_string(++next);
+            row.views = 1;
+            frame.aggregates.pages.push_back(row);
+        }
+        page.updateFrame(frame);
+    }
+    CHECK(page.viewsChart()->seriesNames().size() <= 100);
+    CHECK(page.viewsChart()->chart()->series().size() == 5);
+    CHECK(page.viewsChart()->shownSeries().front() == QStringLiteral("/home"));
+    const PointHistory *home = page.viewsChart()->history(QStringLiteral("/home"));
+    REQUIRE(home);
+    CHECK(home->size() == 40); // the page that stays on top keeps its whole history
+}
+
 TEST_CASE("the overview shows each partition's watermark: the slow one holds the aggregator's",
           "[ui][eventtime]")
 {

@@ -138,6 +138,30 @@ TEST_CASE("report cells show numbers with the locale's separators, other text as
     QLocale::setDefault(QLocale(QLocale::C));
 }
 
+TEST_CASE("bar labels that do not fit their category drop the prefix they share", "[ui][charts]")
+{
+    // Regression (issue 21): eight products on a narrow chart read "0...", "0...", "0...".
+    BarChartView chart(QStringLiteral("Conversion"), {QStringLiteral("conversion")},
+                       BarChartView::Kind::Grouped);
+    chart.resize(330, 300);
+    chart.show();
+    QStringList products;
+    QStringList numbers;
+    for (int i = 0; i < 8; ++i) {
+        numbers << QStringLiteral("%1").arg(i * 8, 4, 10, QLatin1Char('0'));
+        products << QStringLiteral("prod_") + numbers.back();
+    }
+    chart.setData(products, {{1, 12, 11, 12, 12, 11, 12, 12}});
+    REQUIRE(test::waitUntil([&] { return chart.shownCategories() == numbers; },
+                            std::chrono::seconds(5)));
+    CHECK(chart.categories() == products); // the data keeps its names
+    if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty())
+        chart.grab().save(dir + QStringLiteral("/bar-labels-short.png"));
+    chart.resize(1400, 300); // room for every label whole
+    CHECK(test::waitUntil([&] { return chart.shownCategories() == products; },
+                          std::chrono::seconds(5)));
+}
+
 TEST_CASE("a window still open is left out of a line once one has closed, or drawn dashed",
           "[ui][charts]")
 {

@@ -78,16 +78,28 @@ std::uint64_t keyHash(const std::array<std::string, 3> &key)
     return internal::Interner<3>::hashOf({key[0], key[1], key[2]});
 }
 
-/// One merged final window's rows under the key cap: when more than `cap` keys (besides
-/// `other`) remain, those with the fewest events (`weight`; ties: the later name) are folded
-/// into `other` (`fold(into, from, added)`) and remembered in `folds`.
-template <class Key, class Value, class Weight, class Fold>
-void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Folds &folds,
-               Weight &&weight, Fold &&fold)
+/// The newest `windows` windows of rows, fewer when they hold more than `rows` rows (the newest
+/// one always kept).
+template <class T>
+void keepLast(std::deque<std::vector<T>> &d, std::size_t windows, std::size_t rows)
+{
+    std::size_t held = 0;
+    for (const auto &w : d)
+        held += w.size();
+    while (d.size() > std::max<std::size_t>(windows, 1) || (d.size() > 1 && held > rows)) {
+        held -= d.front().size();
+        d.pop_front();
+    }
+}
+
+/// The keys of one merged window beyond `cap` (besides `other`): those with the fewest events
+/// (`weight`; ties: the later key), the same choice for final rows and snapshots.
+template <class Map, class Key = typename Map::key_type, class Weight>
+std::vector<Key> keysBeyondCap(const Map &rows, const Key &other, std::size_t cap, Weight &&weight)
 {
     const std::size_t keys = rows.size() - rows.count(other);
     if (cap == 0 || keys <= cap)
-        return;
+        return {};
     std::vector<std::pair<std::uint64_t, const Key *>> order;
     order.reserve(keys);
     for (const auto &[key, value] : rows) {
@@ -99,9 +111,31 @@ void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Fo
                          return a.first != b.first ? a.first > b.first : *a.second < *b.second;
                      });
     std::vector<Key> dropped;
+    dropped.reserve(order.size() - cap);
     for (std::size_t i = cap; i < order.size(); ++i)
         dropped.push_back(*order[i].second);
-    for (const Key &key : dropped) {
+    return dropped;
+}
+
+/// Folds `keysBeyondCap` into `other` (`fold(into, from, added)`), without remembering them.
+template <class Map, class Key = typename Map::key_type, class Weight, class Fold>
+void capRows(Map &rows, const Key &other, std::size_t cap, Weight &&weight, Fold &&fold)
+{
+    for (const Key &key : keysBeyondCap(rows, other, cap, weight)) {
+        auto node = rows.extract(key);
+        auto [it, added] = rows.try_emplace(other);
+        fold(it->second, std::move(node.mapped()), added);
+    }
+}
+
+/// One merged final window's rows under the key cap: when more than `cap` keys (besides
+/// `other`) remain, those with the fewest events (`weight`; ties: the later name) are folded
+/// into `other` (`fold(into, from, added)`) and remembered in `folds`.
+template <class Key, class Value, class Weight, class Fold>
+void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Folds &folds,
+               Weight &&weight, Fold &&fold)
+{
+    for (const Key &key : keysBeyondCap(rows, other, cap, weight)) {
         auto node = rows.extract(key);
         auto [it, added] = rows.try_emplace(other);
         fold(it->second, std::move(node.mapped()), added);
@@ -110,12 +144,6 @@ void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Fo
         else if (!folds.hashes.contains(keyHash(key)))
             ++folds.untracked;
     }
-}
-
-template <class T> void keepLast(std::deque<T> &d, std::size_t n)
-{
-    while (d.size() > n)
-        d.pop_front();
 }
 
 std::int64_t systemNowMs()
@@ -438,7 +466,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 out.pages.push_back(std::move(f));
             }
             s.recentPages.push_back(std::move(rows));
-            keepLast(s.recentPages, m_config.recentWindowsKept);
+            keepLast(s.recentPages, m_config.recentWindowsKept, m_config.recentRowsKept);
             ++s.windowsFinalized;
         }
         for (const auto &[start, byKey] : geo) {
@@ -448,7 +476,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                     {start, start + m_config.geoWindowMs, key[0], key[1], key[2], events, true});
             out.geo.insert(out.geo.end(), rows.begin(), rows.end());
             s.recentGeo.push_back(std::move(rows));
-            keepLast(s.recentGeo, m_config.recentWindowsKept);
+            keepLast(s.recentGeo, m_config.recentWindowsKept, m_config.recentRowsKept);
             ++s.windowsFinalized;
         }
         for (const auto &[start, byName] : funnel) {
@@ -456,7 +484,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
             funnelRows(start, m_config.funnelWindowMs, byName, m_config, true, rows);
             out.funnel.insert(out.funnel.end(), rows.begin(), rows.end());
             s.recentFunnel.push_back(std::move(rows));
-            keepLast(s.recentFunnel, m_config.recentWindowsKept);
+            keepLast(s.recentFunnel, m_config.recentWindowsKept, m_config.recentRowsKept);
             ++s.windowsFinalized;
         }
     }
@@ -681,98 +709,30 @@ AggregateCounters Aggregator::countersLocked() const
 
 AggregatorSnapshot Aggregator::snapshot() const
 {
-    AllWorkers lock(m_state->workers);
     const State &s = *m_state;
     AggregatorSnapshot snap;
-    snap.counters = countersLocked();
-    // Open windows merged over the partitions. Unique users and sessions add up: a user (the
-    // Kafka key) and their sessions belong to one partition.
-    std::map<std::pair<std::int64_t, std::string_view>, PageRow> openPages;
-    std::map<std::pair<std::int64_t, std::array<std::string_view, 3>>, GeoRow> openGeo;
+    std::vector<PageRow> openPageRows;
+    std::vector<GeoRow> openGeoRows;
     std::map<std::int64_t, std::map<std::string, FunnelAgg>> openFunnel;
-    // A walk over every open session is about 30 ns each with the workers stopped: 10 ms for
-    // 300,000 sessions, ten snapshots a second held ingest back by a tenth (bench_gui consumed
-    // 137-172k events/s against 207k without it). The summary is refreshed once a second.
-    const auto now = std::chrono::steady_clock::now();
-    const bool countOpen = m_openSessionsAt == std::chrono::steady_clock::time_point{} ||
-                           now - m_openSessionsAt >= kOpenSessionsRefresh;
-    OpenSessionSummary open;
-    for (const auto &w : s.workers) {
-        for (const PartitionState *p : w->partitions) {
-            for (const auto &[start, aggs] : p->pageWindows.open()) {
-                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-                    const PageAgg &a = aggs[id];
-                    if (!a.used)
-                        continue;
-                    const std::string &name = p->pages.name(id);
-                    auto [it, added] = openPages.try_emplace({start, name});
-                    if (added) {
-                        it->second = pageRow(name, start, m_config.pageWindowMs, a, false);
-                        continue;
-                    }
-                    PageRow &r = it->second;
-                    r.views += a.views;
-                    r.clicks += a.clicks;
-                    r.addToCart += a.carts;
-                    r.purchases += a.purchases;
-                    r.revenueCents += a.revenue;
-                    r.uniqueUsers += a.users.estimate();
-                    r.uniqueSessions += a.sessions.estimate();
-                }
-            }
-            for (const auto &[start, aggs] : p->geoWindows.open()) {
-                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-                    if (!aggs[id].used)
-                        continue;
-                    const auto &key = p->geoKeys.key(id);
-                    auto [it, added] = openGeo.try_emplace({start, {key[0], key[1], key[2]}});
-                    if (added)
-                        it->second = {
-                            start, start + m_config.geoWindowMs, key[0], key[1], key[2], 0, false};
-                    it->second.events += aggs[id].events;
-                }
-            }
-            // Open sessions: one pass, a few compares each (issue 21), at most once a second.
-            OpenSessionSummary &o = open;
-            if (countOpen) {
-                for (const auto &[hash, session] : p->sessions) {
-                    ++o.count;
-                    o.converted += session.converted ? 1 : 0;
-                    const double minutes =
-                        static_cast<double>(session.end - session.start) / 60'000.0;
-                    std::size_t l = 0;
-                    while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
-                           minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
-                        ++l;
-                    ++o.byLength[l];
-                    std::size_t e = 0;
-                    while (e < OpenSessionSummary::kEventBounds.size() &&
-                           session.events > OpenSessionSummary::kEventBounds[e])
-                        ++e;
-                    ++o.byEvents[e];
-                }
-            }
-            for (const auto &[start, aggs] : p->funnelWindows.open()) {
-                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
-                    if (!aggs[id].used)
-                        continue;
-                    FunnelAgg &f = openFunnel[start][p->products.name(id)];
-                    f.views += aggs[id].views;
-                    f.carts += aggs[id].carts;
-                    f.purchases += aggs[id].purchases;
-                }
-            }
-        }
-    }
+    // Every worker stopped until the recent final rows are copied too: a window finalized in
+    // between would otherwise be in both (every accepted event in exactly one row).
+    AllWorkers lock(m_state->workers);
+    snap.counters = countersLocked();
+    collectOpen(openPageRows, openGeoRows, openFunnel, snap.openSessions);
     std::lock_guard results(m_resultsMutex);
+    std::size_t recentPages = 0, recentGeo = 0;
+    for (const auto &rows : s.recentPages)
+        recentPages += rows.size();
+    for (const auto &rows : s.recentGeo)
+        recentGeo += rows.size();
+    snap.pages.reserve(recentPages + openPageRows.size());
     for (const auto &rows : s.recentPages)
         snap.pages.insert(snap.pages.end(), rows.begin(), rows.end());
-    for (auto &[key, row] : openPages)
-        snap.pages.push_back(std::move(row));
+    std::move(openPageRows.begin(), openPageRows.end(), std::back_inserter(snap.pages));
+    snap.geo.reserve(recentGeo + openGeoRows.size());
     for (const auto &rows : s.recentGeo)
         snap.geo.insert(snap.geo.end(), rows.begin(), rows.end());
-    for (auto &[key, row] : openGeo)
-        snap.geo.push_back(std::move(row));
+    std::move(openGeoRows.begin(), openGeoRows.end(), std::back_inserter(snap.geo));
     for (const auto &rows : s.recentFunnel)
         snap.funnel.insert(snap.funnel.end(), rows.begin(), rows.end());
     for (const auto &[start, byName] : openFunnel)
@@ -790,19 +750,192 @@ AggregatorSnapshot Aggregator::snapshot() const
             if (r.windowStart == latest)
                 snap.topPages.push_back(r);
         }
-        std::sort(snap.topPages.begin(), snap.topPages.end(),
-                  [](const PageRow &a, const PageRow &b) {
-                      return a.views != b.views ? a.views > b.views : a.page < b.page;
-                  });
-        if (snap.topPages.size() > m_config.topPages)
-            snap.topPages.resize(m_config.topPages);
+        const auto order = [](const PageRow &a, const PageRow &b) {
+            return a.views != b.views ? a.views > b.views : a.page < b.page;
+        };
+        const std::size_t n = std::min(snap.topPages.size(), m_config.topPages);
+        std::partial_sort(snap.topPages.begin(),
+                          snap.topPages.begin() + static_cast<std::ptrdiff_t>(n),
+                          snap.topPages.end(), order);
+        snap.topPages.resize(n);
+    }
+    return snap;
+}
+
+void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow> &geoOut,
+                             std::map<std::int64_t, std::map<std::string, FunnelAgg>> &openFunnel,
+                             OpenSessionSummary &openSessions) const
+{
+    const State &s = *m_state;
+    // Open windows merged over the partitions. Unique users and sessions add up: a user (the
+    // Kafka key) and their sessions belong to one partition. Each merged page row remembers its
+    // partitions' aggregates (a chain through `pageParts`), so (other)'s distinct users can be
+    // merged from their sketches when the cap folds rows.
+    struct OpenPage
+    {
+        PageRow row;
+        std::int32_t parts = -1; ///< the last of its aggregates in pageParts
+    };
+    std::map<std::int64_t, absl::flat_hash_map<std::string_view, OpenPage>> openPages;
+    std::vector<std::pair<const PageAgg *, std::int32_t>> pageParts; // (aggregate, the one before)
+    std::map<std::int64_t, std::map<std::array<std::string_view, 3>, GeoRow>> openGeo;
+    // A walk over every open session is about 30 ns each with the workers stopped: 10 ms for
+    // 300,000 sessions, ten snapshots a second held ingest back by a tenth (bench_gui consumed
+    // 137-172k events/s against 207k without it). The summary is refreshed once a second.
+    const auto now = std::chrono::steady_clock::now();
+    const bool countOpen = m_openSessionsAt == std::chrono::steady_clock::time_point{} ||
+                           now - m_openSessionsAt >= kOpenSessionsRefresh;
+    OpenSessionSummary open;
+    for (const auto &w : s.workers) {
+        for (const PartitionState *p : w->partitions) {
+            for (const auto &[start, aggs] : p->pageWindows.open()) {
+                auto &byName = openPages[start];
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    const PageAgg &a = aggs[id];
+                    if (!a.used)
+                        continue;
+                    const std::string &name = p->pages.name(id);
+                    auto [it, added] = byName.try_emplace(name);
+                    pageParts.emplace_back(&a, it->second.parts);
+                    it->second.parts = static_cast<std::int32_t>(pageParts.size() - 1);
+                    if (added) {
+                        it->second.row = pageRow(name, start, m_config.pageWindowMs, a, false);
+                        continue;
+                    }
+                    PageRow &r = it->second.row;
+                    r.views += a.views;
+                    r.clicks += a.clicks;
+                    r.addToCart += a.carts;
+                    r.purchases += a.purchases;
+                    r.revenueCents += a.revenue;
+                    r.uniqueUsers += a.users.estimate();
+                    r.uniqueSessions += a.sessions.estimate();
+                }
+            }
+            for (const auto &[start, aggs] : p->geoWindows.open()) {
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    if (!aggs[id].used)
+                        continue;
+                    const auto &key = p->geoKeys.key(id);
+                    auto [it, added] = openGeo[start].try_emplace({key[0], key[1], key[2]});
+                    if (added)
+                        it->second = {
+                            start, start + m_config.geoWindowMs, key[0], key[1], key[2], 0, false};
+                    it->second.events += aggs[id].events;
+                }
+            }
+            // Open sessions: one pass, a few compares each (issue 21), at most once a second.
+            if (countOpen) {
+                for (const auto &[hash, session] : p->sessions) {
+                    ++open.count;
+                    open.converted += session.converted ? 1 : 0;
+                    const double minutes =
+                        static_cast<double>(session.end - session.start) / 60'000.0;
+                    std::size_t l = 0;
+                    while (l < OpenSessionSummary::kLengthBoundsMinutes.size() &&
+                           minutes >= OpenSessionSummary::kLengthBoundsMinutes[l])
+                        ++l;
+                    ++open.byLength[l];
+                    std::size_t e = 0;
+                    while (e < OpenSessionSummary::kEventBounds.size() &&
+                           session.events > OpenSessionSummary::kEventBounds[e])
+                        ++e;
+                    ++open.byEvents[e];
+                }
+            }
+            for (const auto &[start, aggs] : p->funnelWindows.open()) {
+                for (std::uint32_t id = 0; id < aggs.size(); ++id) {
+                    if (!aggs[id].used)
+                        continue;
+                    FunnelAgg &f = openFunnel[start][p->products.name(id)];
+                    f.views += aggs[id].views;
+                    f.carts += aggs[id].carts;
+                    f.purchases += aggs[id].purchases;
+                }
+            }
+        }
     }
     if (countOpen) {
         m_openSessions = open;
         m_openSessionsAt = now;
     }
-    snap.openSessions = m_openSessions;
-    return snap;
+    openSessions = m_openSessions;
+
+    // The cap again over the merged open windows (as collectFinal() does for final ones):
+    // every partition may hold `cap` keys of a window. Totals stay exact; (other)'s distinct
+    // users and sessions are its aggregates' sketches merged.
+    const std::size_t cap = m_config.maxKeysPerWindow;
+    const std::string_view other = kOtherKey;
+    for (auto &[start, byName] : openPages) {
+        std::vector<std::int32_t> chains; // of the rows (other) now stands for
+        if (const auto it = byName.find(other); it != byName.end())
+            chains.push_back(it->second.parts);
+        bool folded = false;
+        capRows(
+            byName, other, cap,
+            [](const OpenPage &o) {
+                return o.row.views + o.row.clicks + o.row.addToCart + o.row.purchases;
+            },
+            [&](OpenPage &into, OpenPage &&from, bool added) {
+                folded = true;
+                chains.push_back(from.parts);
+                if (added) {
+                    into = std::move(from);
+                    into.row.page = other;
+                    return;
+                }
+                into.row.views += from.row.views;
+                into.row.clicks += from.row.clicks;
+                into.row.addToCart += from.row.addToCart;
+                into.row.purchases += from.row.purchases;
+                into.row.revenueCents += from.row.revenueCents;
+            });
+        if (folded) {
+            HyperLogLog users(m_config.hllLog2m), sessions(m_config.hllLog2m);
+            for (std::int32_t i : chains) {
+                for (; i >= 0; i = pageParts[static_cast<std::size_t>(i)].second) {
+                    const PageAgg &a = *pageParts[static_cast<std::size_t>(i)].first;
+                    users.merge(a.users);
+                    sessions.merge(a.sessions);
+                }
+            }
+            PageRow &o = byName.at(other).row;
+            o.uniqueUsers = users.estimate();
+            o.uniqueSessions = sessions.estimate();
+        }
+        // By window, then page (the order of final rows).
+        const std::size_t first = pagesOut.size();
+        for (auto &[name, o] : byName)
+            pagesOut.push_back(std::move(o.row));
+        std::sort(pagesOut.begin() + static_cast<std::ptrdiff_t>(first), pagesOut.end(),
+                  [](const PageRow &a, const PageRow &b) { return a.page < b.page; });
+    }
+    const std::array<std::string_view, 3> otherGeo{other, other, other};
+    for (auto &[start, byKey] : openGeo) {
+        capRows(
+            byKey, otherGeo, cap, [](const GeoRow &g) { return g.events; },
+            [&](GeoRow &into, GeoRow &&from, bool added) {
+                if (added) {
+                    into = std::move(from);
+                    into.country = into.browser = into.deviceType = other;
+                    return;
+                }
+                into.events += from.events;
+            });
+        for (auto &[key, row] : byKey)
+            geoOut.push_back(std::move(row));
+    }
+    const std::string otherName(other);
+    for (auto &[start, byName] : openFunnel) {
+        capRows(
+            byName, otherName, cap,
+            [](const FunnelAgg &f) { return f.views + f.carts + f.purchases; },
+            [](FunnelAgg &into, FunnelAgg &&from, bool) {
+                into.views += from.views;
+                into.carts += from.carts;
+                into.purchases += from.purchases;
+            });
+    }
 }
 
 } // namespace studio::core

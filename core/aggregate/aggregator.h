@@ -20,7 +20,8 @@ namespace studio::core {
 
 namespace internal {
 struct PartitionState;
-}
+struct FunnelAgg;
+} // namespace internal
 
 struct AggregatorConfig
 {
@@ -37,6 +38,11 @@ struct AggregatorConfig
     std::size_t maxEventBytes = 64 * 1024;
     int hllLog2m = HyperLogLog::kDefaultLog2m;
     std::size_t recentWindowsKept = 30; ///< finalized windows kept for snapshots
+    /// ...and at most this many of their rows per aggregate (pages, geo, funnel), the newest
+    /// window always kept: at the key cap a window has 10,001 page rows, and 30 of them in every
+    /// snapshot (the GUI takes ten a second) would be 300,000 rows; sites with up to 666 pages
+    /// still get all 30 windows.
+    std::size_t recentRowsKept = 20'000;
     std::size_t recentSessionsKept = 500;
     std::size_t topPages = 10;
     /// An event more than this ahead of its partition's time is held as a suspect until the
@@ -57,8 +63,9 @@ struct AggregatorConfig
     /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
     PageNormalization pageNormalization;
     /// The key cap: distinct pages, geo combinations and products a window holds at most (per
-    /// partition, and again when the partitions' rows are merged); the others are counted into
-    /// that window's kOtherKey row. 0: no cap (`--max-keys-per-window`).
+    /// partition, and again when the partitions' rows are merged, for final rows and for the
+    /// open windows in snapshot()); the others are counted into that window's kOtherKey row.
+    /// 0: no cap (`--max-keys-per-window`).
     std::size_t maxKeysPerWindow = 10'000;
 
     std::string validate() const;
@@ -227,6 +234,11 @@ private:
     void advanceLocked(std::int64_t nowMs, FinalResults &out);
     void collectFinal(FinalResults &out, bool everything);
     AggregateCounters countersLocked() const;
+    /// snapshot()'s part with every worker's lock held: the open windows merged over the
+    /// partitions and capped again, and the open-session summary.
+    void collectOpen(std::vector<PageRow> &pages, std::vector<GeoRow> &geo,
+                     std::map<std::int64_t, std::map<std::string, internal::FunnelAgg>> &funnel,
+                     OpenSessionSummary &openSessions) const;
     void rebalanceWorkers();
     void emit(FinalResults &&results);
     std::int64_t wallNow(std::int64_t nowMs) const;

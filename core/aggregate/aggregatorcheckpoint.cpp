@@ -14,6 +14,13 @@
 // dictionary indexes: most of the state at high cardinality, a byte or two each. A hand-written
 // format because it is a private, versioned snapshot of in-memory structures; no Debian
 // serialisation library maps onto them more simply.
+//
+// Aggregator format (version 3): magic "CSAGG3", the settings, the watermark, the newest event
+// time, windows finalized, the key cap's counters over final windows (keys folded, windows
+// capped, the last window's folds), then per partition its base blob, whether it is assigned,
+// and the fold counters of its open page, funnel and geo windows (start, keys folded, how many
+// untracked, the folded keys' hashes, 8 bytes each: a key folded again after a restore is not
+// counted twice). Version 2 ("CSAGG2", without the fold counters) is still read.
 #include "core/aggregate/aggregatorstate.h"
 
 #include <cstring>
@@ -33,7 +40,11 @@ namespace internal {
 namespace {
 
 constexpr char kPartitionMagic[] = "CSPRT2";
-constexpr char kAggregatorMagic[] = "CSAGG2";
+// Version 3 adds the key cap's fold counters (issue 24): the aggregator's over final windows,
+// and per partition each open window's; version 2 (without them) is still read, its counters
+// then starting from 0.
+constexpr char kAggregatorMagic[] = "CSAGG3";
+constexpr char kAggregatorMagicV2[] = "CSAGG2";
 constexpr std::uint8_t kBase = 0, kIncrement = 1;
 constexpr std::uint8_t kSessionWhole = 0, kSessionDelta = 1;
 
@@ -729,6 +740,54 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
     return true;
 }
 
+namespace {
+
+/// The fold counters of one kind's open windows that folded keys: start, keys folded, how many
+/// of them untracked, and the remembered key hashes.
+template <class Agg> void writeFolds(Writer &w, const Windows<Agg> &windows)
+{
+    std::uint64_t n = 0;
+    for (const auto &[start, k] : windows.keys())
+        n += k.folded > 0;
+    w.var(n);
+    for (const auto &[start, k] : windows.keys()) {
+        if (k.folded == 0)
+            continue;
+        w.svar(start);
+        w.var(k.folded);
+        w.var(k.untracked);
+        w.var(k.foldedHashes.size());
+        for (const std::uint64_t h : k.foldedHashes)
+            w.fixed(h);
+    }
+}
+
+template <class Agg> bool readFolds(Reader &r, Windows<Agg> &windows)
+{
+    std::uint64_t n = 0;
+    if (!r.count(n, 4))
+        return false;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::int64_t start = 0;
+        std::uint64_t folded = 0, untracked = 0, count = 0;
+        if (!r.svar(start) || !r.var(folded) || !r.var(untracked) || !r.count(count, 8) ||
+            count > folded || untracked > folded)
+            return false;
+        absl::flat_hash_set<std::uint64_t, PremixedHash> hashes;
+        hashes.reserve(count);
+        for (std::uint64_t k = 0; k < count; ++k) {
+            std::uint64_t h = 0;
+            if (!r.fixed(h))
+                return false;
+            hashes.insert(h);
+        }
+        windows.restoreFolds(start, folded, untracked, std::move(hashes));
+    }
+    return true;
+}
+
+} // namespace
+
 } // namespace internal
 
 std::string Aggregator::saveState() const
@@ -741,6 +800,9 @@ std::string Aggregator::saveState() const
     w.svar(s.watermarkMs);
     w.svar(s.maxEventTimeMs);
     w.var(s.windowsFinalized);
+    w.var(s.keysFolded);
+    w.var(s.windowsCapped);
+    w.var(s.lastWindowFolded);
     std::vector<const PartitionState *> kept;
     for (const auto &[id, p] : s.partitions)
         kept.push_back(p.get());
@@ -749,6 +811,9 @@ std::string Aggregator::saveState() const
         w.str(internal::savePartition(m_config, const_cast<PartitionState &>(*p), s.watermarkMs,
                                       true));
         w.u8(p->assigned ? 1 : 0);
+        internal::writeFolds(w, p->pageWindows);
+        internal::writeFolds(w, p->funnelWindows);
+        internal::writeFolds(w, p->geoWindows);
     }
     return w.take();
 }
@@ -762,14 +827,18 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error, std::i
     };
     internal::Reader r(bytes);
     std::string_view magic;
-    if (!r.str(magic) || magic != internal::kAggregatorMagic)
-        return fail("not a checkpoint of this format (version 2)");
+    if (!r.str(magic) ||
+        (magic != internal::kAggregatorMagic && magic != internal::kAggregatorMagicV2))
+        return fail("not a checkpoint of this format (version 2 or 3)");
+    const bool v3 = magic == internal::kAggregatorMagic;
     std::string why;
     if (!internal::readSettings(r, m_config, why))
         return fail(why);
     std::int64_t global = 0, maxTime = 0;
-    std::uint64_t finalized = 0, count = 0;
-    if (!r.svar(global) || !r.svar(maxTime) || !r.var(finalized) || !r.count(count, 2))
+    std::uint64_t finalized = 0, count = 0, keysFolded = 0, windowsCapped = 0, lastFolded = 0;
+    if (!r.svar(global) || !r.svar(maxTime) || !r.var(finalized) ||
+        (v3 && (!r.var(keysFolded) || !r.var(windowsCapped) || !r.var(lastFolded))) ||
+        !r.count(count, 2))
         return fail("truncated");
     std::map<std::int32_t, std::unique_ptr<PartitionState>> partitions;
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -784,6 +853,10 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error, std::i
             return fail(why);
         p->partition = info.partition;
         p->assigned = assigned != 0;
+        if (v3 &&
+            !(internal::readFolds(r, p->pageWindows) && internal::readFolds(r, p->funnelWindows) &&
+              internal::readFolds(r, p->geoWindows)))
+            return fail("truncated key folds");
         partitions[info.partition] = std::move(p);
     }
     if (!r.atEnd())
@@ -799,6 +872,9 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error, std::i
     for (const auto &[id, p] : s.partitions)
         s.maxEventTimeMs = std::max(s.maxEventTimeMs, p->maxEventTimeMs);
     s.windowsFinalized = finalized;
+    s.keysFolded = keysFolded;
+    s.windowsCapped = windowsCapped;
+    s.lastWindowFolded = lastFolded;
     rebalanceWorkers();
     return true;
 }

@@ -200,6 +200,22 @@ public:
         m_last = nullptr;
     }
 
+    /// The key cap's bookkeeping of every open window (for saveState).
+    const std::map<std::int64_t, WindowKeys> &keys() const { return m_keys; }
+    /// Puts back a saved window's fold counters (restoreState, after recount()); false when no
+    /// such window is open (nothing changed).
+    bool restoreFolds(std::int64_t start, std::uint64_t folded, std::uint64_t untracked,
+                      absl::flat_hash_set<std::uint64_t, PremixedHash> hashes)
+    {
+        const auto it = m_keys.find(start);
+        if (it == m_keys.end() || !m_open.contains(start))
+            return false;
+        it->second.folded = folded;
+        it->second.untracked = untracked;
+        it->second.foldedHashes = std::move(hashes);
+        return true;
+    }
+
     std::map<std::int64_t, std::vector<Agg>> &open() { return m_open; }
     const std::map<std::int64_t, std::vector<Agg>> &open() const { return m_open; }
     void forget() { m_last = nullptr; } ///< after open() was changed from outside

@@ -235,8 +235,12 @@ void HyperLogLog::merge(const HyperLogLog &other)
     if (other.empty() || other.m_log2m != m_log2m)
         return;
     if (other.isExplicit()) {
-        for (const std::uint64_t h : other.explicitHashes())
-            addHash(h);
+        if (other.m_hasZero)
+            addHash(0);
+        for (const std::uint64_t h : other.m_table) { // no copy: snapshots merge thousands
+            if (h != 0)
+                addHash(h);
+        }
         return;
     }
     if (isExplicit())

@@ -7,8 +7,10 @@
 #include <QBarSeries>
 #include <QBarSet>
 #include <QCategoryAxis>
+#include <QFontMetrics>
 #include <QLegend>
 #include <QLogValueAxis>
+#include <QRegularExpression>
 #include <QStackedBarSeries>
 #include <QValueAxis>
 
@@ -39,6 +41,7 @@ BarChartView::BarChartView(const QString &title, const QStringList &setNames, Ki
     m_valueAxis = new QCategoryAxis;
     m_valueAxis->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
     chart->addAxis(m_categoryAxis, Qt::AlignBottom);
+    connect(chart, &QChart::plotAreaChanged, this, [this] { fitCategoryLabels(); });
     chart->addAxis(m_valueAxis, Qt::AlignLeft);
     m_series->attachAxis(m_categoryAxis);
     m_series->attachAxis(m_valueAxis);
@@ -132,6 +135,51 @@ void BarChartView::setCategoryLabelAngle(int degrees)
     m_categoryAxis->setLabelsAngle(degrees);
 }
 
+QStringList BarChartView::shownCategories() const
+{
+    return m_categoryAxis->categories();
+}
+
+void BarChartView::fitCategoryLabels()
+{
+    if (m_categories.isEmpty())
+        return;
+    const qreal plotWidth = chart()->plotArea().width();
+    if (plotWidth <= 0)
+        return; // not laid out yet: plotAreaChanged() calls again
+    // What Qt Charts leaves a category label before it cuts it (its horizontal axis divides the
+    // width by the categories + 1 and keeps a padding of 5 px on either side).
+    const qreal perCategory = plotWidth / (m_categories.size() + 1) - 10;
+    const QFontMetrics metrics(m_categoryAxis->labelsFont());
+    int longest = 0;
+    for (const QString &category : m_categories)
+        longest = std::max(longest, metrics.horizontalAdvance(category));
+    // Labels that do not fit lose what they all start with ("prod_0042" -> "0042"; the prefix
+    // becomes the axis title): Qt Charts would cut each to "0…" (and cuts turned labels too).
+    QString prefix;
+    if (longest > perCategory && m_categories.size() > 1) {
+        prefix = m_categories.front();
+        for (const QString &category : m_categories) {
+            qsizetype n = 0;
+            while (n < prefix.size() && n < category.size() - 1 && prefix[n] == category[n])
+                ++n;
+            prefix.truncate(n);
+        }
+        // Whole leading parts only: "prod_00" would leave "42"; cut after the last separator.
+        const qsizetype cut =
+            prefix.lastIndexOf(QRegularExpression(QStringLiteral("[^0-9A-Za-z]")));
+        prefix.truncate(cut + 1);
+    }
+    if (prefix == m_categoryPrefix)
+        return;
+    m_categoryPrefix = prefix;
+    QStringList shown = m_categories;
+    for (QString &category : shown)
+        category.remove(0, prefix.size());
+    m_categoryAxis->setCategories(shown);
+    m_categoryAxis->setTitleText(prefix.isEmpty() ? QString() : prefix + QChar(0x2026));
+}
+
 QBarSet *BarChartView::barSet(int index) const
 {
     return m_series->barSets().value(index);
@@ -162,7 +210,10 @@ void BarChartView::setData(const QStringList &categories, const QList<QList<qrea
     const bool sameCategories = categories == m_categories;
     if (!sameCategories) {
         m_categories = categories;
+        m_categoryPrefix.clear();
         m_categoryAxis->setCategories(categories.isEmpty() ? QStringList{QString()} : categories);
+        m_categoryAxis->setTitleText({});
+        fitCategoryLabels();
     }
     qreal maxValue = 0;
     QList<qreal> stackTotals(categories.size(), 0);

@@ -35,6 +35,9 @@ public:
     void setHighlightedCategory(int category, const QColor &color);
     void setValueTitle(const QString &title);
     void setCategoryLabelAngle(int degrees); ///< e.g. -45 when the labels are long for the width
+    /// The category labels as drawn: categories() without the prefix they all share when they
+    /// would not fit their width otherwise (that prefix is then the axis title, "prod_…").
+    QStringList shownCategories() const;
     /// A logarithmic value axis (base 10), for values spanning orders of magnitude (a funnel's
     /// views beside its purchases). Bars start at 1; a value under 1 shows no bar.
     void setLogarithmic(bool logarithmic);
@@ -47,6 +50,8 @@ public:
     int setCount() const;
 
 private:
+    void fitCategoryLabels();
+    QString m_categoryPrefix; // dropped from the labels shown (fitCategoryLabels())
     QAbstractBarSeries *m_series = nullptr;
     QBarCategoryAxis *m_categoryAxis = nullptr;
     QCategoryAxis *m_valueAxis = nullptr;

@@ -1,5 +1,7 @@
 #include "ui/charts/livechart.h"
 
+#include <QSet>
+
 #include "ui/charts/chartstyle.h"
 #include "ui/charts/decimate.h"
 
@@ -162,6 +164,29 @@ void LiveChart::setShownSeries(const QStringList &names)
     m_shown = names;
     for (const QString &name : names)
         line(name); // creates missing lines so the legend shows them
+    syncShownLines();
+    m_dirty = true;
+}
+
+void LiveChart::removeLinesExcept(const QStringList &keep)
+{
+    const QSet<QString> kept(keep.begin(), keep.end());
+    for (auto it = m_lines.begin(); it != m_lines.end();) {
+        if (kept.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        if (it->second->series) {
+            chart()->removeSeries(it->second->series);
+            delete it->second->series;
+        }
+        it = m_lines.erase(it);
+    }
+    const auto gone = [&kept](const QString &name) {
+        return !kept.contains(name);
+    };
+    m_order.removeIf(gone);
+    m_shown.removeIf(gone);
     syncShownLines();
     m_dirty = true;
 }

@@ -54,6 +54,9 @@ public:
     void setPoint(const QString &series, std::int64_t timeMs, double value);
     /// Lines to draw, in this order; empty (the default) draws every line in creation order.
     void setShownSeries(const QStringList &names);
+    /// Forgets every line (its history too) not named in `keep`: for charts whose line names
+    /// come from data of unbounded variety (pages), so lines never seen again do not pile up.
+    void removeLinesExcept(const QStringList &keep);
     void addMarkers(const std::vector<ChartMarker> &markers);
     /// The wall clock of the latest frame: the right edge while following.
     void setNow(std::int64_t nowMs);

@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace studio::ui {
 
@@ -62,6 +65,33 @@ std::vector<TableColumn<core::PageRow>> windowColumns()
              return QVariant(r.final);
          }},
     };
+}
+
+/// Chart lines kept at most: the pages most viewed over the frame's windows (at least the top N
+/// drawn, 20 at most). Pages outside never get a line, and lines of pages that left are dropped
+/// once twice as many pile up: with a page per event (issue 24) a line per page seen would grow
+/// without bound (and freeze the GUI thread creating them).
+constexpr int kChartPagesKept = 50;
+
+/// The `n` pages with the most views over `rows` (ties: by name), most viewed first.
+std::vector<std::string_view> mostViewed(const std::vector<core::PageRow> &rows, std::size_t n)
+{
+    std::unordered_map<std::string_view, std::uint64_t> views;
+    views.reserve(rows.size());
+    for (const core::PageRow &row : rows)
+        views[row.page] += row.views;
+    std::vector<std::pair<std::string_view, std::uint64_t>> ranked(views.begin(), views.end());
+    const auto before = [](const auto &a, const auto &b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    n = std::min(n, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
+                      before);
+    std::vector<std::string_view> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        out.push_back(ranked[i].first);
+    return out;
 }
 
 } // namespace
@@ -122,11 +152,21 @@ void PagesPage::updateFrame(const DashboardFrame &frame)
         m_windows->setRows(frame.aggregates.pages);
         updateShownPages(); // first, so the pages outside the top N never get a line series
     }
+    const std::vector<std::string_view> tracked =
+        mostViewed(frame.aggregates.pages, kChartPagesKept);
+    const std::unordered_set<std::string_view> lines(tracked.begin(), tracked.end());
     std::int64_t openFrom = -1; // the oldest window still open: partial, not drawn
     for (const core::PageRow &row : frame.aggregates.pages) {
-        m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
+        if (lines.contains(row.page))
+            m_views->setPoint(toQString(row.page), row.windowStart, static_cast<double>(row.views));
         if (!row.final && (openFrom < 0 || row.windowStart < openFrom))
             openFrom = row.windowStart;
+    }
+    if (m_views->seriesNames().size() > 2 * kChartPagesKept) {
+        QStringList keep;
+        for (const std::string_view page : tracked)
+            keep.append(toQString(std::string(page)));
+        m_views->removeLinesExcept(keep);
     }
     if (openFrom >= 0)
         for (const QString &page : m_views->seriesNames())
@@ -150,18 +190,10 @@ void PagesPage::showEvent(QShowEvent *event)
 // history but are not drawn.
 void PagesPage::updateShownPages()
 {
-    std::map<QString, std::uint64_t> views;
-    for (const core::PageRow &row : m_windows->rows())
-        views[toQString(row.page)] += row.views;
-    std::vector<std::pair<QString, std::uint64_t>> ranked(views.begin(), views.end());
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto &a, const auto &b) { return a.second > b.second; });
     QStringList shown;
-    for (const auto &[page, count] : ranked) {
-        if (shown.size() >= topN())
-            break;
-        shown.append(page);
-    }
+    for (const std::string_view page :
+         mostViewed(m_windows->rows(), static_cast<std::size_t>(topN())))
+        shown.append(toQString(std::string(page)));
     if (shown.isEmpty())
         return;
     m_views->setShownSeries(shown);

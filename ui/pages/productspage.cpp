@@ -99,8 +99,8 @@ ProductsPage::ProductsPage(QWidget *parent)
                                {tr("views"), tr("add to cart"), tr("purchases")},
                                BarChartView::Kind::Grouped, this);
     m_conversionChart =
-        new BarChartView(tr("Conversion of the most viewed products (%, by product number)"),
-                         {tr("purchases / views")}, BarChartView::Kind::Grouped, this);
+        new BarChartView(tr("Conversion of the most viewed products"), {tr("purchases / views")},
+                         BarChartView::Kind::Grouped, this);
     // Views dwarf carts and purchases on a linear axis: decades show all three.
     m_chart->setLogarithmic(true);
     m_chart->setValueTitle(tr("events (log scale)"));
@@ -130,7 +130,7 @@ ProductsPage::ProductsPage(QWidget *parent)
     auto *charts = new QSplitter(Qt::Horizontal, this);
     charts->addWidget(m_chart);
     charts->addWidget(m_conversionChart);
-    charts->setSizes({800, 450});
+    charts->setSizes({550, 450}); // the conversion chart needs room for eight product labels
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(charts);
     splitter->addWidget(m_panel);
