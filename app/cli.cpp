@@ -83,6 +83,11 @@ int runCommandLine(int argc, char **argv)
                        "this instance's name for its partial aggregates in PostgreSQL (stable "
                        "across restarts; one per instance when several share the group)")
             ->capture_default_str();
+        cmd.add_option("--workers", r.workers,
+                       "aggregation threads, each owning a share of the assigned partitions "
+                       "(0: one per hardware thread)")
+            ->check(CLI::Range(0, 256))
+            ->capture_default_str();
         cmd.add_option("--checkpoint-ms", r.checkpointMs,
                        "with --postgres/--redis: how often results, open state and offsets are "
                        "stored together (ms)")

@@ -48,6 +48,7 @@ std::string buildEngineSettings(RunCommand &r, core::StudioEngineSettings &s)
 {
     if (std::string e = finishAggregatorOptions(r.aggregator, s.aggregator); !e.empty())
         return e;
+    s.aggregator.workers = r.workers;
     if (std::string e = buildMonitorSettings(r.produce.monitoring, s.monitorSettings); !e.empty())
         return e;
     const core::MonitorSettings &targets = s.monitorSettings;

@@ -125,6 +125,12 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"idle_partitions", c.idlePartitions},
                                 {"dead_letter_pending", ps.deadLetterPending},
                                 {"dead_letter_truncated", ps.deadLetterTruncated}};
+    // The aggregation workers (issue 20): each one's partitions, events and busy share.
+    nlohmann::ordered_json workers = nlohmann::ordered_json::array();
+    for (const core::PipelineWorkerStats &w : ps.workers)
+        workers.push_back(
+            {{"partitions", w.partitions}, {"events", w.events}, {"busy", w.busyShare}});
+    j["workers"] = std::move(workers);
     nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
     for (std::size_t i = 0; i < core::kInvalidReasonCount; ++i)
         reasons[std::string(core::toString(static_cast<core::InvalidReason>(i)))] =

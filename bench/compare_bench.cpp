@@ -6,14 +6,15 @@
 //       not timed), then times simdjson on-demand over every payload in place, every field visited
 //       and every value read with its type (as bench_aggregator's parse-only limit): the parse
 //       limit. Best of --repeat passes; cpu is this thread's CPU time for that pass.
-//   bench_compare pipeline --broker B --events N [--topic T] [--group G]
+//   bench_compare pipeline --broker B --events N [--topic T] [--group G] [--workers W]
 //       Our engine (StudioEngine, as `headless` runs it, without producers or monitor) in its own
 //       consumer group from the beginning; time and process CPU from the first consumed message
 //       until N are consumed (the in-process cross-check of the headless row).
 //   bench_compare plain    --broker B --events N [--topic T] [--group G]
 //       A subscribed librdkafka consumer in its own group, same fetch settings, counting only.
 //   bench_compare latency  --rate R [--seconds 10] [--warmup 2] [--partitions 12] [--max-batch M]
-//                          [--broker B --topic T]
+//                          [--broker B --topic T] [--workers W]
+//       (--workers: aggregation workers, 0 = one per hardware thread, the default.)
 //       A fresh engine in this process (embedded broker, the aggregator pipeline consuming, no
 //       monitor), then its producer (generator defaults, seed 7) at R events/s for --seconds.
 //       A sampler thread reads
@@ -176,9 +177,10 @@ int runParse(const std::string &broker, const std::string &topic, long events, i
 // ---- pipeline ------------------------------------------------------------------------------
 
 int runPipeline(const std::string &broker, const std::string &topic, long events,
-                const std::string &group)
+                const std::string &group, int workers)
 {
     StudioEngineSettings settings;
+    settings.aggregator.workers = workers;
     settings.embedded = false;
     settings.cluster = external(broker);
     settings.topic = topic;
@@ -214,12 +216,13 @@ int runPipeline(const std::string &broker, const std::string &topic, long events
     const double wall = since(t0);
     const double cpu = processCpu() - c0;
     const auto consumed = consumedSoFar();
+    const std::size_t workerCount = engine.status().pipeline.workers.size();
     const AggregateCounters c = engine.finish(std::chrono::seconds(1)).counters;
     fmt::print("{{\"row\":\"pipeline in-process\",\"events\":{},\"valid\":{},\"late\":{},"
                "\"invalid\":{},\"duplicates\":{},\"wall_s\":{:.4f},\"cpu_s\":{:.4f},"
-               "\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{}}}\n",
+               "\"events_per_s\":{:.1f},\"startup_s\":{:.3f},\"maxrss_kb\":{},\"workers\":{}}}\n",
                consumed, c.valid, c.late, c.invalid, c.duplicates, wall, cpu,
-               double(consumed) / wall, startup, maxRssKb());
+               double(consumed) / wall, startup, maxRssKb(), workerCount);
     return 0;
 }
 
@@ -294,9 +297,10 @@ double percentile(std::vector<double> &v, double p)
 }
 
 int runLatency(double rate, double seconds, double warmup, int partitions, std::size_t maxBatch,
-               const std::string &broker, const std::string &topic)
+               const std::string &broker, const std::string &topic, int workers)
 {
     StudioEngineSettings settings;
+    settings.aggregator.workers = workers;
     settings.embeddedOptions.partitions = partitions;
     if (!broker.empty()) { // a real cluster: `topic` exists there, empty (bench/compare made it)
         settings.embedded = false;
@@ -436,7 +440,8 @@ int main(int argc, char **argv)
     std::map<std::string, std::string> o{
         {"--topic", "clickstream"}, {"--repeat", "3"},    {"--group", "bench-compare-pipeline"},
         {"--seconds", "10"},        {"--warmup", "2"},    {"--partitions", "12"},
-        {"--events", "0"},          {"--rate", "100000"}, {"--max-batch", "0"}};
+        {"--events", "0"},          {"--rate", "100000"}, {"--max-batch", "0"},
+        {"--workers", "0"}};
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!o.count(argv[i]) && std::strcmp(argv[i], "--broker") != 0) {
             fmt::print(stderr, "bench_compare: unknown option {}\n", argv[i]);
@@ -450,11 +455,13 @@ int main(int argc, char **argv)
     if (mode == "plain")
         return runPlain(o["--broker"], o["--topic"], events, o["--group"]);
     if (mode == "pipeline")
-        return runPipeline(o["--broker"], o["--topic"], events, o["--group"]);
+        return runPipeline(o["--broker"], o["--topic"], events, o["--group"],
+                           std::stoi(o["--workers"]));
     if (mode == "latency")
         return runLatency(std::stod(o["--rate"]), std::stod(o["--seconds"]),
                           std::stod(o["--warmup"]), std::stoi(o["--partitions"]),
-                          std::stoul(o["--max-batch"]), o["--broker"], o["--topic"]);
+                          std::stoul(o["--max-batch"]), o["--broker"], o["--topic"],
+                          std::stoi(o["--workers"]));
     fmt::print(stderr, "bench_compare: unknown mode {}\n", mode);
     return 2;
 }

@@ -4,7 +4,11 @@
 // same group protocol, no processing), and their ratio. Broker, producer and pipeline are the
 // StudioEngine's, as the app runs them; only the plain consumer (the peer) is assembled here.
 //
-//   bench_pipeline [--events N] [--partitions P] [--kafka embedded|single]
+//   bench_pipeline [--events N] [--partitions P] [--kafka embedded|single] [--workers W]
+//
+// --workers W (issue 20): the pipeline with W aggregation workers (0: one per hardware thread, the
+// product's default) and, in the same run on the same topic, with one; prints both beside the
+// plain consumer, their speed-up and the process CPU time per event of each.
 //
 // --kafka single: the same on a real Apache Kafka node in its own JVM process (scripts/kafka.sh),
 // a fresh topic of P partitions; the engine then connects to it as to any real cluster.
@@ -15,8 +19,12 @@
 
 #include <fmt/core.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -66,6 +74,9 @@ void preload(StudioEngine &engine, const std::string &topic, long events)
 
 // A subscribed consumer that only counts: the broker's consume limit for this topic.
 int g_plainRuns = 0;
+double g_plainCpuPerEvent = 0; // of the last plainConsume(): process CPU seconds per event
+
+double processCpu();
 
 double plainConsume(const ClusterConfig &cluster, const std::string &topic, long events)
 {
@@ -86,26 +97,55 @@ double plainConsume(const ClusterConfig &cluster, const std::string &topic, long
     std::vector<rd_kafka_message_t *> batch(4096);
     long got = 0;
     Clock::time_point first{};
+    double cpu0 = 0;
     while (got < events) {
         const ssize_t n =
             rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
         for (ssize_t i = 0; i < n; ++i) {
             if (!batch[i]->err) {
-                if (got++ == 0)
+                if (got++ == 0) {
                     first = Clock::now();
+                    cpu0 = processCpu();
+                }
             }
             rd_kafka_message_destroy(batch[i]);
         }
     }
     const double s = since(first); // from the first message: group joining is not consuming
+    g_plainCpuPerEvent = (processCpu() - cpu0) / double(got);
     queue.reset();
     rd_kafka_consumer_close(consumer.get());
     return got / s;
 }
 
-/// The engine's pipeline, started on the preloaded topic: events/s from the first consumed.
-double pipelineConsume(StudioEngine &engine, long events, AggregateCounters &counters)
+double processCpu()
 {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct PipelineRun
+{
+    double rate = 0;        // events/s from the first consumed
+    double cpuPerEvent = 0; // process CPU seconds per event over the same span
+    int workers = 0;
+    AggregateCounters counters;
+};
+
+/// A fresh engine's pipeline (its own group, from the start of the preloaded topic, `workers`
+/// aggregation workers) on the broker the first engine runs.
+PipelineRun pipelineConsume(const StudioEngineSettings &base, const ClusterConfig &cluster,
+                            long events, int workers)
+{
+    static int runs = 0;
+    StudioEngineSettings settings = base;
+    settings.embedded = false;
+    settings.cluster = cluster;
+    settings.groupId = "bench-pipeline-" + std::to_string(++runs);
+    settings.aggregator.workers = workers;
+    StudioEngine engine(settings);
     std::string error;
     if (!engine.start(&error)) {
         fmt::print(stderr, "pipeline: {}\n", error);
@@ -117,12 +157,18 @@ double pipelineConsume(StudioEngine &engine, long events, AggregateCounters &cou
     while (consumed() == 0)
         std::this_thread::sleep_for(1ms);
     const auto t0 = Clock::now();
+    const double c0 = processCpu();
     while (static_cast<long>(consumed()) < events)
         std::this_thread::sleep_for(1ms);
     const double s = since(t0);
+    const double cpu = processCpu() - c0;
     const auto n = consumed();
-    counters = engine.finish(1s).counters;
-    return n / s;
+    PipelineRun run;
+    run.workers = static_cast<int>(engine.status().pipeline.workers.size());
+    run.counters = engine.finish(1s).counters;
+    run.rate = double(n) / s;
+    run.cpuPerEvent = cpu / double(n);
+    return run;
 }
 
 } // namespace
@@ -132,6 +178,7 @@ int main(int argc, char **argv)
     long events = 1'000'000;
     int partitions = 64;
     auto kind = studio::bench::BenchKafka::Kind::Embedded;
+    int workers = -1; // -1: the product's default only, as before
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--events")
@@ -140,9 +187,11 @@ int main(int argc, char **argv)
             partitions = std::stoi(argv[i + 1]);
         else if (flag == "--kafka" && studio::bench::BenchKafka::parseKind(argv[i + 1]))
             kind = *studio::bench::BenchKafka::parseKind(argv[i + 1]);
+        else if (flag == "--workers" && std::atoi(argv[i + 1]) >= 0)
+            workers = std::atoi(argv[i + 1]);
         else {
             fmt::print(stderr, "usage: bench_pipeline [--events N] [--partitions P] [--kafka "
-                               "embedded|single]\n");
+                               "embedded|single] [--workers W]\n");
             return 2;
         }
     }
@@ -185,18 +234,36 @@ int main(int argc, char **argv)
                        available);
         events = available;
     }
-    AggregateCounters c;
     const double warm = plainConsume(cluster, settings.topic, events);
     fmt::print("  plain (first reader):             {:>12.0f} events/s\n", warm);
     const double plain = plainConsume(cluster, settings.topic, events);
-    const double ours = pipelineConsume(engine, events, c);
-    fmt::print("  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit)\n",
-               plain);
-    fmt::print("  consume + parse + aggregate:      {:>12.0f} events/s ({} valid, {} invalid, {} "
-               "duplicates, {} late)\n",
-               ours, c.valid, c.invalid, c.duplicates, c.late);
-    fmt::print("\nratio pipeline/plain consumer = {:.2f}\n", ours / plain);
-    fmt::print("end to end = {:.0f} events/s (target >= 1,000,000): {}\n", ours,
-               ours >= 1'000'000 ? "met" : "NOT met");
+    const PipelineRun ours = pipelineConsume(settings, cluster, events, std::max(workers, 0));
+    const AggregateCounters &c = ours.counters;
+    const double plainCpu = g_plainCpuPerEvent;
+    fmt::print(
+        "  plain librdkafka consumer:        {:>12.0f} events/s (the consume limit), {:.3f} us "
+        "CPU per event\n",
+        plain, plainCpu * 1e6);
+    fmt::print("  consume + parse + aggregate:      {:>12.0f} events/s, {} workers, {:.3f} us CPU "
+               "per event ({} valid, {} invalid, {} duplicates, {} late)\n",
+               ours.rate, ours.workers, ours.cpuPerEvent * 1e6, c.valid, c.invalid, c.duplicates,
+               c.late);
+    std::optional<PipelineRun> one;
+    if (workers >= 0) {
+        one = pipelineConsume(settings, cluster, events, 1);
+        fmt::print("  the same with one worker:         {:>12.0f} events/s, {} worker,  {:.3f} us "
+                   "CPU per event ({} valid)\n",
+                   one->rate, one->workers, one->cpuPerEvent * 1e6, one->counters.valid);
+    }
+    fmt::print("\nratio pipeline/plain consumer = {:.2f}\n", ours.rate / plain);
+    if (one) {
+        fmt::print("ratio one worker/plain consumer = {:.2f}\n", one->rate / plain);
+        fmt::print("speed-up {} workers/one worker = {:.2f}\n", ours.workers,
+                   ours.rate / one->rate);
+        fmt::print("CPU per event {} workers/one worker = {:.2f}\n", ours.workers,
+                   ours.cpuPerEvent / one->cpuPerEvent);
+    }
+    fmt::print("end to end = {:.0f} events/s (target >= 1,000,000): {}\n", ours.rate,
+               ours.rate >= 1'000'000 ? "met" : "NOT met");
     return 0;
 }

@@ -1174,6 +1174,57 @@ TEST_CASE("run --headless produces, aggregates, drains and writes reports", "[cl
         CHECK(splitLines(readFile(out + "/" + std::string(name))).size() > 1);
 }
 
+TEST_CASE("run --headless --workers 3 shows each worker's partitions and events in --json-status "
+          "and counts exactly",
+          "[cli][run]")
+{
+    const Result r = runStudio({"run", "--headless", "--rps", "5000", "--duration", "3",
+                                "--malformed", "0.01", "--workers", "3", "--json-status", "--json"},
+                               90);
+    INFO(r.describe());
+    REQUIRE_FALSE(r.timedOut);
+    CHECK(r.exitCode == 0);
+    const std::string summary = lastLine(r.out);
+    const auto produced = jsonInt(summary, "produced");
+    CHECK(produced > 13'000);
+    CHECK(jsonInt(summary, "consumed") == produced);
+    CHECK(jsonInt(summary, "dead_lettered") ==
+          jsonInt(summary, "invalid") + jsonInt(summary, "late"));
+    CHECK(jsonInt(summary, "valid") + jsonInt(summary, "invalid") + jsonInt(summary, "late") +
+              jsonInt(summary, "duplicates") ==
+          produced);
+    // The status lines: three workers; their partitions are the assigned ones (12 on the
+    // embedded broker), their events add up to what was consumed.
+    simdjson::dom::parser parser;
+    int statusLines = 0;
+    std::int64_t lastConsumed = -1, lastIngested = -1;
+    for (const std::string &line : splitLines(r.out)) {
+        if (!contains(line, "\"phase\""))
+            continue;
+        simdjson::dom::element status;
+        REQUIRE(parser.parse(line).get(status) == simdjson::SUCCESS);
+        simdjson::dom::array workers;
+        REQUIRE(status["workers"].get(workers) == simdjson::SUCCESS);
+        CHECK(workers.size() == 3);
+        std::int64_t partitions = 0, ingested = 0;
+        for (simdjson::dom::element w : workers) {
+            partitions += std::int64_t(w["partitions"]);
+            ingested += std::int64_t(w["events"]);
+            const double busy = double(w["busy"]);
+            CHECK(busy >= 0.0);
+            CHECK(busy <= 1.0);
+        }
+        if (std::int64_t(status["partitions"]) == 12)
+            CHECK(partitions == 12);
+        ++statusLines;
+        lastConsumed = std::int64_t(status["consumed"]);
+        lastIngested = ingested;
+    }
+    CHECK(statusLines >= 2);
+    // Workers count a record when they ingested it, `consumed` when its batch is settled.
+    CHECK(lastIngested >= lastConsumed);
+}
+
 TEST_CASE("the console's changes on the embedded broker: what the mock cannot do ends at once "
           "with a reason, produce and a reset's dry run work",
           "[cli][console][broker]")

@@ -325,7 +325,8 @@ struct HeadlessApp
 
     explicit HeadlessApp(int durationSeconds)
         : child({kStudio, "run", "--headless", "--rps", "2000", "--duration",
-                 std::to_string(durationSeconds), "--metrics-port", std::to_string(port)},
+                 std::to_string(durationSeconds), "--metrics-port", std::to_string(port),
+                 "--workers", "2"},
                 dir.path, "app")
     {
         REQUIRE(child.started());
@@ -747,6 +748,10 @@ TEST_CASE("the headless run serves growing counters at /metrics that promtool ac
                                "clickstream_consumer_lag_messages",
                                "clickstream_consumer_assigned_partitions",
                                "clickstream_consumer_state",
+                               "clickstream_aggregator_workers",
+                               "clickstream_aggregator_worker_partitions",
+                               "clickstream_aggregator_worker_events_total",
+                               "clickstream_aggregator_worker_busy_ratio",
                                "clickstream_aggregator_read_events_total",
                                "clickstream_valid_events_total",
                                "clickstream_invalid_events_total",
@@ -759,6 +764,23 @@ TEST_CASE("the headless run serves growing counters at /metrics that promtool ac
         CHECK(contains(first, std::string("# TYPE ") + family + " "));
     }
     CHECK(sample(first, "clickstream_build_info{version=\"").value_or(0) == 1);
+    // --workers 2 (issue 20): both workers own partitions of the 12 and ingest.
+    const std::string consumer = "{group=\"clickstream-studio\",topic=\"clickstream\"";
+    CHECK(sample(first, "clickstream_aggregator_workers" + consumer).value_or(0) == 2);
+    double owned = 0;
+    for (const char *w : {"0", "1"}) {
+        INFO("worker " << w);
+        const std::string labels = consumer + ",worker=\"" + w + "\"}";
+        const auto partitions = sample(first, "clickstream_aggregator_worker_partitions" + labels);
+        CHECK(partitions.value_or(0) >= 1);
+        owned += partitions.value_or(0);
+        CHECK(sample(first, "clickstream_aggregator_worker_events_total" + labels).has_value());
+        const auto busy = sample(first, "clickstream_aggregator_worker_busy_ratio" + labels);
+        CHECK(busy.value_or(-1) >= 0);
+        CHECK(busy.value_or(2) <= 1);
+    }
+    CHECK(owned ==
+          sample(first, "clickstream_consumer_assigned_partitions" + consumer).value_or(-1));
     CHECK(sample(first, "clickstream_process_resident_memory_bytes").value_or(0) > 1e6);
     CHECK(sample(first, "clickstream_target_rate_events_per_second").value_or(0) == 2000);
     CHECK(sample(first, "clickstream_invalid_events_total{reason=\"bad_json\"").has_value());

@@ -114,6 +114,10 @@ std::map<std::string, int> readReasons(const EmbeddedBroker &broker, const std::
 TEST_CASE("the aggregator consumes the topic, dead-letters bad and late events, and commits",
           "[pipeline][broker]")
 {
+    // One worker, and three (issue 20: 4 partitions split unevenly over three threads fed by the
+    // one consumer): the counts, dead letters and commits are the same exact ones.
+    const int workers = GENERATE(1, 3);
+    INFO("workers " << workers);
     TempFile file;
     const int n = 20'000;
     const auto lines = writeEvents(file.path, n);
@@ -136,7 +140,9 @@ TEST_CASE("the aggregator consumes the topic, dead-letters bad and late events, 
     REQUIRE(broker.start(options, &error));
     produceFile(broker, file.path, n);
 
-    Aggregator aggregator;
+    AggregatorConfig config;
+    config.workers = workers;
+    Aggregator aggregator(config);
     PipelineSettings settings;
     settings.commitIntervalMs = 200;
     // The embedded broker forgets a member that left only when its session times out.
@@ -147,10 +153,35 @@ TEST_CASE("the aggregator consumes the topic, dead-letters bad and late events, 
     REQUIRE(waitFor([&] { return pipeline.stats().lagMessages == 0; }, 10s));
     std::this_thread::sleep_for(500ms); // commits and dead letters settle
     const PipelineStats stats = pipeline.stats();
+    const auto assignment = aggregator.assignment(); // (partition, worker); stop() revokes
     pipeline.stop();
     CHECK(stats.consumed == std::uint64_t(n));
     CHECK(stats.assignedPartitions == 4);
     CHECK(stats.commits > 0);
+    // Every worker owns its share of the partitions and ingested exactly their records.
+    REQUIRE(stats.workers.size() == std::size_t(workers));
+    std::uint64_t ingested = 0;
+    int owned = 0;
+    for (const PipelineWorkerStats &w : stats.workers) {
+        CHECK(w.partitions >= 1);
+        CHECK(w.events > 0);
+        CHECK(w.busyShare >= 0.0);
+        CHECK(w.busyShare <= 1.0);
+        ingested += w.events;
+        owned += w.partitions;
+    }
+    CHECK(ingested == std::uint64_t(n));
+    CHECK(owned == 4);
+    REQUIRE(assignment.size() == 4);
+    std::vector<int> perWorker(std::size_t(workers), 0);
+    for (const auto &[partition, worker] : assignment) {
+        INFO("partition " << partition);
+        REQUIRE(worker >= 0);
+        REQUIRE(worker < workers);
+        ++perWorker[std::size_t(worker)];
+    }
+    for (int w = 0; w < workers; ++w)
+        CHECK(stats.workers[std::size_t(w)].partitions == perWorker[std::size_t(w)]);
 
     const AggregateCounters c = aggregator.counters();
     CHECK(c.read == std::uint64_t(n));

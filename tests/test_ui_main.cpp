@@ -127,6 +127,11 @@ TEST_CASE("producers are added, started, re-rated, paused and stopped through th
     CHECK(model->data(model->index(1, ui::ProducerModel::Sent)).toString() == QStringLiteral("0"));
     CHECK(recorder->frames > 5);
     CHECK(recorder->markers.contains(QStringLiteral("producer-1 started at 5,000 ev/s")));
+    // Each aggregation worker's load, read-only, in the consumed field's tooltip (issue 20).
+    INFO(consumed->toolTip().toStdString());
+    CHECK(consumed->toolTip().contains(QStringLiteral("aggregation worker")));
+    CHECK(consumed->toolTip().contains(QStringLiteral("worker 0: ")));
+    CHECK(consumed->toolTip().contains(QStringLiteral(" partitions, ")));
 
     // The rate chart follows the selected producer.
     const auto *view = page->findChild<QChartView *>();

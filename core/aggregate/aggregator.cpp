@@ -616,13 +616,13 @@ void Aggregator::rebalanceWorkers()
     }
 }
 
-std::vector<std::pair<std::int32_t, int>> Aggregator::assignment() const
+std::vector<std::pair<std::int32_t, int>> Aggregator::assignment(bool withRevoked) const
 {
     std::vector<std::pair<std::int32_t, int>> out;
     AllWorkers lock(m_state->workers);
     for (std::size_t w = 0; w < m_state->workers.size(); ++w) {
         for (const PartitionState *p : m_state->workers[w]->partitions) {
-            if (p->assigned)
+            if (p->assigned || withRevoked)
                 out.emplace_back(p->partition, static_cast<int>(w));
         }
     }

@@ -57,8 +57,9 @@ struct AggregatorConfig
     /// without a contradicting event. Off for files and offline passes (verify).
     bool liveClock = false;
     /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
-    /// worker); 0: one per hardware thread.
-    int workers = 1;
+    /// worker); 0 (the default): one per hardware thread (`--workers`). The single-threaded
+    /// calls (ingestBatch: files, verify) use one thread whatever this is.
+    int workers = 0;
     /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
     PageNormalization pageNormalization;
     /// The key cap: distinct pages, geo combinations and products a window holds at most (per
@@ -188,8 +189,9 @@ public:
     /// their open windows and sessions stay until the watermark closes them (`drop`: removed at
     /// once, for a state handed to another process by a checkpoint). Only while no worker ingests.
     void revoke(const std::vector<std::int32_t> &partitions, bool drop);
-    /// (partition, worker) of every assigned partition.
-    std::vector<std::pair<std::int32_t, int>> assignment() const;
+    /// (partition, worker) of every assigned partition (`withRevoked`: also of the revoked ones
+    /// still closing their windows, which a worker owns as well).
+    std::vector<std::pair<std::int32_t, int>> assignment(bool withRevoked = false) const;
     /// Worker `worker`'s records (all of partitions assign() gave it), on that worker's thread.
     /// No finalization: that is advance()'s.
     void ingestWorker(int worker, const RecordBatch &batch, std::vector<IngestResult> *outcomes,

@@ -142,6 +142,20 @@ void collectPipelineMetrics(MetricsText &t, const AggregatorPipeline &pipeline)
                 static_cast<double>(s.lagMessages));
     t.gauge("clickstream_consumer_assigned_partitions",
             "Partitions assigned to the aggregator's consumer", l, s.assignedPartitions);
+    t.gauge("clickstream_aggregator_workers", "Aggregation workers (threads)", l,
+            static_cast<double>(s.workers.size()));
+    for (std::size_t w = 0; w < s.workers.size(); ++w) {
+        MetricLabels wl = l;
+        wl.emplace_back("worker", std::to_string(w));
+        t.gauge("clickstream_aggregator_worker_partitions",
+                "Assigned partitions each aggregation worker owns", wl, s.workers[w].partitions);
+        t.counter("clickstream_aggregator_worker_events_total",
+                  "Records each aggregation worker ingested", wl,
+                  static_cast<double>(s.workers[w].events));
+        t.gauge("clickstream_aggregator_worker_busy_ratio",
+                "Share of the last second each aggregation worker spent ingesting", wl,
+                s.workers[w].busyShare);
+    }
     t.stateSet("clickstream_consumer_state",
                "State of the aggregator's consumer (1 for the "
                "current)",

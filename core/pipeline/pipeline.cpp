@@ -3,6 +3,8 @@
 #include "core/aggregate/finalscollector.h"
 #include "core/store/sinkworker.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <thread>
 #include <vector>
@@ -12,7 +14,26 @@ namespace studio::core {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+/// A polled batch in flight: the messages (destroyed when it is settled) and each worker's share.
+struct AggregatorPipeline::Chunk
+{
+    std::vector<rd_kafka_message_t *> messages;
+    std::vector<RecordBatch> batches;              // per worker
+    std::vector<std::vector<std::uint32_t>> index; // per worker: index in `messages` of each record
+    std::vector<std::vector<IngestResult>> outcomes; // per worker
+    std::int64_t nowMs = 0;
+    int pending = 0; // worker threads not done with it (m_workMutex)
+};
+
 namespace {
+
+/// Batches in flight at most: enough for the workers' shares to even out over several polls
+/// (a poll often brings mostly one partition), few enough to bound the memory (each up to
+/// PipelineSettings::maxBatch records) and the barrier's wait.
+constexpr std::size_t kChunksInFlight = 8;
+/// With several workers the watermark advances at a barrier at most this often (with one, after
+/// every batch as before).
+constexpr auto kParallelAdvanceInterval = 50ms;
 
 std::int64_t wallClockMs()
 {
@@ -28,6 +49,9 @@ AggregatorPipeline::AggregatorPipeline(ClusterConfig cluster, PipelineSettings s
     : m_cluster(std::move(cluster))
     , m_settings(std::move(settings))
     , m_aggregator(aggregator)
+    , m_workerCount(aggregator.workerCount())
+    , m_workerEvents(new std::atomic<std::uint64_t>[static_cast<std::size_t>(m_workerCount)]())
+    , m_workerBusyNs(new std::atomic<std::uint64_t>[static_cast<std::size_t>(m_workerCount)]())
 {
 }
 
@@ -242,6 +266,9 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     auto *self = static_cast<AggregatorPipeline *>(opaque);
+    // Rebalances go through the barrier: what is in flight is applied (and its offsets known)
+    // before the assignment changes, and no worker ingests while it does.
+    self->barrier();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         // Where the group left off, so lag is right before the first fetch returns anything.
         if (rd_kafka_committed(rk, partitions, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -284,6 +311,7 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         // Each gets its own event time from here (or keeps the state this process has for it).
         self->m_aggregator.assign(mine, wallClockMs());
+        self->refreshRouting();
         rd_kafka_assign(rk, partitions);
     } else {
         // Before another member takes these partitions: commit what was applied, so it starts
@@ -296,12 +324,14 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         // They stop holding the watermark back; their open windows close as it passes.
         self->m_aggregator.revoke(gone, false);
+        self->refreshRouting();
         rd_kafka_assign(rk, nullptr);
     }
 }
 
 void AggregatorPipeline::run()
 {
+    pthread_setname_np(pthread_self(), "agg-consumer");
     std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
     m_nextOffsets.clear();
     if (m_settings.sinks) {
@@ -321,6 +351,7 @@ void AggregatorPipeline::run()
         std::lock_guard lock(m_mutex);
         m_lastError.clear();
     }
+    startWorkers();
     auto lastCommit = Clock::now();
     auto lastCheckpoint = Clock::now();
     auto lastLag = Clock::time_point{};
@@ -350,6 +381,8 @@ void AggregatorPipeline::run()
         ssize_t n =
             rd_kafka_consume_batch_queue(m_queue.get(), 0, messages.data(), messages.size());
         if (n == 0) {
+            if (parallel())
+                barrier(); // nothing new: settle what is in flight before waiting
             n = rd_kafka_consume_batch_queue(m_queue.get(), 100, messages.data(), 1);
             if (n == 1 && messages.size() > 1) {
                 const ssize_t more = rd_kafka_consume_batch_queue(
@@ -357,11 +390,25 @@ void AggregatorPipeline::run()
                 n += std::max<ssize_t>(more, 0);
             }
         }
-        if (n > 0)
+        if (n > 0 && parallel())
+            dispatch(messages.data(), static_cast<std::size_t>(n));
+        else if (n > 0)
             applyBatch(messages.data(), static_cast<std::size_t>(n));
         const auto now = Clock::now();
-        if (n > 0 || now - m_lastAdvance >= 50ms)
+        const bool checkpointDue =
+            m_settings.sinks &&
+            now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs);
+        const bool commitDue =
+            now - lastCommit >= std::chrono::milliseconds(m_settings.commitIntervalMs);
+        if (parallel()) {
+            // The watermark, deferred dead letters, commits and checkpoints at a barrier.
+            if (now - m_lastAdvance >= kParallelAdvanceInterval || checkpointDue || commitDue) {
+                barrier();
+                advance(now);
+            }
+        } else if (n > 0 || now - m_lastAdvance >= 50ms) {
             advance(now);
+        }
         if (m_deadLetters)
             m_deadLetters->poll();
         // A requested query stays wanted until one gives a lag (none while nothing is assigned).
@@ -374,16 +421,17 @@ void AggregatorPipeline::run()
                 lagQueriesServed = requested;
             lastLag = now;
         }
-        if (m_settings.sinks &&
-            now - lastCheckpoint >= std::chrono::milliseconds(m_settings.checkpointIntervalMs)) {
+        if (checkpointDue) {
             checkpoint();
             lastCheckpoint = now;
         }
-        if (now - lastCommit >= std::chrono::milliseconds(m_settings.commitIntervalMs)) {
+        if (commitDue) {
             commitApplied();
             lastCommit = now;
         }
     }
+    barrier();
+    stopWorkers();
     advance(Clock::now());
     if (m_deadLetters && !m_deadLetters->flush(5s))
         setError("dead letters not yet delivered at stop: their offsets are not committed, a "
@@ -418,26 +466,213 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
             std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0));
         m_records.push_back(m);
     }
+    const auto started = Clock::now();
     m_aggregator.ingestWorker(0, m_batch, &m_outcomes, wallClockMs());
+    m_workerBusyNs[0].fetch_add(
+        static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - started).count()),
+        std::memory_order_relaxed);
+    m_workerEvents[0].fetch_add(m_records.size(), std::memory_order_relaxed);
     m_consumed.fetch_add(m_records.size(), std::memory_order_relaxed);
 
-    for (std::size_t i = 0; i < m_records.size(); ++i) {
-        const rd_kafka_message_t *m = m_records[i];
-        const IngestResult &r = m_outcomes[i];
-        if (m_deadLetters && (r.outcome == Outcome::Invalid || r.outcome == Outcome::Late))
-            sendDeadLetter(m, r.outcome == Outcome::Late ? std::string_view("late")
-                                                         : toString(r.reason));
-        const auto p = static_cast<std::size_t>(m->partition);
-        if (p >= m_nextOffsets.size())
-            m_nextOffsets.resize(p + 1, -1);
-        m_nextOffsets[p] = std::max(m_nextOffsets[p], m->offset + 1);
-        m_uncommitted = true;
-        if (m_rawParser && r.outcome == Outcome::Accepted)
-            archive(m);
-    }
+    for (std::size_t i = 0; i < m_records.size(); ++i)
+        settleRecord(m_records[i], m_outcomes[i]);
     sendDeferred();
     for (std::size_t i = 0; i < count; ++i)
         rd_kafka_message_destroy(messages[i]);
+}
+
+void AggregatorPipeline::settleRecord(const rd_kafka_message_t *m, const IngestResult &r)
+{
+    if (m_deadLetters && (r.outcome == Outcome::Invalid || r.outcome == Outcome::Late))
+        sendDeadLetter(m,
+                       r.outcome == Outcome::Late ? std::string_view("late") : toString(r.reason));
+    const auto p = static_cast<std::size_t>(m->partition);
+    if (p >= m_nextOffsets.size())
+        m_nextOffsets.resize(p + 1, -1);
+    m_nextOffsets[p] = std::max(m_nextOffsets[p], m->offset + 1);
+    m_uncommitted = true;
+    if (m_rawParser && r.outcome == Outcome::Accepted)
+        archive(m);
+}
+
+void AggregatorPipeline::startWorkers()
+{
+    m_retired = 0;
+    {
+        std::lock_guard lock(m_workMutex);
+        m_published = 0;
+        m_workersStop = false;
+    }
+    if (!parallel())
+        return;
+    const auto n = static_cast<std::size_t>(m_workerCount);
+    if (m_chunks.empty()) {
+        for (std::size_t i = 0; i < kChunksInFlight; ++i) {
+            auto c = std::make_unique<Chunk>();
+            c->batches.resize(n);
+            c->index.resize(n);
+            c->outcomes.resize(n);
+            m_chunks.push_back(std::move(c));
+        }
+    }
+    for (int w = 1; w < m_workerCount; ++w)
+        m_workerThreads.emplace_back([this, w] { workerLoop(w); });
+}
+
+void AggregatorPipeline::stopWorkers()
+{
+    {
+        std::lock_guard lock(m_workMutex);
+        m_workersStop = true;
+    }
+    m_workReady.notify_all();
+    for (std::thread &t : m_workerThreads)
+        t.join();
+    m_workerThreads.clear();
+}
+
+void AggregatorPipeline::workerLoop(int worker)
+{
+    const auto w = static_cast<std::size_t>(worker);
+    // Named for top/perf: "agg-worker-N" (the consumer thread is "agg-consumer").
+    pthread_setname_np(pthread_self(),
+                       ("agg-worker-" + std::to_string(worker)).substr(0, 15).c_str());
+    std::uint64_t next = 0; // sequence of the next batch to ingest
+    std::unique_lock lock(m_workMutex);
+    for (;;) {
+        m_workReady.wait(lock, [&] { return m_workersStop || m_published > next; });
+        if (m_published <= next)
+            return; // stopping, and nothing left
+        Chunk &c = *m_chunks[next % m_chunks.size()];
+        lock.unlock();
+        if (!c.batches[w].empty()) {
+            const auto started = Clock::now();
+            m_aggregator.ingestWorker(worker, c.batches[w], &c.outcomes[w], c.nowMs);
+            m_workerBusyNs[w].fetch_add(
+                static_cast<std::uint64_t>(
+                    std::chrono::nanoseconds(Clock::now() - started).count()),
+                std::memory_order_relaxed);
+            m_workerEvents[w].fetch_add(c.batches[w].size(), std::memory_order_relaxed);
+        }
+        lock.lock();
+        ++next;
+        if (--c.pending == 0)
+            m_chunkDone.notify_all();
+    }
+}
+
+int AggregatorPipeline::route(std::int32_t partition)
+{
+    const auto p = static_cast<std::size_t>(std::max(partition, 0));
+    if (p >= m_route.size())
+        m_route.resize(p + 1, -1);
+    if (m_route[p] < 0) // not in the aggregator's assignment (yet): it joins a worker for good
+        m_route[p] = static_cast<int>(p % static_cast<std::size_t>(m_workerCount));
+    return m_route[p];
+}
+
+void AggregatorPipeline::refreshRouting()
+{
+    // At a barrier (assign/revoke just ran): the aggregator's partition -> worker, which every
+    // record must follow (a worker ingests only its own partitions). Revoked partitions still
+    // closing their windows belong to a worker too: a late record of one goes there.
+    m_route.assign(m_route.size(), -1);
+    for (const auto &[partition, worker] : m_aggregator.assignment(true)) {
+        const auto p = static_cast<std::size_t>(partition);
+        if (p >= m_route.size())
+            m_route.resize(p + 1, -1);
+        m_route[p] = worker;
+    }
+    std::vector<int> perWorker(static_cast<std::size_t>(m_workerCount), 0);
+    for (const auto &[partition, worker] : m_aggregator.assignment())
+        ++perWorker[static_cast<std::size_t>(worker)];
+    std::lock_guard lock(m_mutex);
+    m_workerPartitions = std::move(perWorker);
+}
+
+void AggregatorPipeline::dispatch(rd_kafka_message_t **messages, std::size_t count)
+{
+    // Room in the ring: the oldest batch settled once the ring is full.
+    if (m_published - m_retired >= m_chunks.size())
+        retire(m_published - m_chunks.size() + 1);
+    Chunk &c = *m_chunks[m_published % m_chunks.size()];
+    c.messages.assign(messages, messages + count);
+    for (std::size_t w = 0; w < c.batches.size(); ++w) {
+        c.batches[w].clear();
+        c.index[w].clear();
+        c.outcomes[w].clear();
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const rd_kafka_message_t *m = messages[i];
+        if (m->err) {
+            setError(std::string("consume: ") + rd_kafka_message_errstr(m));
+            continue;
+        }
+        const auto w = static_cast<std::size_t>(route(m->partition));
+        c.batches[w].addFrom(
+            m->partition, m->offset,
+            std::string_view(static_cast<const char *>(m->key), m->key ? m->key_len : 0),
+            std::string_view(static_cast<const char *>(m->payload), m->payload ? m->len : 0));
+        c.index[w].push_back(static_cast<std::uint32_t>(i));
+    }
+    c.nowMs = wallClockMs();
+    {
+        std::lock_guard lock(m_workMutex);
+        c.pending = m_workerCount - 1;
+        ++m_published;
+    }
+    m_workReady.notify_all();
+    // Worker 0's share on this thread.
+    if (!c.batches[0].empty()) {
+        const auto started = Clock::now();
+        m_aggregator.ingestWorker(0, c.batches[0], &c.outcomes[0], c.nowMs);
+        m_workerBusyNs[0].fetch_add(
+            static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - started).count()),
+            std::memory_order_relaxed);
+        m_workerEvents[0].fetch_add(c.batches[0].size(), std::memory_order_relaxed);
+    }
+    retire(m_retired); // whatever is finished, without waiting
+}
+
+void AggregatorPipeline::retire(std::uint64_t upTo)
+{
+    while (m_retired < m_published) {
+        Chunk &c = *m_chunks[m_retired % m_chunks.size()];
+        {
+            std::unique_lock lock(m_workMutex);
+            if (c.pending > 0) {
+                if (m_retired >= upTo)
+                    return;
+                m_chunkDone.wait(lock, [&] { return c.pending == 0; });
+            }
+        }
+        settle(c);
+        ++m_retired;
+    }
+}
+
+void AggregatorPipeline::settle(Chunk &c)
+{
+    // Per partition in offset order (a partition is one worker's); across workers the order does
+    // not matter: next offsets are maxima, dead letters are per partition.
+    std::size_t records = 0;
+    for (std::size_t w = 0; w < c.batches.size(); ++w) {
+        records += c.index[w].size();
+        for (std::size_t j = 0; j < c.index[w].size(); ++j)
+            settleRecord(c.messages[c.index[w][j]], c.outcomes[w][j]);
+    }
+    m_consumed.fetch_add(records, std::memory_order_relaxed);
+    for (rd_kafka_message_t *m : c.messages)
+        rd_kafka_message_destroy(m);
+    c.messages.clear();
+}
+
+void AggregatorPipeline::barrier()
+{
+    if (!parallel())
+        return;
+    retire(m_published);
+    sendDeferred();
 }
 
 void AggregatorPipeline::sendDeferred()
@@ -571,6 +806,21 @@ bool AggregatorPipeline::refreshLag(bool query)
     }
     const auto now = Clock::now();
     m_samples.emplace_back(now, m_consumed.load());
+    // Each worker's busy share over the last second or so.
+    const auto n = static_cast<std::size_t>(m_workerCount);
+    if (m_busyAtSample.size() != n) {
+        m_busyAtSample.assign(n, 0);
+        m_busyShare.assign(n, 0.0);
+        m_busySampledAt = now;
+    } else if (now - m_busySampledAt >= 1s) {
+        const double wallNs = double(std::chrono::nanoseconds(now - m_busySampledAt).count());
+        for (std::size_t w = 0; w < n; ++w) {
+            const std::uint64_t busy = m_workerBusyNs[w].load(std::memory_order_relaxed);
+            m_busyShare[w] = std::min(1.0, double(busy - m_busyAtSample[w]) / wallNs);
+            m_busyAtSample[w] = busy;
+        }
+        m_busySampledAt = now;
+    }
     while (m_samples.size() > 2 && now - m_samples.front().first > 1100ms)
         m_samples.pop_front();
     return known;
@@ -601,6 +851,14 @@ PipelineStats AggregatorPipeline::stats() const
     s.lagQueries = m_lagQueries;
     s.queriedLag = m_queriedLag;
     s.assignedPartitions = m_assigned;
+    s.workers.resize(static_cast<std::size_t>(m_workerCount));
+    for (std::size_t w = 0; w < s.workers.size(); ++w) {
+        s.workers[w].events = m_workerEvents[w].load(std::memory_order_relaxed);
+        if (w < m_workerPartitions.size())
+            s.workers[w].partitions = m_workerPartitions[w];
+        if (w < m_busyShare.size())
+            s.workers[w].busyShare = m_busyShare[w];
+    }
     if (m_samples.size() >= 2) {
         const double dt =
             std::chrono::duration<double>(m_samples.back().first - m_samples.front().first).count();

@@ -8,12 +8,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace studio::core {
 
@@ -56,6 +58,14 @@ struct PipelineSettings
 
 enum class PipelineState { Stopped, Running, Paused, Failed };
 
+/// One aggregation worker's load (AggregatorConfig::workers; issue 20).
+struct PipelineWorkerStats
+{
+    int partitions = 0;       ///< assigned partitions it owns
+    std::uint64_t events = 0; ///< records it ingested
+    double busyShare = 0;     ///< share of the last second spent ingesting (0..1)
+};
+
 struct PipelineStats
 {
     PipelineState state = PipelineState::Stopped;
@@ -81,8 +91,9 @@ struct PipelineStats
     std::uint64_t checkpoints = 0; ///< durable mode: batches with the open state and offsets
     /// Durable mode: batches with final rows only, sent while the previous state was not stored
     std::uint64_t finalsOnlyBatches = 0;
-    bool backPressure = false; ///< durable mode: paused because the sinks are behind
-    bool restored = false;     ///< durable mode: resumed from a stored checkpoint
+    bool backPressure = false;                ///< durable mode: paused because the sinks are behind
+    bool restored = false;                    ///< durable mode: resumed from a stored checkpoint
+    std::vector<PipelineWorkerStats> workers; ///< one per aggregation worker
     std::string lastError;
 };
 
@@ -94,6 +105,15 @@ struct PipelineStats
 /// after their batch has been applied and its final results handed to the aggregator's sink; in
 /// durable mode (PipelineSettings::sinks) only once the sinks have stored them with a checkpoint of
 /// the open state. Public methods are thread-safe.
+///
+/// With more than one aggregation worker (Aggregator::workerCount()), each polled batch is split by
+/// partition into the workers' shares (the aggregator's assignment); the consumer thread ingests
+/// worker 0's share itself and hands the others to one thread per worker through a bounded ring
+/// of batches in flight. Finished batches are settled in order on the consumer thread (dead
+/// letters, next offsets, raw archive). Advancing the watermark, sending deferred dead letters,
+/// commits, checkpoints and rebalances happen at a barrier: every batch in flight settled, no
+/// worker ingesting; so offsets, checkpoints, watermarks and dead letters are exact per partition
+/// as with one worker.
 class AggregatorPipeline
 {
 public:
@@ -119,6 +139,21 @@ public:
 private:
     void run();
     void applyBatch(rd_kafka_message_t **messages, std::size_t count);
+    // Parallel ingestion (more than one worker).
+    struct Chunk;
+    bool parallel() const { return m_workerCount > 1; }
+    void startWorkers();
+    void stopWorkers();
+    void workerLoop(int worker);
+    void dispatch(rd_kafka_message_t **messages, std::size_t count);
+    /// Settles finished batches in order, waiting until at least `upTo` are.
+    void retire(std::uint64_t upTo);
+    /// Every batch in flight settled (no worker ingesting) and deferred dead letters sent.
+    void barrier();
+    void settle(Chunk &chunk);
+    void settleRecord(const rd_kafka_message_t *m, const IngestResult &r);
+    void refreshRouting();
+    int route(std::int32_t partition);
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
     void sendDeferred();
     void advance(std::chrono::steady_clock::time_point now);
@@ -156,6 +191,20 @@ private:
     std::atomic<bool> m_restored{false};
     std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
 
+    // Aggregation workers (fixed at construction: the aggregator's).
+    const int m_workerCount;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> m_workerEvents;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> m_workerBusyNs;
+    std::vector<std::unique_ptr<Chunk>> m_chunks; // ring of batches in flight
+    std::vector<std::thread> m_workerThreads;     // workers 1..N-1 (0 is the consumer thread)
+    std::mutex m_workMutex;                       // guards m_published, m_workersStop, pending
+    std::condition_variable m_workReady;
+    std::condition_variable m_chunkDone;
+    std::uint64_t m_published = 0;
+    bool m_workersStop = false;
+    std::uint64_t m_retired = 0; // consumer thread
+    std::vector<int> m_route;    // consumer thread: partition -> worker, -1 unknown
+
     // Consumer thread only.
     RecordBatch m_batch;
     std::vector<IngestResult> m_outcomes;
@@ -174,6 +223,10 @@ private:
     std::uint64_t m_lagQueries = 0;
     std::int64_t m_queriedLag = -1;
     int m_assigned = 0;
+    std::vector<int> m_workerPartitions;
+    std::vector<double> m_busyShare;
+    std::vector<std::uint64_t> m_busyAtSample;
+    std::chrono::steady_clock::time_point m_busySampledAt{};
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> m_samples;
 };
 

@@ -81,6 +81,20 @@ void StatusFields::update(const core::EngineSample &s)
                                                        QString::fromStdString(s.brokerError)));
     m_produced->setText(tr("Produced %1/s").arg(groupedNumber(s.producedPerSecond)));
     m_consumed->setText(tr("Consumed %1/s").arg(groupedNumber(s.consumedPerSecond)));
+    // The aggregation workers' load (issue 20), read-only in the field's tooltip.
+    QString workers = tr("Events consumed per second by the aggregator");
+    if (!s.pipeline.workers.empty())
+        workers +=
+            QLatin1Char('\n') + tr("%n aggregation worker(s):", "", int(s.pipeline.workers.size()));
+    for (std::size_t w = 0; w < s.pipeline.workers.size(); ++w) {
+        const core::PipelineWorkerStats &ws = s.pipeline.workers[w];
+        workers += QLatin1Char('\n') + tr("worker %1: %2 partitions, %3 events, busy %4%")
+                                           .arg(w)
+                                           .arg(ws.partitions)
+                                           .arg(groupedNumber(static_cast<double>(ws.events)))
+                                           .arg(qRound(ws.busyShare * 100));
+    }
+    static_cast<ElidedLabel *>(m_consumed)->setDescription(workers);
     m_lag->setText(s.pipeline.lagMessages < 0 ? tr("Lag ?")
                                               : tr("Lag %1").arg(groupedNumber(
                                                     static_cast<double>(s.pipeline.lagMessages))));
