@@ -81,6 +81,12 @@ TEST_CASE("on the embedded broker what the mock cannot do is refused at once wit
     const auto spec = OffsetResetSpec::parse("earliest");
     CHECK_FALSE(admin.planOffsetReset("g", {}, {}, *spec, &error));
     CHECK(error.find("name the topics with --topic") != std::string::npos);
+    // Regression: a reset to a time went to the log end there (the mock answers every lookup by
+    // time with "none"): refused, not planned wrong.
+    const auto byTime = OffsetResetSpec::parse("2026-01-01T00:00:00Z");
+    REQUIRE(byTime);
+    CHECK_FALSE(admin.planOffsetReset("g", {"console"}, {}, *byTime, &error));
+    CHECK(error.find("not possible on the embedded broker") != std::string::npos);
 }
 
 TEST_CASE("on the embedded broker a produced message keeps its key and headers and a group's "

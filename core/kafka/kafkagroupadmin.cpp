@@ -163,6 +163,13 @@ KafkaAdmin::planOffsetReset(const std::string &group, const std::vector<std::str
 {
     OffsetResetPlan plan;
     plan.group = group;
+    if (m_embedded && spec.kind == OffsetResetSpec::Kind::Timestamp) {
+        // The mock answers every lookup by time with "none", which would read as "the end of
+        // the log": a wrong plan, not a reset to the time asked for.
+        if (error)
+            *error = embeddedRefusal("a reset to a timestamp (offsets by time)");
+        return std::nullopt;
+    }
     if (!m_embedded && !describeGroup(group, plan, error))
         return std::nullopt;
 
