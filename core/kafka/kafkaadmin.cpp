@@ -54,6 +54,20 @@ std::string eventError(rd_kafka_event_t *ev, const std::string &what)
     return what + ": " + rd_kafka_event_error_string(ev);
 }
 
+KafkaEvent waitSuccess(rd_kafka_t *client, rd_kafka_queue_t *queue, int timeoutMs,
+                       const std::string &what, std::string *error)
+{
+    KafkaEvent ev = waitAnswer(client, queue, timeoutMs, what, error);
+    if (!ev)
+        return nullptr;
+    if (std::string e = eventError(ev.get(), what); !e.empty()) {
+        if (error)
+            *error = std::move(e);
+        return nullptr;
+    }
+    return ev;
+}
+
 } // namespace admindetail
 
 using namespace admindetail;
@@ -230,14 +244,9 @@ KafkaAdmin::describeTopicConfigs(const std::string &topic, std::string *error)
     rd_kafka_DescribeConfigs(m_client.get(), &resource, 1, options.get(), queue.get());
     rd_kafka_ConfigResource_destroy(resource);
     const std::string what = "configs of topic '" + topic + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return std::nullopt;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return std::nullopt;
-    }
     std::size_t count = 0;
     const rd_kafka_ConfigResource_t **resources = rd_kafka_DescribeConfigs_result_resources(
         rd_kafka_event_DescribeConfigs_result(ev.get()), &count);
@@ -309,14 +318,9 @@ bool KafkaAdmin::alterTopicConfigs(const std::string &topic,
     rd_kafka_AlterConfigs(m_client.get(), &resource, 1, options.get(), queue.get());
     rd_kafka_ConfigResource_destroy(resource);
     const std::string what = "altering configs of topic '" + topic + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_ConfigResource_t **resources = rd_kafka_AlterConfigs_result_resources(
         rd_kafka_event_AlterConfigs_result(ev.get()), &count);
@@ -350,14 +354,9 @@ bool KafkaAdmin::createPartitions(const std::string &topic, int newTotal, std::s
     rd_kafka_CreatePartitions(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_NewPartitions_destroy(request);
     const std::string what = "adding partitions to topic '" + topic + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_topic_result_t **topics = rd_kafka_CreatePartitions_result_topics(
         rd_kafka_event_CreatePartitions_result(ev.get()), &count);
@@ -384,14 +383,9 @@ bool KafkaAdmin::deleteTopic(const std::string &topic, std::string *error)
     rd_kafka_DeleteTopics(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_DeleteTopic_destroy(request);
     const std::string what = "deleting topic '" + topic + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_topic_result_t **topics =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &count);
@@ -431,14 +425,9 @@ KafkaAdmin::deleteRecords(const std::string &topic, const std::vector<std::int32
     rd_kafka_DeleteRecords(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_DeleteRecords_destroy(request);
     const std::string what = "deleting records of topic '" + topic + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return std::nullopt;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return std::nullopt;
-    }
     const rd_kafka_topic_partition_list_t *offsets =
         rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev.get()));
     std::vector<DeletedRecords> out;
@@ -477,14 +466,9 @@ std::optional<std::string> KafkaAdmin::brokerConfig(const std::string &name, std
     rd_kafka_DescribeConfigs(m_client.get(), &resource, 1, options.get(), queue.get());
     rd_kafka_ConfigResource_destroy(resource);
     const std::string what = "configs of broker " + broker;
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return std::nullopt;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return std::nullopt;
-    }
     std::size_t count = 0;
     const rd_kafka_ConfigResource_t **resources = rd_kafka_DescribeConfigs_result_resources(
         rd_kafka_event_DescribeConfigs_result(ev.get()), &count);

@@ -28,4 +28,9 @@ KafkaEvent waitAnswer(rd_kafka_t *client, rd_kafka_queue_t *queue, int timeoutMs
 /// The event's request-level error as "what: Kafka's text", or empty.
 std::string eventError(rd_kafka_event_t *ev, const std::string &what);
 
+/// waitAnswer(), and null with `*error` set also when the answer is a request-level error
+/// (eventError()): the answer of a request that was carried out.
+KafkaEvent waitSuccess(rd_kafka_t *client, rd_kafka_queue_t *queue, int timeoutMs,
+                       const std::string &what, std::string *error);
+
 } // namespace studio::core::admindetail

@@ -90,14 +90,9 @@ KafkaAdmin::committedOffsets(const std::string &group, const std::vector<Partiti
     rd_kafka_ListConsumerGroupOffsets(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_ListConsumerGroupOffsets_destroy(request);
     const std::string what = "committed offsets of group '" + group + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return std::nullopt;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return std::nullopt;
-    }
     std::size_t count = 0;
     const rd_kafka_group_result_t **groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &count);
@@ -131,14 +126,9 @@ bool KafkaAdmin::describeGroup(const std::string &group, OffsetResetPlan &plan, 
         m_client.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, kCoordinatorRequestTimeoutMs);
     rd_kafka_DescribeConsumerGroups(m_client.get(), names, 1, options.get(), queue.get());
     const std::string what = "describing group '" + group + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_ConsumerGroupDescription_t **groups =
         rd_kafka_DescribeConsumerGroups_result_groups(
@@ -313,14 +303,9 @@ bool KafkaAdmin::commitOffsetReset(const OffsetResetPlan &plan, std::string *err
     rd_kafka_AlterConsumerGroupOffsets(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_AlterConsumerGroupOffsets_destroy(request);
     const std::string what = "committing the offsets of group '" + plan.group + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_group_result_t **groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
         rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &count);
@@ -358,14 +343,9 @@ bool KafkaAdmin::deleteGroup(const std::string &group, std::string *error)
     rd_kafka_DeleteGroups(m_client.get(), &request, 1, options.get(), queue.get());
     rd_kafka_DeleteGroup_destroy(request);
     const std::string what = "deleting group '" + group + "'";
-    const KafkaEvent ev = waitAnswer(m_client.get(), queue.get(), m_timeoutMs, what, error);
+    const KafkaEvent ev = waitSuccess(m_client.get(), queue.get(), m_timeoutMs, what, error);
     if (!ev)
         return false;
-    if (std::string e = eventError(ev.get(), what); !e.empty()) {
-        if (error)
-            *error = e;
-        return false;
-    }
     std::size_t count = 0;
     const rd_kafka_group_result_t **groups =
         rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &count);
