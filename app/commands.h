@@ -48,7 +48,7 @@ struct RunCommand
     AggregatorOptions aggregator;
     std::string groupId = "clickstream-studio";
     std::string shard = "main";        ///< this instance's key for its partial aggregates
-    int workers = 0;                   ///< aggregation threads; 0: one per hardware thread
+    int workers = 1;                   ///< aggregation threads; 0: one per hardware thread
     int checkpointMs = 2000;           ///< durable mode: checkpoint period
     double sessionTimeoutSeconds = 10; ///< consumer group session timeout
     bool archiveRaw = false; ///< with --postgres: every accepted event also goes to raw_events

@@ -57,9 +57,12 @@ struct AggregatorConfig
     /// without a contradicting event. Off for files and offline passes (verify).
     bool liveClock = false;
     /// Aggregation workers, each owning a set of partitions (the pipeline runs one thread per
-    /// worker); 0 (the default): one per hardware thread (`--workers`). The single-threaded
-    /// calls (ingestBatch: files, verify) use one thread whatever this is.
-    int workers = 0;
+    /// worker); 0: one per hardware thread (`--workers`). The single-threaded calls
+    /// (ingestBatch: files, verify) use one thread whatever this is. Default 1: with two workers
+    /// the 10-minute soak's resident memory kept growing (3.3 MiB/min over its last 3 min against
+    /// the 1.5 bound) while the counted state stayed flat, and two workers gave only 1.17x on two
+    /// cores (bench/README.md, issue 20).
+    int workers = 1;
     /// How `page` is normalised before aggregation (PageNormalizer; `--page-query`).
     PageNormalization pageNormalization;
     /// The key cap: distinct pages, geo combinations and products a window holds at most (per
