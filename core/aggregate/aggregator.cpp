@@ -117,14 +117,18 @@ std::vector<Key> keysBeyondCap(const Map &rows, const Key &other, std::size_t ca
     return dropped;
 }
 
-/// Folds `keysBeyondCap` into `other` (`fold(into, from, added)`), without remembering them.
-template <class Map, class Key = typename Map::key_type, class Weight, class Fold>
-void capRows(Map &rows, const Key &other, std::size_t cap, Weight &&weight, Fold &&fold)
+/// Folds `keysBeyondCap` into `other` (`fold(into, from, added)`); `onFolded(key)` after each.
+template <class Map, class Key = typename Map::key_type, class Weight, class Fold,
+          class OnFolded = void (*)(const Key &)>
+void capRows(
+    Map &rows, const Key &other, std::size_t cap, Weight &&weight, Fold &&fold,
+    OnFolded &&onFolded = [](const Key &) {})
 {
     for (const Key &key : keysBeyondCap(rows, other, cap, weight)) {
         auto node = rows.extract(key);
         auto [it, added] = rows.try_emplace(other);
         fold(it->second, std::move(node.mapped()), added);
+        onFolded(key);
     }
 }
 
@@ -135,15 +139,45 @@ template <class Key, class Value, class Weight, class Fold>
 void capMerged(std::map<Key, Value> &rows, const Key &other, std::size_t cap, Folds &folds,
                Weight &&weight, Fold &&fold)
 {
-    for (const Key &key : keysBeyondCap(rows, other, cap, weight)) {
-        auto node = rows.extract(key);
-        auto [it, added] = rows.try_emplace(other);
-        fold(it->second, std::move(node.mapped()), added);
+    capRows(rows, other, cap, weight, fold, [&folds](const Key &key) {
         if (folds.hashes.size() < internal::kMaxFoldedTracked)
             folds.hashes.insert(keyHash(key));
         else if (!folds.hashes.contains(keyHash(key)))
             ++folds.untracked;
-    }
+    });
+}
+
+/// A page row's events (the key cap's weight) and the counts of one row or aggregate added to
+/// another; the sketches are each caller's own.
+std::uint64_t pageEvents(const PageRow &r)
+{
+    return r.views + r.clicks + r.addToCart + r.purchases;
+}
+void addCounts(PageRow &into, const PageRow &from)
+{
+    into.views += from.views;
+    into.clicks += from.clicks;
+    into.addToCart += from.addToCart;
+    into.purchases += from.purchases;
+    into.revenueCents += from.revenueCents;
+}
+void addCounts(PageRow &into, const internal::PageAgg &from)
+{
+    into.views += from.views;
+    into.clicks += from.clicks;
+    into.addToCart += from.carts;
+    into.purchases += from.purchases;
+    into.revenueCents += from.revenue;
+}
+std::uint64_t funnelEvents(const internal::FunnelAgg &f)
+{
+    return f.views + f.carts + f.purchases;
+}
+void addCounts(internal::FunnelAgg &into, const internal::FunnelAgg &from)
+{
+    into.views += from.views;
+    into.carts += from.carts;
+    into.purchases += from.purchases;
 }
 
 std::int64_t systemNowMs()
@@ -369,11 +403,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                         f.sessions = std::move(a.sessions);
                         continue;
                     }
-                    f.row.views += a.views;
-                    f.row.clicks += a.clicks;
-                    f.row.addToCart += a.carts;
-                    f.row.purchases += a.purchases;
-                    f.row.revenueCents += a.revenue;
+                    addCounts(f.row, a);
                     f.users.merge(a.users);
                     f.sessions.merge(a.sessions);
                 }
@@ -394,10 +424,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 for (std::uint32_t i = 0; i < aggs.size(); ++i) {
                     if (!aggs[i].used)
                         continue;
-                    FunnelAgg &f = byName[p.products.name(i)];
-                    f.views += aggs[i].views;
-                    f.carts += aggs[i].carts;
-                    f.purchases += aggs[i].purchases;
+                    addCounts(byName[p.products.name(i)], aggs[i]);
                 }
             });
         }
@@ -408,20 +435,14 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
         for (auto &[start, byName] : pages) {
             capMerged(
                 byName, other, cap, pageFolds[start],
-                [](const PageFinal &f) {
-                    return f.row.views + f.row.clicks + f.row.addToCart + f.row.purchases;
-                },
+                [](const PageFinal &f) { return pageEvents(f.row); },
                 [&](PageFinal &into, PageFinal &&from, bool added) {
                     if (added) {
                         into = std::move(from);
                         into.row.page = other;
                         return;
                     }
-                    into.row.views += from.row.views;
-                    into.row.clicks += from.row.clicks;
-                    into.row.addToCart += from.row.addToCart;
-                    into.row.purchases += from.row.purchases;
-                    into.row.revenueCents += from.row.revenueCents;
+                    addCounts(into.row, from.row);
                     into.users.merge(from.users);
                     into.sessions.merge(from.sessions);
                 });
@@ -432,14 +453,8 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 [](std::uint64_t &into, std::uint64_t &&from, bool) { into += from; });
         }
         for (auto &[start, byName] : funnel) {
-            capMerged(
-                byName, other, cap, funnelFolds[start],
-                [](const FunnelAgg &f) { return f.views + f.carts + f.purchases; },
-                [](FunnelAgg &into, FunnelAgg &&from, bool) {
-                    into.views += from.views;
-                    into.carts += from.carts;
-                    into.purchases += from.purchases;
-                });
+            capMerged(byName, other, cap, funnelFolds[start], funnelEvents,
+                      [](FunnelAgg &into, FunnelAgg &&from, bool) { addCounts(into, from); });
         }
         const auto noteFolds = [&](std::map<std::int64_t, Folds> &folds, KeyOverflow::Kind kind) {
             for (const auto &[start, f] : folds) {
@@ -803,11 +818,7 @@ void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow>
                         continue;
                     }
                     PageRow &r = it->second.row;
-                    r.views += a.views;
-                    r.clicks += a.clicks;
-                    r.addToCart += a.carts;
-                    r.purchases += a.purchases;
-                    r.revenueCents += a.revenue;
+                    addCounts(r, a);
                     r.uniqueUsers += a.users.estimate();
                     r.uniqueSessions += a.sessions.estimate();
                 }
@@ -847,10 +858,7 @@ void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow>
                 for (std::uint32_t id = 0; id < aggs.size(); ++id) {
                     if (!aggs[id].used)
                         continue;
-                    FunnelAgg &f = openFunnel[start][p->products.name(id)];
-                    f.views += aggs[id].views;
-                    f.carts += aggs[id].carts;
-                    f.purchases += aggs[id].purchases;
+                    addCounts(openFunnel[start][p->products.name(id)], aggs[id]);
                 }
             }
         }
@@ -872,10 +880,7 @@ void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow>
             chains.push_back(it->second.parts);
         bool folded = false;
         capRows(
-            byName, other, cap,
-            [](const OpenPage &o) {
-                return o.row.views + o.row.clicks + o.row.addToCart + o.row.purchases;
-            },
+            byName, other, cap, [](const OpenPage &o) { return pageEvents(o.row); },
             [&](OpenPage &into, OpenPage &&from, bool added) {
                 folded = true;
                 chains.push_back(from.parts);
@@ -884,11 +889,7 @@ void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow>
                     into.row.page = other;
                     return;
                 }
-                into.row.views += from.row.views;
-                into.row.clicks += from.row.clicks;
-                into.row.addToCart += from.row.addToCart;
-                into.row.purchases += from.row.purchases;
-                into.row.revenueCents += from.row.revenueCents;
+                addCounts(into.row, from.row);
             });
         if (folded) {
             HyperLogLog users(m_config.hllLog2m), sessions(m_config.hllLog2m);
@@ -927,14 +928,8 @@ void Aggregator::collectOpen(std::vector<PageRow> &pagesOut, std::vector<GeoRow>
     }
     const std::string otherName(other);
     for (auto &[start, byName] : openFunnel) {
-        capRows(
-            byName, otherName, cap,
-            [](const FunnelAgg &f) { return f.views + f.carts + f.purchases; },
-            [](FunnelAgg &into, FunnelAgg &&from, bool) {
-                into.views += from.views;
-                into.carts += from.carts;
-                into.purchases += from.purchases;
-            });
+        capRows(byName, otherName, cap, funnelEvents,
+                [](FunnelAgg &into, FunnelAgg &&from, bool) { addCounts(into, from); });
     }
 }
 

@@ -74,6 +74,23 @@ using namespace admindetail;
 
 namespace {
 
+/// False with "what: Kafka's text" for the first topic of a topic-level answer that failed.
+bool topicResultsOk(const rd_kafka_topic_result_t **topics, std::size_t count,
+                    const std::string &what, std::string *error)
+{
+    for (std::size_t t = 0; t < count; ++t)
+        if (rd_kafka_topic_result_error(topics[t]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (error)
+                *error = what + ": " + rd_kafka_topic_result_error_string(topics[t]);
+            return false;
+        }
+    return true;
+}
+
+} // namespace
+
+namespace {
+
 std::string configSourceText(rd_kafka_ConfigSource_t source)
 {
     switch (source) {
@@ -360,13 +377,7 @@ bool KafkaAdmin::createPartitions(const std::string &topic, int newTotal, std::s
     std::size_t count = 0;
     const rd_kafka_topic_result_t **topics = rd_kafka_CreatePartitions_result_topics(
         rd_kafka_event_CreatePartitions_result(ev.get()), &count);
-    for (std::size_t t = 0; t < count; ++t)
-        if (rd_kafka_topic_result_error(topics[t]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (error)
-                *error = what + ": " + rd_kafka_topic_result_error_string(topics[t]);
-            return false;
-        }
-    return true;
+    return topicResultsOk(topics, count, what, error);
 }
 
 bool KafkaAdmin::deleteTopic(const std::string &topic, std::string *error)
@@ -389,13 +400,7 @@ bool KafkaAdmin::deleteTopic(const std::string &topic, std::string *error)
     std::size_t count = 0;
     const rd_kafka_topic_result_t **topics =
         rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &count);
-    for (std::size_t t = 0; t < count; ++t)
-        if (rd_kafka_topic_result_error(topics[t]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (error)
-                *error = what + ": " + rd_kafka_topic_result_error_string(topics[t]);
-            return false;
-        }
-    return true;
+    return topicResultsOk(topics, count, what, error);
 }
 
 std::optional<std::vector<DeletedRecords>>

@@ -421,8 +421,9 @@ void LiveChart::render()
         }
         ref->series->replace(points);
     }
-    // Qt 6.4 hides a QDateTimeAxis for good when it is attached while its series are empty, so
-    // the axes join the chart at the first render that has points (say, once the lag is known).
+    // The axes join the chart at the first render that has points (say, once the lag is known):
+    // Qt 6.4 hid the time axis for good (a QDateTimeAxis then) when it was attached while its
+    // series were empty, and an empty chart has no range to label.
     if (!m_axesAdded && any) {
         chart()->addAxis(m_timeAxis, Qt::AlignBottom);
         chart()->addAxis(m_valueAxis, Qt::AlignLeft);
