@@ -10,6 +10,7 @@
 #include "core/monitor/monitor.h"
 #include "ui/dialogs/producemessagedialog.h"
 #include "ui/dialogs/resetoffsetsdialog.h"
+#include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/kafkapage.h"
@@ -27,14 +28,18 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSortFilterProxyModel>
 #include <QStandardItemModel>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTimer>
 
 #include <chrono>
+#include <functional>
 #include <map>
 
 using namespace studio;
@@ -95,6 +100,43 @@ std::map<std::int32_t, std::int64_t> committed(const core::ClusterConfig &cluste
     for (const auto &r : plan->rows)
         out[r.partition] = r.oldOffset;
     return out;
+}
+
+/// The Kafka page over `monitor`, shown, with `topic` selected on the Topics tab.
+struct TopicsTab
+{
+    ui::KafkaPage page;
+    ui::TopicsView *topics;
+    TopicsTab(core::Monitor &monitor, const core::ClusterConfig &cluster, const QString &topic)
+        : page(monitor, cluster)
+        , topics(page.topicsView())
+    {
+        page.resize(1280, 800);
+        page.show();
+        REQUIRE(test::waitUntil([&] { return topics->selectTopic(topic); }, 30s));
+    }
+};
+
+QPushButton *buttonNamed(QWidget *root, const QString &text)
+{
+    for (auto *b : root->findChildren<QPushButton *>())
+        if (b->text() == text)
+            return b;
+    return nullptr;
+}
+
+/// Runs `call` and checks it returned before Kafka answered (the work is on a pool thread),
+/// then waits for `spy` to grow.
+void clickAndWait(const std::function<void()> &call, ui::AdminDialog &dialog, QSignalSpy &spy,
+                  std::chrono::milliseconds timeout = 30s)
+{
+    const int before = int(spy.count());
+    QElapsedTimer timer;
+    timer.start();
+    call();
+    CHECK(dialog.isBusy());
+    CHECK(timer.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return spy.count() > before; }, timeout));
 }
 
 } // namespace
@@ -492,6 +534,236 @@ TEST_CASE("the Produce dialog validates and formats JSON, sends key, headers and
     INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
     CHECK(noName.isEmpty());
     CHECK(noTip.isEmpty());
+
+    dialog->close();
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("the Topic configuration dialog opens from the Topics tab and on the embedded broker "
+          "says in one line why it cannot",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 2;
+    options.topics = {"configs"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    TopicsTab tab(monitor, cluster, QStringLiteral("configs"));
+
+    QPushButton *button = buttonNamed(tab.topics, QStringLiteral("Configuration…"));
+    REQUIRE(button);
+    CHECK(button == tab.topics->configButton());
+    CHECK(button->isEnabled());
+    CHECK(button->toolTip().contains(QStringLiteral("configs")));
+    ui::TopicConfigDialog *dialog = tab.topics->showConfigDialog();
+    REQUIRE(dialog);
+    CHECK(dialog->topic() == QStringLiteral("configs"));
+    QAbstractItemModelTester tester(dialog->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    CHECK(dialog->isBusy()); // connecting in the background as it opens
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); }, 20s));
+    CHECK_FALSE(done.first().at(0).toBool());
+    CHECK(dialog->embedded() == std::optional<bool>(true));
+    INFO(dialog->statusText().toStdString());
+    CHECK(dialog->statusText().startsWith(QStringLiteral("Not on the embedded broker: ")));
+    CHECK_FALSE(dialog->statusText().contains(QLatin1Char('\n')));
+    CHECK(dialog->model()->rowCount() == 0);
+    CHECK_FALSE(dialog->applyButton()->isEnabled());
+    CHECK(dialog->applyButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+    CHECK_FALSE(dialog->reloadButton()->isEnabled());
+    screenshot(*dialog, QStringLiteral("topic-config-embedded.png"));
+
+    auto [noName, noTip] = unnamedControls(dialog);
+    INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+    INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+    CHECK(noName.isEmpty());
+    CHECK(noTip.isEmpty());
+    dialog->close();
+    tab.page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("the Topic configuration dialog on a dead cluster says why and closing it never waits",
+          "[ui][console]")
+{
+    test::IsolatedSettings isolated;
+    core::ClusterConfig dead;
+    dead.name = "dead";
+    dead.bootstrap = "127.0.0.1:1";
+    auto *dialog = new ui::TopicConfigDialog(dead, QStringLiteral("t"));
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    dialog->show();
+    CHECK(dialog->isBusy());
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); },
+                            std::chrono::milliseconds(ui::AdminDialog::kAdminTimeoutMs + 10'000)));
+    CHECK_FALSE(done.first().at(0).toBool());
+    INFO(dialog->statusText().toStdString());
+    CHECK(dialog->statusText().contains(QStringLiteral("cannot reach")));
+    CHECK_FALSE(dialog->applyButton()->isEnabled());
+    dialog->reload();
+    REQUIRE(dialog->isBusy());
+    QElapsedTimer closing;
+    closing.start();
+    delete dialog;
+    CHECK(closing.elapsed() < 500);
+}
+
+// ---- Against a real Kafka (scripts/kafka.sh single; ctest kafka_single_console_gui) ----------
+
+namespace {
+
+/// The cluster of the real Kafka set-up in $STUDIO_KAFKA_DIR (its `bootstrap` file).
+core::ClusterConfig realCluster()
+{
+    const QString dir = qEnvironmentVariable("STUDIO_KAFKA_DIR");
+    INFO("STUDIO_KAFKA_DIR=" << dir.toStdString() << " (scripts/kafka.sh start single DIR)");
+    QFile file(dir + QStringLiteral("/bootstrap"));
+    REQUIRE(file.open(QIODevice::ReadOnly));
+    core::ClusterConfig cluster;
+    cluster.name = "single";
+    cluster.bootstrap = QString::fromUtf8(file.readAll()).trimmed().toStdString();
+    REQUIRE_FALSE(cluster.bootstrap.empty());
+    return cluster;
+}
+
+std::string readConfig(const core::ClusterConfig &cluster, const std::string &topic,
+                       const std::string &name, std::string *source = nullptr)
+{
+    core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+    std::string error;
+    REQUIRE(admin.connect(&error));
+    const auto configs = admin.describeTopicConfigs(topic, &error);
+    INFO(error);
+    REQUIRE(configs);
+    for (const auto &e : *configs)
+        if (e.name == name) {
+            if (source)
+                *source = e.source;
+            return e.value;
+        }
+    FAIL("no config " << name);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("real Kafka: the Topic configuration dialog alters retention.ms and shows Kafka's "
+          "message for an invalid value",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    ms.clusterOptions.refreshIntervalMs = 500;
+    ms.groupOptions.refreshIntervalMs = 500;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    const QString topic = QStringLiteral("gui-configs-%1").arg(QDateTime::currentMSecsSinceEpoch());
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    ui::TopicsView *topics = page.topicsView();
+    QSignalSpy created(topics, &ui::TopicsView::topicCreated);
+    topics->createTopic(topic, 2, 1);
+    REQUIRE(test::waitUntil([&] { return !created.isEmpty(); }, 30s));
+    INFO(created.first().at(1).toString().toStdString());
+    REQUIRE(created.first().at(0).toBool());
+    REQUIRE(test::waitUntil([&] { return topics->selectTopic(topic); }, 30s));
+
+    ui::TopicConfigDialog *dialog = topics->showConfigDialog();
+    REQUIRE(dialog);
+    QAbstractItemModelTester tester(dialog->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    QStringList asked;
+    bool answer = true;
+    dialog->setConfirm([&](const QString &text) {
+        asked << text;
+        return answer;
+    });
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); }, 30s));
+    INFO(dialog->statusText().toStdString());
+    REQUIRE(done.first().at(0).toBool());
+    CHECK(dialog->embedded() == std::optional<bool>(false));
+    CHECK(dialog->model()->rowCount() > 20);
+    const core::TopicConfigEntry *retention = dialog->entry(QStringLiteral("retention.ms"));
+    REQUIRE(retention);
+    CHECK(retention->source == "default");
+    CHECK_FALSE(retention->readOnly);
+    const std::string before = retention->value;
+    CHECK(before == "604800000");
+    // The documentation and source in the tooltip.
+    dialog->setFilter(QStringLiteral("RETENTION"));
+    CHECK(dialog->proxy()->rowCount() >= 3);
+    CHECK(dialog->proxy()->rowCount() < dialog->model()->rowCount());
+    for (int r = 0; r < dialog->proxy()->rowCount(); ++r)
+        CHECK(dialog->proxy()->index(r, 0).data().toString().contains(QStringLiteral("retention")));
+    REQUIRE(dialog->selectConfig(QStringLiteral("retention.ms")));
+    const QString tip = dialog->proxy()->index(0, 0).data(Qt::ToolTipRole).toString();
+    CHECK(tip.contains(QStringLiteral("Source: ")));
+    CHECK(dialog->table()
+              ->currentIndex()
+              .siblingAtColumn(0)
+              .data(Qt::ToolTipRole)
+              .toString()
+              .contains(QStringLiteral("how long a message is kept")));
+    screenshot(*dialog, QStringLiteral("topic-config-real.png"));
+
+    SECTION("a valid value: old -> new confirmed, altered, read back from Kafka")
+    {
+        dialog->setNewValue(QStringLiteral("86400000"));
+        REQUIRE(dialog->applyButton()->isEnabled());
+        // Cancelled first: nothing changes.
+        answer = false;
+        dialog->applyButton()->click();
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("retention.ms: 604800000 → 86400000")));
+        CHECK(dialog->statusText().contains(QStringLiteral("cancelled")));
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms") == before);
+        answer = true;
+        clickAndWait([&] { dialog->applyButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() ==
+              QStringLiteral("Kafka accepted: retention.ms was 604800000, is now 86400000 "
+                             "(topic override)."));
+        std::string source;
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms", &source) == "86400000");
+        CHECK(source == "topic override");
+        CHECK(dialog->entry(QStringLiteral("retention.ms"))->value == "86400000");
+        CHECK_FALSE(dialog->applyButton()->isEnabled()); // that is the current value now
+        screenshot(*dialog, QStringLiteral("topic-config-real-altered.png"));
+    }
+
+    SECTION("an invalid value: Kafka's validation message in the dialog, nothing changed")
+    {
+        dialog->setNewValue(QStringLiteral("soon"));
+        clickAndWait([&] { dialog->applyButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK_FALSE(done.last().at(0).toBool());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Kafka refused the change: ")));
+        // Kafka's own words (ConfigException: "Invalid value soon for configuration
+        // retention.ms: Not a number of type LONG").
+        CHECK(dialog->statusText().contains(QStringLiteral("Invalid value soon")));
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms") == before);
+        screenshot(*dialog, QStringLiteral("topic-config-real-invalid.png"));
+    }
 
     dialog->close();
     page.hide();

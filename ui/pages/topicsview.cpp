@@ -3,6 +3,7 @@
 #include "ui/common/format.h"
 #include "ui/dialogs/createtopicdialog.h"
 #include "ui/dialogs/producemessagedialog.h"
+#include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/heatstrip.h"
 #include "ui/widgets/sortedtable.h"
@@ -79,9 +80,16 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
         QMenu menu(this);
         QAction *produce = menu.addAction(tr("Produce message…"));
         produce->setEnabled(m_produce->isEnabled());
-        if (menu.exec(m_topicView->viewport()->mapToGlobal(pos)) == produce)
+        QAction *configs = menu.addAction(tr("Configuration…"));
+        configs->setEnabled(m_configs->isEnabled());
+        QAction *chosen = menu.exec(m_topicView->viewport()->mapToGlobal(pos));
+        if (chosen == produce)
             showProduceDialog();
+        else if (chosen == configs)
+            showConfigDialog();
     });
+    m_configs = new QPushButton(tr("Configuration…"), this);
+    connect(m_configs, &QPushButton::clicked, this, [this] { showConfigDialog(); });
 
     auto *left = new QWidget(this);
     auto *leftLayout = new QVBoxLayout(left);
@@ -89,6 +97,7 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_create);
     bar->addWidget(m_produce);
+    bar->addWidget(m_configs);
     bar->addStretch();
     leftLayout->addLayout(bar);
     leftLayout->addWidget(m_topicView);
@@ -139,6 +148,11 @@ void TopicsView::updateActions()
                                                        "copies")
                                         .arg(m_selected)
                                   : tr("Select a topic first"));
+    m_configs->setEnabled(ready);
+    m_configs->setToolTip(!m_adminCluster ? tr("No cluster to configure here")
+                          : ready
+                              ? tr("The configs of %1: values, sources, changes").arg(m_selected)
+                              : tr("Select a topic first"));
 }
 
 ProduceMessageDialog *TopicsView::showProduceDialog()
@@ -149,6 +163,16 @@ ProduceMessageDialog *TopicsView::showProduceDialog()
         m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
     auto *dialog = new ProduceMessageDialog(*m_adminCluster, m_selected,
                                             topic ? int(topic->partitions.size()) : 0, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+TopicConfigDialog *TopicsView::showConfigDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    auto *dialog = new TopicConfigDialog(*m_adminCluster, m_selected, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     return dialog;

@@ -19,12 +19,14 @@ namespace studio::ui {
 class HeatStrip;
 class PartitionModel;
 class ProduceMessageDialog;
+class TopicConfigDialog;
 class TopicModel;
 
 /// Topics and partitions: the topic list (name, partitions, messages, rate), the selected topic's
 /// partitions (leader, replicas, ISR, watermarks, rate), a heat-map strip of the per-partition
-/// rate, "Create topic…" and "Produce message…" (ProduceMessageDialog on the selected topic,
-/// once setAdminCluster() said where). The owner feeds snapshots (setSnapshot) from its timer;
+/// rate, "Create topic…", and on the selected topic (once setAdminCluster() said where)
+/// "Produce message…" and "Configuration…" (ProduceMessageDialog, TopicConfigDialog), also from
+/// the topic's context menu. The owner feeds snapshots (setSnapshot) from its timer;
 /// topic creation runs via QtConcurrent with a watcher parented here. `cluster` must outlive the
 /// view: the view's destructor waits for a creation still under way (at most the cluster's request
 /// timeout), since it uses `cluster` on a pool thread.
@@ -49,6 +51,9 @@ public:
     /// Opens the Produce dialog (window-modal, not blocking) on the selected topic; nullptr
     /// when none is selected or no cluster set. The dialog deletes itself on close.
     ProduceMessageDialog *showProduceDialog();
+    /// The same for the selected topic's configuration.
+    TopicConfigDialog *showConfigDialog();
+    QPushButton *configButton() const { return m_configs; }
 
 public Q_SLOTS:
     /// Opens the Create topic dialog.
@@ -76,6 +81,7 @@ private:
     QLabel *m_partitionTitle = nullptr;
     QPushButton *m_create = nullptr;
     QPushButton *m_produce = nullptr;
+    QPushButton *m_configs = nullptr;
     std::optional<core::ClusterConfig> m_adminCluster;
     FutureSynchronizer m_tasks; // topic creations still using m_cluster
 };
