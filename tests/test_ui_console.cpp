@@ -8,6 +8,9 @@
 #include "core/kafka/kafkaadmin.h"
 #include "core/kafka/messagebrowser.h"
 #include "core/monitor/monitor.h"
+#include "ui/dialogs/addpartitionsdialog.h"
+#include "ui/dialogs/deleterecordsdialog.h"
+#include "ui/dialogs/deletetopicdialog.h"
 #include "ui/dialogs/producemessagedialog.h"
 #include "ui/dialogs/resetoffsetsdialog.h"
 #include "ui/dialogs/topicconfigdialog.h"
@@ -30,6 +33,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -621,6 +625,125 @@ TEST_CASE("the Topic configuration dialog on a dead cluster says why and closing
     CHECK(closing.elapsed() < 500);
 }
 
+TEST_CASE("Add partitions, Delete records and Delete topic open from the Topics tab and on the "
+          "embedded broker say in one line why they cannot",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 2;
+    options.topics = {"manage"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    {
+        core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+        REQUIRE(admin.connect(&error));
+        core::ProduceRequest request;
+        request.topic = "manage";
+        request.partition = 1;
+        request.value = "x";
+        request.copies = 4;
+        REQUIRE(admin.produce(request, &error));
+    }
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    TopicsTab tab(monitor, cluster, QStringLiteral("manage"));
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto *p = tab.topics->partitionModel();
+            return p->rowCount() == 2 && tab.topics->selectTopic(QStringLiteral("manage")) &&
+                   tab.page.topicsView()->partitionModel()->index(1, 0).isValid();
+        },
+        20s));
+    // The watermarks the monitor read: partition 1 holds 4 messages.
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto snapshot = monitor.cluster().snapshot();
+            const core::TopicInfo *t = snapshot->findTopic("manage");
+            return t && t->partitions.size() == 2 && t->partitions[1].high == 4;
+        },
+        20s));
+    tab.page.refresh();
+
+    QPushButton *manage = tab.topics->manageButton();
+    CHECK(manage->text() == QStringLiteral("Manage"));
+    CHECK(manage->isEnabled());
+    REQUIRE(manage->menu());
+    QStringList actions;
+    for (const QAction *a : manage->menu()->actions())
+        actions << a->text();
+    CHECK(actions == QStringList{QStringLiteral("Add partitions…"),
+                                 QStringLiteral("Delete records…"),
+                                 QStringLiteral("Delete topic…")});
+
+    const auto waitConnected = [](ui::AdminDialog *dialog) {
+        REQUIRE(test::waitUntil([&] { return dialog->embedded().has_value() && !dialog->isBusy(); },
+                                20s));
+        CHECK(*dialog->embedded());
+        INFO(dialog->statusText().toStdString());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Not on the embedded broker: ")));
+        CHECK_FALSE(dialog->statusText().contains(QLatin1Char('\n')));
+        auto [noName, noTip] = unnamedControls(dialog);
+        INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+        INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+        CHECK(noName.isEmpty());
+        CHECK(noTip.isEmpty());
+    };
+
+    SECTION("Add partitions: the count from Kafka, the action off with the reason")
+    {
+        ui::AddPartitionsDialog *dialog = tab.topics->showAddPartitionsDialog();
+        REQUIRE(dialog);
+        waitConnected(dialog);
+        CHECK(dialog->currentPartitions() == 2);
+        CHECK(dialog->statusText().contains(QStringLiteral("add partitions")));
+        CHECK_FALSE(dialog->addButton()->isEnabled());
+        CHECK(dialog->addButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("add-partitions-embedded.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete records: low and high per partition, the action off with the reason")
+    {
+        ui::DeleteRecordsDialog *dialog = tab.topics->showDeleteRecordsDialog();
+        REQUIRE(dialog);
+        QAbstractItemModelTester tester(dialog->model(),
+                                        QAbstractItemModelTester::FailureReportingMode::Fatal);
+        REQUIRE(dialog->model()->rowCount() == 2);
+        CHECK(dialog->model()->rows()[1].low == 0);
+        CHECK(dialog->model()->rows()[1].high == 4);
+        CHECK(dialog->model()->index(1, 3).data().toString() == QStringLiteral("4"));
+        waitConnected(dialog);
+        dialog->setBeforeOffset(2);
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("delete-records-embedded.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete topic: the typed name does not matter, the action is off with the reason")
+    {
+        ui::DeleteTopicDialog *dialog = tab.topics->showDeleteTopicDialog();
+        REQUIRE(dialog);
+        waitConnected(dialog);
+        dialog->setTypedName(QStringLiteral("manage"));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("delete-topic-embedded.png"));
+        dialog->close();
+    }
+    tab.page.hide();
+    monitor.stop();
+}
+
 // ---- Against a real Kafka (scripts/kafka.sh single; ctest kafka_single_console_gui) ----------
 
 namespace {
@@ -766,6 +889,168 @@ TEST_CASE("real Kafka: the Topic configuration dialog alters retention.ms and sh
     }
 
     dialog->close();
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("real Kafka: Add partitions, Delete records and Delete topic from the Topics tab",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    ms.clusterOptions.refreshIntervalMs = 500;
+    ms.groupOptions.refreshIntervalMs = 500;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    const QString topic = QStringLiteral("gui-manage-%1").arg(QDateTime::currentMSecsSinceEpoch());
+    const std::string name = topic.toStdString();
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    ui::TopicsView *topics = page.topicsView();
+    QSignalSpy created(topics, &ui::TopicsView::topicCreated);
+    topics->createTopic(topic, 2, 1);
+    REQUIRE(test::waitUntil([&] { return !created.isEmpty(); }, 30s));
+    REQUIRE(created.first().at(0).toBool());
+    core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+    REQUIRE(admin.connect(&error));
+    for (std::int32_t p = 0; p < 2; ++p) {
+        core::ProduceRequest request;
+        request.topic = name;
+        request.partition = p;
+        request.value = "x";
+        request.copies = 5;
+        INFO(error);
+        REQUIRE(admin.produce(request, &error));
+    }
+    // The monitor has seen the five messages of each partition.
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto snapshot = monitor.cluster().snapshot();
+            const core::TopicInfo *t = snapshot->findTopic(name);
+            return t && t->partitions.size() == 2 && t->partitions[0].high == 5 &&
+                   t->partitions[1].high == 5;
+        },
+        30s));
+    page.refresh();
+    REQUIRE(topics->selectTopic(topic));
+    QStringList asked;
+    bool answer = true;
+    const auto answering = [&](ui::AdminDialog *dialog) {
+        dialog->setConfirm([&](const QString &text) {
+            asked << text;
+            return answer;
+        });
+    };
+
+    SECTION("Add partitions: must be greater; cancelled, then 2 -> 4 read back from Kafka")
+    {
+        ui::AddPartitionsDialog *dialog = topics->showAddPartitionsDialog();
+        REQUIRE(dialog);
+        answering(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        CHECK(dialog->currentPartitions() == 2);
+        dialog->setNewTotal(2); // the spin box does not go below 3
+        dialog->setNewTotal(4);
+        REQUIRE(dialog->addButton()->isEnabled());
+        answer = false;
+        dialog->addButton()->click();
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("2 → 4 partitions")));
+        CHECK(admin.topicPartitions(name, &error)->size() == 2);
+        answer = true;
+        clickAndWait([&] { dialog->addButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() ==
+              QStringLiteral("Done: %1 had 2 partitions and has 4 now.").arg(topic));
+        CHECK(admin.topicPartitions(name, &error)->size() == 4);
+        CHECK(dialog->currentPartitions() == 4);
+        screenshot(*dialog, QStringLiteral("add-partitions-real.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete records: before offset 3 in partition 0, then all of partition 1")
+    {
+        ui::DeleteRecordsDialog *dialog = topics->showDeleteRecordsDialog();
+        REQUIRE(dialog);
+        answering(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        dialog->setPartition(0);
+        CHECK_FALSE(dialog->deleteButton()->isEnabled()); // no offset typed
+        dialog->setBeforeOffset(3);
+        REQUIRE(dialog->deleteButton()->isEnabled());
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("partition 0: first offset 0 → 3 (3 records go)")));
+        CHECK_FALSE(asked[0].contains(QStringLiteral("partition 1")));
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted: partition 0 now starts at 3."));
+        CHECK(dialog->model()->rows()[0].low == 3);
+        CHECK(dialog->model()->rows()[1].low == 0);
+
+        dialog->setPartition(1);
+        dialog->setBeforeOffset(-1); // every record
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        CHECK(asked.last().contains(QStringLiteral("partition 1: first offset 0 → 5")));
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted: partition 1 now starts at 5."));
+        screenshot(*dialog, QStringLiteral("delete-records-real.png"));
+
+        // What Kafka has: the first offsets moved.
+        core::MessageBrowser browser(cluster);
+        const core::BrowseResult read = browser.readFromOffset(name, 0, 0, 10);
+        INFO(read.error);
+        REQUIRE(read.ok);
+        REQUIRE_FALSE(read.messages.empty());
+        CHECK(read.messages.front().offset == 3);
+
+        // Beyond the end: Kafka's refusal, per partition.
+        dialog->setPartition(0);
+        dialog->setBeforeOffset(99);
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        CHECK_FALSE(done.last().at(0).toBool());
+        INFO(dialog->statusText().toStdString());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Kafka refused partition 0: ")));
+        screenshot(*dialog, QStringLiteral("delete-records-real-refused.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete topic: Delete enabled only by the exact name, then the topic is gone")
+    {
+        ui::DeleteTopicDialog *dialog = topics->showDeleteTopicDialog();
+        REQUIRE(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        dialog->setTypedName(topic.left(topic.size() - 1));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().contains(QStringLiteral("Type the topic's name")));
+        dialog->setTypedName(topic.toUpper());
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        dialog->setTypedName(topic);
+        REQUIRE(dialog->deleteButton()->isEnabled());
+        screenshot(*dialog, QStringLiteral("delete-topic-real.png"));
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted topic %1.").arg(topic));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(asked.isEmpty()); // the typed name was the confirmation
+        REQUIRE(test::waitUntil([&] { return !admin.topicPartitions(name, &error); }, 30s));
+        screenshot(*dialog, QStringLiteral("delete-topic-real-done.png"));
+        dialog->close();
+    }
     page.hide();
     monitor.stop();
 }

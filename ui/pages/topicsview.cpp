@@ -1,7 +1,10 @@
 #include "ui/pages/topicsview.h"
 
 #include "ui/common/format.h"
+#include "ui/dialogs/addpartitionsdialog.h"
 #include "ui/dialogs/createtopicdialog.h"
+#include "ui/dialogs/deleterecordsdialog.h"
+#include "ui/dialogs/deletetopicdialog.h"
 #include "ui/dialogs/producemessagedialog.h"
 #include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
@@ -82,6 +85,8 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
         produce->setEnabled(m_produce->isEnabled());
         QAction *configs = menu.addAction(tr("Configuration…"));
         configs->setEnabled(m_configs->isEnabled());
+        menu.addSeparator();
+        menu.addActions(m_manage->menu()->actions());
         QAction *chosen = menu.exec(m_topicView->viewport()->mapToGlobal(pos));
         if (chosen == produce)
             showProduceDialog();
@@ -90,6 +95,15 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     });
     m_configs = new QPushButton(tr("Configuration…"), this);
     connect(m_configs, &QPushButton::clicked, this, [this] { showConfigDialog(); });
+    m_manage = new QPushButton(tr("Manage"), this);
+    auto *manage = new QMenu(m_manage);
+    connect(manage->addAction(tr("Add partitions…")), &QAction::triggered, this,
+            [this] { showAddPartitionsDialog(); });
+    connect(manage->addAction(tr("Delete records…")), &QAction::triggered, this,
+            [this] { showDeleteRecordsDialog(); });
+    connect(manage->addAction(tr("Delete topic…")), &QAction::triggered, this,
+            [this] { showDeleteTopicDialog(); });
+    m_manage->setMenu(manage);
 
     auto *left = new QWidget(this);
     auto *leftLayout = new QVBoxLayout(left);
@@ -98,6 +112,7 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     bar->addWidget(m_create);
     bar->addWidget(m_produce);
     bar->addWidget(m_configs);
+    bar->addWidget(m_manage);
     bar->addStretch();
     leftLayout->addLayout(bar);
     leftLayout->addWidget(m_topicView);
@@ -176,6 +191,41 @@ TopicConfigDialog *TopicsView::showConfigDialog()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     return dialog;
+}
+
+template <class Dialog> Dialog *TopicsView::openDialog(Dialog *dialog)
+{
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+AddPartitionsDialog *TopicsView::showAddPartitionsDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    const core::TopicInfo *topic =
+        m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
+    return openDialog(new AddPartitionsDialog(*m_adminCluster, m_selected,
+                                              topic ? int(topic->partitions.size()) : 0, this));
+}
+
+DeleteRecordsDialog *TopicsView::showDeleteRecordsDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    const core::TopicInfo *topic =
+        m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
+    return openDialog(new DeleteRecordsDialog(
+        *m_adminCluster, m_selected, topic ? topic->partitions : std::vector<core::PartitionInfo>{},
+        this));
+}
+
+DeleteTopicDialog *TopicsView::showDeleteTopicDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    return openDialog(new DeleteTopicDialog(*m_adminCluster, m_selected, this));
 }
 
 TopicsView::~TopicsView()
