@@ -15,6 +15,7 @@
 #include "ui/dialogs/resetoffsetsdialog.h"
 #include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
+#include "ui/pages/aclsview.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/kafkapage.h"
 #include "ui/pages/topicsview.h"
@@ -744,6 +745,96 @@ TEST_CASE("Add partitions, Delete records and Delete topic open from the Topics 
     monitor.stop();
 }
 
+TEST_CASE("the ACLs tab: on the embedded broker the reason in one line instead of a table; a "
+          "listing is filterable",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    REQUIRE(broker.start({}, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    auto *acls = page.findChild<ui::AclsView *>();
+    REQUIRE(acls);
+    QAbstractItemModelTester tester(acls->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    const int index = page.tabs()->indexOf(acls);
+    CHECK(page.tabs()->tabText(index) == QStringLiteral("ACLs"));
+    CHECK_FALSE(acls->hasLoaded()); // nothing asked before the tab is shown
+    QSignalSpy loaded(acls, &ui::AclsView::loaded);
+    QElapsedTimer call;
+    call.start();
+    page.tabs()->setCurrentWidget(acls);
+    CHECK(acls->isBusy()); // read in the background
+    CHECK(call.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 20s));
+    CHECK_FALSE(loaded.first().at(0).toBool());
+    INFO(acls->messageText().toStdString());
+    CHECK(acls->messageText() == QStringLiteral("Not on the embedded broker: librdkafka's mock "
+                                                "cannot list ACLs (it has no DescribeAcls)."));
+    CHECK_FALSE(acls->table()->isVisible());
+    CHECK_FALSE(acls->refreshButton()->isEnabled());
+    screenshot(page, QStringLiteral("acls-embedded.png"));
+    {
+        auto [noName, noTip] = unnamedControls(acls);
+        INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+        INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+        CHECK(noName.isEmpty());
+        CHECK(noTip.isEmpty());
+    }
+
+    SECTION("a listing: the table, filtered over every column")
+    {
+        core::AclListing listing;
+        const auto acl = [](const char *principal, const char *operation, const char *type,
+                            const char *name) {
+            core::AclEntry a;
+            a.principal = principal;
+            a.host = "*";
+            a.operation = operation;
+            a.permission = "ALLOW";
+            a.resourceType = type;
+            a.resourceName = name;
+            a.patternType = "LITERAL";
+            return a;
+        };
+        listing.acls = {acl("User:studio", "ALL", "Topic", "clickstream"),
+                        acl("User:studio", "READ", "Group", "aggregator"),
+                        acl("User:limited", "DESCRIBE", "Topic", "clickstream")};
+        acls->present(listing, {});
+        CHECK(acls->table()->isVisible());
+        CHECK(acls->messageText().isEmpty());
+        CHECK(acls->proxy()->rowCount() == 3);
+        acls->setFilter(QStringLiteral("limited"));
+        CHECK(acls->proxy()->rowCount() == 1);
+        acls->setFilter(QStringLiteral("group"));
+        REQUIRE(acls->proxy()->rowCount() == 1);
+        CHECK(acls->proxy()->index(0, 5).data().toString() == QStringLiteral("aggregator"));
+        acls->setFilter(QString());
+        screenshot(page, QStringLiteral("acls-listing.png"));
+        // Refused afterwards: the rows go, the reason shows, no empty table.
+        acls->present(std::nullopt, QStringLiteral("not authorised to describe ACLs (Describe "
+                                                   "on the cluster is needed): Cluster "
+                                                   "authorization failed."));
+        CHECK(acls->model()->rowCount() == 0);
+        CHECK_FALSE(acls->table()->isVisible());
+        CHECK(acls->messageText().startsWith(
+            QStringLiteral("Cannot list the ACLs: Not authorised to describe ACLs")));
+        screenshot(page, QStringLiteral("acls-refused.png"));
+    }
+    page.hide();
+    monitor.stop();
+}
+
 // ---- Against a real Kafka (scripts/kafka.sh single; ctest kafka_single_console_gui) ----------
 
 namespace {
@@ -1051,6 +1142,46 @@ TEST_CASE("real Kafka: Add partitions, Delete records and Delete topic from the 
         screenshot(*dialog, QStringLiteral("delete-topic-real-done.png"));
         dialog->close();
     }
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("real Kafka: the ACLs tab on the single node (no authorizer) says so instead of an "
+          "empty table",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    auto *acls = page.findChild<ui::AclsView *>();
+    REQUIRE(acls);
+    QSignalSpy loaded(acls, &ui::AclsView::loaded);
+    page.tabs()->setCurrentWidget(acls);
+    REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 30s));
+    INFO(acls->messageText().toStdString());
+    CHECK(loaded.first().at(0).toBool());
+    CHECK(acls->model()->rowCount() == 0);
+    CHECK_FALSE(acls->table()->isVisible());
+    CHECK(acls->messageText() ==
+          QStringLiteral("No ACLs listed. The cluster has no authorizer "
+                         "(authorizer.class.name is empty): ACLs are not enforced."));
+    // Refresh reads again, in the background.
+    QElapsedTimer call;
+    call.start();
+    acls->refreshButton()->click();
+    CHECK(acls->isBusy());
+    CHECK(call.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return loaded.size() == 2; }, 30s));
+    CHECK(acls->messageText().startsWith(QStringLiteral("No ACLs listed. The cluster has no")));
+    screenshot(page, QStringLiteral("acls-real-single.png"));
     page.hide();
     monitor.stop();
 }
