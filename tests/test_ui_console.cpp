@@ -534,6 +534,26 @@ TEST_CASE("the Produce dialog validates and formats JSON, sends key, headers and
     CHECK(produced.last().at(0).toBool());
     CHECK(dialog->statusText().startsWith(QStringLiteral("Delivered 1 of 1: partition ")));
 
+    // No timestamp set: the producer's now (0 in the request); set: that UTC time, read back.
+    CHECK(dialog->request().timestampMs == 0);
+    const QDateTime stamp =
+        QDateTime::fromString(QStringLiteral("2026-03-01T12:34:56.789Z"), Qt::ISODateWithMs);
+    REQUIRE(stamp.isValid());
+    dialog->setTimestamp(stamp);
+    CHECK(dialog->request().timestampMs == stamp.toMSecsSinceEpoch());
+    dialog->setPartition(2);
+    dialog->produceButton()->click();
+    REQUIRE(test::waitUntil([&] { return produced.size() == 3; }, 20s));
+    INFO(dialog->statusText().toStdString());
+    CHECK(produced.last().at(0).toBool());
+    screenshot(*dialog, QStringLiteral("produce-message-timestamp.png"));
+    const core::BrowseResult stamped = browser.readFromOffset("produce", 2, 0, 5);
+    REQUIRE(stamped.ok);
+    REQUIRE_FALSE(stamped.messages.empty());
+    CHECK(stamped.messages.back().timestampMs == stamp.toMSecsSinceEpoch());
+    dialog->setTimestamp(QDateTime());
+    CHECK(dialog->request().timestampMs == 0);
+
     auto [noName, noTip] = unnamedControls(dialog);
     INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
     INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
@@ -1184,4 +1204,36 @@ TEST_CASE("real Kafka: the ACLs tab on the single node (no authorizer) says so i
     screenshot(page, QStringLiteral("acls-real-single.png"));
     page.hide();
     monitor.stop();
+}
+
+TEST_CASE("real Kafka: the Produce dialog sends a message with the timestamp set and Kafka keeps "
+          "it",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    const std::string topic = "gui-produce-" + std::to_string(QDateTime::currentMSecsSinceEpoch());
+    ui::ProduceMessageDialog dialog(cluster, QString::fromStdString(topic), 1);
+    QSignalSpy produced(&dialog, &ui::ProduceMessageDialog::produced);
+    dialog.show();
+    dialog.setJson(false);
+    dialog.setValue(QStringLiteral("stamped"));
+    dialog.setKey(QStringLiteral("k"));
+    const QDateTime stamp =
+        QDateTime::fromString(QStringLiteral("2026-03-01T12:34:56.789Z"), Qt::ISODateWithMs);
+    dialog.setTimestamp(stamp);
+    dialog.setPartition(0);
+    dialog.produceButton()->click(); // the topic is created on first use (auto-create)
+    REQUIRE(test::waitUntil([&] { return !produced.isEmpty(); }, 30s));
+    INFO(dialog.statusText().toStdString());
+    REQUIRE(produced.first().at(0).toBool());
+    CHECK(dialog.statusText() == QStringLiteral("Delivered 1 of 1: partition 0, offset 0"));
+    screenshot(dialog, QStringLiteral("produce-message-timestamp-real.png"));
+    core::MessageBrowser browser(cluster);
+    const core::BrowseResult read = browser.readFromOffset(topic, 0, 0, 5);
+    INFO(read.error);
+    REQUIRE(read.ok);
+    REQUIRE(read.messages.size() == 1);
+    CHECK(read.messages[0].value == "stamped");
+    CHECK(read.messages[0].timestampMs == stamp.toMSecsSinceEpoch());
 }
