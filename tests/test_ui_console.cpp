@@ -697,6 +697,8 @@ TEST_CASE("Add partitions, Delete records and Delete topic open from the Topics 
     QPushButton *manage = tab.topics->manageButton();
     CHECK(manage->text() == QStringLiteral("Manage"));
     CHECK(manage->isEnabled());
+    CHECK(manage->toolTip() == QStringLiteral("Add partitions to manage, delete its records or "
+                                              "the topic (each asks first)"));
     REQUIRE(manage->menu());
     QStringList actions;
     for (const QAction *a : manage->menu()->actions())

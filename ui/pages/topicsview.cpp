@@ -168,6 +168,14 @@ void TopicsView::updateActions()
                           : ready
                               ? tr("The configs of %1: values, sources, changes").arg(m_selected)
                               : tr("Select a topic first"));
+    m_manage->setEnabled(ready);
+    for (QAction *a : m_manage->menu()->actions())
+        a->setEnabled(ready);
+    m_manage->setToolTip(!m_adminCluster ? tr("No cluster to change here")
+                         : ready ? tr("Add partitions to %1, delete its records or the topic "
+                                      "(each asks first)")
+                                       .arg(m_selected)
+                                 : tr("Select a topic first"));
 }
 
 ProduceMessageDialog *TopicsView::showProduceDialog()
