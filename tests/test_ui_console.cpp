@@ -621,7 +621,8 @@ TEST_CASE("the Topic configuration dialog opens from the Topics tab and on the e
     monitor.stop();
 }
 
-TEST_CASE("the Topic configuration dialog on a dead cluster says why and closing it never waits",
+TEST_CASE("the Topic configuration and Delete topic dialogs on a dead cluster say why; closing "
+          "never waits",
           "[ui][console]")
 {
     test::IsolatedSettings isolated;
@@ -638,6 +639,19 @@ TEST_CASE("the Topic configuration dialog on a dead cluster says why and closing
     INFO(dialog->statusText().toStdString());
     CHECK(dialog->statusText().contains(QStringLiteral("cannot reach")));
     CHECK_FALSE(dialog->applyButton()->isEnabled());
+    CHECK(dialog->connectFailed());
+
+    // Delete topic there: the typed name does not enable it, and the tooltip says why.
+    ui::DeleteTopicDialog remove(dead, QStringLiteral("t"));
+    QSignalSpy connects(&remove, &ui::AdminDialog::connected);
+    REQUIRE(test::waitUntil([&] { return !connects.isEmpty() && !remove.isBusy(); },
+                            std::chrono::milliseconds(ui::AdminDialog::kAdminTimeoutMs + 10'000)));
+    CHECK_FALSE(connects.first().at(0).toBool());
+    remove.setTypedName(QStringLiteral("t"));
+    CHECK_FALSE(remove.deleteButton()->isEnabled());
+    CHECK(remove.deleteButton()->toolTip().startsWith(QStringLiteral("Not connected")));
+    CHECK(remove.statusText().startsWith(QStringLiteral("Cannot connect: cannot reach")));
+
     dialog->reload();
     REQUIRE(dialog->isBusy());
     QElapsedTimer closing;

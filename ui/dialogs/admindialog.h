@@ -35,6 +35,8 @@ public:
     bool isBusy() const { return m_busy; }
     /// Known once the first task connected.
     std::optional<bool> embedded() const { return m_embedded; }
+    /// The last task could not connect (the status line says why).
+    bool connectFailed() const { return m_connectFailed; }
     const QString &topic() const { return m_topic; }
 
 Q_SIGNALS:
@@ -69,6 +71,7 @@ protected:
                     const Outcome o = watcher->result();
                     watcher->deleteLater();
                     m_busy = false;
+                    m_connectFailed = !o.connected;
                     if (o.connected && !m_embedded) {
                         m_embedded = o.embedded;
                         Q_EMIT connected(true);
@@ -112,6 +115,7 @@ private:
     Confirm m_confirm;
     std::optional<bool> m_embedded;
     bool m_busy = false;
+    bool m_connectFailed = false;
     QLabel *m_status = nullptr;
 };
 

@@ -169,7 +169,7 @@ std::vector<std::int32_t> DeleteRecordsDialog::chosen(QString *why) const
     if (embedded().value_or(false))
         *why = embeddedReason(tr("delete records"));
     else if (!embedded())
-        *why = tr("Connecting…");
+        *why = connectFailed() ? tr("Not connected: see the message below") : tr("Connecting…");
     else if (out.empty())
         *why = tr("The topic's partitions are not known yet");
     else if (offset == -2)

@@ -61,7 +61,7 @@ void DeleteTopicDialog::updateControls()
     else if (embedded().value_or(false))
         why = embeddedReason(tr("delete a topic"));
     else if (!embedded())
-        why = tr("Connecting…");
+        why = connectFailed() ? tr("Not connected: see the message below") : tr("Connecting…");
     else if (m_name->text() != m_topic)
         why = tr("Type the topic's name, %1, to enable Delete").arg(m_topic);
     m_delete->setEnabled(!isBusy() && why.isEmpty());
