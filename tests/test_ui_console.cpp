@@ -621,8 +621,8 @@ TEST_CASE("the Topic configuration dialog opens from the Topics tab and on the e
     monitor.stop();
 }
 
-TEST_CASE("the Topic configuration and Delete topic dialogs on a dead cluster say why; closing "
-          "never waits",
+TEST_CASE("the Topic configuration and Delete topic dialogs on a dead cluster say why, and "
+          "closing never waits",
           "[ui][console]")
 {
     test::IsolatedSettings isolated;
@@ -781,8 +781,8 @@ TEST_CASE("Add partitions, Delete records and Delete topic open from the Topics 
     monitor.stop();
 }
 
-TEST_CASE("the ACLs tab: on the embedded broker the reason in one line instead of a table; a "
-          "listing is filterable",
+TEST_CASE("the ACLs tab: on the embedded broker the reason in one line instead of a table, and "
+          "a listing is filterable",
           "[ui][console][broker]")
 {
     test::IsolatedSettings isolated;
