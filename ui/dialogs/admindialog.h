@@ -40,7 +40,7 @@ public:
     const QString &topic() const { return m_topic; }
 
 Q_SIGNALS:
-    /// The connection made when the dialog opens worked (or not).
+    /// A task connected for the first time (true, once), or could not connect (false, each time).
     void connected(bool ok);
     /// A task (load, change) ended; `message` is what the status line says.
     void done(bool ok, const QString &message);
