@@ -1,6 +1,7 @@
 #include "ui/pages/kafkapage.h"
 
 #include "core/monitor/monitor.h"
+#include "ui/pages/aclsview.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/messageview.h"
 #include "ui/pages/topicsview.h"
@@ -24,6 +25,7 @@ KafkaPage::KafkaPage(core::Monitor &monitor, const core::ClusterConfig &cluster,
     m_tabs->addTab(m_topics, tr("Topics"));
     m_tabs->addTab(m_groups, tr("Consumer groups"));
     m_tabs->addTab(m_messages, tr("Messages"));
+    m_tabs->addTab(new AclsView(cluster, m_tabs), tr("ACLs"));
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_tabs);
