@@ -37,11 +37,13 @@
 #include <QMenu>
 #include <QPushButton>
 #include <QSignalSpy>
+
 #include <QSortFilterProxyModel>
 #include <QStandardItemModel>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
+#include <set>
 
 #include <chrono>
 #include <functional>
@@ -889,6 +891,23 @@ core::ClusterConfig realCluster()
     return cluster;
 }
 
+/// The SASL_SSL cluster of scripts/kafka.sh in $STUDIO_KAFKA_DIR as `user` (studio, admin or
+/// limited): SCRAM-SHA-512, the set-up's CA, the user's password from its file.
+core::ClusterConfig realSecureCluster(const std::string &user)
+{
+    core::ClusterConfig cluster = realCluster();
+    const QString dir = qEnvironmentVariable("STUDIO_KAFKA_DIR");
+    QFile password(dir + QStringLiteral("/%1.password").arg(QString::fromStdString(user)));
+    REQUIRE(password.open(QIODevice::ReadOnly));
+    cluster.name = "cluster";
+    cluster.security = core::SecurityProtocol::SaslSsl;
+    cluster.saslMechanism = "SCRAM-SHA-512";
+    cluster.saslUsername = user;
+    cluster.saslPassword = QString::fromUtf8(password.readAll()).trimmed().toStdString();
+    cluster.sslCaLocation = QString(dir + QStringLiteral("/tls/ca.pem")).toStdString();
+    return cluster;
+}
+
 std::string readConfig(const core::ClusterConfig &cluster, const std::string &topic,
                        const std::string &name, std::string *source = nullptr)
 {
@@ -1252,4 +1271,55 @@ TEST_CASE("real Kafka: the Produce dialog sends a message with the timestamp set
     REQUIRE(read.messages.size() == 1);
     CHECK(read.messages[0].value == "stamped");
     CHECK(read.messages[0].timestampMs == stamp.toMSecsSinceEpoch());
+}
+
+// ---- Against the real SASL_SSL cluster (scripts/kafka.sh cluster; kafka_cluster_console_gui) --
+
+TEST_CASE("real Kafka cluster: the ACLs tab lists the ACLs as the admin user and gives Kafka's "
+          "refusal to the restricted user",
+          "[.realkafkacluster][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    {
+        ui::AclsView acls(realSecureCluster("admin"));
+        QSignalSpy loaded(&acls, &ui::AclsView::loaded);
+        acls.resize(1100, 500);
+        acls.show();
+        acls.refreshButton()->click();
+        REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 60s));
+        INFO(acls.messageText().toStdString());
+        REQUIRE(loaded.first().at(0).toBool());
+        CHECK(acls.table()->isVisible());
+        // What scripts/kafka.sh created, among others.
+        std::set<std::string> rows;
+        for (const core::AclEntry &a : acls.model()->rows())
+            rows.insert(a.principal + " " + a.operation + " " + a.permission + " " +
+                        a.resourceType + " " + a.resourceName);
+        CHECK(rows.count("User:studio ALL ALLOW Topic *") == 1);
+        CHECK(rows.count("User:studio ALL ALLOW Cluster kafka-cluster") == 1);
+        CHECK(rows.count("User:limited READ ALLOW Topic *") == 1);
+        CHECK(rows.count("User:limited DESCRIBE ALLOW Topic *") == 1);
+        acls.setFilter(QStringLiteral("limited"));
+        CHECK(acls.table()->model()->rowCount() >= 2);
+        CHECK(acls.table()->model()->rowCount() < acls.model()->rowCount());
+        screenshot(acls, QStringLiteral("acls-real-cluster-admin.png"));
+    }
+    {
+        const core::ClusterConfig limited = realSecureCluster("limited");
+        ui::AclsView acls(limited);
+        QSignalSpy loaded(&acls, &ui::AclsView::loaded);
+        acls.resize(1100, 500);
+        acls.show();
+        acls.refreshButton()->click();
+        REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 60s));
+        const QString message = acls.messageText();
+        INFO(message.toStdString());
+        CHECK_FALSE(loaded.first().at(0).toBool());
+        CHECK_FALSE(acls.table()->isVisible()); // never an empty table that reads as "no ACLs"
+        CHECK(message.contains(QStringLiteral("not authorised to describe ACLs"),
+                               Qt::CaseInsensitive));
+        CHECK(message.contains(QStringLiteral("Cluster authorization failed"))); // Kafka's words
+        CHECK_FALSE(message.contains(QString::fromStdString(limited.saslPassword)));
+        screenshot(acls, QStringLiteral("acls-real-cluster-refused.png"));
+    }
 }
