@@ -74,11 +74,11 @@ bool produceOffThread(const core::ClusterConfig &cluster, const std::string &top
         bool good = producer != nullptr;
         for (int i = 0; good && i < count; ++i) {
             const std::string value = "{\"n\":" + std::to_string(i) + "}";
-            good = rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                     RD_KAFKA_V_VALUE(const_cast<char *>(value.data()),
-                                                      value.size()),
-                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                     RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR;
+            good =
+                rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                  RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR;
         }
         ok = good && rd_kafka_flush(producer.get(), 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR;
         done = true;
@@ -228,9 +228,7 @@ TEST_CASE("Two clusters shown at once; one stopped goes down while the other kee
     kafka->setCurrentCluster(QString::fromStdString(primary.name));
     produce(primary, "clickstream", 40);
     REQUIRE(test::waitUntil(
-        [&] {
-            return topicMessages(*kafka->topicsView(), QStringLiteral("clickstream")) == 40;
-        },
+        [&] { return topicMessages(*kafka->topicsView(), QStringLiteral("clickstream")) == 40; },
         20s));
     CHECK(kafka->clusterStatus()->text().contains(QStringLiteral("aggregator reads")));
     screenshot(*window, QStringLiteral("kafka-two-clusters-up.png"));
@@ -239,8 +237,8 @@ TEST_CASE("Two clusters shown at once; one stopped goes down while the other kee
     // row and tab go down, with the reason; the first's topic view keeps counting.
     LoopProbe loop;
     std::thread stopper([&second] { second.reset(); });
-    REQUIRE(test::waitUntil(
-        [&] { return probeState("kafka:second") == core::ServiceState::Down; }, 20s));
+    REQUIRE(test::waitUntil([&] { return probeState("kafka:second") == core::ServiceState::Down; },
+                            20s));
     stopper.join();
     REQUIRE(test::waitUntil(
         [&] { return kafka->clusterBar()->tabText(1).contains(QStringLiteral("down")); }, 5s));
