@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <QTest>
+
 #include <QApplication>
 #include <QChart>
 #include <QLineSeries>
@@ -160,6 +162,73 @@ TEST_CASE("bar labels that do not fit their category drop the prefix they share"
     chart.resize(1400, 300); // room for every label whole
     CHECK(test::waitUntil([&] { return chart.shownCategories() == products; },
                           std::chrono::seconds(5)));
+}
+
+TEST_CASE("histogram bins too wide for a narrow chart show where each bin starts", "[ui][charts]")
+{
+    // Regression (issue 21): the Sessions page's "10–30" and "11–20" read "10…" and "11…" at
+    // 1100x720 and at QT_SCALE_FACTOR=2.
+    BarChartView chart(QStringLiteral("Open: length so far (min)"), {QStringLiteral("sessions")},
+                       BarChartView::Kind::Grouped);
+    const QStringList ranges = {QStringLiteral("0–1"),   QStringLiteral("1–5"),
+                                QStringLiteral("5–10"),  QStringLiteral("10–30"),
+                                QStringLiteral("30–60"), QStringLiteral("60+")};
+    const QStringList starts = {QStringLiteral("0"),  QStringLiteral("1"),  QStringLiteral("5"),
+                                QStringLiteral("10"), QStringLiteral("30"), QStringLiteral("60+")};
+    chart.setShortCategories(starts, QStringLiteral("bins from (min)"));
+    chart.resize(900, 300);
+    chart.show();
+    chart.setData(ranges, {{3, 9, 4, 2, 1, 0}});
+    // Narrower and narrower: the ranges while they fit, then where the bins start; never cut.
+    bool startsShown = false;
+    for (int width = 600; width >= 300; width -= 20) {
+        chart.resize(width, 200);
+        QTest::qWait(20);
+        INFO(width << " px: " << chart.shownCategories().join(QLatin1Char(' ')).toStdString());
+        CHECK(chart.cutCategoryLabels().isEmpty());
+        startsShown = startsShown || chart.shownCategories() == starts;
+    }
+    CHECK(startsShown);
+    CHECK(chart.categories() == ranges); // the data keeps its bins
+    chart.resize(900, 300);              // room for the ranges
+    CHECK(test::waitUntil([&] { return chart.shownCategories() == ranges; },
+                          std::chrono::seconds(5)));
+    CHECK(chart.cutCategoryLabels().isEmpty());
+    // Without short labels a cut label is reported, so the screens test can catch it.
+    BarChartView plain(QStringLiteral("plain"), {QStringLiteral("sessions")},
+                       BarChartView::Kind::Grouped);
+    plain.resize(300, 200);
+    plain.show();
+    plain.setData(ranges, {{3, 9, 4, 2, 1, 0}});
+    CHECK(test::waitUntil([&] { return !plain.cutCategoryLabels().isEmpty(); },
+                          std::chrono::seconds(5)));
+}
+
+TEST_CASE("a bar label of several words too wide for its category keeps its leading words",
+          "[ui][charts]")
+{
+    // Regression (issue 21): the Geo page's browsers read "Samsu…" at 1100x720.
+    BarChartView chart(QStringLiteral("Browsers"), {QStringLiteral("events")},
+                       BarChartView::Kind::Grouped);
+    chart.resize(520, 260);
+    chart.show();
+    const QStringList browsers = {QStringLiteral("Chrome"),  QStringLiteral("Safari"),
+                                  QStringLiteral("Firefox"), QStringLiteral("Samsung Internet"),
+                                  QStringLiteral("Edge"),    QStringLiteral("Opera")};
+    chart.setData(browsers, {{40, 12, 5, 2, 1, 1}});
+    REQUIRE(test::waitUntil(
+        [&] { return chart.shownCategories().value(3) == QStringLiteral("Samsung"); },
+        std::chrono::seconds(5)));
+    QTest::qWait(100); // the layout settled: still whole
+    CHECK(chart.shownCategories().value(3) == QStringLiteral("Samsung"));
+    CHECK(chart.cutCategoryLabels().isEmpty());
+    CHECK(chart.shownCategories().value(0) == QStringLiteral("Chrome"));
+    if (const QString dir = qEnvironmentVariable("STUDIO_SCREENSHOT_DIR"); !dir.isEmpty()) {
+        chart.grab().save(dir + QStringLiteral("/bar-labels-words.png"));
+    }
+    // A ranking asks how many fit with its widest label whole.
+    CHECK(chart.categoriesFitting(QStringLiteral("other")) >= 4);
+    CHECK(chart.categoriesFitting(QStringLiteral("other")) < 12);
 }
 
 TEST_CASE("a window still open is left out of a line once one has closed, or drawn dashed",

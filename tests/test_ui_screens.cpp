@@ -3,6 +3,7 @@
 // (STUDIO_SCREENSHOT_DIR, the build tree's screenshots/window by default: <theme>-<W>x<H>/). ctest
 // runs it on a virtual X server (xvfb-run) when there is one, else offscreen.
 #include "core/engine/studioengine.h"
+#include "ui/charts/barchartview.h"
 #include "ui/charts/charttoolbar.h"
 #include "ui/common/theme.h"
 #include "ui/pages/producerspage.h"
@@ -115,6 +116,13 @@ QStringList clippedTexts(const QString &page, QWidget *root, int *inspected)
             if (combo->isEditable() || combo->currentText().isEmpty())
                 continue;
             text = combo->currentText();
+        } else if (auto *chart = qobject_cast<ui::BarChartView *>(w)) {
+            // Qt Charts cuts a category label it has no room for ("10–30" -> "10…").
+            ++*inspected;
+            for (const QString &label : chart->cutCategoryLabels())
+                clipped << QStringLiteral("%1: bar chart '%2' label '%3' cut")
+                               .arg(page, chart->chart()->title(), label);
+            continue;
         } else if (auto *box = qobject_cast<QGroupBox *>(w)) {
             if (box->title().isEmpty())
                 continue;

@@ -7,17 +7,49 @@
 #include <QBarSeries>
 #include <QBarSet>
 #include <QCategoryAxis>
-#include <QFontMetrics>
+#include <QCursor>
+#include <QGraphicsTextItem>
 #include <QLegend>
+#include <QLocale>
 #include <QLogValueAxis>
 #include <QRegularExpression>
 #include <QStackedBarSeries>
+#include <QTextDocument>
+#include <QToolTip>
 #include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace studio::ui {
+
+namespace {
+
+// Category names are many and short: a smaller font keeps "10–30" whole on a narrow chart, and a
+// smaller one still keeps "Samsung" whole where nothing else would.
+constexpr qreal kCategoryFontScale = 0.85;
+constexpr qreal kNarrowCategoryFontScale = 0.75;
+
+QFont categoryFont(qreal scale)
+{
+    QFont font = QApplication::font();
+    font.setPointSizeF(font.pointSizeF() * scale);
+    return font;
+}
+
+// A label's width as Qt Charts measures it before it cuts it: the label as rich text in a text item
+// with a margin of half a pixel (ChartPresenter::textBoundingRect).
+qreal labelWidth(const QFont &font, const QString &label)
+{
+    static QGraphicsTextItem item;
+    item.document()->setDocumentMargin(0.5);
+    item.setFont(font);
+    item.setHtml(label);
+    return item.boundingRect().width();
+}
+
+} // namespace
 
 BarChartView::BarChartView(const QString &title, const QStringList &setNames, Kind kind,
                            QWidget *parent)
@@ -45,6 +77,19 @@ BarChartView::BarChartView(const QString &title, const QStringList &setNames, Ki
     chart->addAxis(m_valueAxis, Qt::AlignLeft);
     m_series->attachAxis(m_categoryAxis);
     m_series->attachAxis(m_valueAxis);
+    // A bar's own figure on hover, under its full category name (the axis may show it short).
+    connect(m_series, &QAbstractBarSeries::hovered, this,
+            [this](bool status, int index, QBarSet *set) {
+                if (!status || !set) {
+                    QToolTip::hideText();
+                    return;
+                }
+                QString text = QStringLiteral("%1: %2").arg(m_categories.value(index),
+                                                            QLocale().toString(set->at(index)));
+                if (m_series->count() > 1)
+                    text = set->label() + QStringLiteral(", ") + text;
+                QToolTip::showText(QCursor::pos(), text, this);
+            });
     setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(240, 160);
@@ -61,10 +106,8 @@ void BarChartView::restyle()
         sets[i]->setColor(seriesColor(i));
         sets[i]->setBorderColor(seriesColor(i));
     }
-    // Category names are many and short: a smaller font keeps "10–30" whole on a narrow chart.
-    QFont small = QApplication::font();
-    small.setPointSizeF(small.pointSizeF() * 0.85);
-    m_categoryAxis->setLabelsFont(small);
+    m_categoryAxis->setLabelsFont(categoryFont(kCategoryFontScale));
+    fitCategoryLabels(); // (with the theme's font)
 }
 
 void BarChartView::setLogarithmic(bool logarithmic)
@@ -140,24 +183,60 @@ QStringList BarChartView::shownCategories() const
     return m_categoryAxis->categories();
 }
 
+void BarChartView::setShortCategories(const QStringList &labels, const QString &title)
+{
+    m_shortCategories = labels;
+    m_shortTitle = title;
+    m_categoryAxis->setCategories(m_categories.isEmpty() ? QStringList{QString()} : m_categories);
+    m_categoryAxis->setTitleText({});
+    fitCategoryLabels();
+}
+
+qreal BarChartView::categoryLabelRoom() const
+{
+    // What Qt Charts leaves a category label before it cuts it (its horizontal axis divides the
+    // width by the categories + 1 and keeps a padding of 4 px on either side).
+    return chart()->plotArea().width() / (m_categories.size() + 1) - 8;
+}
+
+QStringList BarChartView::cutCategoryLabels() const
+{
+    QStringList cut;
+    const qreal room = categoryLabelRoom();
+    for (const QString &label : m_categoryAxis->categories())
+        if (labelWidth(m_categoryAxis->labelsFont(), label) > room)
+            cut << label;
+    return cut;
+}
+
+int BarChartView::categoriesFitting(const QString &label) const
+{
+    const qreal plotWidth = chart()->plotArea().width();
+    if (plotWidth <= 0)
+        return std::numeric_limits<int>::max(); // not laid out yet
+    // plotWidth / (n + 1) - 8 >= width: see categoryLabelRoom().
+    return std::max(
+        1, static_cast<int>(plotWidth / (labelWidth(m_categoryAxis->labelsFont(), label) + 8)) - 1);
+}
+
 void BarChartView::fitCategoryLabels()
 {
     if (m_categories.isEmpty())
         return;
-    const qreal plotWidth = chart()->plotArea().width();
-    if (plotWidth <= 0)
+    if (chart()->plotArea().width() <= 0)
         return; // not laid out yet: plotAreaChanged() calls again
-    // What Qt Charts leaves a category label before it cuts it (its horizontal axis divides the
-    // width by the categories + 1 and keeps a padding of 5 px on either side).
-    const qreal perCategory = plotWidth / (m_categories.size() + 1) - 10;
-    const QFontMetrics metrics(m_categoryAxis->labelsFont());
-    int longest = 0;
-    for (const QString &category : m_categories)
-        longest = std::max(longest, metrics.horizontalAdvance(category));
+    const qreal perCategory = categoryLabelRoom();
+    const QFont font = categoryFont(kCategoryFontScale);
+    const auto longest = [&](const QStringList &labels, qsizetype skip) {
+        qreal widest = 0;
+        for (const QString &label : labels)
+            widest = std::max(widest, labelWidth(font, label.mid(skip)));
+        return widest;
+    };
     // Labels that do not fit lose what they all start with ("prod_0042" -> "0042"; the prefix
     // becomes the axis title): Qt Charts would cut each to "0…" (and cuts turned labels too).
     QString prefix;
-    if (longest > perCategory && m_categories.size() > 1) {
+    if (longest(m_categories, 0) > perCategory && m_categories.size() > 1) {
         prefix = m_categories.front();
         for (const QString &category : m_categories) {
             qsizetype n = 0;
@@ -170,14 +249,30 @@ void BarChartView::fitCategoryLabels()
             prefix.lastIndexOf(QRegularExpression(QStringLiteral("[^0-9A-Za-z]")));
         prefix.truncate(cut + 1);
     }
-    if (prefix == m_categoryPrefix)
-        return;
-    m_categoryPrefix = prefix;
-    QStringList shown = m_categories;
-    for (QString &category : shown)
-        category.remove(0, prefix.size());
+    // Still too wide ("10–30" in a narrow histogram): the short labels, when there are some.
+    const bool useShort = m_shortCategories.size() == m_categories.size() &&
+                          longest(m_categories, prefix.size()) > perCategory;
+    QStringList shown = useShort ? m_shortCategories : m_categories;
+    if (!useShort)
+        for (QString &category : shown) {
+            category.remove(0, prefix.size());
+            // Whole leading words rather than cut ones: "Samsung" for "Samsung Internet", not
+            // "Samsu…" (Qt Charts draws a category on one line; the bar's tooltip has it whole).
+            while (labelWidth(font, category) > perCategory &&
+                   category.lastIndexOf(QLatin1Char(' ')) > 0)
+                category.truncate(category.lastIndexOf(QLatin1Char(' ')));
+        }
+    // The last resort: a smaller font (Qt Charts would cut "Samsung" to "Sams…").
+    const QFont shownFont =
+        longest(shown, 0) > perCategory ? categoryFont(kNarrowCategoryFontScale) : font;
+    if (shownFont != m_categoryAxis->labelsFont())
+        m_categoryAxis->setLabelsFont(shownFont);
+    if (shown == m_categoryAxis->categories())
+        return; // (setting them again would lay the chart out again, and call this again)
     m_categoryAxis->setCategories(shown);
-    m_categoryAxis->setTitleText(prefix.isEmpty() ? QString() : prefix + QChar(0x2026));
+    m_categoryAxis->setTitleText(useShort           ? m_shortTitle
+                                 : prefix.isEmpty() ? QString()
+                                                    : prefix + QChar(0x2026));
 }
 
 QBarSet *BarChartView::barSet(int index) const
@@ -210,7 +305,6 @@ void BarChartView::setData(const QStringList &categories, const QList<QList<qrea
     const bool sameCategories = categories == m_categories;
     if (!sameCategories) {
         m_categories = categories;
-        m_categoryPrefix.clear();
         m_categoryAxis->setCategories(categories.isEmpty() ? QStringList{QString()} : categories);
         m_categoryAxis->setTitleText({});
         fitCategoryLabels();

@@ -38,6 +38,15 @@ public:
     /// The category labels as drawn: categories() without the prefix they all share when they
     /// would not fit their width otherwise (that prefix is then the axis title, "prod_…").
     QStringList shownCategories() const;
+    /// Shorter labels, one per category, drawn when the categories do not fit their width even
+    /// without a shared prefix (a histogram's bins by their lower bound: "10" for "10–30"); the
+    /// category axis is then titled `title`. The bars' tooltips keep the full names.
+    void setShortCategories(const QStringList &labels, const QString &title);
+    /// The labels as drawn that Qt Charts cuts ("10…") at the current width: none, ideally.
+    QStringList cutCategoryLabels() const;
+    /// How many categories fit the current width with `label` as the widest label whole (no
+    /// limit before the chart is laid out): a ranking shows that many and folds the rest.
+    int categoriesFitting(const QString &label) const;
     /// A logarithmic value axis (base 10), for values spanning orders of magnitude (a funnel's
     /// views beside its purchases). Bars start at 1; a value under 1 shows no bar.
     void setLogarithmic(bool logarithmic);
@@ -51,7 +60,9 @@ public:
 
 private:
     void fitCategoryLabels();
-    QString m_categoryPrefix; // dropped from the labels shown (fitCategoryLabels())
+    qreal categoryLabelRoom() const; ///< the width Qt Charts gives one category label
+    QStringList m_shortCategories;
+    QString m_shortTitle;
     QAbstractBarSeries *m_series = nullptr;
     QBarCategoryAxis *m_categoryAxis = nullptr;
     QCategoryAxis *m_valueAxis = nullptr;

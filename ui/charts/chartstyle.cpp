@@ -8,6 +8,7 @@
 #include <QEvent>
 #include <QLocale>
 #include <QPalette>
+#include <QPen>
 
 #include <algorithm>
 #include <cmath>
@@ -213,6 +214,11 @@ void applyChartStyle(QChartView *view)
         axis->setLabelsFont(QApplication::font());
         axis->setTitleBrush(palette.color(QPalette::WindowText));
         axis->setGridLineColor(grid);
+        // A log axis's eight minor lines per decade stay faint and solid: dashed and as strong as
+        // the major ones they made the funnel chart read as a hatch.
+        QColor minor = grid;
+        minor.setAlphaF(0.45);
+        axis->setMinorGridLinePen(QPen(minor, 1));
         axis->setLinePenColor(palette.color(QPalette::Mid));
     }
     view->setBackgroundBrush(palette.color(QPalette::Base));

@@ -135,14 +135,18 @@ void GeoPage::renderBars()
     QStringList countries = ranked(byCountry);
     QList<qreal> countryValues;
     double other = 0;
+    // As many countries as the chart has room for with their labels whole (12 at most), then
+    // "other": a narrow window shows fewer bars rather than cut labels ("o…").
+    const int maxCountries =
+        std::clamp(m_countries->categoriesFitting(tr("other")) - 1, 3, kMaxCountries);
     for (int i = 0; i < countries.size(); ++i) {
-        if (i < kMaxCountries)
+        if (i < maxCountries)
             countryValues.append(byCountry[countries[i]]);
         else
             other += byCountry[countries[i]];
     }
-    if (countries.size() > kMaxCountries) {
-        countries = countries.mid(0, kMaxCountries);
+    if (countries.size() > maxCountries) {
+        countries = countries.mid(0, maxCountries);
         countries.append(tr("other"));
         countryValues.append(other);
     }

@@ -100,6 +100,18 @@ SessionsPage::SessionsPage(QWidget *parent)
     m_openEvents = new BarChartView(tr("Open: events so far"), {tr("sessions")},
                                     BarChartView::Kind::Grouped, this);
     m_openEvents->setValueTitle(tr("sessions"));
+    // Narrow histograms show each bin by where it starts ("10" for "10–30"): Qt Charts would cut
+    // the ranges to "10…".
+    const QStringList lengthStarts = {QStringLiteral("0"),  QStringLiteral("1"),
+                                      QStringLiteral("5"),  QStringLiteral("10"),
+                                      QStringLiteral("30"), QStringLiteral("60+")};
+    const QStringList eventStarts = {QStringLiteral("1"),  QStringLiteral("2"),
+                                     QStringLiteral("6"),  QStringLiteral("11"),
+                                     QStringLiteral("21"), QStringLiteral("51+")};
+    for (BarChartView *chart : {m_lengths, m_openLengths})
+        chart->setShortCategories(lengthStarts, tr("bins from (min)"));
+    for (BarChartView *chart : {m_events, m_openEvents})
+        chart->setShortCategories(eventStarts, tr("bins from (events)"));
     m_openText = new QLabel(tr("Open now: no session yet"), this);
     m_openText->setObjectName(QStringLiteral("openSessionsLabel"));
     m_conversion = new QLabel(tr("Conversion: no closed sessions yet"), this);
