@@ -94,7 +94,12 @@ struct Monitor::Impl
 
     mutable std::mutex clustersMutex; // guards what follows
     std::vector<std::shared_ptr<WatchedCluster>> watched;
-    std::vector<std::thread> retiring; // stopping removed clusters; joined by stop()
+    struct Retiring
+    {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Retiring> retiring; // stopping removed clusters; joined when done or by stop()
 };
 
 void Monitor::Impl::retire(std::shared_ptr<WatchedCluster> gone)
@@ -102,10 +107,22 @@ void Monitor::Impl::retire(std::shared_ptr<WatchedCluster> gone)
     // A dead cluster's refresh can hold ClusterMonitor::stop() for a request timeout: never on
     // the caller's (the GUI's) thread.
     std::lock_guard lock(clustersMutex);
-    retiring.emplace_back([gone = std::move(gone)] {
-        gone->groups.stop();
-        gone->cluster.stop();
+    // Those that have finished are joined here, so adding and removing clusters all day keeps
+    // no finished threads around.
+    std::erase_if(retiring, [](Retiring &r) {
+        if (!r.done->load())
+            return false;
+        r.thread.join();
+        return true;
     });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    retiring.push_back({std::thread([gone = std::move(gone), done]() mutable {
+                            gone->groups.stop();
+                            gone->cluster.stop();
+                            gone.reset(); // the clients are freed here too when this was the last
+                            *done = true;
+                        }),
+                        done});
 }
 
 Monitor::Monitor(MonitorSettings settings)
@@ -205,13 +222,13 @@ void Monitor::stop()
             d.history->stop();
         d.started = false;
     }
-    std::vector<std::thread> retiring;
+    std::vector<Impl::Retiring> retiring;
     {
         std::lock_guard lock(d.clustersMutex);
         retiring.swap(d.retiring);
     }
-    for (std::thread &t : retiring)
-        t.join();
+    for (Impl::Retiring &r : retiring)
+        r.thread.join();
 }
 
 std::string Monitor::kafkaProbeName(const std::string &clusterName) const
