@@ -323,7 +323,7 @@ TEST_CASE("injected ListOffsets errors show on the partitions of the cluster vie
 
 // Issue 23: one more cluster beside the monitor's own, with its own monitors and health row; a
 // slow one is removed without waiting for its requests in flight, and added again at once.
-TEST_CASE("a watched cluster has its own row; removing a slow one does not wait for it",
+TEST_CASE("a watched cluster has its own row, and removing a slow one does not wait for it",
           "[monitor][broker][clusters]")
 {
     EmbeddedBroker own, other;

@@ -138,7 +138,7 @@ struct LoopProbe
 
 } // namespace
 
-TEST_CASE("Two clusters shown at once; one stopped goes down while the other keeps updating",
+TEST_CASE("Two clusters shown at once, one stopped goes down while the other keeps updating",
           "[ui][kafka][clusters]")
 {
     test::IsolatedSettings isolated;
