@@ -3,6 +3,7 @@
 // notifications, and the Prometheus families it adds.
 #include "core/aggregate/aggregator.h"
 #include "core/common/metrics.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/health.h"
@@ -365,6 +366,19 @@ TEST_CASE("a watched cluster has its own row, and removing a slow one does not w
         return s ? s->current.state : ServiceState::NotConfigured;
     };
     REQUIRE(waitFor([&] { return state("kafka:other") == ServiceState::Up; }, 30s));
+
+    // Its groups feed the alert rules labelled with the cluster (the monitor's own: no label).
+    watched->groups.watchGroup("other-group", {"other"});
+    REQUIRE(waitFor(
+        [&] {
+            monitor.evaluateNow(wallClockMs());
+            for (const Signal &signal : monitor.lastSignals())
+                if (signal.name == kSignalLagStatusOk &&
+                    signal.labels == Labels{{"cluster", "other"}, {"group", "other-group"}})
+                    return true;
+            return false;
+        },
+        30s));
 
     // Refused: the same name again, the monitor's own cluster, no name, an unusable config.
     CHECK_FALSE(monitor.addCluster(config, &error));

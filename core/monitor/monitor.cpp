@@ -468,6 +468,24 @@ std::vector<Signal> Monitor::Impl::collectSignals(std::int64_t nowMs)
         }
     }
 
+    // The groups of the other clusters shown, labelled with their cluster (their health is in
+    // the health signals already, as "kafka:<name>").
+    std::vector<std::shared_ptr<WatchedCluster>> others;
+    {
+        std::lock_guard lock(clustersMutex);
+        others = watched;
+    }
+    for (const auto &other : others) {
+        const auto g = other->groups.snapshot();
+        for (const GroupLag &group : g->groups) {
+            const bool ok = group.status == LagStatus::Ok || group.status == LagStatus::Unknown;
+            const Labels labels{{"cluster", other->name}, {"group", group.groupId}};
+            out.push_back({kSignalLagStatusOk, labels, ok ? 1.0 : 0.0});
+            if (group.lagSeconds >= 0)
+                out.push_back({kSignalLagSeconds, labels, group.lagSeconds});
+        }
+    }
+
     std::lock_guard sourceLock(sources->mutex);
     sources->lagStatus = ownStatus;
     if (sources->pipeline) {

@@ -41,7 +41,8 @@ struct MonitorSettings
 /// One more Kafka cluster followed beside the engine's own (the Kafka page's cluster selector):
 /// its own ClusterMonitor and GroupMonitor, each on its own thread, over its own clients. The
 /// aggregator never reads it. Its health probe is "kafka:<name>" in the monitor's HealthMonitor,
-/// so it has its own health row and the service rules' alerts name it.
+/// so it has its own health row and the service rules' alerts name it; its groups' lag signals
+/// carry a "cluster" label beside "group".
 struct WatchedCluster
 {
     WatchedCluster(ClusterConfig config, const MonitorSettings &settings);
