@@ -68,6 +68,8 @@ std::string statusLine(const core::EngineStatus &s, const Totals &t, double elap
     if (c.keysFolded > 0)
         line += fmt::format(" | key cap: {} keys into (other) in {} windows",
                             groupThousands(c.keysFolded), groupThousands(c.windowsCapped));
+    if (ps.deletedUnread > 0)
+        line += fmt::format(" | DELETED UNREAD by retention: {}", groupThousands(ps.deletedUnread));
     if (!t.keepingUp)
         line += fmt::format(" | producer BEHIND target, limited by {}", t.limitedBy);
     if (!ps.lastError.empty())
@@ -124,7 +126,8 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"held", c.held},
                                 {"idle_partitions", c.idlePartitions},
                                 {"dead_letter_pending", ps.deadLetterPending},
-                                {"dead_letter_truncated", ps.deadLetterTruncated}};
+                                {"dead_letter_truncated", ps.deadLetterTruncated},
+                                {"deleted_unread", ps.deletedUnread}};
     // The aggregation workers (issue 20): each one's partitions, events and busy share.
     nlohmann::ordered_json workers = nlohmann::ordered_json::array();
     for (const core::PipelineWorkerStats &w : ps.workers)

@@ -1381,7 +1381,7 @@ TEST_CASE("topics, messages, groups and alert-rules inspect a running broker fro
     CHECK(runStudio({"alert-rules", "--out", rules}, 15).exitCode == 0);
     const Result ok = runStudio({"alert-rules", "--check", rules}, 15);
     CHECK(ok.exitCode == 0);
-    CHECK(contains(ok.out, "6 rule(s), valid")); // the default rules, KeyCardinalityCapped the 6th
+    CHECK(contains(ok.out, "7 rule(s), valid")); // the default rules, RecordsDeletedUnread the 7th
     {
         std::ofstream bad(rules);
         bad << "{\"version\":1,\"rules\":[{\"name\":\"x\",\"signal\":\"service_up\","

@@ -245,6 +245,70 @@ TEST_CASE("a paused aggregator lets lag grow and catches up on resume", "[pipeli
     pipeline.stop();
 }
 
+TEST_CASE("records the broker deletes before the aggregator reads them are counted, not lost "
+          "silently",
+          "[pipeline][broker]")
+{
+    // Regression (issue 24): behind by more than the embedded broker keeps (about 5 MiB per
+    // partition), librdkafka reset the position to the log start ("Offset out of range") and the
+    // skipped records were only in a log line.
+    EmbeddedBroker broker;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.brokers = 1;
+    options.partitions = 1;
+    REQUIRE(broker.start(options, &error));
+    Aggregator aggregator;
+    AggregatorPipeline pipeline(broker.clusterConfig(), {}, aggregator);
+    REQUIRE(pipeline.start(&error));
+
+    ProducerSettings settings;
+    settings.ratePerSecond = 2000;
+    auto producer = std::make_unique<KafkaProducer>(
+        broker.clusterConfig(), settings, std::make_unique<GeneratorSource>(GeneratorConfig{}));
+    REQUIRE(producer->start(&error));
+    REQUIRE(waitFor([&] { return pipeline.stats().consumed > 500; }, 20s));
+    pipeline.pause();
+    producer->stop();
+    std::uint64_t acked = producer->stats().acked;
+    CHECK(pipeline.stats().deletedUnread == 0);
+
+    // Far more than the partition keeps, while the aggregator is paused.
+    const std::string path = "/tmp/studio-deleted-unread-" + std::to_string(::getpid()) + ".jsonl";
+    writeEvents(path, 60'000);
+    settings.ratePerSecond = 100'000;
+    settings.compression = "none"; // the broker's 5 MiB are of stored (compressed) batches
+    producer = std::make_unique<KafkaProducer>(broker.clusterConfig(), settings,
+                                               FileReplaySource::open(path, false, &error));
+    REQUIRE(producer->start(&error));
+    REQUIRE(producer->waitFinished(60s));
+    producer->stop();
+    std::remove(path.c_str());
+    acked += producer->stats().acked;
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    {
+        KafkaHandle probe = createKafkaClient(
+            RD_KAFKA_PRODUCER, makeKafkaConf(broker.clusterConfig(), {}, &error), &error);
+        REQUIRE(probe);
+        REQUIRE(rd_kafka_query_watermark_offsets(probe.get(), "clickstream", 0, &low, &high,
+                                                 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    REQUIRE(static_cast<std::uint64_t>(high) == acked);
+    const std::uint64_t consumedBefore = pipeline.stats().consumed;
+    REQUIRE(static_cast<std::uint64_t>(low) > consumedBefore); // some were deleted unread
+
+    pipeline.resume();
+    REQUIRE(waitFor([&] { return pipeline.stats().lagMessages == 0; }, 60s));
+    const PipelineStats s = pipeline.stats();
+    // Every record is read or counted as deleted: exactly the ones below the log start that this
+    // consumer had not read.
+    CHECK(s.deletedUnread == static_cast<std::uint64_t>(low) - consumedBefore);
+    CHECK(s.consumed + s.deletedUnread == acked);
+    CHECK(s.lastError.find("deleted by the broker's retention") != std::string::npos);
+    pipeline.stop();
+}
+
 namespace {
 
 // Every message of `topic` with its headers (name -> value), read from the beginning.

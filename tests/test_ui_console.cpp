@@ -8,9 +8,14 @@
 #include "core/kafka/kafkaadmin.h"
 #include "core/kafka/messagebrowser.h"
 #include "core/monitor/monitor.h"
+#include "ui/dialogs/addpartitionsdialog.h"
+#include "ui/dialogs/deleterecordsdialog.h"
+#include "ui/dialogs/deletetopicdialog.h"
 #include "ui/dialogs/producemessagedialog.h"
 #include "ui/dialogs/resetoffsetsdialog.h"
+#include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
+#include "ui/pages/aclsview.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/kafkapage.h"
 #include "ui/pages/topicsview.h"
@@ -27,14 +32,19 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSortFilterProxyModel>
 #include <QStandardItemModel>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTimer>
 
 #include <chrono>
+#include <functional>
 #include <map>
 
 using namespace studio;
@@ -95,6 +105,43 @@ std::map<std::int32_t, std::int64_t> committed(const core::ClusterConfig &cluste
     for (const auto &r : plan->rows)
         out[r.partition] = r.oldOffset;
     return out;
+}
+
+/// The Kafka page over `monitor`, shown, with `topic` selected on the Topics tab.
+struct TopicsTab
+{
+    ui::KafkaPage page;
+    ui::TopicsView *topics;
+    TopicsTab(core::Monitor &monitor, const core::ClusterConfig &cluster, const QString &topic)
+        : page(monitor, cluster)
+        , topics(page.topicsView())
+    {
+        page.resize(1280, 800);
+        page.show();
+        REQUIRE(test::waitUntil([&] { return topics->selectTopic(topic); }, 30s));
+    }
+};
+
+QPushButton *buttonNamed(QWidget *root, const QString &text)
+{
+    for (auto *b : root->findChildren<QPushButton *>())
+        if (b->text() == text)
+            return b;
+    return nullptr;
+}
+
+/// Runs `call` and checks it returned before Kafka answered (the work is on a pool thread),
+/// then waits for `spy` to grow.
+void clickAndWait(const std::function<void()> &call, ui::AdminDialog &dialog, QSignalSpy &spy,
+                  std::chrono::milliseconds timeout = 30s)
+{
+    const int before = int(spy.count());
+    QElapsedTimer timer;
+    timer.start();
+    call();
+    CHECK(dialog.isBusy());
+    CHECK(timer.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return spy.count() > before; }, timeout));
 }
 
 } // namespace
@@ -487,6 +534,26 @@ TEST_CASE("the Produce dialog validates and formats JSON, sends key, headers and
     CHECK(produced.last().at(0).toBool());
     CHECK(dialog->statusText().startsWith(QStringLiteral("Delivered 1 of 1: partition ")));
 
+    // No timestamp set: the producer's now (0 in the request); set: that UTC time, read back.
+    CHECK(dialog->request().timestampMs == 0);
+    const QDateTime stamp =
+        QDateTime::fromString(QStringLiteral("2026-03-01T12:34:56.789Z"), Qt::ISODateWithMs);
+    REQUIRE(stamp.isValid());
+    dialog->setTimestamp(stamp);
+    CHECK(dialog->request().timestampMs == stamp.toMSecsSinceEpoch());
+    dialog->setPartition(2);
+    dialog->produceButton()->click();
+    REQUIRE(test::waitUntil([&] { return produced.size() == 3; }, 20s));
+    INFO(dialog->statusText().toStdString());
+    CHECK(produced.last().at(0).toBool());
+    screenshot(*dialog, QStringLiteral("produce-message-timestamp.png"));
+    const core::BrowseResult stamped = browser.readFromOffset("produce", 2, 0, 5);
+    REQUIRE(stamped.ok);
+    REQUIRE_FALSE(stamped.messages.empty());
+    CHECK(stamped.messages.back().timestampMs == stamp.toMSecsSinceEpoch());
+    dialog->setTimestamp(QDateTime());
+    CHECK(dialog->request().timestampMs == 0);
+
     auto [noName, noTip] = unnamedControls(dialog);
     INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
     INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
@@ -496,4 +563,693 @@ TEST_CASE("the Produce dialog validates and formats JSON, sends key, headers and
     dialog->close();
     page.hide();
     monitor.stop();
+}
+
+TEST_CASE("the Topic configuration dialog opens from the Topics tab and on the embedded broker "
+          "says in one line why it cannot",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 2;
+    options.topics = {"configs"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    TopicsTab tab(monitor, cluster, QStringLiteral("configs"));
+
+    QPushButton *button = buttonNamed(tab.topics, QStringLiteral("Configuration…"));
+    REQUIRE(button);
+    CHECK(button == tab.topics->configButton());
+    CHECK(button->isEnabled());
+    CHECK(button->toolTip().contains(QStringLiteral("configs")));
+    ui::TopicConfigDialog *dialog = tab.topics->showConfigDialog();
+    REQUIRE(dialog);
+    CHECK(dialog->topic() == QStringLiteral("configs"));
+    QAbstractItemModelTester tester(dialog->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    CHECK(dialog->isBusy()); // connecting in the background as it opens
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); }, 20s));
+    CHECK_FALSE(done.first().at(0).toBool());
+    CHECK(dialog->embedded() == std::optional<bool>(true));
+    INFO(dialog->statusText().toStdString());
+    CHECK(dialog->statusText().startsWith(QStringLiteral("Not on the embedded broker: ")));
+    CHECK_FALSE(dialog->statusText().contains(QLatin1Char('\n')));
+    CHECK(dialog->model()->rowCount() == 0);
+    CHECK_FALSE(dialog->applyButton()->isEnabled());
+    CHECK(dialog->applyButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+    CHECK_FALSE(dialog->reloadButton()->isEnabled());
+    screenshot(*dialog, QStringLiteral("topic-config-embedded.png"));
+
+    auto [noName, noTip] = unnamedControls(dialog);
+    INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+    INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+    CHECK(noName.isEmpty());
+    CHECK(noTip.isEmpty());
+    dialog->close();
+    tab.page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("the Topic configuration and Delete topic dialogs on a dead cluster say why, and "
+          "closing never waits",
+          "[ui][console]")
+{
+    test::IsolatedSettings isolated;
+    core::ClusterConfig dead;
+    dead.name = "dead";
+    dead.bootstrap = "127.0.0.1:1";
+    auto *dialog = new ui::TopicConfigDialog(dead, QStringLiteral("t"));
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    dialog->show();
+    CHECK(dialog->isBusy());
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); },
+                            std::chrono::milliseconds(ui::AdminDialog::kAdminTimeoutMs + 10'000)));
+    CHECK_FALSE(done.first().at(0).toBool());
+    INFO(dialog->statusText().toStdString());
+    CHECK(dialog->statusText().contains(QStringLiteral("cannot reach")));
+    CHECK_FALSE(dialog->applyButton()->isEnabled());
+    CHECK(dialog->connectFailed());
+
+    // Delete topic there: the typed name does not enable it, and the tooltip says why.
+    ui::DeleteTopicDialog remove(dead, QStringLiteral("t"));
+    QSignalSpy connects(&remove, &ui::AdminDialog::connected);
+    REQUIRE(test::waitUntil([&] { return !connects.isEmpty() && !remove.isBusy(); },
+                            std::chrono::milliseconds(ui::AdminDialog::kAdminTimeoutMs + 10'000)));
+    CHECK_FALSE(connects.first().at(0).toBool());
+    remove.setTypedName(QStringLiteral("t"));
+    CHECK_FALSE(remove.deleteButton()->isEnabled());
+    CHECK(remove.deleteButton()->toolTip().startsWith(QStringLiteral("Not connected")));
+    CHECK(remove.statusText().startsWith(QStringLiteral("Cannot connect: cannot reach")));
+
+    dialog->reload();
+    REQUIRE(dialog->isBusy());
+    QElapsedTimer closing;
+    closing.start();
+    delete dialog;
+    CHECK(closing.elapsed() < 500);
+}
+
+TEST_CASE("Add partitions, Delete records and Delete topic open from the Topics tab and on the "
+          "embedded broker say in one line why they cannot",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    core::EmbeddedBroker::Options options;
+    options.partitions = 2;
+    options.topics = {"manage"};
+    REQUIRE(broker.start(options, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    {
+        core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+        REQUIRE(admin.connect(&error));
+        core::ProduceRequest request;
+        request.topic = "manage";
+        request.partition = 1;
+        request.value = "x";
+        request.copies = 4;
+        REQUIRE(admin.produce(request, &error));
+    }
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    ms.clusterOptions.refreshIntervalMs = 300;
+    ms.groupOptions.refreshIntervalMs = 300;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    TopicsTab tab(monitor, cluster, QStringLiteral("manage"));
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto *p = tab.topics->partitionModel();
+            return p->rowCount() == 2 && tab.topics->selectTopic(QStringLiteral("manage")) &&
+                   tab.page.topicsView()->partitionModel()->index(1, 0).isValid();
+        },
+        20s));
+    // The watermarks the monitor read: partition 1 holds 4 messages.
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto snapshot = monitor.cluster().snapshot();
+            const core::TopicInfo *t = snapshot->findTopic("manage");
+            return t && t->partitions.size() == 2 && t->partitions[1].high == 4;
+        },
+        20s));
+    tab.page.refresh();
+
+    QPushButton *manage = tab.topics->manageButton();
+    CHECK(manage->text() == QStringLiteral("Manage"));
+    CHECK(manage->isEnabled());
+    CHECK(manage->toolTip() == QStringLiteral("Add partitions to manage, delete its records or "
+                                              "the topic (each asks first)"));
+    REQUIRE(manage->menu());
+    QStringList actions;
+    for (const QAction *a : manage->menu()->actions())
+        actions << a->text();
+    CHECK(actions == QStringList{QStringLiteral("Add partitions…"),
+                                 QStringLiteral("Delete records…"),
+                                 QStringLiteral("Delete topic…")});
+
+    const auto waitConnected = [](ui::AdminDialog *dialog) {
+        REQUIRE(test::waitUntil([&] { return dialog->embedded().has_value() && !dialog->isBusy(); },
+                                20s));
+        CHECK(*dialog->embedded());
+        INFO(dialog->statusText().toStdString());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Not on the embedded broker: ")));
+        CHECK_FALSE(dialog->statusText().contains(QLatin1Char('\n')));
+        auto [noName, noTip] = unnamedControls(dialog);
+        INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+        INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+        CHECK(noName.isEmpty());
+        CHECK(noTip.isEmpty());
+    };
+
+    SECTION("Add partitions: the count from Kafka, the action off with the reason")
+    {
+        ui::AddPartitionsDialog *dialog = tab.topics->showAddPartitionsDialog();
+        REQUIRE(dialog);
+        waitConnected(dialog);
+        CHECK(dialog->currentPartitions() == 2);
+        CHECK(dialog->statusText().contains(QStringLiteral("add partitions")));
+        CHECK_FALSE(dialog->addButton()->isEnabled());
+        CHECK(dialog->addButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("add-partitions-embedded.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete records: low and high per partition, the action off with the reason")
+    {
+        ui::DeleteRecordsDialog *dialog = tab.topics->showDeleteRecordsDialog();
+        REQUIRE(dialog);
+        QAbstractItemModelTester tester(dialog->model(),
+                                        QAbstractItemModelTester::FailureReportingMode::Fatal);
+        REQUIRE(dialog->model()->rowCount() == 2);
+        CHECK(dialog->model()->rows()[1].low == 0);
+        CHECK(dialog->model()->rows()[1].high == 4);
+        CHECK(dialog->model()->index(1, 3).data().toString() == QStringLiteral("4"));
+        waitConnected(dialog);
+        dialog->setBeforeOffset(2);
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("delete-records-embedded.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete topic: the typed name does not matter, the action is off with the reason")
+    {
+        ui::DeleteTopicDialog *dialog = tab.topics->showDeleteTopicDialog();
+        REQUIRE(dialog);
+        waitConnected(dialog);
+        dialog->setTypedName(QStringLiteral("manage"));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().startsWith(QStringLiteral("Not on the embedded")));
+        screenshot(*dialog, QStringLiteral("delete-topic-embedded.png"));
+        dialog->close();
+    }
+    tab.page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("the ACLs tab: on the embedded broker the reason in one line instead of a table, and "
+          "a listing is filterable",
+          "[ui][console][broker]")
+{
+    test::IsolatedSettings isolated;
+    core::EmbeddedBroker broker;
+    std::string error;
+    REQUIRE(broker.start({}, &error));
+    const core::ClusterConfig cluster = broker.clusterConfig();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.embedded = &broker;
+    ms.healthInterval = 500ms;
+    core::Monitor monitor(ms);
+    REQUIRE(monitor.start(&error));
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    auto *acls = page.findChild<ui::AclsView *>();
+    REQUIRE(acls);
+    QAbstractItemModelTester tester(acls->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    const int index = page.tabs()->indexOf(acls);
+    CHECK(page.tabs()->tabText(index) == QStringLiteral("ACLs"));
+    CHECK_FALSE(acls->hasLoaded()); // nothing asked before the tab is shown
+    QSignalSpy loaded(acls, &ui::AclsView::loaded);
+    QElapsedTimer call;
+    call.start();
+    page.tabs()->setCurrentWidget(acls);
+    CHECK(acls->isBusy()); // read in the background
+    CHECK(call.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 20s));
+    CHECK_FALSE(loaded.first().at(0).toBool());
+    INFO(acls->messageText().toStdString());
+    CHECK(acls->messageText() == QStringLiteral("Not on the embedded broker: librdkafka's mock "
+                                                "cannot list ACLs (it has no DescribeAcls)."));
+    CHECK_FALSE(acls->table()->isVisible());
+    CHECK_FALSE(acls->refreshButton()->isEnabled());
+    screenshot(page, QStringLiteral("acls-embedded.png"));
+    {
+        auto [noName, noTip] = unnamedControls(acls);
+        INFO("no name: " << noName.join(QStringLiteral(", ")).toStdString());
+        INFO("no tooltip: " << noTip.join(QStringLiteral(", ")).toStdString());
+        CHECK(noName.isEmpty());
+        CHECK(noTip.isEmpty());
+    }
+
+    SECTION("a listing: the table, filtered over every column")
+    {
+        core::AclListing listing;
+        const auto acl = [](const char *principal, const char *operation, const char *type,
+                            const char *name) {
+            core::AclEntry a;
+            a.principal = principal;
+            a.host = "*";
+            a.operation = operation;
+            a.permission = "ALLOW";
+            a.resourceType = type;
+            a.resourceName = name;
+            a.patternType = "LITERAL";
+            return a;
+        };
+        listing.acls = {acl("User:studio", "ALL", "Topic", "clickstream"),
+                        acl("User:studio", "READ", "Group", "aggregator"),
+                        acl("User:limited", "DESCRIBE", "Topic", "clickstream")};
+        acls->present(listing, {});
+        CHECK(acls->table()->isVisible());
+        CHECK(acls->messageText().isEmpty());
+        CHECK(acls->proxy()->rowCount() == 3);
+        acls->setFilter(QStringLiteral("limited"));
+        CHECK(acls->proxy()->rowCount() == 1);
+        acls->setFilter(QStringLiteral("group"));
+        REQUIRE(acls->proxy()->rowCount() == 1);
+        CHECK(acls->proxy()->index(0, 5).data().toString() == QStringLiteral("aggregator"));
+        acls->setFilter(QString());
+        screenshot(page, QStringLiteral("acls-listing.png"));
+        // Refused afterwards: the rows go, the reason shows, no empty table.
+        acls->present(std::nullopt, QStringLiteral("not authorised to describe ACLs (Describe "
+                                                   "on the cluster is needed): Cluster "
+                                                   "authorization failed."));
+        CHECK(acls->model()->rowCount() == 0);
+        CHECK_FALSE(acls->table()->isVisible());
+        CHECK(acls->messageText().startsWith(
+            QStringLiteral("Cannot list the ACLs: Not authorised to describe ACLs")));
+        screenshot(page, QStringLiteral("acls-refused.png"));
+    }
+    page.hide();
+    monitor.stop();
+}
+
+// ---- Against a real Kafka (scripts/kafka.sh single; ctest kafka_single_console_gui) ----------
+
+namespace {
+
+/// The cluster of the real Kafka set-up in $STUDIO_KAFKA_DIR (its `bootstrap` file).
+core::ClusterConfig realCluster()
+{
+    const QString dir = qEnvironmentVariable("STUDIO_KAFKA_DIR");
+    INFO("STUDIO_KAFKA_DIR=" << dir.toStdString() << " (scripts/kafka.sh start single DIR)");
+    QFile file(dir + QStringLiteral("/bootstrap"));
+    REQUIRE(file.open(QIODevice::ReadOnly));
+    core::ClusterConfig cluster;
+    cluster.name = "single";
+    cluster.bootstrap = QString::fromUtf8(file.readAll()).trimmed().toStdString();
+    REQUIRE_FALSE(cluster.bootstrap.empty());
+    return cluster;
+}
+
+std::string readConfig(const core::ClusterConfig &cluster, const std::string &topic,
+                       const std::string &name, std::string *source = nullptr)
+{
+    core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+    std::string error;
+    REQUIRE(admin.connect(&error));
+    const auto configs = admin.describeTopicConfigs(topic, &error);
+    INFO(error);
+    REQUIRE(configs);
+    for (const auto &e : *configs)
+        if (e.name == name) {
+            if (source)
+                *source = e.source;
+            return e.value;
+        }
+    FAIL("no config " << name);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("real Kafka: the Topic configuration dialog alters retention.ms and shows Kafka's "
+          "message for an invalid value",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    ms.clusterOptions.refreshIntervalMs = 500;
+    ms.groupOptions.refreshIntervalMs = 500;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    const QString topic = QStringLiteral("gui-configs-%1").arg(QDateTime::currentMSecsSinceEpoch());
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    ui::TopicsView *topics = page.topicsView();
+    QSignalSpy created(topics, &ui::TopicsView::topicCreated);
+    topics->createTopic(topic, 2, 1);
+    REQUIRE(test::waitUntil([&] { return !created.isEmpty(); }, 30s));
+    INFO(created.first().at(1).toString().toStdString());
+    REQUIRE(created.first().at(0).toBool());
+    REQUIRE(test::waitUntil([&] { return topics->selectTopic(topic); }, 30s));
+
+    ui::TopicConfigDialog *dialog = topics->showConfigDialog();
+    REQUIRE(dialog);
+    QAbstractItemModelTester tester(dialog->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QSignalSpy done(dialog, &ui::AdminDialog::done);
+    QStringList asked;
+    bool answer = true;
+    dialog->setConfirm([&](const QString &text) {
+        asked << text;
+        return answer;
+    });
+    REQUIRE(test::waitUntil([&] { return !done.isEmpty(); }, 30s));
+    INFO(dialog->statusText().toStdString());
+    REQUIRE(done.first().at(0).toBool());
+    CHECK(dialog->embedded() == std::optional<bool>(false));
+    CHECK(dialog->model()->rowCount() > 20);
+    const core::TopicConfigEntry *retention = dialog->entry(QStringLiteral("retention.ms"));
+    REQUIRE(retention);
+    CHECK(retention->source == "default");
+    CHECK_FALSE(retention->readOnly);
+    const std::string before = retention->value;
+    CHECK(before == "604800000");
+    // The documentation and source in the tooltip.
+    dialog->setFilter(QStringLiteral("RETENTION"));
+    CHECK(dialog->proxy()->rowCount() >= 3);
+    CHECK(dialog->proxy()->rowCount() < dialog->model()->rowCount());
+    for (int r = 0; r < dialog->proxy()->rowCount(); ++r)
+        CHECK(dialog->proxy()->index(r, 0).data().toString().contains(QStringLiteral("retention")));
+    REQUIRE(dialog->selectConfig(QStringLiteral("retention.ms")));
+    const QString tip = dialog->proxy()->index(0, 0).data(Qt::ToolTipRole).toString();
+    CHECK(tip.contains(QStringLiteral("Source: ")));
+    CHECK(dialog->table()
+              ->currentIndex()
+              .siblingAtColumn(0)
+              .data(Qt::ToolTipRole)
+              .toString()
+              .contains(QStringLiteral("how long a message is kept")));
+    screenshot(*dialog, QStringLiteral("topic-config-real.png"));
+
+    SECTION("a valid value: old -> new confirmed, altered, read back from Kafka")
+    {
+        dialog->setNewValue(QStringLiteral("86400000"));
+        REQUIRE(dialog->applyButton()->isEnabled());
+        // Cancelled first: nothing changes.
+        answer = false;
+        dialog->applyButton()->click();
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("retention.ms: 604800000 → 86400000")));
+        CHECK(dialog->statusText().contains(QStringLiteral("cancelled")));
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms") == before);
+        answer = true;
+        clickAndWait([&] { dialog->applyButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() ==
+              QStringLiteral("Kafka accepted: retention.ms was 604800000, is now 86400000 "
+                             "(topic override)."));
+        std::string source;
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms", &source) == "86400000");
+        CHECK(source == "topic override");
+        CHECK(dialog->entry(QStringLiteral("retention.ms"))->value == "86400000");
+        CHECK_FALSE(dialog->applyButton()->isEnabled()); // that is the current value now
+        screenshot(*dialog, QStringLiteral("topic-config-real-altered.png"));
+    }
+
+    SECTION("an invalid value: Kafka's validation message in the dialog, nothing changed")
+    {
+        dialog->setNewValue(QStringLiteral("soon"));
+        clickAndWait([&] { dialog->applyButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK_FALSE(done.last().at(0).toBool());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Kafka refused the change: ")));
+        // Kafka's own words (ConfigException: "Invalid value soon for configuration
+        // retention.ms: Not a number of type LONG").
+        CHECK(dialog->statusText().contains(QStringLiteral("Invalid value soon")));
+        CHECK(readConfig(cluster, topic.toStdString(), "retention.ms") == before);
+        screenshot(*dialog, QStringLiteral("topic-config-real-invalid.png"));
+    }
+
+    dialog->close();
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("real Kafka: Add partitions, Delete records and Delete topic from the Topics tab",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    ms.clusterOptions.refreshIntervalMs = 500;
+    ms.groupOptions.refreshIntervalMs = 500;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    const QString topic = QStringLiteral("gui-manage-%1").arg(QDateTime::currentMSecsSinceEpoch());
+    const std::string name = topic.toStdString();
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    ui::TopicsView *topics = page.topicsView();
+    QSignalSpy created(topics, &ui::TopicsView::topicCreated);
+    topics->createTopic(topic, 2, 1);
+    REQUIRE(test::waitUntil([&] { return !created.isEmpty(); }, 30s));
+    REQUIRE(created.first().at(0).toBool());
+    core::KafkaAdmin admin(cluster, kAdminTimeoutMs);
+    REQUIRE(admin.connect(&error));
+    for (std::int32_t p = 0; p < 2; ++p) {
+        core::ProduceRequest request;
+        request.topic = name;
+        request.partition = p;
+        request.value = "x";
+        request.copies = 5;
+        INFO(error);
+        REQUIRE(admin.produce(request, &error));
+    }
+    // The monitor has seen the five messages of each partition.
+    REQUIRE(test::waitUntil(
+        [&] {
+            const auto snapshot = monitor.cluster().snapshot();
+            const core::TopicInfo *t = snapshot->findTopic(name);
+            return t && t->partitions.size() == 2 && t->partitions[0].high == 5 &&
+                   t->partitions[1].high == 5;
+        },
+        30s));
+    page.refresh();
+    REQUIRE(topics->selectTopic(topic));
+    QStringList asked;
+    bool answer = true;
+    const auto answering = [&](ui::AdminDialog *dialog) {
+        dialog->setConfirm([&](const QString &text) {
+            asked << text;
+            return answer;
+        });
+    };
+
+    SECTION("Add partitions: must be greater; cancelled, then 2 -> 4 read back from Kafka")
+    {
+        ui::AddPartitionsDialog *dialog = topics->showAddPartitionsDialog();
+        REQUIRE(dialog);
+        answering(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        CHECK(dialog->currentPartitions() == 2);
+        dialog->setNewTotal(2); // the spin box does not go below 3
+        dialog->setNewTotal(4);
+        REQUIRE(dialog->addButton()->isEnabled());
+        answer = false;
+        dialog->addButton()->click();
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("2 → 4 partitions")));
+        CHECK(admin.topicPartitions(name, &error)->size() == 2);
+        answer = true;
+        clickAndWait([&] { dialog->addButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() ==
+              QStringLiteral("Done: %1 had 2 partitions and has 4 now.").arg(topic));
+        CHECK(admin.topicPartitions(name, &error)->size() == 4);
+        CHECK(dialog->currentPartitions() == 4);
+        screenshot(*dialog, QStringLiteral("add-partitions-real.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete records: before offset 3 in partition 0, then all of partition 1")
+    {
+        ui::DeleteRecordsDialog *dialog = topics->showDeleteRecordsDialog();
+        REQUIRE(dialog);
+        answering(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        dialog->setPartition(0);
+        CHECK_FALSE(dialog->deleteButton()->isEnabled()); // no offset typed
+        dialog->setBeforeOffset(3);
+        REQUIRE(dialog->deleteButton()->isEnabled());
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        REQUIRE(asked.size() == 1);
+        CHECK(asked[0].contains(QStringLiteral("partition 0: first offset 0 → 3 (3 records go)")));
+        CHECK_FALSE(asked[0].contains(QStringLiteral("partition 1")));
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted: partition 0 now starts at 3."));
+        CHECK(dialog->model()->rows()[0].low == 3);
+        CHECK(dialog->model()->rows()[1].low == 0);
+
+        dialog->setPartition(1);
+        dialog->setBeforeOffset(-1); // every record
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        CHECK(asked.last().contains(QStringLiteral("partition 1: first offset 0 → 5")));
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted: partition 1 now starts at 5."));
+        screenshot(*dialog, QStringLiteral("delete-records-real.png"));
+
+        // What Kafka has: the first offsets moved.
+        core::MessageBrowser browser(cluster);
+        const core::BrowseResult read = browser.readFromOffset(name, 0, 0, 10);
+        INFO(read.error);
+        REQUIRE(read.ok);
+        REQUIRE_FALSE(read.messages.empty());
+        CHECK(read.messages.front().offset == 3);
+
+        // Beyond the end: Kafka's refusal, per partition.
+        dialog->setPartition(0);
+        dialog->setBeforeOffset(99);
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        CHECK_FALSE(done.last().at(0).toBool());
+        INFO(dialog->statusText().toStdString());
+        CHECK(dialog->statusText().startsWith(QStringLiteral("Kafka refused partition 0: ")));
+        screenshot(*dialog, QStringLiteral("delete-records-real-refused.png"));
+        dialog->close();
+    }
+
+    SECTION("Delete topic: Delete enabled only by the exact name, then the topic is gone")
+    {
+        ui::DeleteTopicDialog *dialog = topics->showDeleteTopicDialog();
+        REQUIRE(dialog);
+        QSignalSpy done(dialog, &ui::AdminDialog::done);
+        REQUIRE(test::waitUntil([&] { return dialog->embedded() && !dialog->isBusy(); }, 30s));
+        CHECK_FALSE(*dialog->embedded());
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        dialog->setTypedName(topic.left(topic.size() - 1));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(dialog->deleteButton()->toolTip().contains(QStringLiteral("Type the topic's name")));
+        dialog->setTypedName(topic.toUpper());
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        dialog->setTypedName(topic);
+        REQUIRE(dialog->deleteButton()->isEnabled());
+        screenshot(*dialog, QStringLiteral("delete-topic-real.png"));
+        clickAndWait([&] { dialog->deleteButton()->click(); }, *dialog, done);
+        INFO(dialog->statusText().toStdString());
+        CHECK(done.last().at(0).toBool());
+        CHECK(dialog->statusText() == QStringLiteral("Deleted topic %1.").arg(topic));
+        CHECK_FALSE(dialog->deleteButton()->isEnabled());
+        CHECK(asked.isEmpty()); // the typed name was the confirmation
+        REQUIRE(test::waitUntil([&] { return !admin.topicPartitions(name, &error); }, 30s));
+        screenshot(*dialog, QStringLiteral("delete-topic-real-done.png"));
+        dialog->close();
+    }
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("real Kafka: the ACLs tab on the single node (no authorizer) says so instead of an "
+          "empty table",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    core::MonitorSettings ms;
+    ms.cluster = cluster;
+    ms.healthInterval = 1s;
+    core::Monitor monitor(ms);
+    std::string error;
+    REQUIRE(monitor.start(&error));
+    ui::KafkaPage page(monitor, cluster);
+    page.resize(1280, 800);
+    page.show();
+    auto *acls = page.findChild<ui::AclsView *>();
+    REQUIRE(acls);
+    QSignalSpy loaded(acls, &ui::AclsView::loaded);
+    page.tabs()->setCurrentWidget(acls);
+    REQUIRE(test::waitUntil([&] { return !loaded.isEmpty(); }, 30s));
+    INFO(acls->messageText().toStdString());
+    CHECK(loaded.first().at(0).toBool());
+    CHECK(acls->model()->rowCount() == 0);
+    CHECK_FALSE(acls->table()->isVisible());
+    CHECK(acls->messageText() ==
+          QStringLiteral("No ACLs listed. The cluster has no authorizer "
+                         "(authorizer.class.name is empty): ACLs are not enforced."));
+    // Refresh reads again, in the background.
+    QElapsedTimer call;
+    call.start();
+    acls->refreshButton()->click();
+    CHECK(acls->isBusy());
+    CHECK(call.elapsed() < 500);
+    REQUIRE(test::waitUntil([&] { return loaded.size() == 2; }, 30s));
+    CHECK(acls->messageText().startsWith(QStringLiteral("No ACLs listed. The cluster has no")));
+    screenshot(page, QStringLiteral("acls-real-single.png"));
+    page.hide();
+    monitor.stop();
+}
+
+TEST_CASE("real Kafka: the Produce dialog sends a message with the timestamp set and Kafka keeps "
+          "it",
+          "[.realkafka][ui][console]")
+{
+    test::IsolatedSettings isolated;
+    const core::ClusterConfig cluster = realCluster();
+    const std::string topic = "gui-produce-" + std::to_string(QDateTime::currentMSecsSinceEpoch());
+    ui::ProduceMessageDialog dialog(cluster, QString::fromStdString(topic), 1);
+    QSignalSpy produced(&dialog, &ui::ProduceMessageDialog::produced);
+    dialog.show();
+    dialog.setJson(false);
+    dialog.setValue(QStringLiteral("stamped"));
+    dialog.setKey(QStringLiteral("k"));
+    const QDateTime stamp =
+        QDateTime::fromString(QStringLiteral("2026-03-01T12:34:56.789Z"), Qt::ISODateWithMs);
+    dialog.setTimestamp(stamp);
+    dialog.setPartition(0);
+    dialog.produceButton()->click(); // the topic is created on first use (auto-create)
+    REQUIRE(test::waitUntil([&] { return !produced.isEmpty(); }, 30s));
+    INFO(dialog.statusText().toStdString());
+    REQUIRE(produced.first().at(0).toBool());
+    CHECK(dialog.statusText() == QStringLiteral("Delivered 1 of 1: partition 0, offset 0"));
+    screenshot(dialog, QStringLiteral("produce-message-timestamp-real.png"));
+    core::MessageBrowser browser(cluster);
+    const core::BrowseResult read = browser.readFromOffset(topic, 0, 0, 5);
+    INFO(read.error);
+    REQUIRE(read.ok);
+    REQUIRE(read.messages.size() == 1);
+    CHECK(read.messages[0].value == "stamped");
+    CHECK(read.messages[0].timestampMs == stamp.toMSecsSinceEpoch());
 }

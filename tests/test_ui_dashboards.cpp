@@ -625,6 +625,20 @@ TEST_CASE("the overview shows each partition's watermark: the slow one holds the
     CHECK(model->data(model->index(2, 2), Qt::DisplayRole).toString() == QStringLiteral("active"));
 }
 
+TEST_CASE("records deleted unread show on the Overview in red once there are some", "[ui]")
+{
+    OverviewPage overview;
+    DashboardFrame frame;
+    frame.nowMs = 1'700'000'000'000;
+    overview.updateFrame(frame);
+    CHECK_FALSE(overview.counterShown(QObject::tr("Deleted unread")));
+    CHECK(overview.counterShown(QObject::tr("Keys folded")));
+    frame.deletedUnread = 45'789;
+    overview.updateFrame(frame);
+    CHECK(overview.counterShown(QObject::tr("Deleted unread")));
+    CHECK(overview.counterText(QObject::tr("Deleted unread")) == QStringLiteral("45,789"));
+}
+
 // Issue 25: with the generator's and the aggregator's defaults (users as the rate needs, a 2 min
 // session gap), sessions close and the Sessions page shows a conversion rate within 5 minutes of
 // event time. Before issue 25 the 500 users never paused for 30 min, and this page said "no closed

@@ -134,6 +134,9 @@ void collectPipelineMetrics(MetricsText &t, const AggregatorPipeline &pipeline)
     t.counter("clickstream_dead_letter_truncated_events_total",
               "Dead letters whose payload was cut to fit the dead-letter topic", l,
               static_cast<double>(s.deadLetterTruncated));
+    t.counter("clickstream_deleted_unread_events_total",
+              "Records the broker deleted (retention) before the aggregator read them", l,
+              static_cast<double>(s.deletedUnread));
     t.counter("clickstream_consumer_commits_total", "Offset commits of the aggregator's consumer",
               l, static_cast<double>(s.commits));
     if (s.lagMessages >= 0)

@@ -277,6 +277,10 @@ std::vector<AlertRule> defaultAlertRules()
              Severity::Warning,
              "key cardinality capped: {$value} keys/s counted into (other) beyond the "
              "per-window key cap (--max-keys-per-window)"),
+        rule("RecordsDeletedUnread", kSignalDeletedUnreadRate, Comparison::Greater, 0, 0,
+             Severity::Critical,
+             "{$value} records/s deleted by the broker's retention before the aggregator read "
+             "them: it is behind by more than the topic keeps"),
     };
 }
 

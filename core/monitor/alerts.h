@@ -33,6 +33,9 @@ inline constexpr const char *kSignalLagSeconds = "lag_seconds";
 inline constexpr const char *kSignalDeadLetterRate = "dead_letter_rate";
 inline constexpr const char *kSignalHotLowConversion = "hot_low_conversion";
 inline constexpr const char *kSignalKeysFoldedRate = "keys_folded_rate";
+/// - deleted_unread_rate: records/s the broker deleted (retention) before the aggregator read
+///   them (PipelineStats::deletedUnread's increase).
+inline constexpr const char *kSignalDeletedUnreadRate = "deleted_unread_rate";
 
 /// key=value pairs, kept sorted by key (keys unique).
 using Labels = std::vector<std::pair<std::string, std::string>>;

@@ -87,6 +87,7 @@ struct Monitor::Impl
     std::uint64_t ticks = 0;
     std::string rulesError;
     std::uint64_t lastDeadLettered = 0;
+    std::uint64_t lastDeletedUnread = 0; // PipelineStats::deletedUnread at the last tick
     std::int64_t lastDeadLetterMs = 0;
     std::uint64_t lastFolded = 0; // AggregateCounters::keysFolded at the last tick
     std::int64_t lastFoldedMs = 0;
@@ -352,6 +353,7 @@ void Monitor::watchPipeline(const AggregatorPipeline *pipeline, const Aggregator
         d.pipelineGroup = pipeline ? pipeline->settings().groupId : std::string();
         d.pipelineTopic = pipeline ? pipeline->settings().topic : std::string();
         d.lastDeadLettered = pipeline ? pipeline->stats().deadLettered : 0;
+        d.lastDeletedUnread = pipeline ? pipeline->stats().deletedUnread : 0;
         d.lastDeadLetterMs = wallClockMs();
     }
     bool hadPipeline = false;
@@ -495,7 +497,12 @@ std::vector<Signal> Monitor::Impl::collectSignals(std::int64_t nowMs)
         if (dt > 0) {
             const double rate = double(ps.deadLettered - lastDeadLettered) / dt;
             out.push_back({kSignalDeadLetterRate, {{"topic", pipelineTopic}}, rate});
+            out.push_back(
+                {kSignalDeletedUnreadRate,
+                 {{"topic", pipelineTopic}},
+                 double(ps.deletedUnread - std::min(ps.deletedUnread, lastDeletedUnread)) / dt});
             lastDeadLettered = ps.deadLettered;
+            lastDeletedUnread = ps.deletedUnread;
             lastDeadLetterMs = nowMs;
         }
     }

@@ -309,6 +309,17 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (self->m_settings.topic == partitions->elems[i].topic)
                 mine.push_back(partitions->elems[i].partition);
         }
+        // Where reading starts (committed, or the checkpoint's): a first record past it means the
+        // broker deleted what was between (noteRead()).
+        for (int i = 0; i < partitions->cnt; ++i) {
+            const rd_kafka_topic_partition_t &tp = partitions->elems[i];
+            if (self->m_settings.topic != tp.topic)
+                continue;
+            const auto p = static_cast<std::size_t>(tp.partition);
+            if (p >= self->m_readNext.size())
+                self->m_readNext.resize(p + 1, -1);
+            self->m_readNext[p] = tp.offset >= 0 ? tp.offset : -1;
+        }
         // Each gets its own event time from here (or keeps the state this process has for it).
         self->m_aggregator.assign(mine, wallClockMs());
         self->refreshRouting();
@@ -322,6 +333,9 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (self->m_settings.topic == partitions->elems[i].topic)
                 gone.push_back(partitions->elems[i].partition);
         }
+        for (std::int32_t p : gone)
+            if (static_cast<std::size_t>(p) < self->m_readNext.size())
+                self->m_readNext[static_cast<std::size_t>(p)] = -1; // another member's now
         // They stop holding the watermark back; their open windows close as it passes.
         self->m_aggregator.revoke(gone, false);
         self->refreshRouting();
@@ -334,6 +348,7 @@ void AggregatorPipeline::run()
     pthread_setname_np(pthread_self(), "agg-consumer");
     std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
     m_nextOffsets.clear();
+    m_readNext.clear();
     if (m_settings.sinks) {
         // Where the last durable checkpoint left off, before any fetch; until PostgreSQL answers
         // nothing is consumed (so nothing can be counted twice), retrying every second.
@@ -460,6 +475,7 @@ void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t c
             setError(std::string("consume: ") + rd_kafka_message_errstr(m));
             continue;
         }
+        noteRead(m);
         m_batch.addFrom(
             m->partition, m->offset,
             std::string_view(static_cast<const char *>(m->key), m->key ? m->key_len : 0),
@@ -493,6 +509,32 @@ void AggregatorPipeline::settleRecord(const rd_kafka_message_t *m, const IngestR
     m_uncommitted = true;
     if (m_rawParser && r.outcome == Outcome::Accepted)
         archive(m);
+}
+
+void AggregatorPipeline::noteRead(const rd_kafka_message_t *m)
+{
+    const auto p = static_cast<std::size_t>(m->partition);
+    if (p >= m_readNext.size())
+        m_readNext.resize(p + 1, -1);
+    const std::int64_t expected = m_readNext[p];
+    m_readNext[p] = std::max(expected, m->offset + 1);
+    if (expected < 0 || m->offset <= expected)
+        return;
+    // A gap. Deleted by retention only when it starts below the log start (cached from the
+    // fetch that returned `m`); otherwise transaction markers or compaction: nothing lost.
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    if (rd_kafka_get_watermark_offsets(m_consumer.get(), rd_kafka_topic_name(m->rkt), m->partition,
+                                       &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        low <= expected)
+        return;
+    const std::int64_t deleted = std::min(m->offset, low) - expected;
+    m_deletedUnread.fetch_add(static_cast<std::uint64_t>(deleted), std::memory_order_relaxed);
+    setError("partition " + std::to_string(m->partition) + ": " + std::to_string(deleted) +
+             " records (offsets " + std::to_string(expected) + " to " +
+             std::to_string(expected + deleted - 1) +
+             ") were deleted by the broker's retention before they were read; counted as "
+             "deleted unread");
 }
 
 void AggregatorPipeline::startWorkers()
@@ -608,6 +650,7 @@ void AggregatorPipeline::dispatch(rd_kafka_message_t **messages, std::size_t cou
             setError(std::string("consume: ") + rd_kafka_message_errstr(m));
             continue;
         }
+        noteRead(m);
         const auto w = static_cast<std::size_t>(route(m->partition));
         c.batches[w].addFrom(
             m->partition, m->offset,
@@ -831,6 +874,7 @@ PipelineStats AggregatorPipeline::stats() const
     PipelineStats s;
     s.state = m_state.load();
     s.consumed = m_consumed.load();
+    s.deletedUnread = m_deletedUnread.load(std::memory_order_relaxed);
     {
         std::lock_guard lock(m_mutex); // m_deadLetters goes in stop()
         const DeadLetterStats d = m_deadLetters ? m_deadLetters->stats() : m_deadLetterTotals;

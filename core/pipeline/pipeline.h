@@ -87,6 +87,10 @@ struct PipelineStats
     std::uint64_t deadLetterFailed = 0;
     std::uint64_t deadLetterPending = 0;   ///< sent, not yet delivered
     std::uint64_t deadLetterTruncated = 0; ///< payloads cut to fit the dead-letter topic
+    /// Records the broker deleted (retention) before this consumer read them: librdkafka resets a
+    /// fetch position that fell below the log start to it, so they were skipped. Counted from the
+    /// gap between the last offset read (or the assigned position) and the log start.
+    std::uint64_t deletedUnread = 0;
     std::uint64_t commits = 0;
     std::uint64_t checkpoints = 0; ///< durable mode: batches with the open state and offsets
     /// Durable mode: batches with final rows only, sent while the previous state was not stored
@@ -152,6 +156,8 @@ private:
     void barrier();
     void settle(Chunk &chunk);
     void settleRecord(const rd_kafka_message_t *m, const IngestResult &r);
+    /// Counts (and says) what the broker deleted before `m`'s partition was read up to it.
+    void noteRead(const rd_kafka_message_t *m);
     void refreshRouting();
     int route(std::int32_t partition);
     void sendDeadLetter(const rd_kafka_message_t *message, std::string_view reason);
@@ -209,7 +215,9 @@ private:
     RecordBatch m_batch;
     std::vector<IngestResult> m_outcomes;
     std::vector<const rd_kafka_message_t *> m_records;
-    std::vector<std::int64_t> m_nextOffsets;  // per partition: next offset to commit, -1 none
+    std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
+    std::vector<std::int64_t> m_readNext;    // per partition: next offset to read, -1 unknown
+    std::atomic<std::uint64_t> m_deletedUnread{0};
     std::unique_ptr<EventParser> m_rawParser; // archiveRaw only
     ParsedEvent m_rawEvent;
     std::vector<RawEvent> m_rawPending; // accepted since the last checkpoint

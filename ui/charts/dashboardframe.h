@@ -31,6 +31,7 @@ struct DashboardFrame
     double watermarkDelayMs = -1;        ///< nowMs - watermark; -1 while there is no watermark
     double latePerSecond = 0;            ///< late events per second (counter delta)
     double invalidPerSecond = 0;         ///< invalid events per second (counter delta)
+    std::uint64_t deletedUnread = 0;     ///< records the broker deleted before they were read
     std::vector<ChartMarker> markers;    ///< new since the previous frame
 };
 

@@ -49,7 +49,9 @@ public:
                      QString::fromLatin1(core::kSignalLagStatusOk),
                      QString::fromLatin1(core::kSignalLagSeconds),
                      QString::fromLatin1(core::kSignalDeadLetterRate),
-                     QString::fromLatin1(core::kSignalHotLowConversion)};
+                     QString::fromLatin1(core::kSignalHotLowConversion),
+                     QString::fromLatin1(core::kSignalKeysFoldedRate),
+                     QString::fromLatin1(core::kSignalDeletedUnreadRate)};
             editable = true;
             break;
         default:

@@ -1,6 +1,8 @@
 #include "ui/dialogs/producemessagedialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDateTimeEdit>
 #include <QDialogButtonBox>
 #include <QFontDatabase>
 #include <QFormLayout>
@@ -162,6 +164,19 @@ ProduceMessageDialog::ProduceMessageDialog(core::ClusterConfig cluster, const QS
     m_copies->setAccessibleName(tr("Copies"));
     m_copies->setToolTip(tr("How many copies of the message to produce"));
 
+    m_setTimestamp = new QCheckBox(tr("Set"), this);
+    m_setTimestamp->setToolTip(tr("Give the message this timestamp (CreateTime); unchecked, the "
+                                  "producer stamps it with the time it is sent"));
+    m_timestamp = new QDateTimeEdit(QDateTime::currentDateTimeUtc(), this);
+    m_timestamp->setTimeSpec(Qt::UTC);
+    m_timestamp->setDisplayFormat(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
+    m_timestamp->setCalendarPopup(true);
+    m_timestamp->setEnabled(false);
+    m_timestamp->setAccessibleName(tr("Timestamp (UTC)"));
+    m_timestamp->setToolTip(tr("The message's timestamp, UTC (a topic with "
+                               "message.timestamp.type=LogAppendTime replaces it)"));
+    connect(m_setTimestamp, &QCheckBox::toggled, m_timestamp, &QWidget::setEnabled);
+
     m_status = new QLabel(this);
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -199,12 +214,16 @@ ProduceMessageDialog::ProduceMessageDialog(core::ClusterConfig cluster, const QS
     form->addRow(m_value);
     form->addRow(m_valueCheck);
     form->addRow(tr("Headers"), headerBox);
+    auto *timestampRow = new QHBoxLayout;
+    timestampRow->addWidget(m_setTimestamp);
+    timestampRow->addWidget(m_timestamp, 1);
+    form->addRow(tr("Timestamp (UTC)"), timestampRow);
     form->addRow(tr("Copies"), m_copies);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form, 1);
     layout->addWidget(m_status);
     layout->addWidget(buttons);
-    resize(640, 600);
+    resize(640, 640);
 
     connect(m_value, &QPlainTextEdit::textChanged, this, [this] { validate(); });
     connect(m_mode, &QComboBox::currentIndexChanged, this, [this] { validate(); });
@@ -237,6 +256,13 @@ void ProduceMessageDialog::setCopies(int copies)
     m_copies->setValue(copies);
 }
 
+void ProduceMessageDialog::setTimestamp(const QDateTime &utc)
+{
+    m_setTimestamp->setChecked(utc.isValid());
+    if (utc.isValid())
+        m_timestamp->setDateTime(utc.toUTC());
+}
+
 QString ProduceMessageDialog::value() const
 {
     return m_value->toPlainText();
@@ -257,6 +283,7 @@ core::ProduceRequest ProduceMessageDialog::request(QString *why) const
     r.value = value().toStdString();
     r.headers = m_headers->headers();
     r.copies = m_copies->value();
+    r.timestampMs = m_setTimestamp->isChecked() ? m_timestamp->dateTime().toMSecsSinceEpoch() : 0;
     if (why) {
         why->clear();
         if (r.topic.empty()) {

@@ -9,7 +9,10 @@
 #include <utility>
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
+class QDateTime;
+class QDateTimeEdit;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -45,7 +48,8 @@ private:
 };
 
 /// Produces one message (N copies) to a topic (issue 23): partition or by key, key, value as
-/// JSON (validated; Format pretty-prints it) or raw text, headers, copies; the delivery report
+/// JSON (validated; Format pretty-prints it) or raw text, headers, an optional timestamp (UTC;
+/// none: the producer's now), copies; the delivery report
 /// (partition and offsets) is shown. The send runs on a pool thread with its own
 /// core::KafkaAdmin over a copy of `cluster` (acks=all, waits for the reports up to the
 /// deadline): the GUI never waits and closing the dialog drops a late answer.
@@ -65,6 +69,8 @@ public:
     /// -1: by key.
     void setPartition(int partition);
     void setCopies(int copies);
+    /// The message's timestamp (shown and sent as UTC); an invalid one: none, the producer's now.
+    void setTimestamp(const QDateTime &utc);
     HeaderModel *headerModel() const { return m_headers; }
     /// What Produce would send; empty `why` when it can be sent.
     core::ProduceRequest request(QString *why = nullptr) const;
@@ -100,6 +106,8 @@ private:
     QPushButton *m_addHeader = nullptr;
     QPushButton *m_removeHeader = nullptr;
     QSpinBox *m_copies = nullptr;
+    QCheckBox *m_setTimestamp = nullptr;
+    QDateTimeEdit *m_timestamp = nullptr;
     QLabel *m_valueCheck = nullptr;
     QLabel *m_status = nullptr;
     QPushButton *m_produce = nullptr;

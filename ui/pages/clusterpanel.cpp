@@ -1,6 +1,7 @@
 #include "ui/pages/clusterpanel.h"
 
 #include "core/monitor/monitor.h"
+#include "ui/pages/aclsview.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/messageview.h"
 #include "ui/pages/topicsview.h"
@@ -23,6 +24,7 @@ ClusterPanel::ClusterPanel(std::shared_ptr<core::WatchedCluster> watched, QWidge
     m_tabs->addTab(m_topics, tr("Topics"));
     m_tabs->addTab(m_groups, tr("Consumer groups"));
     m_tabs->addTab(m_messages, tr("Messages"));
+    m_tabs->addTab(new AclsView(m_watched->config, m_tabs), tr("ACLs"));
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_tabs);

@@ -16,9 +16,9 @@ class GroupsView;
 class MessageView;
 class TopicsView;
 
-/// One more cluster on the Kafka page (Monitor::addCluster): its Topics, Consumer groups and
-/// Messages tabs over its own monitors. It keeps the WatchedCluster alive, so its views read
-/// its monitors for as long as they exist, even after Monitor::removeCluster() stopped them.
+/// One more cluster on the Kafka page (Monitor::addCluster): its Topics, Consumer groups,
+/// Messages and ACLs tabs over its own monitors. It keeps the WatchedCluster alive, so its views
+/// read its monitors for as long as they exist, even after Monitor::removeCluster() stopped them.
 /// The owner calls refresh() from its timer.
 class ClusterPanel : public QWidget
 {

@@ -4,6 +4,7 @@
 #include "ui/common/secretstore.h"
 #include "ui/dialogs/connectionprofiles.h"
 #include "ui/models/servicemodel.h"
+#include "ui/pages/aclsview.h"
 #include "ui/pages/clusterpanel.h"
 #include "ui/pages/groupsview.h"
 #include "ui/pages/messageview.h"
@@ -79,6 +80,7 @@ KafkaPage::KafkaPage(core::Monitor &monitor, const core::ClusterConfig &cluster,
     m_tabs->addTab(m_topics, tr("Topics"));
     m_tabs->addTab(m_groups, tr("Consumer groups"));
     m_tabs->addTab(m_messages, tr("Messages"));
+    m_tabs->addTab(new AclsView(cluster, m_tabs), tr("ACLs"));
 
     // The cluster bar: the engine's own cluster first (not closable), then the added ones.
     m_clusterBar = new QTabBar(this);

@@ -133,8 +133,15 @@ OverviewPage::OverviewPage(QWidget *parent)
     counters->setContentsMargins(0, 0, 0, 0);
     for (const QString &title :
          {tr("Read"), tr("Valid"), tr("Late"), tr("Invalid"), tr("Duplicates"), tr("Open windows"),
-          tr("Open sessions"), tr("Keys folded")})
+          tr("Open sessions"), tr("Keys folded"), tr("Deleted unread")})
         counters->addWidget(addCounter(title)->parentWidget());
+    // Shown once there are some: records the broker's retention deleted before the aggregator
+    // read them (it fell behind by more than the topic keeps).
+    m_counters[tr("Deleted unread")]->setToolTip(
+        tr("Records the broker deleted (retention) before the aggregator read them: lost to "
+           "this run. The aggregator fell behind by more than the topic keeps; raise the topic's "
+           "retention or add consumers"));
+    m_counters[tr("Deleted unread")]->parentWidget()->hide();
     m_counters[tr("Keys folded")]->setToolTip(
         tr("Distinct keys (pages, geo combinations, products) counted into a window's (other) "
            "row beyond the key cap (Settings > Aggregation), summed over the windows"));
@@ -222,6 +229,12 @@ QString OverviewPage::counterText(const QString &title) const
 {
     auto it = m_counters.find(title);
     return it == m_counters.end() ? QString() : it->second->text();
+}
+
+bool OverviewPage::counterShown(const QString &title) const
+{
+    auto it = m_counters.find(title);
+    return it != m_counters.end() && !it->second->parentWidget()->isHidden();
 }
 
 void OverviewPage::setFirstRun(bool firstRun)
@@ -330,6 +343,12 @@ void OverviewPage::updateFrame(const DashboardFrame &frame)
                               .arg(locale.toString(qulonglong(c.keysFolded)))
                               .arg(locale.toString(qulonglong(c.windowsCapped)))
                         : locale.toString(qulonglong(c.keysFolded)));
+
+    QLabel *deleted = m_counters[tr("Deleted unread")];
+    deleted->setText(locale.toString(qulonglong(frame.deletedUnread)));
+    deleted->parentWidget()->setVisible(frame.deletedUnread > 0);
+    if (frame.deletedUnread > 0)
+        deleted->setStyleSheet(QStringLiteral("color: #c62828;"));
 
     m_topPages->setRows(snapshot.topPages);
     std::vector<core::PartitionStatus> assigned;

@@ -51,6 +51,8 @@ public:
     RowTableModel<core::PartitionStatus> *partitionsModel() const { return m_partitions; }
     /// The text of one big counter, by its title ("Read", "Valid", "Late"...).
     QString counterText(const QString &title) const;
+    /// Whether the counter is on the strip (some appear only once non-zero: "Deleted unread").
+    bool counterShown(const QString &title) const;
 
     /// The first-run panel: shown while no producer runs and nothing was read, it says what to do
     /// and offers Start producer (startProducerRequested()) and the Producers page.

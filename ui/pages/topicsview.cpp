@@ -1,8 +1,12 @@
 #include "ui/pages/topicsview.h"
 
 #include "ui/common/format.h"
+#include "ui/dialogs/addpartitionsdialog.h"
 #include "ui/dialogs/createtopicdialog.h"
+#include "ui/dialogs/deleterecordsdialog.h"
+#include "ui/dialogs/deletetopicdialog.h"
 #include "ui/dialogs/producemessagedialog.h"
+#include "ui/dialogs/topicconfigdialog.h"
 #include "ui/models/kafkamodels.h"
 #include "ui/widgets/heatstrip.h"
 #include "ui/widgets/sortedtable.h"
@@ -79,9 +83,27 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
         QMenu menu(this);
         QAction *produce = menu.addAction(tr("Produce message…"));
         produce->setEnabled(m_produce->isEnabled());
-        if (menu.exec(m_topicView->viewport()->mapToGlobal(pos)) == produce)
+        QAction *configs = menu.addAction(tr("Configuration…"));
+        configs->setEnabled(m_configs->isEnabled());
+        menu.addSeparator();
+        menu.addActions(m_manage->menu()->actions());
+        QAction *chosen = menu.exec(m_topicView->viewport()->mapToGlobal(pos));
+        if (chosen == produce)
             showProduceDialog();
+        else if (chosen == configs)
+            showConfigDialog();
     });
+    m_configs = new QPushButton(tr("Configuration…"), this);
+    connect(m_configs, &QPushButton::clicked, this, [this] { showConfigDialog(); });
+    m_manage = new QPushButton(tr("Manage"), this);
+    auto *manage = new QMenu(m_manage);
+    connect(manage->addAction(tr("Add partitions…")), &QAction::triggered, this,
+            [this] { showAddPartitionsDialog(); });
+    connect(manage->addAction(tr("Delete records…")), &QAction::triggered, this,
+            [this] { showDeleteRecordsDialog(); });
+    connect(manage->addAction(tr("Delete topic…")), &QAction::triggered, this,
+            [this] { showDeleteTopicDialog(); });
+    m_manage->setMenu(manage);
 
     auto *left = new QWidget(this);
     auto *leftLayout = new QVBoxLayout(left);
@@ -89,6 +111,8 @@ TopicsView::TopicsView(core::ClusterMonitor &cluster, QWidget *parent)
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_create);
     bar->addWidget(m_produce);
+    bar->addWidget(m_configs);
+    bar->addWidget(m_manage);
     bar->addStretch();
     leftLayout->addLayout(bar);
     leftLayout->addWidget(m_topicView);
@@ -139,6 +163,19 @@ void TopicsView::updateActions()
                                                        "copies")
                                         .arg(m_selected)
                                   : tr("Select a topic first"));
+    m_configs->setEnabled(ready);
+    m_configs->setToolTip(!m_adminCluster ? tr("No cluster to configure here")
+                          : ready
+                              ? tr("The configs of %1: values, sources, changes").arg(m_selected)
+                              : tr("Select a topic first"));
+    m_manage->setEnabled(ready);
+    for (QAction *a : m_manage->menu()->actions())
+        a->setEnabled(ready);
+    m_manage->setToolTip(!m_adminCluster ? tr("No cluster to change here")
+                         : ready ? tr("Add partitions to %1, delete its records or the topic "
+                                      "(each asks first)")
+                                       .arg(m_selected)
+                                 : tr("Select a topic first"));
 }
 
 ProduceMessageDialog *TopicsView::showProduceDialog()
@@ -152,6 +189,51 @@ ProduceMessageDialog *TopicsView::showProduceDialog()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     return dialog;
+}
+
+TopicConfigDialog *TopicsView::showConfigDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    auto *dialog = new TopicConfigDialog(*m_adminCluster, m_selected, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+template <class Dialog> Dialog *TopicsView::openDialog(Dialog *dialog)
+{
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+AddPartitionsDialog *TopicsView::showAddPartitionsDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    const core::TopicInfo *topic =
+        m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
+    return openDialog(new AddPartitionsDialog(*m_adminCluster, m_selected,
+                                              topic ? int(topic->partitions.size()) : 0, this));
+}
+
+DeleteRecordsDialog *TopicsView::showDeleteRecordsDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    const core::TopicInfo *topic =
+        m_snapshot ? m_snapshot->findTopic(m_selected.toStdString()) : nullptr;
+    return openDialog(new DeleteRecordsDialog(
+        *m_adminCluster, m_selected, topic ? topic->partitions : std::vector<core::PartitionInfo>{},
+        this));
+}
+
+DeleteTopicDialog *TopicsView::showDeleteTopicDialog()
+{
+    if (!m_adminCluster || m_selected.isEmpty())
+        return nullptr;
+    return openDialog(new DeleteTopicDialog(*m_adminCluster, m_selected, this));
 }
 
 TopicsView::~TopicsView()

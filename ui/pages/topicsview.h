@@ -18,13 +18,19 @@ namespace studio::ui {
 
 class HeatStrip;
 class PartitionModel;
+class AddPartitionsDialog;
+class DeleteRecordsDialog;
+class DeleteTopicDialog;
 class ProduceMessageDialog;
+class TopicConfigDialog;
 class TopicModel;
 
 /// Topics and partitions: the topic list (name, partitions, messages, rate), the selected topic's
 /// partitions (leader, replicas, ISR, watermarks, rate), a heat-map strip of the per-partition
-/// rate, "Create topic…" and "Produce message…" (ProduceMessageDialog on the selected topic,
-/// once setAdminCluster() said where). The owner feeds snapshots (setSnapshot) from its timer;
+/// rate, "Create topic…", and on the selected topic (once setAdminCluster() said where)
+/// "Produce message…", "Configuration…" and Manage's "Add partitions…", "Delete records…",
+/// "Delete topic…" (each its dialog, doing its Kafka calls in the background), also from the
+/// topic's context menu. The owner feeds snapshots (setSnapshot) from its timer;
 /// topic creation runs via QtConcurrent with a watcher parented here. `cluster` must outlive the
 /// view: the view's destructor waits for a creation still under way (at most the cluster's request
 /// timeout), since it uses `cluster` on a pool thread.
@@ -49,6 +55,15 @@ public:
     /// Opens the Produce dialog (window-modal, not blocking) on the selected topic; nullptr
     /// when none is selected or no cluster set. The dialog deletes itself on close.
     ProduceMessageDialog *showProduceDialog();
+    /// The same for the selected topic's configuration.
+    TopicConfigDialog *showConfigDialog();
+    QPushButton *configButton() const { return m_configs; }
+    /// "Manage": a menu of Add partitions…, Delete records…, Delete topic… (also in the
+    /// topic's context menu); each opens its dialog like showProduceDialog().
+    QPushButton *manageButton() const { return m_manage; }
+    AddPartitionsDialog *showAddPartitionsDialog();
+    DeleteRecordsDialog *showDeleteRecordsDialog();
+    DeleteTopicDialog *showDeleteTopicDialog();
 
 public Q_SLOTS:
     /// Opens the Create topic dialog.
@@ -60,6 +75,7 @@ Q_SIGNALS:
     void topicCreated(bool ok, const QString &message);
 
 private:
+    template <class Dialog> Dialog *openDialog(Dialog *dialog);
     void showPartitions();
     void updateActions();
 
@@ -76,6 +92,8 @@ private:
     QLabel *m_partitionTitle = nullptr;
     QPushButton *m_create = nullptr;
     QPushButton *m_produce = nullptr;
+    QPushButton *m_configs = nullptr;
+    QPushButton *m_manage = nullptr;
     std::optional<core::ClusterConfig> m_adminCluster;
     FutureSynchronizer m_tasks; // topic creations still using m_cluster
 };

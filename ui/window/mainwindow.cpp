@@ -66,6 +66,7 @@ DashboardFrame frameOf(core::EngineSample &sample)
     frame.watermarkDelayMs = sample.watermarkDelayMs;
     frame.latePerSecond = sample.latePerSecond;
     frame.invalidPerSecond = sample.invalidPerSecond;
+    frame.deletedUnread = sample.pipeline.deletedUnread;
     frame.markers.reserve(sample.markers.size());
     for (const core::EngineMarker &m : sample.markers)
         frame.markers.push_back({m.timeMs, QString::fromStdString(m.text)});
