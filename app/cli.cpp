@@ -21,6 +21,27 @@ bool haveDisplay()
     return set("DISPLAY") || set("WAYLAND_DISPLAY") || set("QT_QPA_PLATFORM");
 }
 
+/// `topics` and `groups`: --broker repeatable (its single-cluster meaning kept) and --profile.
+void addClusterListOptions(CLI::App &cmd, ClusterList &clusters)
+{
+    cmd.remove_option(cmd.get_option("--broker"));
+    cmd.add_option("--broker", clusters.brokers,
+                   "a real cluster's HOST:PORT,... (repeatable: each cluster's section in turn, "
+                   "all with the security options given)");
+    cmd.add_option("--profile", clusters.profiles,
+                   "a saved Kafka profile (File > Connections…; repeatable), its password from the "
+                   "keychain or CLICKSTREAM_SASL_PASSWORD");
+}
+
+/// One --broker alone is the usual single-cluster command.
+void takeClusterList(ClusterList &clusters, ConnectionOptions &connection)
+{
+    if (!clusters.several() && clusters.brokers.size() == 1) {
+        connection.broker = clusters.brokers.front();
+        clusters.brokers.clear();
+    }
+}
+
 } // namespace
 
 int runCommandLine(int argc, char **argv)
@@ -154,6 +175,7 @@ int runCommandLine(int argc, char **argv)
         "topics", "Brokers and topics of a running cluster (with --topic: its partitions, "
                   "leaders, replicas, ISR, watermarks and rates).");
     addConnectionOptions(*topicsCmd, topics.connection);
+    addClusterListOptions(*topicsCmd, topics.clusters);
     topicsCmd->add_option("--topic", topics.topic, "show this topic's partitions");
     topicsCmd->add_option("--create", topics.create, "create this topic first");
     topicsCmd->add_option("--partitions", topics.partitions, "partitions of the created topic")
@@ -259,6 +281,7 @@ int runCommandLine(int argc, char **argv)
                   "REWIND), watched for a while. The embedded broker cannot list groups: there "
                   "the --group (default clickstream-studio) on --topic is shown.");
     addConnectionOptions(*groupsCmd, groups.connection);
+    addClusterListOptions(*groupsCmd, groups.clusters);
     groupsCmd->add_option("--group", groups.group, "consumer group")->capture_default_str();
     groupsCmd->add_option("--topic", groups.topics, "topic the group reads (repeatable)")
         ->capture_default_str();
@@ -345,13 +368,16 @@ int runCommandLine(int argc, char **argv)
         return runGenerate(generate);
     if (*aggregateCmd)
         return runAggregate(aggregate);
-    if (*topicsCmd)
+    if (*topicsCmd) {
+        takeClusterList(topics.clusters, topics.connection);
         return runTopics(topics);
+    }
     if (*messagesCmd) {
         messages.keyGiven = messagesCmd->count("--key") > 0;
         return runMessages(messages);
     }
     if (*groupsCmd) {
+        takeClusterList(groups.clusters, groups.connection);
         groups.groupGiven = groupsCmd->count("--group") > 0;
         groups.topicsGiven = groupsCmd->count("--topic") > 0;
         return runGroups(groups);

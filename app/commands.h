@@ -59,9 +59,19 @@ struct RunCommand
 };
 
 /// `topics`: brokers, topics and (with a topic) its partitions; optionally creates one first.
+/// Several clusters for `topics` and `groups` (issue 23): every --broker (each with the same
+/// security options) and every saved --profile, in turn; one of them alone is the usual output.
+struct ClusterList
+{
+    std::vector<std::string> brokers;
+    std::vector<std::string> profiles; ///< saved in the desktop app (File > Connections…)
+    bool several() const { return brokers.size() + profiles.size() > 1 || !profiles.empty(); }
+};
+
 struct TopicsCommand
 {
     ConnectionOptions connection;
+    ClusterList clusters;
     std::string topic;
     std::string create;
     int partitions = 12;
@@ -107,6 +117,7 @@ struct MessagesCommand
 struct GroupsCommand
 {
     ConnectionOptions connection;
+    ClusterList clusters;
     std::string group = "clickstream-studio";
     std::vector<std::string> topics{"clickstream"};
     double seconds = 6;

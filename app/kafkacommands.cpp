@@ -10,12 +10,19 @@
 #include "core/monitor/alerts.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/groupmonitor.h"
+#include "ui/common/secretstore.h"
+#include "ui/dialogs/connectionprofiles.h"
+
+#include <QCoreApplication>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
+#include <set>
 #include <thread>
 
 namespace studio::app {
@@ -36,6 +43,53 @@ std::optional<int> clusterFor(const ConnectionOptions &connection, core::Cluster
     if (std::string e = buildClusterConfig(connection, out); !e.empty())
         return usageError(e);
     return std::nullopt;
+}
+
+/// Several clusters (--broker repeated, --profile): every --broker with the security options
+/// given, named by its address; every profile from the desktop app's saved settings, its
+/// password from CLICKSTREAM_SASL_PASSWORD or the keychain.
+std::optional<int> clustersFor(const ClusterList &list, const ConnectionOptions &connection,
+                               std::vector<core::ClusterConfig> &out)
+{
+    for (const std::string &broker : list.brokers) {
+        ConnectionOptions one = connection;
+        one.broker = broker;
+        core::ClusterConfig cluster;
+        if (auto code = clusterFor(one, cluster))
+            return code;
+        cluster.name = broker;
+        out.push_back(std::move(cluster));
+    }
+    if (!list.profiles.empty()) {
+        // The profiles live in the desktop app's QSettings; the keychain answers through Qt.
+        std::unique_ptr<QCoreApplication> qt;
+        static int argc = 1;
+        static char name[] = "clickstream-studio";
+        static char *argv[] = {name, nullptr};
+        if (!QCoreApplication::instance())
+            qt = std::make_unique<QCoreApplication>(argc, argv);
+        QCoreApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
+        QCoreApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
+        ui::SecretStore secrets;
+        for (const std::string &profile : list.profiles) {
+            core::ClusterConfig cluster;
+            QString why;
+            if (!ui::resolveKafkaProfile(QString::fromStdString(profile), secrets, &cluster, &why))
+                return usageError(why.toStdString());
+            out.push_back(std::move(cluster));
+        }
+    }
+    std::set<std::string> names;
+    for (const core::ClusterConfig &cluster : out)
+        if (!names.insert(cluster.name).second)
+            return usageError("cluster " + cluster.name + " is named twice");
+    return std::nullopt;
+}
+
+/// The line that starts a cluster's section when several are shown.
+void printSection(const core::ClusterConfig &cluster)
+{
+    fmt::print("== cluster {} ==\n", cluster.describe()); // the name, when not the address
 }
 
 std::string joinIds(const std::vector<std::int32_t> &ids)
@@ -79,14 +133,11 @@ void printMessage(const core::BrowsedMessage &m, const MessagesCommand &c)
 
 } // namespace
 
-int runTopics(const TopicsCommand &c)
+namespace {
+
+/// One cluster's `topics` output; `section` (several clusters): its name goes into the JSON.
+int showTopics(const TopicsCommand &c, const core::ClusterConfig &cluster, bool section)
 {
-    if (c.configs || !c.setConfigs.empty() || c.addPartitions > 0 || c.remove ||
-        c.deleteRecordsBefore >= -1 || !c.recordPartitions.empty() || !c.confirm.empty())
-        return runTopicChanges(c);
-    core::ClusterConfig cluster;
-    if (auto code = clusterFor(c.connection, cluster))
-        return *code;
     core::ClusterMonitor monitor(cluster);
     std::string error;
     if (!c.create.empty()) {
@@ -139,9 +190,10 @@ int runTopics(const TopicsCommand &c)
                               {"rate", t.rate},
                               {"partitions", parts}});
         }
-        fmt::print(
-            "{}\n",
-            json{{"brokers", brokers}, {"topics", topics}, {"refresh_ms", snap->refreshMs}}.dump());
+        json out{{"brokers", brokers}, {"topics", topics}, {"refresh_ms", snap->refreshMs}};
+        if (section)
+            out["cluster"] = cluster.name;
+        fmt::print("{}\n", out.dump());
         return 0;
     }
     fmt::print("{} broker(s):", snap->brokers.size());
@@ -167,6 +219,39 @@ int runTopics(const TopicsCommand &c)
                                  rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(p.error))
                            : std::string());
     return 0;
+}
+
+} // namespace
+
+int runTopics(const TopicsCommand &c)
+{
+    const bool changes = c.configs || !c.setConfigs.empty() || c.addPartitions > 0 || c.remove ||
+                         c.deleteRecordsBefore >= -1 || !c.recordPartitions.empty() ||
+                         !c.confirm.empty();
+    if (c.clusters.several()) {
+        if (changes || !c.create.empty())
+            return usageError(
+                "--create and the topic changes go to one cluster: give one --broker");
+        std::vector<core::ClusterConfig> clusters;
+        if (auto code = clustersFor(c.clusters, c.connection, clusters))
+            return *code;
+        // Each in turn; one that fails says why on stderr and the others are still shown.
+        int status = 0;
+        for (const core::ClusterConfig &cluster : clusters) {
+            if (!c.json)
+                printSection(cluster);
+            std::fflush(stdout);
+            status = std::max(status, showTopics(c, cluster, true));
+            std::fflush(stdout);
+        }
+        return status;
+    }
+    if (changes)
+        return runTopicChanges(c);
+    core::ClusterConfig cluster;
+    if (auto code = clusterFor(c.connection, cluster))
+        return *code;
+    return showTopics(c, cluster, false);
 }
 
 int runMessages(const MessagesCommand &c)
@@ -345,47 +430,14 @@ void printGroup(const core::GroupLag &g)
 
 } // namespace
 
-int runGroups(const GroupsCommand &c)
+namespace {
+
+/// One cluster's `groups` output from its last snapshot; `section` (several clusters): its
+/// name goes into the JSON.
+int printGroups(const GroupsCommand &c, const core::ClusterConfig &cluster,
+                const core::GroupsSnapshot &snapshot, bool section)
 {
-    if (!c.resetTo.empty() || c.remove)
-        return runGroupChange(c);
-    if (c.execute || !c.resetPartitions.empty())
-        return usageError("--execute and --partition go with --reset-to");
-    core::ClusterConfig cluster;
-    if (auto code = clusterFor(c.connection, cluster))
-        return *code;
-    core::GroupMonitorOptions o;
-    o.refreshIntervalMs = 500;
-    o.listIntervalMs = 2000;
-    // Without --group: every group a real cluster lists (their topics from their offsets).
-    o.watchListedGroups = !c.groupGiven;
-    core::GroupMonitor monitor(cluster, false, o);
-    // The named topics until the cluster shows it can list groups: the embedded broker cannot,
-    // and tells a group's partitions only when they are named.
-    monitor.watchGroup(c.group, c.topics);
-    std::string error;
-    if (!monitor.start(&error)) {
-        fmt::print(stderr, "error: {}\n", error);
-        return kRuntimeError;
-    }
-    installStopSignals();
-    // The first refresh tells whether the cluster lists groups; a real one does, and there a
-    // group's topics come from its committed offsets unless --topic names them.
-    if (!c.topicsGiven) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (monitor.snapshot()->refreshes == 0 && std::chrono::steady_clock::now() < until &&
-               !stopRequested())
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (monitor.snapshot()->listingAnswered) {
-            monitor.watchGroup(c.group, {});
-            monitor.refreshNow();
-        }
-    }
-    // Burrow's rules need a window of samples: watch for a while, then report.
-    runTicking(
-        c.seconds, [](double) {}, [] { return false; });
-    const auto snap = monitor.snapshot();
-    monitor.stop();
+    const core::GroupsSnapshot *snap = &snapshot;
     const std::string where = cluster.describe();
     if (!snap->error.empty())
         fmt::print(stderr, "warning: {}: {}\n", where, snap->error);
@@ -402,7 +454,10 @@ int runGroups(const GroupsCommand &c)
             json groups = json::array();
             for (const auto *g : shown)
                 groups.push_back(groupJson(*g));
-            fmt::print("{}\n", json{{"groups", groups}, {"error", snap->error}}.dump());
+            json out{{"groups", groups}, {"error", snap->error}};
+            if (section)
+                out["cluster"] = cluster.name;
+            fmt::print("{}\n", out.dump());
             return 0;
         }
         fmt::print("{} group(s) on {}\n", shown.size(), where);
@@ -429,11 +484,94 @@ int runGroups(const GroupsCommand &c)
         return kRuntimeError;
     }
     if (c.json) {
-        fmt::print("{}\n", groupJson(*g).dump());
+        json out = groupJson(*g);
+        if (section)
+            out["cluster"] = cluster.name;
+        fmt::print("{}\n", out.dump());
         return 0;
     }
     printGroup(*g);
     return 0;
+}
+
+} // namespace
+
+int runGroups(const GroupsCommand &c)
+{
+    if (!c.resetTo.empty() || c.remove) {
+        if (c.clusters.several())
+            return usageError("--reset-to and --delete change one cluster: give one --broker");
+        return runGroupChange(c);
+    }
+    if (c.execute || !c.resetPartitions.empty())
+        return usageError("--execute and --partition go with --reset-to");
+    std::vector<core::ClusterConfig> clusters;
+    if (c.clusters.several()) {
+        if (auto code = clustersFor(c.clusters, c.connection, clusters))
+            return *code;
+    } else {
+        core::ClusterConfig cluster;
+        if (auto code = clusterFor(c.connection, cluster))
+            return *code;
+        clusters.push_back(std::move(cluster));
+    }
+    core::GroupMonitorOptions o;
+    o.refreshIntervalMs = 500;
+    o.listIntervalMs = 2000;
+    // Without --group: every group a real cluster lists (their topics from their offsets).
+    o.watchListedGroups = !c.groupGiven;
+    // Every cluster watched at once (each monitor on its own thread), so several take as long
+    // as one.
+    std::vector<std::unique_ptr<core::GroupMonitor>> monitors;
+    for (const core::ClusterConfig &cluster : clusters) {
+        auto monitor = std::make_unique<core::GroupMonitor>(cluster, false, o);
+        // The named topics until the cluster shows it can list groups: the embedded broker
+        // cannot, and tells a group's partitions only when they are named.
+        monitor->watchGroup(c.group, c.topics);
+        std::string error;
+        if (!monitor->start(&error)) {
+            fmt::print(stderr, "error: {}\n", error);
+            return kRuntimeError;
+        }
+        monitors.push_back(std::move(monitor));
+    }
+    installStopSignals();
+    // The first refresh tells whether the cluster lists groups; a real one does, and there a
+    // group's topics come from its committed offsets unless --topic names them.
+    if (!c.topicsGiven) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        auto refreshed = [&monitors] {
+            return std::all_of(monitors.begin(), monitors.end(),
+                               [](const auto &m) { return m->snapshot()->refreshes > 0; });
+        };
+        while (!refreshed() && std::chrono::steady_clock::now() < until && !stopRequested())
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (auto &monitor : monitors) {
+            if (monitor->snapshot()->listingAnswered) {
+                monitor->watchGroup(c.group, {});
+                monitor->refreshNow();
+            }
+        }
+    }
+    // Burrow's rules need a window of samples: watch for a while, then report.
+    runTicking(
+        c.seconds, [](double) {}, [] { return false; });
+    std::vector<std::shared_ptr<const core::GroupsSnapshot>> snapshots;
+    for (auto &monitor : monitors) {
+        snapshots.push_back(monitor->snapshot());
+        monitor->stop();
+    }
+    if (clusters.size() == 1 && !c.clusters.several())
+        return printGroups(c, clusters.front(), *snapshots.front(), false);
+    int status = 0;
+    for (std::size_t i = 0; i < clusters.size(); ++i) {
+        if (!c.json)
+            printSection(clusters[i]);
+        std::fflush(stdout);
+        status = std::max(status, printGroups(c, clusters[i], *snapshots[i], true));
+        std::fflush(stdout);
+    }
+    return status;
 }
 
 int runAlertRules(const AlertRulesCommand &c)

@@ -6,6 +6,7 @@
 //
 //   build/bin/bench_gui [--seconds 20] [--idle-seconds S] [--rate 200000] [--page-ms 2000]
 //                       [--probe-ms 5] [--unique-paths [--warmup-seconds 90]]
+//                       [--second-cluster]
 //
 // --unique-paths (issue 24): every generated event gets a page of its own (/p/<n>), the worst
 // case for the per-window key cap; the resident memory is printed every 10 s of the busy run,
@@ -23,9 +24,18 @@
 // the time and process CPU from the first consumed event until N are consumed, peak RSS, and the
 // probe's lateness meanwhile.
 //
+// --second-cluster (issue 23): a second embedded broker is added on the Kafka page (its own
+// monitors and health row "kafka:second", its panel the one shown there) for both runs, and
+// stopped halfway through the busy run; the end says whether its row went down and how fresh
+// the engine's own cluster view still was.
+//
 // Offscreen unless DISPLAY is set (then xcb) or QT_QPA_PLATFORM says otherwise.
+#include "core/common/timeutil.h"
 #include "core/engine/studioengine.h"
+#include "core/kafka/embeddedbroker.h"
+#include "core/monitor/monitor.h"
 #include "core/produce/generator.h"
+#include "ui/pages/kafkapage.h"
 #include "ui/window/mainwindow.h"
 
 #include <QApplication>
@@ -66,6 +76,7 @@ struct Options
     long events = 0;
     std::string group = "bench-gui-consume";
     bool uniquePaths = false;
+    bool secondCluster = false;
 };
 
 /// The generator's events with a page unique to each (/p/<n>).
@@ -122,7 +133,19 @@ struct Lateness
     double producedPerSecond = 0, consumedPerSecond = 0;
     int pagesShown = 0;
     long warmKb = 0, endKb = 0, peakAfterWarmKb = 0; ///< resident memory (--unique-paths)
+    double maxAfterMark = -1; ///< longest lateness within 3 s after g_markNs (-1: no mark)
 };
+
+/// steady_clock nanoseconds of an event during a probe run (--second-cluster: its broker's
+/// stop); 0 when none.
+std::atomic<std::int64_t> g_markNs{0};
+
+std::int64_t steadyNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 double percentile(std::vector<double> sorted, double p)
 {
@@ -146,10 +169,14 @@ Lateness probe(ui::MainWindow &window, core::StudioEngine &engine, const Options
     probeTimer.setTimerType(Qt::PreciseTimer);
     probeTimer.setInterval(o.probeMs);
     qint64 last = -1;
+    std::vector<std::int64_t> at; // steadyNs() of each sample, for the lateness after a mark
+    at.reserve(late.capacity());
     QObject::connect(&probeTimer, &QTimer::timeout, &loop, [&] {
         const qint64 now = clock.nsecsElapsed();
-        if (last >= 0)
+        if (last >= 0) {
             late.push_back(std::max(0.0, double(now - last) / 1e6 - o.probeMs));
+            at.push_back(steadyNs());
+        }
         last = now;
     });
     int page = 0;
@@ -197,6 +224,12 @@ Lateness probe(ui::MainWindow &window, core::StudioEngine &engine, const Options
     result.endKb = residentKb();
     if (result.warmKb == 0 && o.uniquePaths && wall.elapsed() >= o.warmupSeconds * 1000)
         result.warmKb = -1; // the 1 s timer never ticked that often: the GUI thread stalled
+    if (const std::int64_t mark = g_markNs.load(); mark > 0) {
+        result.maxAfterMark = 0;
+        for (std::size_t i = 0; i < late.size(); ++i)
+            if (at[i] >= mark && at[i] - mark <= 3'000'000'000)
+                result.maxAfterMark = std::max(result.maxAfterMark, late[i]);
+    }
     result.samples = late.size();
     result.p50 = percentile(late, 0.50);
     result.p99 = percentile(late, 0.99);
@@ -325,6 +358,8 @@ bool parse(int argc, char **argv, Options &o)
         const bool hasValue = i + 1 < argc;
         if (!std::strcmp(a, "--seconds") && hasValue)
             o.seconds = std::atoi(argv[++i]);
+        else if (!std::strcmp(a, "--second-cluster"))
+            o.secondCluster = true;
         else if (!std::strcmp(a, "--unique-paths"))
             o.uniquePaths = true;
         else if (!std::strcmp(a, "--idle-seconds") && hasValue)
@@ -361,7 +396,7 @@ int main(int argc, char **argv)
     if (!parse(argc, argv, o)) {
         fmt::print(stderr, "usage: bench_gui [--seconds 20] [--idle-seconds S] [--rate 200000] "
                            "[--page-ms 2000] [--probe-ms 5] [--unique-paths [--warmup-seconds 90]] "
-                           "[--broker B --events N [--group G]]\n");
+                           "[--second-cluster] [--broker B --events N [--group G]]\n");
         return 2;
     }
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
@@ -388,6 +423,29 @@ int main(int argc, char **argv)
     window.resize(1280, 800);
     window.show();
 
+    auto second = std::make_unique<core::EmbeddedBroker>();
+    if (o.secondCluster) {
+        core::EmbeddedBroker::Options secondOptions;
+        secondOptions.brokers = 1;
+        secondOptions.partitions = 4;
+        secondOptions.topics = {"second"};
+        if (!second->start(secondOptions, &error)) {
+            fmt::print(stderr, "second cluster: {}\n", error);
+            return 1;
+        }
+        core::ClusterConfig config = second->clusterConfig();
+        config.name = "second";
+        auto *kafka = qobject_cast<ui::KafkaPage *>(window.page(QStringLiteral("Kafka")));
+        QString why;
+        if (!kafka || !kafka->addCluster(config, &why)) {
+            fmt::print(stderr, "second cluster: {}\n", why.toStdString());
+            return 1;
+        }
+        kafka->setCurrentCluster(QStringLiteral("second"));
+        fmt::print("second cluster: {} shown on the Kafka page beside the engine's\n",
+                   config.describe());
+    }
+
     fmt::print("GUI responsiveness: {} platform, every page in turn ({} ms each), {} ms probe, "
                "{} s per run\n",
                QApplication::platformName().toStdString(), o.pageMs, o.probeMs, o.seconds);
@@ -410,9 +468,40 @@ int main(int argc, char **argv)
         QTimer::singleShot(3000, &warm, &QEventLoop::quit);
         warm.exec();
     }
+    // --second-cluster: its broker goes away halfway through, off the GUI thread (as a remote
+    // cluster would), while the probe runs.
+    std::thread stopper;
+    if (o.secondCluster)
+        stopper = std::thread([&second, half = std::chrono::milliseconds(o.seconds * 500)] {
+            std::this_thread::sleep_for(half);
+            g_markNs = steadyNs();
+            second.reset();
+        });
     const Lateness busy = probe(window, engine, o, o.seconds);
-    const std::string label = fmt::format("ingesting {:.0f}/s:", o.rate);
+    if (stopper.joinable())
+        stopper.join();
+    const std::string label =
+        fmt::format("ingesting {:.0f}/s{}:", o.rate, o.secondCluster ? ", second stopped" : "");
     print(label.c_str(), busy);
+    bool secondDown = true;
+    if (o.secondCluster) {
+        core::Monitor *monitor = engine.monitor();
+        const auto health = monitor->health().snapshot();
+        const core::ServiceHealth *row = health ? health->find("kafka:second") : nullptr;
+        const core::ServiceHealth *own = health ? health->find("kafka") : nullptr;
+        secondDown = row && row->current.state == core::ServiceState::Down;
+        const auto view = monitor->cluster().snapshot();
+        fmt::print("  second cluster stopped after {} s (longest probe lateness in the 3 s after "
+                   "it: {:.2f} ms): its row {} ({}); the engine's cluster {} (its view refreshed "
+                   "{} ms before the end, {} topics): {}\n",
+                   o.seconds / 2.0, busy.maxAfterMark,
+                   row ? std::string(core::toString(row->current.state)) : std::string("missing"),
+                   row ? row->current.error : std::string(),
+                   own ? std::string(core::toString(own->current.state)) : std::string("missing"),
+                   core::wallClockMs() - view->dataAtMs, view->topics.size(),
+                   secondDown && view->ok ? "met" : "MISSED");
+        secondDown = secondDown && view->ok;
+    }
     engine.stopProducer(id);
     engine.waitIdle();
 
@@ -443,5 +532,5 @@ int main(int argc, char **argv)
                        busy.endKb / 1024.0, o.warmupSeconds, o.seconds);
         }
     }
-    return p99Met && maxMet && flat ? 0 : 1;
+    return p99Met && maxMet && flat && secondDown ? 0 : 1;
 }

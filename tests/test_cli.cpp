@@ -1453,6 +1453,124 @@ struct TwoDatabasesAndBroker
 
 } // namespace
 
+// Issue 23: `topics` and `groups` over several clusters at once (--broker repeated, --profile
+// from the desktop app's saved settings), each cluster's section in turn; one down is said and
+// the others still shown.
+TEST_CASE("topics and groups show several clusters, each in its own section",
+          "[cli][monitor][broker][clusters]")
+{
+    Child first({kStudio, "broker", "--brokers", "1", "--partitions", "2", "--topic", "alpha",
+                 "--topic", "clickstream"});
+    Child second({kStudio, "broker", "--brokers", "1", "--partitions", "3", "--topic", "beta",
+                  "--topic", "clickstream"});
+    std::string a, b;
+    REQUIRE(first.firstStdoutLine(20, a));
+    REQUIRE(second.firstStdoutLine(20, b));
+
+    // One --broker alone: the output as it always was (no section line).
+    const Result one = runStudio({"topics", "--broker", a}, 30);
+    INFO(one.describe());
+    REQUIRE(one.exitCode == 0);
+    CHECK_FALSE(contains(one.out, "== cluster"));
+    CHECK(splitLines(one.out).front() == "1 broker(s): 1=" + a);
+
+    const Result both = runStudio({"topics", "--broker", a, "--broker", b}, 30);
+    INFO(both.describe());
+    REQUIRE(both.exitCode == 0);
+    const auto lines = splitLines(both.out);
+    const auto at = [&lines](const std::string &text) {
+        return std::find(lines.begin(), lines.end(), text) - lines.begin();
+    };
+    const auto firstSection = at("== cluster (" + a + ", plaintext) ==");
+    const auto secondSection = at("== cluster (" + b + ", plaintext) ==");
+    REQUIRE(firstSection < std::ptrdiff_t(lines.size()));
+    REQUIRE(secondSection < std::ptrdiff_t(lines.size()));
+    CHECK(firstSection < secondSection);
+    // Each cluster's topics under its own heading.
+    const auto alpha =
+        std::find_if(lines.begin(), lines.end(),
+                     [](const std::string &l) { return l.rfind("alpha ", 0) == 0; }) -
+        lines.begin();
+    const auto beta = std::find_if(lines.begin(), lines.end(),
+                                   [](const std::string &l) { return l.rfind("beta ", 0) == 0; }) -
+                      lines.begin();
+    CHECK((firstSection < alpha && alpha < secondSection));
+    CHECK(secondSection < beta);
+
+    // --json: one object per cluster, named.
+    simdjson::dom::parser parser;
+    {
+        const Result j = runStudio({"topics", "--broker", a, "--broker", b, "--json"}, 30);
+        INFO(j.describe());
+        REQUIRE(j.exitCode == 0);
+        const auto objects = splitLines(j.out);
+        REQUIRE(objects.size() == 2);
+        simdjson::dom::element doc;
+        REQUIRE(parser.parse(objects[0]).get(doc) == simdjson::SUCCESS);
+        CHECK(std::string_view(doc["cluster"]) == a);
+        REQUIRE(parser.parse(objects[1]).get(doc) == simdjson::SUCCESS);
+        CHECK(std::string_view(doc["cluster"]) == b);
+    }
+
+    // groups: both watched at once (two clusters take about as long as one).
+    {
+        const Result g = runStudio({"groups", "--broker", a, "--broker", b, "--topic",
+                                    "clickstream", "--seconds", "2", "--json"},
+                                   60);
+        INFO(g.describe());
+        REQUIRE(g.exitCode == 0);
+        CHECK(g.seconds < 8);
+        const auto objects = splitLines(g.out);
+        REQUIRE(objects.size() == 2);
+        simdjson::dom::element doc;
+        REQUIRE(parser.parse(objects[0]).get(doc) == simdjson::SUCCESS);
+        CHECK(std::string_view(doc["cluster"]) == a);
+        CHECK(doc["partitions"].get_array().size() == 2);
+        REQUIRE(parser.parse(objects[1]).get(doc) == simdjson::SUCCESS);
+        CHECK(std::string_view(doc["cluster"]) == b);
+        CHECK(doc["partitions"].get_array().size() == 3);
+    }
+
+    // --profile: a profile saved by the desktop app (its settings file, no password in it).
+    {
+        TempDir config;
+        REQUIRE(!config.path.empty());
+        std::filesystem::create_directories(config.path / "Clickstream Studio");
+        std::ofstream(config.path / "Clickstream Studio" / "Clickstream Studio.conf")
+            << "[connections]\nkafka\\1\\id=p1\nkafka\\1\\name=second one\n"
+            << "kafka\\1\\bootstrap=" << b << "\nkafka\\1\\saslMechanism=\n"
+            << "kafka\\1\\tls=false\nkafka\\size=1\n";
+        const EnvChange env{{}, {{"XDG_CONFIG_HOME", config.path.string()}}};
+        const Result p = runStudio({"topics", "--broker", a, "--profile", "second one"}, 30, env);
+        INFO(p.describe());
+        REQUIRE(p.exitCode == 0);
+        CHECK(contains(p.out, "== cluster (" + a + ", plaintext) =="));
+        CHECK(contains(p.out, "== cluster second one (" + b + ", plaintext) =="));
+        CHECK(contains(p.out, "\nbeta "));
+        const Result missing = runStudio({"topics", "--profile", "nope"}, 30, env);
+        CHECK(missing.exitCode == 2);
+        CHECK(contains(missing.err, "no Kafka profile named \"nope\""));
+        CHECK(contains(missing.err, "\"second one\""));
+    }
+
+    // The second cluster stops: the first is still shown in full, the second's failure is said,
+    // and the exit code says not everything could be read.
+    second.sendSignal(SIGTERM);
+    second.finish(20);
+    const Result down = runStudio({"topics", "--broker", a, "--broker", b}, 60);
+    INFO(down.describe());
+    CHECK(down.exitCode == 1);
+    CHECK(contains(down.out, "== cluster (" + a + ", plaintext) =="));
+    CHECK(contains(down.out, "\nalpha "));
+    CHECK(contains(down.out, "== cluster (" + b + ", plaintext) =="));
+    CHECK(contains(down.err, "error: (" + b + ", plaintext): unreachable"));
+    // Changes go to one cluster only.
+    const Result change =
+        runStudio({"topics", "--broker", a, "--broker", b, "--topic", "alpha", "--configs"}, 30);
+    CHECK(change.exitCode == 2);
+    CHECK(contains(change.err, "one cluster"));
+}
+
 TEST_CASE("aggregators killed with SIGKILL resume from PostgreSQL: tables equal one clean run",
           "[cli][persistence][servers]")
 {

@@ -3,6 +3,7 @@
 // notifications, and the Prometheus families it adds.
 #include "core/aggregate/aggregator.h"
 #include "core/common/metrics.h"
+#include "core/common/timeutil.h"
 #include "core/kafka/embeddedbroker.h"
 #include "core/monitor/clustermonitor.h"
 #include "core/monitor/health.h"
@@ -319,4 +320,105 @@ TEST_CASE("injected ListOffsets errors show on the partitions of the cluster vie
     REQUIRE(cluster.start(&error));
     REQUIRE(waitFor([&] { return cluster.snapshot()->ok && partitionErrors() == 0; }, 30s));
     cluster.stop();
+}
+
+// Issue 23: one more cluster beside the monitor's own, with its own monitors and health row; a
+// slow one is removed without waiting for its requests in flight, and added again at once.
+TEST_CASE("a watched cluster has its own row, and removing a slow one does not wait for it",
+          "[monitor][broker][clusters]")
+{
+    EmbeddedBroker own, other;
+    std::string error;
+    EmbeddedBroker::Options options;
+    options.brokers = 1;
+    options.partitions = 2;
+    options.topics = {"own"};
+    REQUIRE(own.start(options, &error));
+    options.topics = {"other"};
+    REQUIRE(other.start(options, &error));
+
+    MonitorSettings settings;
+    settings.cluster = own.clusterConfig();
+    settings.embedded = &own;
+    settings.healthInterval = 300ms;
+    settings.probeTimeout = 1000ms;
+    settings.clusterOptions.refreshIntervalMs = 300;
+    settings.clusterOptions.requestTimeoutMs = 3000;
+    settings.groupOptions.refreshIntervalMs = 300;
+    Monitor monitor(settings);
+    REQUIRE(monitor.start(&error));
+
+    ClusterConfig config = other.clusterConfig();
+    config.name = "other";
+    auto watched = monitor.addCluster(config, &error);
+    INFO(error);
+    REQUIRE(watched);
+    CHECK(monitor.kafkaProbeName("other") == "kafka:other");
+    CHECK(monitor.kafkaProbeName(settings.cluster.name) == "kafka");
+    // Its own view of its own cluster; the monitor's view is of the other one.
+    REQUIRE(
+        waitFor([&] { return watched->cluster.snapshot()->findTopic("other") != nullptr; }, 30s));
+    CHECK(watched->cluster.snapshot()->findTopic("own") == nullptr);
+    REQUIRE(
+        waitFor([&] { return monitor.cluster().snapshot()->findTopic("own") != nullptr; }, 30s));
+    auto state = [&monitor](const std::string &name) {
+        const ServiceHealth *s = monitor.health().snapshot()->find(name);
+        return s ? s->current.state : ServiceState::NotConfigured;
+    };
+    REQUIRE(waitFor([&] { return state("kafka:other") == ServiceState::Up; }, 30s));
+
+    // Its groups feed the alert rules labelled with the cluster (the monitor's own: no label).
+    watched->groups.watchGroup("other-group", {"other"});
+    REQUIRE(waitFor(
+        [&] {
+            monitor.evaluateNow(wallClockMs());
+            for (const Signal &signal : monitor.lastSignals())
+                if (signal.name == kSignalLagStatusOk &&
+                    signal.labels == Labels{{"cluster", "other"}, {"group", "other-group"}})
+                    return true;
+            return false;
+        },
+        30s));
+
+    // Refused: the same name again, the monitor's own cluster, no name, an unusable config.
+    CHECK_FALSE(monitor.addCluster(config, &error));
+    CHECK(error.find("shown already") != std::string::npos);
+    CHECK_FALSE(monitor.addCluster(settings.cluster, &error));
+    CHECK(error.find("aggregator reads") != std::string::npos);
+    ClusterConfig unnamed = config;
+    unnamed.name.clear();
+    CHECK_FALSE(monitor.addCluster(unnamed, &error));
+    ClusterConfig unusable = config;
+    unusable.name = "unusable";
+    unusable.bootstrap.clear();
+    CHECK_FALSE(monitor.addCluster(unusable, &error));
+    CHECK(monitor.watchedClusters().size() == 1);
+
+    // Every answer of the other cluster now takes 2.5 s: its refreshes and probe are in flight.
+    REQUIRE(rd_kafka_mock_broker_set_rtt(other.mockCluster(), 1, 2500) == 0);
+    REQUIRE(waitFor([&] { return state("kafka:other") == ServiceState::Down; }, 30s));
+    std::this_thread::sleep_for(500ms); // a refresh of its own under way too
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(monitor.removeCluster("other"));
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO(
+        "removeCluster took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                              << " ms");
+    CHECK(took < 100ms);
+    CHECK(monitor.health().snapshot()->find("kafka:other") == nullptr);
+    CHECK(monitor.watchedClusters().empty());
+    CHECK_FALSE(monitor.removeCluster("other"));
+    // Its last view stays readable for who holds it.
+    CHECK(watched->cluster.snapshot()->findTopic("other") != nullptr);
+    watched.reset();
+
+    // The name can be used again at once; stop() joins everything.
+    REQUIRE(rd_kafka_mock_broker_set_rtt(other.mockCluster(), 1, 0) == 0);
+    auto again = monitor.addCluster(config, &error);
+    INFO(error);
+    REQUIRE(again);
+    REQUIRE(waitFor([&] { return state("kafka:other") == ServiceState::Up; }, 30s));
+    monitor.stop();
+    CHECK(monitor.watchedClusters().empty());
+    CHECK_FALSE(again->cluster.isRunning());
 }

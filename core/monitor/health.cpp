@@ -463,7 +463,7 @@ bool HealthMonitor::addProbe(std::shared_ptr<Probe> probe, milliseconds timeout,
     return true;
 }
 
-bool HealthMonitor::removeProbe(const std::string &name)
+bool HealthMonitor::removeProbe(const std::string &name, bool waitForCall)
 {
     std::shared_ptr<Worker> worker;
     std::thread thread;
@@ -488,8 +488,8 @@ bool HealthMonitor::removeProbe(const std::string &name)
     }
     if (thread.joinable()) {
         std::unique_lock lock(m_shared->mutex);
-        const bool idle =
-            m_shared->wake.wait_for(lock, kStopWait, [&] { return !worker->inFlight; });
+        const bool idle = m_shared->wake.wait_for(lock, waitForCall ? kStopWait : milliseconds(0),
+                                                  [&] { return !worker->inFlight; });
         lock.unlock();
         if (idle)
             thread.join();

@@ -102,8 +102,10 @@ public:
     bool addProbe(std::shared_ptr<Probe> probe,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
                   std::string *error = nullptr);
-    /// Removes a probe and its service from the snapshot. False when unknown.
-    bool removeProbe(const std::string &name);
+    /// Removes a probe and its service from the snapshot. False when unknown. A call in flight
+    /// is waited for briefly (200 ms), or not at all with `waitForCall` false; either way one
+    /// still blocked is left to finish on its own thread.
+    bool removeProbe(const std::string &name, bool waitForCall = true);
 
     /// Probes every `interval` (each probe on its own schedule). Restarting changes the interval.
     void start(std::chrono::milliseconds interval = std::chrono::seconds(2));

@@ -39,6 +39,14 @@ std::string producerProbeName(int id)
 
 } // namespace
 
+WatchedCluster::WatchedCluster(ClusterConfig c, const MonitorSettings &settings)
+    : name(c.name)
+    , config(std::move(c))
+    , cluster(config, nullptr, settings.clusterOptions)
+    , groups(config, false, settings.groupOptions)
+{
+}
+
 struct Monitor::Impl
 {
     explicit Impl(MonitorSettings s)
@@ -49,6 +57,7 @@ struct Monitor::Impl
     }
 
     void run();
+    void retire(std::shared_ptr<WatchedCluster> watched);
     std::vector<AlertTransition> tick(std::int64_t nowMs);
     void syncProducerProbes();
     void addAggregatorProbe();
@@ -83,7 +92,39 @@ struct Monitor::Impl
     std::uint64_t lastFolded = 0; // AggregateCounters::keysFolded at the last tick
     std::int64_t lastFoldedMs = 0;
     std::mutex tickMutex; // one evaluation at a time (the thread and evaluateNow)
+
+    mutable std::mutex clustersMutex; // guards what follows
+    std::vector<std::shared_ptr<WatchedCluster>> watched;
+    struct Retiring
+    {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Retiring> retiring; // stopping removed clusters; joined when done or by stop()
 };
+
+void Monitor::Impl::retire(std::shared_ptr<WatchedCluster> gone)
+{
+    // A dead cluster's refresh can hold ClusterMonitor::stop() for a request timeout: never on
+    // the caller's (the GUI's) thread.
+    std::lock_guard lock(clustersMutex);
+    // Those that have finished are joined here, so adding and removing clusters all day keeps
+    // no finished threads around.
+    std::erase_if(retiring, [](Retiring &r) {
+        if (!r.done->load())
+            return false;
+        r.thread.join();
+        return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    retiring.push_back({std::thread([gone = std::move(gone), done]() mutable {
+                            gone->groups.stop();
+                            gone->cluster.stop();
+                            gone.reset(); // the clients are freed here too when this was the last
+                            *done = true;
+                        }),
+                        done});
+}
 
 Monitor::Monitor(MonitorSettings settings)
     : m_impl(std::make_unique<Impl>(std::move(settings)))
@@ -154,23 +195,111 @@ bool Monitor::start(std::string *error)
 void Monitor::stop()
 {
     Impl &d = *m_impl;
-    if (!d.started)
-        return;
+    // The watched clusters first, each on its own thread, so their stops (each may wait for a
+    // refresh of a dead cluster) overlap with each other and with the rest below.
+    std::vector<std::shared_ptr<WatchedCluster>> watched;
     {
-        std::lock_guard lock(d.wakeMutex);
-        d.stopping = true;
+        std::lock_guard lock(d.clustersMutex);
+        watched.swap(d.watched);
     }
-    d.wake.notify_all();
-    if (d.thread.joinable())
-        d.thread.join();
-    d.health.stop();
-    d.groups.stop();
-    d.cluster.stop();
-    if (d.webhook)
-        d.webhook->stop();
-    if (d.history)
-        d.history->stop();
-    d.started = false;
+    for (auto &w : watched) {
+        d.health.removeProbe(kafkaProbeName(w->name), false);
+        d.retire(std::move(w));
+    }
+    if (d.started) {
+        {
+            std::lock_guard lock(d.wakeMutex);
+            d.stopping = true;
+        }
+        d.wake.notify_all();
+        if (d.thread.joinable())
+            d.thread.join();
+        d.health.stop();
+        d.groups.stop();
+        d.cluster.stop();
+        if (d.webhook)
+            d.webhook->stop();
+        if (d.history)
+            d.history->stop();
+        d.started = false;
+    }
+    std::vector<Impl::Retiring> retiring;
+    {
+        std::lock_guard lock(d.clustersMutex);
+        retiring.swap(d.retiring);
+    }
+    for (Impl::Retiring &r : retiring)
+        r.thread.join();
+}
+
+std::string Monitor::kafkaProbeName(const std::string &clusterName) const
+{
+    return clusterName == m_impl->settings.cluster.name ? std::string("kafka")
+                                                        : "kafka:" + clusterName;
+}
+
+std::shared_ptr<WatchedCluster> Monitor::addCluster(ClusterConfig config, std::string *error)
+{
+    Impl &d = *m_impl;
+    auto fail = [error](std::string why) {
+        if (error)
+            *error = std::move(why);
+        return nullptr;
+    };
+    if (config.name.empty())
+        return fail("a cluster needs a name");
+    if (const std::string problem = config.validate(); !problem.empty())
+        return fail("cluster " + config.name + ": " + problem);
+    {
+        std::lock_guard lock(d.clustersMutex);
+        if (config.name == d.settings.cluster.name)
+            return fail("cluster " + config.name +
+                        " is the one the aggregator reads: shown already");
+        for (const auto &w : d.watched)
+            if (w->name == config.name)
+                return fail("cluster " + config.name + " is shown already");
+    }
+    auto watched = std::make_shared<WatchedCluster>(std::move(config), d.settings);
+    std::string why;
+    if (!watched->cluster.start(&why) || !watched->groups.start(&why)) {
+        d.retire(watched);
+        return fail("cluster " + watched->name + ": " + why);
+    }
+    const std::string probe = kafkaProbeName(watched->name);
+    if (!d.health.addProbe(std::shared_ptr<Probe>(makeKafkaProbe(probe, watched->config)),
+                           d.settings.probeTimeout, &why)) {
+        d.retire(watched);
+        return fail("cluster " + watched->name + ": " + why);
+    }
+    std::lock_guard lock(d.clustersMutex);
+    d.watched.push_back(watched);
+    return watched;
+}
+
+bool Monitor::removeCluster(const std::string &name)
+{
+    Impl &d = *m_impl;
+    std::shared_ptr<WatchedCluster> gone;
+    {
+        std::lock_guard lock(d.clustersMutex);
+        const auto it = std::find_if(d.watched.begin(), d.watched.end(),
+                                     [&name](const auto &w) { return w->name == name; });
+        if (it == d.watched.end())
+            return false;
+        gone = std::move(*it);
+        d.watched.erase(it);
+    }
+    // The row goes now (a probe call in flight finishes on its own thread), so the name can be
+    // added again at once; the monitors stop on a thread of their own.
+    d.health.removeProbe(kafkaProbeName(name), false);
+    d.retire(std::move(gone));
+    return true;
+}
+
+std::vector<std::shared_ptr<WatchedCluster>> Monitor::watchedClusters() const
+{
+    std::lock_guard lock(m_impl->clustersMutex);
+    return m_impl->watched;
 }
 
 void Monitor::Impl::addAggregatorProbe()
@@ -338,6 +467,24 @@ std::vector<Signal> Monitor::Impl::collectSignals(std::int64_t nowMs)
                 out.push_back({kSignalLagSeconds, {{"group", group.groupId}}, group.lagSeconds});
             if (group.groupId == ownGroup)
                 ownStatus = group.status;
+        }
+    }
+
+    // The groups of the other clusters shown, labelled with their cluster (their health is in
+    // the health signals already, as "kafka:<name>").
+    std::vector<std::shared_ptr<WatchedCluster>> others;
+    {
+        std::lock_guard lock(clustersMutex);
+        others = watched;
+    }
+    for (const auto &other : others) {
+        const auto g = other->groups.snapshot();
+        for (const GroupLag &group : g->groups) {
+            const bool ok = group.status == LagStatus::Ok || group.status == LagStatus::Unknown;
+            const Labels labels{{"cluster", other->name}, {"group", group.groupId}};
+            out.push_back({kSignalLagStatusOk, labels, ok ? 1.0 : 0.0});
+            if (group.lagSeconds >= 0)
+                out.push_back({kSignalLagSeconds, labels, group.lagSeconds});
         }
     }
 

@@ -38,6 +38,20 @@ struct MonitorSettings
     GroupMonitorOptions groupOptions;
 };
 
+/// One more Kafka cluster followed beside the engine's own (the Kafka page's cluster selector):
+/// its own ClusterMonitor and GroupMonitor, each on its own thread, over its own clients. The
+/// aggregator never reads it. Its health probe is "kafka:<name>" in the monitor's HealthMonitor,
+/// so it has its own health row and the service rules' alerts name it; its groups' lag signals
+/// carry a "cluster" label beside "group".
+struct WatchedCluster
+{
+    WatchedCluster(ClusterConfig config, const MonitorSettings &settings);
+    const std::string name; ///< config.name: unique among the watched clusters
+    const ClusterConfig config;
+    ClusterMonitor cluster;
+    GroupMonitor groups;
+};
+
 /// What the monitor itself did, for the status bar and /metrics.
 struct MonitorStatus
 {
@@ -77,6 +91,22 @@ public:
     /// Each producer of the pool gets a health probe ("producer-<id>"), kept in step with the
     /// pool as producers come and go.
     void watchProducers(const ProducerPool *pool);
+
+    /// Follows one more cluster (a saved profile beside the engine's own): starts its monitors at
+    /// once (they answer from their own threads; a dead cluster shows in its snapshots and in its
+    /// health row "kafka:<name>", never here). Null with a message for an unusable config, an
+    /// empty name, or a name already shown (the engine's own cluster's included). Never blocks on
+    /// the network.
+    std::shared_ptr<WatchedCluster> addCluster(ClusterConfig config, std::string *error);
+    /// Stops following `name` without waiting: it leaves watchedClusters() and its health row goes
+    /// at once (so the name can be added again); its threads are stopped on a thread of their own
+    /// (a dead cluster's refresh can hold that for a request timeout), joined by stop(). False
+    /// when no such cluster is watched. Holders of the pointer keep its last snapshots readable.
+    bool removeCluster(const std::string &name);
+    /// The watched clusters in the order they were added (the engine's own is not among them).
+    std::vector<std::shared_ptr<WatchedCluster>> watchedClusters() const;
+    /// "kafka" for settings().cluster's name, else "kafka:<name>": the health row's name.
+    std::string kafkaProbeName(const std::string &clusterName) const;
 
     ClusterMonitor &cluster();
     GroupMonitor &groups();

@@ -140,6 +140,11 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
         m_profiles->load(settings);
     }
     m_secrets = new SecretStore(this);
+    // The Kafka page adds saved profiles beside the engine's cluster, and those of last session.
+    if (auto *kafka = qobject_cast<KafkaPage *>(page(tr("Kafka")))) {
+        kafka->setProfiles(m_profiles, m_secrets);
+        kafka->restoreClusters();
+    }
 
     m_status = new StatusFields(statusBar());
     connect(m_status, &StatusFields::configureSinksRequested, this,
