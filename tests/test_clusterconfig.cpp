@@ -52,6 +52,20 @@ TEST_CASE("a real cluster with SASL/SCRAM over TLS maps to librdkafka properties
     CHECK(conf);
 }
 
+TEST_CASE("a cluster's brief description fits a status line: first address, how many more, "
+          "protocol",
+          "[config]")
+{
+    // The status bar showed describe() whole (CA path included) and squeezed every other field.
+    ClusterConfig c = saslSsl();
+    CHECK(c.brief() == "prod (kafka-1.example.com:9093 +1, sasl_ssl)");
+    CHECK(c.brief().find("s3cr3t") == std::string::npos);
+    c.bootstrap = "127.0.0.1:9092";
+    c.name = c.bootstrap;
+    c.security = SecurityProtocol::Plaintext;
+    CHECK(c.brief() == "(127.0.0.1:9092, plaintext)");
+}
+
 TEST_CASE("secrets never appear in descriptions or error messages", "[config][secrets]")
 {
     ClusterConfig c = saslSsl();

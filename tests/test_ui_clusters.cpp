@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 
 #include <QAbstractItemModelTester>
+#include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
@@ -33,6 +34,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -343,5 +347,164 @@ TEST_CASE("Two clusters shown at once, one stopped goes down while the other kee
             10s));
         window.reset();
     }
+    engine.reset();
+}
+
+// ---- Real Kafka: the SASL_SSL cluster and a single node at once (ctest kafka_clusters_gui) ----
+
+namespace {
+
+std::string readFileTrimmed(const std::string &path)
+{
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
+/// scripts/kafka.sh on DIR: "start single" or "stop".
+bool kafkaScript(const std::string &args, const std::string &dir)
+{
+    const std::string command = "bash '" STUDIO_SOURCE_DIR "/scripts/kafka.sh' " + args + " '" +
+                                dir + "' >'" + dir + ".log' 2>&1";
+    return std::system(command.c_str()) == 0;
+}
+
+} // namespace
+
+TEST_CASE("real Kafka: the SASL_SSL cluster and a single node in one window, the single node "
+          "stopped while the cluster keeps updating",
+          "[.realkafkaboth][ui][kafka][clusters]")
+{
+    test::IsolatedSettings isolated;
+    // The aggregator's cluster: scripts/kafka.sh's SASL_SSL cluster (ctest's fixture), as the
+    // app's own user.
+    const std::string clusterDir = qEnvironmentVariable("STUDIO_KAFKA_DIR").toStdString();
+    INFO("STUDIO_KAFKA_DIR=" << clusterDir << " (scripts/kafka.sh start cluster DIR)");
+    core::ClusterConfig real;
+    real.name = "cluster";
+    real.bootstrap = readFileTrimmed(clusterDir + "/bootstrap");
+    REQUIRE_FALSE(real.bootstrap.empty());
+    real.security = core::SecurityProtocol::SaslSsl;
+    real.saslMechanism = "SCRAM-SHA-512";
+    real.saslUsername = "studio";
+    real.saslPassword = readFileTrimmed(clusterDir + "/studio.password");
+    real.sslCaLocation = clusterDir + "/tls/ca.pem";
+
+    // The second: a single node of its own, so stopping it leaves the fixtures alone.
+    const std::string singleDir = QDir::tempPath().toStdString() + "/studio-clusters-single-" +
+                                  std::to_string(QCoreApplication::applicationPid());
+    REQUIRE(kafkaScript("start single", singleDir));
+    struct StopSingle
+    {
+        std::string dir;
+        ~StopSingle()
+        {
+            kafkaScript("stop", dir);
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+            std::filesystem::remove(dir + ".log", ec);
+        }
+    } stopSingle{singleDir};
+    core::ClusterConfig single;
+    single.name = "single";
+    single.bootstrap = readFileTrimmed(singleDir + "/bootstrap");
+    REQUIRE_FALSE(single.bootstrap.empty());
+    const std::string topic = "two-clusters-" + std::to_string(QDateTime::currentMSecsSinceEpoch());
+    produce(single, topic, 25);
+
+    core::StudioEngineSettings settings;
+    settings.embedded = false;
+    settings.cluster = real;
+    settings.monitorSettings.healthInterval = 1s;
+    settings.monitorSettings.probeTimeout = 2000ms;
+    settings.monitorSettings.clusterOptions.refreshIntervalMs = 500;
+    settings.monitorSettings.groupOptions.refreshIntervalMs = 500;
+    auto engine = std::make_unique<core::StudioEngine>(settings);
+    std::string error;
+    INFO(error);
+    REQUIRE(engine->start(&error));
+    auto window = std::make_unique<ui::MainWindow>(*engine);
+    window->resize(1280, 800);
+    window->show();
+    window->showPage(QStringLiteral("Kafka"));
+    auto *kafka = qobject_cast<ui::KafkaPage *>(window->page(QStringLiteral("Kafka")));
+    REQUIRE(kafka);
+    QString why;
+    REQUIRE(kafka->addCluster(single, &why));
+    REQUIRE(kafka->clusterNames() ==
+            QStringList{QStringLiteral("cluster"), QStringLiteral("single")});
+    ui::ClusterPanel *panel = kafka->clusterPanel(QStringLiteral("single"));
+    REQUIRE(panel);
+    core::Monitor *monitor = engine->monitor();
+    REQUIRE(monitor);
+    auto probeState = [monitor](const std::string &name) {
+        const auto health = monitor->health().snapshot();
+        const core::ServiceHealth *s = health ? health->find(name) : nullptr;
+        return s ? s->current.state : core::ServiceState::Unknown;
+    };
+
+    // Both up, each with its own row; each view shows its own cluster's topics.
+    REQUIRE(test::waitUntil(
+        [&] {
+            return probeState("kafka") == core::ServiceState::Up &&
+                   probeState("kafka:single") == core::ServiceState::Up;
+        },
+        60s));
+    kafka->setCurrentCluster(QStringLiteral("single"));
+    REQUIRE(test::waitUntil(
+        [&] { return topicMessages(*panel->topicsView(), QString::fromStdString(topic)) == 25; },
+        60s));
+    kafka->setCurrentCluster(QStringLiteral("cluster"));
+    const std::string clusterTopic = topic + "-c";
+    produce(real, clusterTopic, 40);
+    REQUIRE(test::waitUntil(
+        [&] {
+            return topicMessages(*kafka->topicsView(), QString::fromStdString(clusterTopic)) == 40;
+        },
+        60s));
+    CHECK(topicMessages(*kafka->topicsView(), QString::fromStdString(topic)) == -1);
+    screenshot(*window, QStringLiteral("real-two-clusters-up.png"));
+
+    // The single node stops (scripts/kafka.sh stop, on another thread); its row goes down while
+    // the cluster's view keeps counting and the GUI thread keeps answering.
+    LoopProbe loop;
+    std::atomic<bool> stopped{false};
+    std::thread stopper([&] {
+        kafkaScript("stop", singleDir);
+        stopped = true;
+    });
+    REQUIRE(test::waitUntil([&] { return probeState("kafka:single") == core::ServiceState::Down; },
+                            60s));
+    test::waitUntil([&] { return stopped.load(); }, 60s);
+    stopper.join();
+    CHECK(probeState("kafka") == core::ServiceState::Up);
+    for (int round = 1; round <= 2; ++round) {
+        REQUIRE(produceOffThread(real, clusterTopic, 10));
+        REQUIRE(test::waitUntil(
+            [&] {
+                return topicMessages(*kafka->topicsView(), QString::fromStdString(clusterTopic)) ==
+                       40 + 10 * round;
+            },
+            60s));
+    }
+    REQUIRE(test::waitUntil(
+        [&] { return kafka->clusterBar()->tabText(1).contains(QStringLiteral("down")); }, 10s));
+    loop.timer.stop();
+    INFO("loop probe: " << loop.ticks << " ticks, longest gap " << loop.longestMs << " ms");
+    CHECK(loop.ticks > 100);
+    CHECK(loop.longestMs < 250);
+
+    kafka->setCurrentCluster(QStringLiteral("single"));
+    REQUIRE(test::waitUntil(
+        [&] {
+            return kafka->clusterStatus()->text().startsWith(QStringLiteral("single is down: "));
+        },
+        30s));
+    screenshot(*window, QStringLiteral("real-single-down-cluster-up.png"));
+    window->showPage(QStringLiteral("Health & Alerts"));
+    screenshot(*window, QStringLiteral("real-health-two-clusters.png"));
+    window.reset();
     engine.reset();
 }

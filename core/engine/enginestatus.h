@@ -42,6 +42,7 @@ struct EngineStatus
 {
     std::int64_t nowMs = 0;
     std::string broker;      ///< "embedded (127.0.0.1:...)" or the cluster's name
+    std::string brokerBrief; ///< the same for a status line (ClusterConfig::brief())
     std::string brokerError; ///< why the broker or the aggregator could not start, else ""
     std::vector<ProducerSample> producers; ///< in the order they were added
     PipelineStats pipeline; ///< of the current pipeline (configureSinks() starts a new one)

@@ -86,6 +86,7 @@ struct StudioEngine::Impl
     std::deque<EngineMarker> markers; // the newest kMaxMarkers
     std::uint64_t markerSequence = 0;
     std::string brokerText;
+    std::string brokerBrief; // brokerText without the security details
     std::string error;
     std::vector<std::string> topics;
     bool aggregatorPaused = false;
@@ -388,6 +389,7 @@ struct StudioEngine::Impl
         {
             std::lock_guard lock(mutex);
             s.broker = brokerText;
+            s.brokerBrief = brokerBrief;
             s.brokerError = error;
             rt = runtime;
             mon = monitor.get();
@@ -491,10 +493,12 @@ bool StudioEngine::connect(std::string *error)
         m->cluster = m->broker.clusterConfig();
         m->topics = options.topics;
         m->brokerText = "embedded (" + m->broker.bootstrap() + ")";
+        m->brokerBrief = m->brokerText;
     } else {
         std::lock_guard lock(m->mutex);
         m->cluster = m->settings.cluster;
         m->brokerText = m->cluster.describe();
+        m->brokerBrief = m->cluster.brief();
     }
     std::lock_guard lock(m->mutex);
     m->connected = true;

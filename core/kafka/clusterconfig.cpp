@@ -147,4 +147,14 @@ std::string ClusterConfig::describe() const
     return s + ")";
 }
 
+std::string ClusterConfig::brief() const
+{
+    std::string first = bootstrap.substr(0, bootstrap.find(','));
+    const auto more = static_cast<int>(std::count(bootstrap.begin(), bootstrap.end(), ','));
+    if (more > 0)
+        first += " +" + std::to_string(more);
+    return (name.empty() || name == bootstrap ? std::string() : name + " ") + "(" + first + ", " +
+           std::string(toString(security)) + ")";
+}
+
 } // namespace studio::core

@@ -45,6 +45,9 @@ struct ClusterConfig
 
     /// A one-line description with secrets redacted, for logs and the UI.
     std::string describe() const;
+    /// A short form for a status line: the name, the first bootstrap address (and how many more)
+    /// and the protocol, "cluster (127.0.0.1:9093 +2, sasl_ssl)". No secret, no CA path.
+    std::string brief() const;
 };
 
 /// Names of the environment variables a headless run reads secrets from (never from arguments).

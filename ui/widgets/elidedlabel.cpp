@@ -16,6 +16,8 @@ ElidedLabel::ElidedLabel(QWidget *parent, Qt::TextElideMode mode)
 
 void ElidedLabel::setDescription(const QString &description)
 {
+    if (description == m_description)
+        return; // (set on every status tick)
     m_description = description;
     setToolTip(description);
     setAccessibleDescription(description);

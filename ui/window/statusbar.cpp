@@ -75,10 +75,15 @@ QLabel *StatusFields::messageLabel() const
 
 void StatusFields::update(const core::EngineSample &s)
 {
-    m_broker->setText(s.brokerError.empty() ? tr("Broker: %1").arg(QString::fromStdString(s.broker))
-                                            : tr("Broker: %1 (%2)")
-                                                  .arg(QString::fromStdString(s.broker),
-                                                       QString::fromStdString(s.brokerError)));
+    // The short form on the line (a real cluster's full description, CA path included, pushed
+    // every other field to "Pro…"), the whole one in the tooltip.
+    const QString brief = QString::fromStdString(s.brokerBrief.empty() ? s.broker : s.brokerBrief);
+    m_broker->setText(
+        s.brokerError.empty()
+            ? tr("Broker: %1").arg(brief)
+            : tr("Broker: %1 (%2)").arg(brief, QString::fromStdString(s.brokerError)));
+    static_cast<ElidedLabel *>(m_broker)->setDescription(
+        tr("Kafka broker in use: %1").arg(QString::fromStdString(s.broker)));
     m_produced->setText(tr("Produced %1/s").arg(groupedNumber(s.producedPerSecond)));
     m_consumed->setText(tr("Consumed %1/s").arg(groupedNumber(s.consumedPerSecond)));
     // The aggregation workers' load (issue 20), read-only in the field's tooltip.
