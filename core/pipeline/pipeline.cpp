@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <malloc.h>
 #include <thread>
 #include <vector>
 
@@ -462,6 +463,13 @@ void AggregatorPipeline::advance(Clock::time_point now)
     m_lastAdvance = now;
     m_aggregator.advance(wallClockMs());
     sendDeferred();
+    // Closed windows free their keys, but glibc keeps the freed pages in its arenas: with many
+    // short-lived keys (a unique path per event) resident memory ratcheted up to each window's
+    // peak and beyond while the counted state stayed flat. Hand them back now and then.
+    if (now - m_lastTrim >= 10s) {
+        m_lastTrim = now;
+        ::malloc_trim(0);
+    }
 }
 
 void AggregatorPipeline::applyBatch(rd_kafka_message_t **messages, std::size_t count)

@@ -223,6 +223,7 @@ private:
     std::vector<RawEvent> m_rawPending; // accepted since the last checkpoint
     bool m_uncommitted = false;
     std::chrono::steady_clock::time_point m_lastAdvance;
+    std::chrono::steady_clock::time_point m_lastTrim; // malloc_trim() in advance()
 
     mutable std::mutex m_mutex; // guards what follows
     std::string m_lastError;
