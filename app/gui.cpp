@@ -24,6 +24,22 @@ namespace studio::app {
 namespace {
 /// How long the producers' last deliveries may take once the window has closed.
 constexpr std::chrono::milliseconds kGuiExitFlush{3000};
+
+QtMessageHandler g_qtHandler = nullptr;
+
+/// Qt Charts warns "Logarithms of zero and negative values are undefined." for every bar it lays
+/// out on a logarithmic axis (it maps the bar's base, 0), several times a second while the
+/// Products page's funnel is live: noise in the terminal, not a fault. Everything else passes.
+void filterQtMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (type == QtWarningMsg &&
+        message.startsWith(QLatin1String("Logarithms of zero and negative values are undefined")))
+        return;
+    if (g_qtHandler)
+        g_qtHandler(type, context, message);
+    else
+        fmt::print(stderr, "{}\n", qFormatLogMessage(type, context, message).toStdString());
+}
 } // namespace
 
 int runGui(int argc, char **argv, RunCommand &command, const std::string &profile)
@@ -46,6 +62,7 @@ int runGui(int argc, char **argv, RunCommand &command, const std::string &profil
         fmt::print(stderr, "error: {}\n", metricsError);
         return 2;
     }
+    g_qtHandler = qInstallMessageHandler(filterQtMessages);
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Clickstream Studio"));
     QApplication::setOrganizationName(QStringLiteral("Clickstream Studio"));
