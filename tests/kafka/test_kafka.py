@@ -830,10 +830,20 @@ class FaultTest(KafkaCase):
         self.assertEqual(summary["failed"], 0, err_text[-3000:])
         self.assertEqual(summary["acked"], summary["produced"], summary)
         self.assertGreater(summary["acked"], self.RPS * self.BEFORE_S // 2, summary)
-        # Idempotence: the log holds every acked event exactly once.
+        # Every acked event is in the log. Idempotence keeps most retries out of it, but not all:
+        # librdkafka's idempotent producer can write a batch twice when a partition's leader
+        # moves (an epoch bump re-sends what was in flight; librdkafka issue #4953, open), which
+        # a rolling restart hit once in a full suite (log 1,620,069 for 1,619,629 acked). Those
+        # copies carry the same event ids: the aggregator must count them as duplicates, and
+        # run_with_fault() checks that valid == acked and that verify accounts for every record.
         if summary["topic_high_watermark_sum"] >= 0:
-            self.assertEqual(summary["topic_high_watermark_sum"], summary["acked"], summary)
-        self.assertEqual(self.high_watermark_sum(topic), summary["acked"])
+            self.assertGreaterEqual(summary["topic_high_watermark_sum"], summary["acked"], summary)
+        in_log = self.high_watermark_sum(topic)
+        self.assertGreaterEqual(in_log, summary["acked"])
+        if in_log > summary["acked"]:
+            self.log("the log holds %d records for %d acked: %d written twice by the producer" % (
+                in_log, summary["acked"], in_log - summary["acked"]))
+        self.written_twice = in_log - summary["acked"]
         # The cluster whole again (a restarted node catches up faster without new writes).
         self.wait_in_sync([topic, "__consumer_offsets"], "after the fault")
         return summary["acked"]
@@ -865,6 +875,8 @@ class FaultTest(KafkaCase):
         self.assertEqual(code, 0, agg.stderr_tail())
         self.assertEqual(end["valid"], acked, agg.stderr_tail())
         self.assertEqual(end["consumed"], end["valid"] + end["duplicates"], agg.stderr_tail())
+        # What the producer wrote twice was read and counted as duplicates, not as events.
+        self.assertGreaterEqual(end["duplicates"], self.written_twice, agg.stderr_tail())
         self.assertEqual((end["invalid"], end["late"]), (0, 0), agg.stderr_tail())
         v = k.studio(["verify", "--topic", topic, "--postgres", pg.uri(), "--expect-events",
                       str(acked)], 300, env=env)
