@@ -116,6 +116,14 @@ void screenshot(QWidget &widget, const QString &name)
     CHECK(widget.grab().save(dir + QLatin1Char('/') + name));
 }
 
+/// A service's state on the monitor's health page ("kafka", "kafka:NAME"); Unknown before its row.
+core::ServiceState serviceState(core::Monitor &monitor, const std::string &name)
+{
+    const auto health = monitor.health().snapshot();
+    const core::ServiceHealth *s = health ? health->find(name) : nullptr;
+    return s ? s->current.state : core::ServiceState::Unknown;
+}
+
 /// The GUI thread's event loop answering: a 5 ms timer's longest gap between two timeouts.
 struct LoopProbe
 {
@@ -213,11 +221,6 @@ TEST_CASE("Two clusters shown at once, one stopped goes down while the other kee
                                           QAbstractItemModelTester::FailureReportingMode::Fatal);
     core::Monitor *monitor = engine->monitor();
     REQUIRE(monitor);
-    auto probeState = [monitor](const std::string &name) {
-        const auto health = monitor->health().snapshot();
-        const core::ServiceHealth *s = health ? health->find(name) : nullptr;
-        return s ? s->current.state : core::ServiceState::Unknown;
-    };
 
     // Both up, each with its own monitor and its own health row.
     kafka->setCurrentCluster(QStringLiteral("second"));
@@ -225,8 +228,8 @@ TEST_CASE("Two clusters shown at once, one stopped goes down while the other kee
         [&] { return topicMessages(*panel->topicsView(), QStringLiteral("orders")) == 30; }, 20s));
     REQUIRE(test::waitUntil(
         [&] {
-            return probeState("kafka") == core::ServiceState::Up &&
-                   probeState("kafka:second") == core::ServiceState::Up;
+            return serviceState(*monitor, "kafka") == core::ServiceState::Up &&
+                   serviceState(*monitor, "kafka:second") == core::ServiceState::Up;
         },
         20s));
     kafka->setCurrentCluster(QString::fromStdString(primary.name));
@@ -241,12 +244,12 @@ TEST_CASE("Two clusters shown at once, one stopped goes down while the other kee
     // row and tab go down, with the reason; the first's topic view keeps counting.
     LoopProbe loop;
     std::thread stopper([&second] { second.reset(); });
-    REQUIRE(test::waitUntil([&] { return probeState("kafka:second") == core::ServiceState::Down; },
-                            20s));
+    REQUIRE(test::waitUntil(
+        [&] { return serviceState(*monitor, "kafka:second") == core::ServiceState::Down; }, 20s));
     stopper.join();
     REQUIRE(test::waitUntil(
         [&] { return kafka->clusterBar()->tabText(1).contains(QStringLiteral("down")); }, 5s));
-    CHECK(probeState("kafka") == core::ServiceState::Up);
+    CHECK(serviceState(*monitor, "kafka") == core::ServiceState::Up);
     for (int round = 1; round <= 3; ++round) {
         REQUIRE(produceOffThread(primary, "clickstream", 10));
         REQUIRE(test::waitUntil(
@@ -295,7 +298,7 @@ TEST_CASE("Two clusters shown at once, one stopped goes down while the other kee
     window->showPage(QStringLiteral("Kafka"));
     // The second stays down, shown (and the window answering) for a few of its refreshes more.
     REQUIRE_FALSE(test::waitUntil(
-        [&] { return probeState("kafka:second") != core::ServiceState::Down; }, 3s));
+        [&] { return serviceState(*monitor, "kafka:second") != core::ServiceState::Down; }, 3s));
 
     // The event loop answered all along: no wait for the dead cluster on the GUI thread.
     loop.timer.stop();
@@ -439,17 +442,12 @@ TEST_CASE("real Kafka: the SASL_SSL cluster and a single node in one window, the
     REQUIRE(panel);
     core::Monitor *monitor = engine->monitor();
     REQUIRE(monitor);
-    auto probeState = [monitor](const std::string &name) {
-        const auto health = monitor->health().snapshot();
-        const core::ServiceHealth *s = health ? health->find(name) : nullptr;
-        return s ? s->current.state : core::ServiceState::Unknown;
-    };
 
     // Both up, each with its own row; each view shows its own cluster's topics.
     REQUIRE(test::waitUntil(
         [&] {
-            return probeState("kafka") == core::ServiceState::Up &&
-                   probeState("kafka:single") == core::ServiceState::Up;
+            return serviceState(*monitor, "kafka") == core::ServiceState::Up &&
+                   serviceState(*monitor, "kafka:single") == core::ServiceState::Up;
         },
         60s));
     kafka->setCurrentCluster(QStringLiteral("single"));
@@ -475,11 +473,11 @@ TEST_CASE("real Kafka: the SASL_SSL cluster and a single node in one window, the
         kafkaScript("stop", singleDir);
         stopped = true;
     });
-    REQUIRE(test::waitUntil([&] { return probeState("kafka:single") == core::ServiceState::Down; },
-                            60s));
+    REQUIRE(test::waitUntil(
+        [&] { return serviceState(*monitor, "kafka:single") == core::ServiceState::Down; }, 60s));
     test::waitUntil([&] { return stopped.load(); }, 60s);
     stopper.join();
-    CHECK(probeState("kafka") == core::ServiceState::Up);
+    CHECK(serviceState(*monitor, "kafka") == core::ServiceState::Up);
     for (int round = 1; round <= 2; ++round) {
         REQUIRE(produceOffThread(real, clusterTopic, 10));
         REQUIRE(test::waitUntil(
