@@ -207,6 +207,14 @@ TEST_CASE("a paused aggregator fires the lag-status alert, the webhook hears it,
     pipeline.resume();
     REQUIRE(waitFor([&] { return !activeAlert(monitor, "LagNotOk"); }, 90s));
     REQUIRE(waitFor([&] { return receiver.received("resolved", "LagNotOk"); }, 30s));
+    // The receiver sees the request before the sender has read the reply and counted it as
+    // sent, so wait for the count rather than read it once.
+    REQUIRE(waitFor(
+        [&] {
+            const MonitorStatus s = monitor.status();
+            return s.webhook && s.webhook->sent >= 2;
+        },
+        30s));
     const MonitorStatus status = monitor.status();
     REQUIRE(status.webhook);
     CHECK(status.webhook->sent >= 2);
