@@ -123,6 +123,18 @@ struct PartitionCounters
 };
 
 /// One partition as the status, the GUI and /metrics show it.
+/// One partition's piece of an incremental checkpoint (issue 19): its whole open state (a base)
+/// or what changed since its previous piece (an increment). A partition's chain is a base and
+/// the increments after it, in sequence order; the next offset is where its reading resumes.
+struct PartitionPiece
+{
+    std::int32_t partition = 0;
+    std::uint64_t seq = 0; ///< 1, 2, ... along the partition's chain
+    bool base = false;
+    std::int64_t nextOffset = -1;
+    std::string bytes;
+};
+
 struct PartitionStatus
 {
     std::int32_t partition = 0;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -217,6 +218,34 @@ public:
     /// ahead of it is not brought back.
     bool restoreState(std::string_view bytes, std::string *error,
                       std::int64_t nowMs = kNoWatermark);
+
+    // ---- incremental checkpoints, per partition (issue 19) ----
+
+    /// The checkpoint pieces of the assigned partitions (`only`: of these, assigned or not):
+    /// each partition's changes since its last piece, or its whole state (a base) when it has
+    /// no stored chain yet (a partition this process started afresh) or `rebase` is set. Each
+    /// piece's sequence number is one more than the partition's last. Clears the change marks:
+    /// a piece handed out must be stored, in order, or the partition's next piece must be a
+    /// base (forceBase). Only while no worker ingests (the pipeline's barrier).
+    std::vector<PartitionPiece> checkpointPieces(const std::vector<std::int32_t> *only = nullptr,
+                                                 bool rebase = false);
+    /// Makes each listed partition's next piece a base (its stored chain was lost or refused).
+    void forceBase(const std::vector<std::int32_t> &partitions);
+    /// Replaces the state of each partition of `chains` (a base, then its increments in
+    /// sequence order) and assigns it; other partitions are untouched. False with a message and
+    /// nothing changed when a piece is unreadable or was written under other settings. Only
+    /// while no worker ingests. `nowMs` as for restoreState().
+    bool restorePieces(const std::map<std::int32_t, std::vector<std::string>> &chains,
+                       std::string *error, std::int64_t nowMs = kNoWatermark);
+    /// One base from a stored chain (base then increments), without touching this aggregator's
+    /// state: compaction, on any thread. nullopt with a message for an unreadable chain.
+    std::optional<std::string> compactChain(const std::vector<std::string> &chain,
+                                            std::string *error) const;
+    /// What is not per partition (windows finalized, the key cap's counters over final
+    /// windows), small, stored with every checkpoint; restoreHead() puts it back (false with a
+    /// message for other settings or damaged bytes).
+    std::string saveHead() const;
+    bool restoreHead(std::string_view bytes, std::string *error);
 
     AggregatorSnapshot snapshot() const;
     AggregateCounters counters() const;

@@ -735,6 +735,7 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
     if (info) {
         info->partition = static_cast<std::int32_t>(partition);
         info->base = kind == kBase;
+        info->seq = seq;
         info->globalWatermarkMs = global;
     }
     return true;
@@ -786,7 +787,78 @@ template <class Agg> bool readFolds(Reader &r, Windows<Agg> &windows)
     return true;
 }
 
+/// After a base was handed out: nothing is changed relative to it.
+void clearChangeMarks(PartitionState &p)
+{
+    for (auto &[hash, o] : p.sessions) {
+        o.dirty = false;
+        o.fullNext = false;
+        o.highCheckpointed = o.pages.highCount();
+    }
+    p.dirtySessions.clear();
+    for (auto &[second, d] : p.seen)
+        d.dirty = false;
+    p.seenLast = nullptr; // its next insert marks it again
+    for (auto &[start, aggs] : p.pageWindows.open()) {
+        for (PageAgg &a : aggs)
+            a.dirty = false;
+    }
+    for (auto &[start, aggs] : p.funnelWindows.open()) {
+        for (FunnelAgg &a : aggs)
+            a.dirty = false;
+    }
+    for (auto &[start, aggs] : p.geoWindows.open()) {
+        for (GeoAgg &a : aggs)
+            a.dirty = false;
+    }
+    p.pageWindows.forget();
+    p.funnelWindows.forget();
+    p.geoWindows.forget();
+}
+
 } // namespace
+
+// A piece is the partition blob, then the fold counters of its page, funnel and geo windows,
+// then the folds' length as 8 bytes: the (large) blob is never copied to frame it.
+std::string savePiece(const AggregatorConfig &config, PartitionState &p,
+                      std::int64_t globalWatermark, bool full)
+{
+    std::string out = savePartition(config, p, globalWatermark, full);
+    if (full)
+        clearChangeMarks(p);
+    Writer folds;
+    writeFolds(folds, p.pageWindows);
+    writeFolds(folds, p.funnelWindows);
+    writeFolds(folds, p.geoWindows);
+    const std::size_t n = folds.size();
+    out += folds.take();
+    Writer length;
+    length.fixed(n);
+    out += length.take();
+    return out;
+}
+
+bool applyPiece(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
+                std::string &error, PartitionBlobInfo *info)
+{
+    std::uint64_t n = 0;
+    if (bytes.size() < 8 || !Reader(bytes.substr(bytes.size() - 8)).fixed(n) ||
+        n > bytes.size() - 8) {
+        error = "not a checkpoint piece (too short)";
+        return false;
+    }
+    const std::string_view blob = bytes.substr(0, bytes.size() - 8 - n);
+    if (!applyPartition(config, p, blob, error, info))
+        return false;
+    Reader r(bytes.substr(blob.size(), n));
+    if (!(readFolds(r, p.pageWindows) && readFolds(r, p.funnelWindows) &&
+          readFolds(r, p.geoWindows)) ||
+        !r.atEnd()) {
+        error = "truncated key folds";
+        return false;
+    }
+    return true;
+}
 
 } // namespace internal
 
@@ -876,6 +948,181 @@ bool Aggregator::restoreState(std::string_view bytes, std::string *error, std::i
     s.windowsCapped = windowsCapped;
     s.lastWindowFolded = lastFolded;
     rebalanceWorkers();
+    return true;
+}
+
+std::vector<PartitionPiece> Aggregator::checkpointPieces(const std::vector<std::int32_t> *only,
+                                                         bool rebase)
+{
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::vector<PartitionPiece> out;
+    for (auto &[id, p] : s.partitions) {
+        if (only ? std::find(only->begin(), only->end(), id) == only->end() : !p->assigned)
+            continue;
+        PartitionPiece piece;
+        piece.partition = id;
+        piece.base = rebase || !p->hasBase;
+        piece.seq = ++p->checkpointSeq;
+        piece.nextOffset = p->nextOffset;
+        piece.bytes = internal::savePiece(m_config, *p, s.watermarkMs, piece.base);
+        p->hasBase = true;
+        p->lastIncrementBytes = piece.bytes.size();
+        out.push_back(std::move(piece));
+    }
+    return out;
+}
+
+void Aggregator::forceBase(const std::vector<std::int32_t> &partitions)
+{
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    for (const std::int32_t id : partitions) {
+        if (const auto it = s.partitions.find(id); it != s.partitions.end())
+            it->second->hasBase = false;
+    }
+}
+
+namespace {
+
+/// Applies a stored chain (a base, then increments in sequence order, none missing) onto `p`.
+bool applyChain(const AggregatorConfig &config, PartitionState &p,
+                const std::vector<std::string> &chain, std::int32_t partition, std::string &error,
+                std::int64_t *lastGlobal = nullptr, std::int32_t *pieceOf = nullptr)
+{
+    std::uint64_t seq = 0;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        internal::PartitionBlobInfo info;
+        std::string why;
+        if (!internal::applyPiece(config, p, chain[i], why, &info)) {
+            error = "partition " + std::to_string(partition) + ", piece " + std::to_string(i + 1) +
+                    " of " + std::to_string(chain.size()) + ": " + why;
+            return false;
+        }
+        if (partition < 0)
+            partition = info.partition; // the first piece's, which every other must share
+        if (info.partition != partition) {
+            error = "partition " + std::to_string(partition) + ": its chain holds a piece of " +
+                    "partition " + std::to_string(info.partition);
+            return false;
+        }
+        if (i == 0 && !info.base) {
+            error = "partition " + std::to_string(partition) + ": its chain starts with " +
+                    "increment " + std::to_string(info.seq) + ", not a base";
+            return false;
+        }
+        if (i > 0 && !info.base && info.seq != seq + 1) {
+            error = "partition " + std::to_string(partition) + ": increment " +
+                    std::to_string(seq + 1) + " is missing (the next stored is " +
+                    std::to_string(info.seq) + ")";
+            return false;
+        }
+        seq = info.seq;
+        if (pieceOf)
+            *pieceOf = info.partition;
+        if (lastGlobal)
+            *lastGlobal = info.globalWatermarkMs;
+    }
+    return true;
+}
+
+} // namespace
+
+bool Aggregator::restorePieces(const std::map<std::int32_t, std::vector<std::string>> &chains,
+                               std::string *error, std::int64_t nowMs)
+{
+    std::map<std::int32_t, std::unique_ptr<PartitionState>> restored;
+    for (const auto &[id, chain] : chains) {
+        auto p = std::make_unique<PartitionState>(id, m_config);
+        std::string why;
+        if (chain.empty() || !applyChain(m_config, *p, chain, id, why)) {
+            if (error)
+                *error =
+                    "checkpoint: " +
+                    (chain.empty() ? "partition " + std::to_string(id) + ": an empty chain" : why);
+            return false;
+        }
+        p->partition = id;
+        p->hasBase = true;
+        restored[id] = std::move(p);
+    }
+    std::int64_t unused = kNoWatermark;
+    restoreGuard(restored, unused, nowMs);
+    const std::int64_t now = wallNow(nowMs);
+
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    for (auto &[id, p] : restored) {
+        p->assigned = true;
+        p->idle = false;
+        p->lastDataWallMs = now; // the idle timeout counts from here
+        s.maxEventTimeMs = std::max(s.maxEventTimeMs, p->maxEventTimeMs);
+        s.partitions[id] = std::move(p);
+    }
+    rebalanceWorkers();
+    return true;
+}
+
+std::optional<std::string> Aggregator::compactChain(const std::vector<std::string> &chain,
+                                                    std::string *error) const
+{
+    PartitionState p(-1, m_config);
+    std::string why;
+    std::int64_t global = kNoWatermark;
+    std::int32_t partition = -1;
+    if (chain.empty() || !applyChain(m_config, p, chain, -1, why, &global, &partition)) {
+        if (error)
+            *error =
+                "checkpoint compaction: " + (chain.empty() ? std::string("an empty chain") : why);
+        return std::nullopt;
+    }
+    p.partition = partition;
+    return internal::savePiece(m_config, p, global, true);
+}
+
+namespace {
+constexpr char kHeadMagic[] = "CSHEAD1";
+} // namespace
+
+std::string Aggregator::saveHead() const
+{
+    AllWorkers lock(m_state->workers);
+    const State &s = *m_state;
+    internal::Writer w;
+    w.str(kHeadMagic);
+    internal::writeSettings(w, m_config);
+    w.var(s.windowsFinalized);
+    w.var(s.keysFolded);
+    w.var(s.windowsCapped);
+    w.var(s.lastWindowFolded);
+    return w.take();
+}
+
+bool Aggregator::restoreHead(std::string_view bytes, std::string *error)
+{
+    internal::Reader r(bytes);
+    std::string_view magic;
+    std::string why;
+    std::uint64_t finalized = 0, keysFolded = 0, windowsCapped = 0, lastFolded = 0;
+    if (!r.str(magic) || magic != kHeadMagic) {
+        why = "not a checkpoint head of this format (version 1)";
+    } else if (internal::readSettings(r, m_config, why)) {
+        if (!r.var(finalized) || !r.var(keysFolded) || !r.var(windowsCapped) ||
+            !r.var(lastFolded) || !r.atEnd())
+            why = "truncated head";
+    }
+    if (!why.empty()) {
+        if (error)
+            *error = "aggregator checkpoint: " + why;
+        return false;
+    }
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    s.windowsFinalized = finalized;
+    s.keysFolded = keysFolded;
+    s.windowsCapped = windowsCapped;
+    s.lastWindowFolded = lastFolded;
     return true;
 }
 

@@ -342,9 +342,12 @@ struct PartitionState
     std::vector<std::uint32_t> startPending; ///< no time yet: batch records decided at its end
 
     PartitionCounters counters;
-    std::int64_t nextOffset = -1; ///< after the last record applied, -1 none
-    std::uint64_t checkpointSeq = 0;
-    std::uint64_t lastIncrementBytes = 0;
+    std::int64_t nextOffset = -1;         ///< after the last record applied, -1 none
+    std::uint64_t checkpointSeq = 0;      ///< the sequence of its last piece
+    std::uint64_t lastIncrementBytes = 0; ///< the size of its last piece
+    /// Its stored chain has a base (it was restored from one, or a base was handed out): its
+    /// next piece may be an increment.
+    bool hasBase = false;
 
     std::int64_t watermarkMs(std::int64_t delay) const
     {
@@ -377,6 +380,7 @@ struct PartitionBlobInfo
 {
     std::int32_t partition = 0;
     bool base = false;
+    std::uint64_t seq = 0;
     std::int64_t globalWatermarkMs = kNoWatermark;
 };
 
@@ -384,6 +388,13 @@ struct PartitionBlobInfo
 /// (clears the change marks). `globalWatermark`: the aggregator's, at the time.
 std::string savePartition(const AggregatorConfig &config, PartitionState &p,
                           std::int64_t globalWatermark, bool full);
+/// A checkpoint piece of `p` (savePartition, then the key cap's fold counters of its open
+/// windows, written whole); after a base the change marks are cleared as after an increment.
+std::string savePiece(const AggregatorConfig &config, PartitionState &p,
+                      std::int64_t globalWatermark, bool full);
+/// Applies a piece written by savePiece() (see applyPartition()).
+bool applyPiece(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
+                std::string &error, PartitionBlobInfo *info = nullptr);
 /// Applies a base (replacing `p`'s state) or an increment (onto it). False with a message for
 /// other settings or damaged bytes; `p` is then unusable (apply into a fresh or scratch state).
 bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
