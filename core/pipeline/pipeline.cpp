@@ -151,12 +151,42 @@ bool AggregatorPipeline::loadResumePoint()
         return false;
     }
     if (checkpoint) {
-        if (!m_aggregator.restoreState(checkpoint->state, &why)) {
-            setError("stored checkpoint unusable, not resuming from it: " + why);
-            return false;
+        // Since issue 19 the row of (group, shard) holds the head only (the partitions' state is
+        // in their chains, restored as they are assigned); a whole state of an older version is
+        // still read, and its partitions then write a base with their first piece.
+        std::string_view state = checkpoint->state;
+        if (state.size() > 1 && state.substr(1).starts_with("CSHEAD")) {
+            if (!m_aggregator.restoreHead(state, &why)) {
+                setError("stored checkpoint unusable, not resuming from it: " + why);
+                return false;
+            }
+        } else {
+            if (!m_aggregator.restoreState(state, &why)) {
+                setError("stored checkpoint unusable, not resuming from it: " + why);
+                return false;
+            }
+            std::vector<std::int32_t> held;
+            for (const auto &[partition, worker] : m_aggregator.assignment(true))
+                held.push_back(partition);
+            m_aggregator.forceBase(held);
+            offsets = checkpoint->offsets;
+            m_restored = true;
         }
-        offsets = checkpoint->offsets;
-        m_restored = true;
+    }
+    if (auto target = m_settings.sinks->postgresTarget(); target && !m_compactor) {
+        CompactionSettings cs;
+        cs.postgres = *target;
+        cs.options = m_settings.sinks->postgresOptions();
+        cs.groupId = m_settings.groupId;
+        cs.topic = m_settings.topic;
+        // Its own aggregator of the same settings: folding a chain never touches the live state,
+        // and the compactor may outlive this pipeline by a fold.
+        cs.compact = [folder = std::make_shared<Aggregator>(m_aggregator.config())](
+                         const std::vector<std::string> &chain, std::string *error) {
+            return folder->compactChain(chain, error);
+        };
+        m_compactor = std::make_unique<CheckpointCompactor>(std::move(cs));
+        m_compactor->start();
     }
     for (const KafkaOffset &o : offsets) {
         if (o.topic != m_settings.topic || o.partition < 0)
@@ -167,6 +197,100 @@ bool AggregatorPipeline::loadResumePoint()
         m_resumeOffsets[p] = o.nextOffset;
     }
     return true;
+}
+
+void AggregatorPipeline::restorePartitions(const std::vector<std::int32_t> &partitions)
+{
+    if (partitions.empty())
+        return;
+    const auto started = std::chrono::steady_clock::now();
+    // Until PostgreSQL answers (and while a stored chain is unusable) nothing of these
+    // partitions is consumed: starting them empty would count their open windows short.
+    for (int attempt = 0; !m_stop.load(); ++attempt) {
+        std::map<std::int32_t, StoredChain> chains;
+        std::string why;
+        if (!m_settings.sinks->loadChains(m_settings.groupId, m_settings.topic, partitions, &chains,
+                                          &why)) {
+            setError("waiting for the checkpoint of the assigned partitions: " + why);
+        } else {
+            std::map<std::int32_t, std::vector<std::string>> pieces;
+            std::uint64_t bytes = 0;
+            for (auto &[partition, chain] : chains) {
+                bytes += chain.bytes;
+                if (chain.nextOffset >= 0) {
+                    const auto p = static_cast<std::size_t>(partition);
+                    if (p >= m_resumeOffsets.size())
+                        m_resumeOffsets.resize(p + 1, -1);
+                    m_resumeOffsets[p] = chain.nextOffset;
+                }
+                pieces[partition] = std::move(chain.pieces);
+            }
+            if (m_aggregator.restorePieces(pieces, &why, wallClockMs())) {
+                m_partitionsRestored += pieces.size();
+                m_restoredBytes += bytes;
+                m_lastRestoreSeconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count();
+                if (!pieces.empty())
+                    m_restored = true;
+                return;
+            }
+            setError("stored checkpoint unusable, not resuming its partitions: " + why);
+        }
+        for (int i = 0; i < 10 && !m_stop.load(); ++i)
+            std::this_thread::sleep_for(100ms);
+    }
+}
+
+void AggregatorPipeline::handOver(const std::vector<std::int32_t> &partitions)
+{
+    if (partitions.empty())
+        return;
+    SinkBatch batch;
+    batch.shard = m_settings.shard;
+    batch.groupId = m_settings.groupId;
+    batch.offsets = appliedOffsets();
+    batch.checkpoint = m_aggregator.saveHead();
+    batch.piecesTopic = m_settings.topic;
+    batch.pieces = m_aggregator.checkpointPieces(&partitions);
+    batch.results = m_settings.finals->take();
+    batch.rawEvents = std::move(m_rawPending);
+    m_rawPending.clear();
+    m_stateSequence = m_settings.sinks->submit(std::move(batch));
+    m_uncommitted = true;
+    m_handedOver += partitions.size();
+    // The next owner reads the chain once the group's rebalance completes: stored before this
+    // member rejoins, it is complete. (Bounded: a PostgreSQL that is down cannot hold the group;
+    // the batch is still written when it is back, and the next owner then starts from the
+    // checkpoint before it: what lies between may be counted twice, never lost.)
+    if (!m_settings.sinks->flush(30s))
+        setError("handing over partitions: their last checkpoint was not stored within 30 s "
+                 "(PostgreSQL: " +
+                 m_settings.sinks->postgresStatus().lastError +
+                 "); their next owner resumes from the one before");
+    commitApplied();
+}
+
+bool AggregatorPipeline::holdsEveryPartition()
+{
+    const rd_kafka_metadata_t *meta = nullptr;
+    rd_kafka_topic_t *topic =
+        rd_kafka_topic_new(m_consumer.get(), m_settings.topic.c_str(), nullptr);
+    int total = -1;
+    if (topic &&
+        rd_kafka_metadata(m_consumer.get(), 0, topic, &meta, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        meta && meta->topic_cnt == 1)
+        total = meta->topics[0].partition_cnt;
+    if (meta)
+        rd_kafka_metadata_destroy(meta);
+    if (topic)
+        rd_kafka_topic_destroy(topic);
+    if (total < 0)
+        return true; // unknown: keep (and flush) rather than drop
+    int held = 0;
+    for (const auto &[partition, worker] : m_aggregator.assignment())
+        held += partition < total;
+    return held >= total;
 }
 
 std::vector<KafkaOffset> AggregatorPipeline::appliedOffsets() const
@@ -203,7 +327,14 @@ void AggregatorPipeline::checkpoint(bool force)
     }
     if (withState) {
         batch.offsets = appliedOffsets();
-        batch.checkpoint = m_aggregator.saveState();
+        batch.checkpoint = m_aggregator.saveHead();
+        batch.piecesTopic = m_settings.topic;
+        batch.pieces = m_aggregator.checkpointPieces();
+        std::uint64_t bytes = 0;
+        for (const PartitionPiece &piece : batch.pieces)
+            bytes += piece.bytes.size();
+        m_lastCheckpointBytes = bytes;
+        m_lastCheckpointPieces = batch.pieces.size();
     }
     batch.results = m_settings.finals->take();
     batch.rawEvents = std::move(m_rawPending);
@@ -239,9 +370,12 @@ void AggregatorPipeline::stop()
         m_thread.join();
     m_queue.reset();
     if (m_consumer) {
+        m_stopping = true; // the revocation in consumer_close() hands over or keeps (onRebalance)
         rd_kafka_consumer_close(m_consumer.get());
         m_consumer.reset();
     }
+    if (m_compactor)
+        m_compactor->stop();
     if (m_deadLetters) {
         m_deadLetters->flush(5s);
         std::lock_guard lock(m_mutex);
@@ -271,6 +405,24 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     // before the assignment changes, and no worker ingests while it does.
     self->barrier();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        std::vector<std::int32_t> incoming;
+        for (int i = 0; i < partitions->cnt; ++i) {
+            if (self->m_settings.topic == partitions->elems[i].topic)
+                incoming.push_back(partitions->elems[i].partition);
+        }
+        // Durable mode: the chains of the partitions this process does not hold, restored
+        // first; their resume offsets are the chains' (exactly where their state stops).
+        std::vector<std::int32_t> restored;
+        if (self->m_settings.sinks) {
+            std::vector<std::int32_t> held;
+            for (const auto &[partition, worker] : self->m_aggregator.assignment(true))
+                held.push_back(partition);
+            for (const std::int32_t p : incoming) {
+                if (std::find(held.begin(), held.end(), p) == held.end())
+                    restored.push_back(p);
+            }
+            self->restorePartitions(restored);
+        }
         // Where the group left off, so lag is right before the first fetch returns anything.
         if (rd_kafka_committed(rk, partitions, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             for (int i = 0; i < partitions->cnt; ++i) {
@@ -296,7 +448,12 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 // events late (dropped) too. m_nextOffsets holds max(applied, committed) here.
                 const std::int64_t ahead =
                     p < self->m_nextOffsets.size() ? self->m_nextOffsets[p] : -1;
-                tp.offset = std::max(self->m_resumeOffsets[p], ahead);
+                // A partition whose chain was just restored starts exactly where its state
+                // stops: its events past that are in no state yet.
+                const bool fromChain =
+                    std::find(restored.begin(), restored.end(), tp.partition) != restored.end();
+                tp.offset = fromChain ? self->m_resumeOffsets[p]
+                                      : std::max(self->m_resumeOffsets[p], ahead);
                 // Where consumption starts, for the lag too: Kafka's committed offset may trail
                 // the checkpoint (commits follow it), and a partition with nothing new would
                 // otherwise show that difference as lag forever.
@@ -324,6 +481,8 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         // Each gets its own event time from here (or keeps the state this process has for it).
         self->m_aggregator.assign(mine, wallClockMs());
         self->refreshRouting();
+        if (self->m_compactor)
+            self->m_compactor->setOwned(mine);
         rd_kafka_assign(rk, partitions);
     } else {
         // Before another member takes these partitions: commit what was applied, so it starts
@@ -337,8 +496,18 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (std::int32_t p : gone)
             if (static_cast<std::size_t>(p) < self->m_readNext.size())
                 self->m_readNext[static_cast<std::size_t>(p)] = -1; // another member's now
-        // They stop holding the watermark back; their open windows close as it passes.
-        self->m_aggregator.revoke(gone, false);
+        if (self->m_settings.sinks && (!self->m_stopping || !self->holdsEveryPartition())) {
+            // Durable mode: their state goes to their next owner through the checkpoint, and
+            // leaves here (kept, its windows would be closed twice: here and there).
+            self->handOver(gone);
+            self->m_aggregator.revoke(gone, true);
+        } else {
+            // They stop holding the watermark back; their open windows close as it passes (or,
+            // stopping with every partition, the caller flushes them).
+            self->m_aggregator.revoke(gone, false);
+        }
+        if (self->m_compactor)
+            self->m_compactor->setOwned({});
         self->refreshRouting();
         rd_kafka_assign(rk, nullptr);
     }
@@ -897,6 +1066,14 @@ PipelineStats AggregatorPipeline::stats() const
     s.finalsOnlyBatches = m_finalsOnly.load();
     s.backPressure = m_backPressure.load();
     s.restored = m_restored.load();
+    s.partitionsRestored = m_partitionsRestored.load();
+    s.restoredBytes = m_restoredBytes.load();
+    s.lastRestoreSeconds = m_lastRestoreSeconds.load();
+    s.lastCheckpointBytes = m_lastCheckpointBytes.load();
+    s.lastCheckpointPieces = m_lastCheckpointPieces.load();
+    s.handedOver = m_handedOver.load();
+    if (m_compactor)
+        s.compaction = m_compactor->status();
     std::lock_guard lock(m_mutex);
     s.lastError = m_lastError;
     s.lagMessages = m_lag;

@@ -4,6 +4,7 @@
 #include "core/kafka/clusterconfig.h"
 #include "core/kafka/kafkaclient.h"
 #include "core/pipeline/deadletters.h"
+#include "core/store/checkpointcompactor.h"
 #include "core/store/sinkbatch.h"
 
 #include <atomic>
@@ -95,8 +96,17 @@ struct PipelineStats
     std::uint64_t checkpoints = 0; ///< durable mode: batches with the open state and offsets
     /// Durable mode: batches with final rows only, sent while the previous state was not stored
     std::uint64_t finalsOnlyBatches = 0;
-    bool backPressure = false;                ///< durable mode: paused because the sinks are behind
-    bool restored = false;                    ///< durable mode: resumed from a stored checkpoint
+    bool backPressure = false; ///< durable mode: paused because the sinks are behind
+    bool restored = false;     ///< durable mode: resumed from a stored checkpoint
+    /// Durable mode (issue 19): partitions whose stored chain this process restored (a start
+    /// or a rebalance), what they held, and how long the last restore took.
+    std::uint64_t partitionsRestored = 0;
+    std::uint64_t restoredBytes = 0;
+    double lastRestoreSeconds = 0;
+    std::uint64_t lastCheckpointBytes = 0;  ///< the pieces of the last checkpoint handed out
+    std::uint64_t lastCheckpointPieces = 0; ///< partitions in it
+    std::uint64_t handedOver = 0;           ///< partitions revoked and handed on by checkpoint
+    CompactionStatus compaction;
     std::vector<PipelineWorkerStats> workers; ///< one per aggregation worker
     std::string lastError;
 };
@@ -169,6 +179,14 @@ private:
     void commitApplied();
     std::string subscribe();
     bool loadResumePoint();
+    /// Durable mode, in an assignment: the stored chains of `partitions` this process does not
+    /// hold, restored (retrying until PostgreSQL answers); their resume offsets set from them.
+    void restorePartitions(const std::vector<std::int32_t> &partitions);
+    /// Durable mode, in a revocation: the pieces of `partitions` stored (waiting for
+    /// PostgreSQL, bounded) before they are dropped here, so their next owner continues them.
+    void handOver(const std::vector<std::int32_t> &partitions);
+    /// Whether this process holds every partition of the topic (stop: nobody to hand over to).
+    bool holdsEveryPartition();
     void checkpoint(bool force = false);
     std::vector<KafkaOffset> appliedOffsets() const;
     void setError(std::string message);
@@ -196,6 +214,14 @@ private:
     std::atomic<std::uint64_t> m_lagQueryRequests{0};
     std::atomic<bool> m_restored{false};
     std::vector<std::int64_t> m_resumeOffsets; // durable mode: stored next offset per partition
+    std::unique_ptr<CheckpointCompactor> m_compactor; // durable mode with PostgreSQL
+    std::atomic<std::uint64_t> m_partitionsRestored{0};
+    std::atomic<std::uint64_t> m_restoredBytes{0};
+    std::atomic<double> m_lastRestoreSeconds{0};
+    std::atomic<std::uint64_t> m_lastCheckpointBytes{0};
+    std::atomic<std::uint64_t> m_lastCheckpointPieces{0};
+    std::atomic<std::uint64_t> m_handedOver{0};
+    bool m_stopping = false; // consumer_close() in stop(): revocations may hand over or keep
 
     // Aggregation workers (fixed at construction: the aggregator's).
     const int m_workerCount;

@@ -518,7 +518,8 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
     d.lastWriteRetryable = true;
     if (!d.requireConnection(error))
         return false;
-    if (batch.groupId.empty() && (!batch.offsets.empty() || batch.checkpoint)) {
+    if (batch.groupId.empty() &&
+        (!batch.offsets.empty() || batch.checkpoint || !batch.pieces.empty())) {
         setError(error, d.where + ": a batch with offsets or a checkpoint needs its groupId");
         d.lastWriteRetryable = false;
         return false;
@@ -688,6 +689,10 @@ bool PostgresStore::write(const SinkBatch &batch, std::string *error)
             tx.exec_prepared("studio_upsert_offset", batch.groupId, o.topic, o.partition,
                              o.nextOffset);
 
+        if (!batch.pieces.empty()) {
+            step = "writing the checkpoint pieces";
+            pgdetail::writePieces(tx, batch);
+        }
         if (batch.checkpoint) {
             step = "writing the checkpoint";
             nlohmann::json offsets = nlohmann::json::array();

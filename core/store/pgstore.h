@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,21 @@ public:
     /// The checkpoint of (group, shard); `out` is reset when there is none.
     bool loadCheckpoint(const std::string &group, const std::string &shard,
                         std::optional<Checkpoint> *out, std::string *error);
+
+    /// The stored chains of `partitions` of (group, topic) (issue 19): each partition's latest
+    /// base and the increments after it; a partition without one is absent from `out`.
+    bool loadChains(const std::string &group, const std::string &topic,
+                    const std::vector<std::int32_t> &partitions,
+                    std::map<std::int32_t, StoredChain> *out, std::string *error);
+    /// Partitions of (group, topic) whose increments since their base add up to more than the
+    /// base (and at least `minBytes`), or number more than `maxIncrements`: worth compacting.
+    bool compactionCandidates(const std::string &group, const std::string &topic,
+                              std::uint64_t minBytes, std::uint64_t maxIncrements,
+                              std::vector<std::int32_t> *out, std::string *error);
+    /// Stores `base` (a piece folding a partition's chain up to its sequence number) and
+    /// deletes what it replaces (older bases, increments up to it), in one transaction.
+    bool storeCompacted(const std::string &group, const std::string &topic,
+                        const PartitionPiece &base, std::string *error);
 
     /// Final rows merged over shards, windows (sessions: starts) in [fromMs, toMs), sorted as
     /// the CSV reports are. Page rows carry the merged sketches and their estimates.

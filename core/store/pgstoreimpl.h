@@ -45,6 +45,9 @@ namespace pgdetail {
 /// `ms` as an ISO-8601 timestamptz literal, clamped to years 0001..9999.
 std::string timestampText(std::int64_t ms);
 
+/// The batch's checkpoint pieces, in `tx` (pgcheckpoints.cpp).
+void writePieces(pqxx::work &tx, const SinkBatch &batch);
+
 inline void setError(std::string *error, std::string message)
 {
     if (error)

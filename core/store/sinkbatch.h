@@ -73,8 +73,14 @@ struct SinkBatch
     /// The consumer group the offsets (and the checkpoint) belong to; required with either.
     std::string groupId;
     std::vector<KafkaOffset> offsets;
-    /// The aggregator's open state as opaque bytes, stored under (groupId, shard) with `offsets`.
+    /// The aggregator's open state as opaque bytes, stored under (groupId, shard) with `offsets`
+    /// (the whole state, or since issue 19 the small head beside `pieces`).
     std::optional<std::string> checkpoint;
+    /// Checkpoint pieces per partition of `piecesTopic`, stored under (groupId, topic,
+    /// partition) in order: each base replaces that partition's chain, each increment extends
+    /// it (issue 19).
+    std::string piecesTopic;
+    std::vector<PartitionPiece> pieces;
     /// Archived only when the sink's raw archive is switched on.
     std::vector<RawEvent> rawEvents;
 
@@ -83,6 +89,15 @@ struct SinkBatch
         return results.pages.size() + results.geo.size() + results.sessions.size() +
                results.funnel.size();
     }
+};
+
+/// One partition's stored chain: its base and the increments after it, in order.
+struct StoredChain
+{
+    std::vector<std::string> pieces;
+    std::uint64_t lastSeq = 0;
+    std::int64_t nextOffset = -1; ///< of the last piece: where reading resumes
+    std::uint64_t bytes = 0;      ///< every piece's
 };
 
 /// A stored checkpoint: the state bytes and the offsets written with them.

@@ -325,8 +325,18 @@ void SinkWorker::Shared::postgresLoop(std::shared_ptr<Shared> self)
             pause(backoff.next());
             continue;
         }
-        const bool storedCheckpoint = inflight->batch.checkpoint.has_value();
+        const bool storedCheckpoint =
+            inflight->batch.checkpoint.has_value() || !inflight->batch.pieces.empty();
         SinkStatus &st = s.pg.status;
+        if (storedCheckpoint) {
+            std::uint64_t bytes =
+                inflight->batch.checkpoint ? inflight->batch.checkpoint->size() : 0;
+            for (const PartitionPiece &piece : inflight->batch.pieces)
+                bytes += piece.bytes.size();
+            ++st.checkpointsStored;
+            st.lastCheckpointBytes = bytes;
+            st.lastCheckpointMs = latency;
+        }
         st.writtenRows += inflight->rows;
         st.writtenBatches += inflight->batches;
         ++st.writes;
@@ -631,6 +641,8 @@ std::uint64_t SinkWorker::submit(SinkBatch batch)
             // A queued checkpoint is paired with its own offsets: only a newer one may follow.
             if (tail && tail->batch.shard == batch.shard && tail->batch.groupId == batch.groupId &&
                 (!tail->batch.checkpoint || batch.checkpoint) &&
+                (tail->batch.pieces.empty() || batch.pieces.empty() ||
+                 tail->batch.piecesTopic == batch.piecesTopic) &&
                 (tail->rows == 0 || tail->rows + rows <= cap)) {
                 FinalResults &into = tail->batch.results;
                 append(into.pages, std::move(batch.results.pages));
@@ -639,6 +651,11 @@ std::uint64_t SinkWorker::submit(SinkBatch batch)
                 append(into.funnel, std::move(batch.results.funnel));
                 append(tail->batch.rawEvents, std::move(batch.rawEvents));
                 mergeOffsets(tail->batch.offsets, batch.offsets);
+                // Increments are not replaceable: every piece is stored, in order.
+                if (!batch.pieces.empty()) {
+                    tail->batch.piecesTopic = batch.piecesTopic;
+                    append(tail->batch.pieces, std::move(batch.pieces));
+                }
                 if (batch.checkpoint)
                     tail->batch.checkpoint = std::move(batch.checkpoint);
                 tail->lastSeq = seq;
@@ -769,6 +786,35 @@ bool SinkWorker::loadResumePoint(const std::string &group, const std::string &to
     if (checkpoint)
         *checkpoint = std::move(state);
     return true;
+}
+
+bool SinkWorker::loadChains(const std::string &group, const std::string &topic,
+                            const std::vector<std::int32_t> &partitions,
+                            std::map<std::int32_t, StoredChain> *out, std::string *error) const
+{
+    const Shared &s = *m_shared;
+    out->clear();
+    if (!s.pg.configured || partitions.empty())
+        return true;
+    PostgresStore store(s.settings.postgresOptions);
+    std::string why;
+    if (!store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) ||
+        !store.loadChains(group, topic, partitions, out, &why)) {
+        if (error)
+            *error = redact(why, s.settings.postgres->password);
+        return false;
+    }
+    return true;
+}
+
+std::optional<PostgresTarget> SinkWorker::postgresTarget() const
+{
+    return m_shared->settings.postgres;
+}
+
+PostgresStoreOptions SinkWorker::postgresOptions() const
+{
+    return m_shared->settings.postgresOptions;
 }
 
 } // namespace studio::core

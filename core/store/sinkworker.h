@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,10 @@ struct SinkStatus
     std::int64_t lastErrorAtMs = 0; ///< wall clock, ms since the epoch
     std::int64_t lastWriteAtMs = 0;
     double lastWriteLatencyMs = 0;
-    std::uint64_t writtenThrough = 0; ///< newest submit() sequence number fully written
+    std::uint64_t writtenThrough = 0;      ///< newest submit() sequence number fully written
+    std::uint64_t checkpointsStored = 0;   ///< PostgreSQL: transactions with a checkpoint
+    std::uint64_t lastCheckpointBytes = 0; ///< the last one's state (head and pieces)
+    double lastCheckpointMs = 0;           ///< and how long its transaction took
 };
 
 /// What the sinks have made durable: the Kafka offsets of every batch up to `sequence`.
@@ -135,6 +139,17 @@ public:
     bool loadResumePoint(const std::string &group, const std::string &topic,
                          const std::string &shard, std::optional<Checkpoint> *checkpoint,
                          std::vector<KafkaOffset> *offsets, std::string *error) const;
+
+    /// Any thread, blocking: the stored checkpoint chains of `partitions` of (group, topic)
+    /// (issue 19), on a connection of its own. True with nothing when PostgreSQL is not
+    /// configured; false with a message when they cannot be read.
+    bool loadChains(const std::string &group, const std::string &topic,
+                    const std::vector<std::int32_t> &partitions,
+                    std::map<std::int32_t, StoredChain> *out, std::string *error) const;
+    /// The PostgreSQL target and options (for a compactor of the same database); nullopt
+    /// without PostgreSQL.
+    std::optional<PostgresTarget> postgresTarget() const;
+    PostgresStoreOptions postgresOptions() const;
 
 private:
     struct Shared;
