@@ -47,6 +47,7 @@ constexpr char kAggregatorMagic[] = "CSAGG3";
 constexpr char kAggregatorMagicV2[] = "CSAGG2";
 constexpr std::uint8_t kBase = 0, kIncrement = 1;
 constexpr std::uint8_t kSessionWhole = 0, kSessionDelta = 1;
+constexpr std::uint32_t kPieceChecksumSeed = 0x43535043; // "CSPC"
 
 class Writer
 {
@@ -819,7 +820,10 @@ void clearChangeMarks(PartitionState &p)
 } // namespace
 
 // A piece is the partition blob, then the fold counters of its page, funnel and geo windows,
-// then the folds' length as 8 bytes: the (large) blob is never copied to frame it.
+// then the folds' length as 8 bytes, then a checksum (murmurHash64, 8 bytes) of everything
+// before it: the (large) blob is never copied to frame it, and a damaged piece (a flipped byte
+// in a sketch, a session or the dedupe horizon reads as well as a good one) is refused rather
+// than restored into a wrong state.
 std::string savePiece(const AggregatorConfig &config, PartitionState &p,
                       std::int64_t globalWatermark, bool full)
 {
@@ -832,25 +836,73 @@ std::string savePiece(const AggregatorConfig &config, PartitionState &p,
     writeFolds(folds, p.geoWindows);
     const std::size_t n = folds.size();
     out += folds.take();
-    Writer length;
-    length.fixed(n);
-    out += length.take();
+    Writer trailer;
+    trailer.fixed(n);
+    out += trailer.take();
+    trailer.fixed(murmurHash64(out, kPieceChecksumSeed));
+    out += trailer.take();
     return out;
+}
+
+namespace {
+
+/// A piece's partition blob and its key folds, when its checksum holds.
+bool splitPiece(std::string_view bytes, std::string_view &blob, std::string_view &folds,
+                std::string &error)
+{
+    std::uint64_t n = 0, sum = 0;
+    if (bytes.size() < 16 || !Reader(bytes.substr(bytes.size() - 16, 8)).fixed(n) ||
+        !Reader(bytes.substr(bytes.size() - 8)).fixed(sum) || n > bytes.size() - 16) {
+        error = "not a checkpoint piece (too short)";
+        return false;
+    }
+    if (murmurHash64(bytes.substr(0, bytes.size() - 8), kPieceChecksumSeed) != sum) {
+        error = "damaged (its checksum does not match)";
+        return false;
+    }
+    blob = bytes.substr(0, bytes.size() - 16 - n);
+    folds = bytes.substr(blob.size(), n);
+    return true;
+}
+
+} // namespace
+
+bool pieceInfo(const AggregatorConfig &config, std::string_view bytes, PartitionBlobInfo &info,
+               std::string &error)
+{
+    std::string_view blob, folds;
+    if (!splitPiece(bytes, blob, folds, error))
+        return false;
+    Reader r(blob);
+    std::string_view magic;
+    std::uint8_t kind = 0;
+    if (!r.str(magic) || magic != kPartitionMagic || !r.u8(kind) || kind > kIncrement) {
+        error = "not a partition checkpoint of this format (version 2)";
+        return false;
+    }
+    if (!readSettings(r, config, error))
+        return false;
+    std::int64_t partition = 0, nextOffset = 0, maxTime = 0, global = 0;
+    if (!r.svar(partition) || !r.var(info.seq) || !r.svar(nextOffset) || !r.svar(maxTime) ||
+        !r.svar(global)) {
+        error = "truncated";
+        return false;
+    }
+    info.partition = static_cast<std::int32_t>(partition);
+    info.base = kind == kBase;
+    info.globalWatermarkMs = global;
+    return true;
 }
 
 bool applyPiece(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
                 std::string &error, PartitionBlobInfo *info)
 {
-    std::uint64_t n = 0;
-    if (bytes.size() < 8 || !Reader(bytes.substr(bytes.size() - 8)).fixed(n) ||
-        n > bytes.size() - 8) {
-        error = "not a checkpoint piece (too short)";
+    std::string_view blob, folds;
+    if (!splitPiece(bytes, blob, folds, error))
         return false;
-    }
-    const std::string_view blob = bytes.substr(0, bytes.size() - 8 - n);
     if (!applyPartition(config, p, blob, error, info))
         return false;
-    Reader r(bytes.substr(blob.size(), n));
+    Reader r(folds);
     if (!(readFolds(r, p.pageWindows) && readFolds(r, p.funnelWindows) &&
           readFolds(r, p.geoWindows)) ||
         !r.atEnd()) {
@@ -994,11 +1046,16 @@ bool applyChain(const AggregatorConfig &config, PartitionState &p,
     for (std::size_t i = 0; i < chain.size(); ++i) {
         internal::PartitionBlobInfo info;
         std::string why;
-        if (!internal::applyPiece(config, p, chain[i], why, &info)) {
+        const auto pieceError = [&] {
             error = "partition " + std::to_string(partition) + ", piece " + std::to_string(i + 1) +
                     " of " + std::to_string(chain.size()) + ": " + why;
             return false;
-        }
+        };
+        // Whose piece it is and where it stands in the chain, before its content is applied
+        // (an increment on the wrong state fails on what it changes, and that message would
+        // hide the cause).
+        if (!internal::pieceInfo(config, chain[i], info, why))
+            return pieceError();
         if (partition < 0)
             partition = info.partition; // the first piece's, which every other must share
         if (info.partition != partition) {
@@ -1017,6 +1074,8 @@ bool applyChain(const AggregatorConfig &config, PartitionState &p,
                     std::to_string(info.seq) + ")";
             return false;
         }
+        if (!internal::applyPiece(config, p, chain[i], why, &info))
+            return pieceError();
         seq = info.seq;
         if (pieceOf)
             *pieceOf = info.partition;

@@ -392,6 +392,11 @@ std::string savePartition(const AggregatorConfig &config, PartitionState &p,
 /// windows, written whole); after a base the change marks are cleared as after an increment.
 std::string savePiece(const AggregatorConfig &config, PartitionState &p,
                       std::int64_t globalWatermark, bool full);
+/// What a piece written by savePiece() is (partition, base or increment, sequence, the
+/// aggregator's watermark when written), read from its header after its checksum is checked,
+/// without applying it. False with a message for a damaged piece or other settings.
+bool pieceInfo(const AggregatorConfig &config, std::string_view bytes, PartitionBlobInfo &info,
+               std::string &error);
 /// Applies a piece written by savePiece() (see applyPartition()).
 bool applyPiece(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
                 std::string &error, PartitionBlobInfo *info = nullptr);
