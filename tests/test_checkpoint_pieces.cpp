@@ -173,9 +173,9 @@ std::vector<Rec> makeStream(int n, double rps, std::uint64_t seed)
     recs = std::move(withCrawlers);
     const std::size_t block = static_cast<std::size_t>(3 * rps);
     for (std::size_t from = 0; from < recs.size(); from += block)
-        std::shuffle(recs.begin() + static_cast<std::ptrdiff_t>(from),
-                     recs.begin() + static_cast<std::ptrdiff_t>(std::min(recs.size(), from + block)),
-                     rng);
+        std::shuffle(
+            recs.begin() + static_cast<std::ptrdiff_t>(from),
+            recs.begin() + static_cast<std::ptrdiff_t>(std::min(recs.size(), from + block)), rng);
     std::vector<Rec> out;
     const std::size_t back = static_cast<std::size_t>(5 * rps);
     for (std::size_t i = 0; i < recs.size(); ++i) {
@@ -443,8 +443,7 @@ Chains with(Chains chains, std::int32_t bad, std::vector<std::string> chain)
 
 } // namespace
 
-TEST_CASE("unusable chains are refused with the partition named and nothing changed",
-          "[pieces]")
+TEST_CASE("unusable chains are refused with the partition named and nothing changed", "[pieces]")
 {
     const auto recs = makeStream(12'000, 500, 5);
     const AggregatorConfig c = piecesConfig();
@@ -502,11 +501,14 @@ TEST_CASE("unusable chains are refused with the partition named and nothing chan
     {
         refused(with(chains, 1, {one.begin() + 1, one.end()}), "not a base");
     }
-    SECTION("an empty chain") { refused(with(chains, 1, {}), "empty"); }
+    SECTION("an empty chain")
+    {
+        refused(with(chains, 1, {}), "empty");
+    }
     SECTION("truncated pieces")
     {
-        for (const std::size_t keep : {std::size_t{0}, std::size_t{5}, base.size() / 2,
-                                       base.size() - 9, base.size() - 1}) {
+        for (const std::size_t keep :
+             {std::size_t{0}, std::size_t{5}, base.size() / 2, base.size() - 9, base.size() - 1}) {
             INFO("base cut to " << keep << " of " << base.size() << " bytes");
             refused(with(chains, 1, {base.substr(0, keep)}), "");
         }
@@ -547,4 +549,161 @@ TEST_CASE("unusable chains are refused with the partition named and nothing chan
     std::string error;
     CHECK(x.restorePieces(chains, &error));
     CHECK(x.counters().read == a.counters().read);
+}
+
+namespace {
+
+std::string pageEvent(std::uint64_t n, const std::string &page, std::int64_t ts,
+                      const std::string &user)
+{
+    return fmt::format(
+        R"({{"event_id":"e{}","event_type":"page_view","ts":"{}","user_id":"{}",)"
+        R"("session_id":"s_{}","page":"{}","product_id":null,"product_category":null,)"
+        R"("price":null,"referrer":"","country":"NL","device_type":"desktop",)"
+        R"("browser":"Firefox"}})",
+        n, formatIsoMs(ts), user, user, page);
+}
+
+std::uint64_t foldedPages(const FinalResults &r)
+{
+    std::uint64_t n = 0;
+    for (const KeyOverflow &o : r.overflow)
+        n += o.kind == KeyOverflow::Kind::Pages ? o.keysFolded : 0;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("folded-key counters survive pieces: base, increment, restore", "[pieces]")
+{
+    constexpr std::int64_t kT0 = kStart; // a window start
+    AggregatorConfig c;
+    c.maxKeysPerWindow = 100;
+    Collect sinkA, sinkB;
+    Aggregator a(c, &sinkA);
+    std::uint64_t id = 0;
+    auto feedOne = [&id](Aggregator &agg, const std::string &page, std::int64_t ts, int part) {
+        agg.ingest(pageEvent(++id, page, ts, fmt::format("u{}", part)), part);
+    };
+    Chains chains;
+    std::map<std::int32_t, std::uint64_t> seqs;
+    // The first window: each partition sees /p/0../p/149 and folds /p/100../p/149 (the same 50
+    // in both). The base is taken while it is open.
+    for (int i = 0; i < 150; ++i)
+        for (int part = 0; part < 2; ++part)
+            feedOne(a, fmt::format("/p/{}", i), kT0 + i, part);
+    store(chains, seqs, a.checkpointPieces());
+    // The second window opens (the first becomes final), /q/0../q/109 each: 10 folded in each;
+    // an increment; then /q/110../q/129: 20 more each, another increment.
+    for (int i = 0; i < 110; ++i)
+        for (int part = 0; part < 2; ++part)
+            feedOne(a, fmt::format("/q/{}", i), kT0 + 75'000 + i, part);
+    store(chains, seqs, a.checkpointPieces());
+    for (int i = 110; i < 130; ++i)
+        for (int part = 0; part < 2; ++part)
+            feedOne(a, fmt::format("/q/{}", i), kT0 + 75'000 + i, part);
+    const auto last = a.checkpointPieces();
+    for (const PartitionPiece &p : last)
+        CHECK_FALSE(p.base);
+    store(chains, seqs, last);
+    const AggregateCounters before = a.counters();
+    REQUIRE(before.windowsCapped == 1);
+    REQUIRE(before.lastWindowFolded == 50);
+    REQUIRE(before.keysFolded == 50 + 2 * 30);
+
+    auto b = restored(c, &sinkB, chains, a.saveHead());
+    CHECK(countersText(b->counters()) == countersText(before));
+
+    // The same events into both: a key folded before the checkpoint (no new fold), a key the
+    // window holds (no fold), a new key (one more fold).
+    const std::uint64_t next = id;
+    const Mark mark = markOf(sinkA.all);
+    for (Aggregator *agg : {&a, b.get()}) {
+        id = next;
+        feedOne(*agg, "/q/120", kT0 + 80'000, 0);
+        feedOne(*agg, "/q/5", kT0 + 80'000, 1);
+        feedOne(*agg, "/r/new", kT0 + 80'001, 1);
+        agg->flush();
+    }
+    CHECK(foldedPages(sinkA.all) == 50 + 31);
+    CHECK(foldedPages(sinkB.all) == 31);
+    CHECK(dump(sinkB.all) == dump(sinkA.all, mark));
+    CHECK(countersText(b->counters()) == countersText(a.counters()));
+    CHECK(b->counters().keysFolded == 50 + 31);
+}
+
+TEST_CASE("names renumbered between two pieces restore the same sessions and windows", "[pieces]")
+{
+    // One partition. Four users stay all along, each visiting a new page every event (their
+    // sessions hold thousands of pages, most beyond the inline ids); passers-by visit a page of
+    // their own once and leave. When the passers' windows and sessions are gone, their names are
+    // dropped and the rest renumbered (PartitionState::compactNames): the staying sessions'
+    // pages move, so their next increment must carry them whole.
+    AggregatorConfig c;
+    c.pageWindowMs = 10'000;
+    c.funnelWindowMs = 10'000;
+    c.geoWindowMs = 10'000;
+    c.sessionGapMs = 15'000;
+    Collect sinkA;
+    Aggregator a(c, &sinkA);
+    Chains chains;
+    std::map<std::int32_t, std::uint64_t> seqs;
+    std::uint64_t id = 0, keepPage = 0, passer = 0;
+    std::vector<std::string> all;
+    for (std::int64_t ms = 0; ms < 240'000; ms += 20) {
+        const std::int64_t ts = kStart + ms;
+        if (ms % 40 == 0)
+            all.push_back(pageEvent(++id, fmt::format("/keep/{}", keepPage++), ts,
+                                    fmt::format("u{}", id % 4)));
+        else
+            all.push_back(pageEvent(++id, fmt::format("/pass/{}", passer), ts,
+                                    fmt::format("passer{}", passer)));
+        ++passer;
+    }
+    const auto feedRange = [&](Aggregator &agg, std::size_t from, std::size_t to) {
+        RecordBatch batch;
+        for (std::size_t i = from; i < to; ++i)
+            batch.addFrom(0, static_cast<std::int64_t>(i), {}, all[i]);
+        agg.ingestBatch(batch);
+    };
+    const std::size_t batchSize = 100; // 2 s
+    std::uint64_t namesBefore = 0;
+    int compactions = 0;
+    std::unique_ptr<Aggregator> b;
+    std::unique_ptr<Collect> sinkB = std::make_unique<Collect>();
+    Mark markB;
+    for (std::size_t from = 0; from < all.size(); from += batchSize) {
+        const std::size_t to = std::min(all.size(), from + batchSize);
+        feedRange(a, from, to);
+        if (b)
+            feedRange(*b, from, to);
+        store(chains, seqs, a.checkpointPieces());
+        const std::uint64_t names = a.counters().internedNames;
+        const bool compacted = names < namesBefore;
+        namesBefore = names;
+        if (!compacted)
+            continue;
+        ++compactions;
+        if (compactions == 1) {
+            // Restored right after the increment that follows a renumbering.
+            markB = markOf(sinkA.all);
+            b = restored(c, sinkB.get(), chains, a.saveHead());
+        }
+    }
+    WARN("names renumbered " << compactions << " times");
+    REQUIRE(compactions >= 2);
+    REQUIRE(b);
+    // At the end, once more from the chains of now.
+    const Mark markC = markOf(sinkA.all);
+    Collect sinkC;
+    auto last = restored(c, &sinkC, chains, a.saveHead());
+    for (Aggregator *agg : {&a, b.get(), last.get()})
+        agg->flush();
+    std::uint32_t longest = 0;
+    for (const SessionRow &s : sinkA.all.sessions)
+        longest = std::max(longest, s.distinctPages);
+    CHECK(longest > 1000);
+    CHECK(dump(sinkB->all) == dump(sinkA.all, markB));
+    CHECK(dump(sinkC.all) == dump(sinkA.all, markC));
+    CHECK(countersText(last->counters()) == countersText(a.counters()));
 }
