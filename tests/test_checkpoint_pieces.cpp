@@ -707,3 +707,60 @@ TEST_CASE("names renumbered between two pieces restore the same sessions and win
     CHECK(dump(sinkC.all) == dump(sinkA.all, markC));
     CHECK(countersText(last->counters()) == countersText(a.counters()));
 }
+
+TEST_CASE("a partition idle at the checkpoint: the restored watermark does not go back", "[pieces]")
+{
+    // Partitions 0 and 1 send for 120 s, partition 2 stops after 40 s: idle (no data for the
+    // idle timeout of event time), it no longer holds the aggregator's watermark, which passes
+    // its own. Pieces then. After them, 0 and 1 go on, and 2 sends again events of 45..60 s:
+    // behind the aggregator's watermark, late, their windows final long ago.
+    AggregatorConfig c = piecesConfig();
+    c.pageWindowMs = 10'000;
+    c.funnelWindowMs = 10'000;
+    c.geoWindowMs = 10'000;
+    c.sessionGapMs = 15'000;
+    std::uint64_t id = 0;
+    std::int64_t offsets[3] = {};
+    const auto batchOf = [&](std::int64_t fromMs, std::int64_t toMs, std::vector<int> parts) {
+        RecordBatch batch;
+        for (std::int64_t ms = fromMs; ms < toMs; ms += 100) {
+            for (const int part : parts)
+                batch.addFrom(part, offsets[part]++, {},
+                              pageEvent(++id, fmt::format("/p/{}", (ms / 100) % 7), kStart + ms,
+                                        fmt::format("u{}-{}", part, (ms / 1000) % 3)));
+        }
+        return batch;
+    };
+    Collect sinkA;
+    Aggregator a(c, &sinkA);
+    for (std::int64_t s = 0; s < 120; ++s)
+        a.ingestBatch(
+            batchOf(s * 1000, (s + 1) * 1000, s < 40 ? std::vector{0, 1, 2} : std::vector{0, 1}));
+    REQUIRE(a.counters().partitions.size() == 3);
+    REQUIRE(a.counters().partitions[2].idle);
+    REQUIRE(a.counters().watermarkMs > a.counters().partitions[2].watermarkMs + 30'000);
+    Chains chains;
+    std::map<std::int32_t, std::uint64_t> seqs;
+    store(chains, seqs, a.checkpointPieces());
+    const Mark mark = markOf(sinkA.all);
+    Collect sinkB;
+    auto b = restored(c, &sinkB, chains, a.saveHead());
+    CHECK(b->counters().watermarkMs == a.counters().watermarkMs);
+
+    std::vector<RecordBatch> after;
+    for (std::int64_t s = 120; s < 180; ++s)
+        after.push_back(batchOf(s * 1000, (s + 1) * 1000, {0, 1}));
+    after.push_back(batchOf(45'000, 60'000, {2}));
+    for (Aggregator *agg : {&a, b.get()}) {
+        for (const RecordBatch &batch : after)
+            agg->ingestBatch(batch);
+    }
+    // What became final before the end of input too: the restored partition 2 is idle again
+    // after the idle timeout of the stream's time, as it would have stayed.
+    CHECK(dump(sinkB.all) == dump(sinkA.all, mark));
+    a.flush();
+    b->flush();
+    CHECK(a.counters().late == 150);
+    CHECK(countersText(b->counters()) == countersText(a.counters()));
+    CHECK(dump(sinkB.all) == dump(sinkA.all, mark));
+}

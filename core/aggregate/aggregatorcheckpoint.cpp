@@ -1091,22 +1091,28 @@ bool Aggregator::restorePieces(const std::map<std::int32_t, std::vector<std::str
                                std::string *error, std::int64_t nowMs)
 {
     std::map<std::int32_t, std::unique_ptr<PartitionState>> restored;
+    // The aggregator's watermark the pieces were written under (the lowest, should they differ):
+    // it may be ahead of a partition's own (one that was idle), and windows it made final are
+    // not in the pieces; a watermark gone back would take their late events as new ones.
+    std::int64_t global = kNoWatermark;
     for (const auto &[id, chain] : chains) {
         auto p = std::make_unique<PartitionState>(id, m_config);
         std::string why;
-        if (chain.empty() || !applyChain(m_config, *p, chain, id, why)) {
+        std::int64_t written = kNoWatermark;
+        if (chain.empty() || !applyChain(m_config, *p, chain, id, why, &written)) {
             if (error)
                 *error =
                     "checkpoint: " +
                     (chain.empty() ? "partition " + std::to_string(id) + ": an empty chain" : why);
             return false;
         }
+        if (written != kNoWatermark)
+            global = global == kNoWatermark ? written : std::min(global, written);
         p->partition = id;
         p->hasBase = true;
         restored[id] = std::move(p);
     }
-    std::int64_t unused = kNoWatermark;
-    restoreGuard(restored, unused, nowMs);
+    restoreGuard(restored, global, nowMs);
     const std::int64_t now = wallNow(nowMs);
 
     State &s = *m_state;
@@ -1115,10 +1121,15 @@ bool Aggregator::restorePieces(const std::map<std::int32_t, std::vector<std::str
     for (auto &[id, p] : restored) {
         p->assigned = true;
         p->idle = false;
-        p->lastDataWallMs = now; // the idle timeout counts from here
+        // The idle timeout counts from here: the wall clock (live), else the stream's own clock,
+        // which advance() stamps (as after restoreState()); a wall-clock stamp would be compared
+        // with event times and keep the partition from ever being idle.
+        p->lastDataWallMs = m_config.liveClock ? now : kNoWatermark;
         s.maxEventTimeMs = std::max(s.maxEventTimeMs, p->maxEventTimeMs);
         s.partitions[id] = std::move(p);
     }
+    if (global != kNoWatermark && global > s.watermarkMs)
+        s.watermarkMs = global; // never backwards
     rebalanceWorkers();
     return true;
 }
