@@ -764,3 +764,52 @@ TEST_CASE("a partition idle at the checkpoint: the restored watermark does not g
     CHECK(countersText(b->counters()) == countersText(a.counters()));
     CHECK(dump(sinkB.all) == dump(sinkA.all, mark));
 }
+
+TEST_CASE("forceBase, rebase and only: a partition's chain starts again and still restores",
+          "[pieces]")
+{
+    const auto recs = makeStream(30'000, 500, 9);
+    const AggregatorConfig c = piecesConfig();
+    Collect sinkA;
+    Aggregator a(c, &sinkA);
+    Chains chains;
+    std::map<std::int32_t, std::uint64_t> seqs;
+    const std::size_t cut = recs.size() / 2;
+    for (std::size_t from = 0; from < cut; from += 1000) {
+        feed(a, recs, from, std::min(cut, from + 1000));
+        store(chains, seqs, a.checkpointPieces());
+    }
+    REQUIRE(chains.at(2).size() > 5);
+    // Partition 2's stored chain was lost: its next piece is a base, the others go on.
+    a.forceBase({2});
+    feed(a, recs, cut, cut + 1000);
+    auto pieces = a.checkpointPieces();
+    REQUIRE(pieces.size() == kParts);
+    for (const PartitionPiece &p : pieces)
+        CHECK(p.base == (p.partition == 2));
+    store(chains, seqs, pieces);
+    CHECK(chains.at(2).size() == 1);
+    // A base of partition 1 only, on request; nothing for a partition this process lacks.
+    feed(a, recs, cut + 1000, cut + 2000);
+    const std::vector<std::int32_t> only{1, 9};
+    pieces = a.checkpointPieces(&only, true);
+    REQUIRE(pieces.size() == 1);
+    CHECK(pieces[0].partition == 1);
+    CHECK(pieces[0].base);
+    store(chains, seqs, pieces);
+    pieces = a.checkpointPieces(); // the others' increments cover both batches
+    for (const PartitionPiece &p : pieces)
+        CHECK_FALSE(p.base);
+    store(chains, seqs, pieces);
+    CHECK(chains.at(1).size() == 2);
+
+    const Mark mark = markOf(sinkA.all);
+    Collect sinkB;
+    auto b = restored(c, &sinkB, chains, a.saveHead());
+    for (Aggregator *agg : {&a, b.get()}) {
+        feed(*agg, recs, cut + 2000, recs.size());
+        agg->flush();
+    }
+    CHECK(dump(sinkB.all) == dump(sinkA.all, mark));
+    CHECK(countersText(b->counters()) == countersText(a.counters()));
+}
