@@ -127,7 +127,15 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                                 {"idle_partitions", c.idlePartitions},
                                 {"dead_letter_pending", ps.deadLetterPending},
                                 {"dead_letter_truncated", ps.deadLetterTruncated},
-                                {"deleted_unread", ps.deletedUnread}};
+                                {"deleted_unread", ps.deletedUnread},
+                                {"partitions_restored", ps.partitionsRestored},
+                                {"restored_bytes", ps.restoredBytes},
+                                {"last_restore_seconds", ps.lastRestoreSeconds},
+                                {"handed_over", ps.handedOver},
+                                {"checkpoint_bytes", ps.lastCheckpointBytes},
+                                {"checkpoint_pieces", ps.lastCheckpointPieces},
+                                {"compactions", ps.compaction.compactions},
+                                {"compaction_failures", ps.compaction.failures}};
     // The aggregation workers (issue 20): each one's partitions, events and busy share.
     nlohmann::ordered_json workers = nlohmann::ordered_json::array();
     for (const core::PipelineWorkerStats &w : ps.workers)
@@ -154,7 +162,9 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                          {"late", pt.late},
                          {"invalid", pt.invalid},
                          {"open_sessions", pt.openSessions},
-                         {"state_bytes", pt.stateBytes}});
+                         {"state_bytes", pt.stateBytes},
+                         {"checkpoint_seq", pt.checkpointSeq},
+                         {"last_piece_bytes", pt.lastIncrementBytes}});
     }
     j["partition_status"] = std::move(parts);
     if (s.sinksConfigured) {
@@ -166,6 +176,9 @@ std::string statusJson(const core::EngineStatus &s, const Totals &t, double elap
                        {"written_rows", st.writtenRows},
                        {"buffered_rows", st.bufferedRows},
                        {"buffered_batches", st.bufferedBatches},
+                       {"checkpoints_stored", st.checkpointsStored},
+                       {"last_checkpoint_bytes", st.lastCheckpointBytes},
+                       {"last_checkpoint_ms", st.lastCheckpointMs},
                        {"last_error", st.lastError}};
         }
     }
@@ -335,15 +348,17 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    "\"geo_rows\":{},\"sessions\":{},\"funnel_rows\":{},\"keys_folded\":{},"
                    "\"windows_capped\":{},\"seconds\":{:.3f},\"producing_seconds\":{:.3f},"
                    "\"achieved_rps\":{:.1f},\"alerts_firing\":{},"
-                   "\"checkpoints\":{},\"restored\":{},\"postgres_rows\":{},\"redis_rows\":{},"
-                   "\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
+                   "\"checkpoints\":{},\"restored\":{},\"partitions_restored\":{},"
+                   "\"restored_bytes\":{},\"handed_over\":{},\"postgres_rows\":{},"
+                   "\"redis_rows\":{},\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
                    ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
                    reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
                    c.keysFolded, c.windowsCapped, seconds, producing,
                    producing > 0 ? t.produced / producing : 0.0, end.alertsFiring, ps.checkpoints,
-                   ps.restored ? "true" : "false", end.postgres.writtenRows, end.redis.writtenRows,
+                   ps.restored ? "true" : "false", ps.partitionsRestored, ps.restoredBytes,
+                   ps.handedOver, end.postgres.writtenRows, end.redis.writtenRows,
                    end.sinksWritten ? "true" : "false", r.reportDir);
         std::fflush(stdout);
     }

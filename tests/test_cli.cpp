@@ -1723,8 +1723,8 @@ std::string lastStatus(const std::string &err)
 
 } // namespace
 
-TEST_CASE("two headless instances in one group share the partitions, and merged they equal one "
-          "instance's",
+TEST_CASE("a second instance joins the group, then leaves: only the moved partitions are "
+          "restored, and merged the two equal one instance's",
           "[cli][persistence][servers][scaleout]")
 {
     TwoDatabasesAndBroker servers("single", "scaled");
@@ -1737,8 +1737,9 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
     Child &broker = *servers.broker;
     std::string error;
 
-    // Two instances join the group "scaled" before any event exists, each with its own shard
-    // name; Kafka's group protocol gives each six of the twelve partitions.
+    // Instance a alone in the group "scaled" holds all twelve partitions; b joins later and
+    // leaves again. Each writes final rows under its own shard name; the open state of a
+    // partition moves between them through its stored checkpoint chain (issue 19).
     auto instance = [&](const std::string &shard) {
         return std::vector<std::string>{kStudio,
                                         "headless",
@@ -1757,64 +1758,84 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
                                         "--session-timeout",
                                         "6",
                                         "--duration",
-                                        "180",
+                                        "300",
                                         "--json"};
     };
-    Child a(instance("a"), env);
-    Child b(instance("b"), env);
-    REQUIRE(a.started());
-    REQUIRE(b.started());
-    auto pumpBoth = [&](double seconds, const std::function<bool()> &done) {
+    std::vector<Child *> running;
+    auto pump = [&](double seconds, const std::function<bool()> &done) {
         const auto deadline =
             Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
         while (Clock::now() < deadline) {
-            a.pumpUntil(0.05, [] { return false; });
-            b.pumpUntil(0.05, [] { return false; });
+            for (Child *c : running)
+                c->pumpUntil(0.05, [] { return false; });
             if (done())
                 return true;
-            if (a.exited() || b.exited())
-                return false;
+            for (Child *c : running)
+                if (c->exited())
+                    return false;
         }
         return false;
     };
-    const bool split = pumpBoth(60, [&] {
-        return numberAfter(lastStatus(a.err()), "partitions") == 6 &&
-               numberAfter(lastStatus(b.err()), "partitions") == 6;
-    });
+    auto status = [](Child &c, const char *key) {
+        return numberAfter(lastStatus(c.err()), key);
+    };
+    // The same input mix as the SIGKILL test: duplicates and malformed events, no late injection
+    // (whose verdict depends on how partitions interleave).
+    auto produce = [&](const char *seed) {
+        const Result p = runStudio({"produce", "--broker", bootstrap, "--rps", "30000",
+                                    "--duration", "3", "--seed", seed, "--late", "0",
+                                    "--duplicates", "0.01", "--malformed", "0.005", "--json"},
+                                   60);
+        INFO(p.describe());
+        REQUIRE(p.exitCode == 0);
+        return jsonInt(lastLine(p.out), "acked");
+    };
+
+    Child a(instance("a"), env);
+    REQUIRE(a.started());
+    running = {&a};
+    REQUIRE(pump(60, [&] { return status(a, "partitions") == 12; }));
+    std::int64_t acked = produce("23");
+    REQUIRE(acked > 60'000);
+    INFO("instance a: " << lastStatus(a.err()));
+    REQUIRE(pump(120, [&] { return status(a, "lag") == 0 && status(a, "valid") > 0; }));
+
+    // b joins: a hands six partitions over (their pieces stored, then dropped), b restores them.
+    Child b(instance("b"), env);
+    REQUIRE(b.started());
+    running = {&a, &b};
+    const bool split =
+        pump(90, [&] { return status(a, "partitions") == 6 && status(b, "partitions") == 6; });
     INFO("instance a: " << lastStatus(a.err()) << "\ninstance b: " << lastStatus(b.err()));
     REQUIRE(split);
+    acked += produce("24");
+    REQUIRE(pump(120, [&] {
+        return status(a, "lag") == 0 && status(b, "lag") == 0 && status(a, "partitions") == 6 &&
+               status(b, "partitions") == 6;
+    }));
 
-    // The same input as the SIGKILL test: duplicates and malformed events included, no late
-    // injection (whose verdict depends on how partitions interleave).
-    const Result p =
-        runStudio({"produce", "--broker", bootstrap, "--rps", "30000", "--duration", "3", "--seed",
-                   "23", "--late", "0", "--duplicates", "0.01", "--malformed", "0.005", "--json"},
-                  60);
-    INFO(p.describe());
-    REQUIRE(p.exitCode == 0);
-    const auto acked = jsonInt(lastLine(p.out), "acked");
-    REQUIRE(acked > 60'000);
-
-    // Both consume their halves; then both stop (SIGTERM: drain, flush, last checkpoint).
-    const bool caughtUp = pumpBoth(120, [&] {
-        const std::string sa = lastStatus(a.err()), sb = lastStatus(b.err());
-        return numberAfter(sa, "lag") == 0 && numberAfter(sb, "lag") == 0 &&
-               numberAfter(sa, "valid") + numberAfter(sb, "valid") > 0 &&
-               numberAfter(sa, "partitions") == 6 && numberAfter(sb, "partitions") == 6;
-    });
-    REQUIRE(caughtUp);
-    REQUIRE(a.sendSignal(SIGTERM));
+    // b leaves (SIGTERM): a holds the rest of the topic, so b hands its six back, and a
+    // restores them; then a stops holding every partition and writes the open windows.
     REQUIRE(b.sendSignal(SIGTERM));
-    const Result ra = a.finish(120), rb = b.finish(120);
-    std::int64_t consumed = 0;
-    for (const Result *r : {&ra, &rb}) {
-        INFO(r->describe());
-        REQUIRE(r->exitCode == 0);
-        const auto mine = jsonInt(lastLine(r->out), "consumed");
-        CHECK(mine > acked / 4); // both did a real share of the work
-        consumed += mine;
-    }
-    CHECK(consumed == acked); // every event read once, by one of the two
+    const Result rb = b.finish(120);
+    INFO(rb.describe());
+    REQUIRE(rb.exitCode == 0);
+    running = {&a};
+    REQUIRE(pump(120, [&] { return status(a, "partitions") == 12 && status(a, "lag") == 0; }));
+    REQUIRE(a.sendSignal(SIGTERM));
+    const Result ra = a.finish(120);
+    INFO(ra.describe());
+    REQUIRE(ra.exitCode == 0);
+    const std::string sa = lastLine(ra.out), sb = lastLine(rb.out);
+    // Only the moved partitions were read back: b the six it got from a, a the six b gave back.
+    // (Kafka's eager protocol revokes every partition at each rebalance: a stored the pieces of
+    // all twelve each time, and kept the six that came straight back in memory.)
+    CHECK(jsonInt(sb, "partitions_restored") == 6);
+    CHECK(jsonInt(sa, "partitions_restored") == 6);
+    CHECK(jsonInt(sb, "handed_over") == 6);
+    CHECK(jsonInt(sa, "handed_over") >= 12);
+    CHECK(jsonInt(sb, "consumed") > 0);
+    CHECK(jsonInt(sa, "consumed") + jsonInt(sb, "consumed") == acked); // each event read once
 
     // One instance alone over the same topic, in its own group and database.
     const Result one =
@@ -1831,7 +1852,8 @@ TEST_CASE("two headless instances in one group share the partitions, and merged 
                                 "page_metrics;",
                                 &error, "scaled");
     REQUIRE(shards);
-    CHECK(*shards == "a,b\n");
+    // (b's windows may all have been open while it ran: then only a wrote page rows.)
+    CHECK((*shards == "a,b\n" || *shards == "a\n"));
     // ...and merged they are exactly one instance's results: counts, revenue, unique users and
     // sessions (HyperLogLog unions), sessions and the funnel.
     TempDir dir;

@@ -613,6 +613,68 @@ void Aggregator::revoke(const std::vector<std::int32_t> &partitions, bool drop)
     rebalanceWorkers();
 }
 
+void Aggregator::park(const std::vector<std::int32_t> &partitions)
+{
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    for (const std::int32_t id : partitions) {
+        auto node = s.partitions.extract(id);
+        if (node.empty())
+            continue;
+        node.mapped()->assigned = false;
+        node.mapped()->backlog = false;
+        s.parked.insert_or_assign(id, std::move(node.mapped()));
+    }
+    rebalanceWorkers();
+}
+
+std::map<std::int32_t, std::uint64_t> Aggregator::parked() const
+{
+    AllWorkers lock(m_state->workers);
+    std::map<std::int32_t, std::uint64_t> out;
+    for (const auto &[id, p] : m_state->parked)
+        out[id] = p->checkpointSeq;
+    return out;
+}
+
+void Aggregator::unpark(const std::vector<std::int32_t> &partitions, std::int64_t nowMs)
+{
+    const std::int64_t now = wallNow(nowMs);
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    std::lock_guard results(m_resultsMutex);
+    for (const std::int32_t id : partitions) {
+        auto node = s.parked.extract(id);
+        if (node.empty())
+            continue;
+        internal::PartitionState &p = *node.mapped();
+        p.assigned = true;
+        p.idle = false;
+        p.lastDataWallMs = now;
+        s.partitions.insert_or_assign(id, std::move(node.mapped()));
+    }
+    rebalanceWorkers();
+}
+
+std::map<std::int32_t, std::int64_t> Aggregator::nextOffsets() const
+{
+    AllWorkers lock(m_state->workers);
+    std::map<std::int32_t, std::int64_t> out;
+    for (const auto &[id, p] : m_state->partitions) {
+        if (p->nextOffset >= 0)
+            out[id] = p->nextOffset;
+    }
+    return out;
+}
+
+void Aggregator::dropParked()
+{
+    State &s = *m_state;
+    AllWorkers lock(s.workers);
+    s.parked.clear();
+}
+
 void Aggregator::rebalanceWorkers()
 {
     // Assigned partitions round robin in partition order, so each worker gets an even share of

@@ -193,6 +193,20 @@ public:
     /// their open windows and sessions stay until the watermark closes them (`drop`: removed at
     /// once, for a state handed to another process by a checkpoint). Only while no worker ingests.
     void revoke(const std::vector<std::int32_t> &partitions, bool drop);
+    /// Partitions revoked after their pieces were handed out (checkpointPieces(&partitions)):
+    /// kept aside whole, neither ingesting, nor holding the watermark, nor closing windows,
+    /// so that if the next assignment gives them back unchanged (Kafka's eager protocol
+    /// revokes everything at each rebalance) they need not be read back from storage.
+    void park(const std::vector<std::int32_t> &partitions);
+    /// The parked partitions with the sequence number of their last piece.
+    std::map<std::int32_t, std::uint64_t> parked() const;
+    /// Brings these parked partitions back, assigned; the others stay parked.
+    void unpark(const std::vector<std::int32_t> &partitions, std::int64_t nowMs);
+    /// Forgets every parked partition (another member has them now).
+    void dropParked();
+    /// Where each held partition's state stops: the offset after its last record (partitions
+    /// without one are absent).
+    std::map<std::int32_t, std::int64_t> nextOffsets() const;
     /// (partition, worker) of every assigned partition (`withRevoked`: also of the revoked ones
     /// still closing their windows, which a worker owns as well).
     std::vector<std::pair<std::int32_t, int>> assignment(bool withRevoked = false) const;

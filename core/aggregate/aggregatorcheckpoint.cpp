@@ -1126,6 +1126,7 @@ bool Aggregator::restorePieces(const std::map<std::int32_t, std::vector<std::str
         // with event times and keep the partition from ever being idle.
         p->lastDataWallMs = m_config.liveClock ? now : kNoWatermark;
         s.maxEventTimeMs = std::max(s.maxEventTimeMs, p->maxEventTimeMs);
+        s.parked.erase(id);
         s.partitions[id] = std::move(p);
     }
     if (global != kNoWatermark && global > s.watermarkMs)

@@ -442,6 +442,7 @@ struct Aggregator::Worker
 struct Aggregator::State
 {
     std::map<std::int32_t, std::unique_ptr<internal::PartitionState>> partitions;
+    std::map<std::int32_t, std::unique_ptr<internal::PartitionState>> parked; // see park()
     std::vector<std::unique_ptr<Worker>> workers;
     std::int64_t watermarkMs = kNoWatermark;    ///< min over active partitions, never backwards
     std::int64_t maxEventTimeMs = kNoWatermark; ///< over every partition

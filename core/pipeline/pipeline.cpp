@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <malloc.h>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -417,10 +418,35 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             std::vector<std::int32_t> held;
             for (const auto &[partition, worker] : self->m_aggregator.assignment(true))
                 held.push_back(partition);
+            const std::map<std::int32_t, std::uint64_t> parked = self->m_aggregator.parked();
+            std::vector<std::int32_t> comingBack;
             for (const std::int32_t p : incoming) {
-                if (std::find(held.begin(), held.end(), p) == held.end())
+                if (std::find(held.begin(), held.end(), p) != held.end())
+                    continue;
+                if (parked.contains(p))
+                    comingBack.push_back(p);
+                else
                     restored.push_back(p);
             }
+            // Parked here at the revocation just before (Kafka's eager protocol revokes every
+            // partition at each rebalance): one that comes back with nothing stored after its
+            // last piece is unchanged, and continues from memory; any other is read back.
+            std::map<std::int32_t, std::uint64_t> stored;
+            std::string why;
+            if (!comingBack.empty() &&
+                !self->m_settings.sinks->lastSequences(
+                    self->m_settings.groupId, self->m_settings.topic, comingBack, &stored, &why))
+                self->setError("reading back every returning partition: " + why);
+            std::vector<std::int32_t> kept;
+            for (const std::int32_t p : comingBack) {
+                const auto it = stored.find(p);
+                if (it != stored.end() && it->second == parked.at(p))
+                    kept.push_back(p);
+                else
+                    restored.push_back(p);
+            }
+            self->m_aggregator.unpark(kept, wallClockMs());
+            self->m_aggregator.dropParked();
             self->restorePartitions(restored);
         }
         // Where the group left off, so lag is right before the first fetch returns anything.
@@ -457,6 +483,23 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 // Where consumption starts, for the lag too: Kafka's committed offset may trail
                 // the checkpoint (commits follow it), and a partition with nothing new would
                 // otherwise show that difference as lag forever.
+                if (p >= self->m_nextOffsets.size())
+                    self->m_nextOffsets.resize(p + 1, -1);
+                self->m_nextOffsets[p] = tp.offset;
+            }
+        }
+        if (self->m_settings.sinks) {
+            // Durable mode: a partition whose state this process holds now (kept, unparked or
+            // restored from its chain) continues exactly where that state stops; Kafka's
+            // committed offset may trail it (commits follow what PostgreSQL stored).
+            const std::map<std::int32_t, std::int64_t> states = self->m_aggregator.nextOffsets();
+            for (int i = 0; i < partitions->cnt; ++i) {
+                rd_kafka_topic_partition_t &tp = partitions->elems[i];
+                const auto it = states.find(tp.partition);
+                if (self->m_settings.topic != tp.topic || it == states.end())
+                    continue;
+                tp.offset = it->second;
+                const auto p = static_cast<std::size_t>(tp.partition);
                 if (p >= self->m_nextOffsets.size())
                     self->m_nextOffsets.resize(p + 1, -1);
                 self->m_nextOffsets[p] = tp.offset;
@@ -500,7 +543,7 @@ void AggregatorPipeline::onRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             // Durable mode: their state goes to their next owner through the checkpoint, and
             // leaves here (kept, its windows would be closed twice: here and there).
             self->handOver(gone);
-            self->m_aggregator.revoke(gone, true);
+            self->m_aggregator.park(gone);
         } else {
             // They stop holding the watermark back; their open windows close as it passes (or,
             // stopping with every partition, the caller flushes them).

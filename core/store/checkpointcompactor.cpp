@@ -91,7 +91,8 @@ void CheckpointCompactor::Shared::loop()
                 break;
         }
         std::string why;
-        if (!store.isConnected() && !store.connect(settings.postgres, settings.connectTimeout, &why)) {
+        if (!store.isConnected() &&
+            !store.connect(settings.postgres, settings.connectTimeout, &why)) {
             fail(why);
             continue;
         }

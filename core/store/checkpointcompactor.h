@@ -16,11 +16,11 @@ namespace studio::core {
 /// What a compaction did, for the status line, the GUI and /metrics.
 struct CompactionStatus
 {
-    std::uint64_t compactions = 0;  ///< bases stored by compaction
-    std::uint64_t failures = 0;     ///< chains that could not be read, folded or stored
-    std::uint64_t lastBytes = 0;    ///< the last base stored
+    std::uint64_t compactions = 0;    ///< bases stored by compaction
+    std::uint64_t failures = 0;       ///< chains that could not be read, folded or stored
+    std::uint64_t lastBytes = 0;      ///< the last base stored
     std::uint64_t lastChainBytes = 0; ///< what it replaced
-    double lastSeconds = 0;         ///< read + fold + store of the last one
+    double lastSeconds = 0;           ///< read + fold + store of the last one
     std::int32_t lastPartition = -1;
     std::string lastError; ///< names PostgreSQL and the partition, never the password
 };

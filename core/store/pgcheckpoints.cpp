@@ -126,9 +126,36 @@ bool PostgresStore::loadChains(const std::string &group, const std::string &topi
         return true;
     } catch (const std::exception &e) {
         out->clear();
-        setError(error, d.failure("loading the checkpoint of partition " +
-                                      std::to_string(current) + " failed",
+        setError(error, d.failure("loading the checkpoint of partition " + std::to_string(current) +
+                                      " failed",
                                   e));
+        d.noteBroken(e);
+        return false;
+    }
+}
+
+bool PostgresStore::lastSequences(const std::string &group, const std::string &topic,
+                                  const std::vector<std::int32_t> &partitions,
+                                  std::map<std::int32_t, std::uint64_t> *out, std::string *error)
+{
+    Impl &d = *m_impl;
+    out->clear();
+    if (!d.requireConnection(error))
+        return false;
+    try {
+        pqxx::read_transaction tx(*d.connection);
+        const pqxx::result r = tx.exec_params(
+            "SELECT partition, max(seq) FROM checkpoint_pieces WHERE group_id = $1 AND topic = $2"
+            " GROUP BY partition",
+            group, topic);
+        for (const auto &row : r) {
+            const auto partition = row[0].as<std::int32_t>();
+            if (std::find(partitions.begin(), partitions.end(), partition) != partitions.end())
+                (*out)[partition] = row[1].as<std::uint64_t>();
+        }
+        return true;
+    } catch (const std::exception &e) {
+        setError(error, d.failure("reading the checkpoints' sequence numbers failed", e));
         d.noteBroken(e);
         return false;
     }
@@ -179,10 +206,10 @@ bool PostgresStore::storeCompacted(const std::string &group, const std::string &
         pqxx::work tx(*d.connection, "compact");
         // Only while the increment it folds in is still there: a newer base (another
         // instance's compaction, or the owner's own) has made this one pointless.
-        const pqxx::result still = tx.exec_params(
-            "SELECT 1 FROM checkpoint_pieces WHERE group_id = $1 AND topic = $2"
-            " AND partition = $3 AND seq = $4 AND kind = 1 AND chunk = 0 FOR UPDATE",
-            group, topic, base.partition, static_cast<std::int64_t>(base.seq));
+        const pqxx::result still =
+            tx.exec_params("SELECT 1 FROM checkpoint_pieces WHERE group_id = $1 AND topic = $2"
+                           " AND partition = $3 AND seq = $4 AND kind = 1 AND chunk = 0 FOR UPDATE",
+                           group, topic, base.partition, static_cast<std::int64_t>(base.seq));
         if (still.empty())
             return true;
         insertPiece(tx, group, topic, base);

@@ -107,6 +107,10 @@ public:
     bool loadChains(const std::string &group, const std::string &topic,
                     const std::vector<std::int32_t> &partitions,
                     std::map<std::int32_t, StoredChain> *out, std::string *error);
+    /// The sequence number of the newest stored piece of each of `partitions` that has one.
+    bool lastSequences(const std::string &group, const std::string &topic,
+                       const std::vector<std::int32_t> &partitions,
+                       std::map<std::int32_t, std::uint64_t> *out, std::string *error);
     /// Partitions of (group, topic) whose increments since their base add up to more than the
     /// base (and at least `minBytes`), or number more than `maxIncrements`: worth compacting.
     bool compactionCandidates(const std::string &group, const std::string &topic,

@@ -807,6 +807,25 @@ bool SinkWorker::loadChains(const std::string &group, const std::string &topic,
     return true;
 }
 
+bool SinkWorker::lastSequences(const std::string &group, const std::string &topic,
+                               const std::vector<std::int32_t> &partitions,
+                               std::map<std::int32_t, std::uint64_t> *out, std::string *error) const
+{
+    const Shared &s = *m_shared;
+    out->clear();
+    if (!s.pg.configured || partitions.empty())
+        return true;
+    PostgresStore store(s.settings.postgresOptions);
+    std::string why;
+    if (!store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) ||
+        !store.lastSequences(group, topic, partitions, out, &why)) {
+        if (error)
+            *error = redact(why, s.settings.postgres->password);
+        return false;
+    }
+    return true;
+}
+
 std::optional<PostgresTarget> SinkWorker::postgresTarget() const
 {
     return m_shared->settings.postgres;

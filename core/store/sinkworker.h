@@ -146,6 +146,11 @@ public:
     bool loadChains(const std::string &group, const std::string &topic,
                     const std::vector<std::int32_t> &partitions,
                     std::map<std::int32_t, StoredChain> *out, std::string *error) const;
+    /// Any thread, blocking: the newest stored piece's sequence number of each of `partitions`
+    /// (PostgresStore::lastSequences), on a connection of its own.
+    bool lastSequences(const std::string &group, const std::string &topic,
+                       const std::vector<std::int32_t> &partitions,
+                       std::map<std::int32_t, std::uint64_t> *out, std::string *error) const;
     /// The PostgreSQL target and options (for a compactor of the same database); nullopt
     /// without PostgreSQL.
     std::optional<PostgresTarget> postgresTarget() const;
