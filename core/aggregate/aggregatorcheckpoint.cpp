@@ -23,6 +23,7 @@
 // counted twice). Version 2 ("CSAGG2", without the fold counters) is still read.
 #include "core/aggregate/aggregatorstate.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace studio::core {
@@ -205,6 +206,37 @@ private:
     std::vector<std::string_view> m_names;
 };
 
+/// What changed in a sketch since its last piece (HyperLogLog::changeLog): 0 and the whole
+/// sketch, 1 and the hashes added while explicit, or 2 and the registers raised (index deltas
+/// and values, ascending).
+void writeSketchChange(Writer &b, const HyperLogLog &h)
+{
+    if (h.changedWhole()) {
+        b.u8(0);
+        b.str(h.toHllBytes());
+        return;
+    }
+    const std::vector<std::uint64_t> &log = h.changeLog();
+    if (h.isExplicit()) {
+        b.u8(1);
+        b.var(log.size());
+        for (const std::uint64_t hash : log)
+            b.fixed(hash);
+        return;
+    }
+    std::vector<std::uint64_t> indices(log);
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    b.u8(2);
+    b.var(indices.size());
+    std::uint64_t previous = 0;
+    for (const std::uint64_t index : indices) {
+        b.var(index - previous);
+        b.u8(h.registerAt(index));
+        previous = index;
+    }
+}
+
 /// The body (everything after the dictionary) goes to its own buffer first: the dictionary it
 /// fills is written ahead of it.
 struct PartitionWriter
@@ -294,8 +326,14 @@ std::string savePartition(const AggregatorConfig &config, PartitionState &p,
             for (const std::uint64_t v : {a.views, a.clicks, a.carts, a.purchases})
                 b.var(v);
             b.svar(a.revenue);
-            b.str(a.users.toHllBytes());
-            b.str(a.sessions.toHllBytes());
+            for (const HyperLogLog *h : {&a.users, &a.sessions}) {
+                if (full) {
+                    b.str(h->toHllBytes());
+                } else {
+                    writeSketchChange(b, *h);
+                    const_cast<HyperLogLog *>(h)->markSaved();
+                }
+            }
         },
         clear);
     pw.windows(
@@ -439,6 +477,50 @@ bool readSketch(Reader &r, HyperLogLog &into, std::string *error)
     return true;
 }
 
+/// Reads what writeSketchChange() wrote onto `into` (the sketch as of the previous piece).
+bool readSketchChange(Reader &r, HyperLogLog &into, std::string *error)
+{
+    std::uint8_t form = 0;
+    std::uint64_t n = 0;
+    if (!r.u8(form))
+        return false;
+    if (form == 0)
+        return readSketch(r, into, error);
+    if (form == 1) {
+        if (!r.count(n, 8))
+            return false;
+        for (std::uint64_t i = 0; i < n; ++i) {
+            std::uint64_t hash = 0;
+            if (!r.fixed(hash))
+                return false;
+            into.addHash(hash);
+        }
+        return true;
+    }
+    if (form != 2 || !r.count(n, 2))
+        return false;
+    if (n > 0 && into.isExplicit()) {
+        if (error)
+            *error = "register changes for a sketch that has no registers";
+        return false;
+    }
+    std::uint64_t index = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        std::uint64_t delta = 0;
+        std::uint8_t value = 0;
+        if (!r.var(delta) || !r.u8(value))
+            return false;
+        index += delta;
+        if (index >= (std::uint64_t{1} << into.log2m()) || value > 64) {
+            if (error)
+                *error = "a register change out of range";
+            return false;
+        }
+        into.raiseRegister(index, value);
+    }
+    return true;
+}
+
 } // namespace
 
 bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
@@ -547,12 +629,19 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
                                    if (!r.var(idx) || !name(idx, page))
                                        return false;
                                    PageAgg &a = p.pageWindows.at(start, p.pages.id(page));
-                                   a = PageAgg(config.hllLog2m);
+                                   // An increment changes the sketches as of the last piece
+                                   // (a new key's start from empty); a base replaces them.
+                                   if (kind == kBase || !a.used)
+                                       a = PageAgg(config.hllLog2m);
                                    a.used = true;
-                                   return r.var(a.views) && r.var(a.clicks) && r.var(a.carts) &&
-                                          r.var(a.purchases) && r.svar(a.revenue) &&
-                                          readSketch(r, a.users, &why) &&
-                                          readSketch(r, a.sessions, &why);
+                                   const bool counts = r.var(a.views) && r.var(a.clicks) &&
+                                                       r.var(a.carts) && r.var(a.purchases) &&
+                                                       r.svar(a.revenue);
+                                   if (kind == kBase)
+                                       return counts && readSketch(r, a.users, &why) &&
+                                              readSketch(r, a.sessions, &why);
+                                   return counts && readSketchChange(r, a.users, &why) &&
+                                          readSketchChange(r, a.sessions, &why);
                                },
                                error) &&
                            readWindows(
@@ -722,8 +811,11 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
     p.dirtySessions.clear();
     p.recountKeys();
     for (auto &[start, aggs] : p.pageWindows.open()) {
-        for (PageAgg &a : aggs)
+        for (PageAgg &a : aggs) {
             a.dirty = false;
+            a.users.markSaved(); // what was applied is what the chain holds
+            a.sessions.markSaved();
+        }
     }
     for (auto &[start, aggs] : p.funnelWindows.open()) {
         for (FunnelAgg &a : aggs)
@@ -801,8 +893,11 @@ void clearChangeMarks(PartitionState &p)
         d.dirty = false;
     p.seenLast = nullptr; // its next insert marks it again
     for (auto &[start, aggs] : p.pageWindows.open()) {
-        for (PageAgg &a : aggs)
+        for (PageAgg &a : aggs) {
             a.dirty = false;
+            a.users.markSaved();
+            a.sessions.markSaved();
+        }
     }
     for (auto &[start, aggs] : p.funnelWindows.open()) {
         for (FunnelAgg &a : aggs)

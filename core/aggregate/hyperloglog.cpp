@@ -180,6 +180,8 @@ void HyperLogLog::addHash(std::uint64_t hash)
         return;
     }
     if (hash == 0) {
+        if (!m_hasZero)
+            logChange(0);
         m_explicitCount += !m_hasZero;
         m_hasZero = true;
     } else {
@@ -188,6 +190,7 @@ void HyperLogLog::addHash(std::uint64_t hash)
         if (!insertExplicit(m_table, hash))
             return;
         ++m_explicitCount;
+        logChange(hash);
         if (m_explicitCount * 2 > m_table.size() && m_explicitCount <= kExplicitMax) {
             // Grow (at most to 2 * kExplicitMax slots): small sketches stay small.
             std::vector<std::uint64_t> bigger(m_table.size() * 2, 0);
@@ -204,6 +207,8 @@ void HyperLogLog::addHash(std::uint64_t hash)
 
 void HyperLogLog::promote()
 {
+    m_logWhole = true; // registers now: the next increment carries it whole
+    std::vector<std::uint64_t>().swap(m_log);
     const std::vector<std::uint64_t> hashes = explicitHashes();
     m_registers.assign(std::size_t{1} << m_log2m, 0);
     m_inverseSum = static_cast<double>(m_registers.size());
@@ -213,6 +218,40 @@ void HyperLogLog::promote()
     std::vector<std::uint64_t>().swap(m_table);
     m_explicitCount = 0;
     m_hasZero = false;
+}
+
+void HyperLogLog::logChange(std::uint64_t entry)
+{
+    // Listing more than an eighth of the registers costs about what the whole sketch does.
+    if (m_logWhole)
+        return;
+    if (m_log.size() >= (std::size_t{1} << m_log2m) / 8) {
+        m_logWhole = true;
+        std::vector<std::uint64_t>().swap(m_log);
+        return;
+    }
+    m_log.push_back(entry);
+}
+
+void HyperLogLog::markSaved()
+{
+    m_logWhole = false;
+    if (m_log.capacity() > 64)
+        std::vector<std::uint64_t>().swap(m_log);
+    else
+        m_log.clear();
+}
+
+void HyperLogLog::raiseRegister(std::size_t index, std::uint8_t value)
+{
+    if (index >= m_registers.size())
+        return;
+    const std::uint8_t old = m_registers[index];
+    if (value > old) {
+        m_inverseSum += kInversePowers[value] - kInversePowers[old];
+        m_zeros -= old == 0;
+        m_registers[index] = value;
+    }
 }
 
 void HyperLogLog::addToRegisters(std::uint64_t hash)
@@ -227,6 +266,7 @@ void HyperLogLog::addToRegisters(std::uint64_t hash)
         m_inverseSum += kInversePowers[rho] - kInversePowers[old];
         m_zeros -= old == 0;
         m_registers[index] = rho;
+        logChange(index);
     }
 }
 
@@ -245,6 +285,8 @@ void HyperLogLog::merge(const HyperLogLog &other)
     }
     if (isExplicit())
         promote();
+    m_logWhole = true;
+    std::vector<std::uint64_t>().swap(m_log);
     m_inverseSum = 0;
     m_zeros = 0;
     for (std::size_t i = 0; i < m_registers.size(); ++i) {

@@ -68,8 +68,22 @@ public:
     static std::optional<HyperLogLog> fromHllBytes(std::string_view bytes,
                                                    std::string *error = nullptr);
 
+    // ---- checkpoint increments (issue 19) ----
+    // What changed since the last markSaved(): while explicit, the hashes added; once dense, the
+    // indices of the registers raised. An increment carries only those (a few bytes) instead of
+    // the whole sketch (up to 10 KB), and applying them gives the same sketch. changedWhole():
+    // too much changed (or it turned dense) to be worth listing: write it whole.
+
+    bool changedWhole() const { return m_logWhole; }
+    const std::vector<std::uint64_t> &changeLog() const { return m_log; }
+    std::uint8_t registerAt(std::size_t index) const { return m_registers[index]; }
+    /// Raises register `index` to `value` (no-op when lower); a dense sketch only.
+    void raiseRegister(std::size_t index, std::uint8_t value);
+    void markSaved();
+
 private:
     void addToRegisters(std::uint64_t hash);
+    void logChange(std::uint64_t entry);
     void promote();
 
     int m_log2m;
@@ -82,6 +96,8 @@ private:
     // Kept up to date on every register change, so estimate() is O(1) (snapshots take it often).
     double m_inverseSum = 0;
     std::uint32_t m_zeros = 0;
+    std::vector<std::uint64_t> m_log; // see changeLog()
+    bool m_logWhole = false;
 };
 
 } // namespace studio::core
