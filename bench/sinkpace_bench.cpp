@@ -43,7 +43,8 @@
 // (rows or state checkpoint) is below 1.0; 0 otherwise; 2 on bad arguments.
 //
 //   bench_sinkpace [--rate R] [--seconds S] [--users U] [--products P] [--checkpoint-ms C]
-//                  [--partitions N]
+//                  [--partitions N] [--no-compactor]
+// (--no-compactor: a diagnosis of the writes alone; durable mode always compacts.)
 
 #include "core/aggregate/aggregator.h"
 #include "core/aggregate/finalscollector.h"
@@ -100,6 +101,7 @@ struct Args
     int products = GeneratorConfig{}.products;
     int checkpointMs = 2000;
     int partitions = 12;
+    bool compactor = true; // --no-compactor: to see the writes without compaction beside
 };
 
 /// Where one piece's bytes wait in the spill file.
@@ -378,9 +380,12 @@ int main(int argc, char **argv)
             a.checkpointMs = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--partitions") && more)
             a.partitions = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--no-compactor"))
+            a.compactor = false;
         else {
             fmt::print(stderr, "usage: bench_sinkpace [--rate R] [--seconds S] [--users U] "
-                               "[--products P] [--checkpoint-ms C] [--partitions N]\n");
+                               "[--products P] [--checkpoint-ms C] [--partitions N] "
+                               "[--no-compactor]\n");
             return 2;
         }
     }
@@ -457,20 +462,23 @@ int main(int argc, char **argv)
         return folder->compactChain(chain, why);
     };
     CheckpointCompactor compactor(std::move(cs));
-    compactor.setOwned(partitions);
-    compactor.start();
     CompactionLog compactions;
-    std::atomic<bool> sampling{true};
-    std::thread sampler([&] {
-        while (sampling.load()) {
-            compactions.sample(compactor);
-            std::this_thread::sleep_for(10ms);
-        }
-    });
+    std::atomic<bool> sampling{a.compactor};
+    std::thread sampler;
+    if (a.compactor) {
+        compactor.setOwned(partitions);
+        compactor.start();
+        sampler = std::thread([&] {
+            while (sampling.load()) {
+                compactions.sample(compactor);
+                std::this_thread::sleep_for(10ms);
+            }
+        });
+    }
 
     fmt::print("phase 2: writing {} batches (finals, checkpoint pieces, head, offsets) to "
-               "PostgreSQL and Redis one at a time, a compactor running beside...\n",
-               d.intervals.size());
+               "PostgreSQL and Redis one at a time, {}...\n",
+               d.intervals.size(), a.compactor ? "a compactor running beside" : "NO compactor");
     fmt::print("  {:>4} {:>6} {:>12} {:>10} {:>10} {:>10} {:>9} {:>8} {:>7}\n", "#", "event s",
                "pieces b/i", "base MB", "incr MB", "state MB", "store s", "tx ms", "MB/s");
     std::fflush(stdout);
@@ -517,7 +525,7 @@ int main(int argc, char **argv)
     }
     const SinkStatus ps = sinks.postgresStatus(), rs = sinks.redisStatus();
     // Let a compaction in flight finish (bounded), then stop the compactor before the restore.
-    {
+    if (a.compactor) {
         const auto deadline = Clock::now() + 30s;
         while (Clock::now() < deadline) {
             const std::uint64_t before = compactor.status().compactions;
@@ -528,7 +536,8 @@ int main(int argc, char **argv)
     }
     compactor.stop();
     sampling = false;
-    sampler.join();
+    if (sampler.joinable())
+        sampler.join();
     compactions.sample(compactor);
 
     // ---- summary ----
