@@ -207,8 +207,9 @@ private:
 };
 
 /// What changed in a sketch since its last piece (HyperLogLog::changeLog): 0 and the whole
-/// sketch, 1 and the hashes added while explicit, or 2 and the registers raised (index deltas
-/// and values, ascending).
+/// sketch, 1 and the hashes added (explicit at the last piece: replayed with addHash, they turn
+/// the copy dense where the original turned), or 2 and the registers raised (index deltas and
+/// values, ascending).
 void writeSketchChange(Writer &b, const HyperLogLog &h)
 {
     if (h.changedWhole()) {
@@ -217,7 +218,7 @@ void writeSketchChange(Writer &b, const HyperLogLog &h)
         return;
     }
     const std::vector<std::uint64_t> &log = h.changeLog();
-    if (h.isExplicit()) {
+    if (h.changeLogHashes()) {
         b.u8(1);
         b.var(log.size());
         for (const std::uint64_t hash : log)

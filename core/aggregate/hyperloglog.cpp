@@ -207,14 +207,14 @@ void HyperLogLog::addHash(std::uint64_t hash)
 
 void HyperLogLog::promote()
 {
-    m_logWhole = true; // registers now: the next increment carries it whole
-    std::vector<std::uint64_t>().swap(m_log);
+    // The change log goes on listing hashes (changeLogHashes()): replayed on a copy, they turn
+    // it dense at this same point. The hashes folded in here are not changes.
     const std::vector<std::uint64_t> hashes = explicitHashes();
     m_registers.assign(std::size_t{1} << m_log2m, 0);
     m_inverseSum = static_cast<double>(m_registers.size());
     m_zeros = static_cast<std::uint32_t>(m_registers.size());
     for (const std::uint64_t h : hashes)
-        addToRegisters(h);
+        addToRegisters(h, false);
     std::vector<std::uint64_t>().swap(m_table);
     m_explicitCount = 0;
     m_hasZero = false;
@@ -236,6 +236,7 @@ void HyperLogLog::logChange(std::uint64_t entry)
 void HyperLogLog::markSaved()
 {
     m_logWhole = false;
+    m_logHashes = isExplicit();
     if (m_log.capacity() > 64)
         std::vector<std::uint64_t>().swap(m_log);
     else
@@ -254,7 +255,7 @@ void HyperLogLog::raiseRegister(std::size_t index, std::uint8_t value)
     }
 }
 
-void HyperLogLog::addToRegisters(std::uint64_t hash)
+void HyperLogLog::addToRegisters(std::uint64_t hash, bool log)
 {
     const std::size_t index = hash & ((std::uint64_t{1} << m_log2m) - 1);
     const std::uint64_t rest = hash >> m_log2m;
@@ -266,7 +267,8 @@ void HyperLogLog::addToRegisters(std::uint64_t hash)
         m_inverseSum += kInversePowers[rho] - kInversePowers[old];
         m_zeros -= old == 0;
         m_registers[index] = rho;
-        logChange(index);
+        if (log)
+            logChange(m_logHashes ? hash : index);
     }
 }
 

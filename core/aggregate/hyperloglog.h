@@ -75,6 +75,10 @@ public:
     // too much changed (or it turned dense) to be worth listing: write it whole.
 
     bool changedWhole() const { return m_logWhole; }
+    /// Whether changeLog() lists hashes (the sketch was explicit at the last markSaved(); it
+    /// keeps listing the hashes that raise a register after it turns dense, so replaying them
+    /// with addHash() turns the copy dense at the same point) rather than register indices.
+    bool changeLogHashes() const { return m_logHashes; }
     const std::vector<std::uint64_t> &changeLog() const { return m_log; }
     std::uint8_t registerAt(std::size_t index) const { return m_registers[index]; }
     /// Raises register `index` to `value` (no-op when lower); a dense sketch only.
@@ -82,7 +86,7 @@ public:
     void markSaved();
 
 private:
-    void addToRegisters(std::uint64_t hash);
+    void addToRegisters(std::uint64_t hash, bool log = true);
     void logChange(std::uint64_t entry);
     void promote();
 
@@ -98,6 +102,7 @@ private:
     std::uint32_t m_zeros = 0;
     std::vector<std::uint64_t> m_log; // see changeLog()
     bool m_logWhole = false;
+    bool m_logHashes = true; // explicit at the last markSaved()
 };
 
 } // namespace studio::core

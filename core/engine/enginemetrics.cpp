@@ -139,6 +139,31 @@ void collectPipelineMetrics(MetricsText &t, const AggregatorPipeline &pipeline)
               static_cast<double>(s.deletedUnread));
     t.counter("clickstream_consumer_commits_total", "Offset commits of the aggregator's consumer",
               l, static_cast<double>(s.commits));
+    // Incremental checkpoints per partition (issue 19).
+    t.counter("clickstream_checkpoints_total",
+              "Checkpoints handed to the sinks (the pieces of every assigned partition)", l,
+              static_cast<double>(s.checkpoints));
+    t.gauge("clickstream_checkpoint_bytes",
+            "Size of the last checkpoint's pieces (what changed since the one before)", l,
+            static_cast<double>(s.lastCheckpointBytes));
+    t.counter("clickstream_checkpoint_partitions_restored_total",
+              "Partitions whose stored chain this process read back (start or rebalance)", l,
+              static_cast<double>(s.partitionsRestored));
+    t.counter("clickstream_checkpoint_restored_bytes_total", "Bytes of the stored chains read back",
+              l, static_cast<double>(s.restoredBytes));
+    t.gauge("clickstream_checkpoint_restore_seconds", "Duration of the last restore", l,
+            s.lastRestoreSeconds);
+    t.counter("clickstream_checkpoint_partitions_handed_over_total",
+              "Partitions revoked after their pieces were stored for their next owner", l,
+              static_cast<double>(s.handedOver));
+    t.counter("clickstream_checkpoint_compactions_total",
+              "Chains folded into a new base by the background compactor", l,
+              static_cast<double>(s.compaction.compactions));
+    t.counter("clickstream_checkpoint_compaction_failures_total",
+              "Compactions that failed (retried later; nothing is lost)", l,
+              static_cast<double>(s.compaction.failures));
+    t.gauge("clickstream_checkpoint_compaction_seconds", "Duration of the last compaction", l,
+            s.compaction.lastSeconds);
     if (s.lagMessages >= 0)
         t.gauge("clickstream_consumer_lag_messages",
                 "Messages behind the high watermarks, summed over the assigned partitions", l,
@@ -193,6 +218,14 @@ void collectSinkMetrics(MetricsText &t, const SinkWorker &sinks)
                   double(st.failures));
         t.gauge("clickstream_sink_write_latency_seconds", "duration of the last write", l,
                 st.lastWriteLatencyMs / 1000.0);
+        if (st.checkpointsStored > 0) {
+            t.gauge("clickstream_sink_checkpoint_bytes",
+                    "state stored by the last transaction with a checkpoint", l,
+                    double(st.lastCheckpointBytes));
+            t.gauge("clickstream_sink_checkpoint_seconds",
+                    "duration of the last transaction with a checkpoint", l,
+                    st.lastCheckpointMs / 1000.0);
+        }
     }
 }
 
@@ -259,6 +292,13 @@ void collectAggregatorMetrics(MetricsText &t, const Aggregator &aggregator)
                 l, d(p.held));
         t.gauge("clickstream_partition_state_bytes", "Estimated memory of the partition's state", l,
                 d(p.stateBytes));
+        if (p.checkpointSeq > 0) {
+            t.gauge("clickstream_partition_checkpoint_sequence",
+                    "Sequence number of the partition's last checkpoint piece", l,
+                    d(p.checkpointSeq));
+            t.gauge("clickstream_partition_checkpoint_piece_bytes",
+                    "Size of the partition's last checkpoint piece", l, d(p.lastIncrementBytes));
+        }
     }
 }
 

@@ -90,6 +90,14 @@ std::vector<TableColumn<core::PartitionStatus>> partitionColumns()
          [](const Row &r) {
              return QLocale().toString(double(r.stateBytes) / (1024.0 * 1024.0), 'f', 1);
          }},
+        // Durable mode (issue 19): the partition's last checkpoint piece (what changed).
+        {QObject::tr("Last piece (KiB)"),
+         [](const Row &r) { return QVariant(double(r.lastIncrementBytes) / 1024.0); },
+         [](const Row &r) {
+             return r.checkpointSeq == 0
+                        ? QStringLiteral("–")
+                        : QLocale().toString(double(r.lastIncrementBytes) / 1024.0, 'f', 1);
+         }},
     };
 }
 

@@ -5,6 +5,8 @@
 
 #include "core/engine/studioengine.h"
 
+#include <cmath>
+
 #include <QLabel>
 #include <QLocale>
 #include <QPushButton>
@@ -111,7 +113,13 @@ void StatusFields::update(const core::EngineSample &s)
             parts << sinkText("PostgreSQL", s.postgres);
         if (s.redis.state != core::ServiceState::NotConfigured)
             parts << sinkText("Redis", s.redis);
-        m_sinks->setText(tr("Sinks: %1").arg(parts.join(QStringLiteral(", "))));
+        QString text = tr("Sinks: %1").arg(parts.join(QStringLiteral(", ")));
+        // The last checkpoint: what changed in the open state, and how long storing it took.
+        if (s.postgres.checkpointsStored > 0)
+            text += tr(" · checkpoint %1 in %2 ms")
+                        .arg(QLocale().formattedDataSize(qint64(s.postgres.lastCheckpointBytes)))
+                        .arg(QLocale().toString(std::lround(s.postgres.lastCheckpointMs)));
+        m_sinks->setText(text);
     }
     m_alerts->setText(tr("Alerts firing: %1").arg(s.alertsFiring));
 }
