@@ -15,7 +15,7 @@
 //   1. `headless --producers 0 --postgres URI --group recovery --checkpoint-ms C --json
 //      --json-status` (durable mode) joins the group; then `produce --users U --products P --rps
 //      R` writes the load into the topic while it aggregates. Sessions stay open for
-//      --session-gap (30m) and page windows for --page-window (10m), both given to headless and
+//      --session-gap (30m) and page windows for --page-window (1h), both given to headless and
 //      to verify alike, so the open state grows; the key cap is off on both sides
 //      (--max-keys-per-window 0: verify compares per key, README "Bounded memory").
 //   2. Once its --json-status line shows state_bytes (the open state's in-memory estimate) of at
@@ -35,7 +35,11 @@
 //   bench_recovery [--users U] [--products P] [--rps R] [--target-mb M] [--partitions N]
 //                  [--checkpoint-ms C] [--session-gap D] [--page-window D] [--limit-s S]
 //                  [--kafka single|embedded] [--max-minutes M] [--keep]
-// (--keep leaves the work folder with every child's log.)
+// Defaults: 1,000,000 users, 10,000 products, 50,000 events/s, 500 MiB, 12 partitions, 2000 ms,
+// 30m, 1h, 30 s, single, 60 minutes: the acceptance run of bench/README.md. (At 100,000 users the
+// sketches are soon dense and the state grows slowly; at 100,000 products the aggregator stalls on
+// the live snapshots on this machine: bench/README.md.) --keep leaves the work folder with every
+// child's log; Ctrl-C or SIGTERM ends the run, killing the children and stopping the servers.
 
 #include "benchkafka.h"
 #include "serversupport.h"
@@ -57,7 +61,10 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +75,9 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
+
+/// Ctrl-C or SIGTERM: every wait ends, the children are killed and the servers stopped.
+std::atomic<bool> g_stop{false};
 
 double since(Clock::time_point t)
 {
@@ -131,6 +141,7 @@ public:
         m_started = Clock::now();
         const pid_t pid = ::fork();
         if (pid == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL); // none outlives the benchmark
             ::dup2(in, STDIN_FILENO);
             ::dup2(out, STDOUT_FILENO);
             ::dup2(err, STDERR_FILENO);
@@ -179,7 +190,7 @@ public:
     {
         const auto until = Clock::now() + std::chrono::duration<double>(seconds);
         while (running()) {
-            if (Clock::now() >= until)
+            if (Clock::now() >= until || g_stop)
                 return false;
             std::this_thread::sleep_for(20ms);
         }
@@ -256,14 +267,14 @@ std::string tailOf(const std::string &path, std::size_t lines = 8)
 
 struct Args
 {
-    int users = 100'000;
+    int users = 1'000'000;
     int products = 10'000;
-    int rps = 100'000;
+    int rps = 50'000;
     double targetMb = 500; // MiB of state_bytes
     int partitions = 12;
     int checkpointMs = 2000;
     std::string sessionGap = "30m";
-    std::string pageWindow = "10m";
+    std::string pageWindow = "1h";
     double limitSeconds = 30;
     std::string kafka = "single";
     double maxMinutes = 60;
@@ -273,11 +284,10 @@ struct Args
 
 int usage()
 {
-    fmt::print(stderr,
-               "usage: bench_recovery [--users U] [--products P] [--rps R] [--target-mb M] "
-               "[--partitions N] [--checkpoint-ms C] [--session-gap D] [--page-window D] "
-               "[--limit-s S] [--kafka single|embedded] [--max-minutes M] [--studio PATH] "
-               "[--keep]\n");
+    fmt::print(stderr, "usage: bench_recovery [--users U] [--products P] [--rps R] [--target-mb M] "
+                       "[--partitions N] [--checkpoint-ms C] [--session-gap D] [--page-window D] "
+                       "[--limit-s S] [--kafka single|embedded] [--max-minutes M] [--studio PATH] "
+                       "[--keep]\n");
     return 2;
 }
 
@@ -285,8 +295,8 @@ int usage()
 struct Status
 {
     double stateBytes = 0, consumed = 0, lag = -1, partitions = 0, partitionsRestored = 0,
-           restoredBytes = 0, lastRestoreSeconds = 0, rss = 0, checkpoints = 0,
-           checkpointBytes = 0, compactions = 0, valid = 0, elapsed = 0;
+           restoredBytes = 0, lastRestoreSeconds = 0, rss = 0, checkpoints = 0, checkpointBytes = 0,
+           compactions = 0, valid = 0, elapsed = 0;
 };
 
 std::optional<Status> parseStatus(const std::string &line)
@@ -316,10 +326,11 @@ std::optional<Status> parseStatus(const std::string &line)
 
 std::string describe(const Status &s)
 {
-    return fmt::format("state {:.1f} MiB, rss {:.1f} MiB, consumed {:.0f}, lag {:.0f}, "
-                       "partitions {:.0f}, checkpoints {:.0f} (last {:.1f} MiB), compactions {:.0f}",
-                       mib(s.stateBytes), mib(s.rss), s.consumed, s.lag, s.partitions,
-                       s.checkpoints, mib(s.checkpointBytes), s.compactions);
+    return fmt::format(
+        "state {:.1f} MiB, rss {:.1f} MiB, consumed {:.0f}, lag {:.0f}, "
+        "partitions {:.0f}, checkpoints {:.0f} (last {:.1f} MiB), compactions {:.0f}",
+        mib(s.stateBytes), mib(s.rss), s.consumed, s.lag, s.partitions, s.checkpoints,
+        mib(s.checkpointBytes), s.compactions);
 }
 
 } // namespace
@@ -367,14 +378,19 @@ int main(int argc, char **argv)
             return usage();
         }
     }
+    for (int sig : {SIGINT, SIGTERM})
+        std::signal(sig, [](int) { g_stop = true; });
     const double targetBytes = a.targetMb * 1048576.0;
     const auto benchStart = Clock::now();
     const auto deadline = benchStart + std::chrono::duration<double>(a.maxMinutes * 60);
+    auto timeLeft = [&] {
+        return !g_stop && Clock::now() < deadline;
+    };
     fmt::print("bench_recovery: {} users, {} products, {} events/s offered, {} partitions, "
                "checkpoint every {} ms, session gap {}, page window {}; kill at state_bytes >= "
                "{:.0f} MiB ({:.0f} bytes); load average at start {}\n",
-               a.users, a.products, a.rps, a.partitions, a.checkpointMs, a.sessionGap,
-               a.pageWindow, a.targetMb, targetBytes, loadAverage());
+               a.users, a.products, a.rps, a.partitions, a.checkpointMs, a.sessionGap, a.pageWindow,
+               a.targetMb, targetBytes, loadAverage());
     std::fflush(stdout);
 
     char folder[] = "/tmp/bench-recovery-XXXXXX";
@@ -417,10 +433,10 @@ int main(int argc, char **argv)
         topic = target->topic;
         fmt::print("{}, topic {} ({} partitions)\n", kafka.describe(), topic, a.partitions);
     } else {
-        broker = std::make_unique<Child>(
-            std::vector<std::string>{a.studio, "broker", "--partitions",
-                                     std::to_string(a.partitions)},
-            dir + "/broker.out", dir + "/broker.err", env);
+        broker =
+            std::make_unique<Child>(std::vector<std::string>{a.studio, "broker", "--partitions",
+                                                             std::to_string(a.partitions)},
+                                    dir + "/broker.out", dir + "/broker.err", env);
         const auto until = Clock::now() + 30s;
         while (bootstrap.empty() && Clock::now() < until && broker->running()) {
             for (const auto &l : broker->newLines())
@@ -440,8 +456,8 @@ int main(int argc, char **argv)
     }
     std::fflush(stdout);
 
-    const std::vector<std::string> aggregation = {"--session-gap", a.sessionGap, "--page-window",
-                                                  a.pageWindow, "--max-keys-per-window", "0"};
+    const std::vector<std::string> aggregation = {
+        "--session-gap", a.sessionGap, "--page-window", a.pageWindow, "--max-keys-per-window", "0"};
     std::vector<std::string> headlessArgs = {a.studio,
                                              "headless",
                                              "--broker",
@@ -490,7 +506,8 @@ int main(int argc, char **argv)
     };
     {
         const auto until = Clock::now() + 90s;
-        while (last1.partitions < a.partitions && Clock::now() < until && first->running()) {
+        while (last1.partitions < a.partitions && Clock::now() < until && first->running() &&
+               !g_stop) {
             pumpFirst();
             std::this_thread::sleep_for(100ms);
         }
@@ -501,22 +518,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    std::vector<std::string> produceArgs = {a.studio,
-                                            "produce",
-                                            "--broker",
-                                            bootstrap,
-                                            "--topic",
-                                            topic,
-                                            "--users",
-                                            std::to_string(a.users),
-                                            "--products",
-                                            std::to_string(a.products),
-                                            "--rps",
-                                            std::to_string(a.rps),
-                                            "--duration",
-                                            "0",
-                                            "--seed",
-                                            "19",
+    std::vector<std::string> produceArgs = {a.studio,     "produce",
+                                            "--broker",   bootstrap,
+                                            "--topic",    topic,
+                                            "--users",    std::to_string(a.users),
+                                            "--products", std::to_string(a.products),
+                                            "--rps",      std::to_string(a.rps),
+                                            "--duration", "0",
+                                            "--seed",     "19",
                                             "--json"};
     printCommand("producer", produceArgs);
     auto producer =
@@ -529,7 +538,7 @@ int main(int argc, char **argv)
     while (last1.stateBytes < targetBytes) {
         std::this_thread::sleep_for(200ms);
         pumpFirst();
-        if (!first->running() || !producer->running() || Clock::now() >= deadline)
+        if (!first->running() || !producer->running() || !timeLeft())
             break;
         if (since(loadStart) >= nextReport) {
             fmt::print("  {:6.0f} s: {}; load {}\n", since(loadStart), describe(last1),
@@ -581,7 +590,7 @@ int main(int argc, char **argv)
             }
         }
     };
-    while (!resumedAt && second.running() && Clock::now() < deadline &&
+    while (!resumedAt && second.running() && timeLeft() &&
            since(second.startedAt()) < std::max(300.0, a.limitSeconds * 10)) {
         std::this_thread::sleep_for(50ms);
         pumpSecond();
@@ -614,14 +623,13 @@ int main(int argc, char **argv)
     const auto acked = jsonNumber(produced, "acked");
     const auto failed = jsonNumber(produced, "failed");
     fmt::print("producer stopped ({}): acked {:.0f}, failed {:.0f} in {:.0f} s\n",
-               producer->describeExit(), acked.value_or(-1), failed.value_or(-1),
-               since(loadStart));
+               producer->describeExit(), acked.value_or(-1), failed.value_or(-1), since(loadStart));
     if (!acked || failed.value_or(1) != 0)
         fail("no acked count from the producer, or failed deliveries: " + produced);
     const auto drainStart = Clock::now();
     int zeroLags = 0;
     double seenElapsed = -1;
-    while (zeroLags < 2 && second.running() && Clock::now() < deadline) {
+    while (zeroLags < 2 && second.running() && timeLeft()) {
         std::this_thread::sleep_for(200ms);
         pumpSecond();
         if (last2.elapsed != seenElapsed) {
@@ -640,12 +648,9 @@ int main(int argc, char **argv)
         fail("the restarted aggregator exited with " + second.describeExit() + "\n" +
              tailOf(dir + "/headless2.err"));
 
-    std::vector<std::string> verifyArgs = {a.studio,     "verify",
-                                           "--broker",   bootstrap,
-                                           "--topic",    topic,
-                                           "--postgres", uri,
-                                           "--timeout",  "300",
-                                           "--examples", "3"};
+    std::vector<std::string> verifyArgs = {a.studio,    "verify", "--broker",   bootstrap,
+                                           "--topic",   topic,    "--postgres", uri,
+                                           "--timeout", "300",    "--examples", "3"};
     if (acked) {
         verifyArgs.push_back("--expect-events");
         verifyArgs.push_back(fmt::format("{:.0f}", *acked));
@@ -655,13 +660,13 @@ int main(int argc, char **argv)
     std::fflush(stdout);
     const auto verifyStart = Clock::now();
     Child verify(verifyArgs, dir + "/verify.out", dir + "/verify.err", env);
-    if (!verify.wait(std::max(600.0, std::chrono::duration<double>(deadline - Clock::now())
-                                         .count())))
+    if (!verify.wait(
+            std::max(600.0, std::chrono::duration<double>(deadline - Clock::now()).count())))
         fail("verify did not finish");
     const std::string verdict = verify.allOutput();
     fmt::print("verify ({}, {:.0f} s):\n{}", verify.describeExit(), since(verifyStart), verdict);
-    const bool accounted = verdict.find("ALL-RECORDS-ACCOUNTED") != std::string::npos &&
-                           verify.exitCode() == 0;
+    const bool accounted =
+        verdict.find("ALL-RECORDS-ACCOUNTED") != std::string::npos && verify.exitCode() == 0;
     if (!accounted)
         fmt::print("verify stderr:\n{}", tailOf(dir + "/verify.err", 20));
 
