@@ -145,7 +145,17 @@ bool CheckpointCompactor::Shared::compactOne(std::int32_t partition)
     piece.bytes = std::move(*base);
     const std::uint64_t replaced = chain.bytes;
     chain = {}; // the pieces' memory, before the write
-    if (!store.storeCompacted(settings.groupId, settings.topic, piece, &why)) {
+    bool stored = store.storeCompacted(settings.groupId, settings.topic, piece, &why);
+    if (!stored && !store.isConnected()) {
+        // The connection broke while the chain was folded (seconds for a large one): the
+        // fold is not thrown away for that, stored once more on a new connection.
+        std::string again;
+        stored = store.connect(settings.postgres, settings.connectTimeout, &again) &&
+                 store.storeCompacted(settings.groupId, settings.topic, piece, &again);
+        if (!stored)
+            why += "; again: " + again;
+    }
+    if (!stored) {
         fail(why);
         return false;
     }
