@@ -518,7 +518,7 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                 for (auto it = p.sessions.begin(); it != p.sessions.end();) {
                     if (everything || it->second.end + m_config.sessionGapMs <= lateBefore) {
                         p.pendingSessions.push_back(internal::sessionRow(it->second));
-                        if (!it->second.dirty)
+                        if (!it->second.dirty && p.hasBase)
                             p.dirtySessions.push_back(it->first); // gone, for the increment
                         p.sessions.erase(it++);
                     } else {

@@ -368,6 +368,10 @@ struct PartitionState
     void recountKeys();
     void markSessionDirty(std::uint64_t hash, OpenSession &s)
     {
+        // Before its first piece (never, without checkpoints) nothing needs tracking: that
+        // piece is a base. (Tracked always, the list grew by every session ever opened.)
+        if (!hasBase)
+            return;
         if (!s.dirty) {
             s.dirty = true;
             dirtySessions.push_back(hash);

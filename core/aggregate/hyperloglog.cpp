@@ -222,10 +222,11 @@ void HyperLogLog::promote()
 
 void HyperLogLog::logChange(std::uint64_t entry)
 {
-    // Listing more than an eighth of the registers costs about what the whole sketch does.
-    if (m_logWhole)
+    // Listing more than an eighth of the registers (or 256 changes: 2 KB) costs about what the
+    // whole sketch does, and would hold memory for it.
+    if (m_logWhole || !m_tracking)
         return;
-    if (m_log.size() >= (std::size_t{1} << m_log2m) / 8) {
+    if (m_log.size() >= std::min<std::size_t>(256, (std::size_t{1} << m_log2m) / 8)) {
         m_logWhole = true;
         std::vector<std::uint64_t>().swap(m_log);
         return;
@@ -235,6 +236,7 @@ void HyperLogLog::logChange(std::uint64_t entry)
 
 void HyperLogLog::markSaved()
 {
+    m_tracking = true;
     m_logWhole = false;
     m_logHashes = isExplicit();
     if (m_log.capacity() > 64)

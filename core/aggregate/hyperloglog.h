@@ -74,7 +74,9 @@ public:
     // the whole sketch (up to 10 KB), and applying them gives the same sketch. changedWhole():
     // too much changed (or it turned dense) to be worth listing: write it whole.
 
-    bool changedWhole() const { return m_logWhole; }
+    /// Also true for a sketch never saved (nothing is logged until its first markSaved(): an
+    /// aggregator that never checkpoints pays nothing).
+    bool changedWhole() const { return m_logWhole || !m_tracking; }
     /// Whether changeLog() lists hashes (the sketch was explicit at the last markSaved(); it
     /// keeps listing the hashes that raise a register after it turns dense, so replaying them
     /// with addHash() turns the copy dense at the same point) rather than register indices.
@@ -103,6 +105,7 @@ private:
     std::vector<std::uint64_t> m_log; // see changeLog()
     bool m_logWhole = false;
     bool m_logHashes = true; // explicit at the last markSaved()
+    bool m_tracking = false; // saved once: changes are logged from then on
 };
 
 } // namespace studio::core
