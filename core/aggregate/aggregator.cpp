@@ -401,6 +401,10 @@ void Aggregator::collectFinal(FinalResults &out, bool everything)
                         f.row = pageRow(name, start, m_config.pageWindowMs, a, true);
                         f.users = std::move(a.users);
                         f.sessions = std::move(a.sessions);
+                        // Final rows are kept for snapshots: without the sketches' change logs
+                        // (the soak's resident memory grew 2.7 MiB a minute with them).
+                        f.users.dropChangeLog();
+                        f.sessions.dropChangeLog();
                         continue;
                     }
                     addCounts(f.row, a);

@@ -86,6 +86,14 @@ public:
     /// Raises register `index` to `value` (no-op when lower); a dense sketch only.
     void raiseRegister(std::size_t index, std::uint8_t value);
     void markSaved();
+    /// Stops logging and frees the log: for a sketch leaving the open state (a final row kept
+    /// for snapshots would otherwise hold up to 2 KB of log each).
+    void dropChangeLog()
+    {
+        std::vector<std::uint64_t>().swap(m_log);
+        m_tracking = false;
+        m_logWhole = false;
+    }
 
 private:
     void addToRegisters(std::uint64_t hash, bool log = true);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <malloc.h>
 #include <map>
 #include <thread>
@@ -174,7 +175,8 @@ bool AggregatorPipeline::loadResumePoint()
             m_restored = true;
         }
     }
-    if (auto target = m_settings.sinks->postgresTarget(); target && !m_compactor) {
+    if (auto target = m_settings.sinks->postgresTarget();
+        target && !m_compactor && !std::getenv("STUDIO_NO_COMPACTOR")) {
         CompactionSettings cs;
         cs.postgres = *target;
         cs.options = m_settings.sinks->postgresOptions();
