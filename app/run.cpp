@@ -194,7 +194,10 @@ int runPipeline(RunCommand &r, const std::string &announce)
         return usageError(e);
     if (std::string e = checkProducerOptions(r.produce); !e.empty())
         return usageError(e);
-    settings.collectReports = true; // the summary counts report rows; --report-dir writes them
+    // The summary counts report rows; only --report-dir needs the rows themselves (kept, a server
+    // running for days would hold every row it ever made).
+    settings.collectReports = true;
+    settings.reportRows = !r.reportDir.empty();
     // Before the broker, so a port in use is reported at once.
     MetricsEndpoint metrics;
     std::string error;
@@ -338,8 +341,8 @@ int runPipeline(RunCommand &r, const std::string &announce)
         groupThousands(static_cast<std::uint64_t>(producing > 0 ? t.produced / producing : 0)),
         groupThousands(ps.consumed), ps.lagMessages, drained ? "" : " (NOT drained)",
         groupThousands(c.valid), groupThousands(c.duplicates), groupThousands(c.late),
-        groupThousands(c.invalid), groupThousands(ps.deadLettered), reports.pages().size(),
-        reports.sessions().size(),
+        groupThousands(c.invalid), groupThousands(ps.deadLettered), reports.pageRows(),
+        reports.sessionRows(),
         r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
     if (json) {
         fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
@@ -353,8 +356,8 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    "\"redis_rows\":{},\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
-                   ps.deadLettered, ps.deadLetterFailed, reports.pages().size(),
-                   reports.geo().size(), reports.sessions().size(), reports.funnel().size(),
+                   ps.deadLettered, ps.deadLetterFailed, reports.pageRows(),
+                   reports.geoRows(), reports.sessionRows(), reports.funnelRows(),
                    c.keysFolded, c.windowsCapped, seconds, producing,
                    producing > 0 ? t.produced / producing : 0.0, end.alertsFiring, ps.checkpoints,
                    ps.restored ? "true" : "false", ps.partitionsRestored, ps.restoredBytes,

@@ -443,7 +443,7 @@ StudioEngine::StudioEngine(StudioEngineSettings settings)
 {
     m->settings = std::move(settings);
     if (m->settings.collectReports)
-        m->reports = std::make_unique<CsvReportCollector>();
+        m->reports = std::make_unique<CsvReportCollector>(m->settings.reportRows);
     m->control = std::thread([this] { m->controlLoop(); });
 }
 

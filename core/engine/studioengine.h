@@ -42,8 +42,10 @@ struct StudioEngineSettings
     /// (groupId and shard are the engine's). Unset: none until configureSinks().
     std::optional<SinkSettings> sinks;
     bool archiveRaw = false; ///< durable mode with PostgreSQL: every accepted event to raw_events
-    /// Keep every final result for CSV reports (reports()); it grows for the whole run.
+    /// Collect every final result for CSV reports (reports()): with reportRows the rows (they grow
+    /// for the whole run), else their counts only.
     bool collectReports = false;
+    bool reportRows = true;
     bool monitor = true;             ///< cluster view, lag, health and alert rules
     MonitorSettings monitorSettings; ///< cluster and embedded are filled in by the engine
     int tickMs = 100;                ///< period of the engine's own periodic work (see below)

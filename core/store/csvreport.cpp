@@ -27,6 +27,12 @@ std::string csvText(std::string_view text)
 
 void CsvReportCollector::onFinal(FinalResults &&results)
 {
+    m_pageRows += results.pages.size();
+    m_geoRows += results.geo.size();
+    m_sessionRows += results.sessions.size();
+    m_funnelRows += results.funnel.size();
+    if (!m_keepRows)
+        return;
     for (auto &p : results.pages)
         m_pages.push_back(std::move(p.row));
     m_geo.insert(m_geo.end(), results.geo.begin(), results.geo.end());
@@ -36,6 +42,11 @@ void CsvReportCollector::onFinal(FinalResults &&results)
 
 bool CsvReportCollector::write(const std::string &directory, std::string *error) const
 {
+    if (!m_keepRows) {
+        if (error)
+            *error = "no report rows were kept for " + directory + " (counting only)";
+        return false;
+    }
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
     if (ec) {
