@@ -342,8 +342,7 @@ int runPipeline(RunCommand &r, const std::string &announce)
         groupThousands(ps.consumed), ps.lagMessages, drained ? "" : " (NOT drained)",
         groupThousands(c.valid), groupThousands(c.duplicates), groupThousands(c.late),
         groupThousands(c.invalid), groupThousands(ps.deadLettered), reports.pageRows(),
-        reports.sessionRows(),
-        r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
+        reports.sessionRows(), r.reportDir.empty() ? std::string() : ", reports in " + r.reportDir);
     if (json) {
         fmt::print("{{\"produced\":{},\"acked\":{},\"failed\":{},\"consumed\":{},\"lag\":{},"
                    "\"drained\":{},\"valid\":{},\"invalid\":{},\"duplicates\":{},\"late\":{},"
@@ -356,13 +355,12 @@ int runPipeline(RunCommand &r, const std::string &announce)
                    "\"redis_rows\":{},\"sinks_written\":{},\"report_dir\":\"{}\"}}\n",
                    t.produced, t.acked, t.failed, ps.consumed, ps.lagMessages,
                    drained ? "true" : "false", c.valid, c.invalid, c.duplicates, c.late,
-                   ps.deadLettered, ps.deadLetterFailed, reports.pageRows(),
-                   reports.geoRows(), reports.sessionRows(), reports.funnelRows(),
-                   c.keysFolded, c.windowsCapped, seconds, producing,
-                   producing > 0 ? t.produced / producing : 0.0, end.alertsFiring, ps.checkpoints,
-                   ps.restored ? "true" : "false", ps.partitionsRestored, ps.restoredBytes,
-                   ps.handedOver, end.postgres.writtenRows, end.redis.writtenRows,
-                   end.sinksWritten ? "true" : "false", r.reportDir);
+                   ps.deadLettered, ps.deadLetterFailed, reports.pageRows(), reports.geoRows(),
+                   reports.sessionRows(), reports.funnelRows(), c.keysFolded, c.windowsCapped,
+                   seconds, producing, producing > 0 ? t.produced / producing : 0.0,
+                   end.alertsFiring, ps.checkpoints, ps.restored ? "true" : "false",
+                   ps.partitionsRestored, ps.restoredBytes, ps.handedOver, end.postgres.writtenRows,
+                   end.redis.writtenRows, end.sinksWritten ? "true" : "false", r.reportDir);
         std::fflush(stdout);
     }
     if (t.failed > 0)

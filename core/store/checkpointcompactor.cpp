@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <malloc.h>
 #include <mutex>
 #include <pthread.h>
 #include <thread>
@@ -10,6 +11,15 @@
 namespace studio::core {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+void releaseFreeHeap()
+{
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
+}
+} // namespace
 
 struct CheckpointCompactor::Shared
 {
@@ -110,7 +120,13 @@ void CheckpointCompactor::Shared::loop()
                 if (std::find(owned.begin(), owned.end(), partition) == owned.end())
                     continue;
             }
-            if (!compactOne(partition))
+            const bool ok = compactOne(partition);
+            // A fold holds the chain, the state it rebuilds and the new base at once (about
+            // 9 MB for a 4 MB chain in the soak); freed, glibc kept those pages resident until
+            // the sink's next trim, seconds later, and the soak saw them as growth. Hand them
+            // back at once.
+            releaseFreeHeap();
+            if (!ok)
                 break; // tried again at the next look
         }
     }
