@@ -522,19 +522,48 @@ bool readSketchChange(Reader &r, HyperLogLog &into, std::string *error)
     return true;
 }
 
+/// A partition blob's magic, kind (base or increment) and the settings it was made with, which
+/// must be this aggregator's.
+bool readPartitionHeader(Reader &r, const AggregatorConfig &config, std::uint8_t &kind,
+                         std::string &error)
+{
+    std::string_view magic;
+    if (!r.str(magic) || magic != kPartitionMagic || !r.u8(kind) || kind > kIncrement) {
+        error = "not a partition checkpoint of this format (version 2)";
+        return false;
+    }
+    return readSettings(r, config, error);
+}
+
+/// Every open window row (and its sketches) as saved: nothing in them differs from what the
+/// chain holds.
+void markWindowsClean(PartitionState &p)
+{
+    for (auto &[start, aggs] : p.pageWindows.open()) {
+        for (PageAgg &a : aggs) {
+            a.dirty = false;
+            a.users.markSaved();
+            a.sessions.markSaved();
+        }
+    }
+    for (auto &[start, aggs] : p.funnelWindows.open()) {
+        for (FunnelAgg &a : aggs)
+            a.dirty = false;
+    }
+    for (auto &[start, aggs] : p.geoWindows.open()) {
+        for (GeoAgg &a : aggs)
+            a.dirty = false;
+    }
+}
+
 } // namespace
 
 bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::string_view bytes,
                     std::string &error, PartitionBlobInfo *info)
 {
     Reader r(bytes);
-    std::string_view magic;
     std::uint8_t kind = 0;
-    if (!r.str(magic) || magic != kPartitionMagic || !r.u8(kind) || kind > kIncrement) {
-        error = "not a partition checkpoint of this format (version 2)";
-        return false;
-    }
-    if (!readSettings(r, config, error))
+    if (!readPartitionHeader(r, config, kind, error))
         return false;
     std::int64_t partition = 0, nextOffset = 0, maxTime = 0, global = 0, sweep = 0;
     std::uint64_t seq = 0;
@@ -811,21 +840,7 @@ bool applyPartition(const AggregatorConfig &config, PartitionState &p, std::stri
     p.normalsSinceSuspect = static_cast<std::uint32_t>(normals);
     p.dirtySessions.clear();
     p.recountKeys();
-    for (auto &[start, aggs] : p.pageWindows.open()) {
-        for (PageAgg &a : aggs) {
-            a.dirty = false;
-            a.users.markSaved(); // what was applied is what the chain holds
-            a.sessions.markSaved();
-        }
-    }
-    for (auto &[start, aggs] : p.funnelWindows.open()) {
-        for (FunnelAgg &a : aggs)
-            a.dirty = false;
-    }
-    for (auto &[start, aggs] : p.geoWindows.open()) {
-        for (GeoAgg &a : aggs)
-            a.dirty = false;
-    }
+    markWindowsClean(p); // what was applied is what the chain holds
     if (info) {
         info->partition = static_cast<std::int32_t>(partition);
         info->base = kind == kBase;
@@ -893,21 +908,7 @@ void clearChangeMarks(PartitionState &p)
     for (auto &[second, d] : p.seen)
         d.dirty = false;
     p.seenLast = nullptr; // its next insert marks it again
-    for (auto &[start, aggs] : p.pageWindows.open()) {
-        for (PageAgg &a : aggs) {
-            a.dirty = false;
-            a.users.markSaved();
-            a.sessions.markSaved();
-        }
-    }
-    for (auto &[start, aggs] : p.funnelWindows.open()) {
-        for (FunnelAgg &a : aggs)
-            a.dirty = false;
-    }
-    for (auto &[start, aggs] : p.geoWindows.open()) {
-        for (GeoAgg &a : aggs)
-            a.dirty = false;
-    }
+    markWindowsClean(p);
     p.pageWindows.forget();
     p.funnelWindows.forget();
     p.geoWindows.forget();
@@ -970,13 +971,8 @@ bool pieceInfo(const AggregatorConfig &config, std::string_view bytes, Partition
     if (!splitPiece(bytes, blob, folds, error))
         return false;
     Reader r(blob);
-    std::string_view magic;
     std::uint8_t kind = 0;
-    if (!r.str(magic) || magic != kPartitionMagic || !r.u8(kind) || kind > kIncrement) {
-        error = "not a partition checkpoint of this format (version 2)";
-        return false;
-    }
-    if (!readSettings(r, config, error))
+    if (!readPartitionHeader(r, config, kind, error))
         return false;
     std::int64_t partition = 0, nextOffset = 0, maxTime = 0, global = 0;
     if (!r.svar(partition) || !r.var(info.seq) || !r.svar(nextOffset) || !r.svar(maxTime) ||

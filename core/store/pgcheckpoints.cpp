@@ -140,25 +140,19 @@ bool PostgresStore::lastSequences(const std::string &group, const std::string &t
 {
     Impl &d = *m_impl;
     out->clear();
-    if (!d.requireConnection(error))
-        return false;
-    try {
-        pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "SELECT partition, max(seq) FROM checkpoint_pieces WHERE group_id = $1 AND topic = $2"
-            " GROUP BY partition",
-            group, topic);
-        for (const auto &row : r) {
-            const auto partition = row[0].as<std::int32_t>();
-            if (std::find(partitions.begin(), partitions.end(), partition) != partitions.end())
-                (*out)[partition] = row[1].as<std::uint64_t>();
-        }
-        return true;
-    } catch (const std::exception &e) {
-        setError(error, d.failure("reading the checkpoints' sequence numbers failed", e));
-        d.noteBroken(e);
-        return false;
-    }
+    return d.readQuery(
+        "reading the checkpoints' sequence numbers failed", error, [&](pqxx::read_transaction &tx) {
+            const pqxx::result r =
+                tx.exec_params("SELECT partition, max(seq) FROM checkpoint_pieces"
+                               " WHERE group_id = $1 AND topic = $2 GROUP BY partition",
+                               group, topic);
+            for (const auto &row : r) {
+                const auto partition = row[0].as<std::int32_t>();
+                if (std::find(partitions.begin(), partitions.end(), partition) != partitions.end())
+                    (*out)[partition] = row[1].as<std::uint64_t>();
+            }
+            return true;
+        });
 }
 
 bool PostgresStore::compactionCandidates(const std::string &group, const std::string &topic,
@@ -167,33 +161,27 @@ bool PostgresStore::compactionCandidates(const std::string &group, const std::st
 {
     Impl &d = *m_impl;
     out->clear();
-    if (!d.requireConnection(error))
-        return false;
-    try {
-        pqxx::read_transaction tx(*d.connection);
-        const pqxx::result r = tx.exec_params(
-            "WITH b AS (SELECT partition, max(seq) AS seq FROM checkpoint_pieces"
-            "  WHERE group_id = $1 AND topic = $2 AND kind = 0 GROUP BY partition),"
-            " s AS (SELECT p.partition,"
-            "  coalesce(sum(p.bytes) FILTER (WHERE p.kind = 0), 0) AS base,"
-            "  coalesce(sum(p.bytes) FILTER (WHERE p.kind = 1), 0) AS increments,"
-            "  count(*) FILTER (WHERE p.kind = 1) AS n"
-            "  FROM checkpoint_pieces p JOIN b ON b.partition = p.partition"
-            "  WHERE p.group_id = $1 AND p.topic = $2 AND p.chunk = 0 AND p.seq >= b.seq"
-            "  GROUP BY p.partition)"
-            " SELECT partition FROM s WHERE n > 0 AND"
-            "  ((increments > base AND increments >= $3) OR n > $4)"
-            " ORDER BY increments DESC",
-            group, topic, static_cast<std::int64_t>(minBytes),
-            static_cast<std::int64_t>(maxIncrements));
-        for (const auto &row : r)
-            out->push_back(row[0].as<std::int32_t>());
-        return true;
-    } catch (const std::exception &e) {
-        setError(error, d.failure("finding checkpoints to compact failed", e));
-        d.noteBroken(e);
-        return false;
-    }
+    return d.readQuery(
+        "finding checkpoints to compact failed", error, [&](pqxx::read_transaction &tx) {
+            const pqxx::result r = tx.exec_params(
+                "WITH b AS (SELECT partition, max(seq) AS seq FROM checkpoint_pieces"
+                "  WHERE group_id = $1 AND topic = $2 AND kind = 0 GROUP BY partition),"
+                " s AS (SELECT p.partition,"
+                "  coalesce(sum(p.bytes) FILTER (WHERE p.kind = 0), 0) AS base,"
+                "  coalesce(sum(p.bytes) FILTER (WHERE p.kind = 1), 0) AS increments,"
+                "  count(*) FILTER (WHERE p.kind = 1) AS n"
+                "  FROM checkpoint_pieces p JOIN b ON b.partition = p.partition"
+                "  WHERE p.group_id = $1 AND p.topic = $2 AND p.chunk = 0 AND p.seq >= b.seq"
+                "  GROUP BY p.partition)"
+                " SELECT partition FROM s WHERE n > 0 AND"
+                "  ((increments > base AND increments >= $3) OR n > $4)"
+                " ORDER BY increments DESC",
+                group, topic, static_cast<std::int64_t>(minBytes),
+                static_cast<std::int64_t>(maxIncrements));
+            for (const auto &row : r)
+                out->push_back(row[0].as<std::int32_t>());
+            return true;
+        });
 }
 
 bool PostgresStore::storeCompacted(const std::string &group, const std::string &topic,

@@ -735,10 +735,7 @@ bool PostgresStore::loadOffsets(const std::string &group, const std::string &top
 {
     Impl &d = *m_impl;
     out->clear();
-    if (!d.requireConnection(error))
-        return false;
-    try {
-        pqxx::read_transaction tx(*d.connection);
+    return d.readQuery("loading the offsets failed", error, [&](pqxx::read_transaction &tx) {
         const pqxx::result r =
             tx.exec_params("SELECT partition, next_offset FROM consumer_offsets"
                            " WHERE group_id = $1 AND topic = $2 ORDER BY partition",
@@ -746,11 +743,7 @@ bool PostgresStore::loadOffsets(const std::string &group, const std::string &top
         for (const auto &row : r)
             out->push_back({topic, row[0].as<std::int32_t>(), row[1].as<std::int64_t>()});
         return true;
-    } catch (const std::exception &e) {
-        setError(error, d.failure("loading the offsets failed", e));
-        d.noteBroken(e);
-        return false;
-    }
+    });
 }
 
 bool PostgresStore::loadCheckpoint(const std::string &group, const std::string &shard,
@@ -758,10 +751,7 @@ bool PostgresStore::loadCheckpoint(const std::string &group, const std::string &
 {
     Impl &d = *m_impl;
     out->reset();
-    if (!d.requireConnection(error))
-        return false;
-    try {
-        pqxx::read_transaction tx(*d.connection);
+    return d.readQuery("loading the checkpoint failed", error, [&](pqxx::read_transaction &tx) {
         const pqxx::result r = tx.exec_params(
             "SELECT state, offsets::text, (extract(epoch FROM updated_at) * 1000)::bigint"
             " FROM aggregator_checkpoints WHERE group_id = $1 AND shard = $2",
@@ -778,11 +768,7 @@ bool PostgresStore::loadCheckpoint(const std::string &group, const std::string &
         c.updatedAtMs = r[0][2].as<std::int64_t>();
         *out = std::move(c);
         return true;
-    } catch (const std::exception &e) {
-        setError(error, d.failure("loading the checkpoint failed", e));
-        d.noteBroken(e);
-        return false;
-    }
+    });
 }
 
 } // namespace studio::core

@@ -38,6 +38,9 @@ struct PostgresStore::Impl
                (options.hllMerge == HllMerge::Auto && hll);
     }
     bool requireConnection(std::string *error) const;
+    /// Runs `read(tx)` in a read-only transaction on the connection. False, with
+    /// failure(what, ...) in `error` and the connection dropped when it broke, if it throws.
+    template <class Read> bool readQuery(const std::string &what, std::string *error, Read &&read);
 };
 
 namespace pgdetail {
@@ -55,5 +58,20 @@ inline void setError(std::string *error, std::string message)
 }
 
 } // namespace pgdetail
+
+template <class Read>
+bool PostgresStore::Impl::readQuery(const std::string &what, std::string *error, Read &&read)
+{
+    if (!requireConnection(error))
+        return false;
+    try {
+        pqxx::read_transaction tx(*connection);
+        return read(tx);
+    } catch (const std::exception &e) {
+        pgdetail::setError(error, failure(what, e));
+        noteBroken(e);
+        return false;
+    }
+}
 
 } // namespace studio::core

@@ -758,6 +758,21 @@ void SinkWorker::setDurableCallback(std::function<void(std::uint64_t)> callback)
     m_shared->callback = std::move(callback);
 }
 
+bool SinkWorker::readStore(const std::function<bool(PostgresStore &, std::string *)> &read,
+                           std::string *error) const
+{
+    const Shared &s = *m_shared;
+    PostgresStore store(s.settings.postgresOptions);
+    std::string why;
+    if (!store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) ||
+        !read(store, &why)) {
+        if (error)
+            *error = redact(why, s.settings.postgres->password);
+        return false;
+    }
+    return true;
+}
+
 bool SinkWorker::loadResumePoint(const std::string &group, const std::string &topic,
                                  const std::string &shard, std::optional<Checkpoint> *checkpoint,
                                  std::vector<KafkaOffset> *offsets, std::string *error) const
@@ -769,18 +784,15 @@ bool SinkWorker::loadResumePoint(const std::string &group, const std::string &to
         offsets->clear();
     if (!s.pg.configured)
         return true;
-    PostgresStore store(s.settings.postgresOptions);
-    std::string why;
     std::vector<KafkaOffset> stored;
     std::optional<Checkpoint> state;
-    const bool ok = store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) &&
-                    store.loadOffsets(group, topic, &stored, &why) &&
-                    store.loadCheckpoint(group, shard, &state, &why);
-    if (!ok) {
-        if (error)
-            *error = redact(why, s.settings.postgres->password);
+    if (!readStore(
+            [&](PostgresStore &store, std::string *why) {
+                return store.loadOffsets(group, topic, &stored, why) &&
+                       store.loadCheckpoint(group, shard, &state, why);
+            },
+            error))
         return false;
-    }
     if (offsets)
         *offsets = std::move(stored);
     if (checkpoint)
@@ -796,15 +808,11 @@ bool SinkWorker::loadChains(const std::string &group, const std::string &topic,
     out->clear();
     if (!s.pg.configured || partitions.empty())
         return true;
-    PostgresStore store(s.settings.postgresOptions);
-    std::string why;
-    if (!store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) ||
-        !store.loadChains(group, topic, partitions, out, &why)) {
-        if (error)
-            *error = redact(why, s.settings.postgres->password);
-        return false;
-    }
-    return true;
+    return readStore(
+        [&](PostgresStore &store, std::string *why) {
+            return store.loadChains(group, topic, partitions, out, why);
+        },
+        error);
 }
 
 bool SinkWorker::lastSequences(const std::string &group, const std::string &topic,
@@ -815,15 +823,11 @@ bool SinkWorker::lastSequences(const std::string &group, const std::string &topi
     out->clear();
     if (!s.pg.configured || partitions.empty())
         return true;
-    PostgresStore store(s.settings.postgresOptions);
-    std::string why;
-    if (!store.connect(*s.settings.postgres, s.settings.connectTimeout, &why) ||
-        !store.lastSequences(group, topic, partitions, out, &why)) {
-        if (error)
-            *error = redact(why, s.settings.postgres->password);
-        return false;
-    }
-    return true;
+    return readStore(
+        [&](PostgresStore &store, std::string *why) {
+            return store.lastSequences(group, topic, partitions, out, why);
+        },
+        error);
 }
 
 std::optional<PostgresTarget> SinkWorker::postgresTarget() const

@@ -157,6 +157,11 @@ public:
     PostgresStoreOptions postgresOptions() const;
 
 private:
+    /// Connects a store of its own to the configured PostgreSQL and runs `read` on it; false
+    /// with the reason, the password redacted, when either fails.
+    bool readStore(const std::function<bool(PostgresStore &, std::string *why)> &read,
+                   std::string *error) const;
+
     struct Shared;
     std::shared_ptr<Shared> m_shared; // shared with the worker threads, which may outlive us
 };
