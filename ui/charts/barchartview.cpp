@@ -302,18 +302,12 @@ void BarChartView::setSetNames(const QStringList &names)
 
 void BarChartView::setData(const QStringList &categories, const QList<QList<qreal>> &values)
 {
-    const bool sameCategories = categories == m_categories;
-    if (!sameCategories) {
-        m_categories = categories;
-        m_categoryAxis->setCategories(categories.isEmpty() ? QStringList{QString()} : categories);
-        m_categoryAxis->setTitleText({});
-        fitCategoryLabels();
-    }
     qreal maxValue = 0;
     QList<qreal> stackTotals(categories.size(), 0);
-    const QList<QBarSet *> sets = m_series->barSets();
+    QList<QBarSet *> sets = m_series->barSets();
+    QList<QList<qreal>> rows;
+    bool resized = false;
     for (int s = 0; s < sets.size(); ++s) {
-        QBarSet *set = sets[s];
         QList<qreal> row = values.value(s);
         row.resize(categories.size(), 0);
         // On the log axis (from 1) a zero is an empty bar: 1, since log(0) has no place on it.
@@ -324,14 +318,37 @@ void BarChartView::setData(const QStringList &categories, const QList<QList<qrea
             maxValue = std::max(maxValue, row[c]);
             stackTotals[c] += row[c];
         }
-        if (sameCategories && set->count() == row.size()) {
-            for (int c = 0; c < row.size(); ++c)
-                if (set->at(c) != row[c])
-                    set->replace(c, row[c]);
-        } else {
-            set->remove(0, set->count());
-            set->append(row);
+        resized = resized || sets[s]->count() != row.size();
+        rows.append(std::move(row));
+    }
+    // Qt Charts lays the bars out again at every change of a set, synchronously: while one set is
+    // longer than another, the shorter one reads 0 for its missing bars, which a log axis cannot
+    // place (a warning per bar, dozens a second on the Products page). So a change of the bar
+    // count swaps in whole new sets at once; otherwise the values are replaced in place.
+    if (resized) {
+        QList<QBarSet *> fresh;
+        for (int s = 0; s < sets.size(); ++s) {
+            auto *set = new QBarSet(sets[s]->label());
+            set->append(rows[s]);
+            fresh.append(set);
         }
+        m_series->clear();
+        sets = fresh;
+    }
+    if (categories != m_categories) {
+        m_categories = categories;
+        m_categoryAxis->setCategories(categories.isEmpty() ? QStringList{QString()} : categories);
+        m_categoryAxis->setTitleText({});
+        fitCategoryLabels();
+    }
+    if (resized) {
+        m_series->append(sets);
+        restyle();
+    } else {
+        for (int s = 0; s < sets.size(); ++s)
+            for (int c = 0; c < rows[s].size(); ++c)
+                if (sets[s]->at(c) != rows[s][c])
+                    sets[s]->replace(c, rows[s][c]);
     }
     if (m_kind == Kind::Stacked)
         for (qreal total : stackTotals)
