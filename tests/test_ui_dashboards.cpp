@@ -1,3 +1,4 @@
+#include "core/aggregate/aggregates.h"
 #include "core/common/recordbatch.h"
 #include "core/produce/generator.h"
 #include "ui/charts/barchartview.h"
@@ -23,6 +24,7 @@
 #include <QFile>
 #include <QGraphicsTextItem>
 #include <QLineSeries>
+#include <QLocale>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -579,6 +581,51 @@ TEST_CASE("the Pages chart keeps a bounded set of lines when every page is new",
     const PointHistory *home = page.viewsChart()->history(QStringLiteral("/home"));
     REQUIRE(home);
     CHECK(home->size() == 40); // the page that stays on top keeps its whole history
+}
+
+TEST_CASE("the Pages table lists the 1,000 most viewed pages of each window and (other)", "[ui]")
+{
+    // Issue 24: the table diffs and re-sorts its rows at every frame; with 10,001 rows for each
+    // open and recent window, showing the page stalled the GUI thread for 250-450 ms.
+    PagesPage page;
+    testViews(&page);
+    DashboardFrame frame;
+    frame.nowMs = kStart + 120'000;
+    for (int w = 0; w < 2; ++w) {
+        core::PageRow other;
+        other.windowStart = kStart + w * 60'000;
+        other.windowEnd = other.windowStart + 60'000;
+        other.page = std::string(core::kOtherKey);
+        other.views = 50'000;
+        frame.aggregates.pages.push_back(other);
+        for (int i = 0; i < 1'499; ++i) {
+            core::PageRow row = other;
+            row.page = "/p/" + std::to_string(i);
+            row.views = static_cast<std::uint64_t>(i % 7 == 0 ? 100 + i : 1);
+            frame.aggregates.pages.push_back(row);
+        }
+    }
+    page.updateFrame(frame);
+    QAbstractItemModel *model = page.windowsPanel()->proxy();
+    REQUIRE(model->rowCount() == 2 * 1'001);
+    int others = 0;
+    int heavy = 0;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        const QString name = model->index(r, 2).data().toString();
+        others += name == QStringLiteral("(other)") ? 1 : 0;
+        heavy += name.startsWith(QStringLiteral("/p/")) && name.mid(3).toInt() % 7 == 0 ? 1 : 0;
+    }
+    CHECK(others == 2);
+    CHECK(heavy == 2 * 215); // every page viewed more than once is listed (215 per window)
+    const QString title = page.windowsPanel()->title();
+    CHECK(title.contains(QLocale().toString(1000) + QStringLiteral(" most viewed")));
+    CHECK(title.contains(QStringLiteral(" 998 less viewed rows")));
+
+    // Below the budget nothing is left out, and the title says nothing about it.
+    frame.aggregates.pages.resize(300);
+    page.updateFrame(frame);
+    CHECK(model->rowCount() == 300);
+    CHECK_FALSE(page.windowsPanel()->title().contains(QStringLiteral("not listed")));
 }
 
 TEST_CASE("the overview shows each partition's watermark: the slow one holds the aggregator's",

@@ -44,6 +44,7 @@ private:
     RowTableModel<core::PageRow> *m_windows = nullptr;
     TablePanel *m_windowsPanel = nullptr;
     std::optional<std::vector<core::PageRow>> m_pendingRows; // the latest, while off screen
+    std::size_t m_rowsLeftOut = 0; ///< rows of the latest frame the table does not list
 };
 
 } // namespace studio::ui

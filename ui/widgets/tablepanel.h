@@ -26,6 +26,7 @@ public:
     QTableView *view() const { return m_view; }
     QSortFilterProxyModel *proxy() const { return m_proxy; }
     void setTitle(const QString &title);
+    QString title() const;
     /// Sorts the view (and its header's indicator) by `column`.
     void sortBy(int column, Qt::SortOrder order);
     /// Writes modelToCsv(proxy) to `path`; false with a message.
