@@ -41,11 +41,22 @@
 #include <QTimer>
 #include <QtConcurrent>
 
+#include <algorithm>
+
 namespace studio::ui {
 
 namespace {
 
 constexpr int kTickMs = 100; // 10 Hz
+/// A sample's snapshot stops every aggregation worker while it merges the open windows. That is
+/// a few ms, but with every key capped (10,001 rows a window from each partition, 100,000 new
+/// pages a second) it took about 40 ms: ten a second held ingestion back by 40%, the consumer
+/// fell behind and its backlog filled memory. The next sample waits this many times the last
+/// one's duration after it arrived, so sampling takes at most a tenth of the workers' time; but
+/// never more than kMaxSamplePauseNs (a sample that waited long for a restore or a long batch
+/// must not leave the dashboards still for ten times as long).
+constexpr int kSamplePauseFactor = 9;
+constexpr qint64 kMaxSamplePauseNs = 2'000'000'000;
 
 QWidget *placeholder(const QString &title)
 {
@@ -159,6 +170,7 @@ MainWindow::MainWindow(core::StudioEngine &engine, QWidget *parent)
     // takes the sample on a pool thread and applies it when it arrives; one at a time.
     m_sampler = new QFutureWatcher<core::EngineSample>(this);
     connect(m_sampler, &QFutureWatcher<core::EngineSample>::finished, this, [this] {
+        m_sampleDone.start();
         core::EngineSample sample = m_sampler->result();
         apply(sample);
     });
@@ -187,9 +199,19 @@ void MainWindow::requestSample()
 {
     if (m_sampler->isRunning())
         return; // the previous one is still being taken: skip a tick rather than queue up
+    if (m_sampleDone.isValid() &&
+        m_sampleDone.nsecsElapsed() <
+            std::min<qint64>(kSamplePauseFactor * m_sampleNs->load(), kMaxSamplePauseNs))
+        return; // the last one was slow: leave the workers their time
     // Only markers newer than the ones this window has: sampling changes nothing in the engine.
-    m_sampler->setFuture(QtConcurrent::run(
-        [&engine = m_engine, seen = m_markerSequence] { return engine.sample(seen); }));
+    m_sampler->setFuture(
+        QtConcurrent::run([&engine = m_engine, seen = m_markerSequence, took = m_sampleNs] {
+            QElapsedTimer clock;
+            clock.start();
+            core::EngineSample sample = engine.sample(seen);
+            took->store(clock.nsecsElapsed());
+            return sample;
+        }));
 }
 
 // The page list: an icon and the title per page (freedesktop theme names, bundled fallbacks), as
