@@ -137,7 +137,7 @@ struct Lateness
     double p50 = 0, p99 = 0, max = 0; // ms
     double producedPerSecond = 0, consumedPerSecond = 0;
     int pagesShown = 0;
-    long warmKb = 0, endKb = 0, peakAfterWarmKb = 0;     ///< resident memory (--unique-paths)
+    long warmKb = 0, endKb = 0;                          ///< resident memory (--unique-paths)
     std::vector<std::pair<double, double>> rssAfterWarm; ///< (s into the run, MB) each second
     double maxAfterMark = -1; ///< longest lateness within 3 s after g_markNs (-1: no mark)
     struct Stall
@@ -220,10 +220,8 @@ Lateness probe(ui::MainWindow &window, core::StudioEngine &engine, const Options
         const long kb = residentKb();
         if (rateSamples == o.warmupSeconds)
             result.warmKb = kb;
-        if (result.warmKb > 0) {
-            result.peakAfterWarmKb = std::max(result.peakAfterWarmKb, kb);
+        if (result.warmKb > 0)
             result.rssAfterWarm.emplace_back(double(wall.elapsed()) / 1000.0, kb / 1024.0);
-        }
         if (o.uniquePaths && rateSamples % 10 == 0)
             fmt::print(
                 "    {:>4} s: resident {} MB, state {} MB, keys folded {}, produced {:.0f}/s, "

@@ -107,30 +107,32 @@ constexpr std::size_t kTableRowsPerWindow = 1000;
 std::vector<core::PageRow> tableRows(const std::vector<core::PageRow> &rows, std::size_t perWindow,
                                      std::size_t &leftOut)
 {
-    leftOut = 0;
-    std::map<std::int64_t, std::vector<const core::PageRow *>> byWindow;
-    for (const core::PageRow &row : rows)
-        if (row.page != core::kOtherKey)
-            byWindow[row.windowStart].push_back(&row);
-    const auto before = [](const core::PageRow *a, const core::PageRow *b) {
-        return a->views != b->views ? a->views > b->views : a->page < b->page;
+    std::map<std::int64_t, std::vector<std::size_t>> byWindow; // row indices, (other) apart
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].page != core::kOtherKey)
+            byWindow[rows[i].windowStart].push_back(i);
+    const auto before = [&rows](std::size_t a, std::size_t b) {
+        return rows[a].views != rows[b].views ? rows[a].views > rows[b].views
+                                              : rows[a].page < rows[b].page;
     };
-    std::unordered_set<const core::PageRow *> dropped;
+    std::vector<bool> dropped(rows.size(), false);
+    leftOut = 0;
     for (auto &[start, pages] : byWindow) {
         if (pages.size() <= perWindow)
             continue;
-        std::nth_element(pages.begin(), pages.begin() + static_cast<std::ptrdiff_t>(perWindow),
-                         pages.end(), before);
-        dropped.insert(pages.begin() + static_cast<std::ptrdiff_t>(perWindow), pages.end());
+        const auto cut = pages.begin() + static_cast<std::ptrdiff_t>(perWindow);
+        std::nth_element(pages.begin(), cut, pages.end(), before);
+        for (auto it = cut; it != pages.end(); ++it)
+            dropped[*it] = true;
+        leftOut += pages.size() - perWindow;
     }
-    if (dropped.empty())
+    if (leftOut == 0)
         return rows;
-    leftOut = dropped.size();
     std::vector<core::PageRow> kept;
     kept.reserve(rows.size() - leftOut);
-    for (const core::PageRow &row : rows)
-        if (!dropped.contains(&row))
-            kept.push_back(row);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (!dropped[i])
+            kept.push_back(rows[i]);
     return kept;
 }
 

@@ -75,10 +75,10 @@ TablePanel::TablePanel(const QString &title, QAbstractItemModel *model, QWidget 
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    // Fitted to the rows on screen (and as many again around them), not to up to 1,000 rows (Qt's
-    // default): the header measures them again at every change of the model, and with thousands
-    // of rows changing ten times a second (issue 24) that took a quarter of the GUI thread and
-    // stalled it for up to 300 ms when a page was shown.
+    // Fitted to the rows on screen, not to up to 1,000 rows (Qt's default): the header measures
+    // them again at every change of the model, and with thousands of rows changing ten times a
+    // second (issue 24) that took a quarter of the GUI thread and stalled it for up to 300 ms
+    // when a page was shown.
     m_view->horizontalHeader()->setResizeContentsPrecision(0);
 
     m_title = new QLabel(title, this);

@@ -201,15 +201,15 @@ void MainWindow::requestSample()
         return; // the previous one is still being taken: skip a tick rather than queue up
     if (m_sampleDone.isValid() &&
         m_sampleDone.nsecsElapsed() <
-            std::min<qint64>(kSamplePauseFactor * m_sampleNs->load(), kMaxSamplePauseNs))
+            std::min<qint64>(kSamplePauseFactor * m_sampleNs.load(), kMaxSamplePauseNs))
         return; // the last one was slow: leave the workers their time
     // Only markers newer than the ones this window has: sampling changes nothing in the engine.
     m_sampler->setFuture(
-        QtConcurrent::run([&engine = m_engine, seen = m_markerSequence, took = m_sampleNs] {
+        QtConcurrent::run([&engine = m_engine, seen = m_markerSequence, &took = m_sampleNs] {
             QElapsedTimer clock;
             clock.start();
             core::EngineSample sample = engine.sample(seen);
-            took->store(clock.nsecsElapsed());
+            took.store(clock.nsecsElapsed());
             return sample;
         }));
 }

@@ -133,9 +133,9 @@ private:
     std::unique_ptr<core::RunRecorder> m_recorder;
     std::int64_t m_lastAlertMs = 0;
     QFutureWatcher<core::EngineSample> *m_sampler = nullptr;
-    /// How long the last sample took on its pool thread (ns), written there.
-    std::shared_ptr<std::atomic<std::int64_t>> m_sampleNs =
-        std::make_shared<std::atomic<std::int64_t>>(0);
+    /// How long the last sample took on its pool thread (ns), written there (the destructor
+    /// waits for a sample still being taken).
+    std::atomic<std::int64_t> m_sampleNs{0};
     QElapsedTimer m_sampleDone;         ///< since the last sample arrived
     std::uint64_t m_markerSequence = 0; ///< the newest engine marker applied
     Relauncher m_relaunch;
