@@ -9,6 +9,7 @@
 #include "ui/common/format.h"
 #include "ui/common/theme.h"
 #include "ui/widgets/elidedlabel.h"
+#include "ui/widgets/tablepanel.h"
 
 #include "uitestsupport.h"
 
@@ -18,8 +19,13 @@
 
 #include <QApplication>
 #include <QChart>
+#include <QHeaderView>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QStackedWidget>
+#include <QStandardItemModel>
+#include <QStyledItemDelegate>
+#include <QTableView>
 
 #include <algorithm>
 #include <cmath>
@@ -349,6 +355,71 @@ TEST_CASE("a status field elides its text instead of running into the next one",
     label.grab();
     CHECK_FALSE(label.isElided());
     CHECK(label.toolTip() == QStringLiteral("Kafka broker in use"));
+}
+
+namespace {
+
+/// Counts the cells measured: the work of fitting columns to their contents.
+class CountingDelegate : public QStyledItemDelegate
+{
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override
+    {
+        ++measured;
+        return QStyledItemDelegate::sizeHint(option, index);
+    }
+    mutable int measured = 0;
+};
+
+void fillRows(QStandardItemModel &model, int rows, int round, const QString &wide)
+{
+    model.removeRows(0, model.rowCount());
+    for (int r = 0; r < rows; ++r) {
+        auto *count = new QStandardItem;
+        count->setData((r * 7 + round) % rows, Qt::DisplayRole);
+        model.appendRow(
+            {new QStandardItem(r == 0 ? wide : QString(1 + (r + round) % 9, QLatin1Char('x'))),
+             count});
+    }
+}
+
+} // namespace
+
+TEST_CASE("a table behind another page is not measured, and fits its rows on screen when shown",
+          "[ui]")
+{
+    QStackedWidget stack;
+    auto *front = new QWidget;
+    QStandardItemModel model(0, 2);
+    auto *panel = new TablePanel(QStringLiteral("rows"), &model);
+    CountingDelegate delegate;
+    panel->view()->setItemDelegate(&delegate);
+    stack.addWidget(front);
+    stack.addWidget(panel);
+    stack.resize(600, 300);
+    stack.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&stack));
+
+    // Behind the front page: 5,000 rows replaced three times, sorted, never measured (a plain
+    // QTableView measures every row of the model each time, whatever the header's precision).
+    const QString wide = QStringLiteral("a rather wide first cell of the table");
+    panel->sortBy(1, Qt::AscendingOrder);
+    for (int round = 0; round < 3; ++round) {
+        fillRows(model, 5'000, round, wide);
+        QTest::qWait(50);
+    }
+    CHECK(delegate.measured < 100);
+
+    // Shown: fitted to the rows on screen, the wide one at the top among them.
+    delegate.measured = 0;
+    panel->sortBy(1, Qt::AscendingOrder); // row 0 holds count 0 in every round
+    stack.setCurrentWidget(panel);
+    QTRY_VERIFY_WITH_TIMEOUT(panel->view()->columnWidth(0) >=
+                                 panel->view()->fontMetrics().horizontalAdvance(wide),
+                             5000);
+    CHECK(delegate.measured > 0);
+    CHECK(delegate.measured < 1'000);
 }
 
 TEST_CASE("the aggregator's snapshot summarises the sessions open now", "[ui][aggregate]")

@@ -1,6 +1,7 @@
 #include "ui/widgets/tablepanel.h"
 
 #include "core/store/csvreport.h"
+#include "ui/widgets/sortedtable.h"
 
 #include <QFile>
 #include <QFileDialog>
@@ -63,7 +64,7 @@ TablePanel::TablePanel(const QString &title, QAbstractItemModel *model, QWidget 
     m_proxy->setSortRole(Qt::UserRole);
     m_proxy->setDynamicSortFilter(true);
 
-    m_view = new QTableView(this);
+    m_view = new FittedTableView(this);
     m_view->setAccessibleName(title);
     m_view->setToolTip(tr("%1: click a header to sort").arg(title));
     m_view->setTabKeyNavigation(false); // Tab leaves the table; the arrows move inside it
@@ -78,7 +79,8 @@ TablePanel::TablePanel(const QString &title, QAbstractItemModel *model, QWidget 
     // Fitted to the rows on screen, not to up to 1,000 rows (Qt's default): the header measures
     // them again at every change of the model, and with thousands of rows changing ten times a
     // second (issue 24) that took a quarter of the GUI thread and stalled it for up to 300 ms
-    // when a page was shown.
+    // when a page was shown. (Hidden, Qt ignores the precision and measures every row: the
+    // FittedTableView does not measure then.)
     m_view->horizontalHeader()->setResizeContentsPrecision(0);
 
     m_title = new QLabel(title, this);
