@@ -50,6 +50,7 @@
 #include <fmt/core.h>
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -143,7 +144,8 @@ struct Lateness
     struct Stall
     {
         double ms = 0, atSeconds = 0;
-        QString page; ///< the page shown when the probe fired late
+        double cpuMs = 0; ///< the GUI thread's CPU time in that interval (the rest it waited)
+        QString page;     ///< the page shown when the probe fired late
     };
     std::vector<Stall> stalls; ///< every lateness of kStallReportMs or more
 };
@@ -157,6 +159,14 @@ std::int64_t steadyNs()
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+/// The calling thread's CPU time, ns: a stall longer than it was spent waiting for a core.
+std::int64_t threadCpuNs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 double percentile(std::vector<double> sorted, double p)
@@ -181,19 +191,23 @@ Lateness probe(ui::MainWindow &window, core::StudioEngine &engine, const Options
     probeTimer.setTimerType(Qt::PreciseTimer);
     probeTimer.setInterval(o.probeMs);
     qint64 last = -1;
+    std::int64_t lastCpu = 0;
     std::vector<std::int64_t> at; // steadyNs() of each sample, for the lateness after a mark
     at.reserve(late.capacity());
     int page = 0;
     Lateness result;
     QObject::connect(&probeTimer, &QTimer::timeout, &loop, [&] {
         const qint64 now = clock.nsecsElapsed();
+        const std::int64_t cpu = threadCpuNs();
         if (last >= 0) {
             late.push_back(std::max(0.0, double(now - last) / 1e6 - o.probeMs));
             at.push_back(steadyNs());
             if (late.back() >= kStallReportMs)
-                result.stalls.push_back({late.back(), double(now) / 1e9, titles.at(page)});
+                result.stalls.push_back(
+                    {late.back(), double(now) / 1e9, double(cpu - lastCpu) / 1e6, titles.at(page)});
         }
         last = now;
+        lastCpu = cpu;
     });
     QTimer pageTimer;
     pageTimer.setInterval(o.pageMs);
@@ -269,8 +283,9 @@ void print(const char *what, const Lateness &l)
     if (worst.size() > 8)
         worst.resize(8);
     for (const Lateness::Stall &st : worst)
-        fmt::print("    stall {:7.2f} ms at {:6.1f} s on {}\n", st.ms, st.atSeconds,
-                   st.page.toStdString());
+        fmt::print(
+            "    stall {:7.2f} ms at {:6.1f} s on {} (GUI thread on a core {:.1f} ms of it)\n",
+            st.ms, st.atSeconds, st.page.toStdString(), st.cpuMs);
     if (l.stalls.size() > worst.size())
         fmt::print("    ({} probes {} ms or more late in all)\n", l.stalls.size(), kStallReportMs);
 }
