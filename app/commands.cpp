@@ -39,6 +39,9 @@ Totals totalsOf(const std::vector<core::ProducerSample> &producers)
         t.failed += s.failed;
         t.inFlight += s.inFlight;
         t.shortfall += s.shortfall;
+        t.transactions += s.transactions;
+        t.abortedTransactions += s.abortedTransactions;
+        t.resent += s.resent;
         t.rate += s.achievedRate;
         t.target += s.targetRate;
         t.keepingUp = t.keepingUp && s.keepingUp;
@@ -270,15 +273,24 @@ int runProduce(ProduceCommand &c, bool headless)
                t.shortfall > 0 ? fmt::format("; {} events behind schedule were not sent",
                                              groupThousands(t.shortfall))
                                : std::string());
+    if (p.settings.transactional)
+        fmt::print(stderr,
+                   "transactions: {} committed, {} aborted by the brokers ({} events sent again, "
+                   "invisible to read_committed consumers in the aborted ones)\n",
+                   groupThousands(t.transactions), groupThousands(t.abortedTransactions),
+                   groupThousands(t.resent));
     if (!t.lastError.empty() && t.failed > 0)
         fmt::print(stderr, "last error: {}\n", t.lastError);
     if (p.json) {
         fmt::print(
             "{{\"produced\":{},\"acked\":{},\"failed\":{},\"in_flight\":{},\"seconds\":{:.3f},"
             "\"achieved_rps\":{:.1f},\"target_rps\":{},\"shortfall\":{},"
-            "\"topic_high_watermark_sum\":{},\"producers\":{},\"broker\":\"{}\"}}\n",
+            "\"topic_high_watermark_sum\":{},\"producers\":{},\"broker\":\"{}\","
+            "\"transactional\":{},\"transactions\":{},\"aborted_transactions\":{},"
+            "\"resent\":{}}}\n",
             t.produced, t.acked, t.failed, t.inFlight, seconds, achieved, p.settings.ratePerSecond,
-            t.shortfall, highWatermarks, p.producers, conn.embedded() ? "embedded" : "cluster");
+            t.shortfall, highWatermarks, p.producers, conn.embedded() ? "embedded" : "cluster",
+            p.settings.transactional, t.transactions, t.abortedTransactions, t.resent);
     }
     std::fflush(stdout);
     return t.failed > 0 ? kDeliveryFailures : 0;

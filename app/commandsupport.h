@@ -17,6 +17,7 @@ inline constexpr int kDeliveryFailures = 3;
 struct Totals
 {
     std::uint64_t produced = 0, acked = 0, failed = 0, inFlight = 0, shortfall = 0;
+    std::uint64_t transactions = 0, abortedTransactions = 0, resent = 0;
     double rate = 0, target = 0;
     bool keepingUp = true, anyRunning = false;
     std::string limitedBy, lastError;

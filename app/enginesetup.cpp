@@ -114,6 +114,8 @@ std::optional<int> startProducers(const ProduceCommand &c, core::StudioEngine &e
         core::StudioProducerSettings settings;
         settings.producer = p.settings;
         settings.producer.name = "producer-" + std::to_string(i + 1);
+        if (!p.settings.transactionalId.empty() && p.producers > 1)
+            settings.producer.transactionalId += "-" + std::to_string(i + 1); // never fenced
         settings.producer.ratePerSecond = p.settings.ratePerSecond / p.producers;
         settings.generator = c.generator.config;
         settings.generator.seed += static_cast<std::uint64_t>(i); // distinct event ids each

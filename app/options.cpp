@@ -187,6 +187,17 @@ void addProducerOptions(CLI::App &app, ProducerOptions &o)
     app.add_option("--batch-messages", s.batchNumMessages, "most messages per batch")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
+    app.add_flag(
+        "--transactional", s.transactional,
+        "exactly once: send in Kafka transactions, an aborted one sent again (read_committed "
+        "consumers never see a copy)");
+    app.add_option("--transaction-ms", s.transactionMs,
+                   "with --transactional: commit a transaction this often (ms)")
+        ->check(CLI::Range(10, 10000))
+        ->capture_default_str();
+    app.add_option("--transactional-id", s.transactionalId,
+                   "with --transactional: the transactional.id (default: unique per producer and "
+                   "process; with several producers, each adds its number)");
     app.add_option("--replay", o.replayFile, "replay this JSON Lines file instead of generating")
         ->check(CLI::ExistingFile);
     app.add_flag("--loop", o.loop, "with --replay: start over at the end of the file");

@@ -180,8 +180,16 @@ bool refill(core::MessageBrowser &browser, const std::string &topic, PartitionRe
     r.at = 0;
     if (!r.buffer.empty())
         r.next = r.buffer.back().offset + 1;
-    if (r.buffer.size() < kChunk)
-        r.done = true; // it read up to the high watermark as of this read
+    // Done once a read reached the high watermark as of that read. Not when it found fewer
+    // messages than it asked for: transaction markers and aborted records take offsets too.
+    const auto upTo = res.readUpTo.find(r.partition);
+    const auto high = res.highWatermarks.find(r.partition);
+    if (upTo == res.readUpTo.end() || high == res.highWatermarks.end() ||
+        upTo->second >= high->second) {
+        r.done = true;
+    } else {
+        r.next = std::max(r.next, upTo->second);
+    }
     return true;
 }
 

@@ -485,12 +485,14 @@ cmd_start() { # single|cluster dir
 
   if [ "$setup" = cluster ]; then
     # ACLs through the super user: the app's user may do everything with topics, groups and the
-    # cluster (create topics, idempotent writes, describe configs); `limited` may read and
+    # cluster (create topics, idempotent writes, describe configs) and its transactional ids
+    # (produce --transactional); `limited` may read and
     # describe topics and nothing else: no consumer group rights at all.
     local acl
     acl="$(acl_command_class)"
     (run_class "$acl" --bootstrap-server "$bootstrap" --command-config "$dir/admin.properties" \
       --add --allow-principal User:studio --operation All --topic '*' --group '*' --cluster \
+      --transactional-id '*' \
       --force >"$dir/acl-studio.log" 2>&1) &
     local a1=$!
     (run_class "$acl" --bootstrap-server "$bootstrap" --command-config "$dir/admin.properties" \

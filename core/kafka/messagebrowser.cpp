@@ -469,6 +469,8 @@ BrowseResult MessageBrowser::readFromOffset(const std::string &topic, std::int32
         const auto span = static_cast<std::int64_t>(
             std::min<std::size_t>(maxPerPartition, static_cast<std::size_t>(w.high - start)));
         ranges.push_back({w.partition, start, start + span});
+        result.readUpTo[w.partition] = start + span;
+        result.highWatermarks[w.partition] = w.high;
     }
     readRanges(consumer.get(), topic, ranges, deadline, result);
     return result;

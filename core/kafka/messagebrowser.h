@@ -34,6 +34,11 @@ struct BrowseResult
     bool timedOut = false;
     std::string error;
     std::vector<BrowsedMessage> messages; ///< by partition, then offset
+    /// readFromOffset: per partition, the offset the read went up to (exclusive) and the high
+    /// watermark then. Fewer messages than offsets read are not the end of a partition:
+    /// transaction markers and aborted records take offsets and are never read.
+    std::map<std::int32_t, std::int64_t> readUpTo;
+    std::map<std::int32_t, std::int64_t> highWatermarks;
 };
 
 struct SearchOptions

@@ -564,6 +564,7 @@ void AggregatorPipeline::run()
     std::vector<rd_kafka_message_t *> messages(m_settings.maxBatch);
     m_nextOffsets.clear();
     m_readNext.clear();
+    m_steppedTo.clear();
     if (m_settings.sinks) {
         // Where the last durable checkpoint left off, before any fetch; until PostgreSQL answers
         // nothing is consumed (so nothing can be counted twice), retrying every second.
@@ -656,7 +657,7 @@ void AggregatorPipeline::run()
             lastCheckpoint = now;
         }
         if (commitDue) {
-            commitApplied();
+            commitApplied(true); // every message of the last batch is noted by now
             lastCommit = now;
         }
     }
@@ -668,7 +669,7 @@ void AggregatorPipeline::run()
                  "restart reads those records again");
     if (m_settings.sinks)
         checkpoint(true); // the state as it is now, before the caller flushes anything
-    commitApplied();
+    commitApplied(true);
     (void)refreshLag(false);
 }
 
@@ -972,7 +973,33 @@ void AggregatorPipeline::sendDeadLetter(const rd_kafka_message_t *m, std::string
         m_stop);
 }
 
-void AggregatorPipeline::commitApplied()
+void AggregatorPipeline::stepOverMarkers(std::vector<KafkaOffset> &next)
+{
+    // Where everything read is committed, the consumer's position: past the transaction markers
+    // (and aborted records) it stepped over since. Committed before them, a transactional topic
+    // showed a lag of 1 per partition for ever to Kafka's tools and the group monitor. Inside a
+    // rebalance callback the position can already include messages of the batch being handed
+    // out, not noted yet: stepping there skipped them (kafka_cluster_scaleout lost 67 events).
+    const KafkaPartitionList positions = makePartitionList(static_cast<int>(next.size()));
+    for (const KafkaOffset &o : next)
+        rd_kafka_topic_partition_list_add(positions.get(), o.topic.c_str(), o.partition);
+    if (rd_kafka_position(m_consumer.get(), positions.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    for (KafkaOffset &o : next) {
+        const auto p = static_cast<std::size_t>(o.partition);
+        const rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(positions.get(), o.topic.c_str(), o.partition);
+        if (tp && o.topic == m_settings.topic && p < m_readNext.size() && o.nextOffset >= 0 &&
+            m_readNext[p] == o.nextOffset && tp->offset > o.nextOffset) {
+            o.nextOffset = tp->offset;
+            if (p >= m_steppedTo.size())
+                m_steppedTo.resize(p + 1, -1);
+            m_steppedTo[p] = tp->offset;
+        }
+    }
+}
+
+void AggregatorPipeline::commitApplied(bool pastMarkers)
 {
     if (!m_uncommitted || !m_consumer)
         return;
@@ -994,6 +1021,8 @@ void AggregatorPipeline::commitApplied()
         if (next.empty())
             return; // nothing durable yet, or nothing assigned
     }
+    if (pastMarkers)
+        stepOverMarkers(next);
     bool held = false; // some offsets held back: commit again later
     if (m_deadLetters && !m_settings.sinks) {
         // Not past a dead letter that is not delivered yet: a restart must read it again.
@@ -1055,10 +1084,19 @@ bool AggregatorPipeline::refreshLag(bool query)
             applied = m_nextOffsets[p];
         if (applied < 0)
             applied = tp.offset >= 0 ? tp.offset : low;
-        lag += std::max<std::int64_t>(0, high - applied);
+        // Records the consumer stepped over after the last one it handed out: transaction
+        // markers and aborted records, never to be read. A transactional topic ends in a marker,
+        // and counted as lag it never reached 0 (librdkafka issue #2539).
+        const std::int64_t read = p < m_readNext.size() ? m_readNext[p] : -1;
+        const std::int64_t skipped = read >= 0 && tp.offset > read ? tp.offset - read : 0;
+        lag += std::max<std::int64_t>(0, high - applied - skipped);
+        // Everything read is applied and markers follow: commit past them (stepOverMarkers).
+        if (skipped > 0 && applied == read &&
+            (p >= m_steppedTo.size() || m_steppedTo[p] < tp.offset))
+            m_uncommitted = true;
         // A partition with unread messages is behind, not idle: it keeps holding the watermark.
         if (m_settings.topic == tp.topic)
-            m_aggregator.setBacklog(tp.partition, high > applied);
+            m_aggregator.setBacklog(tp.partition, high > applied + skipped);
     }
     const int count = assigned->cnt;
 

@@ -176,7 +176,10 @@ private:
     void archive(const rd_kafka_message_t *message);
     /// True when every assigned partition's lag is known (and something is assigned).
     bool refreshLag(bool query);
-    void commitApplied();
+    void stepOverMarkers(std::vector<KafkaOffset> &next);
+    /// pastMarkers: also step over transaction markers (stepOverMarkers); only where every
+    /// message librdkafka handed out has been noted, never inside a rebalance callback.
+    void commitApplied(bool pastMarkers = false);
     std::string subscribe();
     bool loadResumePoint();
     /// Durable mode, in an assignment: the stored chains of `partitions` this process does not
@@ -243,6 +246,7 @@ private:
     std::vector<const rd_kafka_message_t *> m_records;
     std::vector<std::int64_t> m_nextOffsets; // per partition: next offset to commit, -1 none
     std::vector<std::int64_t> m_readNext;    // per partition: next offset to read, -1 unknown
+    std::vector<std::int64_t> m_steppedTo;   // per partition: last commit past markers, -1 none
     std::atomic<std::uint64_t> m_deletedUnread{0};
     std::unique_ptr<EventParser> m_rawParser; // archiveRaw only
     ParsedEvent m_rawEvent;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <unistd.h>
+
 namespace studio::core {
 
 using Clock = std::chrono::steady_clock;
@@ -16,12 +18,50 @@ namespace {
 constexpr auto kSampleEvery = 200ms;
 constexpr std::size_t kSamplesKept = 56; // a little over eleven seconds
 constexpr std::size_t kMaxBatch = 5000;
+/// A transaction is committed at this many events at the latest (its events are kept in memory
+/// until then, to be sent again if it is aborted).
+constexpr std::size_t kMaxTransactionEvents = 200'000;
+/// The same events aborted this often in a row are given up (counted as failed, with the
+/// reason): what the brokers refuse every time is not retried for ever.
+constexpr int kMaxAbortsInARow = 10;
 
 double clampRate(double r)
 {
     if (!std::isfinite(r) || r < 0)
         return 0;
     return std::min(r, ProducerSettings::kMaxRate);
+}
+
+/// What an error of librdkafka's transactional calls asks of the caller.
+struct TxnOutcome
+{
+    bool ok = true;
+    bool retriable = false; ///< call again
+    bool abortable = false; ///< abort the transaction, then send its events again
+    bool fatal = false;     ///< the client is unusable: a new one (fencing the old)
+    std::string text;
+};
+
+TxnOutcome outcomeOf(rd_kafka_error_t *error)
+{
+    TxnOutcome o;
+    if (!error)
+        return o;
+    o.ok = false;
+    o.retriable = rd_kafka_error_is_retriable(error);
+    o.abortable = rd_kafka_error_txn_requires_abort(error);
+    o.fatal = rd_kafka_error_is_fatal(error);
+    o.text = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return o;
+}
+
+/// A transactional call's timeout: at most 10 s, so a stop is noticed, and not past `deadline`.
+int callTimeoutMs(Clock::time_point deadline)
+{
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 1, 10'000));
 }
 
 } // namespace
@@ -44,6 +84,8 @@ std::string ProducerSettings::validate() const
         return "batch message count must be between 1 and 1000000";
     if (deliveryTimeoutMs < 1000)
         return "delivery timeout must be at least 1000 ms";
+    if (transactional && (transactionMs < 10 || transactionMs > 10'000))
+        return "transaction interval must be between 10 and 10000 ms";
     return {};
 }
 
@@ -79,6 +121,57 @@ KafkaProducer::~KafkaProducer()
     stop(2s);
 }
 
+bool KafkaProducer::createClient(std::string *error)
+{
+    Properties props = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"partitioner",
+         "murmur2_random"}, // the Java client's partitioner: same key, same partition
+        {"compression.codec", m_settings.compression},
+        {"linger.ms", std::to_string(m_settings.lingerMs)},
+        {"batch.size", std::to_string(m_settings.batchSizeBytes)},
+        {"batch.num.messages", std::to_string(m_settings.batchNumMessages)},
+        {"message.timeout.ms", std::to_string(m_settings.deliveryTimeoutMs)},
+        {"queue.buffering.max.messages", "1000000"},
+        {"queue.buffering.max.kbytes", "1048576"},
+        {"reconnect.backoff.max.ms", "1000"}, // back within a second of a broker outage
+    };
+    if (m_settings.transactional) {
+        static std::atomic<int> counter{0};
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        // Unique per producer and process: two runs of the same settings never fence each
+        // other. A transaction left open by a killed process is aborted by the brokers after
+        // transaction.timeout.ms (Kafka's default 60 s; read_committed readers wait for it).
+        const std::string id = !m_settings.transactionalId.empty()
+                                   ? m_settings.transactionalId
+                                   : "clickstream-studio-" + m_settings.name + "-" + host + "-" +
+                                         std::to_string(getpid()) + "-" + std::to_string(++counter);
+        props.push_back({"transactional.id", id});
+    }
+    props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
+    KafkaConf conf = makeKafkaConf(m_cluster, props, error);
+    if (!conf)
+        return false;
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaProducer::onDelivery);
+    rd_kafka_conf_set_error_cb(conf.get(), &KafkaProducer::onError);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    m_topic.reset();
+    m_client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), error);
+    if (!m_client)
+        return false;
+    m_topic.reset(rd_kafka_topic_new(m_client.get(), m_settings.topic.c_str(), nullptr));
+    if (!m_topic) {
+        m_client.reset();
+        if (error)
+            *error = "cannot use topic '" + m_settings.topic +
+                     "': " + rd_kafka_err2str(rd_kafka_last_error());
+        return false;
+    }
+    return true;
+}
+
 bool KafkaProducer::start(std::string *error)
 {
     const ProducerState state = m_state.load();
@@ -100,37 +193,9 @@ bool KafkaProducer::start(std::string *error)
     if (std::string e = m_cluster.validate(); !e.empty())
         return fail(std::move(e));
 
-    Properties props = {
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"partitioner",
-         "murmur2_random"}, // the Java client's partitioner: same key, same partition
-        {"compression.codec", m_settings.compression},
-        {"linger.ms", std::to_string(m_settings.lingerMs)},
-        {"batch.size", std::to_string(m_settings.batchSizeBytes)},
-        {"batch.num.messages", std::to_string(m_settings.batchNumMessages)},
-        {"message.timeout.ms", std::to_string(m_settings.deliveryTimeoutMs)},
-        {"queue.buffering.max.messages", "1000000"},
-        {"queue.buffering.max.kbytes", "1048576"},
-        {"reconnect.backoff.max.ms", "1000"}, // back within a second of a broker outage
-    };
-    props.insert(props.end(), m_settings.extra.begin(), m_settings.extra.end());
     std::string e;
-    KafkaConf conf = makeKafkaConf(m_cluster, props, &e);
-    if (!conf)
+    if (!createClient(&e))
         return fail(std::move(e));
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaProducer::onDelivery);
-    rd_kafka_conf_set_error_cb(conf.get(), &KafkaProducer::onError);
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    m_client = createKafkaClient(RD_KAFKA_PRODUCER, std::move(conf), &e);
-    if (!m_client)
-        return fail(std::move(e));
-    m_topic.reset(rd_kafka_topic_new(m_client.get(), m_settings.topic.c_str(), nullptr));
-    if (!m_topic) {
-        m_client.reset();
-        return fail("cannot use topic '" + m_settings.topic +
-                    "': " + rd_kafka_err2str(rd_kafka_last_error()));
-    }
     m_stopRequested = false;
     m_state = m_paused ? ProducerState::Paused : ProducerState::Running;
     m_thread = std::thread([this] { run(); });
@@ -173,6 +238,8 @@ void KafkaProducer::stop(std::chrono::milliseconds flushTimeout)
         flushTimeout = stopDeadline();
     {
         std::lock_guard lock(m_mutex);
+        // A transactional producer commits its open transaction before its thread ends.
+        m_stopByNs = (Clock::now() + flushTimeout).time_since_epoch().count();
         m_stopRequested = true;
     }
     m_wake.notify_all();
@@ -213,6 +280,14 @@ void KafkaProducer::finishClient(std::chrono::milliseconds flushTimeout)
 void KafkaProducer::onDelivery(rd_kafka_t *, const rd_kafka_message_t *msg, void *opaque)
 {
     auto *self = static_cast<KafkaProducer *>(opaque);
+    if (self->m_settings.transactional) {
+        // Counted when the transaction commits (acked) or is given up (failed); a failed
+        // delivery makes the commit fail, and the transaction is sent again.
+        if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            self->setError(std::string("delivery failed: ") + rd_kafka_err2str(msg->err));
+        return;
+    }
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         self->m_acked.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -237,47 +312,95 @@ void KafkaProducer::setError(std::string message)
     m_lastError = std::move(message);
 }
 
-void KafkaProducer::produceBatch(const RecordBatch &batch)
+std::size_t KafkaProducer::send(const RecordBatch &batch, std::size_t from,
+                                std::atomic<std::uint64_t> *published, rd_kafka_resp_err_t *refusal)
 {
     std::uint64_t accepted = 0; // published once per batch: one atomic add, not one per event
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::size_t i = from;
+    for (; i < batch.size(); ++i) {
         const std::string_view key = batch.key(i);
         const std::string_view value = batch.value(i);
+        rd_kafka_resp_err_t err;
         for (;;) {
-            const rd_kafka_resp_err_t err =
+            err =
                 rd_kafka_producev(m_client.get(), RD_KAFKA_V_RKT(m_topic.get()),
                                   RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_KEY(const_cast<char *>(key.data()), key.size()),
                                   RD_KAFKA_V_VALUE(const_cast<char *>(value.data()), value.size()),
                                   RD_KAFKA_V_TIMESTAMP(batch.timestampMs(i)), RD_KAFKA_V_END);
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                ++accepted;
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 break;
-            }
-            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                // Back-pressure from the brokers: serve delivery reports until there is room.
-                m_queueFullWaits.fetch_add(1, std::memory_order_relaxed);
-                // Publish before polling: the reports served now may be for this batch's events.
-                m_produced.fetch_add(accepted, std::memory_order_relaxed);
-                accepted = 0;
-                rd_kafka_poll(m_client.get(), 2);
-                if (m_stopRequested.load(std::memory_order_relaxed)) {
-                    // Not handed to Kafka; still counted so produced = acked + failed holds for
-                    // everything the source gave us.
-                    m_produced.fetch_add(1, std::memory_order_relaxed);
-                    m_failed.fetch_add(1, std::memory_order_relaxed);
-                    break;
-                }
-                continue;
-            }
-            m_produced.fetch_add(1, std::memory_order_relaxed);
-            m_failed.fetch_add(1, std::memory_order_relaxed);
-            setError(std::string("produce rejected: ") + rd_kafka_err2str(err));
+            // Back-pressure from the brokers: serve delivery reports until there is room.
+            m_queueFullWaits.fetch_add(1, std::memory_order_relaxed);
+            // Publish before polling: the reports served now may be for this batch's events.
+            if (published)
+                published->fetch_add(accepted, std::memory_order_relaxed);
+            accepted = 0;
+            rd_kafka_poll(m_client.get(), 2);
+            // A stop gives up waiting (a transaction only at stop()'s deadline: it commits).
+            if (m_stopRequested.load(std::memory_order_relaxed) &&
+                (!m_settings.transactional || Clock::now() >= stopDeadlineAt()))
+                break;
+        }
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                setError(std::string("produce rejected: ") + rd_kafka_err2str(err));
+            if (refusal)
+                *refusal = err;
             break;
         }
+        ++accepted;
     }
-    m_produced.fetch_add(accepted, std::memory_order_relaxed);
+    if (published)
+        published->fetch_add(accepted, std::memory_order_relaxed);
+    return i - from;
+}
+
+void KafkaProducer::produceBatch(const RecordBatch &batch)
+{
+    if (m_settings.transactional) {
+        // What the client takes belongs to the transaction (kept, to be sent again if it is
+        // aborted); refused because of the transaction's state, the rest of the batch too (sent
+        // again after the abort); an event refused for itself (too large) fails alone.
+        m_produced.fetch_add(batch.size(), std::memory_order_relaxed);
+        auto keep = [&](std::size_t first, std::size_t end) {
+            for (std::size_t i = first; i < end; ++i)
+                m_txnEvents.add(batch.key(i), batch.value(i), batch.timestampMs(i));
+        };
+        std::size_t from = 0;
+        while (from < batch.size()) {
+            if (m_txnBroken) {
+                keep(from, batch.size());
+                break;
+            }
+            rd_kafka_resp_err_t refusal = RD_KAFKA_RESP_ERR_NO_ERROR;
+            const std::size_t taken = send(batch, from, nullptr, &refusal);
+            keep(from, from + taken);
+            from += taken;
+            if (from == batch.size())
+                break;
+            if (refusal == RD_KAFKA_RESP_ERR__STATE || refusal == RD_KAFKA_RESP_ERR__FATAL ||
+                refusal == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                m_txnBroken = true; // this event and the rest are kept and sent again
+                continue;
+            }
+            m_failed.fetch_add(1, std::memory_order_relaxed);
+            ++from;
+        }
+        return;
+    }
+    std::size_t from = 0;
+    while (from < batch.size()) {
+        from += send(batch, from, &m_produced, nullptr);
+        if (from == batch.size())
+            break;
+        // Refused (or a stop gave up waiting for room): not handed to Kafka, still counted so
+        // produced = acked + failed holds for everything the source gave us.
+        m_produced.fetch_add(1, std::memory_order_relaxed);
+        m_failed.fetch_add(1, std::memory_order_relaxed);
+        ++from;
+    }
 }
 
 void KafkaProducer::sample(Clock::time_point now)
@@ -300,6 +423,12 @@ void KafkaProducer::run()
     std::uint64_t lastQueueFull = m_queueFullWaits.load();
     std::uint64_t lastShortfall = 0;
     sample(now);
+    const bool transactional = m_settings.transactional;
+    const auto transactionEvery = std::chrono::milliseconds(m_settings.transactionMs);
+    if (transactional && !initTransactions()) {
+        sample(Clock::now());
+        return;
+    }
 
     while (!m_stopRequested.load(std::memory_order_relaxed)) {
         now = Clock::now();
@@ -308,6 +437,11 @@ void KafkaProducer::run()
             lastSample = now;
         }
         const bool paused = m_paused.load(std::memory_order_relaxed);
+        if (m_txnOpen && (paused || now - m_txnStarted >= transactionEvery ||
+                          m_txnEvents.size() >= kMaxTransactionEvents)) {
+            commitTransaction(Clock::time_point::max()); // retried until done, or a stop
+            now = Clock::now();
+        }
         if (!paused && !wasPaused) {
             std::lock_guard lock(m_mutex);
             m_running += now - lastTick;
@@ -349,6 +483,8 @@ void KafkaProducer::run()
         batch.clear();
         const std::size_t got = m_source->fill(batch, want, wallClockMs());
         if (got == 0 && m_source->atEnd()) {
+            if (m_txnOpen)
+                commitTransaction(Clock::time_point::max());
             rd_kafka_flush(m_client.get(), m_settings.deliveryTimeoutMs);
             {
                 std::lock_guard lock(m_mutex);
@@ -364,7 +500,17 @@ void KafkaProducer::run()
                 setError(std::move(e));
             rd_kafka_poll(m_client.get(), 5); // a live source with nothing yet
         } else {
+            if (transactional && !m_txnOpen && !beginTransaction() &&
+                !(recreateClient() && beginTransaction())) {
+                // Not handed to Kafka: counted as failed, and the next batch tries again.
+                m_produced.fetch_add(got, std::memory_order_relaxed);
+                m_failed.fetch_add(got, std::memory_order_relaxed);
+                limiter.sent(got);
+                continue;
+            }
             produceBatch(batch);
+            if (m_txnBroken)
+                abortAndResend(Clock::time_point::max());
             limiter.sent(got);
             rd_kafka_poll(m_client.get(), 0);
         }
@@ -379,12 +525,146 @@ void KafkaProducer::run()
             m_shortfall.store(shortfall, std::memory_order_relaxed);
         }
     }
+    if (m_txnOpen)
+        commitTransaction(Clock::time_point::max()); // bounded by stop()'s deadline
     {
         std::lock_guard lock(m_mutex);
         if (!wasPaused)
             m_running += Clock::now() - lastTick;
     }
     sample(Clock::now());
+}
+
+bool KafkaProducer::initTransactions()
+{
+    for (;;) {
+        const TxnOutcome o = outcomeOf(rd_kafka_init_transactions(m_client.get(), 10'000));
+        if (o.ok)
+            return true;
+        setError("transactions not available: " + o.text);
+        if (m_stopRequested.load())
+            return false;
+        if (!o.retriable) {
+            m_state = ProducerState::Failed;
+            m_wake.notify_all();
+            return false;
+        }
+    }
+}
+
+bool KafkaProducer::beginTransaction()
+{
+    const TxnOutcome o = outcomeOf(rd_kafka_begin_transaction(m_client.get()));
+    if (!o.ok) {
+        setError("cannot begin a transaction: " + o.text);
+        return false;
+    }
+    m_txnOpen = true;
+    m_txnBroken = false;
+    m_txnStarted = Clock::now();
+    return true;
+}
+
+bool KafkaProducer::recreateClient()
+{
+    // A fatal error (an epoch fenced, a broken sequence): a new client with the same
+    // transactional.id fences the old one, whose open transaction the brokers abort.
+    m_topic.reset();
+    m_client.reset();
+    std::string error;
+    if (!createClient(&error)) {
+        setError("cannot create a new producer client: " + error);
+        return false;
+    }
+    return initTransactions();
+}
+
+void KafkaProducer::giveUpTransaction(const std::string &why)
+{
+    setError("transaction of " + std::to_string(m_txnEvents.size()) + " events given up: " + why);
+    m_failed.fetch_add(m_txnEvents.size(), std::memory_order_relaxed);
+    if (m_client)
+        outcomeOf(rd_kafka_abort_transaction(m_client.get(), 1000)); // as far as it goes
+    m_txnEvents.clear();
+    m_txnOpen = false;
+    m_txnBroken = false;
+    m_txnAborts = 0;
+}
+
+bool KafkaProducer::abortAndResend(Clock::time_point deadline)
+{
+    for (;;) {
+        const TxnOutcome o = outcomeOf(rd_kafka_abort_transaction(
+            m_client.get(), callTimeoutMs(std::min(deadline, stopDeadlineAt()))));
+        if (o.ok)
+            break;
+        setError("transaction abort: " + o.text);
+        if (Clock::now() >= std::min(deadline, stopDeadlineAt())) {
+            giveUpTransaction("the abort did not complete in time");
+            return false;
+        }
+        if (o.retriable)
+            continue;
+        if (!recreateClient()) {
+            giveUpTransaction("no usable client");
+            return false;
+        }
+        break; // the new client starts with no transaction
+    }
+    m_abortedTransactions.fetch_add(1, std::memory_order_relaxed);
+    m_txnOpen = false;
+    if (++m_txnAborts > kMaxAbortsInARow) {
+        giveUpTransaction("aborted " + std::to_string(kMaxAbortsInARow) + " times in a row");
+        return false;
+    }
+    if (!beginTransaction()) {
+        giveUpTransaction("no new transaction");
+        return false;
+    }
+    const std::size_t sent = send(m_txnEvents, 0, nullptr, nullptr);
+    m_resent.fetch_add(sent, std::memory_order_relaxed);
+    m_txnBroken = sent < m_txnEvents.size();
+    return true;
+}
+
+bool KafkaProducer::commitTransaction(Clock::time_point deadline)
+{
+    while (m_txnOpen) {
+        if (m_txnBroken) {
+            if (!abortAndResend(deadline))
+                return false;
+            continue;
+        }
+        const Clock::time_point until = std::min(deadline, stopDeadlineAt());
+        const TxnOutcome o =
+            outcomeOf(rd_kafka_commit_transaction(m_client.get(), callTimeoutMs(until)));
+        if (o.ok) {
+            m_acked.fetch_add(m_txnEvents.size(), std::memory_order_relaxed);
+            m_transactions.fetch_add(1, std::memory_order_relaxed);
+            m_txnEvents.clear();
+            m_txnOpen = false;
+            m_txnAborts = 0;
+            return true;
+        }
+        setError("transaction commit: " + o.text);
+        if (o.abortable || o.fatal) {
+            m_txnBroken = true; // aborted (or fenced), then sent again in a new transaction
+            continue;
+        }
+        if (Clock::now() >= until) {
+            giveUpTransaction("the commit did not complete in time (" + o.text + ")");
+            return false;
+        }
+        // Retriable (a coordinator moving, a timeout): committing again continues it.
+    }
+    return true;
+}
+
+Clock::time_point KafkaProducer::stopDeadlineAt() const
+{
+    if (!m_stopRequested.load())
+        return Clock::time_point::max();
+    return Clock::time_point(Clock::duration(m_stopByNs.load()));
 }
 
 ProducerStats KafkaProducer::stats() const
@@ -398,6 +678,10 @@ ProducerStats KafkaProducer::stats() const
     s.produced = m_produced.load();
     s.inFlight = s.produced > s.acked + s.failed ? s.produced - s.acked - s.failed : 0;
     s.shortfall = m_shortfall.load();
+    s.transactional = m_settings.transactional;
+    s.transactions = m_transactions.load();
+    s.abortedTransactions = m_abortedTransactions.load();
+    s.resent = m_resent.load();
 
     std::lock_guard lock(m_mutex);
     s.lastError = m_lastError;

@@ -28,6 +28,15 @@ struct ProducerSettings
     int batchNumMessages = 10'000;
     int deliveryTimeoutMs = 30'000; ///< after this an unacknowledged event counts as failed
     Properties extra;               ///< further librdkafka producer properties
+    /// Exactly once: the events go out in Kafka transactions, one committed every
+    /// transactionMs; an event counts as acked when its transaction commits. A transaction the
+    /// brokers abort (a partition leader moving, an epoch fenced) is sent again whole in a new
+    /// one, and read_committed consumers (librdkafka's default) never see the aborted copies.
+    /// The idempotent producer alone can write a batch twice when a leader moves (librdkafka
+    /// 2.0.2, issue #4953). Needs brokers with transactions (Kafka, and librdkafka's mock).
+    bool transactional = false;
+    int transactionMs = 100;
+    std::string transactionalId; ///< empty: made unique per producer (name, host, process)
 
     static constexpr double kMaxRate = 1'000'000;
     /// Empty when usable, else a message naming the first bad setting.
@@ -54,6 +63,10 @@ struct ProducerStats
     std::string limitedBy;       ///< when not keeping up: "source", "broker" or "cpu"
     std::string lastError;
     double runningSeconds = 0; ///< time spent producing (pauses excluded)
+    bool transactional = false;
+    std::uint64_t transactions = 0;        ///< committed (transactional producers)
+    std::uint64_t abortedTransactions = 0; ///< aborted by the brokers, their events sent again
+    std::uint64_t resent = 0;              ///< events sent again after an abort
 };
 
 /// A rate-controlled Kafka producer over an EventSource: idempotent, acks=all, key = the record's
@@ -100,8 +113,22 @@ public:
     std::string sourceDescription() const { return m_sourceDescription; }
 
 private:
+    bool createClient(std::string *error);
     void run();
     void produceBatch(const RecordBatch &batch);
+    /// Hands records [from, size) to the client, waiting out a full queue. Returns how many it
+    /// took; fewer when the client refused one (its error kept) or a stop gave up waiting.
+    std::size_t send(const RecordBatch &batch, std::size_t from,
+                     std::atomic<std::uint64_t> *published, rd_kafka_resp_err_t *refusal);
+    // Transactions (producer thread only; see ProducerSettings::transactional).
+    bool initTransactions();
+    bool beginTransaction();
+    bool commitTransaction(std::chrono::steady_clock::time_point deadline);
+    bool abortAndResend(std::chrono::steady_clock::time_point deadline);
+    bool recreateClient();
+    void giveUpTransaction(const std::string &why);
+    /// stop()'s deadline once it was called, else never.
+    std::chrono::steady_clock::time_point stopDeadlineAt() const;
     void sample(std::chrono::steady_clock::time_point now);
     void setError(std::string message);
     void finishClient(std::chrono::milliseconds flushTimeout);
@@ -126,6 +153,17 @@ private:
     std::atomic<std::uint64_t> m_failed{0};
     std::atomic<std::uint64_t> m_shortfall{0};
     std::atomic<std::uint64_t> m_queueFullWaits{0};
+    std::atomic<std::uint64_t> m_transactions{0};
+    std::atomic<std::uint64_t> m_abortedTransactions{0};
+    std::atomic<std::uint64_t> m_resent{0};
+    std::atomic<std::int64_t> m_stopByNs{0}; ///< steady clock: when stop() stops waiting
+
+    // The open transaction: its events, kept until it commits, to be sent again if aborted.
+    RecordBatch m_txnEvents;
+    bool m_txnOpen = false;
+    bool m_txnBroken = false; ///< the client refused an event: abort and send again
+    int m_txnAborts = 0;      ///< aborts of these events in a row
+    std::chrono::steady_clock::time_point m_txnStarted;
 
     mutable std::mutex m_mutex; // guards everything below, and wakes the worker
     std::condition_variable m_wake;

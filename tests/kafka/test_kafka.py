@@ -747,11 +747,12 @@ class SecurityTest(KafkaCase):
 
 
 class FaultTest(KafkaCase):
-    """Cluster only: faults on the brokers while the app produces (acks=all, idempotent) at
-    20,000 events/s and aggregates into PostgreSQL: the broker leading most partitions killed
-    (SIGKILL) and restarted, a rolling restart of all three, one broker frozen (SIGSTOP) for 20 s.
-    Nothing may be lost or duplicated: the producer has 0 failed, every acked event is in the log
-    once (high watermarks), the aggregator consumed them all and verify accounts for every one.
+    """Cluster only: faults on the brokers while the app produces (acks=all, transactional, a
+    transaction committed every 100 ms) at 20,000 events/s and aggregates into PostgreSQL: the
+    broker leading most partitions killed (SIGKILL) and restarted, a rolling restart of all
+    three, one broker frozen (SIGSTOP) for 20 s. Nothing may be lost or duplicated: the producer
+    has 0 failed, a read_committed reader (kcat, as the aggregator reads) finds exactly the acked
+    number of events in the log, the aggregator counted every one and verify accounts for each.
 
     Every wait follows from a setting or from progress, never from the machine's speed: the
     producer's stop waits for its in-flight events up to their delivery timeout (the app's
@@ -800,6 +801,15 @@ class FaultTest(KafkaCase):
         self.assertEqual(len(mine), 1, doc)
         return sum(p["high"] for p in mine[0]["partitions"])
 
+    def committed_records(self, topic):
+        """The records of `topic` a read_committed consumer reads from the beginning to the end
+        of every partition (kcat as the super user, one short line per record)."""
+        r = ks.run(["kcat", "-F", os.path.join(self.k.dir, "admin.librdkafka"), "-C", "-t", topic,
+                    "-o", "beginning", "-e", "-q", "-X", "isolation.level=read_committed",
+                    "-f", "%p\\n"], 600)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        return len(r.stdout.splitlines())
+
     def produce_through(self, topic, fault, extra=()):
         """Produces at RPS from BEFORE_S before `fault()` until AFTER_S after it returned (the
         node restarted or thawed), then stops the producer (SIGTERM: it waits for its in-flight
@@ -809,7 +819,8 @@ class FaultTest(KafkaCase):
         err_path = os.path.join(self.tmp, "producer.stderr")
         with open(err_path, "w") as err:
             prod = k.studio_spawn(["produce", "--topic", topic, "--rps", str(self.RPS),
-                                   "--duration", "3600", "--json"] + list(extra), stderr=err)
+                                   "--duration", "3600", "--transactional", "--json"] +
+                                  list(extra), stderr=err)
         self.log("producing %d events/s" % self.RPS)
         time.sleep(self.BEFORE_S)
         fault()
@@ -830,22 +841,26 @@ class FaultTest(KafkaCase):
         self.assertEqual(summary["failed"], 0, err_text[-3000:])
         self.assertEqual(summary["acked"], summary["produced"], summary)
         self.assertGreater(summary["acked"], self.RPS * self.BEFORE_S // 2, summary)
-        # Every acked event is in the log. Idempotence keeps most retries out of it, but not all:
-        # librdkafka's idempotent producer can write a batch twice when a partition's leader
-        # moves (an epoch bump re-sends what was in flight; librdkafka issue #4953, open), which
-        # a rolling restart hit once in a full suite (log 1,620,069 for 1,619,629 acked). Those
-        # copies carry the same event ids: the aggregator must count them as duplicates, and
-        # run_with_fault() checks that valid == acked and that verify accounts for every record.
-        if summary["topic_high_watermark_sum"] >= 0:
-            self.assertGreaterEqual(summary["topic_high_watermark_sum"], summary["acked"], summary)
-        in_log = self.high_watermark_sum(topic)
-        self.assertGreaterEqual(in_log, summary["acked"])
-        if in_log > summary["acked"]:
-            self.log("the log holds %d records for %d acked: %d written twice by the producer" % (
-                in_log, summary["acked"], in_log - summary["acked"]))
-        self.written_twice = in_log - summary["acked"]
+        # Every acked event is in the log, once, for a read_committed reader. The idempotent
+        # producer alone can write a batch twice when a partition's leader moves (an epoch bump
+        # re-sends what was in flight; librdkafka issue #4953, open): a rolling restart hit it
+        # once in a full suite (log 1,620,069 for 1,619,629 acked). In transactions such a batch
+        # makes the transaction abortable; the producer aborts it and sends its events again, and
+        # the aborted copies (and the commit markers) stay in the log, invisible to read_committed
+        # readers. The high watermarks count those too, so they are only a lower bound here.
+        self.log("producer: %d transactions committed, %d aborted, %d events sent again" % (
+            summary["transactions"], summary["aborted_transactions"], summary["resent"]))
+        self.assertTrue(summary["transactional"], summary)
+        committed = self.committed_records(topic)
+        self.log("a read_committed reader finds %d records for %d acked" % (
+            committed, summary["acked"]))
+        self.assertEqual(committed, summary["acked"], "records written twice or lost")
+        self.written_twice = committed - summary["acked"]
         # The cluster whole again (a restarted node catches up faster without new writes).
         self.wait_in_sync([topic, "__consumer_offsets"], "after the fault")
+        # Asked only now: right after a leader moves back, the new leader's high watermark can
+        # trail what was acked for a moment (seen once: 147,479 for 148,187 acked).
+        self.assertGreaterEqual(self.high_watermark_sum(topic), summary["acked"])
         return summary["acked"]
 
     def run_with_fault(self, fault):

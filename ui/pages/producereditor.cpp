@@ -1,5 +1,6 @@
 #include "ui/pages/producereditor.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -105,6 +106,13 @@ ProducerEditor::ProducerEditor(QWidget *parent)
     for (const char *c : {"none", "gzip", "snappy", "lz4", "zstd"})
         m_compression->addItem(QLatin1String(c));
     form->addRow(tr("Compression"), m_compression);
+    m_transactional = new QCheckBox(tr("Exactly once (Kafka transactions)"), this);
+    m_transactional->setObjectName(QStringLiteral("transactionalBox"));
+    m_transactional->setToolTip(
+        tr("Send in transactions committed every 100 ms: a transaction the brokers abort (a "
+           "leader moving) is sent again, and read_committed consumers never see a copy. Needs "
+           "brokers with transactions; the embedded broker keeps aborted copies visible."));
+    form->addRow(QString(), m_transactional);
     m_apply = new QPushButton(tr("Apply (at next start)"), this);
     m_apply->setObjectName(QStringLiteral("applyButton"));
     m_apply->setToolTip(tr("Rate and hot share apply at once; the rest when the producer starts"));
@@ -124,6 +132,7 @@ ProducerEditor::ProducerEditor(QWidget *parent)
         {m_late, tr("Share of events with an event time behind the watermark")},
         {m_malformed, tr("Share of malformed events (invalid JSON or fields)")},
         {m_compression, tr("Kafka compression codec")},
+        {m_transactional, tr("Exactly once: send in Kafka transactions")},
     };
     for (const auto &[widget, text] : fields) {
         widget->setAccessibleName(text);
@@ -184,6 +193,7 @@ void ProducerEditor::load(const core::StudioProducerSettings &s, bool enabled)
     m_late->setValue(s.generator.lateFraction * 100);
     m_malformed->setValue(s.generator.malformedFraction * 100);
     m_compression->setCurrentText(QString::fromStdString(s.producer.compression));
+    m_transactional->setChecked(s.producer.transactional);
     setEnabled(enabled);
 }
 
@@ -194,6 +204,7 @@ core::StudioProducerSettings ProducerEditor::settings() const
     s.producer.topic = m_topic->text().trimmed().toStdString();
     s.producer.ratePerSecond = m_rate->value();
     s.producer.compression = m_compression->currentText().toStdString();
+    s.producer.transactional = m_transactional->isChecked();
     s.generator.hotProduct = m_hotProduct->text().trimmed().toStdString();
     s.generator.hotShare = m_hotShare->value() / 100;
     s.generator.mix = {m_mix[0]->value(), m_mix[1]->value(), m_mix[2]->value(), m_mix[3]->value()};

@@ -4,6 +4,7 @@
 
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLineEdit;
@@ -57,6 +58,7 @@ private:
     QDoubleSpinBox *m_late = nullptr;
     QDoubleSpinBox *m_malformed = nullptr;
     QComboBox *m_compression = nullptr;
+    QCheckBox *m_transactional = nullptr;
     QPushButton *m_apply = nullptr;
 };
 
