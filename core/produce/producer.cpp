@@ -439,7 +439,7 @@ void KafkaProducer::run()
         const bool paused = m_paused.load(std::memory_order_relaxed);
         if (m_txnOpen && (paused || now - m_txnStarted >= transactionEvery ||
                           m_txnEvents.size() >= kMaxTransactionEvents)) {
-            commitTransaction(Clock::time_point::max()); // retried until done, or a stop
+            commitTransaction(); // retried until done, or stop()'s deadline
             now = Clock::now();
         }
         if (!paused && !wasPaused) {
@@ -484,7 +484,7 @@ void KafkaProducer::run()
         const std::size_t got = m_source->fill(batch, want, wallClockMs());
         if (got == 0 && m_source->atEnd()) {
             if (m_txnOpen)
-                commitTransaction(Clock::time_point::max());
+                commitTransaction();
             rd_kafka_flush(m_client.get(), m_settings.deliveryTimeoutMs);
             {
                 std::lock_guard lock(m_mutex);
@@ -510,7 +510,7 @@ void KafkaProducer::run()
             }
             produceBatch(batch);
             if (m_txnBroken)
-                abortAndResend(Clock::time_point::max());
+                abortAndResend();
             limiter.sent(got);
             rd_kafka_poll(m_client.get(), 0);
         }
@@ -526,7 +526,7 @@ void KafkaProducer::run()
         }
     }
     if (m_txnOpen)
-        commitTransaction(Clock::time_point::max()); // bounded by stop()'s deadline
+        commitTransaction(); // bounded by stop()'s deadline
     {
         std::lock_guard lock(m_mutex);
         if (!wasPaused)
@@ -591,15 +591,15 @@ void KafkaProducer::giveUpTransaction(const std::string &why)
     m_txnAborts = 0;
 }
 
-bool KafkaProducer::abortAndResend(Clock::time_point deadline)
+bool KafkaProducer::abortAndResend()
 {
     for (;;) {
-        const TxnOutcome o = outcomeOf(rd_kafka_abort_transaction(
-            m_client.get(), callTimeoutMs(std::min(deadline, stopDeadlineAt()))));
+        const TxnOutcome o =
+            outcomeOf(rd_kafka_abort_transaction(m_client.get(), callTimeoutMs(stopDeadlineAt())));
         if (o.ok)
             break;
         setError("transaction abort: " + o.text);
-        if (Clock::now() >= std::min(deadline, stopDeadlineAt())) {
+        if (Clock::now() >= stopDeadlineAt()) {
             giveUpTransaction("the abort did not complete in time");
             return false;
         }
@@ -627,15 +627,15 @@ bool KafkaProducer::abortAndResend(Clock::time_point deadline)
     return true;
 }
 
-bool KafkaProducer::commitTransaction(Clock::time_point deadline)
+bool KafkaProducer::commitTransaction()
 {
     while (m_txnOpen) {
         if (m_txnBroken) {
-            if (!abortAndResend(deadline))
+            if (!abortAndResend())
                 return false;
             continue;
         }
-        const Clock::time_point until = std::min(deadline, stopDeadlineAt());
+        const Clock::time_point until = stopDeadlineAt();
         const TxnOutcome o =
             outcomeOf(rd_kafka_commit_transaction(m_client.get(), callTimeoutMs(until)));
         if (o.ok) {

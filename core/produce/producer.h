@@ -123,8 +123,10 @@ private:
     // Transactions (producer thread only; see ProducerSettings::transactional).
     bool initTransactions();
     bool beginTransaction();
-    bool commitTransaction(std::chrono::steady_clock::time_point deadline);
-    bool abortAndResend(std::chrono::steady_clock::time_point deadline);
+    /// Both retry until they succeed or stop()'s deadline passes (then the events count as
+    /// failed); false when the transaction was given up.
+    bool commitTransaction();
+    bool abortAndResend();
     bool recreateClient();
     void giveUpTransaction(const std::string &why);
     /// stop()'s deadline once it was called, else never.
